@@ -1,0 +1,559 @@
+//! The guarded comparison.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::backend::{
+    BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
+    VerifiedImage,
+};
+use crate::endpoint::require_https;
+use crate::error::{BackendError, BackendErrorKind, ConfigError, Error, Refusal, Violation};
+use crate::input::{ImageFormat, ImageInput, S3ObjectRef, Service};
+use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
+use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
+
+/// The `tracing` target of audit events: one event per decision, at `INFO`
+/// for comparisons and `WARN` for refusals and errors.
+///
+/// Fields: `decision` (`match`, `no_match`, `no_face`, `refused`, `error`),
+/// `source` and `target` (S3 reference with pinned version and KMS key ARN,
+/// or image format and size), `similarity`, `threshold`, `opt_out` (which
+/// evidence) and `reasons`. Never image bytes.
+pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
+
+/// Which image of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageRole {
+    /// The source (the member's reference photo).
+    Source,
+    /// The target (the live photo).
+    Target,
+}
+
+impl fmt::Display for ImageRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImageRole::Source => "source",
+            ImageRole::Target => "target",
+        })
+    }
+}
+
+/// The outcome of a comparison that was allowed to happen.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// A face in the target matched the source face at or above the
+    /// threshold. The only approving verdict.
+    Match {
+        /// The best match's similarity, 0 to 100.
+        similarity: f32,
+        /// Where the matching face is in the target.
+        face: BoundingBox,
+    },
+    /// Faces were found but none matched at the threshold.
+    NoMatch,
+    /// No face was found in one image.
+    NoFace {
+        /// Which image had no face.
+        image: ImageRole,
+    },
+}
+
+impl Verdict {
+    /// `match`, `no_match` or `no_face`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Match { .. } => "match",
+            Verdict::NoMatch => "no_match",
+            Verdict::NoFace { .. } => "no_face",
+        }
+    }
+
+    /// The similarity of a match.
+    pub fn similarity(&self) -> Option<f32> {
+        match self {
+            Verdict::Match { similarity, .. } => Some(*similarity),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Match { similarity, .. } => write!(f, "match (similarity {similarity:.1})"),
+            Verdict::NoMatch => f.write_str("no match"),
+            Verdict::NoFace { image } => write!(f, "no face found in the {image} image"),
+        }
+    }
+}
+
+/// What was verified about one image of a decision.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CheckedImage {
+    /// An S3 object, with the version and KMS key the check saw.
+    S3(VerifiedS3Object),
+    /// Image bytes.
+    Bytes {
+        /// Their format.
+        format: ImageFormat,
+        /// Their size in bytes.
+        len: usize,
+    },
+}
+
+impl CheckedImage {
+    fn of(image: &VerifiedImage) -> Self {
+        match image {
+            VerifiedImage::S3(o) => CheckedImage::S3(o.clone()),
+            VerifiedImage::Bytes(b) => CheckedImage::Bytes {
+                format: b.format(),
+                len: b.len(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for CheckedImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckedImage::S3(o) => o.fmt(f),
+            CheckedImage::Bytes { format, len } => write!(f, "image bytes ({format}, {len} bytes)"),
+        }
+    }
+}
+
+/// A comparison that passed every check and was sent to the comparer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    verdict: Verdict,
+    source: CheckedImage,
+    target: CheckedImage,
+    threshold: SimilarityThreshold,
+    opt_out: OptOutRecord,
+}
+
+impl Decision {
+    /// The verdict.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+
+    /// `true` only for [`Verdict::Match`]: approve the loan.
+    pub fn is_approved(&self) -> bool {
+        matches!(self.verdict, Verdict::Match { .. })
+    }
+
+    /// What was verified about the source image.
+    pub fn source(&self) -> &CheckedImage {
+        &self.source
+    }
+
+    /// What was verified about the target image.
+    pub fn target(&self) -> &CheckedImage {
+        &self.target
+    }
+
+    /// The threshold the match was held to.
+    pub fn threshold(&self) -> SimilarityThreshold {
+        self.threshold
+    }
+
+    /// The opt-out evidence this decision relied on.
+    pub fn opt_out(&self) -> &OptOutRecord {
+        &self.opt_out
+    }
+}
+
+/// Refuses face comparisons that break the privacy policy, and runs the
+/// ones that keep it.
+///
+/// Build one with [`Guard::builder`]; see the [crate docs](crate) for the
+/// guarantees and an example.
+#[derive(Clone)]
+pub struct Guard {
+    inspector: Arc<dyn ObjectInspector>,
+    comparer: Arc<dyn FaceComparer>,
+    policy: Policy,
+    opt_out: OptOutEvidence,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("inspector", &self.inspector)
+            .field("comparer", &self.comparer)
+            .field("policy", &self.policy)
+            .field("opt_out", &self.opt_out)
+            .finish()
+    }
+}
+
+/// Builds a [`Guard`]. Opt-out evidence is required: [`build`](Self::build)
+/// fails without it.
+#[must_use]
+pub struct GuardBuilder {
+    inspector: Arc<dyn ObjectInspector>,
+    comparer: Arc<dyn FaceComparer>,
+    policy: Policy,
+    opt_out: Option<OptOutEvidence>,
+}
+
+impl fmt::Debug for GuardBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("inspector", &self.inspector)
+            .field("comparer", &self.comparer)
+            .field("policy", &self.policy)
+            .field("opt_out", &self.opt_out)
+            .finish()
+    }
+}
+
+impl GuardBuilder {
+    /// Sets the policy (default: [`Policy::new`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the opt-out evidence. Required.
+    pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
+        self.opt_out = Some(evidence);
+        self
+    }
+
+    /// Builds the guard.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingOptOutEvidence`] when no opt-out evidence was
+    /// given: there is no default.
+    pub fn build(self) -> Result<Guard, ConfigError> {
+        let opt_out = self.opt_out.ok_or(ConfigError::MissingOptOutEvidence)?;
+        Ok(Guard {
+            inspector: self.inspector,
+            comparer: self.comparer,
+            policy: self.policy,
+            opt_out,
+        })
+    }
+}
+
+/// How one check ended.
+enum Check<T> {
+    Passed(T),
+    Refused(Vec<Violation>),
+    Failed(BackendError),
+    /// Not attempted because its endpoint is not HTTPS (already a violation).
+    Skipped,
+}
+
+impl Guard {
+    /// Starts a guard over an inspector and a comparer (often one backend
+    /// implementing both).
+    pub fn builder(
+        inspector: impl ObjectInspector + 'static,
+        comparer: impl FaceComparer + 'static,
+    ) -> GuardBuilder {
+        Self::builder_shared(Arc::new(inspector), Arc::new(comparer))
+    }
+
+    /// Starts a guard over shared backends.
+    pub fn builder_shared(
+        inspector: Arc<dyn ObjectInspector>,
+        comparer: Arc<dyn FaceComparer>,
+    ) -> GuardBuilder {
+        GuardBuilder {
+            inspector,
+            comparer,
+            policy: Policy::default(),
+            opt_out: None,
+        }
+    }
+
+    /// The policy this guard enforces.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Checks one S3 object against the policy without comparing anything.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] with every violation, or [`Error::Backend`] when
+    /// the metadata could not be read.
+    pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
+        require_https(Service::S3, &self.inspector.endpoint())
+            .map_err(|v| Error::Refused(refusal(vec![v])))?;
+        match self.check_object(object).await {
+            Check::Passed(v) => Ok(v),
+            Check::Refused(v) => Err(Error::Refused(refusal(v))),
+            Check::Failed(e) => Err(Error::Backend(e)),
+            Check::Skipped => unreachable!("the endpoint was checked above"),
+        }
+    }
+
+    /// Compares the face in `source` (the member's reference photo) with the
+    /// faces in `target` (the live photo), if and only if every privacy
+    /// requirement holds.
+    ///
+    /// Checks, before anything reaches the comparer: every endpoint involved
+    /// is HTTPS; the opt-out evidence holds (a verifier is asked); each S3
+    /// image is SSE-KMS with an allowed key, versioned if required, within
+    /// Rekognition's size limit, and belongs to the expected owner. The two
+    /// S3 checks and the opt-out check run concurrently. The comparison then
+    /// reads exactly the versions the checks saw.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] listing every requirement that failed,
+    /// [`Error::Backend`] when a check or the comparison failed. Either way
+    /// nothing is approved, and a refusal sends nothing to the comparer.
+    pub async fn compare(
+        &self,
+        source: impl Into<ImageInput>,
+        target: impl Into<ImageInput>,
+    ) -> Result<Decision, Error> {
+        let (source, target) = (source.into(), target.into());
+        let labels = (InputLabel::of(&source), InputLabel::of(&target));
+        let result = self.compare_inner(source, target).await;
+        match &result {
+            Ok(d) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = d.verdict.label(),
+                source = %d.source,
+                target = %d.target,
+                similarity = d.verdict.similarity(),
+                threshold = d.threshold.get(),
+                opt_out = d.opt_out.kind(),
+                opt_out_detail = %d.opt_out,
+                "face comparison decided"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                source = %labels.0,
+                target = %labels.1,
+                threshold = self.policy.threshold().get(),
+                opt_out = self.opt_out.kind(),
+                reasons = %e,
+                "face comparison not performed"
+            ),
+        }
+        result
+    }
+
+    async fn compare_inner(
+        &self,
+        source: ImageInput,
+        target: ImageInput,
+    ) -> Result<Decision, Error> {
+        let mut violations = Vec::new();
+        let needs_s3 = matches!(source, ImageInput::S3(_)) || matches!(target, ImageInput::S3(_));
+        let s3_ok = !needs_s3
+            || push_err(
+                &mut violations,
+                require_https(Service::S3, &self.inspector.endpoint()),
+            );
+        push_err(
+            &mut violations,
+            require_https(Service::Rekognition, &self.comparer.endpoint()),
+        );
+        let verifier = self.opt_out.verifier();
+        let verifier_ok = match verifier {
+            Some(v) => push_err(
+                &mut violations,
+                require_https(Service::Organizations, &v.endpoint()),
+            ),
+            None => false,
+        };
+
+        let opt_out_check = async {
+            match verifier {
+                Some(v) if verifier_ok => match v.verify().await {
+                    Ok(OptOutStatus::OptedOut { detail }) => Check::Passed(Some(detail)),
+                    Ok(OptOutStatus::NotOptedOut { reason }) => {
+                        Check::Refused(vec![Violation::OptOutNotInEffect { reason }])
+                    }
+                    Err(e) => Check::Failed(e),
+                },
+                Some(_) => Check::Skipped,
+                None => Check::Passed(None),
+            }
+        };
+        let (opt_out, source_check, target_check) = tokio::join!(
+            opt_out_check,
+            self.check_input(source, s3_ok),
+            self.check_input(target, s3_ok),
+        );
+
+        let mut failure = None;
+        let mut collect = |check: Check<()>| match check {
+            Check::Refused(v) => violations.extend(v),
+            Check::Failed(e) => {
+                failure.get_or_insert(e);
+            }
+            Check::Passed(()) | Check::Skipped => {}
+        };
+        let (opt_out_detail, opt_out) = split(opt_out);
+        collect(opt_out);
+        let (source_verified, source_check) = split(source_check);
+        collect(source_check);
+        let (target_verified, target_check) = split(target_check);
+        collect(target_check);
+
+        if let Some(refusal) = Refusal::new(violations) {
+            return Err(Error::Refused(refusal));
+        }
+        if let Some(e) = failure {
+            return Err(Error::Backend(e));
+        }
+        let (Some(opt_out_detail), Some(source), Some(target)) =
+            (opt_out_detail, source_verified, target_verified)
+        else {
+            unreachable!("every check that did not pass left a violation or an error")
+        };
+
+        let threshold = self.policy.threshold();
+        let checked_source = CheckedImage::of(&source);
+        let checked_target = CheckedImage::of(&target);
+        let request = CompareRequest::new(source, target, threshold, self.policy.quality());
+        let facts = self.comparer.compare(request).await?;
+        Ok(Decision {
+            verdict: verdict_from(facts, threshold)?,
+            source: checked_source,
+            target: checked_target,
+            threshold,
+            opt_out: self.opt_out.record(opt_out_detail),
+        })
+    }
+
+    async fn check_input(&self, input: ImageInput, s3_ok: bool) -> Check<VerifiedImage> {
+        match input {
+            ImageInput::Bytes(image) => Check::Passed(VerifiedImage::Bytes(image)),
+            ImageInput::S3(_) if !s3_ok => Check::Skipped,
+            ImageInput::S3(object) => match self.check_object(&object).await {
+                Check::Passed(v) => Check::Passed(VerifiedImage::S3(v)),
+                Check::Refused(v) => Check::Refused(v),
+                Check::Failed(e) => Check::Failed(e),
+                Check::Skipped => Check::Skipped,
+            },
+        }
+    }
+
+    async fn check_object(&self, object: &S3ObjectRef) -> Check<VerifiedS3Object> {
+        let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
+        match self.inspector.inspect(&request).await {
+            Ok(facts) => match verify(object, &facts, &self.policy) {
+                Ok(v) => Check::Passed(v),
+                Err(v) => Check::Refused(v),
+            },
+            Err(e) => Check::Failed(e),
+        }
+    }
+}
+
+/// The input of a decision, for the audit event: the S3 reference, or the
+/// bytes' format and size.
+enum InputLabel {
+    S3(S3ObjectRef),
+    Bytes { format: ImageFormat, len: usize },
+}
+
+impl InputLabel {
+    fn of(input: &ImageInput) -> Self {
+        match input {
+            ImageInput::S3(r) => InputLabel::S3(r.clone()),
+            ImageInput::Bytes(b) => InputLabel::Bytes {
+                format: b.format(),
+                len: b.len(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for InputLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputLabel::S3(r) => r.fmt(f),
+            InputLabel::Bytes { format, len } => write!(f, "image bytes ({format}, {len} bytes)"),
+        }
+    }
+}
+
+/// Records `result`'s violation, if any; `true` when there was none.
+fn push_err(violations: &mut Vec<Violation>, result: Result<(), Violation>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(v) => {
+            violations.push(v);
+            false
+        }
+    }
+}
+
+/// Separates a passed check's value from how the check ended.
+fn split<T>(check: Check<T>) -> (Option<T>, Check<()>) {
+    match check {
+        Check::Passed(v) => (Some(v), Check::Passed(())),
+        Check::Refused(v) => (None, Check::Refused(v)),
+        Check::Failed(e) => (None, Check::Failed(e)),
+        Check::Skipped => (None, Check::Skipped),
+    }
+}
+
+fn refusal(violations: Vec<Violation>) -> Refusal {
+    Refusal::new(violations).expect("a refused check names at least one violation")
+}
+
+/// Turns a comparer's facts into a verdict, refusing facts that cannot be
+/// trusted (similarity out of range, non-finite numbers).
+fn verdict_from(facts: ComparisonFacts, threshold: SimilarityThreshold) -> Result<Verdict, Error> {
+    let invalid = |message: String| {
+        Error::Backend(BackendError::new(
+            BackendErrorKind::InvalidResponse,
+            Service::Rekognition,
+            "CompareFaces",
+            message,
+        ))
+    };
+    match facts {
+        ComparisonFacts::NoFaceInSource => Ok(Verdict::NoFace {
+            image: ImageRole::Source,
+        }),
+        ComparisonFacts::Faces {
+            matches,
+            unmatched_faces,
+        } => {
+            for m in &matches {
+                if !(0.0..=100.0).contains(&m.similarity) {
+                    return Err(invalid(format!(
+                        "the comparer reported similarity {}, outside 0 to 100",
+                        m.similarity
+                    )));
+                }
+                if !m.bounding_box.is_finite() {
+                    return Err(invalid(
+                        "the comparer reported a face box that is not a finite number".into(),
+                    ));
+                }
+            }
+            let best = matches
+                .iter()
+                .max_by(|a, b| a.similarity.total_cmp(&b.similarity));
+            Ok(match best {
+                Some(m) if m.similarity >= threshold.get() => Verdict::Match {
+                    similarity: m.similarity,
+                    face: m.bounding_box,
+                },
+                Some(_) => Verdict::NoMatch,
+                None if unmatched_faces == 0 => Verdict::NoFace {
+                    image: ImageRole::Target,
+                },
+                None => Verdict::NoMatch,
+            })
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! Inputs, parsed into types that cannot hold invalid values.
+//!
+//! * [`S3ObjectRef`]: `s3://bucket/key[?versionId=…]`, bucket checked against
+//!   S3's naming rules, key 1 to 1024 bytes of UTF-8.
+//! * [`FaceImage`]: non-empty image bytes of at most 5 MiB, JPEG or PNG by
+//!   content (never by file name), whose `Debug` shows size and format only.
+//! * [`AccountId`], [`KmsKeyArn`]: the identifiers a policy names.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::InputError;
+
+/// Rekognition's limit for images passed as bytes: 5 MiB.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Rekognition's limit for images read from S3: 15 MiB.
+pub const MAX_S3_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
+
+/// The AWS service a backend talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Service {
+    /// Amazon S3 (HeadObject, PutObject).
+    S3,
+    /// Amazon Rekognition (CompareFaces).
+    Rekognition,
+    /// AWS Organizations (the AI services opt-out policy).
+    Organizations,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::S3 => "S3",
+            Service::Rekognition => "Rekognition",
+            Service::Organizations => "AWS Organizations",
+        })
+    }
+}
+
+/// A reference to an S3 object: bucket, key and optionally a version.
+///
+/// Parse it from `s3://bucket/key` or `s3://bucket/key?versionId=VERSION`,
+/// or build it from parts with [`S3ObjectRef::new`]. Keys are taken
+/// literally (no percent-decoding, as in the AWS CLI): spaces and non-ASCII
+/// characters are fine.
+///
+/// ```
+/// use rekognition_guard::S3ObjectRef;
+///
+/// let r: S3ObjectRef = "s3://library-photos/members/Zoë Smith.jpg?versionId=3sL4kqtJ".parse()?;
+/// assert_eq!(r.bucket(), "library-photos");
+/// assert_eq!(r.key(), "members/Zoë Smith.jpg");
+/// assert_eq!(r.version_id(), Some("3sL4kqtJ"));
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+///
+/// In the `s3://` form, a trailing `?versionId=` always starts the version:
+/// a key that itself contains `?versionId=` must be given through
+/// [`S3ObjectRef::new`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct S3ObjectRef {
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+}
+
+const VERSION_MARKER: &str = "?versionId=";
+
+impl S3ObjectRef {
+    /// An object reference from a bucket and a key.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidBucketName`] or [`InputError::InvalidKey`].
+    pub fn new(bucket: &str, key: &str) -> Result<Self, InputError> {
+        validate_bucket(bucket)?;
+        validate_key(key)?;
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id: None,
+        })
+    }
+
+    /// The same object, pinned to `version_id`.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidVersionId`] when the id is empty, over 1024
+    /// bytes, or has characters other than printable ASCII (`&`, `#` and `?`
+    /// excluded).
+    pub fn with_version_id(mut self, version_id: &str) -> Result<Self, InputError> {
+        validate_version_id(version_id)?;
+        self.version_id = Some(version_id.to_owned());
+        Ok(self)
+    }
+
+    /// Parses `s3://bucket/key` with an optional `?versionId=VERSION`.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidS3Reference`] when the form is wrong, or the
+    /// errors of [`new`](Self::new) and [`with_version_id`](Self::with_version_id).
+    pub fn parse(input: &str) -> Result<Self, InputError> {
+        let bad = |reason: &str| InputError::InvalidS3Reference {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let rest = input
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("it must start with s3://"))?;
+        let (bucket, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("it has no object key (expected s3://bucket/key)"))?;
+        if bucket.is_empty() {
+            return Err(bad("the bucket name is empty"));
+        }
+        let (key, version) = match rest.rfind(VERSION_MARKER) {
+            Some(at) => (&rest[..at], Some(&rest[at + VERSION_MARKER.len()..])),
+            None => (rest, None),
+        };
+        if key.is_empty() {
+            return Err(bad("the object key is empty"));
+        }
+        let object = Self::new(bucket, key)?;
+        match version {
+            Some(v) => object.with_version_id(v),
+            None => Ok(object),
+        }
+    }
+
+    /// The bucket name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The object key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The version id, if the reference names one.
+    pub fn version_id(&self) -> Option<&str> {
+        self.version_id.as_deref()
+    }
+}
+
+impl FromStr for S3ObjectRef {
+    type Err = InputError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for S3ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)?;
+        if let Some(v) = &self.version_id {
+            write!(f, "{VERSION_MARKER}{v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_bucket(bucket: &str) -> Result<(), InputError> {
+    let bad = |reason: &str| {
+        Err(InputError::InvalidBucketName {
+            bucket: bucket.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if !(3..=63).contains(&bucket.len()) {
+        return bad("bucket names are 3 to 63 characters long");
+    }
+    if !bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return bad("bucket names use only lowercase letters, digits, dots and hyphens");
+    }
+    let first = bucket.as_bytes()[0];
+    let last = bucket.as_bytes()[bucket.len() - 1];
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return bad("bucket names begin and end with a letter or digit");
+    }
+    if bucket.contains("..") {
+        return bad("bucket names have no two adjacent dots");
+    }
+    if bucket.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("bucket names are not formatted as IP addresses");
+    }
+    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if bucket.starts_with(prefix) {
+            return bad(&format!("the prefix {prefix:?} is reserved by S3"));
+        }
+    }
+    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+        if bucket.ends_with(suffix) {
+            return bad(&format!(
+                "the suffix {suffix:?} marks an access point alias, Multi-Region Access Point, directory or table bucket; give a general purpose bucket's name"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_key(key: &str) -> Result<(), InputError> {
+    if (1..=1024).contains(&key.len()) {
+        Ok(())
+    } else {
+        Err(InputError::InvalidKey { len: key.len() })
+    }
+}
+
+fn validate_version_id(v: &str) -> Result<(), InputError> {
+    let bad = |reason: &str| {
+        Err(InputError::InvalidVersionId {
+            version_id: v.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if !(1..=1024).contains(&v.len()) {
+        return bad("version ids are 1 to 1024 bytes long");
+    }
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'&' | b'#' | b'?'))
+    {
+        return bad("version ids are printable ASCII without spaces, '&', '#' or '?'");
+    }
+    Ok(())
+}
+
+/// An image format Rekognition accepts, recognised from the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// JPEG (starts with `FF D8 FF`).
+    Jpeg,
+    /// PNG (starts with the 8-byte PNG signature).
+    Png,
+}
+
+impl ImageFormat {
+    /// Recognises the format from the first bytes, never from a file name.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(PNG) {
+            Some(Self::Png)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+        })
+    }
+}
+
+/// Validated image bytes: non-empty, at most [`MAX_IMAGE_BYTES`], JPEG or
+/// PNG by content.
+///
+/// A face photo is biometric data, so this type keeps it out of sight: it is
+/// not `Clone` (no accidental copies), its `Debug` shows only format and
+/// size, and reading the bytes takes a call named
+/// [`expose_bytes`](Self::expose_bytes).
+///
+/// ```
+/// use rekognition_guard::{FaceImage, ImageFormat};
+///
+/// let png = b"\x89PNG\r\n\x1a\n rest of the file".to_vec();
+/// let image = FaceImage::from_vec(png)?;
+/// assert_eq!(image.format(), ImageFormat::Png);
+/// assert_eq!(format!("{image:?}"), "FaceImage { format: PNG, len: 25 }");
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+pub struct FaceImage {
+    bytes: Vec<u8>,
+    format: ImageFormat,
+}
+
+impl FaceImage {
+    /// Validates `bytes` without copying them.
+    ///
+    /// # Errors
+    /// [`InputError::EmptyImage`], [`InputError::ImageTooLarge`] or
+    /// [`InputError::UnsupportedImageFormat`].
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Self, InputError> {
+        if bytes.is_empty() {
+            return Err(InputError::EmptyImage);
+        }
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(InputError::ImageTooLarge {
+                size: bytes.len(),
+                limit: MAX_IMAGE_BYTES,
+            });
+        }
+        let format = ImageFormat::sniff(&bytes)
+            .ok_or(InputError::UnsupportedImageFormat { size: bytes.len() })?;
+        Ok(Self { bytes, format })
+    }
+
+    /// The format recognised from the content.
+    pub fn format(&self) -> ImageFormat {
+        self.format
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always `false`: a `FaceImage` is never empty. Present for API
+    /// symmetry with [`len`](Self::len).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The image bytes. The name makes every place that handles the
+    /// biometric bytes visible in review.
+    pub fn expose_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The image bytes, without a copy.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl fmt::Debug for FaceImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaceImage")
+            .field("format", &format_args!("{}", self.format))
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// One side of a comparison: an S3 object to check, or image bytes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ImageInput {
+    /// An object in S3; the guard checks its encryption before comparing.
+    S3(S3ObjectRef),
+    /// Image bytes sent to Rekognition over HTTPS.
+    Bytes(FaceImage),
+}
+
+impl From<S3ObjectRef> for ImageInput {
+    fn from(r: S3ObjectRef) -> Self {
+        ImageInput::S3(r)
+    }
+}
+
+impl From<FaceImage> for ImageInput {
+    fn from(i: FaceImage) -> Self {
+        ImageInput::Bytes(i)
+    }
+}
+
+/// A 12-digit AWS account id, e.g. the expected owner of a bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses a 12-digit account id.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidAccountId`].
+    pub fn parse(input: &str) -> Result<Self, InputError> {
+        if input.len() == 12 && input.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InputError::InvalidAccountId {
+                input: input.to_owned(),
+            })
+        }
+    }
+
+    /// The account id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = InputError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A full KMS key ARN, `arn:PARTITION:kms:REGION:ACCOUNT:key/KEY_ID`.
+///
+/// Aliases are refused: S3 reports the key ARN of an SSE-KMS object, and an
+/// alias resolves differently per account, so only key ARNs compare safely.
+///
+/// ```
+/// use rekognition_guard::KmsKeyArn;
+///
+/// let arn = KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")?;
+/// assert_eq!(arn.account(), "111122223333");
+/// assert!(KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:alias/photos").is_err());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KmsKeyArn(String);
+
+impl KmsKeyArn {
+    /// Parses a full KMS key ARN.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidKmsKeyArn`], saying which part is wrong.
+    pub fn parse(input: &str) -> Result<Self, InputError> {
+        let bad = |reason: &str| {
+            Err(InputError::InvalidKmsKeyArn {
+                input: input.to_owned(),
+                reason: reason.to_owned(),
+            })
+        };
+        let parts: Vec<&str> = input.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts[..] else {
+            return bad("expected arn:PARTITION:kms:REGION:ACCOUNT:key/KEY_ID");
+        };
+        if arn != "arn" {
+            return bad("it must start with arn:");
+        }
+        if !(partition == "aws"
+            || partition.strip_prefix("aws-").is_some_and(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            }))
+        {
+            return bad("unknown partition (expected aws, aws-cn, aws-us-gov, …)");
+        }
+        if service != "kms" {
+            return bad("it is not a KMS ARN");
+        }
+        if region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return bad("the region is missing or malformed");
+        }
+        if AccountId::parse(account).is_err() {
+            return bad("the account id is not 12 digits");
+        }
+        if resource.starts_with("alias/") {
+            return bad(
+                "this is an alias ARN; give the key ARN it points to (S3 reports key ARNs)",
+            );
+        }
+        match resource.strip_prefix("key/") {
+            Some(id)
+                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Ok(Self(input.to_owned()))
+            }
+            _ => bad("the resource must be key/KEY_ID"),
+        }
+    }
+
+    /// The ARN.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The account that owns the key.
+    pub fn account(&self) -> &str {
+        self.0.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+impl FromStr for KmsKeyArn {
+    type Err = InputError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

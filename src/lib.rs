@@ -1,0 +1,110 @@
+//! # rekognition-guard
+//!
+//! A privacy guard for Amazon Rekognition `CompareFaces`. It compares a
+//! member's reference photo with a live photo **only** when:
+//!
+//! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
+//!    dual-layer `aws:kms:dsse`) in HeadObject, with a KMS key from the
+//!    allowlist if one is set. SSE-S3 (`AES256`), SSE-C, no header and any
+//!    unknown value are refused.
+//! 2. **Encrypted in transit**: every endpoint involved is `https://`.
+//! 3. **Not used to improve the service**: the AWS account's AI services
+//!    opt-out is evidenced ([`OptOutEvidence`]): verified, attested or
+//!    explicitly waived. There is no default.
+//!
+//! A refusal sends nothing to Rekognition and lists **every** requirement
+//! that failed ([`Refusal`]). Any error, unknown value or missing header ends
+//! without approval.
+//!
+//! ## How misuse is ruled out
+//!
+//! * Inputs are parsed into types that cannot hold invalid values
+//!   ([`S3ObjectRef`], [`FaceImage`], [`SimilarityThreshold`], [`KmsKeyArn`]).
+//! * Backends ([`ObjectInspector`], [`FaceComparer`]) report facts; only the
+//!   guard's policy check creates a [`VerifiedS3Object`], and a comparer only
+//!   accepts a [`CompareRequest`] of [`VerifiedImage`]s, which only the guard
+//!   builds. An unchecked object cannot reach the comparer: that call does
+//!   not compile (see [`backend`]).
+//! * The comparison reads the **version the check saw**
+//!   ([`VerifiedS3Object::version_id`]); [`Policy::require_versioning`]
+//!   refuses objects that have none.
+//! * Image bytes never appear in `Debug`, `Display`, errors or logs:
+//!   [`FaceImage`] shows format and size only and is not `Clone`.
+//!
+//! ## Example
+//!
+//! The kiosk flow on the in-memory simulation (feature `test-util`); with
+//! real AWS the backends are the SDK clients and the code is the same.
+//!
+//! ```
+//! use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
+//! use rekognition_guard::{FaceImage, Guard, OptOutEvidence, Policy, S3ObjectRef};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+//! let aws = InMemoryBackend::new();
+//! aws.create_bucket("library-photos", "111122223333", true);
+//! aws.put_object("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada"));
+//! let live_photo = b"\xFF\xD8\xFF\xE0 live kiosk photo".to_vec();
+//! aws.register_image(&live_photo, "ada");
+//! aws.set_similarity("ada", "ada", 99.6);
+//!
+//! let guard = Guard::builder(aws.clone(), aws.clone())
+//!     .policy(Policy::new().require_versioning(true))
+//!     .opt_out(OptOutEvidence::attested("AWS Organizations policy p-examplepolicy")?)
+//!     .build()?;
+//!
+//! let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg")?;
+//! let decision = guard.compare(reference, FaceImage::from_vec(live_photo)?).await?;
+//! assert!(decision.is_approved());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Audit events
+//!
+//! Every decision emits one `tracing` event with target [`AUDIT_TARGET`]:
+//! the object references, pinned versions, KMS key ARNs, the outcome, the
+//! similarity and which opt-out evidence was used. No image bytes.
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `test-util` | `Mock*` backends (mockall) and [`memory::InMemoryBackend`], for tests and examples; not covered by semver |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+
+pub mod backend;
+pub mod endpoint;
+pub mod error;
+mod guard;
+pub mod input;
+#[cfg(any(test, feature = "test-util"))]
+pub mod memory;
+pub mod optout;
+pub mod policy;
+
+pub use backend::{
+    BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
+    ObjectInspector, VerifiedImage,
+};
+#[cfg(any(test, feature = "test-util"))]
+pub use backend::{MockFaceComparer, MockObjectInspector};
+pub use error::{
+    BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
+};
+pub use guard::{CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict, AUDIT_TARGET};
+pub use input::{
+    AccountId, FaceImage, ImageFormat, ImageInput, KmsKeyArn, S3ObjectRef, Service,
+    MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES,
+};
+#[cfg(any(test, feature = "test-util"))]
+pub use optout::MockOptOutVerifier;
+pub use optout::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier};
+pub use policy::{
+    ObjectFacts, Policy, QualityFilter, SimilarityThreshold, SseAlgorithm, VerifiedS3Object,
+};

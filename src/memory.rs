@@ -1,0 +1,408 @@
+//! An in-memory **simulation** of S3 and Rekognition, for examples and
+//! tests. Available with the `test-util` feature; not covered by semver.
+//!
+//! It does not look at faces. Each stored object or registered image carries
+//! a *face label* chosen by the test, and the similarity of two labels comes
+//! from a table the test fills in. What it does simulate faithfully is what
+//! the guard depends on: encryption metadata as HeadObject reports it,
+//! versions (a compare reads the pinned version, not the latest), the
+//! expected bucket owner (403 on mismatch), and HeadObject's refusal to
+//! describe an SSE-C object without its key (400).
+//!
+//! ```
+//! use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
+//!
+//! let backend = InMemoryBackend::new();
+//! backend.create_bucket("library-photos", "111122223333", true);
+//! let v1 = backend.put_object(
+//!     "library-photos",
+//!     "members/ada.jpg",
+//!     SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+//!         .with_face("ada"),
+//! );
+//! assert_eq!(v1.as_deref(), Some("v1"));
+//! backend.set_similarity("ada", "ada", 99.4);
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::backend::{
+    BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
+    ObjectInspector, VerifiedImage,
+};
+use crate::error::{BackendError, BackendErrorKind};
+use crate::input::Service;
+use crate::policy::{ObjectFacts, SseAlgorithm};
+
+/// An object stored in the simulation: its encryption and the face it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedObject {
+    encryption: SseAlgorithm,
+    kms_key_id: Option<String>,
+    sse_customer_algorithm: Option<String>,
+    face: Option<String>,
+    size: u64,
+}
+
+impl SimulatedObject {
+    /// An object with `encryption` and no face, 50 000 bytes.
+    pub fn new(encryption: SseAlgorithm) -> Self {
+        Self {
+            encryption,
+            kms_key_id: None,
+            sse_customer_algorithm: None,
+            face: None,
+            size: 50_000,
+        }
+    }
+
+    /// SSE-KMS with `kms_key_arn`.
+    pub fn sse_kms(kms_key_arn: &str) -> Self {
+        Self::new(SseAlgorithm::AwsKms).with_kms_key_id(kms_key_arn)
+    }
+
+    /// DSSE-KMS with `kms_key_arn`.
+    pub fn dsse_kms(kms_key_arn: &str) -> Self {
+        Self::new(SseAlgorithm::AwsKmsDsse).with_kms_key_id(kms_key_arn)
+    }
+
+    /// SSE-S3 (`AES256`).
+    pub fn sse_s3() -> Self {
+        Self::new(SseAlgorithm::Aes256)
+    }
+
+    /// Not encrypted (no header, as for objects stored before 2023).
+    pub fn unencrypted() -> Self {
+        Self::new(SseAlgorithm::None)
+    }
+
+    /// SSE-C: HeadObject without the customer key fails with 400, as in S3.
+    pub fn sse_c() -> Self {
+        let mut o = Self::new(SseAlgorithm::None);
+        o.sse_customer_algorithm = Some("AES256".to_owned());
+        o
+    }
+
+    /// Sets the KMS key id HeadObject reports.
+    #[must_use]
+    pub fn with_kms_key_id(mut self, id: &str) -> Self {
+        self.kms_key_id = Some(id.to_owned());
+        self
+    }
+
+    /// Sets the face the image shows (a label used in the similarity table).
+    #[must_use]
+    pub fn with_face(mut self, label: &str) -> Self {
+        self.face = Some(label.to_owned());
+        self
+    }
+
+    /// Sets the size HeadObject reports.
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+}
+
+#[derive(Debug)]
+struct StoredVersion {
+    version_id: Option<String>,
+    object: SimulatedObject,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    owner: String,
+    versioned: bool,
+    objects: HashMap<String, Vec<StoredVersion>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    buckets: HashMap<String, Bucket>,
+    faces_by_digest: HashMap<u64, String>,
+    similarity: HashMap<(String, String), f32>,
+    next_version: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    inspect: AtomicUsize,
+    compare: AtomicUsize,
+}
+
+/// A simulated S3 + Rekognition, implementing both
+/// [`ObjectInspector`] and [`FaceComparer`]. Clones share their state, so a
+/// test can keep one clone to set up data and count calls while the guard
+/// owns others.
+#[derive(Clone)]
+pub struct InMemoryBackend {
+    state: Arc<Mutex<State>>,
+    counters: Arc<Counters>,
+    s3_endpoint: String,
+    rekognition_endpoint: String,
+}
+
+impl fmt::Debug for InMemoryBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemoryBackend")
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("rekognition_endpoint", &self.rekognition_endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for InMemoryBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+impl InMemoryBackend {
+    /// An empty simulation with HTTPS endpoints.
+    pub fn new() -> Self {
+        Self {
+            state: Arc::default(),
+            counters: Arc::default(),
+            s3_endpoint: "https://s3.in-memory.invalid".to_owned(),
+            rekognition_endpoint: "https://rekognition.in-memory.invalid".to_owned(),
+        }
+    }
+
+    /// The same simulation (shared state), reporting `endpoint` for S3.
+    #[must_use]
+    pub fn with_s3_endpoint(mut self, endpoint: &str) -> Self {
+        endpoint.clone_into(&mut self.s3_endpoint);
+        self
+    }
+
+    /// The same simulation (shared state), reporting `endpoint` for
+    /// Rekognition.
+    #[must_use]
+    pub fn with_rekognition_endpoint(mut self, endpoint: &str) -> Self {
+        endpoint.clone_into(&mut self.rekognition_endpoint);
+        self
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that matters for a simulation.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a bucket owned by `owner_account`, versioned or not.
+    pub fn create_bucket(&self, bucket: &str, owner_account: &str, versioned: bool) {
+        self.state().buckets.insert(
+            bucket.to_owned(),
+            Bucket {
+                owner: owner_account.to_owned(),
+                versioned,
+                objects: HashMap::new(),
+            },
+        );
+    }
+
+    /// Stores `object` under `key`, returning its version id (`v1`, `v2`, …)
+    /// in a versioned bucket, `None` otherwise (the object is replaced).
+    ///
+    /// # Panics
+    /// When the bucket was not created with [`create_bucket`](Self::create_bucket).
+    pub fn put_object(&self, bucket: &str, key: &str, object: SimulatedObject) -> Option<String> {
+        let mut state = self.state();
+        state.next_version += 1;
+        let version = format!("v{}", state.next_version);
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        let version_id = b.versioned.then_some(version);
+        let versions = b.objects.entry(key.to_owned()).or_default();
+        if !b.versioned {
+            versions.clear();
+        }
+        versions.push(StoredVersion {
+            version_id: version_id.clone(),
+            object,
+        });
+        version_id
+    }
+
+    /// Declares that image `bytes` show the face `label`. Unregistered
+    /// bytes show no face.
+    pub fn register_image(&self, bytes: &[u8], label: &str) {
+        self.state()
+            .faces_by_digest
+            .insert(digest(bytes), label.to_owned());
+    }
+
+    /// Sets the similarity of faces `a` and `b` (both orders). Pairs not set
+    /// have similarity 0.
+    pub fn set_similarity(&self, a: &str, b: &str, similarity: f32) {
+        let mut state = self.state();
+        state
+            .similarity
+            .insert((a.to_owned(), b.to_owned()), similarity);
+        state
+            .similarity
+            .insert((b.to_owned(), a.to_owned()), similarity);
+    }
+
+    /// How many times an object's metadata was read.
+    pub fn inspect_calls(&self) -> usize {
+        self.counters.inspect.load(Ordering::SeqCst)
+    }
+
+    /// How many comparisons reached the simulated Rekognition.
+    pub fn compare_calls(&self) -> usize {
+        self.counters.compare.load(Ordering::SeqCst)
+    }
+
+    fn face_of(&self, image: &VerifiedImage) -> Result<Option<String>, BackendError> {
+        let state = self.state();
+        match image {
+            VerifiedImage::Bytes(b) => Ok(state
+                .faces_by_digest
+                .get(&digest(b.expose_bytes()))
+                .cloned()),
+            VerifiedImage::S3(o) => {
+                let found = state
+                    .buckets
+                    .get(o.bucket())
+                    .and_then(|b| b.objects.get(o.key()))
+                    .and_then(|versions| match o.version_id() {
+                        Some(v) => versions.iter().find(|s| s.version_id.as_deref() == Some(v)),
+                        None => versions.last(),
+                    });
+                match found {
+                    Some(s) => Ok(s.object.face.clone()),
+                    None => Err(BackendError::new(
+                        BackendErrorKind::InvalidS3Object,
+                        Service::Rekognition,
+                        "CompareFaces",
+                        format!(
+                            "cannot read s3://{}/{} (version {}): no such object or version",
+                            o.bucket(),
+                            o.key(),
+                            o.version_id().unwrap_or("latest")
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectInspector for InMemoryBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+        self.counters.inspect.fetch_add(1, Ordering::SeqCst);
+        let object = request.object();
+        let err =
+            |kind, message: String| BackendError::new(kind, Service::S3, "HeadObject", message);
+        let state = self.state();
+        let bucket = state.buckets.get(object.bucket()).ok_or_else(|| {
+            err(
+                BackendErrorKind::NotFound,
+                format!("bucket {} does not exist", object.bucket()),
+            )
+        })?;
+        if let Some(owner) = request.expected_bucket_owner() {
+            if owner.as_str() != bucket.owner {
+                return Err(err(
+                    BackendErrorKind::AccessDenied,
+                    format!(
+                        "403 Forbidden: bucket {} is not owned by the expected account {owner}",
+                        object.bucket()
+                    ),
+                ));
+            }
+        }
+        let versions = bucket.objects.get(object.key());
+        let stored = match object.version_id() {
+            Some(v) => {
+                versions.and_then(|vs| vs.iter().find(|s| s.version_id.as_deref() == Some(v)))
+            }
+            None => versions.and_then(|vs| vs.last()),
+        }
+        .ok_or_else(|| {
+            err(
+                BackendErrorKind::NotFound,
+                format!("404 Not Found: {object}"),
+            )
+        })?;
+        let o = &stored.object;
+        if o.sse_customer_algorithm.is_some() {
+            return Err(err(
+                BackendErrorKind::InvalidRequest,
+                format!("400 Bad Request for {object}: the object may be encrypted with a customer-provided key (SSE-C), which HeadObject cannot read without that key; store it with SSE-KMS"),
+            ));
+        }
+        let mut facts = ObjectFacts::new(o.encryption.clone())
+            .with_content_length(o.size)
+            .with_content_type("image/jpeg");
+        if let Some(k) = &o.kms_key_id {
+            facts = facts.with_kms_key_id(k.clone());
+        }
+        if let Some(v) = &stored.version_id {
+            facts = facts.with_version_id(v.clone());
+        }
+        Ok(facts)
+    }
+}
+
+#[async_trait]
+impl FaceComparer for InMemoryBackend {
+    fn endpoint(&self) -> String {
+        self.rekognition_endpoint.clone()
+    }
+
+    async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+        self.counters.compare.fetch_add(1, Ordering::SeqCst);
+        let Some(source) = self.face_of(request.source())? else {
+            return Ok(ComparisonFacts::NoFaceInSource);
+        };
+        let Some(target) = self.face_of(request.target())? else {
+            return Ok(ComparisonFacts::Faces {
+                matches: Vec::new(),
+                unmatched_faces: 0,
+            });
+        };
+        let similarity = self
+            .state()
+            .similarity
+            .get(&(source, target))
+            .copied()
+            .unwrap_or(0.0);
+        Ok(if similarity >= request.threshold().get() {
+            ComparisonFacts::Faces {
+                matches: vec![FaceMatch::new(
+                    similarity,
+                    BoundingBox::new(0.31, 0.22, 0.38, 0.47),
+                )],
+                unmatched_faces: 0,
+            }
+        } else {
+            ComparisonFacts::Faces {
+                matches: Vec::new(),
+                unmatched_faces: 1,
+            }
+        })
+    }
+}

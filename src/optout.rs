@@ -1,0 +1,216 @@
+//! Evidence that the AWS account is opted out of AI-service data use.
+//!
+//! Rekognition may store and use images to improve AWS services unless the
+//! account is opted out, through an AWS Organizations AI services opt-out
+//! policy or (before July 2020) an arrangement with AWS Support. The guard
+//! cannot be built without saying which evidence applies:
+//!
+//! * [`OptOutEvidence::verified_by`]: an [`OptOutVerifier`] checks on every
+//!   comparison (for example through Organizations `DescribeEffectivePolicy`);
+//!   a "not opted out" answer refuses the comparison.
+//! * [`OptOutEvidence::attested`]: the operator states a reference (an AWS
+//!   Support case id, a policy id) that this crate cannot check.
+//! * [`OptOutEvidence::waived`]: the operator explicitly accepts that no
+//!   evidence exists, with a reason.
+//!
+//! Every decision's audit event records which of the three was used.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::{BackendError, InputError};
+
+/// Checks whether the account is opted out of AI-service data use for
+/// Rekognition.
+///
+/// With the `test-util` feature, `MockOptOutVerifier` implements it.
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait OptOutVerifier: Send + Sync + fmt::Debug {
+    /// The endpoint the verifier calls; the guard refuses a non-HTTPS one
+    /// before calling [`verify`](Self::verify).
+    fn endpoint(&self) -> String;
+
+    /// Finds out whether the opt-out is in effect.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the answer could not be obtained; the guard
+    /// then refuses to compare.
+    async fn verify(&self) -> Result<OptOutStatus, BackendError>;
+}
+
+/// What an [`OptOutVerifier`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptOutStatus {
+    /// Opted out; `detail` says how (e.g. the effective policy's value).
+    OptedOut {
+        /// How the opt-out was established.
+        detail: String,
+    },
+    /// Not opted out, or not provably; `reason` says which and how to fix it.
+    NotOptedOut {
+        /// What was found and how to fix it.
+        reason: String,
+    },
+}
+
+#[derive(Clone)]
+enum Evidence {
+    Verified(Arc<dyn OptOutVerifier>),
+    Attested(String),
+    Waived(String),
+}
+
+/// How the guard knows the account is opted out. See the [module
+/// docs](crate::optout).
+///
+/// ```
+/// use rekognition_guard::OptOutEvidence;
+///
+/// let evidence = OptOutEvidence::attested("AWS Support case 1234567890, 2020-03-02")?;
+/// assert_eq!(evidence.kind(), "attested");
+/// assert!(OptOutEvidence::attested("   ").is_err());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Clone)]
+pub struct OptOutEvidence(Evidence);
+
+/// The longest attestation reference or waiver reason accepted.
+const MAX_EVIDENCE_TEXT: usize = 256;
+
+fn evidence_text(text: &str) -> Result<String, InputError> {
+    let text = text.trim();
+    let bad = |reason: &str| {
+        Err(InputError::InvalidEvidence {
+            reason: reason.to_owned(),
+        })
+    };
+    if text.is_empty() {
+        return bad("it is empty");
+    }
+    if text.chars().count() > MAX_EVIDENCE_TEXT {
+        return bad("it is longer than 256 characters");
+    }
+    if text.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
+    Ok(text.to_owned())
+}
+
+impl OptOutEvidence {
+    /// Evidence checked by `verifier` before every comparison.
+    pub fn verified_by(verifier: impl OptOutVerifier + 'static) -> Self {
+        Self(Evidence::Verified(Arc::new(verifier)))
+    }
+
+    /// Evidence checked by a shared `verifier` before every comparison.
+    pub fn verified_by_shared(verifier: Arc<dyn OptOutVerifier>) -> Self {
+        Self(Evidence::Verified(verifier))
+    }
+
+    /// The operator attests the opt-out, citing `reference` (an AWS Support
+    /// case id, an Organizations policy id, …). Recorded in every audit
+    /// event; not checked.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidEvidence`] when the reference is blank, longer
+    /// than 256 characters or has control characters.
+    pub fn attested(reference: &str) -> Result<Self, InputError> {
+        Ok(Self(Evidence::Attested(evidence_text(reference)?)))
+    }
+
+    /// The operator explicitly waives the opt-out requirement for `reason`
+    /// (for example a test account that never sees real faces). Recorded in
+    /// every audit event.
+    ///
+    /// # Errors
+    /// As for [`attested`](Self::attested).
+    pub fn waived(reason: &str) -> Result<Self, InputError> {
+        Ok(Self(Evidence::Waived(evidence_text(reason)?)))
+    }
+
+    /// `verified`, `attested` or `waived`.
+    pub fn kind(&self) -> &'static str {
+        match &self.0 {
+            Evidence::Verified(_) => "verified",
+            Evidence::Attested(_) => "attested",
+            Evidence::Waived(_) => "waived",
+        }
+    }
+
+    pub(crate) fn verifier(&self) -> Option<&Arc<dyn OptOutVerifier>> {
+        match &self.0 {
+            Evidence::Verified(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The record of this evidence for a decision; for verified evidence,
+    /// `verified_detail` is what the verifier reported.
+    pub(crate) fn record(&self, verified_detail: Option<String>) -> OptOutRecord {
+        match &self.0 {
+            Evidence::Verified(_) => OptOutRecord::Verified {
+                detail: verified_detail.unwrap_or_default(),
+            },
+            Evidence::Attested(r) => OptOutRecord::Attested {
+                reference: r.clone(),
+            },
+            Evidence::Waived(r) => OptOutRecord::Waived { reason: r.clone() },
+        }
+    }
+}
+
+impl fmt::Debug for OptOutEvidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Evidence::Verified(v) => f.debug_tuple("Verified").field(v).finish(),
+            Evidence::Attested(r) => f.debug_tuple("Attested").field(r).finish(),
+            Evidence::Waived(r) => f.debug_tuple("Waived").field(r).finish(),
+        }
+    }
+}
+
+/// Which opt-out evidence a decision relied on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptOutRecord {
+    /// A verifier confirmed the opt-out.
+    Verified {
+        /// What the verifier reported.
+        detail: String,
+    },
+    /// The operator attested it.
+    Attested {
+        /// The reference given.
+        reference: String,
+    },
+    /// The operator waived it.
+    Waived {
+        /// The reason given.
+        reason: String,
+    },
+}
+
+impl OptOutRecord {
+    /// `verified`, `attested` or `waived`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Verified { .. } => "verified",
+            Self::Attested { .. } => "attested",
+            Self::Waived { .. } => "waived",
+        }
+    }
+}
+
+impl fmt::Display for OptOutRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Verified { detail } => write!(f, "verified ({detail})"),
+            Self::Attested { reference } => write!(f, "attested ({reference})"),
+            Self::Waived { reason } => write!(f, "waived ({reason})"),
+        }
+    }
+}

@@ -1,0 +1,540 @@
+//! The privacy policy, the facts it judges, and the proof it issues.
+//!
+//! Backends report [`ObjectFacts`] (what HeadObject said). Only this module
+//! turns facts into a [`VerifiedS3Object`]: its constructor is private to
+//! the crate and has exactly one caller, [`verify`]. A mock backend can feed
+//! any facts, but it cannot mint a proof.
+
+use std::fmt;
+
+use crate::error::{InputError, Violation};
+use crate::input::{AccountId, KmsKeyArn, S3ObjectRef, MAX_S3_IMAGE_BYTES};
+
+/// Server-side encryption as S3 reports it in `x-amz-server-side-encryption`.
+///
+/// Only [`AwsKms`](Self::AwsKms) and [`AwsKmsDsse`](Self::AwsKmsDsse) pass
+/// the policy. Values are matched exactly, as S3 sends them: `AWS:KMS` or
+/// `aws:kms ` are [`Other`](Self::Other) and refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SseAlgorithm {
+    /// No header: the object is not encrypted at rest (objects stored before
+    /// January 2023 in buckets without default encryption).
+    None,
+    /// `AES256`: SSE-S3, keys managed by S3. Refused.
+    Aes256,
+    /// `aws:kms`: SSE-KMS.
+    AwsKms,
+    /// `aws:kms:dsse`: dual-layer SSE-KMS. Counts as KMS.
+    AwsKmsDsse,
+    /// Any other value (`aws:fsx`, `aws:backup`, values newer than this
+    /// crate). Refused.
+    Other(String),
+}
+
+impl SseAlgorithm {
+    /// Maps the header value (`None` when absent).
+    ///
+    /// ```
+    /// use rekognition_guard::SseAlgorithm;
+    ///
+    /// assert_eq!(SseAlgorithm::from_header(Some("aws:kms")), SseAlgorithm::AwsKms);
+    /// assert_eq!(SseAlgorithm::from_header(None), SseAlgorithm::None);
+    /// assert!(!SseAlgorithm::from_header(Some("AWS:KMS")).is_kms());
+    /// ```
+    pub fn from_header(value: Option<&str>) -> Self {
+        match value {
+            None => Self::None,
+            Some("AES256") => Self::Aes256,
+            Some("aws:kms") => Self::AwsKms,
+            Some("aws:kms:dsse") => Self::AwsKmsDsse,
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The header value, `None` for [`SseAlgorithm::None`].
+    pub fn as_header(&self) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Aes256 => Some("AES256"),
+            Self::AwsKms => Some("aws:kms"),
+            Self::AwsKmsDsse => Some("aws:kms:dsse"),
+            Self::Other(s) => Some(s),
+        }
+    }
+
+    /// Whether this is SSE-KMS or DSSE-KMS.
+    pub fn is_kms(&self) -> bool {
+        matches!(self, Self::AwsKms | Self::AwsKmsDsse)
+    }
+}
+
+impl fmt::Display for SseAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => {
+                f.write_str("not encrypted (S3 sent no x-amz-server-side-encryption header)")
+            }
+            Self::Aes256 => f.write_str("encrypted with SSE-S3 (AES256)"),
+            Self::AwsKms => f.write_str("encrypted with SSE-KMS (aws:kms)"),
+            Self::AwsKmsDsse => f.write_str("encrypted with DSSE-KMS (aws:kms:dsse)"),
+            Self::Other(v) => write!(f, "encrypted with an unrecognised algorithm {v:?}"),
+        }
+    }
+}
+
+/// What an [`ObjectInspector`](crate::ObjectInspector) learned about an
+/// object (for S3: the HeadObject response). Facts, not verdicts.
+///
+/// ```
+/// use rekognition_guard::{ObjectFacts, SseAlgorithm};
+///
+/// let facts = ObjectFacts::new(SseAlgorithm::AwsKms)
+///     .with_kms_key_id("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+///     .with_version_id("3sL4kqtJ")
+///     .with_content_length(48_213);
+/// assert!(facts.encryption.is_kms());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ObjectFacts {
+    /// `x-amz-server-side-encryption`.
+    pub encryption: SseAlgorithm,
+    /// `x-amz-server-side-encryption-aws-kms-key-id` (S3 reports the key ARN).
+    pub kms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-bucket-key-enabled`.
+    pub bucket_key_enabled: Option<bool>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C).
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-version-id`.
+    pub version_id: Option<String>,
+    /// `Content-Length`.
+    pub content_length: Option<u64>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+}
+
+impl ObjectFacts {
+    /// Facts with the given encryption and nothing else known.
+    pub fn new(encryption: SseAlgorithm) -> Self {
+        Self {
+            encryption,
+            kms_key_id: None,
+            bucket_key_enabled: None,
+            sse_customer_algorithm: None,
+            version_id: None,
+            content_length: None,
+            content_type: None,
+        }
+    }
+
+    /// Sets the KMS key id S3 reported.
+    #[must_use]
+    pub fn with_kms_key_id(mut self, id: impl Into<String>) -> Self {
+        self.kms_key_id = Some(id.into());
+        self
+    }
+
+    /// Sets whether an S3 Bucket Key is used.
+    #[must_use]
+    pub fn with_bucket_key_enabled(mut self, enabled: bool) -> Self {
+        self.bucket_key_enabled = Some(enabled);
+        self
+    }
+
+    /// Sets the SSE-C algorithm S3 reported.
+    #[must_use]
+    pub fn with_sse_customer_algorithm(mut self, algorithm: impl Into<String>) -> Self {
+        self.sse_customer_algorithm = Some(algorithm.into());
+        self
+    }
+
+    /// Sets the version id S3 reported.
+    #[must_use]
+    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+
+    /// Sets the object's size in bytes.
+    #[must_use]
+    pub fn with_content_length(mut self, len: u64) -> Self {
+        self.content_length = Some(len);
+        self
+    }
+
+    /// Sets the object's content type.
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+}
+
+/// The similarity (0 to 100) a face match needs to be approved.
+///
+/// The default is **99**. Rekognition's own default of 80 suits photo
+/// search, not access decisions: a false match here lends a book on someone
+/// else's card, while a false non-match only sends the member to the desk.
+/// AWS recommends a human review for decisions that affect access to
+/// services; see [Using similarity thresholds](https://docs.aws.amazon.com/rekognition/latest/dg/thresholds-collections.html)
+/// and [Comparing faces](https://docs.aws.amazon.com/rekognition/latest/dg/faces-comparefaces.html).
+///
+/// ```
+/// use rekognition_guard::SimilarityThreshold;
+///
+/// assert_eq!(SimilarityThreshold::default().get(), 99.0);
+/// assert!(SimilarityThreshold::new(f32::NAN).is_err());
+/// assert!(SimilarityThreshold::new(100.5).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct SimilarityThreshold(f32);
+
+impl SimilarityThreshold {
+    /// The default threshold, 99.
+    pub const DEFAULT: Self = Self(99.0);
+
+    /// A threshold from 0 to 100 inclusive.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidThreshold`] for NaN, infinities and values
+    /// outside 0..=100.
+    pub fn new(value: f32) -> Result<Self, InputError> {
+        if (0.0..=100.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(InputError::InvalidThreshold { value })
+        }
+    }
+
+    /// The threshold.
+    pub fn get(self) -> f32 {
+        self.0
+    }
+}
+
+impl Default for SimilarityThreshold {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for SimilarityThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Rekognition's quality filter: which detected faces are too poor to use.
+///
+/// The default is [`Auto`](Self::Auto), so a blurred or dark kiosk photo
+/// yields "no face found" instead of a low-quality match. Rekognition's own
+/// default for CompareFaces is `NONE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum QualityFilter {
+    /// No filtering.
+    None,
+    /// Rekognition chooses the bar.
+    #[default]
+    Auto,
+    /// Filter only the worst faces.
+    Low,
+    /// Filter faces below medium quality.
+    Medium,
+    /// Keep only high-quality faces.
+    High,
+}
+
+impl QualityFilter {
+    /// The API value (`NONE`, `AUTO`, `LOW`, `MEDIUM`, `HIGH`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Auto => "AUTO",
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+        }
+    }
+}
+
+/// What the guard requires of every comparison.
+///
+/// SSE-KMS (or DSSE-KMS) on every S3 image is not an option: it is always
+/// required. The rest is configurable:
+///
+/// ```
+/// use rekognition_guard::{AccountId, KmsKeyArn, Policy, QualityFilter, SimilarityThreshold};
+///
+/// let policy = Policy::new()
+///     .allow_kms_key(KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")?)
+///     .expected_bucket_owner(AccountId::parse("111122223333")?)
+///     .require_versioning(true)
+///     .similarity_threshold(SimilarityThreshold::new(99.5)?)
+///     .quality_filter(QualityFilter::High);
+/// assert!(policy.versioning_required());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[must_use]
+pub struct Policy {
+    allowed_kms_keys: Vec<KmsKeyArn>,
+    expected_bucket_owner: Option<AccountId>,
+    require_versioning: bool,
+    similarity_threshold: SimilarityThreshold,
+    quality_filter: QualityFilter,
+}
+
+impl Policy {
+    /// The default policy: SSE-KMS with any key, versions pinned when S3
+    /// reports one but not required, threshold 99, quality filter `AUTO`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `arn` to the KMS key allowlist. With an empty allowlist any KMS
+    /// key passes; with one, only the listed keys do.
+    pub fn allow_kms_key(mut self, arn: KmsKeyArn) -> Self {
+        if !self.allowed_kms_keys.contains(&arn) {
+            self.allowed_kms_keys.push(arn);
+        }
+        self
+    }
+
+    /// Requires every bucket to belong to `account` (sent to S3 as
+    /// `ExpectedBucketOwner`; S3 answers 403 for another owner).
+    pub fn expected_bucket_owner(mut self, account: AccountId) -> Self {
+        self.expected_bucket_owner = Some(account);
+        self
+    }
+
+    /// Refuses objects without a version id. Without versioning the object
+    /// can be replaced between the check and the comparison; with it, the
+    /// comparison is pinned to the version the check saw.
+    pub fn require_versioning(mut self, required: bool) -> Self {
+        self.require_versioning = required;
+        self
+    }
+
+    /// Sets the similarity a match needs.
+    pub fn similarity_threshold(mut self, threshold: SimilarityThreshold) -> Self {
+        self.similarity_threshold = threshold;
+        self
+    }
+
+    /// Sets Rekognition's quality filter.
+    pub fn quality_filter(mut self, filter: QualityFilter) -> Self {
+        self.quality_filter = filter;
+        self
+    }
+
+    /// The KMS key allowlist (empty: any KMS key).
+    pub fn allowed_kms_keys(&self) -> &[KmsKeyArn] {
+        &self.allowed_kms_keys
+    }
+
+    /// The expected bucket owner, if set.
+    pub fn bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+
+    /// Whether objects must have a version id.
+    pub fn versioning_required(&self) -> bool {
+        self.require_versioning
+    }
+
+    /// The similarity threshold.
+    pub fn threshold(&self) -> SimilarityThreshold {
+        self.similarity_threshold
+    }
+
+    /// The quality filter.
+    pub fn quality(&self) -> QualityFilter {
+        self.quality_filter
+    }
+}
+
+/// Proof that an S3 object passed the policy: SSE-KMS with an acceptable
+/// key, the required versioning, a size Rekognition reads.
+///
+/// Only the guard's check creates one, so a comparer that takes
+/// [`VerifiedImage`](crate::VerifiedImage) cannot be handed an unchecked
+/// object. It carries the **pinned** version: the comparison reads exactly
+/// the version that was checked.
+///
+/// There is no public constructor, no `Default` and no conversion from
+/// [`S3ObjectRef`]:
+///
+/// ```compile_fail
+/// use rekognition_guard::{S3ObjectRef, VerifiedS3Object};
+/// let unchecked = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+/// let forged: VerifiedS3Object = unchecked.into();
+/// ```
+///
+/// ```compile_fail
+/// use rekognition_guard::VerifiedS3Object;
+/// let forged = VerifiedS3Object::default();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedS3Object {
+    bucket: String,
+    key: String,
+    pinned_version: Option<String>,
+    encryption: SseAlgorithm,
+    kms_key_id: String,
+    bucket_key_enabled: Option<bool>,
+    content_length: u64,
+}
+
+impl VerifiedS3Object {
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The version the check saw, which the comparison uses. `None` only for
+    /// unversioned objects, and only when the policy does not require
+    /// versioning.
+    pub fn version_id(&self) -> Option<&str> {
+        self.pinned_version.as_deref()
+    }
+
+    /// The KMS key ARN S3 reported for this object.
+    pub fn kms_key_id(&self) -> &str {
+        &self.kms_key_id
+    }
+
+    /// SSE-KMS or DSSE-KMS.
+    pub fn encryption(&self) -> &SseAlgorithm {
+        &self.encryption
+    }
+
+    /// Whether an S3 Bucket Key is used, if S3 said.
+    pub fn bucket_key_enabled(&self) -> Option<bool> {
+        self.bucket_key_enabled
+    }
+
+    /// The object's size in bytes.
+    pub fn content_length(&self) -> u64 {
+        self.content_length
+    }
+}
+
+impl fmt::Display for VerifiedS3Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket(), self.key())?;
+        match &self.pinned_version {
+            Some(v) => write!(f, " (version {v}")?,
+            None => f.write_str(" (unversioned")?,
+        }
+        write!(f, ", KMS key {})", self.kms_key_id)
+    }
+}
+
+/// S3's version id for objects stored while versioning was off or suspended.
+/// It names no immutable version, so it is never pinned.
+const NULL_VERSION: &str = "null";
+
+/// Judges `facts` about `object` under `policy`. The **only** place a
+/// [`VerifiedS3Object`] is created.
+///
+/// Returns every violation found, not just the first.
+pub(crate) fn verify(
+    object: &S3ObjectRef,
+    facts: &ObjectFacts,
+    policy: &Policy,
+) -> Result<VerifiedS3Object, Vec<Violation>> {
+    let mut violations = Vec::new();
+
+    if let Some(algorithm) = &facts.sse_customer_algorithm {
+        violations.push(Violation::CustomerProvidedKey {
+            object: object.clone(),
+            algorithm: algorithm.clone(),
+        });
+    }
+
+    let kms_key = if facts.encryption.is_kms() {
+        match facts.kms_key_id.as_deref().filter(|k| !k.is_empty()) {
+            None => {
+                violations.push(Violation::KmsKeyUnknown {
+                    object: object.clone(),
+                });
+                None
+            }
+            Some(key) => {
+                let allowed = &policy.allowed_kms_keys;
+                if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == key) {
+                    violations.push(Violation::KmsKeyNotAllowed {
+                        object: object.clone(),
+                        kms_key: key.to_owned(),
+                        allowed: allowed
+                            .iter()
+                            .map(KmsKeyArn::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                Some(key)
+            }
+        }
+    } else {
+        violations.push(Violation::NotKmsEncrypted {
+            object: object.clone(),
+            found: facts.encryption.clone(),
+        });
+        None
+    };
+
+    let reported = facts.version_id.as_deref().filter(|v| !v.is_empty());
+    let pinned = match (object.version_id(), reported) {
+        (Some(requested), Some(reported)) if requested == reported => Some(requested),
+        (Some(requested), reported) => {
+            violations.push(Violation::VersionMismatch {
+                object: object.clone(),
+                requested: requested.to_owned(),
+                reported: reported.unwrap_or("no version").to_owned(),
+            });
+            None
+        }
+        (None, reported) => reported,
+    }
+    .filter(|v| *v != NULL_VERSION);
+    if policy.require_versioning && pinned.is_none() {
+        violations.push(Violation::VersionRequired {
+            object: object.clone(),
+        });
+    }
+
+    match facts.content_length {
+        Some(len) if len <= MAX_S3_IMAGE_BYTES => {}
+        size => violations.push(Violation::ObjectTooLarge {
+            object: object.clone(),
+            size,
+            limit: MAX_S3_IMAGE_BYTES,
+        }),
+    }
+
+    match (violations.is_empty(), kms_key, facts.content_length) {
+        (true, Some(kms_key), Some(content_length)) => Ok(VerifiedS3Object {
+            bucket: object.bucket().to_owned(),
+            key: object.key().to_owned(),
+            pinned_version: pinned.map(str::to_owned),
+            encryption: facts.encryption.clone(),
+            kms_key_id: kms_key.to_owned(),
+            bucket_key_enabled: facts.bucket_key_enabled,
+            content_length,
+        }),
+        _ => {
+            // Every path that leaves `kms_key` or the size unset pushes a
+            // violation, so a refusal always names its reason.
+            debug_assert!(!violations.is_empty());
+            Err(violations)
+        }
+    }
+}
