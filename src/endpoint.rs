@@ -64,3 +64,48 @@ pub(crate) fn require_https(service: Service, endpoint: &str) -> Result<(), Viol
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_with_a_host_passes() {
+        for good in [
+            "https://s3.eu-west-1.amazonaws.com",
+            "https://127.0.0.1:4566",
+            "HTTPS://localhost:5000/",
+            "https://[::1]:8443",
+        ] {
+            assert!(is_https(good), "{good}");
+        }
+        for bad in [
+            "http://s3.eu-west-1.amazonaws.com",
+            "HTTP://127.0.0.1",
+            "ftp://example.com",
+            "https://",
+            "https:/example.com",
+            "s3.eu-west-1.amazonaws.com",
+            "",
+            "httpsx://example.com",
+            "  https://example.com",
+        ] {
+            assert!(!is_https(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn violations_never_show_credentials_in_urls() {
+        let v = require_https(
+            Service::S3,
+            "http://AKIAEXAMPLE:wJalrXUtnFEMI@127.0.0.1:4566/p?X-Amz-Signature=abc",
+        )
+        .unwrap_err();
+        let shown = format!("{v} {v:?}");
+        assert!(!shown.contains("AKIAEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(!shown.contains("Signature"), "{shown}");
+        assert!(shown.contains("http://127.0.0.1:4566"), "{shown}");
+        assert_eq!(redact("not a url at all"), "<unparseable endpoint>");
+    }
+}

@@ -82,8 +82,9 @@ pub enum InputError {
         /// Which rule it breaks.
         reason: String,
     },
-    /// The object key is empty or longer than 1024 bytes.
-    #[error("invalid S3 object key ({len} bytes): S3 keys are 1 to 1024 bytes of UTF-8")]
+    /// The object key is empty, longer than 1024 bytes, or has control
+    /// characters.
+    #[error("invalid S3 object key ({len} bytes): keys are 1 to 1024 bytes of UTF-8 without control characters")]
     InvalidKey {
         /// Its length in bytes.
         len: usize,
@@ -174,7 +175,8 @@ pub enum ConfigError {
 /// The policy refused the comparison; nothing was sent to Rekognition.
 ///
 /// Holds every requirement that failed, not only the first, so one run tells
-/// an operator everything to fix.
+/// an operator everything to fix. `Display` is one line (safe for logs):
+/// `comparison refused by privacy policy (2 requirements failed; …): 1) …; 2) …`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
     violations: Vec<Violation>,
@@ -199,11 +201,14 @@ impl fmt::Display for Refusal {
         let n = self.violations.len();
         write!(
             f,
-            "comparison refused by privacy policy ({n} requirement{} failed; nothing was sent to Rekognition)",
+            "comparison refused by privacy policy ({n} requirement{} failed; nothing was sent to Rekognition):",
             if n == 1 { "" } else { "s" }
         )?;
         for (i, v) in self.violations.iter().enumerate() {
-            write!(f, "\n  {}. {v}", i + 1)?;
+            write!(f, " {}) {v}", i + 1)?;
+            if i + 1 < n {
+                f.write_str(";")?;
+            }
         }
         Ok(())
     }
@@ -247,6 +252,15 @@ pub enum Violation {
     KmsKeyUnknown {
         /// The object.
         object: S3ObjectRef,
+    },
+    /// S3 reported a value this crate cannot use safely (control characters
+    /// or other text S3 never sends in that field).
+    #[error("{object}: S3 reported an unusable {field}; refusing rather than guessing")]
+    UnusableMetadata {
+        /// The object.
+        object: S3ObjectRef,
+        /// Which field (`version id`, `KMS key id`).
+        field: &'static str,
     },
     /// The object's KMS key is not on the allowlist.
     #[error("{object} is encrypted with KMS key {kms_key}, which is not on the allowlist ({allowed}); re-encrypt it with an allowed key or add this key ARN to the policy")]

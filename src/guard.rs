@@ -325,8 +325,8 @@ impl Guard {
                 decision = d.verdict.label(),
                 source = %d.source,
                 target = %d.target,
-                similarity = d.verdict.similarity(),
-                threshold = d.threshold.get(),
+                similarity = d.verdict.similarity().map(tracing::field::display),
+                threshold = %d.threshold,
                 opt_out = d.opt_out.kind(),
                 opt_out_detail = %d.opt_out,
                 "face comparison decided"
@@ -336,7 +336,7 @@ impl Guard {
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
                 source = %labels.0,
                 target = %labels.1,
-                threshold = self.policy.threshold().get(),
+                threshold = %self.policy.threshold(),
                 opt_out = self.opt_out.kind(),
                 reasons = %e,
                 "face comparison not performed"

@@ -44,7 +44,8 @@ impl fmt::Display for Service {
 /// Parse it from `s3://bucket/key` or `s3://bucket/key?versionId=VERSION`,
 /// or build it from parts with [`S3ObjectRef::new`]. Keys are taken
 /// literally (no percent-decoding, as in the AWS CLI): spaces and non-ASCII
-/// characters are fine.
+/// characters are fine; control characters are refused, so a key can never
+/// forge a log line.
 ///
 /// ```
 /// use rekognition_guard::S3ObjectRef;
@@ -204,14 +205,16 @@ fn validate_bucket(bucket: &str) -> Result<(), InputError> {
 }
 
 fn validate_key(key: &str) -> Result<(), InputError> {
-    if (1..=1024).contains(&key.len()) {
+    // S3 allows control characters in keys, but a face photo's key never
+    // needs one, and refusing them keeps keys from forging log lines.
+    if (1..=1024).contains(&key.len()) && !key.chars().any(char::is_control) {
         Ok(())
     } else {
         Err(InputError::InvalidKey { len: key.len() })
     }
 }
 
-fn validate_version_id(v: &str) -> Result<(), InputError> {
+pub(crate) fn validate_version_id(v: &str) -> Result<(), InputError> {
     let bad = |reason: &str| {
         Err(InputError::InvalidVersionId {
             version_id: v.to_owned(),
@@ -494,5 +497,234 @@ impl FromStr for KmsKeyArn {
 impl fmt::Display for KmsKeyArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<S3ObjectRef, InputError> {
+        S3ObjectRef::parse(s)
+    }
+
+    #[test]
+    fn parses_bucket_key_and_version() {
+        let r = parse(
+            "s3://library-photos/members/ada.jpg?versionId=3sL4kqtJ.lcpXroDTDmJ+rmSpXd3dIbrHY",
+        )
+        .unwrap();
+        assert_eq!(r.bucket(), "library-photos");
+        assert_eq!(r.key(), "members/ada.jpg");
+        assert_eq!(r.version_id(), Some("3sL4kqtJ.lcpXroDTDmJ+rmSpXd3dIbrHY"));
+        assert_eq!(
+            r.to_string(),
+            "s3://library-photos/members/ada.jpg?versionId=3sL4kqtJ.lcpXroDTDmJ+rmSpXd3dIbrHY"
+        );
+    }
+
+    #[test]
+    fn keys_are_literal_with_spaces_non_ascii_and_percent_signs() {
+        let r = parse("s3://library-photos/members/Zoë Smith 100%.jpg").unwrap();
+        assert_eq!(r.key(), "members/Zoë Smith 100%.jpg");
+        assert_eq!(r.version_id(), None);
+        let r = parse("s3://library-photos/a/b//c?x=1#frag").unwrap();
+        assert_eq!(r.key(), "a/b//c?x=1#frag");
+    }
+
+    #[test]
+    fn the_last_version_marker_starts_the_version() {
+        let r = parse("s3://library-photos/odd?versionId=key?versionId=v2").unwrap();
+        assert_eq!(r.key(), "odd?versionId=key");
+        assert_eq!(r.version_id(), Some("v2"));
+        // Round trip of a reference built from parts.
+        let built = S3ObjectRef::new("library-photos", "odd?versionId=key")
+            .unwrap()
+            .with_version_id("v2")
+            .unwrap();
+        assert_eq!(parse(&built.to_string()).unwrap(), built);
+    }
+
+    #[test]
+    fn rejects_malformed_references() {
+        for bad in [
+            "",
+            "library-photos/a.jpg",
+            "S3://library-photos/a.jpg",
+            "https://library-photos/a.jpg",
+            "s3://library-photos",
+            "s3://library-photos/",
+            "s3:///a.jpg",
+            "s3://library-photos/?versionId=v1",
+            "s3://library-photos/a.jpg?versionId=",
+            "s3://library-photos/a.jpg?versionId=v1&x=2",
+            "s3://library-photos/a.jpg?versionId=v 1",
+            "s3://library-photos/a.jpg?versionId=v#1",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn key_length_is_counted_in_bytes() {
+        let ok = "é".repeat(512); // 1024 bytes
+        assert!(S3ObjectRef::new("library-photos", &ok).is_ok());
+        let too_long = format!("{ok}a");
+        assert_eq!(
+            S3ObjectRef::new("library-photos", &too_long),
+            Err(InputError::InvalidKey { len: 1025 })
+        );
+        assert_eq!(
+            S3ObjectRef::new("library-photos", ""),
+            Err(InputError::InvalidKey { len: 0 })
+        );
+        for control in ["a\nb", "a\rb", "\u{0}", "a\u{7f}", "tab\there"] {
+            assert!(
+                S3ObjectRef::new("library-photos", control).is_err(),
+                "{control:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn version_id_length_and_null() {
+        let r = S3ObjectRef::new("library-photos", "a").unwrap();
+        assert!(r.clone().with_version_id(&"v".repeat(1024)).is_ok());
+        assert!(r.clone().with_version_id(&"v".repeat(1025)).is_err());
+        assert!(r.clone().with_version_id("null").is_ok());
+        assert!(r.with_version_id("vé").is_err());
+    }
+
+    #[test]
+    fn bucket_naming_rules() {
+        for good in [
+            "abc",
+            "library-photos",
+            "my.bucket.2026",
+            &"a".repeat(63),
+            "1bucket",
+        ] {
+            assert!(validate_bucket(good).is_ok(), "{good:?} should be accepted");
+        }
+        for bad in [
+            "ab",
+            &"a".repeat(64),
+            "Library-Photos",
+            "library_photos",
+            "-library",
+            "library-",
+            ".library",
+            "library..photos",
+            "192.168.5.4",
+            "xn--library",
+            "sthree-library",
+            "amzn-s3-demo-bucket",
+            "library-s3alias",
+            "library--ol-s3",
+            "library.mrap",
+            "library--use1-az4--x-s3",
+            "library--table-s3",
+            "libr ary",
+            "bücher",
+        ] {
+            assert!(validate_bucket(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn bucket_errors_name_the_rule() {
+        let e = S3ObjectRef::new("Library", "a").unwrap_err();
+        assert!(e.to_string().contains("lowercase"), "{e}");
+    }
+
+    #[test]
+    fn image_format_is_recognised_by_content() {
+        let jpeg = FaceImage::from_vec(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).unwrap();
+        assert_eq!(jpeg.format(), ImageFormat::Jpeg);
+        let png = FaceImage::from_vec(b"\x89PNG\r\n\x1a\n\0\0".to_vec()).unwrap();
+        assert_eq!(png.format(), ImageFormat::Png);
+        assert_eq!(
+            FaceImage::from_vec(b"GIF89a....".to_vec()).unwrap_err(),
+            InputError::UnsupportedImageFormat { size: 10 }
+        );
+        // A truncated PNG signature is not PNG.
+        assert!(FaceImage::from_vec(b"\x89PNG\r\n".to_vec()).is_err());
+        assert!(FaceImage::from_vec(vec![0xFF, 0xD8]).is_err());
+        assert_eq!(
+            FaceImage::from_vec(Vec::new()).unwrap_err(),
+            InputError::EmptyImage
+        );
+    }
+
+    #[test]
+    fn image_size_limit_is_five_mib() {
+        let mut at_limit = vec![0u8; MAX_IMAGE_BYTES];
+        at_limit[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        assert!(FaceImage::from_vec(at_limit.clone()).is_ok());
+        at_limit.push(0);
+        assert_eq!(
+            FaceImage::from_vec(at_limit).unwrap_err(),
+            InputError::ImageTooLarge {
+                size: MAX_IMAGE_BYTES + 1,
+                limit: MAX_IMAGE_BYTES
+            }
+        );
+    }
+
+    #[test]
+    fn image_debug_never_shows_bytes() {
+        let image = FaceImage::from_vec(b"\xFF\xD8\xFFSECRET-FACE-BYTES".to_vec()).unwrap();
+        let direct = format!("{image:?}");
+        let shown = format!("{direct} {:?}", ImageInput::from(image));
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(!shown.contains("255"), "{shown}");
+        assert!(
+            shown.contains("JPEG") && shown.contains("len: 20"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(AccountId::parse("111122223333").is_ok());
+        for bad in [
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "",
+            " 111122223333",
+        ] {
+            assert!(AccountId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kms_key_arns() {
+        for good in [
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ] {
+            let arn = KmsKeyArn::parse(good).unwrap();
+            assert_eq!(arn.account(), "111122223333");
+            assert_eq!(arn.to_string(), good);
+        }
+        for bad in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "alias/photos",
+            "arn:aws:kms:eu-west-1:111122223333:alias/photos",
+            "arn:aws:s3:eu-west-1:111122223333:key/1234",
+            "arn:aws:kms::111122223333:key/1234",
+            "arn:aws:kms:eu-west-1:1111:key/1234",
+            "arn:aws:kms:eu-west-1:111122223333:key/",
+            "arn:aws:kms:eu-west-1:111122223333:key/12 34",
+            "arn:gcp:kms:eu-west-1:111122223333:key/1234",
+            "arn:aws:kms:eu-west-1:111122223333",
+        ] {
+            assert!(KmsKeyArn::parse(bad).is_err(), "{bad:?}");
+        }
+        let alias =
+            KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:alias/photos").unwrap_err();
+        assert!(alias.to_string().contains("alias"), "{alias}");
     }
 }

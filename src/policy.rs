@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::error::{InputError, Violation};
-use crate::input::{AccountId, KmsKeyArn, S3ObjectRef, MAX_S3_IMAGE_BYTES};
+use crate::input::{validate_version_id, AccountId, KmsKeyArn, S3ObjectRef, MAX_S3_IMAGE_BYTES};
 
 /// Server-side encryption as S3 reports it in `x-amz-server-side-encryption`.
 ///
@@ -461,6 +461,13 @@ pub(crate) fn verify(
 
     let kms_key = if facts.encryption.is_kms() {
         match facts.kms_key_id.as_deref().filter(|k| !k.is_empty()) {
+            Some(key) if !key.bytes().all(|b| b.is_ascii_graphic()) => {
+                violations.push(Violation::UnusableMetadata {
+                    object: object.clone(),
+                    field: "KMS key id",
+                });
+                None
+            }
             None => {
                 violations.push(Violation::KmsKeyUnknown {
                     object: object.clone(),
@@ -492,7 +499,16 @@ pub(crate) fn verify(
     };
 
     let reported = facts.version_id.as_deref().filter(|v| !v.is_empty());
+    let before_version_checks = violations.len();
     let pinned = match (object.version_id(), reported) {
+        (_, Some(reported)) if validate_version_id(reported).is_err() => {
+            // Never echo it: it may carry control characters.
+            violations.push(Violation::UnusableMetadata {
+                object: object.clone(),
+                field: "version id",
+            });
+            None
+        }
         (Some(requested), Some(reported)) if requested == reported => Some(requested),
         (Some(requested), reported) => {
             violations.push(Violation::VersionMismatch {
@@ -502,10 +518,10 @@ pub(crate) fn verify(
             });
             None
         }
-        (None, reported) => reported,
-    }
-    .filter(|v| *v != NULL_VERSION);
-    if policy.require_versioning && pinned.is_none() {
+        (None, reported) => reported.filter(|v| *v != NULL_VERSION),
+    };
+    // A version already found unusable or mismatched is not also "missing".
+    if policy.require_versioning && pinned.is_none() && violations.len() == before_version_checks {
         violations.push(Violation::VersionRequired {
             object: object.clone(),
         });
@@ -535,6 +551,311 @@ pub(crate) fn verify(
             // violation, so a refusal always names its reason.
             debug_assert!(!violations.is_empty());
             Err(violations)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const OTHER_KEY: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
+
+    fn object() -> S3ObjectRef {
+        S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
+    }
+
+    fn kms_facts() -> ObjectFacts {
+        ObjectFacts::new(SseAlgorithm::AwsKms)
+            .with_kms_key_id(KEY)
+            .with_version_id("v7")
+            .with_content_length(40_000)
+    }
+
+    fn violations(facts: &ObjectFacts, policy: &Policy) -> Vec<Violation> {
+        verify(&object(), facts, policy).unwrap_err()
+    }
+
+    #[test]
+    fn sse_kms_passes_and_records_what_was_seen() {
+        let v = verify(
+            &object(),
+            &kms_facts().with_bucket_key_enabled(true),
+            &Policy::new(),
+        )
+        .unwrap();
+        assert_eq!(v.bucket(), "library-photos");
+        assert_eq!(v.key(), "members/ada.jpg");
+        assert_eq!(v.version_id(), Some("v7"));
+        assert_eq!(v.kms_key_id(), KEY);
+        assert_eq!(v.encryption(), &SseAlgorithm::AwsKms);
+        assert_eq!(v.bucket_key_enabled(), Some(true));
+        assert_eq!(v.content_length(), 40_000);
+    }
+
+    #[test]
+    fn dsse_kms_counts_as_kms() {
+        let mut facts = kms_facts();
+        facts.encryption = SseAlgorithm::AwsKmsDsse;
+        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        assert_eq!(v.encryption(), &SseAlgorithm::AwsKmsDsse);
+    }
+
+    #[test]
+    fn everything_but_kms_is_refused() {
+        for sse in [
+            SseAlgorithm::Aes256,
+            SseAlgorithm::None,
+            SseAlgorithm::from_header(Some("aws:fsx")),
+            SseAlgorithm::from_header(Some("aws:backup")),
+            SseAlgorithm::from_header(Some("AWS:KMS")),
+            SseAlgorithm::from_header(Some(" aws:kms")),
+            SseAlgorithm::from_header(Some("aws:kms ")),
+            SseAlgorithm::from_header(Some("")),
+        ] {
+            let mut facts = kms_facts();
+            facts.encryption = sse.clone();
+            assert_eq!(
+                violations(&facts, &Policy::new()),
+                vec![Violation::NotKmsEncrypted {
+                    object: object(),
+                    found: sse
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn sse_c_is_refused_even_next_to_a_kms_header() {
+        let facts = kms_facts().with_sse_customer_algorithm("AES256");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![Violation::CustomerProvidedKey {
+                object: object(),
+                algorithm: "AES256".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn kms_without_a_key_id_is_refused() {
+        let mut facts = kms_facts();
+        facts.kms_key_id = None;
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![Violation::KmsKeyUnknown { object: object() }]
+        );
+        facts.kms_key_id = Some(String::new());
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![Violation::KmsKeyUnknown { object: object() }]
+        );
+    }
+
+    #[test]
+    fn allowlist_admits_only_listed_key_arns() {
+        let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+        assert!(verify(&object(), &kms_facts(), &policy).is_ok());
+
+        let other = kms_facts().with_kms_key_id(OTHER_KEY);
+        assert_eq!(
+            violations(&other, &policy),
+            vec![Violation::KmsKeyNotAllowed {
+                object: object(),
+                kms_key: OTHER_KEY.into(),
+                allowed: KEY.into()
+            }]
+        );
+        // A bare key id cannot be matched to an ARN safely.
+        let bare = kms_facts().with_kms_key_id("1234abcd-12ab-34cd-56ef-1234567890ab");
+        assert!(matches!(
+            violations(&bare, &policy)[..],
+            [Violation::KmsKeyNotAllowed { .. }]
+        ));
+        // With two keys allowed, both pass.
+        let both = policy.allow_kms_key(KmsKeyArn::parse(OTHER_KEY).unwrap());
+        assert!(verify(&object(), &other, &both).is_ok());
+        assert_eq!(both.allowed_kms_keys().len(), 2);
+    }
+
+    #[test]
+    fn unusable_metadata_is_refused() {
+        let facts = kms_facts().with_version_id("v1\nforged log line");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![Violation::UnusableMetadata {
+                object: object(),
+                field: "version id"
+            }]
+        );
+        let facts = kms_facts().with_kms_key_id("arn:aws:kms:x\u{1b}[31m");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![Violation::UnusableMetadata {
+                object: object(),
+                field: "KMS key id"
+            }]
+        );
+    }
+
+    #[test]
+    fn the_version_s3_reported_is_pinned() {
+        let v = verify(
+            &object(),
+            &kms_facts().with_version_id("v9"),
+            &Policy::new(),
+        )
+        .unwrap();
+        assert_eq!(v.version_id(), Some("v9"));
+    }
+
+    #[test]
+    fn a_requested_version_must_be_the_one_reported() {
+        let requested = object().with_version_id("v7").unwrap();
+        let ok = verify(&requested, &kms_facts(), &Policy::new()).unwrap();
+        assert_eq!(ok.version_id(), Some("v7"));
+
+        let err = verify(
+            &requested,
+            &kms_facts().with_version_id("v8"),
+            &Policy::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            vec![Violation::VersionMismatch {
+                object: requested.clone(),
+                requested: "v7".into(),
+                reported: "v8".into()
+            }]
+        );
+        let mut none = kms_facts();
+        none.version_id = None;
+        let err = verify(&requested, &none, &Policy::new()).unwrap_err();
+        assert!(
+            matches!(err[..], [Violation::VersionMismatch { ref reported, .. }] if reported == "no version")
+        );
+    }
+
+    #[test]
+    fn unversioned_objects_pass_unpinned_unless_versioning_is_required() {
+        let mut facts = kms_facts();
+        facts.version_id = None;
+        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        assert_eq!(v.version_id(), None);
+        assert_eq!(
+            violations(&facts, &Policy::new().require_versioning(true)),
+            vec![Violation::VersionRequired { object: object() }]
+        );
+    }
+
+    #[test]
+    fn the_null_version_is_never_pinned() {
+        let facts = kms_facts().with_version_id("null");
+        assert_eq!(
+            verify(&object(), &facts, &Policy::new())
+                .unwrap()
+                .version_id(),
+            None
+        );
+        assert_eq!(
+            violations(&facts, &Policy::new().require_versioning(true)),
+            vec![Violation::VersionRequired { object: object() }]
+        );
+    }
+
+    #[test]
+    fn objects_over_fifteen_mib_or_of_unknown_size_are_refused() {
+        assert!(verify(
+            &object(),
+            &kms_facts().with_content_length(MAX_S3_IMAGE_BYTES),
+            &Policy::new()
+        )
+        .is_ok());
+        let big = kms_facts().with_content_length(MAX_S3_IMAGE_BYTES + 1);
+        assert_eq!(
+            violations(&big, &Policy::new()),
+            vec![Violation::ObjectTooLarge {
+                object: object(),
+                size: Some(MAX_S3_IMAGE_BYTES + 1),
+                limit: MAX_S3_IMAGE_BYTES
+            }]
+        );
+        let mut unknown = kms_facts();
+        unknown.content_length = None;
+        assert!(matches!(
+            violations(&unknown, &Policy::new())[..],
+            [Violation::ObjectTooLarge { size: None, .. }]
+        ));
+    }
+
+    #[test]
+    fn every_violation_is_reported_not_just_the_first() {
+        let mut facts =
+            ObjectFacts::new(SseAlgorithm::Aes256).with_sse_customer_algorithm("AES256");
+        facts.content_length = Some(MAX_S3_IMAGE_BYTES * 2);
+        let found = violations(&facts, &Policy::new().require_versioning(true));
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(matches!(found[0], Violation::CustomerProvidedKey { .. }));
+        assert!(matches!(found[1], Violation::NotKmsEncrypted { .. }));
+        assert!(matches!(found[2], Violation::VersionRequired { .. }));
+        assert!(matches!(found[3], Violation::ObjectTooLarge { .. }));
+    }
+
+    #[test]
+    fn violation_messages_say_what_to_fix() {
+        let mut facts = kms_facts();
+        facts.encryption = SseAlgorithm::Aes256;
+        let msg = violations(&facts, &Policy::new())[0].to_string();
+        assert!(msg.contains("s3://library-photos/members/ada.jpg"), "{msg}");
+        assert!(
+            msg.contains("SSE-S3 (AES256)") && msg.contains("SSE-KMS"),
+            "{msg}"
+        );
+        let mut facts = kms_facts();
+        facts.version_id = None;
+        let msg = violations(&facts, &Policy::new().require_versioning(true))[0].to_string();
+        assert!(
+            msg.contains("enable versioning on bucket library-photos"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn threshold_bounds() {
+        for ok in [0.0, 50.0, 99.0, 100.0] {
+            assert_eq!(SimilarityThreshold::new(ok).unwrap().get(), ok);
+        }
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.01, 100.01] {
+            assert!(SimilarityThreshold::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(SimilarityThreshold::default().get(), 99.0);
+    }
+
+    #[test]
+    fn defaults_and_api_values() {
+        let p = Policy::new();
+        assert!(p.allowed_kms_keys().is_empty());
+        assert!(p.bucket_owner().is_none());
+        assert!(!p.versioning_required());
+        assert_eq!(p.quality(), QualityFilter::Auto);
+        let all = [
+            QualityFilter::None,
+            QualityFilter::Auto,
+            QualityFilter::Low,
+            QualityFilter::Medium,
+            QualityFilter::High,
+        ];
+        let names: Vec<_> = all.iter().map(|q| q.as_str()).collect();
+        assert_eq!(names, ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]);
+        for sse in [
+            SseAlgorithm::Aes256,
+            SseAlgorithm::AwsKms,
+            SseAlgorithm::AwsKmsDsse,
+        ] {
+            assert_eq!(SseAlgorithm::from_header(sse.as_header()), sse);
         }
     }
 }

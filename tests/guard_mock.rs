@@ -1,0 +1,558 @@
+//! The guard's decisions, driven through the exported mockall mocks, as a
+//! downstream crate would use them. Every refusal proves the comparer was
+//! never called (`.times(0)`).
+
+use std::sync::Arc;
+
+use rekognition_guard::{
+    AccountId, BackendError, BackendErrorKind, BoundingBox, CheckedImage, ComparisonFacts,
+    ConfigError, Error, FaceImage, FaceMatch, Guard, ImageRole, KmsKeyArn, MockFaceComparer,
+    MockObjectInspector, MockOptOutVerifier, ObjectFacts, OptOutEvidence, OptOutRecord,
+    OptOutStatus, Policy, S3ObjectRef, Service, SimilarityThreshold, SseAlgorithm, Verdict,
+    VerifiedImage, Violation,
+};
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const S3_ENDPOINT: &str = "https://s3.eu-west-1.amazonaws.com";
+const REKOGNITION_ENDPOINT: &str = "https://rekognition.eu-west-1.amazonaws.com";
+
+fn reference() -> S3ObjectRef {
+    S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
+}
+
+fn live_photo() -> FaceImage {
+    FaceImage::from_vec(b"\xFF\xD8\xFF\xE0live kiosk photo".to_vec()).unwrap()
+}
+
+fn kms_facts(version: &str) -> ObjectFacts {
+    ObjectFacts::new(SseAlgorithm::AwsKms)
+        .with_kms_key_id(KEY)
+        .with_version_id(version)
+        .with_content_length(48_213)
+}
+
+fn inspector(endpoint: &str) -> MockObjectInspector {
+    let mut m = MockObjectInspector::new();
+    m.expect_endpoint().return_const(endpoint.to_owned());
+    m
+}
+
+fn comparer(endpoint: &str) -> MockFaceComparer {
+    let mut m = MockFaceComparer::new();
+    m.expect_endpoint().return_const(endpoint.to_owned());
+    m
+}
+
+/// A comparer that must never be asked to compare.
+fn never_called_comparer(endpoint: &str) -> MockFaceComparer {
+    let mut m = comparer(endpoint);
+    m.expect_compare().times(0);
+    m
+}
+
+fn attested() -> OptOutEvidence {
+    OptOutEvidence::attested("AWS Support case 1234567890").unwrap()
+}
+
+fn guard(inspector: MockObjectInspector, comparer: MockFaceComparer, policy: Policy) -> Guard {
+    Guard::builder(inspector, comparer)
+        .policy(policy)
+        .opt_out(attested())
+        .build()
+        .unwrap()
+}
+
+fn one_match(similarity: f32) -> ComparisonFacts {
+    ComparisonFacts::Faces {
+        matches: vec![FaceMatch::new(
+            similarity,
+            BoundingBox::new(0.3, 0.2, 0.4, 0.5),
+        )],
+        unmatched_faces: 0,
+    }
+}
+
+fn refusal(err: Error) -> Vec<Violation> {
+    match err {
+        Error::Refused(r) => r.violations().to_vec(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sse_s3_reference_is_refused_and_never_compared() {
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect()
+        .times(1)
+        .returning(|_| Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(10)));
+    let guard = guard(
+        s3,
+        never_called_comparer(REKOGNITION_ENDPOINT),
+        Policy::new(),
+    );
+
+    let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+    assert!(!err.is_retryable());
+    assert_eq!(
+        refusal(err),
+        vec![Violation::NotKmsEncrypted {
+            object: reference(),
+            found: SseAlgorithm::Aes256
+        }]
+    );
+}
+
+#[tokio::test]
+async fn every_failed_requirement_of_both_images_is_listed() {
+    let target = S3ObjectRef::parse("s3://kiosk-captures/today/1.png").unwrap();
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect().times(2).returning(|req| {
+        Ok(if req.object().bucket() == "library-photos" {
+            ObjectFacts::new(SseAlgorithm::None).with_content_length(10)
+        } else {
+            ObjectFacts::new(SseAlgorithm::AwsKms)
+                .with_kms_key_id("arn:aws:kms:eu-west-1:111122223333:key/other")
+                .with_content_length(10)
+        })
+    });
+    let policy = Policy::new()
+        .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+        .require_versioning(true);
+    let guard = guard(
+        s3,
+        never_called_comparer("http://rekognition.local:8080"),
+        policy,
+    );
+
+    let violations = refusal(
+        guard
+            .compare(reference(), target.clone())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(violations.len(), 5, "{violations:#?}");
+    assert!(
+        matches!(&violations[0], Violation::InsecureEndpoint { service: Service::Rekognition, endpoint } if endpoint == "http://rekognition.local:8080")
+    );
+    assert!(
+        matches!(&violations[1], Violation::NotKmsEncrypted { object, found: SseAlgorithm::None } if *object == reference())
+    );
+    assert!(
+        matches!(&violations[2], Violation::VersionRequired { object } if *object == reference())
+    );
+    assert!(
+        matches!(&violations[3], Violation::KmsKeyNotAllowed { object, .. } if *object == target)
+    );
+    assert!(matches!(&violations[4], Violation::VersionRequired { object } if *object == target));
+}
+
+#[tokio::test]
+async fn insecure_s3_endpoint_means_no_head_object_and_no_compare() {
+    let mut s3 = inspector("http://127.0.0.1:9000");
+    s3.expect_inspect().times(0);
+    let guard = guard(
+        s3,
+        never_called_comparer(REKOGNITION_ENDPOINT),
+        Policy::new(),
+    );
+
+    let violations = refusal(guard.compare(reference(), live_photo()).await.unwrap_err());
+    assert_eq!(
+        violations,
+        vec![Violation::InsecureEndpoint {
+            service: Service::S3,
+            endpoint: "http://127.0.0.1:9000".into()
+        }]
+    );
+}
+
+#[tokio::test]
+async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
+    let mut s3 = inspector("http://not-needed.invalid");
+    s3.expect_inspect().times(0);
+    let guard = guard(
+        s3,
+        never_called_comparer("HTTP://rekognition.eu-west-1.amazonaws.com"),
+        Policy::new(),
+    );
+
+    // Both images are bytes: the S3 endpoint is irrelevant, Rekognition's is not.
+    let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
+    assert!(matches!(
+        &violations[..],
+        [Violation::InsecureEndpoint {
+            service: Service::Rekognition,
+            ..
+        }]
+    ));
+}
+
+#[tokio::test]
+async fn head_object_failure_is_a_backend_error_and_never_compared() {
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect().times(1).returning(|req| {
+        Err(BackendError::new(
+            BackendErrorKind::AccessDenied,
+            Service::S3,
+            "HeadObject",
+            format!("403 Forbidden for {}: grant s3:GetObject", req.object()),
+        ))
+    });
+    let guard = guard(
+        s3,
+        never_called_comparer(REKOGNITION_ENDPOINT),
+        Policy::new(),
+    );
+
+    let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+    match &err {
+        Error::Backend(b) => {
+            assert_eq!(b.kind(), BackendErrorKind::AccessDenied);
+            assert_eq!(b.service(), Service::S3);
+            assert!(err.to_string().contains("s3:GetObject"), "{err}");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_checked_version_and_expected_owner_reach_the_backends() {
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect()
+        .withf(|req| {
+            req.object() == &reference()
+                && req.expected_bucket_owner().map(AccountId::as_str) == Some("111122223333")
+        })
+        .times(1)
+        .returning(|_| Ok(kms_facts("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")));
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition
+        .expect_compare()
+        .withf(|req| {
+            matches!(req.source(), VerifiedImage::S3(o)
+                if o.version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
+                && matches!(req.target(), VerifiedImage::Bytes(b) if b.len() == 20)
+                && req.threshold().get() == 99.0
+        })
+        .times(1)
+        .returning(|_| Ok(one_match(99.7)));
+    let policy = Policy::new().expected_bucket_owner(AccountId::parse("111122223333").unwrap());
+    let guard = guard(s3, rekognition, policy);
+
+    let decision = guard.compare(reference(), live_photo()).await.unwrap();
+    assert!(decision.is_approved());
+    assert_eq!(decision.verdict().similarity(), Some(99.7));
+    match decision.source() {
+        CheckedImage::S3(o) => {
+            assert_eq!(o.version_id(), Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(decision.opt_out().kind(), "attested");
+}
+
+#[tokio::test]
+async fn a_match_below_the_guards_threshold_is_no_match() {
+    // A comparer that ignores the threshold it was sent cannot approve.
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition
+        .expect_compare()
+        .times(1)
+        .returning(|_| Ok(one_match(98.9)));
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
+    assert_eq!(decision.verdict(), &Verdict::NoMatch);
+    assert!(!decision.is_approved());
+}
+
+#[tokio::test]
+async fn the_best_of_several_matches_decides() {
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition.expect_compare().times(1).returning(|_| {
+        Ok(ComparisonFacts::Faces {
+            matches: vec![
+                FaceMatch::new(91.0, BoundingBox::default()),
+                FaceMatch::new(99.5, BoundingBox::new(0.1, 0.1, 0.2, 0.2)),
+            ],
+            unmatched_faces: 2,
+        })
+    });
+    let policy = Policy::new().similarity_threshold(SimilarityThreshold::new(90.0).unwrap());
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, policy);
+    let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
+    assert_eq!(
+        decision.verdict(),
+        &Verdict::Match {
+            similarity: 99.5,
+            face: BoundingBox::new(0.1, 0.1, 0.2, 0.2)
+        }
+    );
+}
+
+#[tokio::test]
+async fn no_face_in_either_image_is_reported_as_such() {
+    let cases = [
+        (ComparisonFacts::NoFaceInSource, ImageRole::Source),
+        (
+            ComparisonFacts::Faces {
+                matches: vec![],
+                unmatched_faces: 0,
+            },
+            ImageRole::Target,
+        ),
+    ];
+    for (facts, role) in cases {
+        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+        rekognition
+            .expect_compare()
+            .times(1)
+            .return_once(move |_| Ok(facts));
+        let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+        let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
+        assert_eq!(decision.verdict(), &Verdict::NoFace { image: role });
+        assert!(!decision.is_approved());
+    }
+    // Faces in the target, none matching: no match, not "no face".
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition.expect_compare().times(1).returning(|_| {
+        Ok(ComparisonFacts::Faces {
+            matches: vec![],
+            unmatched_faces: 3,
+        })
+    });
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    assert_eq!(
+        guard
+            .compare(live_photo(), live_photo())
+            .await
+            .unwrap()
+            .verdict(),
+        &Verdict::NoMatch
+    );
+}
+
+#[tokio::test]
+async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
+    for similarity in [100.5, -1.0, f32::NAN, f32::INFINITY] {
+        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+        rekognition
+            .expect_compare()
+            .times(1)
+            .returning(move |_| Ok(one_match(similarity)));
+        let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+        let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{similarity}: {err:?}"
+        );
+    }
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition.expect_compare().times(1).returning(|_| {
+        Ok(ComparisonFacts::Faces {
+            matches: vec![FaceMatch::new(
+                99.9,
+                BoundingBox::new(f32::NAN, 0.0, 0.1, 0.1),
+            )],
+            unmatched_faces: 0,
+        })
+    });
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    assert!(guard.compare(live_photo(), live_photo()).await.is_err());
+}
+
+#[tokio::test]
+async fn comparer_failures_are_backend_errors_with_retry_hints() {
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition.expect_compare().times(1).returning(|_| {
+        Err(BackendError::new(
+            BackendErrorKind::Throttled,
+            Service::Rekognition,
+            "CompareFaces",
+            "ThrottlingException",
+        ))
+    });
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("(retryable)"), "{err}");
+}
+
+#[test]
+fn a_guard_without_opt_out_evidence_cannot_be_built() {
+    let err = Guard::builder(
+        inspector(S3_ENDPOINT),
+        never_called_comparer(REKOGNITION_ENDPOINT),
+    )
+    .build()
+    .unwrap_err();
+    assert_eq!(err, ConfigError::MissingOptOutEvidence);
+    assert!(
+        err.to_string().contains("OptOutEvidence::attested"),
+        "{err}"
+    );
+}
+
+fn verifier(endpoint: &str) -> MockOptOutVerifier {
+    let mut v = MockOptOutVerifier::new();
+    v.expect_endpoint().return_const(endpoint.to_owned());
+    v
+}
+
+fn verified_guard(verifier: MockOptOutVerifier, comparer: MockFaceComparer) -> Guard {
+    Guard::builder(inspector(S3_ENDPOINT), comparer)
+        .opt_out(OptOutEvidence::verified_by(verifier))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_verified_opt_out_is_recorded_in_the_decision() {
+    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    v.expect_verify().times(1).returning(|| {
+        Ok(OptOutStatus::OptedOut {
+            detail: "effective policy: rekognition optOut".into(),
+        })
+    });
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition
+        .expect_compare()
+        .times(1)
+        .returning(|_| Ok(one_match(99.9)));
+    let decision = verified_guard(v, rekognition)
+        .compare(live_photo(), live_photo())
+        .await
+        .unwrap();
+    assert_eq!(
+        decision.opt_out(),
+        &OptOutRecord::Verified {
+            detail: "effective policy: rekognition optOut".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn not_opted_out_is_refused_and_never_compared() {
+    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    v.expect_verify().times(1).returning(|| {
+        Ok(OptOutStatus::NotOptedOut {
+            reason: "the effective policy sets rekognition to optIn".into(),
+        })
+    });
+    let violations = refusal(
+        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+            .compare(live_photo(), live_photo())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        violations,
+        vec![Violation::OptOutNotInEffect {
+            reason: "the effective policy sets rekognition to optIn".into()
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_verifier_blocks_the_comparison() {
+    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    v.expect_verify().times(1).returning(|| {
+        Err(BackendError::new(
+            BackendErrorKind::AccessDenied,
+            Service::Organizations,
+            "DescribeEffectivePolicy",
+            "grant organizations:DescribeEffectivePolicy",
+        ))
+    });
+    let err = verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+        .compare(live_photo(), live_photo())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Backend(ref b) if b.service() == Service::Organizations));
+}
+
+#[tokio::test]
+async fn an_insecure_verifier_endpoint_is_never_called() {
+    let mut v = verifier("http://organizations.local");
+    v.expect_verify().times(0);
+    let violations = refusal(
+        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+            .compare(live_photo(), live_photo())
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(
+        &violations[..],
+        [Violation::InsecureEndpoint {
+            service: Service::Organizations,
+            ..
+        }]
+    ));
+}
+
+#[tokio::test]
+async fn a_refusal_wins_over_a_concurrent_backend_error() {
+    let target = S3ObjectRef::parse("s3://kiosk-captures/1.jpg").unwrap();
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect().times(2).returning(|req| {
+        if req.object().bucket() == "library-photos" {
+            Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(1))
+        } else {
+            Err(BackendError::new(
+                BackendErrorKind::ServiceUnavailable,
+                Service::S3,
+                "HeadObject",
+                "503",
+            ))
+        }
+    });
+    let guard = guard(
+        s3,
+        never_called_comparer(REKOGNITION_ENDPOINT),
+        Policy::new(),
+    );
+    let violations = refusal(guard.compare(reference(), target).await.unwrap_err());
+    assert!(matches!(
+        &violations[..],
+        [Violation::NotKmsEncrypted { .. }]
+    ));
+}
+
+#[tokio::test]
+async fn check_alone_returns_the_proof() {
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect()
+        .times(1)
+        .returning(|_| Ok(kms_facts("v3")));
+    let guard = guard(
+        s3,
+        never_called_comparer(REKOGNITION_ENDPOINT),
+        Policy::new(),
+    );
+    let verified = guard.check(&reference()).await.unwrap();
+    assert_eq!(verified.version_id(), Some("v3"));
+    assert_eq!(
+        verified.to_string(),
+        format!("s3://library-photos/members/ada.jpg (version v3, KMS key {KEY})")
+    );
+}
+
+#[tokio::test]
+async fn shared_backends_can_serve_many_guards() {
+    let mut s3 = inspector(S3_ENDPOINT);
+    s3.expect_inspect().times(0);
+    let s3: Arc<dyn rekognition_guard::ObjectInspector> = Arc::new(s3);
+    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    rekognition
+        .expect_compare()
+        .times(2)
+        .returning(|_| Ok(one_match(99.2)));
+    let rekognition: Arc<dyn rekognition_guard::FaceComparer> = Arc::new(rekognition);
+    for _ in 0..2 {
+        let guard = Guard::builder_shared(s3.clone(), rekognition.clone())
+            .opt_out(OptOutEvidence::waived("integration test account, no real faces").unwrap())
+            .build()
+            .unwrap();
+        let d = guard.compare(live_photo(), live_photo()).await.unwrap();
+        assert_eq!(d.opt_out().kind(), "waived");
+    }
+}

@@ -1,0 +1,325 @@
+//! End-to-end behaviour on the in-memory simulation: version pinning,
+//! concurrency of the checks, audit events.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
+use rekognition_guard::{
+    AccountId, BackendError, BackendErrorKind, Error, FaceImage, Guard, InspectRequest,
+    ObjectFacts, ObjectInspector, OptOutEvidence, Policy, S3ObjectRef, Verdict, Violation,
+    AUDIT_TARGET,
+};
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const OWNER: &str = "111122223333";
+/// A marker inside the test image: it must never appear in any output.
+const MARKER: &[u8] = b"BIOMETRIC-MARKER-7f3a";
+
+fn live_photo(backend: &InMemoryBackend, face: &str) -> FaceImage {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend_from_slice(MARKER);
+    bytes.extend_from_slice(face.as_bytes());
+    backend.register_image(&bytes, face);
+    FaceImage::from_vec(bytes).unwrap()
+}
+
+fn library() -> InMemoryBackend {
+    let backend = InMemoryBackend::new();
+    backend.create_bucket("library-photos", OWNER, true);
+    backend.set_similarity("ada", "ada", 99.6);
+    backend.set_similarity("ada", "grace", 12.0);
+    backend
+}
+
+fn guard_over(
+    inspector: impl ObjectInspector + 'static,
+    backend: &InMemoryBackend,
+    policy: Policy,
+) -> Guard {
+    Guard::builder(inspector, backend.clone())
+        .policy(policy)
+        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_explicit_version_is_compared_even_after_the_object_changes() {
+    let aws = library();
+    let v1 = aws
+        .put_object(
+            "library-photos",
+            "members/ada.jpg",
+            SimulatedObject::sse_kms(KEY).with_face("ada"),
+        )
+        .unwrap();
+    // A later upload replaces the photo with someone else's, unencrypted.
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_s3().with_face("grace"),
+    );
+    let guard = guard_over(aws.clone(), &aws, Policy::new().require_versioning(true));
+
+    let pinned = S3ObjectRef::parse(&format!(
+        "s3://library-photos/members/ada.jpg?versionId={v1}"
+    ))
+    .unwrap();
+    let decision = guard
+        .compare(pinned, live_photo(&aws, "ada"))
+        .await
+        .unwrap();
+    assert!(decision.is_approved());
+
+    // The latest version is refused.
+    let latest = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let err = guard
+        .compare(latest, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_refusal().unwrap().violations(),
+        [Violation::NotKmsEncrypted { .. }]
+    ));
+    assert_eq!(aws.compare_calls(), 1);
+}
+
+/// An inspector that lets the object be swapped right after the check: the
+/// window between HeadObject and CompareFaces.
+#[derive(Debug)]
+struct SwapAfterCheck {
+    backend: InMemoryBackend,
+}
+
+#[async_trait]
+impl ObjectInspector for SwapAfterCheck {
+    fn endpoint(&self) -> String {
+        self.backend.endpoint()
+    }
+    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+        let facts = self.backend.inspect(request).await;
+        let o = request.object();
+        self.backend.put_object(
+            o.bucket(),
+            o.key(),
+            SimulatedObject::sse_kms(KEY).with_face("grace"),
+        );
+        facts
+    }
+}
+
+#[tokio::test]
+async fn the_comparison_reads_the_version_the_check_saw() {
+    let aws = library();
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_kms(KEY).with_face("ada"),
+    );
+    let guard = guard_over(
+        SwapAfterCheck {
+            backend: aws.clone(),
+        },
+        &aws,
+        Policy::new(),
+    );
+
+    let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let decision = guard
+        .compare(reference, live_photo(&aws, "ada"))
+        .await
+        .unwrap();
+    // Unpinned, the swapped-in photo (grace) would have been compared.
+    assert_eq!(decision.verdict().similarity(), Some(99.6));
+    match decision.source() {
+        rekognition_guard::CheckedImage::S3(o) => assert_eq!(o.version_id(), Some("v1")),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An inspector that only answers once two inspections are in flight.
+#[derive(Debug)]
+struct NeedsTwoAtOnce {
+    backend: InMemoryBackend,
+    barrier: tokio::sync::Barrier,
+}
+
+#[async_trait]
+impl ObjectInspector for NeedsTwoAtOnce {
+    fn endpoint(&self) -> String {
+        self.backend.endpoint()
+    }
+    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+        self.barrier.wait().await;
+        self.backend.inspect(request).await
+    }
+}
+
+#[tokio::test]
+async fn both_objects_are_checked_concurrently() {
+    let aws = library();
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_kms(KEY).with_face("ada"),
+    );
+    aws.put_object(
+        "library-photos",
+        "kiosk/today.jpg",
+        SimulatedObject::dsse_kms(KEY).with_face("ada"),
+    );
+    let inspector = NeedsTwoAtOnce {
+        backend: aws.clone(),
+        barrier: tokio::sync::Barrier::new(2),
+    };
+    let guard = guard_over(inspector, &aws, Policy::new());
+    let source = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let target = S3ObjectRef::parse("s3://library-photos/kiosk/today.jpg").unwrap();
+    // Sequential checks would wait on the barrier forever.
+    let decision = tokio::time::timeout(Duration::from_secs(5), guard.compare(source, target))
+        .await
+        .expect("the two HeadObject checks must run concurrently")
+        .unwrap();
+    assert!(decision.is_approved());
+}
+
+#[tokio::test]
+async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
+    let aws = library();
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_kms(KEY).with_face("ada"),
+    );
+    aws.put_object(
+        "library-photos",
+        "members/sse-c.jpg",
+        SimulatedObject::sse_c(),
+    );
+    let policy = Policy::new().expected_bucket_owner(AccountId::parse("999988887777").unwrap());
+    let guard = guard_over(aws.clone(), &aws, policy);
+    let err = guard
+        .compare(
+            S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+            live_photo(&aws, "ada"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::AccessDenied),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("999988887777"), "{err}");
+
+    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let err = guard
+        .compare(
+            S3ObjectRef::parse("s3://library-photos/members/sse-c.jpg").unwrap(),
+            live_photo(&aws, "ada"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SSE-C"), "{err}");
+    assert_eq!(aws.compare_calls(), 0);
+}
+
+#[tokio::test]
+async fn different_faces_are_denied() {
+    let aws = library();
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_kms(KEY).with_face("ada"),
+    );
+    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let decision = guard
+        .compare(
+            S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+            live_photo(&aws, "grace"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(decision.verdict(), &Verdict::NoMatch);
+}
+
+/// Collects everything a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn every_decision_is_audited_without_image_bytes() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let aws = library();
+    aws.put_object(
+        "library-photos",
+        "members/ada.jpg",
+        SimulatedObject::sse_kms(KEY).with_face("ada"),
+    );
+    aws.put_object(
+        "library-photos",
+        "members/bob.jpg",
+        SimulatedObject::sse_s3().with_face("bob"),
+    );
+    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let bob = S3ObjectRef::parse("s3://library-photos/members/bob.jpg").unwrap();
+
+    let decision = guard.compare(ada, live_photo(&aws, "ada")).await.unwrap();
+    let refused = guard
+        .compare(bob, live_photo(&aws, "bob"))
+        .await
+        .unwrap_err();
+
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(AUDIT_TARGET)).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("decision=\"match\""), "{}", lines[0]);
+    assert!(
+        lines[0].contains("s3://library-photos/members/ada.jpg (version v1"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains(KEY), "{}", lines[0]);
+    assert!(lines[0].contains("similarity=99.6"), "{}", lines[0]);
+    assert!(lines[0].contains("opt_out=\"attested\""), "{}", lines[0]);
+    assert!(lines[1].contains("decision=\"refused\""), "{}", lines[1]);
+    assert!(lines[1].contains("SSE-S3 (AES256)"), "{}", lines[1]);
+
+    // No image bytes anywhere: not in logs, Debug or Display of results.
+    let everything = format!("{out}{decision:?}{refused:?}{refused}{guard:?}");
+    let marker = std::str::from_utf8(MARKER).unwrap();
+    assert!(
+        !everything.contains(marker),
+        "image bytes leaked: {everything}"
+    );
+    let hex: String = MARKER.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        !everything.to_lowercase().contains(&hex),
+        "image bytes leaked as hex"
+    );
+    assert!(
+        !everything.contains(&format!("{:?}", &MARKER[..4])),
+        "image bytes leaked as a list"
+    );
+}
