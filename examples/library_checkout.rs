@@ -71,7 +71,7 @@ async fn checkout(
         Ok(d) => (
             "DENIED".to_owned(),
             match d.verdict() {
-                Verdict::NoFace { image } => format!("no face in the {image} photo"),
+                v @ Verdict::NoFace { .. } => v.to_string(),
                 v => format!("{v} at threshold {}", d.threshold()),
             },
         ),

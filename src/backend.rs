@@ -220,6 +220,9 @@ pub enum ComparisonFacts {
     },
     /// No face was found in the source image.
     NoFaceInSource,
+    /// No face was found in the source or the target image; the service did
+    /// not say which (Rekognition's `InvalidParameterException`).
+    NoFaceDetected,
 }
 
 /// Compares the face in a source image with the faces in a target image.

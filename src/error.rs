@@ -336,6 +336,10 @@ pub enum BackendErrorKind {
     /// The service answered something this crate cannot trust (similarity
     /// out of range, missing fields, …).
     InvalidResponse,
+    /// The request was refused before transmit because its endpoint is not
+    /// HTTPS; nothing was sent. The guard reports it as
+    /// [`Violation::InsecureEndpoint`].
+    InsecureEndpoint,
     /// Anything else.
     Other,
 }
@@ -351,6 +355,7 @@ pub struct BackendError {
     operation: &'static str,
     message: String,
     retryable: bool,
+    endpoint: Option<String>,
     source: Option<BoxError>,
 }
 
@@ -380,8 +385,28 @@ impl BackendError {
             operation,
             message: message.into(),
             retryable,
+            endpoint: None,
             source: None,
         }
+    }
+
+    /// A request refused before transmit because `endpoint` is not HTTPS.
+    /// The guard turns it into [`Violation::InsecureEndpoint`].
+    pub fn insecure_endpoint(service: Service, operation: &'static str, endpoint: &str) -> Self {
+        let endpoint = crate::endpoint::redact(endpoint);
+        let mut e = Self::new(
+            BackendErrorKind::InsecureEndpoint,
+            service,
+            operation,
+            format!("refused before transmit: endpoint {endpoint} is not HTTPS"),
+        );
+        e.endpoint = Some(endpoint);
+        e
+    }
+
+    /// For [`BackendErrorKind::InsecureEndpoint`]: the refused endpoint.
+    pub fn insecure_endpoint_url(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// Keeps `source` as the cause.

@@ -57,8 +57,9 @@ pub enum Verdict {
     NoMatch,
     /// No face was found in one image.
     NoFace {
-        /// Which image had no face.
-        image: ImageRole,
+        /// Which image had no face, when the comparer says (Rekognition
+        /// reports both cases as one error, so for AWS this is `None`).
+        image: Option<ImageRole>,
     },
 }
 
@@ -86,7 +87,12 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::Match { similarity, .. } => write!(f, "match (similarity {similarity:.1})"),
             Verdict::NoMatch => f.write_str("no match"),
-            Verdict::NoFace { image } => write!(f, "no face found in the {image} image"),
+            Verdict::NoFace { image: Some(image) } => {
+                write!(f, "no face found in the {image} image")
+            }
+            Verdict::NoFace { image: None } => {
+                f.write_str("no face found in the source or target image")
+            }
         }
     }
 }
@@ -377,7 +383,7 @@ impl Guard {
                     Ok(OptOutStatus::NotOptedOut { reason }) => {
                         Check::Refused(vec![Violation::OptOutNotInEffect { reason }])
                     }
-                    Err(e) => Check::Failed(e),
+                    Err(e) => failed(e),
                 },
                 Some(_) => Check::Skipped,
                 None => Check::Passed(None),
@@ -420,7 +426,14 @@ impl Guard {
         let checked_source = CheckedImage::of(&source);
         let checked_target = CheckedImage::of(&target);
         let request = CompareRequest::new(source, target, threshold, self.policy.quality());
-        let facts = self.comparer.compare(request).await?;
+        let facts =
+            self.comparer
+                .compare(request)
+                .await
+                .map_err(|e| match insecure_violation(&e) {
+                    Some(v) => Error::Refused(refusal(vec![v])),
+                    None => Error::Backend(e),
+                })?;
         Ok(Decision {
             verdict: verdict_from(facts, threshold)?,
             source: checked_source,
@@ -450,9 +463,25 @@ impl Guard {
                 Ok(v) => Check::Passed(v),
                 Err(v) => Check::Refused(v),
             },
-            Err(e) => Check::Failed(e),
+            Err(e) => failed(e),
         }
     }
+}
+
+/// A backend failure as a check result: a request refused before transmit
+/// for a non-HTTPS endpoint is a policy violation, anything else a failure.
+fn failed<T>(e: BackendError) -> Check<T> {
+    match insecure_violation(&e) {
+        Some(v) => Check::Refused(vec![v]),
+        None => Check::Failed(e),
+    }
+}
+
+fn insecure_violation(e: &BackendError) -> Option<Violation> {
+    (e.kind() == BackendErrorKind::InsecureEndpoint).then(|| Violation::InsecureEndpoint {
+        service: e.service(),
+        endpoint: e.insecure_endpoint_url().unwrap_or("<unknown>").to_owned(),
+    })
 }
 
 /// The input of a decision, for the audit event: the S3 reference, or the
@@ -521,8 +550,9 @@ fn verdict_from(facts: ComparisonFacts, threshold: SimilarityThreshold) -> Resul
     };
     match facts {
         ComparisonFacts::NoFaceInSource => Ok(Verdict::NoFace {
-            image: ImageRole::Source,
+            image: Some(ImageRole::Source),
         }),
+        ComparisonFacts::NoFaceDetected => Ok(Verdict::NoFace { image: None }),
         ComparisonFacts::Faces {
             matches,
             unmatched_faces,
@@ -550,7 +580,7 @@ fn verdict_from(facts: ComparisonFacts, threshold: SimilarityThreshold) -> Resul
                 },
                 Some(_) => Verdict::NoMatch,
                 None if unmatched_faces == 0 => Verdict::NoFace {
-                    image: ImageRole::Target,
+                    image: Some(ImageRole::Target),
                 },
                 None => Verdict::NoMatch,
             })

@@ -70,6 +70,19 @@
 //!
 //! ## Features
 //!
+//! With AWS, [`aws::AwsBackend`] implements both backends on the official
+//! SDK clients, each guarded by the [`aws::HttpsOnly`] interceptor:
+//!
+//! ```no_run
+//! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
+//! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let aws = rekognition_guard::aws::AwsBackend::from_sdk_config(&sdk_config)?;
+//! let guard = aws.guard_builder().opt_out(rekognition_guard::OptOutEvidence::attested("AWS Support case 1234567890")?).build()?;
+//! # let _ = guard; Ok(()) }
+//! ```
+//!
+//! See [`aws`] for what each refusal means and how to fix it.
+//!
 //! | feature | what it adds |
 //! |---|---|
 //! | `test-util` | `Mock*` backends (mockall) and [`memory::InMemoryBackend`], for tests and examples; not covered by semver |
@@ -78,6 +91,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod aws;
 pub mod backend;
 pub mod endpoint;
 pub mod error;

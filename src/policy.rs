@@ -2,7 +2,7 @@
 //!
 //! Backends report [`ObjectFacts`] (what HeadObject said). Only this module
 //! turns facts into a [`VerifiedS3Object`]: its constructor is private to
-//! the crate and has exactly one caller, [`verify`]. A mock backend can feed
+//! the crate and has exactly one caller, the private `policy::verify`. A mock backend can feed
 //! any facts, but it cannot mint a proof.
 
 use std::fmt;

@@ -309,7 +309,7 @@ async fn no_face_in_either_image_is_reported_as_such() {
             .return_once(move |_| Ok(facts));
         let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
         let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
-        assert_eq!(decision.verdict(), &Verdict::NoFace { image: role });
+        assert_eq!(decision.verdict(), &Verdict::NoFace { image: Some(role) });
         assert!(!decision.is_approved());
     }
     // Faces in the target, none matching: no match, not "no face".

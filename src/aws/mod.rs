@@ -1,0 +1,361 @@
+//! The guard's backends on the official AWS SDK: S3 `HeadObject` for the
+//! encryption check, Rekognition `CompareFaces` for the comparison.
+//!
+//! ## Setup
+//!
+//! ```no_run
+//! use rekognition_guard::{aws::AwsBackend, OptOutEvidence};
+//!
+//! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
+//! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let aws = AwsBackend::from_sdk_config(&sdk_config)?;
+//! let guard = aws.guard_builder().opt_out(OptOutEvidence::attested("AWS Support case 1234567890")?).build()?;
+//! # let _ = guard;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## HTTPS, whatever sets the endpoint
+//!
+//! Every client the backend uses carries the [`HttpsOnly`] interceptor,
+//! including clients you hand in (they are rebuilt with it; there is no way
+//! to pass an unguarded client). It refuses any request whose final URI is
+//! not `https://` before a byte is sent, whether the endpoint came from
+//! code, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3` /
+//! `AWS_ENDPOINT_URL_REKOGNITION`, a profile, or a custom endpoint
+//! resolver, and the guard reports it as
+//! [`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint).
+//! A configured `endpoint_url` that is not HTTPS already fails
+//! [`build`](AwsBackendBuilder::build) with
+//! [`ConfigError::InsecureEndpoint`].
+//!
+//! ## Refusals and how to fix them
+//!
+//! | refusal or error | fix |
+//! |---|---|
+//! | `NotKmsEncrypted` (SSE-S3, none, unknown) | Copy the object onto itself with `--sse aws:kms` (and `--sse-kms-key-id`), and set the bucket's default encryption to SSE-KMS. |
+//! | `KmsKeyNotAllowed` | Re-encrypt with an allowed key, or add the key ARN to [`Policy::allow_kms_key`](crate::Policy::allow_kms_key). |
+//! | `VersionRequired` | Enable versioning on the bucket and upload the image again. |
+//! | `InsecureEndpoint` | Use an `https://` endpoint in code, `AWS_ENDPOINT_URL*` and profiles. |
+//! | `ObjectTooLarge` | Rekognition reads at most 15 MiB from S3; resize the image. |
+//! | HeadObject 403 | Grant `s3:GetObject` (`s3:GetObjectVersion` for versions); a missing object also gives 403 without `s3:ListBucket`; check `ExpectedBucketOwner`. |
+//! | HeadObject 400 | Usually an SSE-C object: store it with SSE-KMS. |
+//! | CompareFaces `InvalidS3Object` | Grant `kms:Decrypt` on the object's key and S3 read to the caller, and keep the bucket in Rekognition's region. |
+//! | Throttling, 5xx, timeouts | Retryable ([`Error::is_retryable`](crate::Error::is_retryable)); the SDK already retried in standard mode. |
+//!
+//! ## Private endpoints
+//!
+//! [`AwsBackendBuilder::endpoint_url`] points both services at one endpoint
+//! (S3 then uses path-style addressing) and
+//! [`AwsBackendBuilder::ca_bundle_pem`] adds a trusted CA, for example for a
+//! local emulator with a throwaway CA. A custom CA replaces the SDK's HTTP
+//! client with a rustls client (aws-lc) that does not use proxies.
+
+mod errors;
+mod https;
+mod rekognition;
+mod s3;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::service_config::ServiceConfigKey;
+use aws_types::SdkConfig;
+
+pub use https::{HttpsOnly, InsecureEndpointError};
+
+use crate::backend::{
+    CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
+};
+use crate::endpoint::{is_https, redact};
+use crate::error::{BackendError, ConfigError};
+use crate::guard::{Guard, GuardBuilder};
+use crate::input::Service;
+use crate::policy::ObjectFacts;
+
+/// S3 and Rekognition clients, each guarded by [`HttpsOnly`], as the
+/// guard's [`ObjectInspector`] and [`FaceComparer`]. Cheap to clone.
+#[derive(Clone)]
+pub struct AwsBackend {
+    s3: aws_sdk_s3::Client,
+    rekognition: aws_sdk_rekognition::Client,
+    s3_endpoint: String,
+    rekognition_endpoint: String,
+}
+
+impl fmt::Debug for AwsBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsBackend")
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("rekognition_endpoint", &self.rekognition_endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsBackend {
+    /// Both clients from one `SdkConfig` (region, credentials, endpoints,
+    /// retries and timeouts as loaded by `aws_config`).
+    ///
+    /// # Errors
+    /// [`ConfigError::InsecureEndpoint`] when the config's endpoint URL for
+    /// S3 or Rekognition is not HTTPS.
+    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        Self::builder().sdk_config(sdk_config).build()
+    }
+
+    /// A builder for custom endpoints, CA bundles or existing clients.
+    pub fn builder() -> AwsBackendBuilder {
+        AwsBackendBuilder::default()
+    }
+
+    /// A guard builder over this backend (inspector and comparer).
+    pub fn guard_builder(&self) -> GuardBuilder {
+        Guard::builder(self.clone(), self.clone())
+    }
+
+    /// The guarded S3 client (with [`HttpsOnly`]).
+    pub fn s3_client(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    /// The guarded Rekognition client (with [`HttpsOnly`]).
+    pub fn rekognition_client(&self) -> &aws_sdk_rekognition::Client {
+        &self.rekognition
+    }
+}
+
+#[async_trait]
+impl ObjectInspector for AwsBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+        s3::inspect(&self.s3, request).await
+    }
+}
+
+#[async_trait]
+impl FaceComparer for AwsBackend {
+    fn endpoint(&self) -> String {
+        self.rekognition_endpoint.clone()
+    }
+
+    async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+        rekognition::compare(&self.rekognition, request).await
+    }
+}
+
+/// Builds an [`AwsBackend`]. Give it an `SdkConfig`, existing clients, or
+/// both (a client wins over the config for its service).
+#[derive(Default)]
+#[must_use]
+pub struct AwsBackendBuilder {
+    sdk_config: Option<SdkConfig>,
+    s3: Option<aws_sdk_s3::Client>,
+    rekognition: Option<aws_sdk_rekognition::Client>,
+    endpoint_url: Option<String>,
+    ca_bundle: Option<Vec<u8>>,
+    native_roots: bool,
+}
+
+impl fmt::Debug for AwsBackendBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsBackendBuilder")
+            .field("has_sdk_config", &self.sdk_config.is_some())
+            .field("has_s3_client", &self.s3.is_some())
+            .field("has_rekognition_client", &self.rekognition.is_some())
+            .field("endpoint_url", &self.endpoint_url.as_deref().map(redact))
+            .field("has_ca_bundle", &self.ca_bundle.is_some())
+            .finish()
+    }
+}
+
+impl AwsBackendBuilder {
+    /// The config both clients are built from, unless a client is given.
+    pub fn sdk_config(mut self, sdk_config: &SdkConfig) -> Self {
+        self.sdk_config = Some(sdk_config.clone());
+        self
+    }
+
+    /// An existing S3 client; it is rebuilt with [`HttpsOnly`] added.
+    pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
+        self.s3 = Some(client);
+        self
+    }
+
+    /// An existing Rekognition client; it is rebuilt with [`HttpsOnly`]
+    /// added.
+    pub fn rekognition_client(mut self, client: aws_sdk_rekognition::Client) -> Self {
+        self.rekognition = Some(client);
+        self
+    }
+
+    /// One endpoint for both services (a private endpoint or an emulator).
+    /// S3 then uses path-style addressing. Must be `https://`.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (in addition to the system's
+    /// roots, unless [`trust_native_roots(false)`](Self::trust_native_roots)).
+    pub fn ca_bundle_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_bundle = Some(pem.into());
+        self.native_roots = true;
+        self
+    }
+
+    /// With a CA bundle: whether the system's root certificates are trusted
+    /// too (default `true`). `false` trusts only the bundle.
+    pub fn trust_native_roots(mut self, trust: bool) -> Self {
+        self.native_roots = trust;
+        self
+    }
+
+    /// Builds both clients, each with [`HttpsOnly`].
+    ///
+    /// # Errors
+    /// [`ConfigError::InsecureEndpoint`] for a configured endpoint that is
+    /// not HTTPS; [`ConfigError::Invalid`] when a client has neither an
+    /// `SdkConfig` nor an existing client to start from, or the CA bundle
+    /// holds no valid PEM certificate.
+    pub fn build(self) -> Result<AwsBackend, ConfigError> {
+        if let Some(url) = &self.endpoint_url {
+            require_https_config(Service::S3, url)?;
+        }
+        let http_client = match &self.ca_bundle {
+            Some(pem) => Some(https_client(pem, self.native_roots)?),
+            None => None,
+        };
+
+        let (mut s3, mut s3_endpoint) = match (&self.s3, &self.sdk_config) {
+            (Some(client), _) => (client.config().to_builder(), None),
+            (None, Some(sdk)) => (
+                aws_sdk_s3::config::Builder::from(sdk),
+                configured_endpoint(sdk, "S3"),
+            ),
+            (None, None) => return Err(missing("S3", "s3_client")),
+        };
+        let (mut rekognition, mut rekognition_endpoint) =
+            match (&self.rekognition, &self.sdk_config) {
+                (Some(client), _) => (client.config().to_builder(), None),
+                (None, Some(sdk)) => (
+                    aws_sdk_rekognition::config::Builder::from(sdk),
+                    configured_endpoint(sdk, "Rekognition"),
+                ),
+                (None, None) => return Err(missing("Rekognition", "rekognition_client")),
+            };
+        if let Some(url) = &self.endpoint_url {
+            s3 = s3.endpoint_url(url).force_path_style(true);
+            rekognition = rekognition.endpoint_url(url);
+            s3_endpoint = Some(url.clone());
+            rekognition_endpoint = Some(url.clone());
+        }
+        if let Some(url) = &s3_endpoint {
+            require_https_config(Service::S3, url)?;
+        }
+        if let Some(url) = &rekognition_endpoint {
+            require_https_config(Service::Rekognition, url)?;
+        }
+        if let Some(client) = http_client {
+            s3 = s3.http_client(client.clone());
+            rekognition = rekognition.http_client(client);
+        }
+        let s3 = s3.interceptor(HttpsOnly::new(Service::S3)).build();
+        let rekognition = rekognition
+            .interceptor(HttpsOnly::new(Service::Rekognition))
+            .build();
+        let s3_region = s3.region().map(ToString::to_string);
+        let rekognition_region = rekognition.region().map(ToString::to_string);
+        let s3 = aws_sdk_s3::Client::from_conf(s3);
+        let rekognition = aws_sdk_rekognition::Client::from_conf(rekognition);
+        Ok(AwsBackend {
+            s3,
+            rekognition,
+            s3_endpoint: reported_endpoint(s3_endpoint, "s3", s3_region),
+            rekognition_endpoint: reported_endpoint(
+                rekognition_endpoint,
+                "rekognition",
+                rekognition_region,
+            ),
+        })
+    }
+}
+
+fn missing(service: &str, setter: &str) -> ConfigError {
+    ConfigError::Invalid(format!(
+        "no {service} client: call AwsBackendBuilder::sdk_config or AwsBackendBuilder::{setter}"
+    ))
+}
+
+fn require_https_config(service: Service, url: &str) -> Result<(), ConfigError> {
+    if is_https(url) {
+        Ok(())
+    } else {
+        Err(ConfigError::InsecureEndpoint {
+            service,
+            endpoint: redact(url),
+        })
+    }
+}
+
+/// The endpoint URL an SDK client built from `sdk` will use, resolved as
+/// the generated `config::Builder::from(&SdkConfig)` does: an endpoint set
+/// in code on the `SdkConfig` wins; otherwise `AWS_ENDPOINT_URL_<SERVICE>`
+/// or the profile's service section, then `AWS_ENDPOINT_URL` / profile.
+fn configured_endpoint(sdk: &SdkConfig, service_id: &str) -> Option<String> {
+    if sdk.get_origin("endpoint_url").is_client_config() {
+        return sdk.endpoint_url().map(str::to_owned);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    sdk.service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
+}
+
+/// What the backend reports as its endpoint: the configured URL when known,
+/// else the one AWS's default resolver yields for the region (always HTTPS).
+fn reported_endpoint(configured: Option<String>, prefix: &str, region: Option<String>) -> String {
+    match (configured, region) {
+        (Some(url), _) => url,
+        (None, Some(region)) => format!("https://{prefix}.{region}.amazonaws.com"),
+        (None, None) => format!("https://{prefix}.amazonaws.com"),
+    }
+}
+
+/// A rustls (aws-lc) HTTPS client trusting `pem`'s certificates, validated
+/// here because the SDK parses them lazily and panics on bad PEM.
+fn https_client(pem: &[u8], native_roots: bool) -> Result<SharedHttpClient, ConfigError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    let mut count = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        cert.map_err(|e| ConfigError::Invalid(format!("CA bundle: invalid PEM certificate: {e}")))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(ConfigError::Invalid(
+            "CA bundle: no PEM certificate (-----BEGIN CERTIFICATE-----) found".to_owned(),
+        ));
+    }
+    let trust_store = TrustStore::default()
+        .with_native_roots(native_roots)
+        .with_pem_certificate(pem.to_vec());
+    let tls_context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .map_err(|e| ConfigError::Invalid(format!("CA bundle: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls_context)
+        .build_https())
+}

@@ -1,0 +1,111 @@
+//! S3 HeadObject → [`ObjectFacts`].
+
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use super::errors::{by_status, common, status};
+use crate::backend::InspectRequest;
+use crate::error::{BackendError, BackendErrorKind};
+use crate::input::Service;
+use crate::policy::{ObjectFacts, SseAlgorithm};
+
+const OPERATION: &str = "HeadObject";
+
+/// Sends HeadObject for the request's object (its version, if named) with
+/// `ExpectedBucketOwner` when the policy sets one.
+pub(crate) async fn inspect(
+    client: &aws_sdk_s3::Client,
+    request: &InspectRequest,
+) -> Result<ObjectFacts, BackendError> {
+    let object = request.object();
+    let result = client
+        .head_object()
+        .bucket(object.bucket())
+        .key(object.key())
+        .set_version_id(object.version_id().map(str::to_owned))
+        .set_expected_bucket_owner(
+            request
+                .expected_bucket_owner()
+                .map(|a| a.as_str().to_owned()),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(facts(&out)),
+        Err(err) => Err(map_error(err, request)),
+    }
+}
+
+/// Every encryption-related header of the response, mapped without
+/// judgement: the policy decides.
+pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
+    let mut facts = ObjectFacts::new(SseAlgorithm::from_header(
+        out.server_side_encryption().map(|s| s.as_str()),
+    ));
+    facts.kms_key_id = out.ssekms_key_id().map(str::to_owned);
+    facts.bucket_key_enabled = out.bucket_key_enabled();
+    facts.sse_customer_algorithm = out.sse_customer_algorithm().map(str::to_owned);
+    facts.version_id = out.version_id().map(str::to_owned);
+    facts.content_length = out.content_length().and_then(|l| u64::try_from(l).ok());
+    facts.content_type = out.content_type().map(str::to_owned);
+    facts
+}
+
+fn map_error(
+    err: SdkError<HeadObjectError, HttpResponse>,
+    request: &InspectRequest,
+) -> BackendError {
+    if let Some(mapped) = common(&err, Service::S3, OPERATION) {
+        return mapped.with_source(err);
+    }
+    let object = request.object();
+    let bucket = object.bucket();
+    let (kind, message) = match status(&err) {
+        Some(404) => (
+            BackendErrorKind::NotFound,
+            format!(
+                "{object} was not found (404): check the bucket, key and version id; if the object was deleted, its current version is a delete marker"
+            ),
+        ),
+        Some(403) => {
+            let owner = request
+                .expected_bucket_owner()
+                .map(|a| format!(", or bucket {bucket} is not owned by the expected account {a}"))
+                .unwrap_or_default();
+            (
+                BackendErrorKind::AccessDenied,
+                format!(
+                    "access to {object} was denied (403): the caller needs s3:GetObject{} on arn:aws:s3:::{bucket}/{}; S3 also answers 403 for a missing object when the caller lacks s3:ListBucket on {bucket}{owner}",
+                    if object.version_id().is_some() { " and s3:GetObjectVersion" } else { "" },
+                    object.key()
+                ),
+            )
+        }
+        Some(400) => (
+            BackendErrorKind::InvalidRequest,
+            format!(
+                "S3 rejected HeadObject for {object} (400): most often the object is encrypted with a customer-provided key (SSE-C), which HeadObject cannot describe without that key and which this crate refuses; store the image with SSE-KMS"
+            ),
+        ),
+        Some(405) => (
+            BackendErrorKind::NotFound,
+            format!("{object}: the requested version is a delete marker (405)"),
+        ),
+        Some(301) => {
+            let region = err
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            (
+                BackendErrorKind::InvalidRequest,
+                format!(
+                    "bucket {bucket} is in another region{region} than the S3 client; configure that region (Rekognition must use it too)"
+                ),
+            )
+        }
+        other => by_status(other, &format!("HeadObject for {object}")),
+    };
+    BackendError::new(kind, Service::S3, OPERATION, message).with_source(err)
+}

@@ -1,0 +1,645 @@
+//! The AWS backends on the real SDK clients, without network: aws-smithy-mocks
+//! rules answer with real HTTP responses (headers, JSON bodies), so the SDK's
+//! own deserialization and our interceptor run exactly as against AWS.
+
+use aws_sdk_rekognition::config::Region;
+use aws_sdk_s3::config::BehaviorVersion;
+use aws_smithy_http_client::test_util::capture_request;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{
+    AccountId, BackendErrorKind, ConfigError, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence,
+    Policy, S3ObjectRef, Service, SseAlgorithm, Verdict, Violation,
+};
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const VERSION: &str = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo";
+
+type HttpResponse = Response<SdkBody>;
+
+fn response(status: u16, headers: &[(&'static str, &str)], body: &str) -> HttpResponse {
+    let mut r = Response::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(body.to_owned()),
+    );
+    for (name, value) in headers {
+        r.headers_mut().insert(*name, value.to_string());
+    }
+    r
+}
+
+/// A HeadObject answer with these headers (plus a size).
+fn head(headers: &[(&'static str, &str)]) -> HttpResponse {
+    let mut all = vec![("content-length", "48213"), ("content-type", "image/jpeg")];
+    all.extend_from_slice(headers);
+    response(200, &all, "")
+}
+
+fn kms_head() -> HttpResponse {
+    head(&[
+        ("x-amz-server-side-encryption", "aws:kms"),
+        ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+        ("x-amz-server-side-encryption-bucket-key-enabled", "true"),
+        ("x-amz-version-id", VERSION),
+    ])
+}
+
+fn json(status: u16, body: &str) -> HttpResponse {
+    response(
+        status,
+        &[("content-type", "application/x-amz-json-1.1")],
+        body,
+    )
+}
+
+fn one_match(similarity: f32) -> HttpResponse {
+    json(
+        200,
+        &format!(
+            r#"{{"FaceMatches":[{{"Similarity":{similarity},"Face":{{"BoundingBox":{{"Width":0.25,"Height":0.4,"Left":0.3,"Top":0.2}},"Confidence":99.9}}}}],"UnmatchedFaces":[],"SourceImageFace":{{"BoundingBox":{{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2}},"Confidence":99.9}}}}"#
+        ),
+    )
+}
+
+fn service_error(status: u16, code: &str) -> HttpResponse {
+    json(
+        status,
+        &format!(r#"{{"__type":"{code}","Message":"test"}}"#),
+    )
+}
+
+fn reference() -> S3ObjectRef {
+    S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
+}
+
+fn live_photo() -> FaceImage {
+    FaceImage::from_vec(b"\xFF\xD8\xFF\xE0live".to_vec()).unwrap()
+}
+
+fn guard(backend: AwsBackend, policy: Policy) -> Guard {
+    backend
+        .guard_builder()
+        .policy(policy)
+        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+        .build()
+        .unwrap()
+}
+
+fn backend(s3: aws_sdk_s3::Client, rekognition: aws_sdk_rekognition::Client) -> AwsBackend {
+    AwsBackend::builder()
+        .s3_client(s3)
+        .rekognition_client(rekognition)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_server_side_encryption_value_from_the_wire() {
+    let cases: Vec<(&str, HttpResponse, Option<Violation>)> = vec![
+        ("SSE-KMS", kms_head(), None),
+        (
+            "DSSE-KMS",
+            head(&[
+                ("x-amz-server-side-encryption", "aws:kms:dsse"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+            ]),
+            None,
+        ),
+        (
+            "SSE-S3",
+            head(&[("x-amz-server-side-encryption", "AES256")]),
+            Some(Violation::NotKmsEncrypted {
+                object: reference(),
+                found: SseAlgorithm::Aes256,
+            }),
+        ),
+        (
+            "no header",
+            head(&[]),
+            Some(Violation::NotKmsEncrypted {
+                object: reference(),
+                found: SseAlgorithm::None,
+            }),
+        ),
+        (
+            "FSx",
+            head(&[("x-amz-server-side-encryption", "aws:fsx")]),
+            Some(Violation::NotKmsEncrypted {
+                object: reference(),
+                found: SseAlgorithm::from_header(Some("aws:fsx")),
+            }),
+        ),
+        (
+            "Backup",
+            head(&[("x-amz-server-side-encryption", "aws:backup")]),
+            Some(Violation::NotKmsEncrypted {
+                object: reference(),
+                found: SseAlgorithm::from_header(Some("aws:backup")),
+            }),
+        ),
+        (
+            "a value newer than the SDK",
+            head(&[("x-amz-server-side-encryption", "aws:kms:pq")]),
+            Some(Violation::NotKmsEncrypted {
+                object: reference(),
+                found: SseAlgorithm::from_header(Some("aws:kms:pq")),
+            }),
+        ),
+        (
+            "KMS without a key id",
+            head(&[("x-amz-server-side-encryption", "aws:kms")]),
+            Some(Violation::KmsKeyUnknown {
+                object: reference(),
+            }),
+        ),
+    ];
+    for (name, head_response, expected) in cases {
+        let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(move || {
+            // Rules are Fn: rebuild the response each time.
+            let mut r = Response::new(head_response.status(), SdkBody::empty());
+            for (k, v) in head_response.headers() {
+                r.headers_mut().insert(k.to_owned(), v.to_owned());
+            }
+            r
+        });
+        let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+            .then_http_response(|| one_match(99.5));
+        let guard = guard(
+            backend(
+                mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+                mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
+            ),
+            Policy::new(),
+        );
+        let result = guard.compare(reference(), live_photo()).await;
+        match expected {
+            None => {
+                let d = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(d.is_approved(), "{name}");
+                assert_eq!(compare_rule.num_calls(), 1, "{name}");
+            }
+            Some(v) => {
+                let err = result.expect_err(name);
+                assert_eq!(err.as_refusal().unwrap().violations(), &[v], "{name}");
+                assert_eq!(
+                    compare_rule.num_calls(),
+                    0,
+                    "{name}: nothing may reach Rekognition"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_version_head_object_reported_is_the_one_compared() {
+    let head_rule = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| {
+            r.bucket() == Some("library-photos")
+                && r.key() == Some("members/ada.jpg")
+                && r.version_id().is_none()
+                && r.expected_bucket_owner() == Some("111122223333")
+        })
+        .then_http_response(kms_head);
+    let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+        .match_requests(|r| {
+            let s3 = r.source_image().and_then(|i| i.s3_object());
+            s3.and_then(|o| o.version()) == Some(VERSION)
+                && s3.and_then(|o| o.bucket()) == Some("library-photos")
+                && s3.and_then(|o| o.name()) == Some("members/ada.jpg")
+                && r.target_image()
+                    .and_then(|i| i.bytes())
+                    .map(|b| b.as_ref().len())
+                    == Some(8)
+                && r.similarity_threshold() == Some(99.0)
+                && r.quality_filter() == Some(&aws_sdk_rekognition::types::QualityFilter::Auto)
+        })
+        .then_http_response(|| one_match(99.5));
+    let policy = Policy::new()
+        .expected_bucket_owner(AccountId::parse("111122223333").unwrap())
+        .allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::Sequential, &[&head_rule]),
+            mock_client!(aws_sdk_rekognition, RuleMode::Sequential, &[&compare_rule]),
+        ),
+        policy,
+    );
+    let decision = guard.compare(reference(), live_photo()).await.unwrap();
+    assert_eq!(
+        decision.verdict(),
+        &Verdict::Match {
+            similarity: 99.5,
+            face: rekognition_guard::BoundingBox::new(0.3, 0.2, 0.25, 0.4)
+        }
+    );
+    match decision.source() {
+        rekognition_guard::CheckedImage::S3(o) => {
+            assert_eq!(o.version_id(), Some(VERSION));
+            assert_eq!(o.kms_key_id(), KEY);
+            assert_eq!(o.bucket_key_enabled(), Some(true));
+            assert_eq!(o.content_length(), 48213);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((head_rule.num_calls(), compare_rule.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_named_version_is_sent_to_head_object() {
+    let head_rule = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.version_id() == Some(VERSION))
+        .then_http_response(kms_head);
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::Sequential, &[&head_rule]),
+            mock_client!(aws_sdk_rekognition, RuleMode::Sequential, &[]),
+        ),
+        Policy::new(),
+    );
+    let verified = guard
+        .check(&reference().with_version_id(VERSION).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(verified.version_id(), Some(VERSION));
+}
+
+#[tokio::test]
+async fn head_object_failures_are_distinct_and_say_what_to_fix() {
+    let cases: [(u16, BackendErrorKind, &[&str], bool); 6] = [
+        (
+            403,
+            BackendErrorKind::AccessDenied,
+            &["s3:GetObject", "s3:ListBucket", "999988887777"],
+            false,
+        ),
+        (
+            404,
+            BackendErrorKind::NotFound,
+            &["was not found", "version id"],
+            false,
+        ),
+        (
+            400,
+            BackendErrorKind::InvalidRequest,
+            &["SSE-C", "SSE-KMS"],
+            false,
+        ),
+        (405, BackendErrorKind::NotFound, &["delete marker"], false),
+        (503, BackendErrorKind::ServiceUnavailable, &["503"], true),
+        (500, BackendErrorKind::ServiceUnavailable, &["500"], true),
+    ];
+    for (status, kind, words, retryable) in cases {
+        let head_rule = mock!(aws_sdk_s3::Client::head_object)
+            .then_http_response(move || response(status, &[], ""));
+        let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+            .then_http_response(|| one_match(99.5));
+        let guard = guard(
+            backend(
+                mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule], |c| c
+                    .retry_config(RetryConfig::disabled())),
+                mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
+            ),
+            Policy::new().expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
+        );
+        let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+        match &err {
+            Error::Backend(b) => {
+                assert_eq!(b.kind(), kind, "{status}");
+                assert_eq!(b.service(), Service::S3);
+                assert_eq!(b.operation(), "HeadObject");
+                assert_eq!(b.is_retryable(), retryable, "{status}");
+                assert!(
+                    std::error::Error::source(b).is_some(),
+                    "{status}: the SDK error is kept as source"
+                );
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+        let text = err.to_string();
+        for w in words {
+            assert!(text.contains(w), "{status}: {text:?} should mention {w:?}");
+        }
+        assert!(
+            text.contains("s3://library-photos/members/ada.jpg") || status >= 500,
+            "{text}"
+        );
+        assert_eq!(compare_rule.num_calls(), 0, "{status}");
+    }
+}
+
+async fn compare_with(answer: HttpResponse) -> Result<rekognition_guard::Decision, Error> {
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
+    let answer = std::sync::Mutex::new(Some(answer));
+    let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+        .then_http_response(move || answer.lock().unwrap().take().expect("one attempt only"));
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            mock_client!(
+                aws_sdk_rekognition,
+                RuleMode::MatchAny,
+                &[&compare_rule],
+                |c| c
+                    .retry_config(RetryConfig::disabled())
+                    .region(Region::new("eu-west-1"))
+            ),
+        ),
+        Policy::new(),
+    );
+    guard.compare(reference(), live_photo()).await
+}
+
+#[tokio::test]
+async fn compare_faces_errors_are_mapped_with_hints() {
+    let cases: [(u16, &str, BackendErrorKind, bool, &[&str]); 7] = [
+        (
+            400,
+            "InvalidS3ObjectException",
+            BackendErrorKind::InvalidS3Object,
+            false,
+            &["kms:Decrypt", KEY, VERSION, "eu-west-1", "s3:GetObject"],
+        ),
+        (
+            400,
+            "ImageTooLargeException",
+            BackendErrorKind::ImageTooLarge,
+            false,
+            &["5 MiB", "15 MiB"],
+        ),
+        (
+            400,
+            "InvalidImageFormatException",
+            BackendErrorKind::InvalidImageFormat,
+            false,
+            &["JPEG or PNG"],
+        ),
+        (
+            400,
+            "AccessDeniedException",
+            BackendErrorKind::AccessDenied,
+            false,
+            &["rekognition:CompareFaces"],
+        ),
+        (
+            400,
+            "ThrottlingException",
+            BackendErrorKind::Throttled,
+            true,
+            &["throttling", "retryable"],
+        ),
+        (
+            400,
+            "ProvisionedThroughputExceededException",
+            BackendErrorKind::Throttled,
+            true,
+            &["quota"],
+        ),
+        (
+            500,
+            "InternalServerError",
+            BackendErrorKind::ServiceUnavailable,
+            true,
+            &["internal error"],
+        ),
+    ];
+    for (status, code, kind, retryable, words) in cases {
+        let err = compare_with(service_error(status, code)).await.unwrap_err();
+        match &err {
+            Error::Backend(b) => {
+                assert_eq!(b.kind(), kind, "{code}");
+                assert_eq!(b.service(), Service::Rekognition, "{code}");
+                assert_eq!(b.is_retryable(), retryable, "{code}");
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+        let text = err.to_string();
+        for w in words {
+            assert!(text.contains(w), "{code}: {text:?} should mention {w:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_face_is_a_no_face_verdict_not_an_error() {
+    let d = compare_with(service_error(400, "InvalidParameterException"))
+        .await
+        .unwrap();
+    assert_eq!(d.verdict(), &Verdict::NoFace { image: None });
+    assert!(!d.is_approved());
+}
+
+#[tokio::test]
+async fn malformed_compare_faces_answers_never_approve() {
+    for body in [
+        r#"{"FaceMatches":[{"Face":{"BoundingBox":{"Width":0.2,"Height":0.2,"Left":0.1,"Top":0.1}}}]}"#,
+        r#"{"FaceMatches":[{"Similarity":99.9}]}"#,
+        r#"{"FaceMatches":[{"Similarity":99.9,"Face":{"BoundingBox":{"Width":0.2}}}]}"#,
+        r#"{"FaceMatches":[{"Similarity":250.0,"Face":{"BoundingBox":{"Width":0.2,"Height":0.2,"Left":0.1,"Top":0.1}}}]}"#,
+        r#"{"FaceMatches":[{"Similarity":99.9,"Face":{"BoundingBox":{"#,
+        "not json at all",
+    ] {
+        let err = compare_with(json(200, body)).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{body}: {err:?}"
+        );
+    }
+}
+
+/// A client whose HTTP layer records requests: if anything were
+/// transmitted, the receiver would see it.
+fn s3_capturing(
+    endpoint: &str,
+) -> (
+    aws_sdk_s3::Client,
+    aws_smithy_http_client::test_util::CaptureRequestReceiver,
+) {
+    let (http, rx) = capture_request(None);
+    let conf = aws_sdk_s3::Config::builder()
+        .with_test_defaults_v2()
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .build();
+    (aws_sdk_s3::Client::from_conf(conf), rx)
+}
+
+fn rekognition_capturing(
+    configure: impl FnOnce(aws_sdk_rekognition::config::Builder) -> aws_sdk_rekognition::config::Builder,
+) -> (
+    aws_sdk_rekognition::Client,
+    aws_smithy_http_client::test_util::CaptureRequestReceiver,
+) {
+    let (http, rx) = capture_request(None);
+    let conf = configure(
+        aws_sdk_rekognition::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(http),
+    )
+    .build();
+    (aws_sdk_rekognition::Client::from_conf(conf), rx)
+}
+
+#[tokio::test]
+async fn http_endpoint_set_in_code_on_a_client_is_refused_on_the_wire() {
+    let (s3, s3_rx) = s3_capturing("http://127.0.0.1:9000");
+    let (rekognition, rekognition_rx) = rekognition_capturing(|c| c);
+    let guard = guard(backend(s3, rekognition), Policy::new());
+    let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+    assert_eq!(
+        err.as_refusal()
+            .expect("a policy refusal, not a dispatch failure")
+            .violations(),
+        &[Violation::InsecureEndpoint {
+            service: Service::S3,
+            endpoint: "http://127.0.0.1:9000".into()
+        }]
+    );
+    s3_rx.expect_no_request();
+    rekognition_rx.expect_no_request();
+}
+
+#[tokio::test]
+async fn http_endpoint_from_a_custom_resolver_is_refused_on_the_wire() {
+    use aws_sdk_rekognition::config::endpoint::{
+        Endpoint, EndpointFuture, Params, ResolveEndpoint,
+    };
+    #[derive(Debug)]
+    struct PlainHttp;
+    impl ResolveEndpoint for PlainHttp {
+        fn resolve_endpoint<'a>(&'a self, _params: &'a Params) -> EndpointFuture<'a> {
+            EndpointFuture::ready(Ok(Endpoint::builder()
+                .url("http://rekognition.internal:8080")
+                .build()))
+        }
+    }
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
+    let (rekognition, rx) = rekognition_capturing(|c| c.endpoint_resolver(PlainHttp));
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            rekognition,
+        ),
+        Policy::new(),
+    );
+    let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+    assert_eq!(
+        err.as_refusal().expect("a policy refusal").violations(),
+        &[Violation::InsecureEndpoint {
+            service: Service::Rekognition,
+            endpoint: "http://rekognition.internal:8080".into()
+        }]
+    );
+    rx.expect_no_request();
+}
+
+#[tokio::test]
+async fn http_endpoint_with_an_http_response_rule_is_still_refused() {
+    // then_http_response goes through the HTTP layer after our interceptor,
+    // so a refusal cannot be overwritten by the mock.
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
+    let compare_rule =
+        mock!(aws_sdk_rekognition::Client::compare_faces).then_http_response(|| one_match(99.9));
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            mock_client!(
+                aws_sdk_rekognition,
+                RuleMode::MatchAny,
+                &[&compare_rule],
+                |c| c.endpoint_url("http://127.0.0.1:4566")
+            ),
+        ),
+        Policy::new(),
+    );
+    let err = guard.compare(reference(), live_photo()).await.unwrap_err();
+    assert!(matches!(
+        err.as_refusal().unwrap().violations(),
+        [Violation::InsecureEndpoint {
+            service: Service::Rekognition,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn configured_http_endpoints_fail_the_build() {
+    let err = AwsBackend::builder()
+        .s3_client(s3_capturing("https://127.0.0.1:1").0)
+        .rekognition_client(rekognition_capturing(|c| c).0)
+        .endpoint_url("http://127.0.0.1:4566")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::InsecureEndpoint {
+            service: Service::S3,
+            endpoint: "http://127.0.0.1:4566".into()
+        }
+    );
+
+    let sdk = aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url("http://localhost:4566")
+        .build();
+    assert!(matches!(
+        AwsBackend::from_sdk_config(&sdk).unwrap_err(),
+        ConfigError::InsecureEndpoint {
+            service: Service::S3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn builder_needs_clients_or_a_config_and_valid_ca_bundles() {
+    let err = AwsBackend::builder().build().unwrap_err();
+    assert!(err.to_string().contains("sdk_config"), "{err}");
+
+    let sdk = aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .build();
+    for bad in [
+        &b"not a certificate"[..],
+        b"",
+        b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+    ] {
+        let err = AwsBackend::builder()
+            .sdk_config(&sdk)
+            .ca_bundle_pem(bad)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("CA bundle"), "{err}");
+    }
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/test-ca.pem"
+    ))
+    .unwrap();
+    let aws = AwsBackend::builder()
+        .sdk_config(&sdk)
+        .ca_bundle_pem(pem)
+        .trust_native_roots(false)
+        .endpoint_url("https://127.0.0.1:4566")
+        .build()
+        .unwrap();
+    assert_eq!(
+        rekognition_guard::ObjectInspector::endpoint(&aws),
+        "https://127.0.0.1:4566"
+    );
+    assert_eq!(
+        rekognition_guard::FaceComparer::endpoint(&aws),
+        "https://127.0.0.1:4566"
+    );
+    let from_sdk = AwsBackend::from_sdk_config(&sdk).unwrap();
+    assert_eq!(
+        rekognition_guard::FaceComparer::endpoint(&from_sdk),
+        "https://rekognition.eu-west-1.amazonaws.com"
+    );
+    assert!(!format!("{aws:?}").contains("BEGIN CERTIFICATE"));
+}
