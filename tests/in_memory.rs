@@ -259,31 +259,41 @@ impl Write for Captured {
     }
 }
 
+/// Everything any test in this binary logs. A process-wide subscriber, set
+/// once: a thread-scoped one races with other tests over tracing's
+/// per-callsite interest cache and can miss events.
+fn captured_logs() -> &'static Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .init();
+        captured
+    })
+}
+
 #[tokio::test]
 async fn every_decision_is_audited_without_image_bytes() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-
+    let captured = captured_logs();
     let aws = library();
+    aws.create_bucket("audit-photos", OWNER, true);
     aws.put_object(
-        "library-photos",
+        "audit-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
     aws.put_object(
-        "library-photos",
+        "audit-photos",
         "members/bob.jpg",
         SimulatedObject::sse_s3().with_face("bob"),
     );
     let guard = guard_over(aws.clone(), &aws, Policy::new());
-    let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-    let bob = S3ObjectRef::parse("s3://library-photos/members/bob.jpg").unwrap();
+    let ada = S3ObjectRef::parse("s3://audit-photos/members/ada.jpg").unwrap();
+    let bob = S3ObjectRef::parse("s3://audit-photos/members/bob.jpg").unwrap();
 
     let decision = guard.compare(ada, live_photo(&aws, "ada")).await.unwrap();
     let refused = guard
@@ -292,11 +302,14 @@ async fn every_decision_is_audited_without_image_bytes() {
         .unwrap_err();
 
     let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains(AUDIT_TARGET)).collect();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(AUDIT_TARGET) && l.contains("s3://audit-photos/"))
+        .collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].contains("decision=\"match\""), "{}", lines[0]);
     assert!(
-        lines[0].contains("s3://library-photos/members/ada.jpg (version v1"),
+        lines[0].contains("s3://audit-photos/members/ada.jpg (version v1"),
         "{}",
         lines[0]
     );

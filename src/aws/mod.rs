@@ -227,7 +227,7 @@ impl AwsBackendBuilder {
             require_https_config(Service::S3, url)?;
         }
         let http_client = match &self.ca_bundle {
-            Some(pem) => Some(https_client(pem, self.native_roots)?),
+            Some(pem) => Some(https_client_trusting(pem, self.native_roots)?),
             None => None,
         };
 
@@ -331,9 +331,23 @@ fn reported_endpoint(configured: Option<String>, prefix: &str, region: Option<St
     }
 }
 
-/// A rustls (aws-lc) HTTPS client trusting `pem`'s certificates, validated
-/// here because the SDK parses them lazily and panics on bad PEM.
-fn https_client(pem: &[u8], native_roots: bool) -> Result<SharedHttpClient, ConfigError> {
+/// An HTTPS client (rustls with aws-lc, the SDK's own TLS stack) that
+/// trusts the CA certificates in `pem`, and the system's roots when
+/// `trust_native_roots` is set. Use it for other SDK clients that must reach
+/// the same private endpoint (`config::Builder::http_client`). It does not
+/// use proxies.
+///
+/// The PEM is validated here, because the SDK parses it lazily and panics
+/// on bad input.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when `pem` holds no certificate or a malformed
+/// one.
+pub fn https_client_trusting(
+    pem: &[u8],
+    trust_native_roots: bool,
+) -> Result<SharedHttpClient, ConfigError> {
+    let native_roots = trust_native_roots;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 

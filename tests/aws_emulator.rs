@@ -1,0 +1,569 @@
+//! The guard against a real AWS emulator (moto) over real TLS, with the real
+//! SDK clients trusting only a throwaway CA.
+//!
+//! `bash scripts/test` starts moto and sets `RG_EMULATOR_ENDPOINT` and
+//! `RG_EMULATOR_CA`. Under it (`RG_EMULATOR_REQUIRED=1`), or in CI, a
+//! missing emulator fails these tests; run bare with `cargo test`, they say
+//! loudly that they were skipped.
+//!
+//! moto's CompareFaces returns a canned match without reading the images,
+//! so these tests prove the checks, the pinning and the transport, not face
+//! matching. Its S3 keeps the SSE headers given at PutObject.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption, VersioningConfiguration};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_types::SdkConfig;
+use rekognition_guard::aws::{https_client_trusting, AwsBackend};
+use rekognition_guard::{
+    BackendErrorKind, CheckedImage, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef,
+    Service, SseAlgorithm, Violation,
+};
+
+struct Emulator {
+    endpoint: String,
+    ca: Vec<u8>,
+}
+
+fn emulator() -> Option<Emulator> {
+    match (
+        std::env::var("RG_EMULATOR_ENDPOINT"),
+        std::env::var("RG_EMULATOR_CA"),
+    ) {
+        (Ok(endpoint), Ok(ca)) => Some(Emulator {
+            endpoint,
+            ca: std::fs::read(&ca)
+                .unwrap_or_else(|e| panic!("cannot read RG_EMULATOR_CA {ca}: {e}")),
+        }),
+        _ if std::env::var_os("RG_EMULATOR_REQUIRED").is_some()
+            || std::env::var_os("CI").is_some() =>
+        {
+            panic!("the emulator tests need RG_EMULATOR_ENDPOINT and RG_EMULATOR_CA; run `bash scripts/test`, which starts moto")
+        }
+        _ => {
+            // Straight to the stderr handle: the test harness captures
+            // eprintln!, and a skip must never look like a pass.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: emulator test (no RG_EMULATOR_ENDPOINT); run `bash scripts/test` to run it"
+            );
+            None
+        }
+    }
+}
+
+/// Counts requests that actually went out and got an answer, and keeps
+/// CompareFaces request bodies (JSON; never image bytes in these tests,
+/// which compare S3 objects).
+#[derive(Debug, Clone, Default)]
+struct Wire {
+    transmitted: Arc<AtomicUsize>,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Intercept for Wire {
+    fn name(&self) -> &'static str {
+        "test wire recorder"
+    }
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = ctx.request().body().bytes() {
+            self.bodies
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(bytes).into_owned());
+        }
+        Ok(())
+    }
+    fn read_after_transmit(
+        &self,
+        _ctx: &BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.transmitted.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Wire {
+    fn transmitted(&self) -> usize {
+        self.transmitted.load(Ordering::SeqCst)
+    }
+    fn last_body(&self) -> String {
+        self.bodies
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+struct Fixture {
+    emu: Emulator,
+    sdk: SdkConfig,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    kms_key: String,
+    other_kms_key: String,
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+async fn fixture(emu: Emulator, versioned: bool) -> Fixture {
+    let http = https_client_trusting(&emu.ca, false).expect("the emulator CA is valid PEM");
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        )))
+        .http_client(http)
+        .endpoint_url(&emu.endpoint)
+        .build();
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let key = kms
+            .create_key()
+            .description("rekognition-guard test")
+            .send()
+            .await
+            .expect("CreateKey");
+        keys.push(
+            key.key_metadata()
+                .and_then(|m| m.arn())
+                .expect("key ARN")
+                .to_owned(),
+        );
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("rg");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    if versioned {
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutBucketVersioning");
+    }
+    let other_kms_key = keys.pop().unwrap();
+    let kms_key = keys.pop().unwrap();
+    Fixture {
+        emu,
+        sdk,
+        s3,
+        bucket,
+        kms_key,
+        other_kms_key,
+    }
+}
+
+impl Fixture {
+    /// Puts a fake JPEG (moto never decodes it) with `sse`; returns the
+    /// version id S3 assigned.
+    async fn put(
+        &self,
+        key: &str,
+        sse: Option<ServerSideEncryption>,
+        kms_key: Option<&str>,
+    ) -> Option<String> {
+        let out = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from_static(
+                b"\xFF\xD8\xFF\xE0 not really a face",
+            ))
+            .content_type("image/jpeg")
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key.map(str::to_owned))
+            .send()
+            .await
+            .expect("PutObject");
+        out.version_id().map(str::to_owned)
+    }
+
+    fn reference(&self, key: &str) -> S3ObjectRef {
+        S3ObjectRef::new(&self.bucket, key).unwrap()
+    }
+
+    /// A guard over backends built from the emulator config, with a wire
+    /// recorder on the Rekognition client.
+    fn guard(&self, policy: Policy, rekognition_endpoint: Option<&str>) -> (Guard, Wire) {
+        let wire = Wire::default();
+        let mut rekognition =
+            aws_sdk_rekognition::config::Builder::from(&self.sdk).interceptor(wire.clone());
+        if let Some(endpoint) = rekognition_endpoint {
+            rekognition = rekognition.endpoint_url(endpoint);
+        }
+        let aws = AwsBackend::builder()
+            .sdk_config(&self.sdk)
+            .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
+            .ca_bundle_pem(self.emu.ca.clone())
+            .trust_native_roots(false)
+            .build()
+            .expect("backend");
+        let guard = aws
+            .guard_builder()
+            .policy(policy)
+            .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
+            .build()
+            .unwrap();
+        (guard, wire)
+    }
+}
+
+#[tokio::test]
+async fn sse_kms_objects_are_compared_with_the_checked_versions() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let v1 = f
+        .put(
+            "members/ada.jpg",
+            Some(ServerSideEncryption::AwsKms),
+            Some(&f.kms_key),
+        )
+        .await
+        .expect("versioned");
+    let v2 = f
+        .put(
+            "members/ada.jpg",
+            Some(ServerSideEncryption::AwsKms),
+            Some(&f.kms_key),
+        )
+        .await
+        .expect("versioned");
+    assert_ne!(v1, v2);
+    f.put(
+        "kiosk/live.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    let (guard, wire) = f.guard(
+        Policy::new()
+            .require_versioning(true)
+            .allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()),
+        None,
+    );
+
+    // Latest: pinned to v2, and v2 is what Rekognition is asked to read.
+    let decision = guard
+        .compare(
+            f.reference("members/ada.jpg"),
+            f.reference("kiosk/live.jpg"),
+        )
+        .await
+        .expect("compliant objects are compared");
+    assert!(decision.is_approved(), "{decision:?}");
+    match decision.source() {
+        CheckedImage::S3(o) => {
+            assert_eq!(o.version_id(), Some(v2.as_str()));
+            assert_eq!(o.kms_key_id(), f.kms_key);
+            assert_eq!(o.encryption(), &SseAlgorithm::AwsKms);
+        }
+        other => panic!("{other:?}"),
+    }
+    let body = wire.last_body();
+    assert!(body.contains(&format!("\"Version\":\"{v2}\"")), "{body}");
+    assert!(
+        body.contains(&format!("\"Name\":\"members/ada.jpg\"")),
+        "{body}"
+    );
+    assert_eq!(wire.transmitted(), 1);
+
+    // An explicit older version is checked and compared as such.
+    let old = f.reference("members/ada.jpg").with_version_id(&v1).unwrap();
+    let decision = guard
+        .compare(old, f.reference("kiosk/live.jpg"))
+        .await
+        .unwrap();
+    assert!(decision.is_approved());
+    assert!(wire.last_body().contains(&format!("\"Version\":\"{v1}\"")));
+    assert_eq!(wire.transmitted(), 2);
+}
+
+#[tokio::test]
+async fn dsse_kms_is_read_as_kms_and_fails_closed_without_a_key_id() {
+    // Real S3 reports the KMS key id for DSSE-KMS objects too, and the guard
+    // then approves them (tests/aws_mocked.rs, from real headers). moto 5.2.5
+    // sends the key-id header only for aws:kms, so here the guard sees
+    // DSSE-KMS with no key and must refuse rather than guess.
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put(
+        "members/grace.jpg",
+        Some(ServerSideEncryption::AwsKmsDsse),
+        Some(&f.kms_key),
+    )
+    .await;
+    let head =
+        f.s3.head_object()
+            .bucket(&f.bucket)
+            .key("members/grace.jpg")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKmsDsse)
+    );
+
+    let (guard, wire) = f.guard(Policy::new(), None);
+    let err = guard
+        .compare(
+            f.reference("members/grace.jpg"),
+            f.reference("members/grace.jpg"),
+        )
+        .await
+        .unwrap_err();
+    let violations = err.as_refusal().expect("a refusal").violations();
+    assert!(
+        violations
+            .iter()
+            .all(|v| matches!(v, Violation::KmsKeyUnknown { .. })),
+        "DSSE-KMS must be read as KMS (only the key id is missing): {violations:?}"
+    );
+    assert_eq!(wire.transmitted(), 0);
+}
+
+#[tokio::test]
+async fn sse_s3_and_unencrypted_objects_are_refused_with_nothing_sent() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put("members/alan.jpg", Some(ServerSideEncryption::Aes256), None)
+        .await;
+    f.put("members/plain.jpg", None, None).await;
+    f.put(
+        "kiosk/live.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    let (guard, wire) = f.guard(Policy::new(), None);
+
+    for (key, found) in [
+        ("members/alan.jpg", SseAlgorithm::Aes256),
+        ("members/plain.jpg", SseAlgorithm::None),
+    ] {
+        let err = guard
+            .compare(f.reference(key), f.reference("kiosk/live.jpg"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.as_refusal()
+                .unwrap_or_else(|| panic!("{key}: {err}"))
+                .violations(),
+            &[Violation::NotKmsEncrypted {
+                object: f.reference(key),
+                found
+            }]
+        );
+    }
+    // Both images wrong: both listed.
+    let err = guard
+        .compare(
+            f.reference("members/alan.jpg"),
+            f.reference("members/plain.jpg"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_refusal().unwrap().violations().len(), 2);
+    assert_eq!(wire.transmitted(), 0, "nothing may reach Rekognition");
+}
+
+#[tokio::test]
+async fn a_key_outside_the_allowlist_is_refused() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put(
+        "members/ada.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.other_kms_key),
+    )
+    .await;
+    let (guard, wire) = f.guard(
+        Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()),
+        None,
+    );
+    let err = guard
+        .compare(
+            f.reference("members/ada.jpg"),
+            f.reference("members/ada.jpg"),
+        )
+        .await
+        .unwrap_err();
+    let violations = err.as_refusal().unwrap().violations();
+    assert!(
+        violations.iter().all(|v| matches!(v, Violation::KmsKeyNotAllowed { kms_key, .. } if *kms_key == f.other_kms_key)),
+        "{violations:?}"
+    );
+    assert_eq!(wire.transmitted(), 0);
+}
+
+#[tokio::test]
+async fn unversioned_objects_are_refused_when_versioning_is_required() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, false).await;
+    f.put(
+        "members/ada.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    let (guard, wire) = f.guard(Policy::new().require_versioning(true), None);
+    let err = guard
+        .compare(
+            f.reference("members/ada.jpg"),
+            f.reference("members/ada.jpg"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_refusal().unwrap().violations(),
+        [
+            Violation::VersionRequired { .. },
+            Violation::VersionRequired { .. }
+        ]
+    ));
+    assert_eq!(wire.transmitted(), 0);
+}
+
+#[tokio::test]
+async fn a_missing_object_or_version_is_not_found() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put(
+        "members/ada.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    let (guard, wire) = f.guard(Policy::new(), None);
+    for reference in [
+        f.reference("members/nobody.jpg"),
+        f.reference("members/ada.jpg")
+            .with_version_id("no-such-version")
+            .unwrap(),
+    ] {
+        let err = guard
+            .compare(reference.clone(), f.reference("members/ada.jpg"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.service() == Service::S3 && matches!(b.kind(), BackendErrorKind::NotFound | BackendErrorKind::InvalidRequest)),
+            "{reference}: {err:?}"
+        );
+    }
+    assert_eq!(wire.transmitted(), 0);
+}
+
+#[tokio::test]
+async fn an_http_endpoint_is_refused_with_nothing_sent() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put(
+        "members/ada.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    let plain = f.emu.endpoint.replacen("https://", "http://", 1);
+    let (guard, wire) = f.guard(Policy::new(), Some(&plain));
+    let err = guard
+        .compare(
+            f.reference("members/ada.jpg"),
+            f.reference("members/ada.jpg"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations()),
+            Some([Violation::InsecureEndpoint { service: Service::Rekognition, endpoint }]) if *endpoint == plain
+        ),
+        "{err:?}"
+    );
+    assert_eq!(wire.transmitted(), 0);
+}
+
+#[tokio::test]
+async fn a_server_outside_the_trusted_ca_is_rejected() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put(
+        "members/ada.jpg",
+        Some(ServerSideEncryption::AwsKms),
+        Some(&f.kms_key),
+    )
+    .await;
+    // Trust an unrelated CA only: the TLS handshake with moto must fail.
+    let unrelated = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/test-ca.pem"
+    ))
+    .unwrap();
+    let aws = AwsBackend::builder()
+        .sdk_config(&f.sdk)
+        .ca_bundle_pem(unrelated)
+        .trust_native_roots(false)
+        .build()
+        .unwrap();
+    let guard = aws
+        .guard_builder()
+        .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
+        .build()
+        .unwrap();
+    let err = guard
+        .check(&f.reference("members/ada.jpg"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::Transport),
+        "{err:?}"
+    );
+}
