@@ -310,10 +310,7 @@ async fn sse_kms_objects_are_compared_with_the_checked_versions() {
     }
     let body = wire.last_body();
     assert!(body.contains(&format!("\"Version\":\"{v2}\"")), "{body}");
-    assert!(
-        body.contains(&format!("\"Name\":\"members/ada.jpg\"")),
-        "{body}"
-    );
+    assert!(body.contains("\"Name\":\"members/ada.jpg\""), "{body}");
     assert_eq!(wire.transmitted(), 1);
 
     // An explicit older version is checked and compared as such.
