@@ -1,0 +1,448 @@
+//! Compare two faces through the guard, from the command line.
+//!
+//! ```text
+//! cargo run --example compare_faces -- --source IMAGE --target IMAGE [options]
+//! ```
+//!
+//! IMAGE is `s3://BUCKET/KEY` (optionally `?versionId=VERSION`) or a local
+//! JPEG/PNG file, sent as bytes. Keys may contain spaces and non-ASCII
+//! characters.
+//!
+//! Options: `--threshold N` (0-100, default 99), `--region R`,
+//! `--endpoint-url URL` (both services; S3 then uses path-style
+//! addressing), `--ca-bundle PEM` (extra trusted CA; also `AWS_CA_BUNDLE`),
+//! `--kms-key-arn ARN` (repeatable allowlist; none means any KMS key),
+//! `--expected-bucket-owner ACCOUNT_ID`, `--require-versioning`,
+//! `--opt-out-attestation TEXT`, `--verify-opt-out`. The standard AWS
+//! credential chain and `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`,
+//! `AWS_ENDPOINT_URL_REKOGNITION` apply; an explicit flag wins.
+//!
+//! Without opt-out evidence the comparison is refused.
+//!
+//! Output: readable lines on stderr; the last line on stdout is one JSON
+//! object: `decision` (`match`, `no_match`, `refused`, `error`),
+//! `similarity` (number or null), `reasons` (strings), `threshold`,
+//! `opt_out`, and `source` / `target` (bucket, key, version, KMS key ARN as
+//! verified, or format and size for bytes). Never image bytes or
+//! credentials.
+//!
+//! Exit status: 0 match; 1 no match (including no face found); 2 refused
+//! by policy (nothing sent to Rekognition); 3 any other error (invalid
+//! image input, AWS or network error); 64 usage error (unknown or malformed
+//! options and option values).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{
+    AccountId, CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, KmsKeyArn,
+    OptOutEvidence, Policy, S3ObjectRef, SimilarityThreshold, Verdict,
+};
+use serde_json::{json, Value};
+
+/// Compare two faces with Amazon Rekognition, refusing unless every S3
+/// image is SSE-KMS encrypted, every endpoint is HTTPS and the AI-services
+/// opt-out is evidenced.
+#[derive(Debug, Parser)]
+#[command(name = "compare_faces")]
+struct Cli {
+    /// The reference image: s3://BUCKET/KEY[?versionId=V] or a local JPEG/PNG file.
+    #[arg(long, value_name = "IMAGE")]
+    source: String,
+    /// The image to compare: s3://BUCKET/KEY[?versionId=V] or a local JPEG/PNG file.
+    #[arg(long, value_name = "IMAGE")]
+    target: String,
+    /// Similarity needed for a match, 0 to 100 (default 99).
+    #[arg(long, value_name = "N")]
+    threshold: Option<f32>,
+    /// AWS region (else from the environment or profile).
+    #[arg(long, value_name = "R")]
+    region: Option<String>,
+    /// One endpoint for S3 and Rekognition (https only; S3 path-style).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// A PEM file of extra trusted CA certificates.
+    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
+    /// Allowed KMS key ARN (repeatable); none means any KMS key.
+    #[arg(long = "kms-key-arn", value_name = "ARN")]
+    kms_key_arns: Vec<String>,
+    /// The account that must own every bucket.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    expected_bucket_owner: Option<String>,
+    /// Refuse S3 objects without a version id.
+    #[arg(long)]
+    require_versioning: bool,
+    /// Opt-out evidence: a reference such as an AWS Support case id.
+    #[arg(long, value_name = "TEXT")]
+    opt_out_attestation: Option<String>,
+    /// Verify the opt-out through AWS Organizations.
+    #[arg(long)]
+    verify_opt_out: bool,
+}
+
+/// The contract's exit statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Match = 0,
+    NoMatch = 1,
+    Refused = 2,
+    Error = 3,
+    Usage = 64,
+}
+
+/// What one run decided, ready for both outputs.
+struct Report {
+    decision: &'static str,
+    similarity: Option<f32>,
+    reasons: Vec<String>,
+    threshold: f32,
+    opt_out: Value,
+    source: Value,
+    target: Value,
+}
+
+impl Report {
+    fn exit(&self) -> Exit {
+        match self.decision {
+            "match" => Exit::Match,
+            "no_match" => Exit::NoMatch,
+            "refused" => Exit::Refused,
+            _ => Exit::Error,
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "decision": self.decision,
+            "similarity": self.similarity,
+            "reasons": self.reasons,
+            "threshold": self.threshold,
+            "opt_out": self.opt_out,
+            "source": self.source,
+            "target": self.target,
+        })
+    }
+}
+
+/// How an image is described before it was verified.
+fn describe_input(input: &Result<ImageInput, String>) -> Value {
+    match input {
+        Ok(ImageInput::S3(r)) => json!({
+            "type": "s3", "verified": false, "bucket": r.bucket(), "key": r.key(),
+            "version": r.version_id(), "kms_key_arn": null,
+        }),
+        Ok(ImageInput::Bytes(b)) => json!({
+            "type": "bytes", "verified": false, "format": b.format().to_string(), "size": b.len(),
+        }),
+        Ok(_) => json!({ "type": "unknown", "verified": false }),
+        Err(_) => json!({ "type": "invalid", "verified": false }),
+    }
+}
+
+fn describe_checked(image: &CheckedImage) -> Value {
+    match image {
+        CheckedImage::S3(o) => json!({
+            "type": "s3", "verified": true, "bucket": o.bucket(), "key": o.key(),
+            "version": o.version_id(), "kms_key_arn": o.kms_key_id(),
+            "encryption": o.encryption().as_header(),
+        }),
+        CheckedImage::Bytes { format, len } => json!({
+            "type": "bytes", "verified": true, "format": format.to_string(), "size": len,
+        }),
+        _ => json!({ "type": "unknown", "verified": true }),
+    }
+}
+
+/// The verdict as a decision label and reasons; a match is the only `match`.
+fn from_decision(d: &Decision) -> (&'static str, Vec<String>) {
+    match d.verdict() {
+        Verdict::Match { .. } => ("match", Vec::new()),
+        v @ Verdict::NoFace { .. } => ("no_match", vec![v.to_string()]),
+        v => (
+            "no_match",
+            vec![format!("{v} at threshold {}", d.threshold())],
+        ),
+    }
+}
+
+/// Reads an IMAGE argument: an S3 reference, or a local file sent as bytes.
+fn read_image(arg: &str) -> Result<ImageInput, String> {
+    if arg.starts_with("s3://") {
+        return S3ObjectRef::parse(arg)
+            .map(ImageInput::from)
+            .map_err(|e| e.to_string());
+    }
+    let bytes = std::fs::read(arg).map_err(|e| format!("cannot read image file {arg:?}: {e}"))?;
+    FaceImage::from_vec(bytes)
+        .map(ImageInput::from)
+        .map_err(|e| format!("{arg:?}: {e}"))
+}
+
+/// Option values checked before anything else: a bad one is a usage error.
+struct Options {
+    policy: Policy,
+    opt_out: Option<OptOutEvidence>,
+}
+
+fn options(cli: &Cli) -> Result<Options, String> {
+    let mut policy = Policy::new().require_versioning(cli.require_versioning);
+    if let Some(t) = cli.threshold {
+        policy = policy.similarity_threshold(
+            SimilarityThreshold::new(t).map_err(|e| format!("--threshold: {e}"))?,
+        );
+    }
+    for arn in &cli.kms_key_arns {
+        policy =
+            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
+    }
+    if let Some(owner) = &cli.expected_bucket_owner {
+        policy = policy.expected_bucket_owner(
+            AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
+        );
+    }
+    if cli.verify_opt_out {
+        return Err("--verify-opt-out is not available yet in this version (AWS Organizations verification is planned); use --opt-out-attestation".into());
+    }
+    let opt_out = match &cli.opt_out_attestation {
+        Some(text) => Some(
+            OptOutEvidence::attested(text).map_err(|e| format!("--opt-out-attestation: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Options { policy, opt_out })
+}
+
+async fn run(cli: Cli, opts: Options) -> Report {
+    let threshold = opts.policy.threshold().get();
+    let source = read_image(&cli.source);
+    let target = read_image(&cli.target);
+    let mut report = Report {
+        decision: "error",
+        similarity: None,
+        reasons: Vec::new(),
+        threshold,
+        opt_out: json!(null),
+        source: describe_input(&source),
+        target: describe_input(&target),
+    };
+    let (source, target) = match (source, target) {
+        (Ok(s), Ok(t)) => (s, t),
+        (s, t) => {
+            report.reasons = [s.err(), t.err()].into_iter().flatten().collect();
+            return report;
+        }
+    };
+
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk_config = loader.load().await;
+    let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
+    if let Some(url) = &cli.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    if let Some(path) = &cli.ca_bundle {
+        match std::fs::read(path) {
+            Ok(pem) => builder = builder.ca_bundle_pem(pem),
+            Err(e) => {
+                report
+                    .reasons
+                    .push(format!("cannot read CA bundle {}: {e}", path.display()));
+                return report;
+            }
+        }
+    }
+    let backend = match builder.build() {
+        Ok(b) => b,
+        Err(e) => {
+            report.decision = if matches!(e, ConfigError::InsecureEndpoint { .. }) {
+                "refused"
+            } else {
+                "error"
+            };
+            report.reasons.push(e.to_string());
+            return report;
+        }
+    };
+
+    let guard = match opts.opt_out {
+        Some(evidence) => backend
+            .guard_builder()
+            .policy(opts.policy)
+            .opt_out(evidence)
+            .build(),
+        None => backend.guard_builder().policy(opts.policy).build(),
+    };
+    let guard = match guard {
+        Ok(g) => g,
+        Err(e) => {
+            report.decision = "refused";
+            report.reasons.push(e.to_string());
+            return report;
+        }
+    };
+
+    match guard.compare(source, target).await {
+        Ok(d) => {
+            let (decision, reasons) = from_decision(&d);
+            report.decision = decision;
+            report.reasons = reasons;
+            report.similarity = d.verdict().similarity();
+            report.opt_out =
+                json!({ "evidence": d.opt_out().kind(), "detail": d.opt_out().to_string() });
+            report.source = describe_checked(d.source());
+            report.target = describe_checked(d.target());
+        }
+        Err(Error::Refused(r)) => {
+            report.decision = "refused";
+            report.reasons = r.violations().iter().map(ToString::to_string).collect();
+        }
+        Err(e) => report.reasons.push(e.to_string()),
+    }
+    report
+}
+
+fn print(report: &Report) {
+    for (name, image) in [("source", &report.source), ("target", &report.target)] {
+        eprintln!("{name}: {image}");
+    }
+    match report.similarity {
+        Some(s) => eprintln!(
+            "decision: {} (similarity {s:.2}, threshold {})",
+            report.decision, report.threshold
+        ),
+        None => eprintln!("decision: {}", report.decision),
+    }
+    for reason in &report.reasons {
+        eprintln!("  - {reason}");
+    }
+    println!("{}", report.json());
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("compare_faces: {message}");
+    eprintln!("usage: compare_faces --source IMAGE --target IMAGE [options]; see --help");
+    println!(
+        "{}",
+        json!({ "decision": "error", "similarity": null, "reasons": [message] })
+    );
+    ExitCode::from(Exit::Usage as u8)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return usage_error(e.to_string().lines().next().unwrap_or("invalid arguments")),
+    };
+    let opts = match options(&cli) {
+        Ok(o) => o,
+        Err(message) => return usage_error(&message),
+    };
+    let report = run(cli, opts).await;
+    print(&report);
+    ExitCode::from(report.exit() as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(decision: &'static str) -> Report {
+        Report {
+            decision,
+            similarity: None,
+            reasons: vec![],
+            threshold: 99.0,
+            opt_out: json!(null),
+            source: json!(null),
+            target: json!(null),
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        assert_eq!(report("match").exit() as u8, 0);
+        assert_eq!(report("no_match").exit() as u8, 1);
+        assert_eq!(report("refused").exit() as u8, 2);
+        assert_eq!(report("error").exit() as u8, 3);
+        assert_eq!(Exit::Usage as u8, 64);
+    }
+
+    #[test]
+    fn no_face_and_no_match_are_no_match() {
+        use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let aws = InMemoryBackend::new();
+            aws.create_bucket("library-photos", "111122223333", true);
+            aws.put_object(
+                "library-photos",
+                "a.jpg",
+                SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/k")
+                    .with_face("ada"),
+            );
+            aws.set_similarity("ada", "bob", 12.0);
+            let bob = b"\xFF\xD8\xFF bob".to_vec();
+            aws.register_image(&bob, "bob");
+            let guard = rekognition_guard::Guard::builder(aws.clone(), aws.clone())
+                .opt_out(OptOutEvidence::waived("unit test").unwrap())
+                .build()
+                .unwrap();
+            let reference = S3ObjectRef::parse("s3://library-photos/a.jpg").unwrap();
+            let d = guard
+                .compare(reference.clone(), FaceImage::from_vec(bob).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(from_decision(&d).0, "no_match");
+            let no_face = FaceImage::from_vec(b"\xFF\xD8\xFF nobody".to_vec()).unwrap();
+            let d = guard.compare(reference, no_face).await.unwrap();
+            let (decision, reasons) = from_decision(&d);
+            assert_eq!(decision, "no_match");
+            assert!(reasons[0].contains("no face"), "{reasons:?}");
+        });
+    }
+
+    #[test]
+    fn usage_errors_are_caught_before_any_call() {
+        let parse = |args: &[&str]| {
+            let mut all = vec![
+                "compare_faces",
+                "--source",
+                "s3://b-b/k",
+                "--target",
+                "s3://b-b/k",
+            ];
+            all.extend_from_slice(args);
+            options(&Cli::try_parse_from(all).unwrap())
+        };
+        assert!(parse(&["--threshold", "120"]).is_err());
+        assert!(parse(&["--kms-key-arn", "alias/photos"]).is_err());
+        assert!(parse(&["--expected-bucket-owner", "12"]).is_err());
+        assert!(parse(&["--opt-out-attestation", " "]).is_err());
+        assert!(parse(&["--opt-out-attestation", "case 1"]).is_ok());
+        assert!(Cli::try_parse_from(["compare_faces", "--source", "x"]).is_err());
+    }
+}
