@@ -1,25 +1,73 @@
-//! A library's self-service kiosk, on the in-memory simulation of S3 and
-//! Rekognition: no AWS account needed.
+//! A library's self-service kiosk. Five members try to borrow a book; the
+//! table shows what the guard decided and why.
 //!
 //! ```text
-//! cargo run --example library_checkout
+//! cargo run --example library_checkout                       # simulated: no AWS account needed
 //! RUST_LOG=rekognition_guard=info cargo run --example library_checkout   # with audit events
+//! cargo run --example library_checkout -- --bucket B --kms-key-arn ARN \
+//!     --photo member.jpg --other-photo someone-else.jpg \
+//!     [--region R] [--endpoint-url URL] [--ca-bundle PEM]    # against AWS or an emulator
 //! ```
 //!
-//! Five members try to borrow a book. Each row of the table shows what the
-//! guard decided and why; the example exits 0 when every outcome is the
-//! expected one.
+//! Simulated, the example exits 0 when every outcome is the expected one.
+//! Against a real endpoint it first enrolls the photos into the bucket
+//! (created, versioned, if missing): two with SSE-KMS under the given key,
+//! one with SSE-S3. Then only the policy outcomes are checked: whether two
+//! photos match depends on the faces in them (and an emulator's
+//! CompareFaces may not look at all).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
+use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
     Error, FaceImage, Guard, GuardBuilder, OptOutEvidence, Policy, S3ObjectRef, Verdict,
 };
 
-const BUCKET: &str = "library-photos";
+const SIMULATED_BUCKET: &str = "library-photos";
 const ACCOUNT: &str = "111122223333";
-const KMS_KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const SIMULATED_KMS_KEY: &str =
+    "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// Run the kiosk story simulated (no options) or against AWS / an emulator.
+#[derive(Debug, Parser)]
+#[command(name = "library_checkout")]
+struct Cli {
+    /// Bucket for the member photos (real endpoint mode).
+    #[arg(long, requires_all = ["kms_key_arn", "photo", "other_photo"])]
+    bucket: Option<String>,
+    /// KMS key ARN to encrypt the enrolled photos with.
+    #[arg(long, value_name = "ARN")]
+    kms_key_arn: Option<String>,
+    /// A JPEG/PNG of the member (reference and live photo).
+    #[arg(long, value_name = "FILE")]
+    photo: Option<PathBuf>,
+    /// A JPEG/PNG of someone else.
+    #[arg(long, value_name = "FILE")]
+    other_photo: Option<PathBuf>,
+    /// AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    /// One https endpoint for S3 and Rekognition (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
+}
+
+/// Where the photos live and who compares them.
+enum Site {
+    Simulated(InMemoryBackend),
+    Aws {
+        backend: AwsBackend,
+        sdk_config: aws_types::SdkConfig,
+        bucket: String,
+        photo: Vec<u8>,
+    },
+}
 
 /// What the kiosk shows for one member.
 struct Row {
@@ -27,20 +75,131 @@ struct Row {
     situation: &'static str,
     outcome: String,
     detail: String,
-    expected: &'static str,
+    /// The expected outcome, when this run can know it.
+    expected: Option<&'static str>,
 }
 
-/// A photo taken at the kiosk. The simulation does not read faces: it is
-/// told which face the bytes show.
-fn kiosk_photo(aws: &InMemoryBackend, face: &str) -> FaceImage {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    bytes.extend_from_slice(format!("kiosk camera frame of {face}").as_bytes());
-    aws.register_image(&bytes, face);
-    FaceImage::from_vec(bytes).expect("a JPEG under 5 MiB")
-}
+impl Site {
+    fn bucket(&self) -> &str {
+        match self {
+            Site::Simulated(_) => SIMULATED_BUCKET,
+            Site::Aws { bucket, .. } => bucket,
+        }
+    }
 
-fn builder(aws: &InMemoryBackend) -> GuardBuilder {
-    Guard::builder(aws.clone(), aws.clone()).policy(Policy::new().require_versioning(true))
+    /// A photo taken at the kiosk of `face`.
+    fn kiosk_photo(&self, face: &str) -> FaceImage {
+        let bytes = match self {
+            Site::Simulated(aws) => {
+                // The simulation does not read faces: it is told which face
+                // the bytes show.
+                let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+                bytes.extend_from_slice(format!("kiosk camera frame of {face}").as_bytes());
+                aws.register_image(&bytes, face);
+                bytes
+            }
+            Site::Aws { photo, .. } => photo.clone(),
+        };
+        FaceImage::from_vec(bytes).expect("a JPEG or PNG under 5 MiB")
+    }
+
+    fn builder(&self) -> GuardBuilder {
+        let builder = match self {
+            Site::Simulated(aws) => Guard::builder(aws.clone(), aws.clone()),
+            Site::Aws { backend, .. } => backend.guard_builder(),
+        };
+        builder.policy(Policy::new().require_versioning(true))
+    }
+
+    /// The same site, but with Rekognition reached over plain HTTP.
+    fn insecure_builder(&self) -> GuardBuilder {
+        let http = "http://rekognition.eu-west-1.amazonaws.com";
+        let builder = match self {
+            Site::Simulated(aws) => {
+                Guard::builder(aws.clone(), aws.clone().with_rekognition_endpoint(http))
+            }
+            Site::Aws {
+                backend,
+                sdk_config,
+                ..
+            } => {
+                let rekognition = aws_sdk_rekognition::Client::from_conf(
+                    aws_sdk_rekognition::config::Builder::from(sdk_config)
+                        .endpoint_url(http)
+                        .build(),
+                );
+                AwsBackend::builder()
+                    .s3_client(backend.s3_client().clone())
+                    .rekognition_client(rekognition)
+                    .build()
+                    .expect("clients given")
+                    .guard_builder()
+            }
+        };
+        builder.policy(Policy::new().require_versioning(true))
+    }
+
+    fn requests_sent(&self) -> Option<usize> {
+        match self {
+            Site::Simulated(aws) => Some(aws.compare_calls()),
+            Site::Aws { .. } => None,
+        }
+    }
+
+    /// Runs one checkout and turns the result into a table row.
+    async fn checkout(
+        &self,
+        guard: &Guard,
+        member: &'static str,
+        situation: &'static str,
+        face_at_kiosk: &str,
+        expected: Option<&'static str>,
+    ) -> Row {
+        let reference =
+            S3ObjectRef::new(self.bucket(), &format!("members/{member}.jpg")).expect("valid key");
+        let sent_before = self.requests_sent();
+        let result = guard
+            .compare(reference, self.kiosk_photo(face_at_kiosk))
+            .await;
+        let sent = match (sent_before, self.requests_sent()) {
+            (Some(before), Some(after)) => {
+                format!("; {} request(s) sent to Rekognition", after - before)
+            }
+            _ => String::new(),
+        };
+        let (outcome, detail) = match result {
+            Ok(d) if d.is_approved() => (
+                "APPROVED",
+                format!("{}; reference {}", d.verdict(), d.source()),
+            ),
+            Ok(d) => (
+                "DENIED",
+                match d.verdict() {
+                    v @ Verdict::NoFace { .. } => v.to_string(),
+                    v => format!("{v} at threshold {}", d.threshold()),
+                },
+            ),
+            Err(Error::Refused(r)) => (
+                "REFUSED",
+                format!(
+                    "{}{sent}",
+                    r.violations()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
+            Err(e) => ("ERROR", e.to_string()),
+        };
+        Row {
+            member,
+            situation,
+            outcome: outcome.to_owned(),
+            detail,
+            expected,
+        }
+    }
 }
 
 fn opt_out() -> OptOutEvidence {
@@ -48,54 +207,109 @@ fn opt_out() -> OptOutEvidence {
         .expect("a valid reference")
 }
 
-/// Runs one checkout and turns the result into a table row.
-async fn checkout(
-    guard: &Guard,
-    aws: &InMemoryBackend,
-    member: &'static str,
-    situation: &'static str,
-    face_at_kiosk: &str,
-    expected: &'static str,
-) -> Row {
-    let reference = S3ObjectRef::new(BUCKET, &format!("members/{member}.jpg")).expect("valid key");
-    let sent_before = aws.compare_calls();
-    let result = guard
-        .compare(reference, kiosk_photo(aws, face_at_kiosk))
-        .await;
-    let sent = aws.compare_calls() - sent_before;
-    let (outcome, detail) = match result {
-        Ok(d) if d.is_approved() => (
-            "APPROVED".to_owned(),
-            format!("{}; reference {}", d.verdict(), d.source()),
+fn simulated() -> Site {
+    // The library's AWS account, simulated: a versioned bucket of member
+    // photos, most stored with SSE-KMS, one uploaded by an old script with
+    // SSE-S3.
+    let aws = InMemoryBackend::new();
+    aws.create_bucket(SIMULATED_BUCKET, ACCOUNT, true);
+    for (member, object) in [
+        (
+            "ada",
+            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("ada"),
         ),
-        Ok(d) => (
-            "DENIED".to_owned(),
-            match d.verdict() {
-                v @ Verdict::NoFace { .. } => v.to_string(),
-                v => format!("{v} at threshold {}", d.threshold()),
-            },
+        (
+            "grace",
+            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("grace"),
         ),
-        Err(Error::Refused(r)) => (
-            "REFUSED".to_owned(),
-            format!(
-                "{}; {} request(s) sent to Rekognition",
-                r.violations()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                sent
-            ),
+        ("alan", SimulatedObject::sse_s3().with_face("alan")),
+        (
+            "edsger",
+            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("edsger"),
         ),
-        Err(e) => ("ERROR".to_owned(), e.to_string()),
-    };
-    Row {
-        member,
-        situation,
-        outcome,
-        detail,
-        expected,
+        (
+            "barbara",
+            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("barbara"),
+        ),
+    ] {
+        aws.put_object(SIMULATED_BUCKET, &format!("members/{member}.jpg"), object);
     }
+    for face in ["ada", "grace", "alan", "edsger", "barbara"] {
+        aws.set_similarity(face, face, 99.4);
+    }
+    aws.set_similarity("grace", "ada", 41.0);
+    Site::Simulated(aws)
+}
+
+/// Connects to AWS (or an emulator) and enrolls the photos.
+async fn real(cli: &Cli) -> Result<Site, String> {
+    let (Some(bucket), Some(kms_key), Some(photo), Some(other)) =
+        (&cli.bucket, &cli.kms_key_arn, &cli.photo, &cli.other_photo)
+    else {
+        return Err("--bucket, --kms-key-arn, --photo and --other-photo go together".into());
+    };
+    let read =
+        |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let (photo, other) = (read(photo)?, read(other)?);
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk_config = loader.load().await;
+    let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
+    if let Some(url) = &cli.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    if let Some(ca) = &cli.ca_bundle {
+        builder = builder.ca_bundle_pem(read(ca)?);
+    }
+    let backend = builder.build().map_err(|e| e.to_string())?;
+    let s3 = backend.s3_client();
+
+    if s3.head_bucket().bucket(bucket).send().await.is_err() {
+        eprintln!("creating versioned bucket {bucket}");
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| format!("CreateBucket {bucket}: {e:?}"))?;
+    }
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| format!("PutBucketVersioning {bucket}: {e:?}"))?;
+    use aws_sdk_s3::types::ServerSideEncryption as Sse;
+    for (member, bytes, sse) in [
+        ("ada", &photo, Sse::AwsKms),
+        ("grace", &other, Sse::AwsKms),
+        ("alan", &photo, Sse::Aes256),
+        ("edsger", &photo, Sse::AwsKms),
+        ("barbara", &photo, Sse::AwsKms),
+    ] {
+        let kms = (sse == Sse::AwsKms).then(|| kms_key.clone());
+        s3.put_object()
+            .bucket(bucket)
+            .key(format!("members/{member}.jpg"))
+            .body(bytes.clone().into())
+            .server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map_err(|e| format!("PutObject members/{member}.jpg: {e:?}"))?;
+    }
+    eprintln!("enrolled 5 member photos in s3://{bucket}/members/");
+    Ok(Site::Aws {
+        backend,
+        sdk_config,
+        bucket: bucket.clone(),
+        photo,
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -107,101 +321,79 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let cli = Cli::parse();
+    let site = if cli.bucket.is_some() {
+        match real(&cli).await {
+            Ok(site) => site,
+            Err(e) => {
+                eprintln!("library_checkout: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    } else {
+        simulated()
+    };
+    // Whether two photos show one person is only known in the simulation.
+    let faces = |expected| matches!(site, Site::Simulated(_)).then_some(expected);
 
-    // The library's AWS account, simulated: a versioned bucket of member
-    // photos, most stored with SSE-KMS, one uploaded by an old script with
-    // SSE-S3.
-    let aws = InMemoryBackend::new();
-    aws.create_bucket(BUCKET, ACCOUNT, true);
-    for (member, object) in [
-        ("ada", SimulatedObject::sse_kms(KMS_KEY).with_face("ada")),
-        (
-            "grace",
-            SimulatedObject::sse_kms(KMS_KEY).with_face("grace"),
-        ),
-        ("alan", SimulatedObject::sse_s3().with_face("alan")),
-        (
-            "edsger",
-            SimulatedObject::sse_kms(KMS_KEY).with_face("edsger"),
-        ),
-        (
-            "barbara",
-            SimulatedObject::sse_kms(KMS_KEY).with_face("barbara"),
-        ),
-    ] {
-        aws.put_object(BUCKET, &format!("members/{member}.jpg"), object);
-    }
-    for face in ["ada", "grace", "alan", "edsger", "barbara"] {
-        aws.set_similarity(face, face, 99.4);
-    }
-    aws.set_similarity("grace", "ada", 41.0);
-
-    let guard = builder(&aws)
+    let guard = site
+        .builder()
         .opt_out(opt_out())
         .build()
         .expect("opt-out evidence given");
     let mut rows = vec![
-        checkout(
+        site.checkout(
             &guard,
-            &aws,
             "ada",
             "compliant photo, same person",
             "ada",
-            "APPROVED",
+            faces("APPROVED"),
         )
         .await,
-        checkout(
+        site.checkout(
             &guard,
-            &aws,
             "alan",
             "photo stored with SSE-S3",
             "alan",
-            "REFUSED",
+            Some("REFUSED"),
         )
         .await,
-        checkout(
+        site.checkout(
             &guard,
-            &aws,
             "grace",
             "someone else at the kiosk",
             "ada",
-            "DENIED",
+            faces("DENIED"),
         )
         .await,
     ];
 
     // A kiosk misconfigured to reach Rekognition over plain HTTP.
-    let insecure = InMemoryBackend::with_rekognition_endpoint(
-        aws.clone(),
-        "http://rekognition.eu-west-1.amazonaws.com",
-    );
-    let insecure_guard = Guard::builder(aws.clone(), insecure)
-        .policy(Policy::new().require_versioning(true))
+    let insecure = site
+        .insecure_builder()
         .opt_out(opt_out())
         .build()
         .expect("opt-out evidence given");
     rows.push(
-        checkout(
-            &insecure_guard,
-            &aws,
+        site.checkout(
+            &insecure,
             "edsger",
             "Rekognition endpoint is http://",
             "edsger",
-            "REFUSED",
+            Some("REFUSED"),
         )
         .await,
     );
 
     // A kiosk whose operator never stated the AI-services opt-out.
-    rows.push(match builder(&aws).build() {
+    rows.push(match site.builder().build() {
         Ok(guard) => {
-            checkout(
+            site.checkout(
                 &guard,
-                &aws,
                 "barbara",
                 "no opt-out evidence",
                 "barbara",
-                "REFUSED",
+                Some("REFUSED"),
             )
             .await
         }
@@ -210,19 +402,27 @@ async fn main() -> ExitCode {
             situation: "no opt-out evidence",
             outcome: "REFUSED".to_owned(),
             detail: format!("guard not built: {e}"),
-            expected: "REFUSED",
+            expected: Some("REFUSED"),
         },
     });
 
     print_table(&rows);
-    let unexpected: Vec<_> = rows.iter().filter(|r| r.outcome != r.expected).collect();
+    let unexpected = rows
+        .iter()
+        .filter(|r| r.expected.is_some_and(|e| e != r.outcome))
+        .count();
+    let sent = site
+        .requests_sent()
+        .map(|n| format!(", {n} requests reached Rekognition"))
+        .unwrap_or_default();
     println!(
-        "\n{} checkouts, {} requests reached Rekognition, {} unexpected outcomes",
-        rows.len(),
-        aws.compare_calls(),
-        unexpected.len()
+        "\n{} checkouts{sent}, {unexpected} unexpected outcomes",
+        rows.len()
     );
-    if unexpected.is_empty() {
+    if rows.iter().any(|r| r.expected.is_none()) {
+        println!("(* depends on the faces in the photos: not checked against a real endpoint)");
+    }
+    if unexpected == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -243,20 +443,25 @@ fn print_table(rows: &[Row]) {
         .unwrap_or(9)
         .max(9);
     println!(
-        "{:<member_w$}  {:<situation_w$}  {:<8}  detail",
+        "{:<member_w$}  {:<situation_w$}  {:<9}  detail",
         "member", "situation", "outcome"
     );
     println!(
         "{}  {}  {}  {}",
         "-".repeat(member_w),
         "-".repeat(situation_w),
-        "-".repeat(8),
+        "-".repeat(9),
         "-".repeat(6)
     );
     for r in rows {
+        let outcome = if r.expected.is_none() {
+            format!("{}*", r.outcome)
+        } else {
+            r.outcome.clone()
+        };
         println!(
-            "{:<member_w$}  {:<situation_w$}  {:<8}  {}",
-            r.member, r.situation, r.outcome, r.detail
+            "{:<member_w$}  {:<situation_w$}  {:<9}  {}",
+            r.member, r.situation, outcome, r.detail
         );
     }
 }

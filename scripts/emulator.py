@@ -4,6 +4,7 @@
     emulator.py certs DIR            throwaway CA + localhost leaf (CA:FALSE) in DIR
     emulator.py free-port            print a free TCP port on 127.0.0.1
     emulator.py wait URL CA SECONDS  wait until URL answers over TLS trusting only CA
+    emulator.py kms-key URL CA       create a KMS key in the emulator, print its ARN
 
 Uses the `cryptography` package that moto already depends on, so the test
 command needs nothing beyond Python 3 with pip. The CA key is discarded after
@@ -115,8 +116,18 @@ def wait(url: str, ca: str, seconds: str) -> None:
     sys.exit(f"emulator at {url} did not answer over TLS within {seconds}s: {last}")
 
 
+def kms_key(url: str, ca: str) -> None:
+    import boto3  # installed with moto
+
+    kms = boto3.client(
+        "kms", endpoint_url=url, verify=ca, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+    print(kms.create_key(Description="rekognition-guard example")["KeyMetadata"]["Arn"])
+
+
 if __name__ == "__main__":
-    commands = {"certs": certs, "free-port": free_port, "wait": wait}
+    commands = {"certs": certs, "free-port": free_port, "wait": wait, "kms-key": kms_key}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])
