@@ -63,7 +63,7 @@ enum Site {
     Simulated(InMemoryBackend),
     Aws {
         backend: AwsBackend,
-        sdk_config: aws_types::SdkConfig,
+        sdk_config: Box<aws_types::SdkConfig>,
         bucket: String,
         photo: Vec<u8>,
     },
@@ -306,7 +306,7 @@ async fn real(cli: &Cli) -> Result<Site, String> {
     eprintln!("enrolled 5 member photos in s3://{bucket}/members/");
     Ok(Site::Aws {
         backend,
-        sdk_config,
+        sdk_config: Box::new(sdk_config),
         bucket: bucket.clone(),
         photo,
     })
