@@ -124,7 +124,7 @@ impl Site {
                 ..
             } => {
                 let rekognition = aws_sdk_rekognition::Client::from_conf(
-                    aws_sdk_rekognition::config::Builder::from(sdk_config)
+                    aws_sdk_rekognition::config::Builder::from(sdk_config.as_ref())
                         .endpoint_url(http)
                         .build(),
                 );
