@@ -43,7 +43,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::error::BackendError;
-use crate::input::{AccountId, FaceImage, S3ObjectRef};
+use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef};
 use crate::policy::{ObjectFacts, QualityFilter, SimilarityThreshold, VerifiedS3Object};
 
 /// What the guard asks an [`ObjectInspector`] about one object.
@@ -238,4 +238,86 @@ pub trait FaceComparer: Send + Sync + fmt::Debug {
     /// # Errors
     /// A [`BackendError`] when the comparison failed.
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError>;
+}
+
+/// An upload the guard approved: validated image bytes, to be stored with
+/// SSE-KMS under [`kms_key`](Self::kms_key). Only the guard builds one.
+#[derive(Debug)]
+pub struct UploadRequest {
+    object: S3ObjectRef,
+    image: FaceImage,
+    kms_key: KmsKeyArn,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl UploadRequest {
+    pub(crate) fn new(
+        object: S3ObjectRef,
+        image: FaceImage,
+        kms_key: KmsKeyArn,
+        expected_bucket_owner: Option<AccountId>,
+    ) -> Self {
+        Self {
+            object,
+            image,
+            kms_key,
+            expected_bucket_owner,
+        }
+    }
+
+    /// Where to store the image (bucket and key; no version).
+    pub fn object(&self) -> &S3ObjectRef {
+        &self.object
+    }
+
+    /// The image.
+    pub fn image(&self) -> &FaceImage {
+        &self.image
+    }
+
+    /// The KMS key to encrypt it with (SSE-KMS).
+    pub fn kms_key(&self) -> &KmsKeyArn {
+        &self.kms_key
+    }
+
+    /// The account that must own the bucket, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+
+    /// The image, by value, so a backend can send it without a copy.
+    pub fn into_image(self) -> FaceImage {
+        self.image
+    }
+}
+
+/// What an [`ObjectUploader`] reports about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadReceipt {
+    /// The version id the store assigned (versioned buckets).
+    pub version_id: Option<String>,
+}
+
+impl UploadReceipt {
+    /// A receipt.
+    pub fn new(version_id: Option<String>) -> Self {
+        Self { version_id }
+    }
+}
+
+/// Stores a member's reference photo (for S3: PutObject with SSE-KMS).
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait ObjectUploader: Send + Sync + fmt::Debug {
+    /// The endpoint this uploader calls; the guard uploads only over
+    /// `https://`.
+    fn endpoint(&self) -> String;
+
+    /// Stores the image with SSE-KMS under the request's key, sending the
+    /// expected bucket owner.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the upload failed.
+    async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError>;
 }

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use crate::backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
-    VerifiedImage,
+    ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::endpoint::require_https;
-use crate::error::{BackendError, BackendErrorKind, ConfigError, Error, Refusal, Violation};
-use crate::input::{ImageFormat, ImageInput, S3ObjectRef, Service};
+use crate::error::{
+    BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
+};
+use crate::input::{FaceImage, ImageFormat, ImageInput, S3ObjectRef, Service};
 use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
 use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
 
@@ -184,6 +186,7 @@ impl Decision {
 pub struct Guard {
     inspector: Arc<dyn ObjectInspector>,
     comparer: Arc<dyn FaceComparer>,
+    uploader: Option<Arc<dyn ObjectUploader>>,
     policy: Policy,
     opt_out: OptOutEvidence,
 }
@@ -193,6 +196,7 @@ impl fmt::Debug for Guard {
         f.debug_struct("Guard")
             .field("inspector", &self.inspector)
             .field("comparer", &self.comparer)
+            .field("uploader", &self.uploader)
             .field("policy", &self.policy)
             .field("opt_out", &self.opt_out)
             .finish()
@@ -205,6 +209,7 @@ impl fmt::Debug for Guard {
 pub struct GuardBuilder {
     inspector: Arc<dyn ObjectInspector>,
     comparer: Arc<dyn FaceComparer>,
+    uploader: Option<Arc<dyn ObjectUploader>>,
     policy: Policy,
     opt_out: Option<OptOutEvidence>,
 }
@@ -214,6 +219,7 @@ impl fmt::Debug for GuardBuilder {
         f.debug_struct("GuardBuilder")
             .field("inspector", &self.inspector)
             .field("comparer", &self.comparer)
+            .field("uploader", &self.uploader)
             .field("policy", &self.policy)
             .field("opt_out", &self.opt_out)
             .finish()
@@ -224,6 +230,13 @@ impl GuardBuilder {
     /// Sets the policy (default: [`Policy::new`]).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Sets the uploader [`Guard::enroll`] stores reference photos with
+    /// (the AWS backend's guard builder sets it).
+    pub fn uploader(mut self, uploader: impl ObjectUploader + 'static) -> Self {
+        self.uploader = Some(Arc::new(uploader));
         self
     }
 
@@ -243,6 +256,7 @@ impl GuardBuilder {
         Ok(Guard {
             inspector: self.inspector,
             comparer: self.comparer,
+            uploader: self.uploader,
             policy: self.policy,
             opt_out,
         })
@@ -276,6 +290,7 @@ impl Guard {
         GuardBuilder {
             inspector,
             comparer,
+            uploader: None,
             policy: Policy::default(),
             opt_out: None,
         }
@@ -299,6 +314,97 @@ impl Guard {
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
             Check::Failed(e) => Err(Error::Backend(e)),
             Check::Skipped => unreachable!("the endpoint was checked above"),
+        }
+    }
+
+    /// Enrolls a member: stores `image` at `object` over HTTPS with SSE-KMS
+    /// under the policy's first allowed KMS key, reads it back with the
+    /// inspector (HeadObject), and returns the verified, version-pinned
+    /// reference for the application to keep and compare against later.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the guard has no uploader or the policy names
+    /// no KMS key; [`Error::Input`] when `object` names a version (an upload
+    /// creates one); [`Error::Refused`] for a non-HTTPS endpoint or when the
+    /// stored object does not pass the policy; [`Error::Backend`] when the
+    /// upload or the check failed.
+    pub async fn enroll(
+        &self,
+        object: &S3ObjectRef,
+        image: FaceImage,
+    ) -> Result<VerifiedS3Object, Error> {
+        let result = self.enroll_inner(object, image).await;
+        match &result {
+            Ok(v) => {
+                tracing::info!(target: AUDIT_TARGET, decision = "enrolled", object = %v, "reference photo enrolled")
+            }
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                object = %object,
+                reasons = %e,
+                "reference photo not enrolled"
+            ),
+        }
+        result
+    }
+
+    async fn enroll_inner(
+        &self,
+        object: &S3ObjectRef,
+        image: FaceImage,
+    ) -> Result<VerifiedS3Object, Error> {
+        let uploader = self.uploader.as_ref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no uploader: build it with AwsBackend::guard_builder or GuardBuilder::uploader".into(),
+            )
+        })?;
+        if object.version_id().is_some() {
+            return Err(InputError::InvalidS3Reference {
+                input: object.to_string(),
+                reason: "enrollment stores a new version; give the reference without ?versionId="
+                    .into(),
+            }
+            .into());
+        }
+        let kms_key = self.policy.allowed_kms_keys().first().ok_or_else(|| {
+            ConfigError::Invalid(
+                "enrollment needs a KMS key: add one with Policy::allow_kms_key (the first is used)".into(),
+            )
+        })?;
+        let mut violations = Vec::new();
+        push_err(
+            &mut violations,
+            require_https(Service::S3, &uploader.endpoint()),
+        );
+        push_err(
+            &mut violations,
+            require_https(Service::S3, &self.inspector.endpoint()),
+        );
+        if let Some(refusal) = Refusal::new(violations) {
+            return Err(Error::Refused(refusal));
+        }
+        let request = UploadRequest::new(
+            object.clone(),
+            image,
+            kms_key.clone(),
+            self.policy.bucket_owner().cloned(),
+        );
+        let receipt = uploader.upload(request).await.map_err(backend_error)?;
+        let stored = match receipt.version_id.as_deref() {
+            Some(v) => object.clone().with_version_id(v).map_err(|_| {
+                Error::Refused(refusal(vec![Violation::UnusableMetadata {
+                    object: object.clone(),
+                    field: "version id",
+                }]))
+            })?,
+            None => object.clone(),
+        };
+        match self.check_object(&stored).await {
+            Check::Passed(v) => Ok(v),
+            Check::Refused(v) => Err(Error::Refused(refusal(v))),
+            Check::Failed(e) => Err(Error::Backend(e)),
+            Check::Skipped => unreachable!("check_object never skips"),
         }
     }
 
@@ -426,14 +532,11 @@ impl Guard {
         let checked_source = CheckedImage::of(&source);
         let checked_target = CheckedImage::of(&target);
         let request = CompareRequest::new(source, target, threshold, self.policy.quality());
-        let facts =
-            self.comparer
-                .compare(request)
-                .await
-                .map_err(|e| match insecure_violation(&e) {
-                    Some(v) => Error::Refused(refusal(vec![v])),
-                    None => Error::Backend(e),
-                })?;
+        let facts = self
+            .comparer
+            .compare(request)
+            .await
+            .map_err(backend_error)?;
         Ok(Decision {
             verdict: verdict_from(facts, threshold)?,
             source: checked_source,
@@ -474,6 +577,15 @@ fn failed<T>(e: BackendError) -> Check<T> {
     match insecure_violation(&e) {
         Some(v) => Check::Refused(vec![v]),
         None => Check::Failed(e),
+    }
+}
+
+/// A backend failure as this crate's error: a refusal before transmit is a
+/// policy refusal, anything else a backend error.
+fn backend_error(e: BackendError) -> Error {
+    match insecure_violation(&e) {
+        Some(v) => Error::Refused(refusal(vec![v])),
+        None => Error::Backend(e),
     }
 }
 

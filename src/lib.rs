@@ -104,10 +104,10 @@ pub mod policy;
 
 pub use backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
-    ObjectInspector, VerifiedImage,
+    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
-pub use backend::{MockFaceComparer, MockObjectInspector};
+pub use backend::{MockFaceComparer, MockObjectInspector, MockObjectUploader};
 pub use error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
 };

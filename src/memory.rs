@@ -34,7 +34,7 @@ use async_trait::async_trait;
 
 use crate::backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
-    ObjectInspector, VerifiedImage,
+    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
@@ -404,5 +404,54 @@ impl FaceComparer for InMemoryBackend {
                 unmatched_faces: 1,
             }
         })
+    }
+}
+
+#[async_trait]
+impl ObjectUploader for InMemoryBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    /// Stores the image as an SSE-KMS object under the request's key; its
+    /// face is the one registered for these bytes, if any.
+    async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError> {
+        let object = request.object();
+        let err =
+            |kind, message: String| BackendError::new(kind, Service::S3, "PutObject", message);
+        let face = {
+            let state = self.state();
+            let bucket = state.buckets.get(object.bucket()).ok_or_else(|| {
+                err(
+                    BackendErrorKind::NotFound,
+                    format!("bucket {} does not exist", object.bucket()),
+                )
+            })?;
+            if let Some(owner) = request.expected_bucket_owner() {
+                if owner.as_str() != bucket.owner {
+                    return Err(err(
+                        BackendErrorKind::AccessDenied,
+                        format!(
+                            "403 Forbidden: bucket {} is not owned by the expected account {owner}",
+                            object.bucket()
+                        ),
+                    ));
+                }
+            }
+            state
+                .faces_by_digest
+                .get(&digest(request.image().expose_bytes()))
+                .cloned()
+        };
+        let mut stored = SimulatedObject::sse_kms(request.kms_key().as_str())
+            .with_size(request.image().len() as u64);
+        if let Some(face) = face {
+            stored = stored.with_face(&face);
+        }
+        Ok(UploadReceipt::new(self.put_object(
+            object.bucket(),
+            object.key(),
+            stored,
+        )))
     }
 }

@@ -57,6 +57,56 @@ pub enum OptOutStatus {
     },
 }
 
+/// Reads an effective AI services opt-out policy (the `PolicyContent` of
+/// Organizations `DescribeEffectivePolicy`) the way AWS applies it to
+/// Rekognition: a `rekognition` entry wins over `default`. Only the
+/// resolved string `"optOut"` counts; anything else (missing, `optIn`,
+/// unparsable JSON, an unresolved `@@assign` object) is not proof.
+///
+/// ```
+/// use rekognition_guard::optout::resolve_rekognition_opt_out;
+/// use rekognition_guard::OptOutStatus;
+///
+/// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"},"rekognition":{"opt_out_policy":"optIn"}}}"#;
+/// assert!(matches!(resolve_rekognition_opt_out(policy), OptOutStatus::NotOptedOut { .. }));
+/// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#;
+/// assert!(matches!(resolve_rekognition_opt_out(policy), OptOutStatus::OptedOut { .. }));
+/// ```
+pub fn resolve_rekognition_opt_out(policy_content: &str) -> OptOutStatus {
+    let not = |reason: String| OptOutStatus::NotOptedOut { reason };
+    let fix = "attach an AI services opt-out policy that sets rekognition (or default) to optOut";
+    let value: serde_json::Value = match serde_json::from_str(policy_content) {
+        Ok(v) => v,
+        Err(e) => {
+            return not(format!(
+                "the effective opt-out policy is not valid JSON ({e}); {fix}"
+            ))
+        }
+    };
+    let services = &value["services"];
+    let setting = |service: &str| services.get(service).map(|s| &s["opt_out_policy"]);
+    let (source, setting) = match (setting("rekognition"), setting("default")) {
+        (Some(s), _) => ("rekognition", s),
+        (None, Some(s)) => ("default", s),
+        (None, None) => {
+            return not(format!(
+                "the effective opt-out policy names neither rekognition nor default; {fix}"
+            ))
+        }
+    };
+    match setting.as_str() {
+        Some("optOut") => OptOutStatus::OptedOut {
+            detail: format!("AWS Organizations effective AI services opt-out policy: {source} optOut"),
+        },
+        Some(other) => not(format!(
+            "the effective opt-out policy sets {source} to {other:?}; {fix}"
+        )),
+        None => not(format!(
+            "the effective opt-out policy has no resolved value for {source} (found {setting}); {fix}"
+        )),
+    }
+}
+
 #[derive(Clone)]
 enum Evidence {
     Verified(Arc<dyn OptOutVerifier>),
@@ -211,6 +261,68 @@ impl fmt::Display for OptOutRecord {
             Self::Verified { detail } => write!(f, "verified ({detail})"),
             Self::Attested { reference } => write!(f, "attested ({reference})"),
             Self::Waived { reason } => write!(f, "waived ({reason})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opted_out(content: &str) -> bool {
+        matches!(
+            resolve_rekognition_opt_out(content),
+            OptOutStatus::OptedOut { .. }
+        )
+    }
+
+    #[test]
+    fn effective_policy_shapes() {
+        // Seen from real accounts.
+        assert!(opted_out(
+            r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#
+        ));
+        assert!(opted_out(
+            r#"{"services":{"rekognition":{"opt_out_policy":"optOut"}}}"#
+        ));
+        // The service entry wins over default, both ways.
+        assert!(opted_out(
+            r#"{"services":{"default":{"opt_out_policy":"optIn"},"rekognition":{"opt_out_policy":"optOut"}}}"#
+        ));
+        assert!(!opted_out(
+            r#"{"services":{"default":{"opt_out_policy":"optOut"},"rekognition":{"opt_out_policy":"optIn"}}}"#
+        ));
+        // Another service's opt-out says nothing about Rekognition.
+        assert!(!opted_out(
+            r#"{"services":{"lex":{"opt_out_policy":"optOut"}}}"#
+        ));
+        // Not resolved, wrong case, wrong type, empty, garbage: not proof.
+        for content in [
+            r#"{"services":{"default":{"opt_out_policy":{"@@assign":"optOut"}}}}"#,
+            r#"{"services":{"default":{"opt_out_policy":"optout"}}}"#,
+            r#"{"services":{"default":{"opt_out_policy":true}}}"#,
+            r#"{"services":{"rekognition":{}}}"#,
+            r#"{"services":{}}"#,
+            r#"{}"#,
+            "",
+            "not json",
+        ] {
+            assert!(!opted_out(content), "{content}");
+        }
+    }
+
+    #[test]
+    fn refusals_say_how_to_fix() {
+        match resolve_rekognition_opt_out(
+            r#"{"services":{"rekognition":{"opt_out_policy":"optIn"}}}"#,
+        ) {
+            OptOutStatus::NotOptedOut { reason } => {
+                assert!(
+                    reason.contains("optIn") && reason.contains("attach"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -51,8 +51,11 @@
 //! local emulator with a throwaway CA. A custom CA replaces the SDK's HTTP
 //! client with a rustls client (aws-lc) that does not use proxies.
 
+mod audit;
 mod errors;
 mod https;
+#[cfg(feature = "organizations")]
+mod organizations;
 mod rekognition;
 mod s3;
 
@@ -64,10 +67,14 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
 
+pub use audit::{BucketAudit, Finding, Severity};
 pub use https::{HttpsOnly, InsecureEndpointError};
+#[cfg(feature = "organizations")]
+pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
 
 use crate::backend::{
-    CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
+    CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector, ObjectUploader,
+    UploadReceipt, UploadRequest,
 };
 use crate::endpoint::{is_https, redact};
 use crate::error::{BackendError, ConfigError};
@@ -110,9 +117,10 @@ impl AwsBackend {
         AwsBackendBuilder::default()
     }
 
-    /// A guard builder over this backend (inspector and comparer).
+    /// A guard builder over this backend (inspector, comparer and the
+    /// uploader for [`Guard::enroll`]).
     pub fn guard_builder(&self) -> GuardBuilder {
-        Guard::builder(self.clone(), self.clone())
+        Guard::builder(self.clone(), self.clone()).uploader(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`]).
@@ -145,6 +153,17 @@ impl FaceComparer for AwsBackend {
 
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
         rekognition::compare(&self.rekognition, request).await
+    }
+}
+
+#[async_trait]
+impl ObjectUploader for AwsBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError> {
+        s3::upload(&self.s3, request).await
     }
 }
 

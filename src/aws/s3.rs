@@ -2,12 +2,14 @@
 
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::errors::{by_status, common, status};
-use crate::backend::InspectRequest;
+use crate::backend::{InspectRequest, UploadReceipt, UploadRequest};
 use crate::error::{BackendError, BackendErrorKind};
-use crate::input::Service;
+use crate::input::{ImageFormat, Service};
 use crate::policy::{ObjectFacts, SseAlgorithm};
 
 const OPERATION: &str = "HeadObject";
@@ -108,4 +110,58 @@ fn map_error(
         other => by_status(other, &format!("HeadObject for {object}")),
     };
     BackendError::new(kind, Service::S3, OPERATION, message).with_source(err)
+}
+
+/// PutObject with SSE-KMS under the request's key; the bytes move into the
+/// body without a copy.
+pub(crate) async fn upload(
+    client: &aws_sdk_s3::Client,
+    request: UploadRequest,
+) -> Result<UploadReceipt, BackendError> {
+    const PUT: &str = "PutObject";
+    let object = request.object().clone();
+    let kms_key = request.kms_key().clone();
+    let owner = request
+        .expected_bucket_owner()
+        .map(|a| a.as_str().to_owned());
+    let image = request.into_image();
+    let content_type = match image.format() {
+        ImageFormat::Jpeg => "image/jpeg",
+        ImageFormat::Png => "image/png",
+    };
+    let result = client
+        .put_object()
+        .bucket(object.bucket())
+        .key(object.key())
+        .body(ByteStream::from(image.into_bytes()))
+        .content_type(content_type)
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(kms_key.as_str())
+        .set_expected_bucket_owner(owner)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(UploadReceipt::new(out.version_id().map(str::to_owned))),
+        Err(err) => {
+            if let Some(mapped) = common(&err, Service::S3, PUT) {
+                return Err(mapped.with_source(err));
+            }
+            let (kind, message) = match status(&err) {
+                Some(403) => (
+                    BackendErrorKind::AccessDenied,
+                    format!(
+                        "storing {object} was denied (403): the caller needs s3:PutObject on arn:aws:s3:::{}/{} and kms:GenerateDataKey on {kms_key}; a bucket policy may also refuse the upload, or the bucket is not owned by the expected account",
+                        object.bucket(),
+                        object.key()
+                    ),
+                ),
+                Some(404) => (
+                    BackendErrorKind::NotFound,
+                    format!("bucket {} does not exist", object.bucket()),
+                ),
+                other => by_status(other, &format!("PutObject for {object}")),
+            };
+            Err(BackendError::new(kind, Service::S3, PUT, message).with_source(err))
+        }
+    }
 }

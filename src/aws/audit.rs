@@ -1,0 +1,575 @@
+//! Bucket posture audit: does a bucket's configuration keep every future
+//! face image compliant?
+
+use std::fmt;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
+use serde_json::Value;
+
+use super::errors::{common, status};
+use super::AwsBackend;
+use crate::error::{BackendError, BackendErrorKind, Error};
+use crate::input::Service;
+use crate::policy::Policy;
+
+/// How much a finding matters. Anything above [`Info`](Self::Info) makes
+/// the bucket non-compliant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Worth knowing; compliance holds.
+    Info,
+    /// A safeguard is missing.
+    Medium,
+    /// A requirement is not met, or could not be checked.
+    High,
+}
+
+impl Severity {
+    /// `info`, `medium` or `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One result of an audit, with a stable id.
+///
+/// Ids: `default-encryption-not-kms`, `default-encryption-key-not-allowed`,
+/// `bucket-key-disabled` (info), `versioning-not-enabled`,
+/// `no-tls-only-policy`, `uploads-not-forced-to-kms`,
+/// `public-access-not-blocked`, and `unverifiable-<check>` when a
+/// configuration could not be read (never a pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Stable id.
+    pub id: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What was seen.
+    pub detail: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl Finding {
+    fn new(
+        id: &'static str,
+        severity: Severity,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            id,
+            severity,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {}: {} (fix: {})",
+            self.severity, self.id, self.detail, self.fix
+        )
+    }
+}
+
+/// The result of [`AwsBackend::audit_bucket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketAudit {
+    bucket: String,
+    findings: Vec<Finding>,
+}
+
+impl BucketAudit {
+    /// The bucket audited.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Every finding, most severe first.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// `true` when no finding is above [`Severity::Info`].
+    pub fn is_compliant(&self) -> bool {
+        self.findings.iter().all(|f| f.severity == Severity::Info)
+    }
+}
+
+/// An SDK error of one audit read: S3's "not configured" codes, a
+/// permission problem (a finding), or a real failure (an error).
+enum Read<T> {
+    Got(T),
+    NotConfigured,
+    Unverifiable(String),
+}
+
+fn read<T, E>(
+    result: Result<
+        T,
+        aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    >,
+    not_configured: &str,
+    operation: &'static str,
+    bucket: &str,
+) -> Result<Read<T>, BackendError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let err = match result {
+        Ok(v) => return Ok(Read::Got(v)),
+        Err(e) => e,
+    };
+    if let Some(mapped) = common(&err, Service::S3, operation) {
+        return Err(mapped.with_source(err));
+    }
+    let code = err
+        .as_service_error()
+        .and_then(|e| e.code())
+        .unwrap_or_default()
+        .to_owned();
+    if code == not_configured {
+        return Ok(Read::NotConfigured);
+    }
+    match (status(&err), code.as_str()) {
+        (Some(403), _) | (_, "AccessDenied") => Ok(Read::Unverifiable(format!(
+            "access denied to {operation} on bucket {bucket}"
+        ))),
+        (Some(404), _) | (_, "NoSuchBucket") => Err(BackendError::new(
+            BackendErrorKind::NotFound,
+            Service::S3,
+            operation,
+            format!("bucket {bucket} does not exist (or is not visible to the caller)"),
+        )
+        .with_source(err)),
+        (s, _) => Err(BackendError::new(
+            if s.is_some_and(|s| s >= 500) {
+                BackendErrorKind::ServiceUnavailable
+            } else {
+                BackendErrorKind::Other
+            },
+            Service::S3,
+            operation,
+            format!(
+                "{operation} on bucket {bucket} failed ({})",
+                if code.is_empty() {
+                    "no error code".into()
+                } else {
+                    code
+                }
+            ),
+        )
+        .with_source(err)),
+    }
+}
+
+fn unverifiable(id: &'static str, detail: String, permission: &str) -> Finding {
+    Finding::new(
+        id,
+        Severity::High,
+        format!("could not check: {detail}"),
+        format!("grant {permission} to the auditing principal and audit again"),
+    )
+}
+
+impl AwsBackend {
+    /// Audits `bucket`'s configuration against `policy` (its KMS key
+    /// allowlist and expected owner): default encryption SSE-KMS with an
+    /// allowed key, versioning enabled, a bucket policy that denies
+    /// non-TLS requests and uploads without SSE-KMS, and Block Public Access
+    /// fully on. The five reads run concurrently.
+    ///
+    /// A configuration that cannot be read for lack of permission is a
+    /// `high` finding (`unverifiable-…`), never a pass.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the bucket does not exist or S3 fails.
+    pub async fn audit_bucket(&self, bucket: &str, policy: &Policy) -> Result<BucketAudit, Error> {
+        let s3 = self.s3_client();
+        let owner = policy.bucket_owner().map(|a| a.as_str().to_owned());
+        let (encryption, versioning, bucket_policy, public_access) = tokio::join!(
+            s3.get_bucket_encryption()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+            s3.get_bucket_versioning()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+            s3.get_bucket_policy()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+            s3.get_public_access_block()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+        );
+        let mut findings = Vec::new();
+
+        let default_kms = match read(
+            encryption,
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "GetBucketEncryption",
+            bucket,
+        )? {
+            Read::Got(out) => {
+                let default = out
+                    .server_side_encryption_configuration()
+                    .map(|c| c.rules())
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|r| r.apply_server_side_encryption_by_default().map(|d| (r, d)));
+                match default {
+                    Some((rule, d))
+                        if matches!(
+                            d.sse_algorithm(),
+                            ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
+                        ) =>
+                    {
+                        let allowed = policy.allowed_kms_keys();
+                        match d.kms_master_key_id() {
+                            Some(key) if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == key) => {
+                                findings.push(Finding::new(
+                                    "default-encryption-key-not-allowed",
+                                    Severity::High,
+                                    format!("default encryption uses KMS key {key}, which is not on the allowlist"),
+                                    "set the bucket's default encryption key to an allowed key ARN (a full key ARN, not an alias or key id)",
+                                ));
+                            }
+                            None if !allowed.is_empty() => findings.push(Finding::new(
+                                "default-encryption-key-not-allowed",
+                                Severity::High,
+                                "default encryption uses the AWS managed key aws/s3, which is not on the allowlist",
+                                "set the bucket's default encryption key to an allowed key ARN",
+                            )),
+                            _ => {}
+                        }
+                        if d.sse_algorithm() == &ServerSideEncryption::AwsKms
+                            && rule.bucket_key_enabled() != Some(true)
+                        {
+                            findings.push(Finding::new(
+                                "bucket-key-disabled",
+                                Severity::Info,
+                                "S3 Bucket Key is off: every object operation calls KMS",
+                                "enable BucketKeyEnabled in the default encryption rule to cut KMS requests and cost",
+                            ));
+                        }
+                        true
+                    }
+                    Some((_, d)) => {
+                        findings.push(Finding::new(
+                            "default-encryption-not-kms",
+                            Severity::High,
+                            format!("default encryption is {}, not SSE-KMS", d.sse_algorithm().as_str()),
+                            "set default encryption to aws:kms with your key (put-bucket-encryption)",
+                        ));
+                        false
+                    }
+                    None => {
+                        findings.push(Finding::new(
+                            "default-encryption-not-kms",
+                            Severity::High,
+                            "no default encryption rule",
+                            "set default encryption to aws:kms with your key (put-bucket-encryption)",
+                        ));
+                        false
+                    }
+                }
+            }
+            Read::NotConfigured => {
+                findings.push(Finding::new(
+                    "default-encryption-not-kms",
+                    Severity::High,
+                    "no default encryption configuration",
+                    "set default encryption to aws:kms with your key (put-bucket-encryption)",
+                ));
+                false
+            }
+            Read::Unverifiable(why) => {
+                findings.push(unverifiable(
+                    "unverifiable-default-encryption",
+                    why,
+                    "s3:GetEncryptionConfiguration",
+                ));
+                false
+            }
+        };
+
+        match read(versioning, "", "GetBucketVersioning", bucket)? {
+            Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
+            Read::Got(out) => findings.push(Finding::new(
+                "versioning-not-enabled",
+                Severity::High,
+                format!(
+                    "versioning is {}; the checked version of a photo cannot be pinned",
+                    out.status().map_or("never enabled", |s| s.as_str())
+                ),
+                "enable versioning (put-bucket-versioning Status=Enabled)",
+            )),
+            Read::NotConfigured => unreachable!("GetBucketVersioning has no not-configured error"),
+            Read::Unverifiable(why) => findings.push(unverifiable(
+                "unverifiable-versioning",
+                why,
+                "s3:GetBucketVersioning",
+            )),
+        }
+
+        // `None`: the policy could not be read (already a finding).
+        let policy_doc: Option<Value> = match read(
+            bucket_policy,
+            "NoSuchBucketPolicy",
+            "GetBucketPolicy",
+            bucket,
+        )? {
+            Read::Got(out) => match out.policy().map(serde_json::from_str::<Value>) {
+                Some(Ok(doc)) => Some(doc),
+                Some(Err(e)) => {
+                    findings.push(unverifiable(
+                        "unverifiable-bucket-policy",
+                        format!("the bucket policy is not valid JSON ({e})"),
+                        "s3:GetBucketPolicy",
+                    ));
+                    None
+                }
+                None => Some(Value::Null),
+            },
+            Read::NotConfigured => Some(Value::Null),
+            Read::Unverifiable(why) => {
+                findings.push(unverifiable(
+                    "unverifiable-bucket-policy",
+                    why,
+                    "s3:GetBucketPolicy",
+                ));
+                None
+            }
+        };
+        if let Some(statements) = policy_doc.as_ref().map(statements) {
+            if !statements
+                .iter()
+                .any(|s| denies_insecure_transport(s, bucket))
+            {
+                findings.push(Finding::new(
+                    "no-tls-only-policy",
+                    Severity::High,
+                    "no bucket policy statement denies requests without TLS",
+                    format!("add a statement: Effect Deny, Principal *, Action s3:*, Resource arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*, Condition Bool aws:SecureTransport false"),
+                ));
+            }
+            if !statements
+                .iter()
+                .any(|s| denies_non_kms_uploads(s, default_kms))
+            {
+                findings.push(Finding::new(
+                    "uploads-not-forced-to-kms",
+                    Severity::Medium,
+                    "nothing refuses an upload that asks for SSE-S3 or no encryption",
+                    format!("add a statement: Effect Deny, Principal *, Action s3:PutObject, Resource arn:aws:s3:::{bucket}/*, Condition StringNotEquals s3:x-amz-server-side-encryption aws:kms (StringNotEqualsIfExists when default encryption is SSE-KMS)"),
+                ));
+            }
+        }
+
+        match read(
+            public_access,
+            "NoSuchPublicAccessBlockConfiguration",
+            "GetPublicAccessBlock",
+            bucket,
+        )? {
+            Read::Got(out) => {
+                let c = out.public_access_block_configuration();
+                let flags = [
+                    ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
+                    ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
+                    ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
+                    (
+                        "RestrictPublicBuckets",
+                        c.and_then(|c| c.restrict_public_buckets()),
+                    ),
+                ];
+                let off: Vec<&str> = flags
+                    .iter()
+                    .filter(|(_, v)| *v != Some(true))
+                    .map(|(n, _)| *n)
+                    .collect();
+                if !off.is_empty() {
+                    findings.push(Finding::new(
+                        "public-access-not-blocked",
+                        Severity::High,
+                        format!(
+                            "Block Public Access is not fully on ({} off)",
+                            off.join(", ")
+                        ),
+                        "turn on all four Block Public Access settings for the bucket",
+                    ));
+                }
+            }
+            Read::NotConfigured => findings.push(Finding::new(
+                "public-access-not-blocked",
+                Severity::High,
+                "the bucket has no Block Public Access configuration",
+                "turn on all four Block Public Access settings for the bucket",
+            )),
+            Read::Unverifiable(why) => findings.push(unverifiable(
+                "unverifiable-public-access-block",
+                why,
+                "s3:GetBucketPublicAccessBlock",
+            )),
+        }
+
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let audit = BucketAudit {
+            bucket: bucket.to_owned(),
+            findings,
+        };
+        tracing::info!(
+            target: crate::AUDIT_TARGET,
+            bucket,
+            compliant = audit.is_compliant(),
+            findings = audit.findings.len(),
+            "bucket posture audited"
+        );
+        Ok(audit)
+    }
+}
+
+/// A policy document's statements (a single object or an array).
+fn statements(doc: &Value) -> Vec<&Value> {
+    match &doc["Statement"] {
+        Value::Array(a) => a.iter().collect(),
+        v @ Value::Object(_) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// A string or an array of strings, as IAM allows.
+fn strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn applies_to_everyone_denying(s: &Value) -> bool {
+    s["Effect"] == "Deny"
+        && (s["Principal"] == "*" || strings(&s["Principal"]["AWS"]).contains(&"*"))
+}
+
+fn has_action(s: &Value, wanted: &[&str]) -> bool {
+    strings(&s["Action"])
+        .iter()
+        .any(|a| *a == "*" || *a == "s3:*" || wanted.contains(a))
+}
+
+/// Deny, everyone, all S3 actions on the objects, when SecureTransport is
+/// false.
+fn denies_insecure_transport(s: &Value, bucket: &str) -> bool {
+    let objects = format!("arn:aws:s3:::{bucket}/*");
+    let condition = &s["Condition"]["Bool"]["aws:SecureTransport"];
+    let on_false =
+        condition == "false" || condition == false || strings(condition).contains(&"false");
+    applies_to_everyone_denying(s)
+        && has_action(s, &[])
+        && strings(&s["Resource"])
+            .iter()
+            .any(|r| *r == objects || *r == "*")
+        && on_false
+}
+
+/// Deny uploads whose SSE header is not KMS; with `IfExists` only when the
+/// default encryption (which applies to uploads without the header) is KMS.
+fn denies_non_kms_uploads(s: &Value, default_kms: bool) -> bool {
+    const HEADER: &str = "s3:x-amz-server-side-encryption";
+    let kms_only = |v: &Value| {
+        let values = strings(v);
+        !values.is_empty()
+            && values
+                .iter()
+                .all(|v| *v == "aws:kms" || *v == "aws:kms:dsse")
+    };
+    let condition = &s["Condition"];
+    let strict = kms_only(&condition["StringNotEquals"][HEADER]);
+    let if_exists = kms_only(&condition["StringNotEqualsIfExists"][HEADER]) && default_kms;
+    applies_to_everyone_denying(s) && has_action(s, &["s3:PutObject"]) && (strict || if_exists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(json: &str) -> Value {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn tls_only_statement_shapes() {
+        let good = statement(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+        );
+        assert!(denies_insecure_transport(&good, "b"));
+        let principal_aws = statement(
+            r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":["s3:*"],"Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":false}}}"#,
+        );
+        assert!(denies_insecure_transport(&principal_aws, "b"));
+        for bad in [
+            // An Allow on SecureTransport=true does not refuse anything.
+            r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}"#,
+            // Only one action.
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            // Another bucket.
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::other/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            // One principal only.
+            r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+        ] {
+            assert!(!denies_insecure_transport(&statement(bad), "b"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kms_upload_statement_shapes() {
+        let strict = statement(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}"#,
+        );
+        assert!(denies_non_kms_uploads(&strict, false));
+        let if_exists = statement(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEqualsIfExists":{"s3:x-amz-server-side-encryption":["aws:kms","aws:kms:dsse"]}}}"#,
+        );
+        assert!(denies_non_kms_uploads(&if_exists, true));
+        assert!(
+            !denies_non_kms_uploads(&if_exists, false),
+            "without a KMS default, uploads without the header get SSE-S3"
+        );
+        let aes = statement(
+            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"}}}"#,
+        );
+        assert!(!denies_non_kms_uploads(&aes, true));
+    }
+
+    #[test]
+    fn statement_lists_and_single_objects() {
+        let doc: Value = serde_json::from_str(r#"{"Statement":{"Effect":"Deny"}}"#).unwrap();
+        assert_eq!(statements(&doc).len(), 1);
+        let doc: Value =
+            serde_json::from_str(r#"{"Statement":[{"Effect":"Deny"},{"Effect":"Allow"}]}"#)
+                .unwrap();
+        assert_eq!(statements(&doc).len(), 2);
+        assert!(statements(&Value::Null).is_empty());
+    }
+}

@@ -1,0 +1,279 @@
+//! The AI services opt-out, verified through AWS Organizations
+//! (`DescribeEffectivePolicy`). Feature `organizations`.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_organizations::operation::describe_effective_policy::DescribeEffectivePolicyError;
+use aws_sdk_organizations::types::EffectivePolicyType;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::SdkConfig;
+
+use super::errors::{by_status, common, status};
+use super::{configured_endpoint, require_https_config, HttpsOnly};
+use crate::error::{BackendError, BackendErrorKind, ConfigError};
+use crate::input::{AccountId, Service};
+use crate::optout::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
+
+const OPERATION: &str = "DescribeEffectivePolicy";
+
+/// Every `aws`-partition region resolves Organizations to this endpoint.
+const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
+
+/// Verifies the AI services opt-out for Rekognition from the account's
+/// effective AWS Organizations `AISERVICES_OPT_OUT_POLICY`.
+///
+/// Opted out (a `rekognition` entry, else `default`, resolves to `optOut`):
+/// the comparison may proceed. Not in an organization, no policy, access
+/// denied, or opted in: the guard refuses, with a message that says which
+/// and how to fix it. A positive answer is cached for
+/// [`cache_ttl`](OrganizationsVerifierBuilder::cache_ttl) (default five
+/// minutes); a negative one never is. The client carries [`HttpsOnly`].
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use rekognition_guard::aws::{AwsBackend, OrganizationsOptOutVerifier};
+/// use rekognition_guard::OptOutEvidence;
+///
+/// let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// let verifier = OrganizationsOptOutVerifier::from_sdk_config(&sdk_config)?;
+/// let guard = AwsBackend::from_sdk_config(&sdk_config)?
+///     .guard_builder()
+///     .opt_out(OptOutEvidence::verified_by(verifier))
+///     .build()?;
+/// # let _ = guard; Ok(()) }
+/// ```
+///
+/// IAM: `organizations:DescribeEffectivePolicy`.
+pub struct OrganizationsOptOutVerifier {
+    client: aws_sdk_organizations::Client,
+    target: Option<AccountId>,
+    endpoint: String,
+    cache_ttl: Duration,
+    cached: Mutex<Option<(Instant, String)>>,
+}
+
+impl fmt::Debug for OrganizationsOptOutVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrganizationsOptOutVerifier")
+            .field("endpoint", &self.endpoint)
+            .field("target", &self.target)
+            .field("cache_ttl", &self.cache_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrganizationsOptOutVerifier {
+    /// A verifier for the caller's own account.
+    ///
+    /// # Errors
+    /// [`ConfigError::InsecureEndpoint`] for a configured non-HTTPS endpoint.
+    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+        Self::builder().sdk_config(sdk_config).build()
+    }
+
+    /// A builder.
+    pub fn builder() -> OrganizationsVerifierBuilder {
+        OrganizationsVerifierBuilder {
+            sdk_config: None,
+            client: None,
+            target: None,
+            cache_ttl: Duration::from_secs(300),
+            endpoint_url: None,
+            http_client: None,
+        }
+    }
+
+    fn cached(&self) -> Option<String> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((at, detail)) if at.elapsed() < self.cache_ttl => Some(detail.clone()),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, detail: &str) {
+        if !self.cache_ttl.is_zero() {
+            *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), detail.to_owned()));
+        }
+    }
+}
+
+/// Builds an [`OrganizationsOptOutVerifier`].
+#[must_use]
+pub struct OrganizationsVerifierBuilder {
+    sdk_config: Option<SdkConfig>,
+    client: Option<aws_sdk_organizations::Client>,
+    target: Option<AccountId>,
+    cache_ttl: Duration,
+    endpoint_url: Option<String>,
+    http_client: Option<SharedHttpClient>,
+}
+
+impl fmt::Debug for OrganizationsVerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrganizationsVerifierBuilder")
+            .field("target", &self.target)
+            .field("cache_ttl", &self.cache_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrganizationsVerifierBuilder {
+    /// The config the client is built from.
+    pub fn sdk_config(mut self, sdk_config: &SdkConfig) -> Self {
+        self.sdk_config = Some(sdk_config.clone());
+        self
+    }
+
+    /// An existing client; it is rebuilt with [`HttpsOnly`] added.
+    pub fn client(mut self, client: aws_sdk_organizations::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Asks about `account` instead of the caller's account (needs the
+    /// management or a delegated administrator account).
+    pub fn target_account(mut self, account: AccountId) -> Self {
+        self.target = Some(account);
+        self
+    }
+
+    /// How long a positive answer is reused (zero: ask every time).
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// A private Organizations endpoint (must be `https://`).
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The HTTP client, e.g. [`https_client_trusting`](super::https_client_trusting).
+    pub fn http_client(mut self, client: SharedHttpClient) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint;
+    /// [`ConfigError::Invalid`] without a config or a client.
+    pub fn build(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
+        let (mut conf, mut endpoint) = match (&self.client, &self.sdk_config) {
+            (Some(c), _) => (c.config().to_builder(), None),
+            (None, Some(sdk)) => (
+                aws_sdk_organizations::config::Builder::from(sdk),
+                configured_endpoint(sdk, "Organizations"),
+            ),
+            (None, None) => {
+                return Err(ConfigError::Invalid(
+                    "no Organizations client: call OrganizationsVerifierBuilder::sdk_config or ::client".into(),
+                ))
+            }
+        };
+        if let Some(url) = self.endpoint_url {
+            conf = conf.endpoint_url(&url);
+            endpoint = Some(url);
+        }
+        if let Some(url) = &endpoint {
+            require_https_config(Service::Organizations, url)?;
+        }
+        if let Some(http) = self.http_client {
+            conf = conf.http_client(http);
+        }
+        let client = aws_sdk_organizations::Client::from_conf(
+            conf.interceptor(HttpsOnly::new(Service::Organizations))
+                .build(),
+        );
+        Ok(OrganizationsOptOutVerifier {
+            client,
+            target: self.target,
+            endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+            cache_ttl: self.cache_ttl,
+            cached: Mutex::new(None),
+        })
+    }
+}
+
+#[async_trait]
+impl OptOutVerifier for OrganizationsOptOutVerifier {
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    async fn verify(&self) -> Result<OptOutStatus, BackendError> {
+        if let Some(detail) = self.cached() {
+            return Ok(OptOutStatus::OptedOut { detail });
+        }
+        let result = self
+            .client
+            .describe_effective_policy()
+            .policy_type(EffectivePolicyType::AiservicesOptOutPolicy)
+            .set_target_id(self.target.as_ref().map(|a| a.as_str().to_owned()))
+            .send()
+            .await;
+        let status = match result {
+            Ok(out) => match out.effective_policy().and_then(|p| p.policy_content()) {
+                Some(content) => resolve_rekognition_opt_out(content),
+                None => OptOutStatus::NotOptedOut {
+                    reason:
+                        "Organizations returned no effective AI services opt-out policy content"
+                            .into(),
+                },
+            },
+            Err(err) => {
+                if let Some(mapped) = common(&err, Service::Organizations, OPERATION) {
+                    return Err(mapped.with_source(err));
+                }
+                let not = |reason: &str| {
+                    Ok(OptOutStatus::NotOptedOut {
+                        reason: reason.to_owned(),
+                    })
+                };
+                return match err.as_service_error() {
+                    Some(DescribeEffectivePolicyError::AwsOrganizationsNotInUseException(_)) => not(
+                        "the account is not in an AWS organization, so no AI services opt-out policy applies; join or create an organization and attach an opt-out policy, or, if AWS Support arranged your opt-out, use OptOutEvidence::attested with the case id",
+                    ),
+                    Some(DescribeEffectivePolicyError::EffectivePolicyNotFoundException(_)) => not(
+                        "no AI services opt-out policy applies to this account; enable the AISERVICES_OPT_OUT_POLICY policy type on the organization root and attach a policy that sets rekognition (or default) to optOut",
+                    ),
+                    Some(DescribeEffectivePolicyError::AccessDeniedException(_)) => not(
+                        "access denied reading the effective AI services opt-out policy; grant organizations:DescribeEffectivePolicy to the caller",
+                    ),
+                    Some(DescribeEffectivePolicyError::TargetNotFoundException(_)) => not(
+                        "the target account was not found in the organization; check the account id",
+                    ),
+                    Some(DescribeEffectivePolicyError::TooManyRequestsException(_)) => Err(BackendError::new(
+                        BackendErrorKind::Throttled,
+                        Service::Organizations,
+                        OPERATION,
+                        "AWS Organizations is throttling requests; retry later (positive answers are cached)",
+                    )
+                    .with_source(err)),
+                    Some(DescribeEffectivePolicyError::ServiceException(_)) => Err(BackendError::new(
+                        BackendErrorKind::ServiceUnavailable,
+                        Service::Organizations,
+                        OPERATION,
+                        "AWS Organizations had an internal error",
+                    )
+                    .with_source(err)),
+                    _ => {
+                        let (kind, message) = by_status(status(&err), OPERATION);
+                        Err(BackendError::new(kind, Service::Organizations, OPERATION, message).with_source(err))
+                    }
+                };
+            }
+        };
+        if let OptOutStatus::OptedOut { detail } = &status {
+            self.remember(detail);
+        }
+        Ok(status)
+    }
+}
