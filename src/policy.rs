@@ -424,6 +424,20 @@ impl VerifiedS3Object {
     pub fn content_length(&self) -> u64 {
         self.content_length
     }
+
+    /// The pinned reference (`s3://bucket/key?versionId=…`) to store, e.g.
+    /// after [`Guard::enroll`](crate::Guard::enroll), and compare against
+    /// later. Comparing it later is checked again like any other reference.
+    pub fn reference(&self) -> S3ObjectRef {
+        let object = S3ObjectRef::new(&self.bucket, &self.key)
+            .expect("bucket and key came from a parsed S3ObjectRef");
+        match &self.pinned_version {
+            Some(v) => object
+                .with_version_id(v)
+                .expect("the pinned version passed validate_version_id"),
+            None => object,
+        }
+    }
 }
 
 impl fmt::Display for VerifiedS3Object {

@@ -179,7 +179,7 @@ async fn sse_kms_objects_are_compared_with_the_checked_versions() {
 #[tokio::test]
 async fn dsse_kms_is_read_as_kms_and_fails_closed_without_a_key_id() {
     // Real S3 reports the KMS key id for DSSE-KMS objects too, and the guard
-    // then approves them (tests/aws_mocked.rs, from real headers). moto 5.2.5
+    // then approves them (tests/aws_mocked.rs, from real headers). moto 5.1.22
     // sends the key-id header only for aws:kms, so here the guard sees
     // DSSE-KMS with no key and must refuse rather than guess.
     let Some(emu) = emulator() else { return };
@@ -413,6 +413,183 @@ async fn a_server_outside_the_trusted_ca_is_rejected() {
         .unwrap_err();
     assert!(
         matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::Transport),
+        "{err:?}"
+    );
+}
+
+impl Fixture {
+    fn backend(&self) -> AwsBackend {
+        AwsBackend::builder()
+            .sdk_config(&self.sdk)
+            .endpoint_url(&self.emu.endpoint)
+            .ca_bundle_pem(self.emu.ca.clone())
+            .trust_native_roots(false)
+            .build()
+            .expect("backend")
+    }
+}
+
+#[tokio::test]
+async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let guard = f
+        .backend()
+        .guard_builder()
+        .policy(
+            Policy::new()
+                .allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
+                .require_versioning(true),
+        )
+        .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
+        .build()
+        .unwrap();
+    let photo =
+        rekognition_guard::FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 member photo".to_vec()).unwrap();
+    let enrolled = guard
+        .enroll(&f.reference("members/new.jpg"), photo)
+        .await
+        .unwrap();
+    let version = enrolled.version_id().expect("versioned bucket").to_owned();
+    assert_eq!(enrolled.kms_key_id(), f.kms_key);
+
+    // What S3 says, independently of the guard.
+    let head =
+        f.s3.head_object()
+            .bucket(&f.bucket)
+            .key("members/new.jpg")
+            .version_id(&version)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKms)
+    );
+    assert_eq!(head.ssekms_key_id(), Some(f.kms_key.as_str()));
+    assert_eq!(head.content_type(), Some("image/jpeg"));
+
+    let decision = guard
+        .compare(enrolled.reference(), enrolled.reference())
+        .await
+        .unwrap();
+    assert!(decision.is_approved());
+}
+
+async fn configure_well(f: &Fixture) {
+    use aws_sdk_s3::types::{
+        PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    f.s3.put_bucket_encryption()
+        .bucket(&f.bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(&f.kms_key)
+                                .build()
+                                .unwrap(),
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketEncryption");
+    let b = &f.bucket;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{b}","arn:aws:s3:::{b}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}},
+        {{"Sid":"KmsUploadsOnly","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{b}/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"aws:kms"}}}}}}]}}"#
+    );
+    f.s3.put_bucket_policy()
+        .bucket(b)
+        .policy(policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    f.s3.put_public_access_block()
+        .bucket(b)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+}
+
+#[tokio::test]
+async fn a_well_configured_bucket_passes_the_audit() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    configure_well(&f).await;
+    let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap());
+    let audit = f.backend().audit_bucket(&f.bucket, &policy).await.unwrap();
+    assert!(audit.is_compliant(), "{:#?}", audit.findings());
+    assert_eq!(
+        audit.findings(),
+        &[],
+        "bucket key on: not even an info finding"
+    );
+
+    // The same bucket, audited against another key allowlist.
+    let other = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.other_kms_key).unwrap());
+    let audit = f.backend().audit_bucket(&f.bucket, &other).await.unwrap();
+    let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    assert_eq!(ids, ["default-encryption-key-not-allowed"]);
+    assert!(!audit.is_compliant());
+}
+
+#[tokio::test]
+async fn a_badly_configured_bucket_has_one_finding_per_gap() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, false).await;
+    let audit = f
+        .backend()
+        .audit_bucket(&f.bucket, &Policy::new())
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "default-encryption-not-kms",
+            "no-tls-only-policy",
+            "public-access-not-blocked",
+            "uploads-not-forced-to-kms",
+            "versioning-not-enabled",
+        ],
+        "{:#?}",
+        audit.findings()
+    );
+    assert!(!audit.is_compliant());
+    for finding in audit.findings() {
+        assert!(
+            !finding.detail.is_empty() && !finding.fix.is_empty(),
+            "{finding:?}"
+        );
+    }
+
+    let err = f
+        .backend()
+        .audit_bucket("rg-no-such-bucket-x", &Policy::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::NotFound),
         "{err:?}"
     );
 }

@@ -643,3 +643,168 @@ fn builder_needs_clients_or_a_config_and_valid_ca_bundles() {
     );
     assert!(!format!("{aws:?}").contains("BEGIN CERTIFICATE"));
 }
+
+mod audit {
+    use super::*;
+    use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
+    use aws_sdk_s3::types::{
+        BucketVersioningStatus, PublicAccessBlockConfiguration, ServerSideEncryption,
+        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    use aws_smithy_mocks::Rule;
+
+    fn encryption_ok() -> Rule {
+        mock!(aws_sdk_s3::Client::get_bucket_encryption).then_output(|| {
+            GetBucketEncryptionOutput::builder()
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(
+                            ServerSideEncryptionRule::builder()
+                                .apply_server_side_encryption_by_default(
+                                    ServerSideEncryptionByDefault::builder()
+                                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                                        .kms_master_key_id(KEY)
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .bucket_key_enabled(false)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+    }
+
+    fn versioning_ok() -> Rule {
+        mock!(aws_sdk_s3::Client::get_bucket_versioning).then_output(|| {
+            GetBucketVersioningOutput::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build()
+        })
+    }
+
+    fn public_access_ok() -> Rule {
+        mock!(aws_sdk_s3::Client::get_public_access_block).then_output(|| {
+            GetPublicAccessBlockOutput::builder()
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(true)
+                        .ignore_public_acls(true)
+                        .block_public_policy(true)
+                        .restrict_public_buckets(true)
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    fn denied(op: &'static str) -> HttpResponse {
+        response(
+            403,
+            &[("content-type", "application/xml")],
+            &format!("<Error><Code>AccessDenied</Code><Message>{op} denied</Message></Error>"),
+        )
+    }
+
+    async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::aws::BucketAudit, Error> {
+        let aws = backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |c| c
+                .retry_config(RetryConfig::disabled())),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        aws.audit_bucket("library-photos", &Policy::new()).await
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_configuration_is_a_finding_never_a_pass() {
+        let policy_denied = mock!(aws_sdk_s3::Client::get_bucket_policy)
+            .then_http_response(|| denied("GetBucketPolicy"));
+        let audit = run_audit(&[
+            &encryption_ok(),
+            &versioning_ok(),
+            &policy_denied,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        let ids: Vec<_> = audit.findings().iter().map(|f| f.id).collect();
+        assert_eq!(
+            ids,
+            ["unverifiable-bucket-policy", "bucket-key-disabled"],
+            "{:#?}",
+            audit.findings()
+        );
+        assert!(!audit.is_compliant());
+        assert!(audit.findings()[0].fix.contains("s3:GetBucketPolicy"));
+
+        let versioning_denied = mock!(aws_sdk_s3::Client::get_bucket_versioning)
+            .then_http_response(|| denied("GetBucketVersioning"));
+        let encryption_denied = mock!(aws_sdk_s3::Client::get_bucket_encryption)
+            .then_http_response(|| denied("GetBucketEncryption"));
+        let pab_denied = mock!(aws_sdk_s3::Client::get_public_access_block)
+            .then_http_response(|| denied("GetPublicAccessBlock"));
+        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
+            )
+        });
+        let audit = run_audit(&[
+            &encryption_denied,
+            &versioning_denied,
+            &no_policy,
+            &pab_denied,
+        ])
+        .await
+        .unwrap();
+        let mut ids: Vec<_> = audit.findings().iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "no-tls-only-policy",
+                "unverifiable-default-encryption",
+                "unverifiable-public-access-block",
+                "unverifiable-versioning",
+                "uploads-not-forced-to-kms",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_bucket_or_a_failing_s3_is_an_error() {
+        let missing = mock!(aws_sdk_s3::Client::get_bucket_versioning).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucket</Code></Error>",
+            )
+        });
+        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
+            )
+        });
+        let err = run_audit(&[&encryption_ok(), &missing, &no_policy, &public_access_ok()])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::NotFound),
+            "{err:?}"
+        );
+
+        let failing = mock!(aws_sdk_s3::Client::get_public_access_block)
+            .then_http_response(|| response(503, &[], ""));
+        let err = run_audit(&[&encryption_ok(), &versioning_ok(), &no_policy, &failing])
+            .await
+            .unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+    }
+}

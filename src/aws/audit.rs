@@ -126,7 +126,7 @@ fn read<T, E>(
         T,
         aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
     >,
-    not_configured: &str,
+    not_configured: Option<&str>,
     operation: &'static str,
     bucket: &str,
 ) -> Result<Read<T>, BackendError>
@@ -145,7 +145,7 @@ where
         .and_then(|e| e.code())
         .unwrap_or_default()
         .to_owned();
-    if code == not_configured {
+    if not_configured.is_some_and(|c| c == code) {
         return Ok(Read::NotConfigured);
     }
     match (status(&err), code.as_str()) {
@@ -226,7 +226,7 @@ impl AwsBackend {
 
         let default_kms = match read(
             encryption,
-            "ServerSideEncryptionConfigurationNotFoundError",
+            Some("ServerSideEncryptionConfigurationNotFoundError"),
             "GetBucketEncryption",
             bucket,
         )? {
@@ -313,7 +313,7 @@ impl AwsBackend {
             }
         };
 
-        match read(versioning, "", "GetBucketVersioning", bucket)? {
+        match read(versioning, None, "GetBucketVersioning", bucket)? {
             Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
             Read::Got(out) => findings.push(Finding::new(
                 "versioning-not-enabled",
@@ -324,7 +324,12 @@ impl AwsBackend {
                 ),
                 "enable versioning (put-bucket-versioning Status=Enabled)",
             )),
-            Read::NotConfigured => unreachable!("GetBucketVersioning has no not-configured error"),
+            // `read` never says NotConfigured without a code to match.
+            Read::NotConfigured => findings.push(unverifiable(
+                "unverifiable-versioning",
+                "S3 answered GetBucketVersioning with an error".into(),
+                "s3:GetBucketVersioning",
+            )),
             Read::Unverifiable(why) => findings.push(unverifiable(
                 "unverifiable-versioning",
                 why,
@@ -335,7 +340,7 @@ impl AwsBackend {
         // `None`: the policy could not be read (already a finding).
         let policy_doc: Option<Value> = match read(
             bucket_policy,
-            "NoSuchBucketPolicy",
+            Some("NoSuchBucketPolicy"),
             "GetBucketPolicy",
             bucket,
         )? {
@@ -388,7 +393,7 @@ impl AwsBackend {
 
         match read(
             public_access,
-            "NoSuchPublicAccessBlockConfiguration",
+            Some("NoSuchPublicAccessBlockConfiguration"),
             "GetPublicAccessBlock",
             bucket,
         )? {
