@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::{
     AccountId, CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, KmsKeyArn,
     OptOutEvidence, Policy, S3ObjectRef, SimilarityThreshold, Verdict,
@@ -78,8 +78,8 @@ struct Cli {
     /// Opt-out evidence: a reference such as an AWS Support case id.
     #[arg(long, value_name = "TEXT")]
     opt_out_attestation: Option<String>,
-    /// Verify the opt-out through AWS Organizations.
-    #[arg(long)]
+    /// Verify the opt-out through AWS Organizations (DescribeEffectivePolicy).
+    #[arg(long, conflicts_with = "opt_out_attestation")]
     verify_opt_out: bool,
 }
 
@@ -203,9 +203,6 @@ fn options(cli: &Cli) -> Result<Options, String> {
             AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
         );
     }
-    if cli.verify_opt_out {
-        return Err("--verify-opt-out is not available yet in this version (AWS Organizations verification is planned); use --opt-out-attestation".into());
-    }
     let opt_out = match &cli.opt_out_attestation {
         Some(text) => Some(
             OptOutEvidence::attested(text).map_err(|e| format!("--opt-out-attestation: {e}"))?,
@@ -242,34 +239,55 @@ async fn run(cli: Cli, opts: Options) -> Report {
     }
     let sdk_config = loader.load().await;
     let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
+    let mut verifier = OrganizationsOptOutVerifier::builder().sdk_config(&sdk_config);
     if let Some(url) = &cli.endpoint_url {
         builder = builder.endpoint_url(url);
+        verifier = verifier.endpoint_url(url);
     }
     if let Some(path) = &cli.ca_bundle {
-        match std::fs::read(path) {
-            Ok(pem) => builder = builder.ca_bundle_pem(pem),
+        let client = std::fs::read(path)
+            .map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))
+            .and_then(|pem| https_client_trusting(&pem, true).map_err(|e| e.to_string()));
+        match client {
+            Ok(client) => {
+                builder = builder.http_client(client.clone());
+                verifier = verifier.http_client(client);
+            }
             Err(e) => {
-                report
-                    .reasons
-                    .push(format!("cannot read CA bundle {}: {e}", path.display()));
+                report.reasons.push(e);
                 return report;
             }
         }
     }
+    // A non-HTTPS endpoint is a refusal; any other setup failure an error.
+    let config_failure = |report: &mut Report, e: ConfigError| {
+        report.decision = if matches!(e, ConfigError::InsecureEndpoint { .. }) {
+            "refused"
+        } else {
+            "error"
+        };
+        report.reasons.push(e.to_string());
+    };
     let backend = match builder.build() {
         Ok(b) => b,
         Err(e) => {
-            report.decision = if matches!(e, ConfigError::InsecureEndpoint { .. }) {
-                "refused"
-            } else {
-                "error"
-            };
-            report.reasons.push(e.to_string());
+            config_failure(&mut report, e);
             return report;
         }
     };
+    let opt_out = if cli.verify_opt_out {
+        match verifier.build() {
+            Ok(v) => Some(OptOutEvidence::verified_by(v)),
+            Err(e) => {
+                config_failure(&mut report, e);
+                return report;
+            }
+        }
+    } else {
+        opts.opt_out
+    };
 
-    let guard = match opts.opt_out {
+    let guard = match opt_out {
         Some(evidence) => backend
             .guard_builder()
             .policy(opts.policy)

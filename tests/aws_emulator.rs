@@ -23,7 +23,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use common::{emulator, fixture, Fixture};
+use common::{configure_well, emulator, fixture, Fixture};
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
     BackendErrorKind, CheckedImage, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Service,
@@ -474,60 +474,6 @@ async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
         .await
         .unwrap();
     assert!(decision.is_approved());
-}
-
-async fn configure_well(f: &Fixture) {
-    use aws_sdk_s3::types::{
-        PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
-        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    };
-    f.s3.put_bucket_encryption()
-        .bucket(&f.bucket)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(ServerSideEncryption::AwsKms)
-                                .kms_master_key_id(&f.kms_key)
-                                .build()
-                                .unwrap(),
-                        )
-                        .bucket_key_enabled(true)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("PutBucketEncryption");
-    let b = &f.bucket;
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[
-        {{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{b}","arn:aws:s3:::{b}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}},
-        {{"Sid":"KmsUploadsOnly","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{b}/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"aws:kms"}}}}}}]}}"#
-    );
-    f.s3.put_bucket_policy()
-        .bucket(b)
-        .policy(policy)
-        .send()
-        .await
-        .expect("PutBucketPolicy");
-    f.s3.put_public_access_block()
-        .bucket(b)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutPublicAccessBlock");
 }
 
 #[tokio::test]

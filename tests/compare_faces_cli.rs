@@ -7,80 +7,13 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use aws_sdk_s3::types::ServerSideEncryption;
-use common::{emulator, fixture, unique, Fixture};
+use common::{args, emulator, fixture, run_cli as run, unique, MARKER};
 use serde_json::Value;
 
-/// A distinctive secret: it must never appear in the output.
-const SECRET: &str = "rg-test-secret-7d1c";
-/// A marker inside the local image: image bytes must never appear either.
-const MARKER: &str = "FACE-BYTES-MARKER-91be";
-
 fn binary() -> Option<PathBuf> {
-    match std::env::var_os("RG_COMPARE_FACES_BIN") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("RG_EMULATOR_REQUIRED").is_some()
-            || std::env::var_os("CI").is_some() =>
-        {
-            panic!("RG_COMPARE_FACES_BIN is not set; run `bash scripts/test`")
-        }
-        None => None,
-    }
-}
-
-struct Run {
-    code: i32,
-    json: Value,
-    stdout: String,
-    stderr: String,
-}
-
-fn args(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-fn run(f: &Fixture, bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(bin);
-    cmd.args(args);
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_REKOGNITION",
-        "AWS_PROFILE",
-        "AWS_CA_BUNDLE",
-        "AWS_SESSION_TOKEN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "AKIDRGTEST")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run compare_faces");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let last = stdout.lines().last().unwrap_or_default();
-    let json: Value = serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!("stdout's last line is not JSON ({e}): {stdout:?}\nstderr: {stderr}")
-    });
-    let _ = &f.bucket;
-    for text in [&stdout, &stderr] {
-        assert!(!text.contains(SECRET), "a credential leaked: {text}");
-        assert!(!text.contains(MARKER), "image bytes leaked: {text}");
-    }
-    Run {
-        code: out.status.code().expect("exit code"),
-        json,
-        stdout,
-        stderr,
-    }
+    common::binary_from_env("RG_COMPARE_FACES_BIN")
 }
 
 #[tokio::test]
@@ -152,7 +85,7 @@ async fn compare_faces_keeps_its_contract() {
             "99.5",
         ],
     );
-    let r = run(&f, &bin, &args(&v), &[]);
+    let r = run(&bin, &args(&v), &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json["decision"], "match");
     assert!(r.json["similarity"].as_f64().unwrap() >= 99.5);
@@ -166,7 +99,7 @@ async fn compare_faces_keeps_its_contract() {
     assert!(r.stderr.contains("decision: match"), "{}", r.stderr);
 
     // 2: SSE-S3, refused by policy.
-    let r = run(&f, &bin, &args(&with(base(&alan, photo), &attest)), &[]);
+    let r = run(&bin, &args(&with(base(&alan, photo), &attest)), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.json["decision"], "refused");
     assert!(
@@ -177,7 +110,7 @@ async fn compare_faces_keeps_its_contract() {
     assert_eq!(r.json["similarity"], Value::Null);
 
     // 2: no opt-out evidence.
-    let r = run(&f, &bin, &args(&base(&ada, photo)), &[]);
+    let r = run(&bin, &args(&base(&ada, photo)), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.json["reasons"][0].as_str().unwrap().contains("opt-out"),
@@ -198,7 +131,7 @@ async fn compare_faces_keeps_its_contract() {
         ],
         &attest,
     );
-    let r = run(&f, &bin, &args(&v), &[]);
+    let r = run(&bin, &args(&v), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.json["reasons"][0].as_str().unwrap().contains("not HTTPS"),
@@ -216,7 +149,7 @@ async fn compare_faces_keeps_its_contract() {
         ],
         &attest,
     );
-    let r = run(&f, &bin, &args(&v), &[("AWS_ENDPOINT_URL", &plain)]);
+    let r = run(&bin, &args(&v), &[("AWS_ENDPOINT_URL", &plain)]);
     assert_eq!(
         r.code, 2,
         "AWS_ENDPOINT_URL=http://… must be refused: {}",
@@ -224,7 +157,6 @@ async fn compare_faces_keeps_its_contract() {
     );
     // An explicit flag wins over the environment.
     let r = run(
-        &f,
         &bin,
         &args(&with(base(&ada, photo), &attest)),
         &[("AWS_ENDPOINT_URL_S3", &plain)],
@@ -242,7 +174,7 @@ async fn compare_faces_keeps_its_contract() {
         ],
         &attest,
     );
-    let r = run(&f, &bin, &args(&v), &[("AWS_CA_BUNDLE", &ca)]);
+    let r = run(&bin, &args(&v), &[("AWS_CA_BUNDLE", &ca)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 
     // 3: a missing object, a file that is not an image, a malformed reference.
@@ -251,7 +183,7 @@ async fn compare_faces_keeps_its_contract() {
         (text, "neither JPEG nor PNG"),
         ("s3://Bad_Bucket/x", "bucket"),
     ] {
-        let r = run(&f, &bin, &args(&with(base(source, photo), &attest)), &[]);
+        let r = run(&bin, &args(&with(base(source, photo), &attest)), &[]);
         assert_eq!(r.code, 3, "{source}: {}", r.stderr);
         assert_eq!(r.json["decision"], "error");
         assert!(
@@ -261,6 +193,37 @@ async fn compare_faces_keeps_its_contract() {
         );
     }
 
+    // --verify-opt-out asks AWS Organizations, which moto does not
+    // implement: an error (3), and nothing is compared.
+    let r = run(
+        &bin,
+        &args(&with(base(&ada, photo), &["--verify-opt-out"])),
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.json["decision"], "error");
+    assert!(
+        r.json["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("AWS Organizations DescribeEffectivePolicy"),
+        "{}",
+        r.json
+    );
+    let r = run(
+        &bin,
+        &args(&with(
+            with(base(&ada, photo), &attest),
+            &["--verify-opt-out"],
+        )),
+        &[],
+    );
+    assert_eq!(
+        r.code, 64,
+        "attestation and verification conflict: {}",
+        r.stderr
+    );
+
     // 64: usage errors.
     for extra in [
         &["--threshold", "120"][..],
@@ -269,7 +232,6 @@ async fn compare_faces_keeps_its_contract() {
         &["--threshold", "NaN"],
     ] {
         let r = run(
-            &f,
             &bin,
             &args(&with(with(base(&ada, photo), &attest), extra)),
             &[],
@@ -277,7 +239,7 @@ async fn compare_faces_keeps_its_contract() {
         assert_eq!(r.code, 64, "{extra:?}: {}", r.stderr);
         assert_eq!(r.json["decision"], "error");
     }
-    let r = run(&f, &bin, &["--source", &ada], &[]);
+    let r = run(&bin, &["--source", &ada], &[]);
     assert_eq!(r.code, 64, "{}", r.stderr);
 
     std::fs::remove_dir_all(&dir).ok();

@@ -46,7 +46,10 @@ where
         ),
         SdkError::ResponseError(_) => (
             BackendErrorKind::InvalidResponse,
-            "the response could not be read".to_owned(),
+            match status(err) {
+                Some(s) => format!("the response (HTTP {s}) could not be read"),
+                None => "the response could not be read".to_owned(),
+            },
         ),
         SdkError::ConstructionFailure(_) => (
             BackendErrorKind::Other,

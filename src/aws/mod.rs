@@ -178,6 +178,7 @@ pub struct AwsBackendBuilder {
     endpoint_url: Option<String>,
     ca_bundle: Option<Vec<u8>>,
     native_roots: bool,
+    http_client: Option<SharedHttpClient>,
 }
 
 impl fmt::Debug for AwsBackendBuilder {
@@ -227,6 +228,14 @@ impl AwsBackendBuilder {
         self
     }
 
+    /// The HTTP client for both services, e.g. one from
+    /// [`https_client_trusting`] shared with other SDK clients. A CA bundle
+    /// given with [`ca_bundle_pem`](Self::ca_bundle_pem) takes precedence.
+    pub fn http_client(mut self, client: SharedHttpClient) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// With a CA bundle: whether the system's root certificates are trusted
     /// too (default `true`). `false` trusts only the bundle.
     pub fn trust_native_roots(mut self, trust: bool) -> Self {
@@ -247,7 +256,7 @@ impl AwsBackendBuilder {
         }
         let http_client = match &self.ca_bundle {
             Some(pem) => Some(https_client_trusting(pem, self.native_roots)?),
-            None => None,
+            None => self.http_client.clone(),
         };
 
         let (mut s3, mut s3_endpoint) = match (&self.s3, &self.sdk_config) {

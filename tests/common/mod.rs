@@ -1,6 +1,8 @@
 //! Shared by the tests that talk to the emulator (see tests/aws_emulator.rs).
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -11,6 +13,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption, Versioning
 use aws_types::SdkConfig;
 use rekognition_guard::aws::https_client_trusting;
 use rekognition_guard::S3ObjectRef;
+use serde_json::Value;
 
 pub struct Emulator {
     pub endpoint: String,
@@ -160,4 +163,158 @@ impl Fixture {
     pub fn reference(&self, key: &str) -> S3ObjectRef {
         S3ObjectRef::new(&self.bucket, key).unwrap()
     }
+}
+
+/// A distinctive secret: it must never appear in the output.
+pub const SECRET: &str = "rg-test-secret-7d1c";
+/// A marker inside the local image: image bytes must never appear either.
+pub const MARKER: &str = "FACE-BYTES-MARKER-91be";
+
+/// A binary whose path `scripts/test` passes in `var`.
+pub fn binary_from_env(var: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) => Some(PathBuf::from(p)),
+        None if std::env::var_os("RG_EMULATOR_REQUIRED").is_some()
+            || std::env::var_os("CI").is_some() =>
+        {
+            panic!("{var} is not set; run `bash scripts/test`")
+        }
+        None => None,
+    }
+}
+
+/// An example binary that `cargo test` built next to this test binary.
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} was not built; cargo test builds examples",
+        path.display()
+    );
+    path
+}
+
+/// What a command-line run printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Runs an example binary as a user would, with throwaway credentials, and
+/// checks that neither the credentials nor image bytes reach its output.
+pub fn run_cli(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_REKOGNITION",
+        "AWS_PROFILE",
+        "AWS_CA_BUNDLE",
+        "AWS_SESSION_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIDRGTEST")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run compare_faces");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let last = stdout.lines().last().unwrap_or_default();
+    let json: Value = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!("stdout's last line is not JSON ({e}): {stdout:?}\nstderr: {stderr}")
+    });
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(SECRET), "a credential leaked: {text}");
+        assert!(!text.contains(MARKER), "image bytes leaked: {text}");
+    }
+    Run {
+        code: out.status.code().expect("exit code"),
+        json,
+        stdout,
+        stderr,
+    }
+}
+
+/// Gives the fixture's bucket every setting the audit wants.
+pub async fn configure_well(f: &Fixture) {
+    f.s3.put_bucket_versioning()
+        .bucket(&f.bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutBucketVersioning");
+    use aws_sdk_s3::types::{
+        PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    f.s3.put_bucket_encryption()
+        .bucket(&f.bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::AwsKms)
+                                .kms_master_key_id(&f.kms_key)
+                                .build()
+                                .unwrap(),
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketEncryption");
+    let b = &f.bucket;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{b}","arn:aws:s3:::{b}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}},
+        {{"Sid":"KmsUploadsOnly","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{b}/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"aws:kms"}}}}}}]}}"#
+    );
+    f.s3.put_bucket_policy()
+        .bucket(b)
+        .policy(policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    f.s3.put_public_access_block()
+        .bucket(b)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
 }

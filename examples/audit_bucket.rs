@@ -1,0 +1,162 @@
+//! Audit whether a bucket's configuration keeps every face image compliant.
+//!
+//! ```text
+//! cargo run --example audit_bucket -- --bucket NAME [--kms-key-arn ARN]... \
+//!     [--expected-bucket-owner ACCOUNT_ID] [--region R] [--endpoint-url URL] [--ca-bundle PEM]
+//! ```
+//!
+//! Checks: default encryption is SSE-KMS (with an allowed key when
+//! `--kms-key-arn` is given; S3 Bucket Key noted), versioning is enabled, a
+//! bucket policy denies requests without TLS and uploads without SSE-KMS,
+//! and Block Public Access is fully on. A configuration that cannot be read
+//! is a finding, never a pass.
+//!
+//! Output: a readable report on stderr; the last line on stdout is one JSON
+//! object `{"bucket", "compliant", "findings": [{"id", "severity",
+//! "detail", "fix"}]}`. Exit status: 0 compliant, 2 findings, 3 error,
+//! 64 usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{AccountId, KmsKeyArn, Policy};
+use serde_json::json;
+
+/// Audit an S3 bucket's posture for storing face images.
+#[derive(Debug, Parser)]
+#[command(name = "audit_bucket")]
+struct Cli {
+    /// The bucket to audit.
+    #[arg(long)]
+    bucket: String,
+    /// Allowed KMS key ARN for default encryption (repeatable).
+    #[arg(long = "kms-key-arn", value_name = "ARN")]
+    kms_key_arns: Vec<String>,
+    /// The account that must own the bucket.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    expected_bucket_owner: Option<String>,
+    /// AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    /// An https endpoint for S3 (path-style addressing).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
+}
+
+fn fail(code: u8, bucket: &str, message: &str) -> ExitCode {
+    eprintln!("audit_bucket: {message}");
+    println!(
+        "{}",
+        json!({ "bucket": bucket, "compliant": false, "findings": [], "error": message })
+    );
+    ExitCode::from(code)
+}
+
+fn policy(cli: &Cli) -> Result<Policy, String> {
+    let mut policy = Policy::new();
+    for arn in &cli.kms_key_arns {
+        policy =
+            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
+    }
+    if let Some(owner) = &cli.expected_bucket_owner {
+        policy = policy.expected_bucket_owner(
+            AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
+        );
+    }
+    Ok(policy)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            return fail(
+                64,
+                "",
+                e.to_string().lines().next().unwrap_or("invalid arguments"),
+            )
+        }
+    };
+    let policy = match policy(&cli) {
+        Ok(p) => p,
+        Err(message) => return fail(64, &cli.bucket, &message),
+    };
+
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk_config = loader.load().await;
+    let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
+    if let Some(url) = &cli.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    if let Some(path) = &cli.ca_bundle {
+        match std::fs::read(path) {
+            Ok(pem) => builder = builder.ca_bundle_pem(pem),
+            Err(e) => {
+                return fail(
+                    3,
+                    &cli.bucket,
+                    &format!("cannot read CA bundle {}: {e}", path.display()),
+                )
+            }
+        }
+    }
+    let backend = match builder.build() {
+        Ok(b) => b,
+        Err(e) => return fail(3, &cli.bucket, &e.to_string()),
+    };
+    let audit = match backend.audit_bucket(&cli.bucket, &policy).await {
+        Ok(a) => a,
+        Err(e) => return fail(3, &cli.bucket, &e.to_string()),
+    };
+
+    eprintln!(
+        "bucket {}: {}",
+        audit.bucket(),
+        if audit.is_compliant() {
+            "compliant"
+        } else {
+            "NOT compliant"
+        }
+    );
+    for f in audit.findings() {
+        eprintln!(
+            "  [{}] {}: {}\n      fix: {}",
+            f.severity, f.id, f.detail, f.fix
+        );
+    }
+    let findings: Vec<_> = audit
+        .findings()
+        .iter()
+        .map(|f| json!({ "id": f.id, "severity": f.severity.as_str(), "detail": f.detail, "fix": f.fix }))
+        .collect();
+    println!(
+        "{}",
+        json!({ "bucket": audit.bucket(), "compliant": audit.is_compliant(), "findings": findings })
+    );
+    ExitCode::from(if audit.is_compliant() { 0 } else { 2 })
+}
