@@ -1,5 +1,6 @@
-//! A library's self-service kiosk. Five members try to borrow a book; the
-//! table shows what the guard decided and why.
+//! A library's self-service kiosk. The library enrolls its members' photos
+//! through the guard, then five members try to borrow a book; the table
+//! shows what the guard decided and why.
 //!
 //! ```text
 //! cargo run --example library_checkout                       # simulated: no AWS account needed
@@ -9,13 +10,17 @@
 //!     [--region R] [--endpoint-url URL] [--ca-bundle PEM]    # against AWS or an emulator
 //! ```
 //!
+//! Enrollment ([`Guard::enroll`]) stores each photo over HTTPS with SSE-KMS
+//! under the policy's key, reads it back and keeps the version-pinned
+//! reference the kiosk compares against. One member's photo was stored long
+//! ago by an old script with SSE-S3.
+//!
 //! Simulated, the example exits 0 when every outcome is the expected one.
-//! Against a real endpoint it first enrolls the photos into the bucket
-//! (created, versioned, if missing): two with SSE-KMS under the given key,
-//! one with SSE-S3. Then only the policy outcomes are checked: whether two
-//! photos match depends on the faces in them (and an emulator's
-//! CompareFaces may not look at all).
+//! Against a real endpoint (the bucket is created, versioned, if missing)
+//! only the policy outcomes are checked: whether two photos match depends
+//! on the faces in them (and an emulator's CompareFaces may not look).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,13 +28,15 @@ use clap::Parser;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
-    Error, FaceImage, Guard, GuardBuilder, OptOutEvidence, Policy, S3ObjectRef, Verdict,
+    Error, FaceImage, Guard, GuardBuilder, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Verdict,
 };
 
 const SIMULATED_BUCKET: &str = "library-photos";
 const ACCOUNT: &str = "111122223333";
 const SIMULATED_KMS_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+/// Members enrolled through the guard; `alan` is the old script's upload.
+const ENROLLED: [&str; 4] = ["ada", "grace", "edsger", "barbara"];
 
 /// Run the kiosk story simulated (no options) or against AWS / an emulator.
 #[derive(Debug, Parser)]
@@ -58,15 +65,22 @@ struct Cli {
     ca_bundle: Option<PathBuf>,
 }
 
-/// Where the photos live and who compares them.
-enum Site {
+/// Who stores and compares the photos.
+enum Backend {
     Simulated(InMemoryBackend),
     Aws {
         backend: AwsBackend,
         sdk_config: Box<aws_types::SdkConfig>,
-        bucket: String,
-        photo: Vec<u8>,
+        member_photo: Vec<u8>,
+        other_photo: Vec<u8>,
     },
+}
+
+/// The library's setup: where photos live and which key protects them.
+struct Site {
+    backend: Backend,
+    bucket: String,
+    kms_key: KmsKeyArn,
 }
 
 /// What the kiosk shows for one member.
@@ -80,45 +94,48 @@ struct Row {
 }
 
 impl Site {
-    fn bucket(&self) -> &str {
-        match self {
-            Site::Simulated(_) => SIMULATED_BUCKET,
-            Site::Aws { bucket, .. } => bucket,
-        }
-    }
-
-    /// A photo taken at the kiosk of `face`.
-    fn kiosk_photo(&self, face: &str) -> FaceImage {
-        let bytes = match self {
-            Site::Simulated(aws) => {
+    /// A photo of `face`.
+    fn photo_of(&self, face: &str) -> FaceImage {
+        let bytes = match &self.backend {
+            Backend::Simulated(aws) => {
                 // The simulation does not read faces: it is told which face
                 // the bytes show.
                 let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-                bytes.extend_from_slice(format!("kiosk camera frame of {face}").as_bytes());
+                bytes.extend_from_slice(format!("camera frame of {face}").as_bytes());
                 aws.register_image(&bytes, face);
                 bytes
             }
-            Site::Aws { photo, .. } => photo.clone(),
+            Backend::Aws { other_photo, .. } if face == "grace" => other_photo.clone(),
+            Backend::Aws { member_photo, .. } => member_photo.clone(),
         };
         FaceImage::from_vec(bytes).expect("a JPEG or PNG under 5 MiB")
     }
 
+    fn policy(&self) -> Policy {
+        Policy::new()
+            .allow_kms_key(self.kms_key.clone())
+            .require_versioning(true)
+    }
+
+    /// A guard builder over the site's backends, able to enroll.
     fn builder(&self) -> GuardBuilder {
-        let builder = match self {
-            Site::Simulated(aws) => Guard::builder(aws.clone(), aws.clone()),
-            Site::Aws { backend, .. } => backend.guard_builder(),
+        let builder = match &self.backend {
+            Backend::Simulated(aws) => {
+                Guard::builder(aws.clone(), aws.clone()).uploader(aws.clone())
+            }
+            Backend::Aws { backend, .. } => backend.guard_builder(),
         };
-        builder.policy(Policy::new().require_versioning(true))
+        builder.policy(self.policy())
     }
 
     /// The same site, but with Rekognition reached over plain HTTP.
     fn insecure_builder(&self) -> GuardBuilder {
         let http = "http://rekognition.eu-west-1.amazonaws.com";
-        let builder = match self {
-            Site::Simulated(aws) => {
+        let builder = match &self.backend {
+            Backend::Simulated(aws) => {
                 Guard::builder(aws.clone(), aws.clone().with_rekognition_endpoint(http))
             }
-            Site::Aws {
+            Backend::Aws {
                 backend,
                 sdk_config,
                 ..
@@ -136,13 +153,59 @@ impl Site {
                     .guard_builder()
             }
         };
-        builder.policy(Policy::new().require_versioning(true))
+        builder.policy(self.policy())
+    }
+
+    fn reference(&self, member: &str) -> S3ObjectRef {
+        S3ObjectRef::new(&self.bucket, &format!("members/{member}.jpg")).expect("valid key")
+    }
+
+    /// Enrolls the members through the guard, and lets the "old script"
+    /// store alan's photo with SSE-S3. Returns the references to compare
+    /// against: pinned for enrolled members.
+    async fn enroll(&self, guard: &Guard) -> Result<HashMap<&'static str, S3ObjectRef>, String> {
+        let mut references = HashMap::new();
+        for member in ENROLLED {
+            let verified = guard
+                .enroll(&self.reference(member), self.photo_of(member))
+                .await
+                .map_err(|e| format!("enrolling {member}: {e}"))?;
+            eprintln!("enrolled {member}: {verified}");
+            references.insert(member, verified.reference());
+        }
+        match &self.backend {
+            Backend::Simulated(aws) => {
+                aws.put_object(
+                    &self.bucket,
+                    "members/alan.jpg",
+                    SimulatedObject::sse_s3().with_face("alan"),
+                );
+            }
+            Backend::Aws {
+                backend,
+                member_photo,
+                ..
+            } => {
+                backend
+                    .s3_client()
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key("members/alan.jpg")
+                    .body(member_photo.clone().into())
+                    .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+                    .send()
+                    .await
+                    .map_err(|e| format!("PutObject members/alan.jpg: {e:?}"))?;
+            }
+        }
+        references.insert("alan", self.reference("alan"));
+        Ok(references)
     }
 
     fn requests_sent(&self) -> Option<usize> {
-        match self {
-            Site::Simulated(aws) => Some(aws.compare_calls()),
-            Site::Aws { .. } => None,
+        match &self.backend {
+            Backend::Simulated(aws) => Some(aws.compare_calls()),
+            Backend::Aws { .. } => None,
         }
     }
 
@@ -150,16 +213,14 @@ impl Site {
     async fn checkout(
         &self,
         guard: &Guard,
-        member: &'static str,
-        situation: &'static str,
+        reference: &S3ObjectRef,
+        (member, situation): (&'static str, &'static str),
         face_at_kiosk: &str,
         expected: Option<&'static str>,
     ) -> Row {
-        let reference =
-            S3ObjectRef::new(self.bucket(), &format!("members/{member}.jpg")).expect("valid key");
         let sent_before = self.requests_sent();
         let result = guard
-            .compare(reference, self.kiosk_photo(face_at_kiosk))
+            .compare(reference.clone(), self.photo_of(face_at_kiosk))
             .await;
         let sent = match (sent_before, self.requests_sent()) {
             (Some(before), Some(after)) => {
@@ -208,49 +269,31 @@ fn opt_out() -> OptOutEvidence {
 }
 
 fn simulated() -> Site {
-    // The library's AWS account, simulated: a versioned bucket of member
-    // photos, most stored with SSE-KMS, one uploaded by an old script with
-    // SSE-S3.
     let aws = InMemoryBackend::new();
     aws.create_bucket(SIMULATED_BUCKET, ACCOUNT, true);
-    for (member, object) in [
-        (
-            "ada",
-            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("ada"),
-        ),
-        (
-            "grace",
-            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("grace"),
-        ),
-        ("alan", SimulatedObject::sse_s3().with_face("alan")),
-        (
-            "edsger",
-            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("edsger"),
-        ),
-        (
-            "barbara",
-            SimulatedObject::sse_kms(SIMULATED_KMS_KEY).with_face("barbara"),
-        ),
-    ] {
-        aws.put_object(SIMULATED_BUCKET, &format!("members/{member}.jpg"), object);
-    }
     for face in ["ada", "grace", "alan", "edsger", "barbara"] {
         aws.set_similarity(face, face, 99.4);
     }
     aws.set_similarity("grace", "ada", 41.0);
-    Site::Simulated(aws)
+    Site {
+        backend: Backend::Simulated(aws),
+        bucket: SIMULATED_BUCKET.to_owned(),
+        kms_key: KmsKeyArn::parse(SIMULATED_KMS_KEY).expect("a key ARN"),
+    }
 }
 
-/// Connects to AWS (or an emulator) and enrolls the photos.
+/// Connects to AWS (or an emulator); creates the bucket, versioned, if
+/// missing.
 async fn real(cli: &Cli) -> Result<Site, String> {
     let (Some(bucket), Some(kms_key), Some(photo), Some(other)) =
         (&cli.bucket, &cli.kms_key_arn, &cli.photo, &cli.other_photo)
     else {
         return Err("--bucket, --kms-key-arn, --photo and --other-photo go together".into());
     };
+    let kms_key = KmsKeyArn::parse(kms_key).map_err(|e| e.to_string())?;
     let read =
         |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let (photo, other) = (read(photo)?, read(other)?);
+    let (member_photo, other_photo) = (read(photo)?, read(other)?);
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &cli.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -265,7 +308,6 @@ async fn real(cli: &Cli) -> Result<Site, String> {
     }
     let backend = builder.build().map_err(|e| e.to_string())?;
     let s3 = backend.s3_client();
-
     if s3.head_bucket().bucket(bucket).send().await.is_err() {
         eprintln!("creating versioned bucket {bucket}");
         s3.create_bucket()
@@ -284,31 +326,15 @@ async fn real(cli: &Cli) -> Result<Site, String> {
         .send()
         .await
         .map_err(|e| format!("PutBucketVersioning {bucket}: {e:?}"))?;
-    use aws_sdk_s3::types::ServerSideEncryption as Sse;
-    for (member, bytes, sse) in [
-        ("ada", &photo, Sse::AwsKms),
-        ("grace", &other, Sse::AwsKms),
-        ("alan", &photo, Sse::Aes256),
-        ("edsger", &photo, Sse::AwsKms),
-        ("barbara", &photo, Sse::AwsKms),
-    ] {
-        let kms = (sse == Sse::AwsKms).then(|| kms_key.clone());
-        s3.put_object()
-            .bucket(bucket)
-            .key(format!("members/{member}.jpg"))
-            .body(bytes.clone().into())
-            .server_side_encryption(sse)
-            .set_ssekms_key_id(kms)
-            .send()
-            .await
-            .map_err(|e| format!("PutObject members/{member}.jpg: {e:?}"))?;
-    }
-    eprintln!("enrolled 5 member photos in s3://{bucket}/members/");
-    Ok(Site::Aws {
-        backend,
-        sdk_config: Box::new(sdk_config),
+    Ok(Site {
+        backend: Backend::Aws {
+            backend,
+            sdk_config: Box::new(sdk_config),
+            member_photo,
+            other_photo,
+        },
         bucket: bucket.clone(),
-        photo,
+        kms_key,
     })
 }
 
@@ -322,7 +348,10 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let site = if cli.bucket.is_some() {
+    let simulated_run = cli.bucket.is_none();
+    let site = if simulated_run {
+        simulated()
+    } else {
         match real(&cli).await {
             Ok(site) => site,
             Err(e) => {
@@ -330,38 +359,45 @@ async fn main() -> ExitCode {
                 return ExitCode::from(3);
             }
         }
-    } else {
-        simulated()
     };
     // Whether two photos show one person is only known in the simulation.
-    let faces = |expected| matches!(site, Site::Simulated(_)).then_some(expected);
+    let faces = |expected| simulated_run.then_some(expected);
 
     let guard = site
         .builder()
         .opt_out(opt_out())
         .build()
         .expect("opt-out evidence given");
+    let references = match site.enroll(&guard).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("library_checkout: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let reference = |member: &str| &references[member];
+
     let mut rows = vec![
         site.checkout(
             &guard,
-            "ada",
-            "compliant photo, same person",
+            reference("ada"),
+            ("ada", "compliant photo, same person"),
             "ada",
             faces("APPROVED"),
         )
         .await,
         site.checkout(
             &guard,
-            "alan",
-            "photo stored with SSE-S3",
+            reference("alan"),
+            ("alan", "photo stored with SSE-S3"),
             "alan",
             Some("REFUSED"),
         )
         .await,
         site.checkout(
             &guard,
-            "grace",
-            "someone else at the kiosk",
+            reference("grace"),
+            ("grace", "someone else at the kiosk"),
             "ada",
             faces("DENIED"),
         )
@@ -377,8 +413,8 @@ async fn main() -> ExitCode {
     rows.push(
         site.checkout(
             &insecure,
-            "edsger",
-            "Rekognition endpoint is http://",
+            reference("edsger"),
+            ("edsger", "Rekognition endpoint is http://"),
             "edsger",
             Some("REFUSED"),
         )
@@ -390,8 +426,8 @@ async fn main() -> ExitCode {
         Ok(guard) => {
             site.checkout(
                 &guard,
-                "barbara",
-                "no opt-out evidence",
+                reference("barbara"),
+                ("barbara", "no opt-out evidence"),
                 "barbara",
                 Some("REFUSED"),
             )
