@@ -81,10 +81,13 @@
 //! # let _ = guard; Ok(()) }
 //! ```
 //!
-//! See [`aws`] for what each refusal means and how to fix it.
+//! See [`aws`] for what each refusal means and how to fix it, for
+//! [`Guard::enroll`] (storing reference photos with SSE-KMS) and for the
+//! bucket posture audit.
 //!
 //! | feature | what it adds |
 //! |---|---|
+//! | `organizations` | `aws::OrganizationsOptOutVerifier`: the opt-out verified through AWS Organizations |
 //! | `test-util` | `Mock*` backends (mockall) and [`memory::InMemoryBackend`], for tests and examples; not covered by semver |
 
 #![forbid(unsafe_code)]

@@ -43,6 +43,15 @@
 //! | CompareFaces `InvalidS3Object` | Grant `kms:Decrypt` on the object's key and S3 read to the caller, and keep the bucket in Rekognition's region. |
 //! | Throttling, 5xx, timeouts | Retryable ([`Error::is_retryable`](crate::Error::is_retryable)); the SDK already retried in standard mode. |
 //!
+//! ## Enrollment, opt-out verification, bucket audit
+//!
+//! [`AwsBackend::guard_builder`] gives the guard an uploader, so
+//! [`Guard::enroll`] stores reference photos with PutObject (SSE-KMS under
+//! the policy's first allowed key) and checks them back.
+//! `OrganizationsOptOutVerifier` (feature `organizations`) verifies the AI
+//! services opt-out. [`AwsBackend::audit_bucket`] reports whether a
+//! bucket's configuration keeps future photos compliant.
+//!
 //! ## Private endpoints
 //!
 //! [`AwsBackendBuilder::endpoint_url`] points both services at one endpoint
