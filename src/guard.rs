@@ -7,6 +7,7 @@ use crate::backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
     ObjectUploader, UploadRequest, VerifiedImage,
 };
+use crate::cache::{CacheConfig, VerificationCache};
 use crate::endpoint::require_https;
 use crate::error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
@@ -189,6 +190,7 @@ pub struct Guard {
     uploader: Option<Arc<dyn ObjectUploader>>,
     policy: Policy,
     opt_out: OptOutEvidence,
+    cache: Option<Arc<VerificationCache>>,
 }
 
 impl fmt::Debug for Guard {
@@ -212,6 +214,7 @@ pub struct GuardBuilder {
     uploader: Option<Arc<dyn ObjectUploader>>,
     policy: Policy,
     opt_out: Option<OptOutEvidence>,
+    cache: Option<CacheConfig>,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -240,6 +243,19 @@ impl GuardBuilder {
         self
     }
 
+    /// Sets the verification cache (on by default, see [`CacheConfig`]).
+    pub fn verification_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(config);
+        self
+    }
+
+    /// Turns the verification cache off: every S3 image is checked with
+    /// HeadObject on every comparison.
+    pub fn without_verification_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
     /// Sets the opt-out evidence. Required.
     pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
         self.opt_out = Some(evidence);
@@ -259,6 +275,7 @@ impl GuardBuilder {
             uploader: self.uploader,
             policy: self.policy,
             opt_out,
+            cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
         })
     }
 }
@@ -293,6 +310,7 @@ impl Guard {
             uploader: None,
             policy: Policy::default(),
             opt_out: None,
+            cache: Some(CacheConfig::default()),
         }
     }
 
@@ -560,10 +578,19 @@ impl Guard {
     }
 
     async fn check_object(&self, object: &S3ObjectRef) -> Check<VerifiedS3Object> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(object)) {
+            tracing::debug!(object = %object, "verification cache hit: HeadObject skipped");
+            return Check::Passed(hit);
+        }
         let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
         match self.inspector.inspect(&request).await {
             Ok(facts) => match verify(object, &facts, &self.policy) {
-                Ok(v) => Check::Passed(v),
+                Ok(v) => {
+                    if let Some(cache) = &self.cache {
+                        cache.insert(object, &v);
+                    }
+                    Check::Passed(v)
+                }
                 Err(v) => Check::Refused(v),
             },
             Err(e) => failed(e),

@@ -96,6 +96,7 @@
 
 pub mod aws;
 pub mod backend;
+mod cache;
 pub mod endpoint;
 pub mod error;
 mod guard;
@@ -111,6 +112,7 @@ pub use backend::{
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use backend::{MockFaceComparer, MockObjectInspector, MockObjectUploader};
+pub use cache::CacheConfig;
 pub use error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
 };

@@ -376,7 +376,9 @@ mod enrollment {
             .await
             .unwrap();
         assert!(decision.is_approved());
-        assert_eq!(aws.inspect_calls(), 2);
+        // Enrollment's read-back checked that exact version: the kiosk's
+        // compare reuses the cached pass and sends no HeadObject.
+        assert_eq!(aws.inspect_calls(), 1);
     }
 
     #[tokio::test]
@@ -468,5 +470,176 @@ mod enrollment {
             err.as_refusal().unwrap().violations(),
             [Violation::VersionRequired { .. }]
         ));
+    }
+}
+
+mod verification_cache {
+    use super::*;
+    use rekognition_guard::CacheConfig;
+
+    fn setup() -> (InMemoryBackend, S3ObjectRef, S3ObjectRef) {
+        let aws = library();
+        let v = aws
+            .put_object(
+                "library-photos",
+                "members/ada.jpg",
+                SimulatedObject::sse_kms(KEY).with_face("ada"),
+            )
+            .unwrap();
+        let pinned = S3ObjectRef::parse(&format!(
+            "s3://library-photos/members/ada.jpg?versionId={v}"
+        ))
+        .unwrap();
+        let latest = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        (aws, pinned, latest)
+    }
+
+    fn guard_with(aws: &InMemoryBackend, cache: Option<CacheConfig>) -> Guard {
+        let builder = Guard::builder(aws.clone(), aws.clone())
+            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap());
+        match cache {
+            Some(c) => builder.verification_cache(c),
+            None => builder.without_verification_cache(),
+        }
+        .build()
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_warm_compare_of_a_pinned_reference_sends_no_head_object() {
+        let (aws, pinned, _) = setup();
+        let guard = guard_with(&aws, Some(CacheConfig::default()));
+        for round in 1..=3 {
+            let d = guard.compare(pinned.clone(), pinned.clone()).await.unwrap();
+            assert!(d.is_approved());
+            // Source and target are checked concurrently on the cold call,
+            // so both may miss the cache: at most two HeadObjects, ever.
+            assert!(
+                aws.inspect_calls() <= 2,
+                "round {round}: {}",
+                aws.inspect_calls()
+            );
+        }
+        let before = aws.inspect_calls();
+        // Clones share the cache.
+        let clone = guard.clone();
+        clone
+            .compare(pinned.clone(), live_photo(&aws, "ada"))
+            .await
+            .unwrap();
+        assert_eq!(aws.inspect_calls(), before);
+        assert_eq!(aws.compare_calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn unversioned_references_are_always_checked_again() {
+        let (aws, _, latest) = setup();
+        let guard = guard_with(&aws, Some(CacheConfig::default()));
+        for n in 1..=3 {
+            guard
+                .compare(latest.clone(), live_photo(&aws, "ada"))
+                .await
+                .unwrap();
+            assert_eq!(aws.inspect_calls(), n);
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_are_never_cached() {
+        let aws = library();
+        let v = aws
+            .put_object(
+                "library-photos",
+                "members/alan.jpg",
+                SimulatedObject::sse_s3().with_face("alan"),
+            )
+            .unwrap();
+        let pinned = S3ObjectRef::parse(&format!(
+            "s3://library-photos/members/alan.jpg?versionId={v}"
+        ))
+        .unwrap();
+        let guard = guard_with(&aws, Some(CacheConfig::default()));
+        for n in 1..=3 {
+            assert!(guard
+                .compare(pinned.clone(), live_photo(&aws, "alan"))
+                .await
+                .is_err());
+            assert_eq!(aws.inspect_calls(), n);
+        }
+        assert_eq!(aws.compare_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn entries_expire_and_the_cache_can_be_turned_off() {
+        let (aws, pinned, _) = setup();
+        let guard = guard_with(&aws, Some(CacheConfig::new(Duration::from_millis(50), 100)));
+        guard
+            .compare(pinned.clone(), live_photo(&aws, "ada"))
+            .await
+            .unwrap();
+        guard
+            .compare(pinned.clone(), live_photo(&aws, "ada"))
+            .await
+            .unwrap();
+        assert_eq!(aws.inspect_calls(), 1);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        guard
+            .compare(pinned.clone(), live_photo(&aws, "ada"))
+            .await
+            .unwrap();
+        assert_eq!(aws.inspect_calls(), 2, "an expired pass is checked again");
+
+        let (aws, pinned, _) = setup();
+        let uncached = guard_with(&aws, None);
+        for n in 1..=3 {
+            uncached
+                .compare(pinned.clone(), live_photo(&aws, "ada"))
+                .await
+                .unwrap();
+            assert_eq!(aws.inspect_calls(), n);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded() {
+        let aws = library();
+        let guard = guard_with(&aws, Some(CacheConfig::new(Duration::from_secs(60), 2)));
+        let mut refs = Vec::new();
+        for i in 0..50 {
+            let key = format!("members/m{i}.jpg");
+            let v = aws
+                .put_object(
+                    "library-photos",
+                    &key,
+                    SimulatedObject::sse_kms(KEY).with_face("ada"),
+                )
+                .unwrap();
+            refs.push(
+                S3ObjectRef::new("library-photos", &key)
+                    .unwrap()
+                    .with_version_id(&v)
+                    .unwrap(),
+            );
+        }
+        for r in &refs {
+            guard
+                .compare(r.clone(), live_photo(&aws, "ada"))
+                .await
+                .unwrap();
+        }
+        let after_fill = aws.inspect_calls();
+        assert_eq!(after_fill, 50);
+        // Going over them again: most were evicted and are checked again.
+        for r in &refs {
+            guard
+                .compare(r.clone(), live_photo(&aws, "ada"))
+                .await
+                .unwrap();
+        }
+        assert!(
+            aws.inspect_calls() - after_fill >= 45,
+            "{}",
+            aws.inspect_calls() - after_fill
+        );
     }
 }
