@@ -16,6 +16,8 @@
 //! "detail", "fix"}]}`. Exit status: 0 compliant, 2 findings, 3 error,
 //! 64 usage error.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,42 +75,18 @@ fn policy(cli: &Cli) -> Result<Policy, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = match Cli::try_parse() {
+    common::init_tracing();
+    let cli = match common::parse::<Cli>() {
         Ok(cli) => cli,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            return fail(
-                64,
-                "",
-                e.to_string().lines().next().unwrap_or("invalid arguments"),
-            )
-        }
+        Err(common::NotParsed::Shown) => return ExitCode::SUCCESS,
+        Err(common::NotParsed::Usage(message)) => return fail(64, "", &message),
     };
     let policy = match policy(&cli) {
         Ok(p) => p,
         Err(message) => return fail(64, &cli.bucket, &message),
     };
 
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &cli.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk_config = loader.load().await;
+    let sdk_config = common::load_sdk_config(cli.region.as_deref()).await;
     let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
     if let Some(url) = &cli.endpoint_url {
         builder = builder.endpoint_url(url);

@@ -31,6 +31,8 @@
 //! image input, AWS or network error); 64 usage error (unknown or malformed
 //! options and option values).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -233,11 +235,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
         }
     };
 
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &cli.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk_config = loader.load().await;
+    let sdk_config = common::load_sdk_config(cli.region.as_deref()).await;
     let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
     let mut verifier = OrganizationsOptOutVerifier::builder().sdk_config(&sdk_config);
     if let Some(url) = &cli.endpoint_url {
@@ -353,25 +351,11 @@ fn usage_error(message: &str) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = match Cli::try_parse() {
+    common::init_tracing();
+    let cli = match common::parse::<Cli>() {
         Ok(cli) => cli,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => return usage_error(e.to_string().lines().next().unwrap_or("invalid arguments")),
+        Err(common::NotParsed::Shown) => return ExitCode::SUCCESS,
+        Err(common::NotParsed::Usage(message)) => return usage_error(&message),
     };
     let opts = match options(&cli) {
         Ok(o) => o,

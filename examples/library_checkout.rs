@@ -20,6 +20,8 @@
 //! only the policy outcomes are checked: whether two photos match depends
 //! on the faces in them (and an emulator's CompareFaces may not look).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -294,11 +296,7 @@ async fn real(cli: &Cli) -> Result<Site, String> {
     let read =
         |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
     let (member_photo, other_photo) = (read(photo)?, read(other)?);
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &cli.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk_config = loader.load().await;
+    let sdk_config = common::load_sdk_config(cli.region.as_deref()).await;
     let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
     if let Some(url) = &cli.endpoint_url {
         builder = builder.endpoint_url(url);
@@ -340,13 +338,7 @@ async fn real(cli: &Cli) -> Result<Site, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_tracing();
     let cli = Cli::parse();
     let simulated_run = cli.bucket.is_none();
     let site = if simulated_run {

@@ -165,6 +165,33 @@ impl Default for InMemoryBackend {
     }
 }
 
+/// The object's bucket, as S3 answers: 404 when missing, 403 when not
+/// owned by the expected account.
+fn owned_bucket<'a>(
+    state: &'a State,
+    object: &crate::input::S3ObjectRef,
+    expected_owner: Option<&crate::input::AccountId>,
+    operation: &'static str,
+) -> Result<&'a Bucket, BackendError> {
+    let err = |kind, message: String| BackendError::new(kind, Service::S3, operation, message);
+    let bucket = state.buckets.get(object.bucket()).ok_or_else(|| {
+        err(
+            BackendErrorKind::NotFound,
+            format!("bucket {} does not exist", object.bucket()),
+        )
+    })?;
+    match expected_owner {
+        Some(owner) if owner.as_str() != bucket.owner => Err(err(
+            BackendErrorKind::AccessDenied,
+            format!(
+                "403 Forbidden: bucket {} is not owned by the expected account {owner}",
+                object.bucket()
+            ),
+        )),
+        _ => Ok(bucket),
+    }
+}
+
 fn digest(bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     bytes.hash(&mut h);
@@ -317,23 +344,12 @@ impl ObjectInspector for InMemoryBackend {
         let err =
             |kind, message: String| BackendError::new(kind, Service::S3, "HeadObject", message);
         let state = self.state();
-        let bucket = state.buckets.get(object.bucket()).ok_or_else(|| {
-            err(
-                BackendErrorKind::NotFound,
-                format!("bucket {} does not exist", object.bucket()),
-            )
-        })?;
-        if let Some(owner) = request.expected_bucket_owner() {
-            if owner.as_str() != bucket.owner {
-                return Err(err(
-                    BackendErrorKind::AccessDenied,
-                    format!(
-                        "403 Forbidden: bucket {} is not owned by the expected account {owner}",
-                        object.bucket()
-                    ),
-                ));
-            }
-        }
+        let bucket = owned_bucket(
+            &state,
+            object,
+            request.expected_bucket_owner(),
+            "HeadObject",
+        )?;
         let versions = bucket.objects.get(object.key());
         let stored = match object.version_id() {
             Some(v) => {
@@ -417,27 +433,9 @@ impl ObjectUploader for InMemoryBackend {
     /// face is the one registered for these bytes, if any.
     async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError> {
         let object = request.object();
-        let err =
-            |kind, message: String| BackendError::new(kind, Service::S3, "PutObject", message);
         let face = {
             let state = self.state();
-            let bucket = state.buckets.get(object.bucket()).ok_or_else(|| {
-                err(
-                    BackendErrorKind::NotFound,
-                    format!("bucket {} does not exist", object.bucket()),
-                )
-            })?;
-            if let Some(owner) = request.expected_bucket_owner() {
-                if owner.as_str() != bucket.owner {
-                    return Err(err(
-                        BackendErrorKind::AccessDenied,
-                        format!(
-                            "403 Forbidden: bucket {} is not owned by the expected account {owner}",
-                            object.bucket()
-                        ),
-                    ));
-                }
-            }
+            owned_bucket(&state, object, request.expected_bucket_owner(), "PutObject")?;
             state
                 .faces_by_digest
                 .get(&digest(request.image().expose_bytes()))

@@ -10,6 +10,7 @@ use super::errors::{by_status, common, status};
 use crate::backend::{BoundingBox, CompareRequest, ComparisonFacts, FaceMatch, VerifiedImage};
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
+use crate::policy::VerifiedS3Object;
 
 const OPERATION: &str = "CompareFaces";
 
@@ -22,43 +23,50 @@ pub(crate) async fn compare(
     let threshold = request.threshold().get();
     let quality = rk::QualityFilter::from(request.quality_filter().as_str());
     let (source, target) = request.into_images();
-    let s3_images: Vec<String> = [&source, &target]
-        .into_iter()
-        .filter_map(|i| match i {
-            VerifiedImage::S3(o) => Some(o.to_string()),
-            _ => None,
-        })
-        .collect();
+    // The S3 proofs are kept (moved, not copied) for error hints, which are
+    // only formatted when a call fails.
+    let (source, source_s3) = image(source);
+    let (target, target_s3) = image(target);
     let result = client
         .compare_faces()
-        .source_image(image(source))
-        .target_image(image(target))
+        .source_image(source)
+        .target_image(target)
         .similarity_threshold(threshold)
         .quality_filter(quality)
         .send()
         .await;
     match result {
         Ok(out) => facts(&out),
-        Err(err) => map_error(
-            err,
-            &s3_images,
-            client.config().region().map(|r| r.as_ref()),
-        ),
+        Err(err) => {
+            let s3_images: Vec<String> = [source_s3, target_s3]
+                .into_iter()
+                .flatten()
+                .map(|o| o.to_string())
+                .collect();
+            map_error(
+                err,
+                &s3_images,
+                client.config().region().map(|r| r.as_ref()),
+            )
+        }
     }
 }
 
-fn image(image: VerifiedImage) -> Image {
+/// The SDK image; for S3, also the proof it came from.
+fn image(image: VerifiedImage) -> (Image, Option<VerifiedS3Object>) {
     match image {
-        VerifiedImage::S3(o) => Image::builder()
-            .s3_object(
-                rk::S3Object::builder()
-                    .bucket(o.bucket())
-                    .name(o.key())
-                    .set_version(o.version_id().map(str::to_owned))
-                    .build(),
-            )
-            .build(),
-        VerifiedImage::Bytes(b) => Image::builder().bytes(Blob::new(b.into_bytes())).build(),
+        VerifiedImage::S3(o) => {
+            let s3 = rk::S3Object::builder()
+                .bucket(o.bucket())
+                .name(o.key())
+                .set_version(o.version_id().map(str::to_owned))
+                .build();
+            (Image::builder().s3_object(s3).build(), Some(o))
+        }
+        VerifiedImage::Bytes(b) => (
+            Image::builder().bytes(Blob::new(b.into_bytes())).build(),
+            None,
+        ),
     }
 }
 

@@ -1,0 +1,149 @@
+#![allow(dead_code)] // each bench binary uses part of this module
+//! An in-process AWS for the benchmarks: the SDK's real clients, serializers,
+//! signing and retry machinery, over a fake transport that answers
+//! HeadObject and CompareFaces with valid canned responses after an
+//! optional simulated network delay. No sockets.
+
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use aws_types::SdkConfig;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{Guard, OptOutEvidence, Policy, S3ObjectRef};
+
+pub const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+pub const VERSION: &str = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+pub const BUCKET: &str = "library-photos";
+
+const COMPARE: &str = r#"{"FaceMatches":[{"Similarity":99.8,"Face":{"BoundingBox":{"Width":0.25,"Height":0.4,"Left":0.3,"Top":0.2},"Confidence":99.9}}],"UnmatchedFaces":[],"SourceImageFace":{"BoundingBox":{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2},"Confidence":99.9}}"#;
+
+#[derive(Debug, Clone)]
+struct FakeAws {
+    delay: Duration,
+}
+
+impl HttpConnector for FakeAws {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let mut response = if request.method() == "HEAD" {
+            let mut r = Response::new(StatusCode::try_from(200).unwrap(), SdkBody::empty());
+            for (k, v) in [
+                ("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+                ("x-amz-version-id", VERSION),
+                ("content-length", "48213"),
+                ("content-type", "image/jpeg"),
+            ] {
+                r.headers_mut().insert(k, v);
+            }
+            r
+        } else {
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::from(COMPARE))
+        };
+        response.headers_mut().insert("x-amzn-requestid", "bench");
+        let delay = self.delay;
+        drop(request);
+        HttpConnectorFuture::new(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// An HTTP client that answers after `delay` (zero: at once).
+pub fn transport(delay: Duration) -> SharedHttpClient {
+    let connector = SharedHttpConnector::new(FakeAws { delay });
+    http_client_fn(move |_, _| connector.clone())
+}
+
+pub fn sdk_config(delay: Duration) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDBENCH",
+            "bench-secret",
+            None,
+            None,
+            "bench",
+        )))
+        .http_client(transport(delay))
+        .build()
+}
+
+/// The raw SDK client, built from the same config as the guard's.
+pub fn raw(delay: Duration) -> aws_sdk_rekognition::Client {
+    aws_sdk_rekognition::Client::new(&sdk_config(delay))
+}
+
+pub fn guard(delay: Duration, cached: bool) -> Guard {
+    let builder = AwsBackend::from_sdk_config(&sdk_config(delay))
+        .expect("https defaults")
+        .guard_builder()
+        .policy(Policy::new().require_versioning(true))
+        .opt_out(OptOutEvidence::attested("benchmark").unwrap());
+    let builder = if cached {
+        builder
+    } else {
+        builder.without_verification_cache()
+    };
+    builder.build().unwrap()
+}
+
+pub fn source() -> S3ObjectRef {
+    S3ObjectRef::new(BUCKET, "members/ada.jpg")
+        .unwrap()
+        .with_version_id(VERSION)
+        .unwrap()
+}
+
+pub fn target() -> S3ObjectRef {
+    S3ObjectRef::new(BUCKET, "kiosk/live.jpg")
+        .unwrap()
+        .with_version_id(VERSION)
+        .unwrap()
+}
+
+fn s3_image(key: &str) -> aws_sdk_rekognition::types::Image {
+    aws_sdk_rekognition::types::Image::builder()
+        .s3_object(
+            aws_sdk_rekognition::types::S3Object::builder()
+                .bucket(BUCKET)
+                .name(key)
+                .version(VERSION)
+                .build(),
+        )
+        .build()
+}
+
+/// The raw call the guard replaces: CompareFaces with the same S3 objects,
+/// threshold and quality filter.
+pub async fn raw_compare(client: &aws_sdk_rekognition::Client) {
+    let out = client
+        .compare_faces()
+        .source_image(s3_image("members/ada.jpg"))
+        .target_image(s3_image("kiosk/live.jpg"))
+        .similarity_threshold(99.0)
+        .quality_filter(aws_sdk_rekognition::types::QualityFilter::Auto)
+        .send()
+        .await
+        .expect("raw compare");
+    assert!(!out.face_matches().is_empty());
+}
+
+pub async fn guarded_compare(guard: &Guard) {
+    let d = guard
+        .compare(source(), target())
+        .await
+        .expect("guarded compare");
+    assert!(d.is_approved());
+}

@@ -1,0 +1,49 @@
+//! Shared by the examples: logging and command-line plumbing.
+#![allow(dead_code)] // each example uses part of it
+
+/// Logs to stderr, filtered by `RUST_LOG` (off by default); audit events
+/// appear with `RUST_LOG=rekognition_guard=info`.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Why parsing the command line did not give options.
+pub enum NotParsed {
+    /// `--help` or `--version` was printed: exit 0.
+    Shown,
+    /// A usage error, as its first line.
+    Usage(String),
+}
+
+/// Parses the command line without letting clap exit (its status for
+/// usage errors is 2, and the examples' contracts use 64).
+pub fn parse<T: clap::Parser>() -> Result<T, NotParsed> {
+    T::try_parse().map_err(|e| match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            NotParsed::Shown
+        }
+        _ => NotParsed::Usage(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .to_owned(),
+        ),
+    })
+}
+
+/// The standard AWS configuration chain, with `region` if given.
+pub async fn load_sdk_config(region: Option<&str>) -> aws_types::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
