@@ -808,3 +808,98 @@ mod audit {
         assert!(err.is_retryable(), "{err:?}");
     }
 }
+
+mod timeouts {
+    use super::*;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_types::timeout::TimeoutConfig;
+    use std::time::Duration;
+
+    /// An endpoint that accepts requests and never answers.
+    #[derive(Debug)]
+    struct Hung;
+    impl HttpConnector for Hung {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            HttpConnectorFuture::new(std::future::pending())
+        }
+    }
+
+    fn sdk(timeouts: Option<TimeoutConfig>) -> aws_types::SdkConfig {
+        let connector = SharedHttpConnector::new(Hung);
+        let mut b = aws_types::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .http_client(http_client_fn(move |_, _| connector.clone()));
+        if let Some(t) = timeouts {
+            b = b.timeout_config(t);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn every_client_gets_sane_default_timeouts_without_overriding_the_users() {
+        let aws = AwsBackend::from_sdk_config(&sdk(None)).unwrap();
+        for t in [
+            aws.s3_client().config().timeout_config().unwrap(),
+            aws.rekognition_client().config().timeout_config().unwrap(),
+        ] {
+            assert_eq!(t.connect_timeout(), Some(Duration::from_millis(3100)));
+            assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(10)));
+            assert_eq!(t.operation_timeout(), Some(Duration::from_secs(30)));
+        }
+        let users = TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(5))
+            .build();
+        let aws = AwsBackend::from_sdk_config(&sdk(Some(users))).unwrap();
+        let t = aws.s3_client().config().timeout_config().unwrap();
+        assert_eq!(
+            t.operation_timeout(),
+            Some(Duration::from_secs(5)),
+            "the user's value stays"
+        );
+        assert_eq!(
+            t.operation_attempt_timeout(),
+            Some(Duration::from_secs(10)),
+            "gaps are filled"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hung_endpoint_ends_in_a_retryable_timeout_not_a_hang() {
+        let aws = AwsBackend::builder()
+            .sdk_config(&sdk(None))
+            .timeouts(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_millis(100))
+                    .operation_timeout(Duration::from_millis(400))
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let guard = guard(aws, Policy::new());
+        let started = std::time::Instant::now();
+        let err = tokio::time::timeout(
+            Duration::from_secs(10),
+            guard.compare(reference(), live_photo()),
+        )
+        .await
+        .expect("the guard must give up by itself")
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::Timeout && b.service() == Service::S3),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

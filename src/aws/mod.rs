@@ -73,6 +73,7 @@ use std::fmt;
 use async_trait::async_trait;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
 
@@ -188,6 +189,7 @@ pub struct AwsBackendBuilder {
     ca_bundle: Option<Vec<u8>>,
     native_roots: bool,
     http_client: Option<SharedHttpClient>,
+    timeouts: Option<TimeoutConfig>,
 }
 
 impl fmt::Debug for AwsBackendBuilder {
@@ -245,6 +247,13 @@ impl AwsBackendBuilder {
         self
     }
 
+    /// Timeouts for every call, replacing [`default_timeouts`] and any
+    /// timeouts of the config or clients given.
+    pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
     /// With a CA bundle: whether the system's root certificates are trusted
     /// too (default `true`). `false` trusts only the bundle.
     pub fn trust_native_roots(mut self, trust: bool) -> Self {
@@ -268,6 +277,20 @@ impl AwsBackendBuilder {
             None => self.http_client.clone(),
         };
 
+        let s3_timeouts = timeouts(
+            self.timeouts.as_ref(),
+            self.s3.as_ref().map_or(
+                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
+                |c| c.config().timeout_config(),
+            ),
+        );
+        let rekognition_timeouts = timeouts(
+            self.timeouts.as_ref(),
+            self.rekognition.as_ref().map_or(
+                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
+                |c| c.config().timeout_config(),
+            ),
+        );
         let (mut s3, mut s3_endpoint) = match (&self.s3, &self.sdk_config) {
             (Some(client), _) => (client.config().to_builder(), None),
             (None, Some(sdk)) => (
@@ -301,8 +324,12 @@ impl AwsBackendBuilder {
             s3 = s3.http_client(client.clone());
             rekognition = rekognition.http_client(client);
         }
-        let s3 = s3.interceptor(HttpsOnly::new(Service::S3)).build();
+        let s3 = s3
+            .timeout_config(s3_timeouts)
+            .interceptor(HttpsOnly::new(Service::S3))
+            .build();
         let rekognition = rekognition
+            .timeout_config(rekognition_timeouts)
             .interceptor(HttpsOnly::new(Service::Rekognition))
             .build();
         let s3_region = s3.region().map(ToString::to_string);
@@ -319,6 +346,35 @@ impl AwsBackendBuilder {
                 rekognition_region,
             ),
         })
+    }
+}
+
+/// The timeouts every AWS call through the guard gets unless the config,
+/// the client or [`AwsBackendBuilder::timeouts`] sets them: connect 3.1 s,
+/// each attempt 10 s, the whole call (retries included) 30 s. A hung
+/// endpoint ends in a retryable [`Timeout`](crate::BackendErrorKind::Timeout)
+/// error well under a minute instead of hanging a kiosk.
+pub fn default_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build()
+}
+
+/// `explicit` if given; else `existing`, with unset values from the
+/// defaults.
+pub(crate) fn timeouts(
+    explicit: Option<&TimeoutConfig>,
+    existing: Option<&TimeoutConfig>,
+) -> TimeoutConfig {
+    match (explicit, existing) {
+        (Some(t), _) => t.clone(),
+        (None, Some(t)) => t
+            .to_builder()
+            .take_unset_from(default_timeouts().to_builder())
+            .build(),
+        (None, None) => default_timeouts(),
     }
 }
 

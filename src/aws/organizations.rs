@@ -12,7 +12,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 
 use super::errors::{by_status, common, status};
-use super::{configured_endpoint, require_https_config, HttpsOnly};
+use super::{configured_endpoint, require_https_config, timeouts, HttpsOnly};
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::input::{AccountId, Service};
 use crate::optout::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
@@ -166,6 +166,13 @@ impl OrganizationsVerifierBuilder {
     /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint;
     /// [`ConfigError::Invalid`] without a config or a client.
     pub fn build(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
+        let timeouts = timeouts(
+            None,
+            self.client.as_ref().map_or(
+                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
+                |c| c.config().timeout_config(),
+            ),
+        );
         let (mut conf, mut endpoint) = match (&self.client, &self.sdk_config) {
             (Some(c), _) => (c.config().to_builder(), None),
             (None, Some(sdk)) => (
@@ -189,7 +196,8 @@ impl OrganizationsVerifierBuilder {
             conf = conf.http_client(http);
         }
         let client = aws_sdk_organizations::Client::from_conf(
-            conf.interceptor(HttpsOnly::new(Service::Organizations))
+            conf.timeout_config(timeouts)
+                .interceptor(HttpsOnly::new(Service::Organizations))
                 .build(),
         );
         Ok(OrganizationsOptOutVerifier {
