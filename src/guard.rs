@@ -15,6 +15,7 @@ use crate::error::{
 use crate::input::{FaceImage, ImageFormat, ImageInput, S3ObjectRef, Service};
 use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
 use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
+use std::sync::RwLock;
 
 /// The `tracing` target of audit events: one event per decision, at `INFO`
 /// for comparisons and `WARN` for refusals and errors.
@@ -191,6 +192,29 @@ pub struct Guard {
     policy: Policy,
     opt_out: OptOutEvidence,
     cache: Option<Arc<VerificationCache>>,
+    known_https: Arc<KnownHttps>,
+}
+
+/// Endpoints this guard already found to be HTTPS, so the hot path compares
+/// a string instead of parsing a URI. Only passes are remembered (at most
+/// 16): a non-HTTPS endpoint is parsed and refused every time.
+#[derive(Debug, Default)]
+struct KnownHttps(RwLock<Vec<String>>);
+
+impl KnownHttps {
+    fn check(&self, service: Service, endpoint: &str) -> Result<(), Violation> {
+        let known = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if known.iter().any(|e| e == endpoint) {
+            return Ok(());
+        }
+        drop(known);
+        require_https(service, endpoint)?;
+        let mut known = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if known.len() < 16 && !known.iter().any(|e| e == endpoint) {
+            known.push(endpoint.to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Guard {
@@ -276,6 +300,7 @@ impl GuardBuilder {
             policy: self.policy,
             opt_out,
             cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
+            known_https: Arc::default(),
         })
     }
 }
@@ -325,7 +350,8 @@ impl Guard {
     /// [`Error::Refused`] with every violation, or [`Error::Backend`] when
     /// the metadata could not be read.
     pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
-        require_https(Service::S3, &self.inspector.endpoint())
+        self.known_https
+            .check(Service::S3, &self.inspector.endpoint())
             .map_err(|v| Error::Refused(refusal(vec![v])))?;
         match self.check_object(object).await {
             Check::Passed(v) => Ok(v),
@@ -393,11 +419,12 @@ impl Guard {
         let mut violations = Vec::new();
         push_err(
             &mut violations,
-            require_https(Service::S3, &uploader.endpoint()),
+            self.known_https.check(Service::S3, &uploader.endpoint()),
         );
         push_err(
             &mut violations,
-            require_https(Service::S3, &self.inspector.endpoint()),
+            self.known_https
+                .check(Service::S3, &self.inspector.endpoint()),
         );
         if let Some(refusal) = Refusal::new(violations) {
             return Err(Error::Refused(refusal));
@@ -485,17 +512,20 @@ impl Guard {
         let s3_ok = !needs_s3
             || push_err(
                 &mut violations,
-                require_https(Service::S3, &self.inspector.endpoint()),
+                self.known_https
+                    .check(Service::S3, &self.inspector.endpoint()),
             );
         push_err(
             &mut violations,
-            require_https(Service::Rekognition, &self.comparer.endpoint()),
+            self.known_https
+                .check(Service::Rekognition, &self.comparer.endpoint()),
         );
         let verifier = self.opt_out.verifier();
         let verifier_ok = match verifier {
             Some(v) => push_err(
                 &mut violations,
-                require_https(Service::Organizations, &v.endpoint()),
+                self.known_https
+                    .check(Service::Organizations, &v.endpoint()),
             ),
             None => false,
         };

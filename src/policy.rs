@@ -376,8 +376,13 @@ impl Policy {
 /// use rekognition_guard::VerifiedS3Object;
 /// let forged = VerifiedS3Object::default();
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedS3Object {
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedS3Object(std::sync::Arc<Verified>);
+
+/// The fields of a [`VerifiedS3Object`], shared: cloning a proof (cache
+/// hits, decisions) costs a reference count, not four strings.
+#[derive(Debug, PartialEq, Eq)]
+struct Verified {
     bucket: String,
     key: String,
     pinned_version: Option<String>,
@@ -387,51 +392,57 @@ pub struct VerifiedS3Object {
     content_length: u64,
 }
 
+impl fmt::Debug for VerifiedS3Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl VerifiedS3Object {
     /// The bucket.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        &self.0.bucket
     }
 
     /// The key.
     pub fn key(&self) -> &str {
-        &self.key
+        &self.0.key
     }
 
     /// The version the check saw, which the comparison uses. `None` only for
     /// unversioned objects, and only when the policy does not require
     /// versioning.
     pub fn version_id(&self) -> Option<&str> {
-        self.pinned_version.as_deref()
+        self.0.pinned_version.as_deref()
     }
 
     /// The KMS key ARN S3 reported for this object.
     pub fn kms_key_id(&self) -> &str {
-        &self.kms_key_id
+        &self.0.kms_key_id
     }
 
     /// SSE-KMS or DSSE-KMS.
     pub fn encryption(&self) -> &SseAlgorithm {
-        &self.encryption
+        &self.0.encryption
     }
 
     /// Whether an S3 Bucket Key is used, if S3 said.
     pub fn bucket_key_enabled(&self) -> Option<bool> {
-        self.bucket_key_enabled
+        self.0.bucket_key_enabled
     }
 
     /// The object's size in bytes.
     pub fn content_length(&self) -> u64 {
-        self.content_length
+        self.0.content_length
     }
 
     /// The pinned reference (`s3://bucket/key?versionId=…`) to store, e.g.
     /// after [`Guard::enroll`](crate::Guard::enroll), and compare against
     /// later. Comparing it later is checked again like any other reference.
     pub fn reference(&self) -> S3ObjectRef {
-        let object = S3ObjectRef::new(&self.bucket, &self.key)
+        let object = S3ObjectRef::new(&self.0.bucket, &self.0.key)
             .expect("bucket and key came from a parsed S3ObjectRef");
-        match &self.pinned_version {
+        match &self.0.pinned_version {
             Some(v) => object
                 .with_version_id(v)
                 .expect("the pinned version passed validate_version_id"),
@@ -443,11 +454,11 @@ impl VerifiedS3Object {
 impl fmt::Display for VerifiedS3Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket(), self.key())?;
-        match &self.pinned_version {
+        match &self.0.pinned_version {
             Some(v) => write!(f, " (version {v}")?,
             None => f.write_str(" (unversioned")?,
         }
-        write!(f, ", KMS key {})", self.kms_key_id)
+        write!(f, ", KMS key {})", self.0.kms_key_id)
     }
 }
 
@@ -551,15 +562,17 @@ pub(crate) fn verify(
     }
 
     match (violations.is_empty(), kms_key, facts.content_length) {
-        (true, Some(kms_key), Some(content_length)) => Ok(VerifiedS3Object {
-            bucket: object.bucket().to_owned(),
-            key: object.key().to_owned(),
-            pinned_version: pinned.map(str::to_owned),
-            encryption: facts.encryption.clone(),
-            kms_key_id: kms_key.to_owned(),
-            bucket_key_enabled: facts.bucket_key_enabled,
-            content_length,
-        }),
+        (true, Some(kms_key), Some(content_length)) => {
+            Ok(VerifiedS3Object(std::sync::Arc::new(Verified {
+                bucket: object.bucket().to_owned(),
+                key: object.key().to_owned(),
+                pinned_version: pinned.map(str::to_owned),
+                encryption: facts.encryption.clone(),
+                kms_key_id: kms_key.to_owned(),
+                bucket_key_enabled: facts.bucket_key_enabled,
+                content_length,
+            })))
+        }
         _ => {
             // Every path that leaves `kms_key` or the size unset pushes a
             // violation, so a refusal always names its reason.

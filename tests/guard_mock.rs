@@ -556,3 +556,38 @@ async fn shared_backends_can_serve_many_guards() {
         assert_eq!(d.opt_out().kind(), "waived");
     }
 }
+
+#[tokio::test]
+async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
+    // The guard remembers endpoints it found to be HTTPS; it must still see
+    // a changed endpoint.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let mut rekognition = MockFaceComparer::new();
+    rekognition.expect_endpoint().returning(move || {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            REKOGNITION_ENDPOINT.to_owned()
+        } else {
+            "http://rekognition.eu-west-1.amazonaws.com".to_owned()
+        }
+    });
+    rekognition
+        .expect_compare()
+        .times(1)
+        .returning(|_| Ok(one_match(99.9)));
+    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    assert!(guard
+        .compare(live_photo(), live_photo())
+        .await
+        .unwrap()
+        .is_approved());
+    for _ in 0..2 {
+        let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
+        assert!(matches!(
+            &violations[..],
+            [Violation::InsecureEndpoint {
+                service: Service::Rekognition,
+                ..
+            }]
+        ));
+    }
+}

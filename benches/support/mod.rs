@@ -99,18 +99,27 @@ pub fn guard(delay: Duration, cached: bool) -> Guard {
     builder.build().unwrap()
 }
 
-pub fn source() -> S3ObjectRef {
+/// References are parsed once, as an application keeps the pinned
+/// references it stored at enrollment; each call clones them.
+static SOURCE: std::sync::LazyLock<S3ObjectRef> = std::sync::LazyLock::new(|| {
     S3ObjectRef::new(BUCKET, "members/ada.jpg")
         .unwrap()
         .with_version_id(VERSION)
         .unwrap()
-}
-
-pub fn target() -> S3ObjectRef {
+});
+static TARGET: std::sync::LazyLock<S3ObjectRef> = std::sync::LazyLock::new(|| {
     S3ObjectRef::new(BUCKET, "kiosk/live.jpg")
         .unwrap()
         .with_version_id(VERSION)
         .unwrap()
+});
+
+pub fn source() -> S3ObjectRef {
+    SOURCE.clone()
+}
+
+pub fn target() -> S3ObjectRef {
+    TARGET.clone()
 }
 
 fn s3_image(key: &str) -> aws_sdk_rekognition::types::Image {
