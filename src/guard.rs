@@ -357,7 +357,7 @@ impl Guard {
             Check::Passed(v) => Ok(v),
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
             Check::Failed(e) => Err(Error::Backend(e)),
-            Check::Skipped => unreachable!("the endpoint was checked above"),
+            Check::Skipped => Err(internal_error()),
         }
     }
 
@@ -449,7 +449,7 @@ impl Guard {
             Check::Passed(v) => Ok(v),
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
             Check::Failed(e) => Err(Error::Backend(e)),
-            Check::Skipped => unreachable!("check_object never skips"),
+            Check::Skipped => Err(internal_error()),
         }
     }
 
@@ -573,7 +573,9 @@ impl Guard {
         let (Some(opt_out_detail), Some(source), Some(target)) =
             (opt_out_detail, source_verified, target_verified)
         else {
-            unreachable!("every check that did not pass left a violation or an error")
+            // Every check that did not pass left a violation or an error, so
+            // this cannot happen; should it ever, fail closed, not panic.
+            return Err(internal_error());
         };
 
         let threshold = self.policy.threshold();
@@ -635,6 +637,17 @@ fn failed<T>(e: BackendError) -> Check<T> {
         Some(v) => Check::Refused(vec![v]),
         None => Check::Failed(e),
     }
+}
+
+/// For states the checks rule out by construction: should one ever occur,
+/// fail closed with an error rather than panic.
+fn internal_error() -> Error {
+    Error::Backend(BackendError::new(
+        BackendErrorKind::Other,
+        Service::Rekognition,
+        "CompareFaces",
+        "internal error: a check ended without a result; nothing was compared",
+    ))
 }
 
 /// A backend failure as this crate's error: a refusal before transmit is a
