@@ -105,8 +105,11 @@ pub struct AwsBackend {
 impl fmt::Debug for AwsBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AwsBackend")
-            .field("s3_endpoint", &self.s3_endpoint)
-            .field("rekognition_endpoint", &self.rekognition_endpoint)
+            .field("s3_endpoint", &crate::endpoint::redact(&self.s3_endpoint))
+            .field(
+                "rekognition_endpoint",
+                &crate::endpoint::redact(&self.rekognition_endpoint),
+            )
             .finish_non_exhaustive()
     }
 }

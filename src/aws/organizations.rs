@@ -58,7 +58,7 @@ pub struct OrganizationsOptOutVerifier {
 impl fmt::Debug for OrganizationsOptOutVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OrganizationsOptOutVerifier")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &crate::endpoint::redact(&self.endpoint))
             .field("target", &self.target)
             .field("cache_ttl", &self.cache_ttl)
             .finish_non_exhaustive()
