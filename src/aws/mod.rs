@@ -190,7 +190,7 @@ pub struct AwsBackendBuilder {
     rekognition: Option<aws_sdk_rekognition::Client>,
     endpoint_url: Option<String>,
     ca_bundle: Option<Vec<u8>>,
-    native_roots: bool,
+    native_roots: Option<bool>,
     http_client: Option<SharedHttpClient>,
     timeouts: Option<TimeoutConfig>,
 }
@@ -238,7 +238,6 @@ impl AwsBackendBuilder {
     /// roots, unless [`trust_native_roots(false)`](Self::trust_native_roots)).
     pub fn ca_bundle_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_bundle = Some(pem.into());
-        self.native_roots = true;
         self
     }
 
@@ -258,9 +257,10 @@ impl AwsBackendBuilder {
     }
 
     /// With a CA bundle: whether the system's root certificates are trusted
-    /// too (default `true`). `false` trusts only the bundle.
+    /// too (default `true`). `false` trusts only the bundle, whichever of
+    /// the two setters is called first.
     pub fn trust_native_roots(mut self, trust: bool) -> Self {
-        self.native_roots = trust;
+        self.native_roots = Some(trust);
         self
     }
 
@@ -276,7 +276,10 @@ impl AwsBackendBuilder {
             require_https_config(Service::S3, url)?;
         }
         let http_client = match &self.ca_bundle {
-            Some(pem) => Some(https_client_trusting(pem, self.native_roots)?),
+            Some(pem) => Some(https_client_trusting(
+                pem,
+                self.native_roots.unwrap_or(true),
+            )?),
             None => self.http_client.clone(),
         };
 
@@ -443,7 +446,6 @@ pub fn https_client_trusting(
     pem: &[u8],
     trust_native_roots: bool,
 ) -> Result<SharedHttpClient, ConfigError> {
-    let native_roots = trust_native_roots;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 
@@ -458,7 +460,7 @@ pub fn https_client_trusting(
         ));
     }
     let trust_store = TrustStore::default()
-        .with_native_roots(native_roots)
+        .with_native_roots(trust_native_roots)
         .with_pem_certificate(pem.to_vec());
     let tls_context = TlsContext::builder()
         .with_trust_store(trust_store)
@@ -468,4 +470,23 @@ pub fn https_client_trusting(
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(tls_context)
         .build_https())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusting_only_the_bundle_does_not_depend_on_call_order() {
+        let pem = b"-----BEGIN CERTIFICATE-----".to_vec();
+        let a = AwsBackend::builder()
+            .trust_native_roots(false)
+            .ca_bundle_pem(pem.clone());
+        let b = AwsBackend::builder()
+            .ca_bundle_pem(pem)
+            .trust_native_roots(false);
+        assert_eq!(a.native_roots, Some(false));
+        assert_eq!(b.native_roots, Some(false));
+        assert!(AwsBackend::builder().native_roots.unwrap_or(true));
+    }
 }
