@@ -1,0 +1,322 @@
+//! Fault injection over real TLS: the real SDK clients, built by
+//! `AwsBackend`, talk to HTTPS servers on loopback that hang, reset, answer
+//! late, answer garbage or answer with errors (see `fault_server`). In
+//! every case: no approval, a typed error, nothing sent to Rekognition when
+//! S3 failed, and nothing in any log (everything is captured at TRACE) that
+//! should not be there.
+//!
+//! Each case has a positive control: the same servers answering well give
+//! an approval, so a failure here is the fault's doing, not the harness's.
+
+mod capture;
+mod fault_server;
+
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_smithy_types::timeout::TimeoutConfig;
+use fault_server::{ca_pem, Fault, FaultServer, Response};
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{
+    BackendErrorKind, Error, FaceImage, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Service,
+};
+
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
+const ACCESS_KEY: &str = "AKIDFAULTTEST0001";
+const SECRET_KEY: &str = "fault-secret-key-4e1d";
+const SESSION_TOKEN: &str = "fault-session-token-a9c3";
+const IMAGE_MARKER: &[u8] = b"FACE-BYTES-FAULT-MARKER-0f3b";
+
+/// Short timeouts keep the suite fast; the defaults are proven end to end
+/// by `compare_faces_cli_faults`.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .operation_attempt_timeout(Duration::from_millis(700))
+        .operation_timeout(Duration::from_secs(3))
+        .build()
+}
+
+fn backend(s3: &FaultServer, rekognition: &FaultServer) -> AwsBackend {
+    let sdk = aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            Some(SESSION_TOKEN.into()),
+            None,
+            "fault-test",
+        )))
+        .build();
+    let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+        .endpoint_url(&s3.endpoint)
+        .force_path_style(true)
+        .build();
+    let rekognition = aws_sdk_rekognition::config::Builder::from(&sdk)
+        .endpoint_url(&rekognition.endpoint)
+        .build();
+    AwsBackend::builder()
+        .s3_client(aws_sdk_s3::Client::from_conf(s3))
+        .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition))
+        .ca_bundle_pem(ca_pem())
+        .trust_native_roots(false)
+        .timeouts(timeouts())
+        .build()
+        .expect("backend")
+}
+
+fn live_photo() -> FaceImage {
+    let mut bytes = b"\xFF\xD8\xFF\xE0".to_vec();
+    bytes.extend_from_slice(IMAGE_MARKER);
+    bytes.extend_from_slice(&[0x5a; 64]);
+    FaceImage::from_vec(bytes).unwrap()
+}
+
+fn good_s3() -> Fault {
+    Fault::Respond(Response::sse_kms_head(KEY, VERSION))
+}
+
+fn good_rekognition() -> Fault {
+    Fault::Respond(Response::compare_match(99.9))
+}
+
+/// What one guarded comparison did.
+struct Run {
+    result: Result<rekognition_guard::Decision, Error>,
+    s3_requests: Vec<String>,
+    rekognition_requests: Vec<String>,
+}
+
+/// Compares the reference photo in S3 (pinned version) with a live photo,
+/// with each service played by a fault server.
+async fn run(s3: Fault, rekognition: Fault) -> Run {
+    capture::start();
+    let s3 = FaultServer::start(s3).await;
+    let rekognition = FaultServer::start(rekognition).await;
+    let guard = backend(&s3, &rekognition)
+        .guard_builder()
+        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+        .without_verification_cache()
+        .build()
+        .unwrap();
+    let reference = S3ObjectRef::parse(&format!(
+        "s3://library-photos/members/ada.jpg?versionId={VERSION}"
+    ))
+    .unwrap();
+    let result = guard.compare(reference, live_photo()).await;
+    let run = Run {
+        result,
+        s3_requests: s3.requests(),
+        rekognition_requests: rekognition.requests(),
+    };
+    if let Err(e) = &run.result {
+        for text in [format!("{e}"), format!("{e:?}")] {
+            assert_no_secrets("the error", &text);
+        }
+    }
+    assert_no_secrets("the captured logs", &capture::logged());
+    run
+}
+
+fn assert_no_secrets(what: &str, text: &str) {
+    capture::assert_clean(
+        what,
+        text,
+        &[
+            IMAGE_MARKER,
+            SECRET_KEY.as_bytes(),
+            SESSION_TOKEN.as_bytes(),
+        ],
+    );
+}
+
+/// Asserts a typed backend error of `kind` from `service`, no approval.
+#[track_caller]
+fn assert_backend_error(run: &Run, service: Service, kinds: &[BackendErrorKind]) {
+    match &run.result {
+        Err(Error::Backend(b)) => {
+            assert_eq!(b.service(), service, "{b:?}");
+            assert!(
+                kinds.contains(&b.kind()),
+                "expected one of {kinds:?}: {b:?}"
+            );
+        }
+        other => panic!("expected a {service} backend error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn working_servers_approve_the_positive_control() {
+    let run = run(good_s3(), good_rekognition()).await;
+    let decision = run.result.expect("approved");
+    assert!(decision.is_approved());
+    assert_eq!(decision.verdict().similarity(), Some(99.9));
+    assert_eq!(
+        run.s3_requests,
+        [format!(
+            "HEAD /library-photos/members/ada.jpg?versionId={VERSION}"
+        )]
+    );
+    assert_eq!(run.rekognition_requests, ["POST /"]);
+    assert!(
+        capture::logged().contains("face comparison decided"),
+        "the capture sees the guard's audit events"
+    );
+}
+
+// S3 (HeadObject) fails: nothing may reach Rekognition.
+
+#[tokio::test]
+async fn s3_that_hangs_after_the_request_times_out() {
+    let run = run(Fault::Hang, good_rekognition()).await;
+    assert_backend_error(&run, Service::S3, &[BackendErrorKind::Timeout]);
+    assert!(run.result.unwrap_err().is_retryable());
+    assert!(!run.s3_requests.is_empty());
+    assert!(run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn s3_that_never_starts_tls_times_out() {
+    let run = run(Fault::SilentTcp, good_rekognition()).await;
+    assert_backend_error(&run, Service::S3, &[BackendErrorKind::Timeout]);
+    assert!(run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn s3_resetting_connections_is_a_transport_error() {
+    for fault in [Fault::ResetBeforeTls, Fault::ResetAfterRequest] {
+        let run = run(fault.clone(), good_rekognition()).await;
+        assert_backend_error(&run, Service::S3, &[BackendErrorKind::Transport]);
+        assert!(run.rekognition_requests.is_empty(), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn s3_answering_garbage_is_an_error() {
+    let run = run(Fault::Garbage, good_rekognition()).await;
+    assert_backend_error(
+        &run,
+        Service::S3,
+        &[
+            BackendErrorKind::Transport,
+            BackendErrorKind::InvalidResponse,
+        ],
+    );
+    assert!(run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn s3_server_errors_are_retried_then_reported() {
+    for status in [500, 503] {
+        let run = run(Fault::Respond(Response::status(status)), good_rekognition()).await;
+        assert_backend_error(&run, Service::S3, &[BackendErrorKind::ServiceUnavailable]);
+        assert!(run.result.as_ref().unwrap_err().is_retryable());
+        assert_eq!(
+            run.s3_requests.len(),
+            3,
+            "HTTP {status}: the SDK's standard retry mode makes three attempts"
+        );
+        assert!(run.rekognition_requests.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn s3_answering_after_the_timeout_is_a_timeout_not_a_pass() {
+    let late = Fault::Delay(Duration::from_secs(5), Response::sse_kms_head(KEY, VERSION));
+    let run = run(late, good_rekognition()).await;
+    assert_backend_error(&run, Service::S3, &[BackendErrorKind::Timeout]);
+    assert!(run.rekognition_requests.is_empty());
+}
+
+// Rekognition (CompareFaces) fails after S3 passed.
+
+#[tokio::test]
+async fn rekognition_that_hangs_times_out() {
+    for fault in [Fault::Hang, Fault::SilentTcp] {
+        let run = run(good_s3(), fault.clone()).await;
+        assert_backend_error(&run, Service::Rekognition, &[BackendErrorKind::Timeout]);
+        assert!(run.result.unwrap_err().is_retryable(), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_match_that_arrives_after_the_timeout_is_not_approved() {
+    let late = Fault::Delay(Duration::from_secs(5), Response::compare_match(99.9));
+    let run = run(good_s3(), late).await;
+    assert_backend_error(&run, Service::Rekognition, &[BackendErrorKind::Timeout]);
+    assert!(!run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn rekognition_resetting_connections_is_a_transport_error() {
+    for fault in [Fault::ResetBeforeTls, Fault::ResetAfterRequest] {
+        let run = run(good_s3(), fault.clone()).await;
+        assert_backend_error(&run, Service::Rekognition, &[BackendErrorKind::Transport]);
+    }
+}
+
+#[tokio::test]
+async fn rekognition_answering_garbage_or_half_an_answer_is_an_error() {
+    for fault in [
+        Fault::Garbage,
+        Fault::Truncated(Response::compare_match(99.9)),
+    ] {
+        let run = run(good_s3(), fault.clone()).await;
+        assert_backend_error(
+            &run,
+            Service::Rekognition,
+            &[
+                BackendErrorKind::Transport,
+                BackendErrorKind::InvalidResponse,
+            ],
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_or_impossible_answers_are_invalid_responses() {
+    for body in [
+        "not json at all",
+        r#"{"FaceMatches":[{"Similarity":99.9,"Face":{"BoundingBox":{"#,
+        r#"{"FaceMatches":[{"Similarity":150.0,"Face":{"BoundingBox":{"Width":0.2,"Height":0.2,"Left":0.1,"Top":0.1}}}]}"#,
+        r#"{"FaceMatches":[{"Similarity":"NaN","Face":{"BoundingBox":{"Width":0.2,"Height":0.2,"Left":0.1,"Top":0.1}}}]}"#,
+        r#"{"FaceMatches":[{"Face":{"BoundingBox":{"Width":0.2,"Height":0.2,"Left":0.1,"Top":0.1}}}]}"#,
+        r#"{"FaceMatches":[{"Similarity":99.9}]}"#,
+    ] {
+        let run = run(good_s3(), Fault::Respond(Response::json(200, body))).await;
+        assert_backend_error(
+            &run,
+            Service::Rekognition,
+            &[BackendErrorKind::InvalidResponse],
+        );
+    }
+}
+
+#[tokio::test]
+async fn rekognition_throttling_and_server_errors_are_retried_then_reported() {
+    let throttled = Response::json(
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+    )
+    .header("x-amzn-errortype", "ThrottlingException");
+    let cases = [
+        (throttled, BackendErrorKind::Throttled),
+        (Response::status(500), BackendErrorKind::ServiceUnavailable),
+        (Response::status(503), BackendErrorKind::ServiceUnavailable),
+    ];
+    for (response, kind) in cases {
+        let run = run(good_s3(), Fault::Respond(response)).await;
+        assert_backend_error(&run, Service::Rekognition, &[kind]);
+        assert!(run.result.as_ref().unwrap_err().is_retryable());
+        assert_eq!(
+            run.rekognition_requests.len(),
+            3,
+            "{kind:?}: the SDK's standard retry mode makes three attempts"
+        );
+    }
+}
