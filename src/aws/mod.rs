@@ -92,6 +92,36 @@ use crate::guard::{Guard, GuardBuilder};
 use crate::input::Service;
 use crate::policy::ObjectFacts;
 
+/// The AWS SDK (aws-sigv4) prints whole request bodies in its TRACE logs
+/// when this environment variable is `true`, and CompareFaces and PutObject
+/// bodies can hold face image bytes.
+const LOG_SIGNABLE_BODY: &str = "LOG_SIGNABLE_BODY";
+
+const BODY_LOGGING_FIX: &str = "LOG_SIGNABLE_BODY=true makes the AWS SDK print request bodies, face images included, in its TRACE logs; unset LOG_SIGNABLE_BODY";
+
+/// Whether the SDK would print request bodies (read as the SDK reads it,
+/// at every log line, so it is checked again before each body is sent).
+fn sdk_logs_bodies() -> bool {
+    std::env::var_os(LOG_SIGNABLE_BODY)
+        .is_some_and(|v| v.to_str().is_some_and(|v| v.eq_ignore_ascii_case("true")))
+}
+
+/// Refuses to send image bytes while the SDK would log them.
+pub(crate) fn refuse_if_bodies_logged(
+    service: Service,
+    operation: &'static str,
+) -> Result<(), BackendError> {
+    if sdk_logs_bodies() {
+        return Err(BackendError::new(
+            crate::error::BackendErrorKind::Other,
+            service,
+            operation,
+            BODY_LOGGING_FIX,
+        ));
+    }
+    Ok(())
+}
+
 /// S3 and Rekognition clients, each guarded by [`HttpsOnly`], as the
 /// guard's [`ObjectInspector`] and [`FaceComparer`]. Cheap to clone.
 #[derive(Clone)]
@@ -269,9 +299,14 @@ impl AwsBackendBuilder {
     /// # Errors
     /// [`ConfigError::InsecureEndpoint`] for a configured endpoint that is
     /// not HTTPS; [`ConfigError::Invalid`] when a client has neither an
-    /// `SdkConfig` nor an existing client to start from, or the CA bundle
-    /// holds no valid PEM certificate.
+    /// `SdkConfig` nor an existing client to start from, when the CA bundle
+    /// holds no valid PEM certificate, or when the environment variable
+    /// `LOG_SIGNABLE_BODY` is `true` (the SDK would then log face images;
+    /// the backend also refuses to send image bytes while it is set).
     pub fn build(self) -> Result<AwsBackend, ConfigError> {
+        if sdk_logs_bodies() {
+            return Err(ConfigError::Invalid(BODY_LOGGING_FIX.into()));
+        }
         if let Some(url) = &self.endpoint_url {
             require_https_config(Service::S3, url)?;
         }

@@ -20,6 +20,11 @@ pub(crate) async fn compare(
     client: &aws_sdk_rekognition::Client,
     request: CompareRequest,
 ) -> Result<ComparisonFacts, BackendError> {
+    if matches!(request.source(), VerifiedImage::Bytes(_))
+        || matches!(request.target(), VerifiedImage::Bytes(_))
+    {
+        super::refuse_if_bodies_logged(Service::Rekognition, OPERATION)?;
+    }
     let threshold = request.threshold().get();
     let quality = rk::QualityFilter::from(request.quality_filter().as_str());
     let (source, target) = request.into_images();

@@ -119,6 +119,7 @@ pub(crate) async fn upload(
     request: UploadRequest,
 ) -> Result<UploadReceipt, BackendError> {
     const PUT: &str = "PutObject";
+    super::refuse_if_bodies_logged(Service::S3, PUT)?;
     let object = request.object().clone();
     let kms_key = request.kms_key().clone();
     let owner = request
