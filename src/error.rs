@@ -331,7 +331,8 @@ pub enum BackendErrorKind {
     ServiceUnavailable,
     /// A call timed out.
     Timeout,
-    /// A connection or TLS failure.
+    /// The connection failed: refused, reset, a TLS error, or an answer
+    /// that is not HTTP.
     Transport,
     /// The service answered something this crate cannot trust (similarity
     /// out of range, missing fields, …).

@@ -42,7 +42,7 @@ where
         ),
         SdkError::DispatchFailure(_) => (
             BackendErrorKind::Transport,
-            "the request could not be sent (connection or TLS failure); check the endpoint, and that its certificate is trusted (custom CA bundle for private endpoints)".to_owned(),
+            "the connection failed (refused, reset, a TLS error, or an answer that is not HTTP); check the endpoint, and that its certificate is trusted (custom CA bundle for private endpoints)".to_owned(),
         ),
         SdkError::ResponseError(_) => (
             BackendErrorKind::InvalidResponse,

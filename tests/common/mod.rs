@@ -214,6 +214,60 @@ pub fn args(v: &[String]) -> Vec<&str> {
 /// Runs an example binary as a user would, with throwaway credentials, and
 /// checks that neither the credentials nor image bytes reach its output.
 pub fn run_cli(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
+    finish(command(bin, args, env).output().expect("run the example"))
+}
+
+/// Like [`run_cli`], but the run must end within `deadline`: it is killed
+/// and the test fails otherwise. Also returns how long it took.
+pub fn run_cli_within(
+    bin: &PathBuf,
+    args: &[&str],
+    env: &[(&str, &str)],
+    deadline: std::time::Duration,
+) -> (Run, std::time::Duration) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = command(bin, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the example");
+    // Drained while it runs, so a chatty run never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the example") {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} still ran after {deadline:?} and was killed; stderr:\n{}",
+                bin.display(),
+                String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    let out = std::process::Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    (finish(out), elapsed)
+}
+
+fn command(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args(args);
     for var in [
@@ -223,6 +277,7 @@ pub fn run_cli(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
         "AWS_PROFILE",
         "AWS_CA_BUNDLE",
         "AWS_SESSION_TOKEN",
+        "LOG_SIGNABLE_BODY",
     ] {
         cmd.env_remove(var);
     }
@@ -235,7 +290,10 @@ pub fn run_cli(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run compare_faces");
+    cmd
+}
+
+fn finish(out: std::process::Output) -> Run {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let last = stdout.lines().last().unwrap_or_default();
