@@ -1,6 +1,9 @@
 //! Every public type that can hold image bytes, credentials or URLs with
 //! user information is formatted with `Debug` and `Display` (where it has
-//! one) during a full run, and none of those secrets may appear.
+//! one) during a full run, and none of those secrets may appear, nor in
+//! any `tracing` event of the run (every crate, TRACE level).
+
+mod capture;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
@@ -48,6 +51,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_public_type_shows_image_bytes_or_credentials() {
+    capture::start();
     let mut shown: Vec<(String, String)> = Vec::new();
     let mut show = |what: &str, text: String| shown.push((what.to_owned(), text));
 
@@ -145,7 +149,23 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     );
 
     assert_eq!(shown.len(), 14, "every formatted type is checked");
+    let logged = capture::logged();
+    assert!(
+        logged.contains("reference photo enrolled") && logged.contains("face comparison decided"),
+        "the run's audit events were captured: {logged}"
+    );
+    shown.push(("the captured logs".into(), logged));
     for (what, text) in &shown {
         assert_clean(what, text);
+        capture::assert_clean(
+            what,
+            text,
+            &[
+                IMAGE_MARKER,
+                SECRET_KEY.as_bytes(),
+                SESSION_TOKEN.as_bytes(),
+                URL_PASSWORD.as_bytes(),
+            ],
+        );
     }
 }
