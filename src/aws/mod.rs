@@ -42,6 +42,8 @@
 //! | HeadObject 400 | Usually an SSE-C object: store it with SSE-KMS. |
 //! | CompareFaces `InvalidS3Object` | Grant `kms:Decrypt` on the object's key and S3 read to the caller, and keep the bucket in Rekognition's region. |
 //! | Throttling, 5xx, timeouts | Retryable ([`Error::is_retryable`](crate::Error::is_retryable)); the SDK already retried in standard mode. |
+//! | `Transport` (refused, reset, TLS error, an answer that is not HTTP) | Check the endpoint and its certificate (a private CA needs [`AwsBackendBuilder::ca_bundle_pem`]). |
+//! | An error naming `LOG_SIGNABLE_BODY` | Unset it: with `LOG_SIGNABLE_BODY=true` the SDK prints request bodies, face images included, in its TRACE logs, so the backend neither builds nor sends image bytes. |
 //!
 //! ## Enrollment, opt-out verification, bucket audit
 //!
