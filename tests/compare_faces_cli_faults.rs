@@ -1,8 +1,9 @@
 //! The `compare_faces` example, run as a user would with its default
-//! timeouts, against S3 and Rekognition endpoints on loopback that hang or
-//! answer garbage (see `fault_server`): it must end with exit status 3
-//! within 60 seconds, send nothing to Rekognition when S3 failed, and
-//! print neither credentials nor image bytes, even with `RUST_LOG=trace`.
+//! timeouts, against S3, Rekognition and AWS Organizations endpoints on
+//! loopback that hang or answer garbage (see `fault_server`): it must end
+//! with exit status 3 within 60 seconds, send nothing to Rekognition when a
+//! check failed, and print neither credentials nor image bytes, even with
+//! `RUST_LOG=trace`.
 //!
 //! `bash scripts/test` builds the example and passes its path in
 //! `RG_COMPARE_FACES_BIN`.
@@ -42,9 +43,23 @@ struct Outcome {
 /// example, S3 and Rekognition each played by a fault server. `None` when
 /// the example binary is not available outside CI.
 async fn compare(s3: Fault, rekognition: Fault) -> Option<Outcome> {
+    compare_with(s3, rekognition, None).await
+}
+
+/// [`compare`], with the opt-out verified through AWS Organizations played
+/// by a fault server when `organizations` is given (else attested).
+async fn compare_with(
+    s3: Fault,
+    rekognition: Fault,
+    organizations: Option<Fault>,
+) -> Option<Outcome> {
     let bin: PathBuf = common::binary_from_env("RG_COMPARE_FACES_BIN")?;
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
+    let organizations = match organizations {
+        Some(fault) => Some(FaultServer::start(fault).await),
+        None => None,
+    };
 
     let dir = std::env::temp_dir().join(unique("rg-cli-faults"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -55,7 +70,7 @@ async fn compare(s3: Fault, rekognition: Fault) -> Option<Outcome> {
     std::fs::write(&photo, &photo_bytes).unwrap();
 
     let source = format!("s3://library-photos/members/ada.jpg?versionId={VERSION}");
-    let args: Vec<String> = [
+    let mut args: Vec<String> = [
         "--source",
         &source,
         "--target",
@@ -64,17 +79,24 @@ async fn compare(s3: Fault, rekognition: Fault) -> Option<Outcome> {
         ca.to_str().unwrap(),
         "--kms-key-arn",
         KEY,
-        "--opt-out-attestation",
-        "AWS Support case 1234567890",
     ]
     .map(str::to_owned)
     .into();
-    let env: Vec<(&str, String)> = vec![
+    let mut env: Vec<(&str, String)> = vec![
         ("AWS_ENDPOINT_URL_S3", s3.endpoint.clone()),
         ("AWS_ENDPOINT_URL_REKOGNITION", rekognition.endpoint.clone()),
         ("AWS_SESSION_TOKEN", SESSION_TOKEN.into()),
         ("RUST_LOG", "trace".into()),
     ];
+    match &organizations {
+        Some(server) => {
+            args.push("--verify-opt-out".into());
+            env.push(("AWS_ENDPOINT_URL_ORGANIZATIONS", server.endpoint.clone()));
+        }
+        None => {
+            args.extend(["--opt-out-attestation", "AWS Support case 1234567890"].map(str::to_owned))
+        }
+    }
     let (run, elapsed) = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -124,25 +146,6 @@ async fn working_endpoints_match_the_positive_control() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hanging_s3_ends_in_exit_3_within_a_minute() {
-    let Some(o) = compare(Fault::Hang, good_rekognition()).await else {
-        return;
-    };
-    assert_error_exit(&o, "timed out");
-    assert!(!o.s3_requests.is_empty());
-    assert!(o.rekognition_requests.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_s3_that_never_starts_tls_ends_in_exit_3_within_a_minute() {
-    let Some(o) = compare(Fault::SilentTcp, good_rekognition()).await else {
-        return;
-    };
-    assert_error_exit(&o, "timed out");
-    assert!(o.rekognition_requests.is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn an_s3_answering_garbage_ends_in_exit_3() {
     let Some(o) = compare(Fault::Garbage, good_rekognition()).await else {
         return;
@@ -151,13 +154,38 @@ async fn an_s3_answering_garbage_ends_in_exit_3() {
     assert!(o.rekognition_requests.is_empty());
 }
 
+/// The four hangs run at once: each waits out the default timeouts (up to
+/// 30 s), and the test harness would otherwise run them two at a time.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hanging_rekognition_ends_in_exit_3_within_a_minute() {
-    let Some(o) = compare(good_s3(), Fault::Hang).await else {
+async fn hanging_endpoints_end_in_exit_3_within_a_minute() {
+    let (s3, s3_silent, rekognition, organizations) = tokio::join!(
+        compare(Fault::Hang, good_rekognition()),
+        compare(Fault::SilentTcp, good_rekognition()),
+        compare(good_s3(), Fault::Hang),
+        compare_with(good_s3(), good_rekognition(), Some(Fault::Hang)),
+    );
+    let (Some(s3), Some(s3_silent), Some(rekognition), Some(organizations)) =
+        (s3, s3_silent, rekognition, organizations)
+    else {
         return;
     };
-    assert_error_exit(&o, "timed out");
-    assert!(!o.rekognition_requests.is_empty());
+    for (what, o) in [
+        ("S3 hangs after the request", &s3),
+        ("S3 never starts TLS", &s3_silent),
+        ("Rekognition hangs", &rekognition),
+        ("Organizations hangs", &organizations),
+    ] {
+        eprintln!("{what}:");
+        assert_error_exit(o, "timed out");
+    }
+    assert!(!s3.s3_requests.is_empty());
+    assert!(!rekognition.rekognition_requests.is_empty());
+    for o in [&s3, &s3_silent, &organizations] {
+        assert!(
+            o.rekognition_requests.is_empty(),
+            "a failed check sends nothing to Rekognition"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -247,13 +247,20 @@ impl AwsBackendBuilder {
     }
 
     /// An existing S3 client; it is rebuilt with [`HttpsOnly`] added.
+    ///
+    /// An `endpoint_url` set on the client itself is used, and refused
+    /// before transmit if it is not HTTPS, but the SDK does not let it be
+    /// read back: [`ObjectInspector::endpoint`] and `Debug` report the
+    /// regional endpoint instead. Set it with
+    /// [`endpoint_url`](Self::endpoint_url) to have it reported.
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.s3 = Some(client);
         self
     }
 
     /// An existing Rekognition client; it is rebuilt with [`HttpsOnly`]
-    /// added.
+    /// added. As for [`s3_client`](Self::s3_client), an `endpoint_url` set
+    /// on the client is enforced but reported as the regional endpoint.
     pub fn rekognition_client(mut self, client: aws_sdk_rekognition::Client) -> Self {
         self.rekognition = Some(client);
         self
