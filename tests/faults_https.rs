@@ -11,10 +11,12 @@
 mod capture;
 mod fault_server;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use aws_sdk_s3::config::retry::RetryPartition;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_types::timeout::TimeoutConfig;
 use fault_server::{ca_pem, Fault, FaultServer, Response};
@@ -40,6 +42,15 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// A retry partition of its own for each client: the SDK shares its retry
+/// token bucket across every client of a partition (by default, per
+/// service) in the process, and these tests spend retries on purpose, so
+/// sharing would make one test's retry count depend on the others.
+fn own_retry_partition() -> RetryPartition {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    RetryPartition::new(format!("fault-test-{}", N.fetch_add(1, Ordering::Relaxed)))
+}
+
 fn backend(s3: &FaultServer, rekognition: &FaultServer) -> AwsBackend {
     let sdk = aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -55,9 +66,11 @@ fn backend(s3: &FaultServer, rekognition: &FaultServer) -> AwsBackend {
     let s3 = aws_sdk_s3::config::Builder::from(&sdk)
         .endpoint_url(&s3.endpoint)
         .force_path_style(true)
+        .retry_partition(own_retry_partition())
         .build();
     let rekognition = aws_sdk_rekognition::config::Builder::from(&sdk)
         .endpoint_url(&rekognition.endpoint)
+        .retry_partition(own_retry_partition())
         .build();
     AwsBackend::builder()
         .s3_client(aws_sdk_s3::Client::from_conf(s3))
