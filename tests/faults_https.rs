@@ -5,8 +5,9 @@
 //! S3 failed, and nothing in any log (everything is captured at TRACE) that
 //! should not be there.
 //!
-//! Each case has a positive control: the same servers answering well give
-//! an approval, so a failure here is the fault's doing, not the harness's.
+//! A positive control runs the same harness with both servers answering
+//! well and gets an approval, so the errors below are the faults' doing,
+//! not the harness's.
 
 mod capture;
 mod fault_server;
