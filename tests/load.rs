@@ -1,7 +1,8 @@
 //! Load: thousands of concurrent guarded comparisons on a multi-threaded
 //! runtime, through the exported mockall mocks, with failures injected at
 //! random into every backend (S3 checks, the opt-out verifier, the
-//! comparer) and objects that break the policy in every way. Each backend
+//! comparer), and objects that break the policy (SSE-S3, unencrypted, a
+//! KMS key outside the allowlist, too large). Each backend
 //! call also yields to the scheduler a random number of times, so checks,
 //! the verification cache and comparisons interleave.
 //!
@@ -10,7 +11,6 @@
 //! exactly the comparisons whose checks passed and whose comparer answer
 //! was a match at or above the threshold, counted one by one.
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -169,12 +169,6 @@ impl OptOutVerifier for Yielding<MockOptOutVerifier> {
 struct Ledger {
     answers: Vec<AtomicU8>,
     unverified_compared: AtomicUsize,
-}
-
-impl fmt::Debug for Ledger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Ledger")
-    }
 }
 
 fn inspector() -> MockObjectInspector {
