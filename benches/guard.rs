@@ -13,17 +13,15 @@
 
 mod support;
 
+use std::future::Future;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinSet;
 
 const DELAY: Duration = Duration::from_millis(20);
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().enable_all().build().unwrap()
-}
 
 fn multi_thread() -> Runtime {
     Builder::new_multi_thread()
@@ -33,13 +31,21 @@ fn multi_thread() -> Runtime {
         .unwrap()
 }
 
-fn cpu(c: &mut Criterion) {
-    let rt = current_thread();
-    let raw = support::raw(Duration::ZERO);
-    let warm = support::guard(Duration::ZERO, true);
-    let cold = support::guard(Duration::ZERO, false);
+/// The raw SDK and the guard, warm and cold, side by side in one group,
+/// every request answered after `delay`.
+fn side_by_side(
+    c: &mut Criterion,
+    name: &str,
+    delay: Duration,
+    tune: impl FnOnce(&mut BenchmarkGroup<'_, WallTime>),
+) {
+    let rt = support::current_thread();
+    let raw = support::raw(delay);
+    let warm = support::guard(delay, true);
+    let cold = support::guard(delay, false);
     rt.block_on(support::guarded_compare(&warm)); // fill the cache
-    let mut group = c.benchmark_group("cpu");
+    let mut group = c.benchmark_group(name);
+    tune(&mut group);
     group.bench_function("raw", |b| {
         b.to_async(&rt).iter(|| support::raw_compare(&raw))
     });
@@ -52,26 +58,37 @@ fn cpu(c: &mut Criterion) {
     group.finish();
 }
 
+fn cpu(c: &mut Criterion) {
+    side_by_side(c, "cpu", Duration::ZERO, |_| {});
+}
+
 fn latency(c: &mut Criterion) {
-    let rt = current_thread();
-    let raw = support::raw(DELAY);
-    let warm = support::guard(DELAY, true);
-    let cold = support::guard(DELAY, false);
-    rt.block_on(support::guarded_compare(&warm));
-    let mut group = c.benchmark_group("latency_20ms");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(4));
-    group.bench_function("raw", |b| {
-        b.to_async(&rt).iter(|| support::raw_compare(&raw))
+    side_by_side(c, "latency_20ms", DELAY, |group| {
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(4));
     });
-    group.bench_function("guarded_warm", |b| {
-        b.to_async(&rt).iter(|| support::guarded_compare(&warm))
-    });
-    group.bench_function("guarded_cold", |b| {
-        b.to_async(&rt).iter(|| support::guarded_compare(&cold))
-    });
-    group.finish();
+}
+
+/// Runs `n` calls at once, each with its own clone of `shared`, and waits
+/// for all of them.
+async fn all_at_once<T, F, Fut>(shared: &T, n: usize, call: F)
+where
+    T: Clone,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        set.spawn(call(shared.clone()));
+    }
+    while set
+        .join_next()
+        .await
+        .transpose()
+        .expect("no panic")
+        .is_some()
+    {}
 }
 
 fn throughput(c: &mut Criterion) {
@@ -87,40 +104,16 @@ fn throughput(c: &mut Criterion) {
         group.throughput(criterion::Throughput::Elements(in_flight as u64));
         group.bench_function("raw", |b| {
             b.to_async(&rt).iter(|| {
-                let raw = raw.clone();
-                async move {
-                    let mut set = JoinSet::new();
-                    for _ in 0..in_flight {
-                        let raw = raw.clone();
-                        set.spawn(async move { support::raw_compare(&raw).await });
-                    }
-                    while set
-                        .join_next()
-                        .await
-                        .transpose()
-                        .expect("no panic")
-                        .is_some()
-                    {}
-                }
+                all_at_once(&raw, in_flight, |raw| async move {
+                    support::raw_compare(&raw).await;
+                })
             })
         });
         group.bench_function("guarded_warm", |b| {
             b.to_async(&rt).iter(|| {
-                let warm = warm.clone();
-                async move {
-                    let mut set = JoinSet::new();
-                    for _ in 0..in_flight {
-                        let warm = warm.clone();
-                        set.spawn(async move { support::guarded_compare(&warm).await });
-                    }
-                    while set
-                        .join_next()
-                        .await
-                        .transpose()
-                        .expect("no panic")
-                        .is_some()
-                    {}
-                }
+                all_at_once(&warm, in_flight, |warm| async move {
+                    support::guarded_compare(&warm).await;
+                })
             })
         });
         group.finish();

@@ -26,10 +26,7 @@ fn image() -> Vec<u8> {
 /// Measures one comparison: returns (peak bytes, bytes allocated in total)
 /// from the moment the image exists.
 fn measure(guarded: bool) -> (usize, u64) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::current_thread();
     let raw = support::raw(Duration::ZERO);
     let guard = support::guard(Duration::ZERO, true);
     // Warm up both paths (credentials, endpoint resolution, lazy statics)

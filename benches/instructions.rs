@@ -14,10 +14,7 @@ fn main() {
         return;
     };
     let n: usize = n.parse().expect("a call count");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::current_thread();
     let raw = support::raw(Duration::ZERO);
     let guard = support::guard(Duration::ZERO, true);
     rt.block_on(async {

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{AccountId, KmsKeyArn, Policy};
+use rekognition_guard::Policy;
 use serde_json::json;
 
 /// Audit an S3 bucket's posture for storing face images.
@@ -60,17 +60,11 @@ fn fail(code: u8, bucket: &str, message: &str) -> ExitCode {
 }
 
 fn policy(cli: &Cli) -> Result<Policy, String> {
-    let mut policy = Policy::new();
-    for arn in &cli.kms_key_arns {
-        policy =
-            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
-    }
-    if let Some(owner) = &cli.expected_bucket_owner {
-        policy = policy.expected_bucket_owner(
-            AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
-        );
-    }
-    Ok(policy)
+    common::with_keys_and_owner(
+        Policy::new(),
+        &cli.kms_key_arns,
+        cli.expected_bucket_owner.as_deref(),
+    )
 }
 
 #[tokio::main]

@@ -39,8 +39,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::{
-    AccountId, CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, KmsKeyArn,
-    OptOutEvidence, Policy, S3ObjectRef, SimilarityThreshold, Verdict,
+    CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence, Policy,
+    S3ObjectRef, SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -196,15 +196,11 @@ fn options(cli: &Cli) -> Result<Options, String> {
             SimilarityThreshold::new(t).map_err(|e| format!("--threshold: {e}"))?,
         );
     }
-    for arn in &cli.kms_key_arns {
-        policy =
-            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
-    }
-    if let Some(owner) = &cli.expected_bucket_owner {
-        policy = policy.expected_bucket_owner(
-            AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
-        );
-    }
+    policy = common::with_keys_and_owner(
+        policy,
+        &cli.kms_key_arns,
+        cli.expected_bucket_owner.as_deref(),
+    )?;
     let opt_out = match &cli.opt_out_attestation {
         Some(text) => Some(
             OptOutEvidence::attested(text).map_err(|e| format!("--opt-out-attestation: {e}"))?,

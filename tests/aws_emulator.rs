@@ -113,29 +113,10 @@ impl Fixture {
 async fn sse_kms_objects_are_compared_with_the_checked_versions() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    let v1 = f
-        .put(
-            "members/ada.jpg",
-            Some(ServerSideEncryption::AwsKms),
-            Some(&f.kms_key),
-        )
-        .await
-        .expect("versioned");
-    let v2 = f
-        .put(
-            "members/ada.jpg",
-            Some(ServerSideEncryption::AwsKms),
-            Some(&f.kms_key),
-        )
-        .await
-        .expect("versioned");
+    let v1 = f.put_kms("members/ada.jpg").await.expect("versioned");
+    let v2 = f.put_kms("members/ada.jpg").await.expect("versioned");
     assert_ne!(v1, v2);
-    f.put(
-        "kiosk/live.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("kiosk/live.jpg").await;
     let (guard, wire) = f.guard(
         Policy::new()
             .require_versioning(true)
@@ -227,12 +208,7 @@ async fn sse_s3_and_unencrypted_objects_are_refused_with_nothing_sent() {
     f.put("members/alan.jpg", Some(ServerSideEncryption::Aes256), None)
         .await;
     f.put("members/plain.jpg", None, None).await;
-    f.put(
-        "kiosk/live.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("kiosk/live.jpg").await;
     let (guard, wire) = f.guard(Policy::new(), None);
 
     for (key, found) in [
@@ -298,12 +274,7 @@ async fn a_key_outside_the_allowlist_is_refused() {
 async fn unversioned_objects_are_refused_when_versioning_is_required() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, false).await;
-    f.put(
-        "members/ada.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("members/ada.jpg").await;
     let (guard, wire) = f.guard(Policy::new().require_versioning(true), None);
     let err = guard
         .compare(
@@ -326,12 +297,7 @@ async fn unversioned_objects_are_refused_when_versioning_is_required() {
 async fn a_missing_object_or_version_is_not_found() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    f.put(
-        "members/ada.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("members/ada.jpg").await;
     let (guard, wire) = f.guard(Policy::new(), None);
     for reference in [
         f.reference("members/nobody.jpg"),
@@ -355,12 +321,7 @@ async fn a_missing_object_or_version_is_not_found() {
 async fn an_http_endpoint_is_refused_with_nothing_sent() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    f.put(
-        "members/ada.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("members/ada.jpg").await;
     let plain = f.emu.endpoint.replacen("https://", "http://", 1);
     let (guard, wire) = f.guard(Policy::new(), Some(&plain));
     let err = guard
@@ -384,12 +345,7 @@ async fn an_http_endpoint_is_refused_with_nothing_sent() {
 async fn a_server_outside_the_trusted_ca_is_rejected() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    f.put(
-        "members/ada.jpg",
-        Some(ServerSideEncryption::AwsKms),
-        Some(&f.kms_key),
-    )
-    .await;
+    f.put_kms("members/ada.jpg").await;
     // Trust an unrelated CA only: the TLS handshake with moto must fail.
     let unrelated = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -22,14 +22,7 @@ async fn compare_faces_keeps_its_contract() {
         return;
     };
     let f = fixture(emu, true).await;
-    let v_ada = f
-        .put(
-            "members/Zoë Smith.jpg",
-            Some(ServerSideEncryption::AwsKms),
-            Some(&f.kms_key),
-        )
-        .await
-        .unwrap();
+    let v_ada = f.put_kms("members/Zoë Smith.jpg").await.unwrap();
     f.put("members/alan.jpg", Some(ServerSideEncryption::Aes256), None)
         .await;
 

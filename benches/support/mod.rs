@@ -81,6 +81,14 @@ pub fn sdk_config(delay: Duration) -> SdkConfig {
 }
 
 /// The raw SDK client, built from the same config as the guard's.
+/// A single-threaded runtime, as the per-call measurements use.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub fn raw(delay: Duration) -> aws_sdk_rekognition::Client {
     aws_sdk_rekognition::Client::new(&sdk_config(delay))
 }

@@ -47,3 +47,24 @@ pub async fn load_sdk_config(region: Option<&str>) -> aws_types::SdkConfig {
     }
     loader.load().await
 }
+
+/// Adds the allowlist from `--kms-key-arn` (repeatable) and the owner from
+/// `--expected-bucket-owner` to `policy`; a bad value is an error naming
+/// its flag.
+pub fn with_keys_and_owner(
+    mut policy: rekognition_guard::Policy,
+    kms_key_arns: &[String],
+    expected_bucket_owner: Option<&str>,
+) -> Result<rekognition_guard::Policy, String> {
+    use rekognition_guard::{AccountId, KmsKeyArn};
+    for arn in kms_key_arns {
+        policy =
+            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
+    }
+    if let Some(owner) = expected_bucket_owner {
+        policy = policy.expected_bucket_owner(
+            AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
+        );
+    }
+    Ok(policy)
+}

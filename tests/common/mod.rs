@@ -111,16 +111,7 @@ pub async fn fixture(emu: Emulator, versioned: bool) -> Fixture {
         .await
         .expect("CreateBucket");
     if versioned {
-        s3.put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("PutBucketVersioning");
+        enable_versioning(&s3, &bucket).await;
     }
     let other_kms_key = keys.pop().unwrap();
     let kms_key = keys.pop().unwrap();
@@ -132,6 +123,19 @@ pub async fn fixture(emu: Emulator, versioned: bool) -> Fixture {
         kms_key,
         other_kms_key,
     }
+}
+
+async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutBucketVersioning");
 }
 
 impl Fixture {
@@ -158,6 +162,13 @@ impl Fixture {
             .await
             .expect("PutObject");
         out.version_id().map(str::to_owned)
+    }
+
+    /// Puts a fake JPEG with SSE-KMS under the fixture's key; returns the
+    /// version id S3 assigned.
+    pub async fn put_kms(&self, key: &str) -> Option<String> {
+        self.put(key, Some(ServerSideEncryption::AwsKms), Some(&self.kms_key))
+            .await
     }
 
     pub fn reference(&self, key: &str) -> S3ObjectRef {
@@ -314,16 +325,7 @@ fn finish(out: std::process::Output) -> Run {
 
 /// Gives the fixture's bucket every setting the audit wants.
 pub async fn configure_well(f: &Fixture) {
-    f.s3.put_bucket_versioning()
-        .bucket(&f.bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutBucketVersioning");
+    enable_versioning(&f.s3, &f.bucket).await;
     use aws_sdk_s3::types::{
         PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
         ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
