@@ -17,6 +17,7 @@ use std::fmt;
 
 use crate::input::{S3ObjectRef, Service};
 use crate::policy::SseAlgorithm;
+use crate::text::{escape, Quoted};
 
 /// A boxed error, as kept in source chains.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -67,7 +68,7 @@ impl Error {
 #[non_exhaustive]
 pub enum InputError {
     /// The text is not an `s3://bucket/key[?versionId=…]` reference.
-    #[error("invalid S3 reference {input:?}: {reason}")]
+    #[error("invalid S3 reference {}: {reason}", Quoted(.input))]
     InvalidS3Reference {
         /// The reference as given.
         input: String,
@@ -75,22 +76,23 @@ pub enum InputError {
         reason: String,
     },
     /// The bucket name breaks S3's naming rules.
-    #[error("invalid S3 bucket name {bucket:?}: {reason}")]
+    #[error("invalid S3 bucket name {}: {reason}", Quoted(.bucket))]
     InvalidBucketName {
         /// The bucket name as given.
         bucket: String,
         /// Which rule it breaks.
         reason: String,
     },
-    /// The object key is empty, longer than 1024 bytes, or has control
-    /// characters.
-    #[error("invalid S3 object key ({len} bytes): keys are 1 to 1024 bytes of UTF-8 without control characters")]
+    /// The object key is empty, longer than 1024 bytes, or has characters
+    /// that could forge or disguise a log line
+    /// ([`text::is_log_unsafe`](crate::text::is_log_unsafe)).
+    #[error("invalid S3 object key ({len} bytes): keys are 1 to 1024 bytes of UTF-8 without control, line-separator or invisible formatting characters (such as bidirectional overrides)")]
     InvalidKey {
         /// Its length in bytes.
         len: usize,
     },
     /// The version id is empty, too long or has characters S3 never uses.
-    #[error("invalid S3 version id {version_id:?}: {reason}")]
+    #[error("invalid S3 version id {}: {reason}", Quoted(.version_id))]
     InvalidVersionId {
         /// The version id as given.
         version_id: String,
@@ -121,7 +123,7 @@ pub enum InputError {
         value: f32,
     },
     /// Not a full KMS key ARN.
-    #[error("invalid KMS key ARN {input:?}: {reason}")]
+    #[error("invalid KMS key ARN {}: {reason}", Quoted(.input))]
     InvalidKmsKeyArn {
         /// The text as given.
         input: String,
@@ -129,7 +131,7 @@ pub enum InputError {
         reason: String,
     },
     /// Not a 12-digit AWS account id.
-    #[error("invalid AWS account id {input:?}: an account id is exactly 12 digits")]
+    #[error("invalid AWS account id {}: an account id is exactly 12 digits", Quoted(.input))]
     InvalidAccountId {
         /// The text as given.
         input: String,
@@ -142,7 +144,7 @@ pub enum InputError {
         reason: String,
     },
     /// An endpoint URL that cannot be parsed.
-    #[error("invalid endpoint URL {input:?}: {reason}")]
+    #[error("invalid endpoint URL {}: {reason}", Quoted(.input))]
     InvalidEndpoint {
         /// The URL as given (user information removed).
         input: String,
@@ -238,7 +240,7 @@ pub enum Violation {
     },
     /// The object uses customer-provided keys (SSE-C), which Rekognition
     /// cannot read and which is not SSE-KMS.
-    #[error("{object} is encrypted with a customer-provided key (SSE-C, {algorithm}); store it with SSE-KMS instead")]
+    #[error("{object} is encrypted with a customer-provided key (SSE-C, {}); store it with SSE-KMS instead", Quoted(.algorithm))]
     CustomerProvidedKey {
         /// The object.
         object: S3ObjectRef,
@@ -301,7 +303,7 @@ pub enum Violation {
     },
     /// The opt-out verifier found the account not opted out (or could not
     /// prove it).
-    #[error("AI services opt-out not in effect for Rekognition: {reason}")]
+    #[error("AI services opt-out not in effect for Rekognition: {}", escape(.reason))]
     OptOutNotInEffect {
         /// What the verifier found and how to fix it.
         reason: String,
@@ -349,6 +351,8 @@ pub enum BackendErrorKind {
 ///
 /// The message says what to fix; the original SDK error, if any, is kept as
 /// [`source`](std::error::Error::source) and not repeated in `Display`.
+/// Messages are [escaped](crate::text::escape) when the error is made, so
+/// text a backend quotes from a service cannot forge a log line.
 #[derive(Debug)]
 pub struct BackendError {
     kind: BackendErrorKind,
@@ -384,7 +388,7 @@ impl BackendError {
             kind,
             service,
             operation,
-            message: message.into(),
+            message: crate::text::escape_owned(message.into()),
             retryable,
             endpoint: None,
             source: None,

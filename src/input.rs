@@ -44,8 +44,10 @@ impl fmt::Display for Service {
 /// Parse it from `s3://bucket/key` or `s3://bucket/key?versionId=VERSION`,
 /// or build it from parts with [`S3ObjectRef::new`]. Keys are taken
 /// literally (no percent-decoding, as in the AWS CLI): spaces and non-ASCII
-/// characters are fine; control characters are refused, so a key can never
-/// forge a log line.
+/// characters are fine; control characters, line and paragraph separators
+/// and invisible formatting characters such as bidirectional overrides
+/// ([`text::is_log_unsafe`](crate::text::is_log_unsafe)) are refused, so a
+/// key can never forge or disguise a log line.
 ///
 /// ```
 /// use rekognition_guard::S3ObjectRef;
@@ -205,9 +207,10 @@ fn validate_bucket(bucket: &str) -> Result<(), InputError> {
 }
 
 fn validate_key(key: &str) -> Result<(), InputError> {
-    // S3 allows control characters in keys, but a face photo's key never
-    // needs one, and refusing them keeps keys from forging log lines.
-    if (1..=1024).contains(&key.len()) && !key.chars().any(char::is_control) {
+    // S3 allows any UTF-8 in keys, but a face photo's key never needs a
+    // control, line-separator or invisible formatting character, and
+    // refusing them keeps keys from forging or disguising log lines.
+    if (1..=1024).contains(&key.len()) && !crate::text::has_log_unsafe(key) {
         Ok(())
     } else {
         Err(InputError::InvalidKey { len: key.len() })
@@ -578,7 +581,21 @@ mod tests {
             S3ObjectRef::new("library-photos", ""),
             Err(InputError::InvalidKey { len: 0 })
         );
-        for control in ["a\nb", "a\rb", "\u{0}", "a\u{7f}", "tab\there"] {
+        for control in [
+            "a\nb",
+            "a\rb",
+            "\u{0}",
+            "a\u{7f}",
+            "tab\there",
+            // Shown as a new line by many log viewers, or reordering what
+            // follows ("Trojan Source"): they could forge an audit line.
+            "members/x.jpg\u{2028}2026-11-30T10:00:00Z INFO rekognition_guard::audit: decision=\"match\"",
+            "members/x\u{2029}.jpg",
+            "members/\u{202e}gpj.exe",
+            "members/\u{2066}ada\u{2069}.jpg",
+            "members/a\u{200b}da.jpg",
+            "a\u{85}b",
+        ] {
             assert!(
                 S3ObjectRef::new("library-photos", control).is_err(),
                 "{control:?}"

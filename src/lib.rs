@@ -105,6 +105,7 @@ pub mod input;
 pub mod memory;
 pub mod optout;
 pub mod policy;
+pub mod text;
 
 pub use backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{BackendError, InputError};
+use crate::text::{escape, quote};
 
 /// Checks whether the account is opted out of AI-service data use for
 /// Rekognition.
@@ -96,13 +97,17 @@ pub fn resolve_rekognition_opt_out(policy_content: &str) -> OptOutStatus {
     };
     match setting.as_str() {
         Some("optOut") => OptOutStatus::OptedOut {
-            detail: format!("AWS Organizations effective AI services opt-out policy: {source} optOut"),
+            detail: format!(
+                "AWS Organizations effective AI services opt-out policy: {source} optOut"
+            ),
         },
         Some(other) => not(format!(
-            "the effective opt-out policy sets {source} to {other:?}; {fix}"
+            "the effective opt-out policy sets {source} to {}; {fix}",
+            quote(other, 64)
         )),
         None => not(format!(
-            "the effective opt-out policy has no resolved value for {source} (found {setting}); {fix}"
+            "the effective opt-out policy has no resolved value for {source} (found {}); {fix}",
+            quote(&setting.to_string(), 64)
         )),
     }
 }
@@ -144,8 +149,8 @@ fn evidence_text(text: &str) -> Result<String, InputError> {
     if text.chars().count() > MAX_EVIDENCE_TEXT {
         return bad("it is longer than 256 characters");
     }
-    if text.chars().any(char::is_control) {
-        return bad("it contains control characters");
+    if crate::text::has_log_unsafe(text) {
+        return bad("it contains control, line-separator or invisible formatting characters");
     }
     Ok(text.to_owned())
 }
@@ -258,9 +263,9 @@ impl OptOutRecord {
 impl fmt::Display for OptOutRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Verified { detail } => write!(f, "verified ({detail})"),
-            Self::Attested { reference } => write!(f, "attested ({reference})"),
-            Self::Waived { reason } => write!(f, "waived ({reason})"),
+            Self::Verified { detail } => write!(f, "verified ({})", escape(detail)),
+            Self::Attested { reference } => write!(f, "attested ({})", escape(reference)),
+            Self::Waived { reason } => write!(f, "waived ({})", escape(reason)),
         }
     }
 }

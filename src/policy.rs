@@ -78,7 +78,11 @@ impl fmt::Display for SseAlgorithm {
             Self::Aes256 => f.write_str("encrypted with SSE-S3 (AES256)"),
             Self::AwsKms => f.write_str("encrypted with SSE-KMS (aws:kms)"),
             Self::AwsKmsDsse => f.write_str("encrypted with DSSE-KMS (aws:kms:dsse)"),
-            Self::Other(v) => write!(f, "encrypted with an unrecognised algorithm {v:?}"),
+            Self::Other(v) => write!(
+                f,
+                "encrypted with an unrecognised algorithm {}",
+                crate::text::Quoted(v)
+            ),
         }
     }
 }

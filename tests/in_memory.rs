@@ -337,6 +337,63 @@ async fn every_decision_is_audited_without_image_bytes() {
     );
 }
 
+/// Reports whatever a hostile or broken S3 might send in text headers.
+#[derive(Debug)]
+struct ForgingInspector;
+
+#[async_trait]
+impl ObjectInspector for ForgingInspector {
+    fn endpoint(&self) -> String {
+        "https://s3.eu-west-1.amazonaws.com".into()
+    }
+    async fn inspect(&self, _request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+        const FORGED: &str =
+            "\u{2028}2026-11-30T10:00:00Z  INFO rekognition_guard::audit: decision=\"match\"";
+        Ok(
+            ObjectFacts::new(rekognition_guard::SseAlgorithm::from_header(Some(
+                &format!("aws:kms{FORGED}"),
+            )))
+            .with_sse_customer_algorithm(format!("AES256\u{202e}{FORGED}"))
+            .with_content_length(1000),
+        )
+    }
+}
+
+#[tokio::test]
+async fn text_a_service_answered_cannot_forge_an_audit_line() {
+    let captured = captured_logs();
+    let aws = library();
+    let guard = guard_over(ForgingInspector, &aws, Policy::new());
+    let reference = S3ObjectRef::parse("s3://library-photos/members/forged.jpg").unwrap();
+    let refused = guard
+        .compare(reference, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    let shown = format!("{refused} {refused:?}");
+    assert!(
+        !rekognition_guard::text::has_log_unsafe(&shown),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\\u{2028}"), "{shown}");
+    assert_eq!(aws.compare_calls(), 0);
+
+    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("members/forged.jpg"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one audit event, on one line: {out}");
+    assert!(lines[0].contains("decision=\"refused\""), "{}", lines[0]);
+    for line in out.lines() {
+        assert!(!rekognition_guard::text::has_log_unsafe(line), "{line:?}");
+    }
+    assert!(
+        !out.lines()
+            .any(|l| l.trim_start().starts_with("2026-11-30T10:00:00Z")),
+        "a forged line reached the log: {out}"
+    );
+}
+
 mod enrollment {
     use super::*;
     use rekognition_guard::{ConfigError, InputError, Service};

@@ -2,6 +2,7 @@
 //! panics, and what is accepted is exactly what the rules allow.
 
 use proptest::prelude::*;
+use rekognition_guard::text::{has_log_unsafe, is_log_unsafe};
 use rekognition_guard::{
     AccountId, FaceImage, ImageFormat, KmsKeyArn, S3ObjectRef, SimilarityThreshold, SseAlgorithm,
     MAX_IMAGE_BYTES,
@@ -21,11 +22,11 @@ fn bucket() -> impl Strategy<Value = String> {
 }
 
 /// Keys with arbitrary Unicode, including %, ?, #, spaces and slashes, but
-/// no control characters, 1 to 1024 bytes.
+/// no log-unsafe characters, 1 to 1024 bytes.
 fn key() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
-            any::<char>().prop_filter("no control characters", |c| !c.is_control()),
+            any::<char>().prop_filter("no log-unsafe characters", |c| !is_log_unsafe(*c)),
             Just('%'),
             Just('?'),
             Just('#'),
@@ -36,6 +37,29 @@ fn key() -> impl Strategy<Value = String> {
     )
     .prop_map(|chars| chars.into_iter().collect::<String>())
     .prop_filter("1 to 1024 bytes", |k| (1..=1024).contains(&k.len()))
+}
+
+/// Characters that could forge or disguise a log line: controls, line and
+/// paragraph separators, bidirectional controls, zero-width characters.
+fn log_unsafe_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        proptest::char::range('\u{0}', '\u{1f}'),
+        proptest::char::range('\u{7f}', '\u{9f}'),
+        Just('\u{2028}'),
+        Just('\u{2029}'),
+        proptest::char::range('\u{202a}', '\u{202e}'),
+        proptest::char::range('\u{2066}', '\u{2069}'),
+        proptest::char::range('\u{200b}', '\u{200f}'),
+        Just('\u{061c}'),
+        Just('\u{feff}'),
+        Just('\u{00ad}'),
+    ]
+}
+
+/// Text with log-unsafe characters somewhere in it.
+fn hostile_text() -> impl Strategy<Value = String> {
+    (".{0,40}", log_unsafe_char(), ".{0,40}", log_unsafe_char())
+        .prop_map(|(a, c, b, d)| format!("{a}{c}{b}{d}"))
 }
 
 fn version() -> impl Strategy<Value = String> {
@@ -51,7 +75,7 @@ proptest! {
             prop_assert!(input.starts_with("s3://"));
             prop_assert!((3..=63).contains(&r.bucket().len()));
             prop_assert!((1..=1024).contains(&r.key().len()));
-            prop_assert!(!r.key().chars().any(char::is_control));
+            prop_assert!(!r.key().chars().any(is_log_unsafe));
         }
     }
 
@@ -76,6 +100,70 @@ proptest! {
         prop_assert!(S3ObjectRef::new(&b, &with_control).is_err());
         let too_long = "a".repeat(1025);
         prop_assert!(S3ObjectRef::new(&b, &too_long).is_err());
+    }
+
+    #[test]
+    fn keys_and_evidence_with_log_unsafe_characters_are_refused(b in bucket(), k in key(), c in log_unsafe_char(), at in 0usize..200) {
+        let mut chars: Vec<char> = k.chars().collect();
+        chars.insert(at.min(chars.len()), c);
+        let with_unsafe: String = chars.into_iter().collect();
+        prop_assert!(S3ObjectRef::new(&b, &with_unsafe).is_err());
+        let reference = format!("s3://{b}/{with_unsafe}");
+        prop_assert!(S3ObjectRef::parse(&reference).is_err());
+        let attestation = format!("case 1{c}2");
+        prop_assert!(rekognition_guard::OptOutEvidence::attested(&attestation).is_err());
+        let waiver = format!("test{c}x");
+        prop_assert!(rekognition_guard::OptOutEvidence::waived(&waiver).is_err());
+    }
+
+    /// One rule for every string that can reach Display, Debug, errors or
+    /// audit events: whatever text goes in, nothing shown holds a
+    /// log-unsafe character.
+    #[test]
+    fn nothing_shown_holds_a_log_unsafe_character(text in hostile_text()) {
+        use rekognition_guard::{
+            BackendError, BackendErrorKind, OptOutEvidence, OptOutRecord, Service, Violation,
+        };
+        let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        let mut shown = Vec::new();
+        let mut show = |d: &dyn std::fmt::Display, g: &dyn std::fmt::Debug| {
+            shown.push(d.to_string());
+            shown.push(format!("{g:?}"));
+        };
+        if let Err(e) = S3ObjectRef::parse(&text) { show(&e, &e); }
+        if let Err(e) = S3ObjectRef::parse(&format!("s3://{text}")) { show(&e, &e); }
+        if let Err(e) = S3ObjectRef::new(&text, "k") { show(&e, &e); }
+        if let Err(e) = S3ObjectRef::new("library-photos", &text) { show(&e, &e); }
+        if let Err(e) = object.clone().with_version_id(&text) { show(&e, &e); }
+        if let Err(e) = KmsKeyArn::parse(&text) { show(&e, &e); }
+        if let Err(e) = AccountId::parse(&text) { show(&e, &e); }
+        if let Err(e) = OptOutEvidence::attested(&text) { show(&e, &e); }
+        let sse = SseAlgorithm::from_header(Some(&text));
+        show(&sse, &sse);
+        let violations = [
+            Violation::NotKmsEncrypted { object: object.clone(), found: sse.clone() },
+            Violation::CustomerProvidedKey { object: object.clone(), algorithm: text.clone() },
+            Violation::OptOutNotInEffect { reason: text.clone() },
+        ];
+        for v in &violations { show(v, v); }
+        let backend = BackendError::new(BackendErrorKind::Other, Service::S3, "HeadObject", text.clone());
+        show(&backend, &backend);
+        for record in [
+            OptOutRecord::Verified { detail: text.clone() },
+            OptOutRecord::Attested { reference: text.clone() },
+            OptOutRecord::Waived { reason: text.clone() },
+        ] {
+            show(&record, &record);
+        }
+        let policy = serde_json::json!({"services": {"rekognition": {"opt_out_policy": text.clone()}}}).to_string();
+        let status = rekognition_guard::optout::resolve_rekognition_opt_out(&policy);
+        show(&format!("{status:?}"), &status);
+        if let rekognition_guard::OptOutStatus::NotOptedOut { reason } = &status {
+            show(reason, reason);
+        }
+        for s in shown {
+            prop_assert!(!has_log_unsafe(&s), "{:?}", s);
+        }
     }
 
     #[test]

@@ -1,0 +1,193 @@
+//! The one rule for text that can reach a log line.
+//!
+//! Object keys, bucket names, version ids, KMS key ids, opt-out evidence
+//! and anything a service answered can end up in `Display`, `Debug`,
+//! errors and audit events. A character that a log viewer shows as a line
+//! break, or that reorders or hides what follows, lets such text forge a
+//! log line or disguise one ("Trojan Source", CVE-2021-42574). This module
+//! names those characters once; every other part of the crate either
+//! **refuses** text that holds them (inputs: keys, evidence text) or
+//! **escapes** them (text a service answered) with [`escape`].
+//!
+//! Unsafe characters ([`is_log_unsafe`]):
+//!
+//! | class | characters |
+//! |---|---|
+//! | control (Unicode `Cc`) | U+0000–U+001F, U+007F–U+009F (line feed, carriage return, escape, next line, …) |
+//! | line and paragraph separators (`Zl`, `Zp`) | U+2028, U+2029 |
+//! | format characters (`Cf`) | bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069; marks U+200E, U+200F, U+061C; zero-width U+200B–U+200D, U+2060–U+2064, U+FEFF; soft hyphen U+00AD; and the rest of `Cf` |
+//!
+//! ```
+//! use rekognition_guard::text::{escape, is_log_unsafe};
+//!
+//! assert!(is_log_unsafe('\u{2028}'));
+//! assert!(is_log_unsafe('\u{202E}'));
+//! assert!(!is_log_unsafe('é'));
+//! assert_eq!(escape("x.jpg\u{2028} INFO forged"), "x.jpg\\u{2028} INFO forged");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Whether `c` must never reach a log line unescaped: a control
+/// character, a line or paragraph separator, or a Unicode format
+/// character (bidirectional controls, zero-width characters, …).
+pub fn is_log_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c)
+}
+
+/// Unicode general category `Cf` (format), as of Unicode 16.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// Whether `text` holds any [log-unsafe](is_log_unsafe) character.
+pub fn has_log_unsafe(text: &str) -> bool {
+    text.chars().any(is_log_unsafe)
+}
+
+/// `text` with every [log-unsafe](is_log_unsafe) character written as
+/// `\u{XXXX}` and every backslash doubled, so the escaped form cannot be
+/// mistaken for an escape. Text without either is returned as is.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c == '\\' || is_log_unsafe(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if is_log_unsafe(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`escape`] for an owned string: no copy when nothing needs escaping.
+pub(crate) fn escape_owned(text: String) -> String {
+    match escape(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// Displays text in double quotes, [`escape`]d, with `"` written as `\"`:
+/// how this crate quotes text it was given or a service answered.
+///
+/// ```
+/// use rekognition_guard::text::Quoted;
+///
+/// assert_eq!(Quoted("a\u{2029}\"b").to_string(), r#""a\u{2029}\"b""#);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Quoted<'a>(pub &'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_char('"')?;
+        for (i, part) in escape(self.0).split('"').enumerate() {
+            if i > 0 {
+                f.write_str("\\\"")?;
+            }
+            f.write_str(part)?;
+        }
+        f.write_char('"')
+    }
+}
+
+/// [`Quoted`], cut to at most `max` characters of the original (an
+/// ellipsis marks a cut): for text a service answered that a message
+/// quotes.
+pub(crate) fn quote(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", Quoted(&text[..at])),
+        None => Quoted(text).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_breaking_or_reordering_character_is_unsafe() {
+        for c in [
+            '\n',
+            '\r',
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{200B}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{E0041}',
+        ] {
+            assert!(is_log_unsafe(c), "{:04x}", c as u32);
+        }
+        for c in [
+            'a',
+            'é',
+            'Z',
+            ' ',
+            '/',
+            '%',
+            '+',
+            '日',
+            '\u{1F600}',
+            '\u{00A0}',
+        ] {
+            assert!(!is_log_unsafe(c), "{:04x}", c as u32);
+        }
+    }
+
+    #[test]
+    fn escaping_is_unambiguous_and_leaves_safe_text_alone() {
+        assert!(matches!(escape("members/Zoë.jpg"), Cow::Borrowed(_)));
+        assert_eq!(escape("a\nb"), "a\\u{000a}b");
+        assert_eq!(escape("a\\u{000a}b"), "a\\\\u{000a}b");
+        assert_eq!(escape("\u{202E}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(quote("abcdef", 3), "\"abc\"…");
+        assert_eq!(quote("a\u{2028}\"", 10), "\"a\\u{2028}\\\"\"");
+    }
+}
