@@ -495,3 +495,40 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
         "{err:?}"
     );
 }
+
+/// The narrowed policy of the adversarial review, over the real wire: a
+/// TLS deny for one foreign account and a KMS deny on an unused prefix
+/// are not credited, and the audit says why.
+#[tokio::test]
+async fn a_narrowed_bucket_policy_is_not_credited() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    configure_well(&f).await;
+    let b = &f.bucket;
+    let narrowed = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::{b}/*","Condition":{{"Bool":{{"aws:SecureTransport":"false"}},"StringEquals":{{"aws:PrincipalAccount":"999999999999"}}}}}},
+        {{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{b}/unused/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"aws:kms"}}}}}}]}}"#
+    );
+    f.s3.put_bucket_policy()
+        .bucket(b)
+        .policy(narrowed)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap());
+    let audit = f.backend().audit_bucket(b, &policy).await.unwrap();
+    let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "no-tls-only-policy",
+            "uploads-not-forced-to-kms",
+            "policy-statement-not-credited",
+            "policy-statement-not-credited",
+        ],
+        "{:#?}",
+        audit.findings()
+    );
+    assert!(!audit.is_compliant());
+}

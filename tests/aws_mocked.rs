@@ -776,6 +776,82 @@ mod audit {
         );
     }
 
+    fn bucket_policy(json: &'static str) -> Rule {
+        mock!(aws_sdk_s3::Client::get_bucket_policy).then_output(move || {
+            aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput::builder()
+                .policy(json)
+                .build()
+        })
+    }
+
+    /// The policy from the report: a TLS deny for one foreign account only,
+    /// and a KMS deny on an unused prefix. IAM ANDs a statement's
+    /// conditions, so neither protects the photos.
+    #[tokio::test]
+    async fn a_policy_that_protects_almost_nothing_is_not_credited() {
+        let narrowed = bucket_policy(
+            r#"{"Statement":[
+             {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::library-photos/*",
+              "Condition":{"Bool":{"aws:SecureTransport":"false"},
+                           "StringEquals":{"aws:PrincipalAccount":"999999999999"}}},
+             {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::library-photos/unused/*",
+              "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}"#,
+        );
+        let audit = run_audit(&[
+            &encryption_ok(),
+            &versioning_ok(),
+            &narrowed,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        assert!(!audit.is_compliant());
+        let find = |id: &str| {
+            audit
+                .findings()
+                .iter()
+                .filter(|f| f.id == id)
+                .collect::<Vec<_>>()
+        };
+        let tls = find("no-tls-only-policy");
+        assert_eq!(tls.len(), 1, "{:#?}", audit.findings());
+        assert!(tls[0].detail.contains("statement #1"), "{}", tls[0].detail);
+        let kms = find("uploads-not-forced-to-kms");
+        assert_eq!(kms.len(), 1, "{:#?}", audit.findings());
+        assert!(kms[0].detail.contains("statement #2"), "{}", kms[0].detail);
+        let why = find("policy-statement-not-credited");
+        assert_eq!(why.len(), 2, "{:#?}", audit.findings());
+        assert!(
+            why[0].detail.contains("statement #1") && why[0].detail.contains("2 operators"),
+            "{}",
+            why[0].detail
+        );
+        assert!(
+            why[1].detail.contains("statement #2") && why[1].detail.contains("every object"),
+            "{}",
+            why[1].detail
+        );
+
+        // Positive control: the same checks pass with statements that bind
+        // everyone, everywhere.
+        let good = bucket_policy(
+            r#"{"Statement":[
+             {"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::library-photos","arn:aws:s3:::library-photos/*"],
+              "Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+             {"Sid":"KmsOnly","Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::library-photos/*",
+              "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}"#,
+        );
+        let audit = run_audit(&[
+            &encryption_ok(),
+            &versioning_ok(),
+            &good,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        assert!(audit.is_compliant(), "{:#?}", audit.findings());
+    }
+
     #[tokio::test]
     async fn a_missing_bucket_or_a_failing_s3_is_an_error() {
         let missing = mock!(aws_sdk_s3::Client::get_bucket_versioning).then_http_response(|| {

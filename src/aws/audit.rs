@@ -7,6 +7,9 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
 use serde_json::Value;
 
+use super::bucket_policy::{
+    denies_insecure_transport, denies_non_kms_uploads, label, statements, Credit,
+};
 use super::errors::{common, status};
 use super::AwsBackend;
 use crate::error::{BackendError, BackendErrorKind, Error};
@@ -70,11 +73,12 @@ impl Finding {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        // Details quote bucket policies and error codes: escaped here, once.
         Self {
             id,
             severity,
-            detail: detail.into(),
-            fix: fix.into(),
+            detail: crate::text::escape_owned(detail.into()),
+            fix: crate::text::escape_owned(fix.into()),
         }
     }
 }
@@ -366,29 +370,8 @@ impl AwsBackend {
                 None
             }
         };
-        if let Some(statements) = policy_doc.as_ref().map(statements) {
-            if !statements
-                .iter()
-                .any(|s| denies_insecure_transport(s, bucket))
-            {
-                findings.push(Finding::new(
-                    "no-tls-only-policy",
-                    Severity::High,
-                    "no bucket policy statement denies requests without TLS",
-                    format!("add a statement: Effect Deny, Principal *, Action s3:*, Resource arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*, Condition Bool aws:SecureTransport false"),
-                ));
-            }
-            if !statements
-                .iter()
-                .any(|s| denies_non_kms_uploads(s, default_kms))
-            {
-                findings.push(Finding::new(
-                    "uploads-not-forced-to-kms",
-                    Severity::Medium,
-                    "nothing refuses an upload that asks for SSE-S3 or no encryption",
-                    format!("add a statement: Effect Deny, Principal *, Action s3:PutObject, Resource arn:aws:s3:::{bucket}/*, Condition StringNotEquals s3:x-amz-server-side-encryption aws:kms (StringNotEqualsIfExists when default encryption is SSE-KMS)"),
-                ));
-            }
+        if let Some(doc) = &policy_doc {
+            findings.extend(policy_findings(doc, bucket, default_kms));
         }
 
         match read(
@@ -454,127 +437,63 @@ impl AwsBackend {
     }
 }
 
-/// A policy document's statements (a single object or an array).
-fn statements(doc: &Value) -> Vec<&Value> {
-    match &doc["Statement"] {
-        Value::Array(a) => a.iter().collect(),
-        v @ Value::Object(_) => vec![v],
-        _ => Vec::new(),
-    }
-}
-
-/// A string or an array of strings, as IAM allows.
-fn strings(v: &Value) -> Vec<&str> {
-    match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn applies_to_everyone_denying(s: &Value) -> bool {
-    s["Effect"] == "Deny"
-        && (s["Principal"] == "*" || strings(&s["Principal"]["AWS"]).contains(&"*"))
-}
-
-fn has_action(s: &Value, wanted: &[&str]) -> bool {
-    strings(&s["Action"])
-        .iter()
-        .any(|a| *a == "*" || *a == "s3:*" || wanted.contains(a))
-}
-
-/// Deny, everyone, all S3 actions on the objects, when SecureTransport is
-/// false.
-fn denies_insecure_transport(s: &Value, bucket: &str) -> bool {
-    let objects = format!("arn:aws:s3:::{bucket}/*");
-    let condition = &s["Condition"]["Bool"]["aws:SecureTransport"];
-    let on_false =
-        condition == "false" || condition == false || strings(condition).contains(&"false");
-    applies_to_everyone_denying(s)
-        && has_action(s, &[])
-        && strings(&s["Resource"])
-            .iter()
-            .any(|r| *r == objects || *r == "*")
-        && on_false
-}
-
-/// Deny uploads whose SSE header is not KMS; with `IfExists` only when the
-/// default encryption (which applies to uploads without the header) is KMS.
-fn denies_non_kms_uploads(s: &Value, default_kms: bool) -> bool {
-    const HEADER: &str = "s3:x-amz-server-side-encryption";
-    let kms_only = |v: &Value| {
-        let values = strings(v);
-        !values.is_empty()
-            && values
-                .iter()
-                .all(|v| *v == "aws:kms" || *v == "aws:kms:dsse")
-    };
-    let condition = &s["Condition"];
-    let strict = kms_only(&condition["StringNotEquals"][HEADER]);
-    let if_exists = kms_only(&condition["StringNotEqualsIfExists"][HEADER]) && default_kms;
-    applies_to_everyone_denying(s) && has_action(s, &["s3:PutObject"]) && (strict || if_exists)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn statement(json: &str) -> Value {
-        serde_json::from_str(json).unwrap()
-    }
-
-    #[test]
-    fn tls_only_statement_shapes() {
-        let good = statement(
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
-        );
-        assert!(denies_insecure_transport(&good, "b"));
-        let principal_aws = statement(
-            r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":["s3:*"],"Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":false}}}"#,
-        );
-        assert!(denies_insecure_transport(&principal_aws, "b"));
-        for bad in [
-            // An Allow on SecureTransport=true does not refuse anything.
-            r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}"#,
-            // Only one action.
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
-            // Another bucket.
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::other/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
-            // One principal only.
-            r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
-        ] {
-            assert!(!denies_insecure_transport(&statement(bad), "b"), "{bad}");
+/// The findings about a bucket policy: whether a credited statement
+/// enforces TLS and SSE-KMS uploads, and why each statement that tests
+/// those conditions was not credited (see [`bucket_policy`](super::bucket_policy)).
+fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding> {
+    let statements = statements(doc);
+    let mut findings = Vec::new();
+    let mut requirement = |id: &'static str,
+                           severity: Severity,
+                           missing: &str,
+                           fix: String,
+                           credit: &dyn Fn(&Value) -> Credit| {
+        let mut credited = false;
+        let mut not_credited = Vec::new();
+        for (i, s) in statements.iter().enumerate() {
+            match credit(s) {
+                Credit::Credited => credited = true,
+                Credit::NotCredited(reason) => not_credited.push((label(s, i), reason)),
+                Credit::Unrelated => {}
+            }
         }
-    }
-
-    #[test]
-    fn kms_upload_statement_shapes() {
-        let strict = statement(
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}"#,
-        );
-        assert!(denies_non_kms_uploads(&strict, false));
-        let if_exists = statement(
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEqualsIfExists":{"s3:x-amz-server-side-encryption":["aws:kms","aws:kms:dsse"]}}}"#,
-        );
-        assert!(denies_non_kms_uploads(&if_exists, true));
-        assert!(
-            !denies_non_kms_uploads(&if_exists, false),
-            "without a KMS default, uploads without the header get SSE-S3"
-        );
-        let aes = statement(
-            r#"{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"}}}"#,
-        );
-        assert!(!denies_non_kms_uploads(&aes, true));
-    }
-
-    #[test]
-    fn statement_lists_and_single_objects() {
-        let doc: Value = serde_json::from_str(r#"{"Statement":{"Effect":"Deny"}}"#).unwrap();
-        assert_eq!(statements(&doc).len(), 1);
-        let doc: Value =
-            serde_json::from_str(r#"{"Statement":[{"Effect":"Deny"},{"Effect":"Allow"}]}"#)
-                .unwrap();
-        assert_eq!(statements(&doc).len(), 2);
-        assert!(statements(&Value::Null).is_empty());
-    }
+        if !credited {
+            let detail = if not_credited.is_empty() {
+                missing.to_owned()
+            } else {
+                format!(
+                    "{missing}; {} could not be credited (see policy-statement-not-credited)",
+                    not_credited
+                        .iter()
+                        .map(|(l, _)| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            findings.push(Finding::new(id, severity, detail, fix));
+        }
+        for (statement, reason) in not_credited {
+            findings.push(Finding::new(
+                "policy-statement-not-credited",
+                Severity::Info,
+                format!("{statement} was not credited toward {id}: {reason}"),
+                "IAM ANDs a statement's principals, actions, resources and conditions: make the Deny apply to Principal *, every object of the bucket, and no other condition",
+            ));
+        }
+    };
+    requirement(
+        "no-tls-only-policy",
+        Severity::High,
+        "no bucket policy statement denies requests without TLS for every principal and object",
+        format!("add a statement: Effect Deny, Principal *, Action s3:*, Resource arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*, Condition Bool aws:SecureTransport false, and no other condition"),
+        &|s| denies_insecure_transport(s, bucket),
+    );
+    requirement(
+        "uploads-not-forced-to-kms",
+        Severity::Medium,
+        "nothing refuses an upload that asks for SSE-S3 or no encryption, for every principal and object",
+        format!("add a statement: Effect Deny, Principal *, Action s3:PutObject, Resource arn:aws:s3:::{bucket}/*, Condition StringNotEquals s3:x-amz-server-side-encryption aws:kms (StringNotEqualsIfExists when default encryption is SSE-KMS), and no other condition"),
+        &|s| denies_non_kms_uploads(s, bucket, default_kms),
+    );
+    findings
 }

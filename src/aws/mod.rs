@@ -63,6 +63,7 @@
 //! client with a rustls client (aws-lc) that does not use proxies.
 
 mod audit;
+mod bucket_policy;
 mod errors;
 mod https;
 #[cfg(feature = "organizations")]
