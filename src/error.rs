@@ -18,6 +18,7 @@ use std::fmt;
 use crate::input::{S3ObjectRef, Service};
 use crate::policy::SseAlgorithm;
 use crate::text::{escape, Quoted};
+use crate::transit::InsecureEndpoint;
 
 /// A boxed error, as kept in source chains.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -161,14 +162,10 @@ pub enum ConfigError {
     /// No opt-out evidence was given when building the guard.
     #[error("no AI services opt-out evidence was given: call GuardBuilder::opt_out with OptOutEvidence::verified_by (AWS Organizations AI services opt-out policy), OptOutEvidence::attested (e.g. the AWS Support case id of your opt-out) or OptOutEvidence::waived (an explicit, audited waiver)")]
     MissingOptOutEvidence,
-    /// A configured endpoint is not HTTPS.
-    #[error("{service} endpoint {endpoint} is not HTTPS: configure an https:// endpoint (check code, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_* and profile endpoint_url settings)")]
-    InsecureEndpoint {
-        /// Which service's endpoint.
-        service: Service,
-        /// The endpoint, with any user information removed.
-        endpoint: String,
-    },
+    /// A configured endpoint is not HTTPS, or carries user information, a
+    /// query or a fragment.
+    #[error(transparent)]
+    InsecureEndpoint(InsecureEndpoint),
     /// Some other invalid setting.
     #[error("invalid configuration: {0}")]
     Invalid(String),
@@ -222,14 +219,10 @@ impl std::error::Error for Refusal {}
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Violation {
-    /// An endpoint is not HTTPS. The guard did not call it.
-    #[error("{service} endpoint {endpoint} is not HTTPS; configure an https:// endpoint (check code, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_* and profile endpoint_url settings)")]
-    InsecureEndpoint {
-        /// Which service's endpoint.
-        service: Service,
-        /// The endpoint, with any user information removed.
-        endpoint: String,
-    },
+    /// An endpoint is not HTTPS (or carries user information, a query or a
+    /// fragment). The guard did not call it.
+    #[error(transparent)]
+    InsecureEndpoint(InsecureEndpoint),
     /// The object is not encrypted with SSE-KMS (or DSSE-KMS).
     #[error("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
     NotKmsEncrypted {
@@ -340,8 +333,8 @@ pub enum BackendErrorKind {
     /// out of range, missing fields, …).
     InvalidResponse,
     /// The request was refused before transmit because its endpoint is not
-    /// HTTPS; nothing was sent. The guard reports it as
-    /// [`Violation::InsecureEndpoint`].
+    /// HTTPS ([`BackendError::insecure_endpoint`]); nothing was sent. The
+    /// guard reports it as [`Violation::InsecureEndpoint`].
     InsecureEndpoint,
     /// Anything else.
     Other,
@@ -360,7 +353,7 @@ pub struct BackendError {
     operation: &'static str,
     message: String,
     retryable: bool,
-    endpoint: Option<String>,
+    insecure: Option<InsecureEndpoint>,
     source: Option<BoxError>,
 }
 
@@ -390,28 +383,29 @@ impl BackendError {
             operation,
             message: crate::text::escape_owned(message.into()),
             retryable,
-            endpoint: None,
+            insecure: None,
             source: None,
         }
     }
 
-    /// A request refused before transmit because `endpoint` is not HTTPS.
-    /// The guard turns it into [`Violation::InsecureEndpoint`].
-    pub fn insecure_endpoint(service: Service, operation: &'static str, endpoint: &str) -> Self {
-        let endpoint = crate::endpoint::redact(endpoint);
+    /// A request of `operation` refused before transmit because its
+    /// endpoint is insecure. The guard turns it into
+    /// [`Violation::InsecureEndpoint`].
+    pub fn refused_endpoint(operation: &'static str, refusal: InsecureEndpoint) -> Self {
         let mut e = Self::new(
             BackendErrorKind::InsecureEndpoint,
-            service,
+            refusal.service(),
             operation,
-            format!("refused before transmit: endpoint {endpoint} is not HTTPS"),
+            format!("refused before transmit: {refusal}"),
         );
-        e.endpoint = Some(endpoint);
+        e.insecure = Some(refusal);
         e
     }
 
-    /// For [`BackendErrorKind::InsecureEndpoint`]: the refused endpoint.
-    pub fn insecure_endpoint_url(&self) -> Option<&str> {
-        self.endpoint.as_deref()
+    /// For [`BackendErrorKind::InsecureEndpoint`]: the refused endpoint and
+    /// why.
+    pub fn insecure_endpoint(&self) -> Option<&InsecureEndpoint> {
+        self.insecure.as_ref()
     }
 
     /// Keeps `source` as the cause.

@@ -8,14 +8,13 @@ use crate::backend::{
     ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
-use crate::endpoint::require_https;
 use crate::error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
 };
 use crate::input::{FaceImage, ImageFormat, ImageInput, S3ObjectRef, Service};
 use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
 use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
-use std::sync::RwLock;
+use crate::transit::KnownEndpoints;
 
 /// The `tracing` target of audit events: one event per decision, at `INFO`
 /// for comparisons and `WARN` for refusals and errors.
@@ -192,29 +191,7 @@ pub struct Guard {
     policy: Policy,
     opt_out: OptOutEvidence,
     cache: Option<Arc<VerificationCache>>,
-    known_https: Arc<KnownHttps>,
-}
-
-/// Endpoints this guard already found to be HTTPS, so the hot path compares
-/// a string instead of parsing a URI. Only passes are remembered (at most
-/// 16): a non-HTTPS endpoint is parsed and refused every time.
-#[derive(Debug, Default)]
-struct KnownHttps(RwLock<Vec<String>>);
-
-impl KnownHttps {
-    fn check(&self, service: Service, endpoint: &str) -> Result<(), Violation> {
-        let known = self.0.read().unwrap_or_else(|e| e.into_inner());
-        if known.iter().any(|e| e == endpoint) {
-            return Ok(());
-        }
-        drop(known);
-        require_https(service, endpoint)?;
-        let mut known = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if known.len() < 16 && !known.iter().any(|e| e == endpoint) {
-            known.push(endpoint.to_owned());
-        }
-        Ok(())
-    }
+    known_https: Arc<KnownEndpoints>,
 }
 
 impl fmt::Debug for Guard {
@@ -339,6 +316,13 @@ impl Guard {
         }
     }
 
+    /// Whether `endpoint` may be called (see [`crate::transit`]).
+    fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), Violation> {
+        self.known_https
+            .check(service, endpoint)
+            .map_err(Violation::InsecureEndpoint)
+    }
+
     /// The policy this guard enforces.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -350,8 +334,7 @@ impl Guard {
     /// [`Error::Refused`] with every violation, or [`Error::Backend`] when
     /// the metadata could not be read.
     pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
-        self.known_https
-            .check(Service::S3, &self.inspector.endpoint())
+        self.endpoint_ok(Service::S3, &self.inspector.endpoint())
             .map_err(|v| Error::Refused(refusal(vec![v])))?;
         match self.check_object(object).await {
             Check::Passed(v) => Ok(v),
@@ -419,12 +402,11 @@ impl Guard {
         let mut violations = Vec::new();
         push_err(
             &mut violations,
-            self.known_https.check(Service::S3, &uploader.endpoint()),
+            self.endpoint_ok(Service::S3, &uploader.endpoint()),
         );
         push_err(
             &mut violations,
-            self.known_https
-                .check(Service::S3, &self.inspector.endpoint()),
+            self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
         );
         if let Some(refusal) = Refusal::new(violations) {
             return Err(Error::Refused(refusal));
@@ -512,20 +494,17 @@ impl Guard {
         let s3_ok = !needs_s3
             || push_err(
                 &mut violations,
-                self.known_https
-                    .check(Service::S3, &self.inspector.endpoint()),
+                self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
             );
         push_err(
             &mut violations,
-            self.known_https
-                .check(Service::Rekognition, &self.comparer.endpoint()),
+            self.endpoint_ok(Service::Rekognition, &self.comparer.endpoint()),
         );
         let verifier = self.opt_out.verifier();
         let verifier_ok = match verifier {
             Some(v) => push_err(
                 &mut violations,
-                self.known_https
-                    .check(Service::Organizations, &v.endpoint()),
+                self.endpoint_ok(Service::Organizations, &v.endpoint()),
             ),
             None => false,
         };
@@ -660,10 +639,9 @@ fn backend_error(e: BackendError) -> Error {
 }
 
 fn insecure_violation(e: &BackendError) -> Option<Violation> {
-    (e.kind() == BackendErrorKind::InsecureEndpoint).then(|| Violation::InsecureEndpoint {
-        service: e.service(),
-        endpoint: e.insecure_endpoint_url().unwrap_or("<unknown>").to_owned(),
-    })
+    e.insecure_endpoint()
+        .cloned()
+        .map(Violation::InsecureEndpoint)
 }
 
 /// The input of a decision, for the audit event: the S3 reference, or the

@@ -71,7 +71,7 @@
 //! ## Features
 //!
 //! With AWS, [`aws::AwsBackend`] implements both backends on the official
-//! SDK clients, each guarded by the [`aws::HttpsOnly`] interceptor:
+//! SDK clients, each guarded by the [`transit::HttpsOnly`] interceptor:
 //!
 //! ```no_run
 //! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
@@ -97,7 +97,6 @@
 pub mod aws;
 pub mod backend;
 mod cache;
-pub mod endpoint;
 pub mod error;
 mod guard;
 pub mod input;
@@ -106,6 +105,7 @@ pub mod memory;
 pub mod optout;
 pub mod policy;
 pub mod text;
+pub mod transit;
 
 pub use backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,

@@ -153,10 +153,10 @@ pub struct InMemoryBackend {
 impl fmt::Debug for InMemoryBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryBackend")
-            .field("s3_endpoint", &crate::endpoint::redact(&self.s3_endpoint))
+            .field("s3_endpoint", &crate::transit::redact(&self.s3_endpoint))
             .field(
                 "rekognition_endpoint",
-                &crate::endpoint::redact(&self.rekognition_endpoint),
+                &crate::transit::redact(&self.rekognition_endpoint),
             )
             .finish_non_exhaustive()
     }

@@ -334,7 +334,7 @@ async fn an_http_endpoint_is_refused_with_nothing_sent() {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations()),
-            Some([Violation::InsecureEndpoint { service: Service::Rekognition, endpoint }]) if *endpoint == plain
+            Some([Violation::InsecureEndpoint(e)]) if e.service() == Service::Rekognition && e.endpoint() == plain
         ),
         "{err:?}"
     );

@@ -5,6 +5,7 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{ConfigError, FaceImage, OptOutEvidence, S3ObjectRef, Service, Violation};
 
 #[test]
@@ -29,10 +30,9 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
         // Built from the config: the misconfiguration fails early.
         assert_eq!(
             AwsBackend::from_sdk_config(&sdk).unwrap_err(),
-            ConfigError::InsecureEndpoint {
-                service: Service::S3,
-                endpoint: "http://127.0.0.1:9".into()
-            }
+            ConfigError::InsecureEndpoint(
+                check_endpoint_url(Service::S3, "http://127.0.0.1:9").unwrap_err()
+            )
         );
 
         // Clients built from it elsewhere and handed in: refused on the wire.
@@ -57,19 +57,17 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
             .unwrap_err();
         assert_eq!(
             err.as_refusal().expect("a policy refusal").violations(),
-            &[Violation::InsecureEndpoint {
-                service: Service::S3,
-                endpoint: "http://127.0.0.1:9".into()
-            }]
+            &[Violation::InsecureEndpoint(
+                check_endpoint_url(Service::S3, "http://127.0.0.1:9").unwrap_err()
+            )]
         );
 
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(
             err.as_refusal().expect("a policy refusal").violations(),
-            &[Violation::InsecureEndpoint {
-                service: Service::Rekognition,
-                endpoint: "http://127.0.0.1:19".into()
-            }]
+            &[Violation::InsecureEndpoint(
+                check_endpoint_url(Service::Rekognition, "http://127.0.0.1:19").unwrap_err()
+            )]
         );
         rx.expect_no_request();
     });

@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{
     AccountId, BackendErrorKind, ConfigError, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence,
     Policy, S3ObjectRef, Service, SseAlgorithm, Verdict, Violation,
@@ -493,10 +494,9 @@ async fn http_endpoint_set_in_code_on_a_client_is_refused_on_the_wire() {
         err.as_refusal()
             .expect("a policy refusal, not a dispatch failure")
             .violations(),
-        &[Violation::InsecureEndpoint {
-            service: Service::S3,
-            endpoint: "http://127.0.0.1:9000".into()
-        }]
+        &[Violation::InsecureEndpoint(
+            check_endpoint_url(Service::S3, "http://127.0.0.1:9000").unwrap_err()
+        )]
     );
     s3_rx.expect_no_request();
     rekognition_rx.expect_no_request();
@@ -528,10 +528,10 @@ async fn http_endpoint_from_a_custom_resolver_is_refused_on_the_wire() {
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert_eq!(
         err.as_refusal().expect("a policy refusal").violations(),
-        &[Violation::InsecureEndpoint {
-            service: Service::Rekognition,
-            endpoint: "http://rekognition.internal:8080".into()
-        }]
+        &[Violation::InsecureEndpoint(
+            check_endpoint_url(Service::Rekognition, "http://rekognition.internal:8080")
+                .unwrap_err()
+        )]
     );
     rx.expect_no_request();
 }
@@ -558,10 +558,7 @@ async fn http_endpoint_with_an_http_response_rule_is_still_refused() {
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(matches!(
         err.as_refusal().unwrap().violations(),
-        [Violation::InsecureEndpoint {
-            service: Service::Rekognition,
-            ..
-        }]
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
     ));
 }
 
@@ -575,10 +572,9 @@ fn configured_http_endpoints_fail_the_build() {
         .unwrap_err();
     assert_eq!(
         err,
-        ConfigError::InsecureEndpoint {
-            service: Service::S3,
-            endpoint: "http://127.0.0.1:4566".into()
-        }
+        ConfigError::InsecureEndpoint(
+            check_endpoint_url(Service::S3, "http://127.0.0.1:4566").unwrap_err()
+        )
     );
 
     let sdk = aws_types::SdkConfig::builder()
@@ -588,10 +584,7 @@ fn configured_http_endpoints_fail_the_build() {
         .build();
     assert!(matches!(
         AwsBackend::from_sdk_config(&sdk).unwrap_err(),
-        ConfigError::InsecureEndpoint {
-            service: Service::S3,
-            ..
-        }
+        ConfigError::InsecureEndpoint(e) if e.service() == Service::S3
     ));
 }
 

@@ -272,10 +272,7 @@ async fn the_organizations_client_is_https_only_too() {
         .unwrap_err();
     assert!(matches!(
         err,
-        ConfigError::InsecureEndpoint {
-            service: Service::Organizations,
-            ..
-        }
+        ConfigError::InsecureEndpoint(e) if e.service() == Service::Organizations
     ));
 
     // A client whose endpoint was set elsewhere: refused on the wire.
@@ -296,10 +293,7 @@ async fn the_organizations_client_is_https_only_too() {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations()),
-            Some([Violation::InsecureEndpoint {
-                service: Service::Organizations,
-                ..
-            }])
+            Some([Violation::InsecureEndpoint(e)]) if e.service() == Service::Organizations
         ),
         "{err:?}"
     );

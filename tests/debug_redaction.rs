@@ -126,7 +126,15 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
         .sdk_config(&sdk)
         .endpoint_url(format!("https://user:{URL_PASSWORD}@s3.example.com"));
     show("AwsBackendBuilder", format!("{builder:?}"));
-    let backend = builder.build().unwrap();
+    // A password in the endpoint URL is refused outright (the SDK would
+    // print the URL in its DEBUG logs); the refusal is redacted too.
+    let refused = builder.build().unwrap_err();
+    show("ConfigError (user info)", format!("{refused:?} {refused}"));
+    let backend = AwsBackend::builder()
+        .sdk_config(&sdk)
+        .endpoint_url("https://s3.example.com")
+        .build()
+        .unwrap();
     show("AwsBackend", format!("{backend:?}"));
     let insecure = AwsBackend::builder()
         .sdk_config(&sdk)
@@ -148,7 +156,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
         format!("{:?}", OptOutEvidence::verified_by(verifier)),
     );
 
-    assert_eq!(shown.len(), 14, "every formatted type is checked");
+    assert_eq!(shown.len(), 15, "every formatted type is checked");
     let logged = capture::logged();
     assert!(
         logged.contains("reference photo enrolled") && logged.contains("face comparison decided"),

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, BoundingBox, CheckedImage, ComparisonFacts,
     ConfigError, Error, FaceImage, FaceMatch, Guard, ImageRole, KmsKeyArn, MockFaceComparer,
@@ -132,7 +133,7 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     );
     assert_eq!(violations.len(), 5, "{violations:#?}");
     assert!(
-        matches!(&violations[0], Violation::InsecureEndpoint { service: Service::Rekognition, endpoint } if endpoint == "http://rekognition.local:8080")
+        matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service() == Service::Rekognition && e.endpoint() == "http://rekognition.local:8080")
     );
     assert!(
         matches!(&violations[1], Violation::NotKmsEncrypted { object, found: SseAlgorithm::None } if *object == reference())
@@ -159,10 +160,9 @@ async fn insecure_s3_endpoint_means_no_head_object_and_no_compare() {
     let violations = refusal(guard.compare(reference(), live_photo()).await.unwrap_err());
     assert_eq!(
         violations,
-        vec![Violation::InsecureEndpoint {
-            service: Service::S3,
-            endpoint: "http://127.0.0.1:9000".into()
-        }]
+        vec![Violation::InsecureEndpoint(
+            check_endpoint_url(Service::S3, "http://127.0.0.1:9000").unwrap_err()
+        )]
     );
 }
 
@@ -180,10 +180,7 @@ async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
     let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
     assert!(matches!(
         &violations[..],
-        [Violation::InsecureEndpoint {
-            service: Service::Rekognition,
-            ..
-        }]
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
     ));
 }
 
@@ -482,10 +479,7 @@ async fn an_insecure_verifier_endpoint_is_never_called() {
     );
     assert!(matches!(
         &violations[..],
-        [Violation::InsecureEndpoint {
-            service: Service::Organizations,
-            ..
-        }]
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Organizations
     ));
 }
 
@@ -584,10 +578,7 @@ async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
         let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
         assert!(matches!(
             &violations[..],
-            [Violation::InsecureEndpoint {
-                service: Service::Rekognition,
-                ..
-            }]
+            [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
         ));
     }
 }

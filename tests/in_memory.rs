@@ -497,10 +497,7 @@ mod enrollment {
             .unwrap_err();
         assert!(matches!(
             err.as_refusal().unwrap().violations(),
-            [Violation::InsecureEndpoint {
-                service: Service::S3,
-                ..
-            }]
+            [Violation::InsecureEndpoint(e)] if e.service() == Service::S3
         ));
 
         let foreign = enrolling_guard(

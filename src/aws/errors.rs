@@ -3,16 +3,16 @@
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::https::find_insecure;
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
+use crate::transit::find_insecure;
 
 /// The HTTP status of the response behind `err`, if one arrived.
 pub(crate) fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-/// Maps what every operation shares: refusals of [`HttpsOnly`](super::HttpsOnly),
+/// Maps what every operation shares: refusals of [`HttpsOnly`](crate::transit::HttpsOnly),
 /// timeouts, connection failures and unreadable responses. `None` when a
 /// response arrived: the caller looks at the service error, then falls back
 /// to [`by_status`].
@@ -25,11 +25,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     if let Some(insecure) = find_insecure(err) {
-        return Some(BackendError::insecure_endpoint(
-            service,
-            operation,
-            insecure.endpoint(),
-        ));
+        return Some(BackendError::refused_endpoint(operation, insecure.clone()));
     }
     let (kind, message) = match err {
         SdkError::TimeoutError(_) => (

@@ -65,7 +65,6 @@
 mod audit;
 mod bucket_policy;
 mod errors;
-mod https;
 #[cfg(feature = "organizations")]
 mod organizations;
 mod rekognition;
@@ -81,7 +80,6 @@ use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
 
 pub use audit::{BucketAudit, Finding, Severity};
-pub use https::{HttpsOnly, InsecureEndpointError};
 #[cfg(feature = "organizations")]
 pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
 
@@ -89,11 +87,11 @@ use crate::backend::{
     CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector, ObjectUploader,
     UploadReceipt, UploadRequest,
 };
-use crate::endpoint::{is_https, redact};
 use crate::error::{BackendError, ConfigError};
 use crate::guard::{Guard, GuardBuilder};
 use crate::input::Service;
 use crate::policy::ObjectFacts;
+use crate::transit::{check_endpoint_url, redact, HttpsOnly};
 
 /// The AWS SDK (aws-sigv4) prints whole request bodies in its TRACE logs
 /// when this environment variable is `true`, and CompareFaces and PutObject
@@ -138,11 +136,8 @@ pub struct AwsBackend {
 impl fmt::Debug for AwsBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AwsBackend")
-            .field("s3_endpoint", &crate::endpoint::redact(&self.s3_endpoint))
-            .field(
-                "rekognition_endpoint",
-                &crate::endpoint::redact(&self.rekognition_endpoint),
-            )
+            .field("s3_endpoint", &redact(&self.s3_endpoint))
+            .field("rekognition_endpoint", &redact(&self.rekognition_endpoint))
             .finish_non_exhaustive()
     }
 }
@@ -436,14 +431,7 @@ fn missing(service: &str, setter: &str) -> ConfigError {
 }
 
 fn require_https_config(service: Service, url: &str) -> Result<(), ConfigError> {
-    if is_https(url) {
-        Ok(())
-    } else {
-        Err(ConfigError::InsecureEndpoint {
-            service,
-            endpoint: redact(url),
-        })
-    }
+    check_endpoint_url(service, url).map_err(ConfigError::InsecureEndpoint)
 }
 
 /// The endpoint URL an SDK client built from `sdk` will use, resolved as

@@ -12,10 +12,11 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 
 use super::errors::{by_status, common, status};
-use super::{configured_endpoint, require_https_config, timeouts, HttpsOnly};
+use super::{configured_endpoint, require_https_config, timeouts};
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::input::{AccountId, Service};
 use crate::optout::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
+use crate::transit::HttpsOnly;
 
 const OPERATION: &str = "DescribeEffectivePolicy";
 
@@ -58,7 +59,7 @@ pub struct OrganizationsOptOutVerifier {
 impl fmt::Debug for OrganizationsOptOutVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OrganizationsOptOutVerifier")
-            .field("endpoint", &crate::endpoint::redact(&self.endpoint))
+            .field("endpoint", &crate::transit::redact(&self.endpoint))
             .field("target", &self.target)
             .field("cache_ttl", &self.cache_ttl)
             .finish_non_exhaustive()

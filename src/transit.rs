@@ -1,0 +1,405 @@
+//! **Encrypted in transit**: every call goes over HTTPS, whatever set the
+//! endpoint.
+//!
+//! One home for the requirement:
+//!
+//! * [`check_endpoint_url`]: the rule for a configured endpoint URL:
+//!   `https://`, a host, and no user information, query or fragment (the
+//!   AWS SDK prints endpoint URLs in its DEBUG logs, so a password in one
+//!   would reach them);
+//! * [`InsecureEndpoint`]: the one refusal, used by configuration errors
+//!   ([`ConfigError::InsecureEndpoint`](crate::ConfigError::InsecureEndpoint)),
+//!   policy violations ([`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint))
+//!   and the wire check;
+//! * [`HttpsOnly`]: the wire check, an AWS SDK interceptor on every client
+//!   the crate builds or is handed. Before anything else it checks the
+//!   client's configured endpoint URL (from code, `SdkConfig`, environment
+//!   or profile) by the rule above, so a URL with a password is refused
+//!   before the SDK resolves (and logs) it; before every attempt is sent it
+//!   checks the final URI: `https://`, a host, no user information;
+//! * [`redact`]: how endpoints are shown: `scheme://host[:port]`, never
+//!   user information, path or query.
+//!
+//! The guard also asks each backend for its endpoint before every call and
+//! calls none of them unless it passes [`check_endpoint_url`]; endpoints
+//! that passed are remembered (only passes, at most 16 per guard), so the
+//! hot path compares a string instead of parsing a URL.
+
+use std::fmt;
+use std::sync::RwLock;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::input::Service;
+
+/// What is wrong with an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndpointProblem {
+    /// The scheme is not `https` (compared case-insensitively).
+    NotHttps,
+    /// The URL has no host.
+    NoHost,
+    /// The URL carries user information (`user:password@`), which the AWS
+    /// SDK prints in its DEBUG logs.
+    UserInfo,
+    /// The URL has a query string, which the SDK would print too and which
+    /// no AWS endpoint needs.
+    Query,
+    /// The URL has a fragment (`#…`).
+    Fragment,
+    /// The text is not a URL.
+    Unparseable,
+}
+
+impl fmt::Display for EndpointProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotHttps => "is not HTTPS",
+            Self::NoHost => "has no host",
+            Self::UserInfo => {
+                "carries user information (user:password@), which the AWS SDK would print in its DEBUG logs"
+            }
+            Self::Query => "has a query string, which the AWS SDK would print in its DEBUG logs",
+            Self::Fragment => "has a fragment (#…)",
+            Self::Unparseable => "is not a URL",
+        })
+    }
+}
+
+/// An endpoint refused for transport security: which service, the
+/// endpoint as [`redact`]ed, and what is wrong with it. Nothing was sent
+/// to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InsecureEndpoint {
+    service: Service,
+    endpoint: String,
+    problem: EndpointProblem,
+}
+
+impl InsecureEndpoint {
+    fn new(service: Service, endpoint: &str, problem: EndpointProblem) -> Self {
+        Self {
+            service,
+            endpoint: redact(endpoint),
+            problem,
+        }
+    }
+
+    /// The service whose endpoint was refused.
+    pub fn service(&self) -> Service {
+        self.service
+    }
+
+    /// The endpoint, as `scheme://host[:port]` (no user information, path
+    /// or query).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// What is wrong with it.
+    pub fn problem(&self) -> EndpointProblem {
+        self.problem
+    }
+}
+
+impl fmt::Display for InsecureEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} endpoint {} {}; configure an https:// endpoint without user information, query or fragment (check code, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_* and profile endpoint_url settings)",
+            self.service, self.endpoint, self.problem
+        )
+    }
+}
+
+impl std::error::Error for InsecureEndpoint {}
+
+/// Whether `uri` is an absolute `https://` URI with a host (the scheme
+/// compared case-insensitively). For the full rule for configured
+/// endpoints see [`check_endpoint_url`].
+///
+/// ```
+/// use rekognition_guard::transit::is_https;
+///
+/// assert!(is_https("https://rekognition.eu-west-1.amazonaws.com"));
+/// assert!(is_https("HTTPS://127.0.0.1:4566/"));
+/// assert!(!is_https("http://127.0.0.1:4566"));
+/// assert!(!is_https("https://"));
+/// assert!(!is_https("rekognition.eu-west-1.amazonaws.com"));
+/// ```
+pub fn is_https(uri: &str) -> bool {
+    matches!(
+        problem(uri, Rule::Wire),
+        None | Some(EndpointProblem::UserInfo)
+    )
+}
+
+/// Which parts of a URL a check looks at.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// A configured endpoint: no user information, query or fragment.
+    Configured,
+    /// A request on the wire: operations add query strings (`?versionId=`),
+    /// so only scheme, host and user information are checked.
+    Wire,
+}
+
+fn problem(url: &str, rule: Rule) -> Option<EndpointProblem> {
+    // `http::Uri` drops a fragment silently: look for it in the text.
+    if rule == Rule::Configured && url.contains('#') {
+        return Some(EndpointProblem::Fragment);
+    }
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return Some(EndpointProblem::Unparseable);
+    };
+    if !uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("https"))
+    {
+        return Some(EndpointProblem::NotHttps);
+    }
+    let Some(authority) = uri.authority() else {
+        return Some(EndpointProblem::NoHost);
+    };
+    if authority.host().is_empty() {
+        return Some(EndpointProblem::NoHost);
+    }
+    if authority.as_str().contains('@') {
+        return Some(EndpointProblem::UserInfo);
+    }
+    if rule == Rule::Configured && uri.query().is_some() {
+        return Some(EndpointProblem::Query);
+    }
+    None
+}
+
+/// Checks a configured endpoint URL: `https://` (case-insensitive), a host,
+/// and no user information, query string or fragment.
+///
+/// ```
+/// use rekognition_guard::transit::{check_endpoint_url, EndpointProblem};
+/// use rekognition_guard::Service;
+///
+/// assert!(check_endpoint_url(Service::S3, "https://s3.eu-west-1.amazonaws.com").is_ok());
+/// let refused = check_endpoint_url(Service::S3, "https://user:secret@10.0.0.1:9000").unwrap_err();
+/// assert_eq!(refused.problem(), EndpointProblem::UserInfo);
+/// assert_eq!(refused.endpoint(), "https://10.0.0.1:9000");
+/// assert!(!refused.to_string().contains("secret"));
+/// ```
+///
+/// # Errors
+/// [`InsecureEndpoint`] saying what is wrong, with the endpoint redacted.
+pub fn check_endpoint_url(service: Service, url: &str) -> Result<(), InsecureEndpoint> {
+    match problem(url, Rule::Configured) {
+        None => Ok(()),
+        Some(p) => Err(InsecureEndpoint::new(service, url, p)),
+    }
+}
+
+/// `endpoint` as `scheme://host[:port]`, without user information, path
+/// or query; `<unparseable endpoint>` when it is not a URL.
+///
+/// ```
+/// use rekognition_guard::transit::redact;
+///
+/// assert_eq!(redact("http://AKIA:secret@example.com:8080/path?x=1"), "http://example.com:8080");
+/// ```
+pub fn redact(endpoint: &str) -> String {
+    match endpoint.parse::<http::Uri>() {
+        Ok(uri) => {
+            let scheme = uri.scheme_str().unwrap_or("<no scheme>");
+            let host = uri.host().unwrap_or("<no host>");
+            match uri.port_u16() {
+                Some(port) => format!("{scheme}://{host}:{port}"),
+                None => format!("{scheme}://{host}"),
+            }
+        }
+        Err(_) => "<unparseable endpoint>".to_owned(),
+    }
+}
+
+/// Endpoints a guard already found acceptable, so the hot path compares a
+/// string instead of parsing a URL. Only passes are remembered (at most
+/// 16): a refused endpoint is parsed and refused every time.
+#[derive(Debug, Default)]
+pub(crate) struct KnownEndpoints(RwLock<Vec<String>>);
+
+impl KnownEndpoints {
+    pub(crate) fn check(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
+        let known = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if known.iter().any(|e| e == endpoint) {
+            return Ok(());
+        }
+        drop(known);
+        check_endpoint_url(service, endpoint)?;
+        let mut known = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if known.len() < 16 && !known.iter().any(|e| e == endpoint) {
+            known.push(endpoint.to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// An AWS SDK interceptor that refuses every request to an endpoint that
+/// is not HTTPS, whatever chose it: code, `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_<SERVICE>`, a profile, or a custom endpoint resolver.
+///
+/// * `read_before_execution`, before the SDK does anything else: the
+///   client's configured endpoint URL, if any, must pass
+///   [`check_endpoint_url`], so a URL with a password is refused before the
+///   SDK resolves the endpoint and prints it in its DEBUG logs.
+/// * `read_before_transmit`, once per attempt after endpoint resolution and
+///   signing: the URI that would go on the wire must be `https://` with a
+///   host and no user information (this catches custom resolvers).
+///
+/// A refusal ends the call before any byte is sent and is not retried; the
+/// error's source chain holds an [`InsecureEndpoint`]. The AWS backends
+/// install it on every client they build or are given; add it to your own
+/// clients with `config::Builder::interceptor(HttpsOnly::new(..))`.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpsOnly {
+    service: Service,
+}
+
+impl HttpsOnly {
+    /// An interceptor for `service`'s client (named in refusals).
+    pub fn new(service: Service) -> Self {
+        Self { service }
+    }
+
+    fn refuse(&self, refusal: InsecureEndpoint) -> BoxError {
+        tracing::warn!(
+            target: crate::AUDIT_TARGET,
+            service = %self.service,
+            endpoint = %refusal.endpoint(),
+            problem = %refusal.problem(),
+            "refused a request to an insecure endpoint before transmit"
+        );
+        Box::new(refusal)
+    }
+}
+
+impl Intercept for HttpsOnly {
+    fn name(&self) -> &'static str {
+        "rekognition_guard::HttpsOnly"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        match cfg.load::<aws_types::endpoint_config::EndpointUrl>() {
+            Some(url) => check_endpoint_url(self.service, &url.0).map_err(|r| self.refuse(r)),
+            None => Ok(()),
+        }
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let uri = context.request().uri();
+        match problem(uri, Rule::Wire) {
+            None => Ok(()),
+            Some(p) => Err(self.refuse(InsecureEndpoint::new(self.service, uri, p))),
+        }
+    }
+}
+
+/// Finds an [`InsecureEndpoint`] in `err`'s source chain.
+pub(crate) fn find_insecure<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a InsecureEndpoint> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<InsecureEndpoint>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_with_a_host_passes() {
+        for good in [
+            "https://s3.eu-west-1.amazonaws.com",
+            "https://127.0.0.1:4566",
+            "HTTPS://localhost:5000/",
+            "https://[::1]:8443",
+        ] {
+            assert!(is_https(good), "{good}");
+            assert!(check_endpoint_url(Service::S3, good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://s3.eu-west-1.amazonaws.com",
+            "HTTP://127.0.0.1",
+            "ftp://example.com",
+            "https://",
+            "https:/example.com",
+            "s3.eu-west-1.amazonaws.com",
+            "",
+            "httpsx://example.com",
+            "  https://example.com",
+        ] {
+            assert!(!is_https(bad), "{bad}");
+            assert!(check_endpoint_url(Service::S3, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn configured_endpoints_carry_no_secrets_queries_or_fragments() {
+        for (url, expected) in [
+            ("https://user:secret@host", EndpointProblem::UserInfo),
+            ("https://user@host:443/", EndpointProblem::UserInfo),
+            ("https://:secret@host", EndpointProblem::UserInfo),
+            ("https://host/?X-Amz-Credential=x", EndpointProblem::Query),
+            ("https://host/path#token", EndpointProblem::Fragment),
+            ("http://user:secret@host", EndpointProblem::NotHttps),
+        ] {
+            let refused = check_endpoint_url(Service::Rekognition, url).unwrap_err();
+            assert_eq!(refused.problem(), expected, "{url}");
+            let shown = format!("{refused} {refused:?}");
+            assert!(
+                !shown.contains("secret") && !shown.contains("token"),
+                "{shown}"
+            );
+            assert!(!shown.contains("X-Amz-Credential"), "{shown}");
+        }
+        // On the wire, operations add queries; user information never.
+        assert_eq!(problem("https://h/k?versionId=v1", Rule::Wire), None);
+        assert_eq!(
+            problem("https://u:p@h/k", Rule::Wire),
+            Some(EndpointProblem::UserInfo)
+        );
+    }
+
+    #[test]
+    fn refusals_never_show_credentials_in_urls() {
+        let v = check_endpoint_url(
+            Service::S3,
+            "http://AKIAEXAMPLE:wJalrXUtnFEMI@127.0.0.1:4566/p?X-Amz-Signature=abc",
+        )
+        .unwrap_err();
+        let shown = format!("{v} {v:?}");
+        assert!(!shown.contains("AKIAEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(!shown.contains("Signature"), "{shown}");
+        assert!(shown.contains("http://127.0.0.1:4566"), "{shown}");
+        assert_eq!(redact("not a url at all"), "<unparseable endpoint>");
+    }
+}
