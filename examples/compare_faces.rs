@@ -22,7 +22,8 @@
 //! Output: readable lines on stderr; the last line on stdout is one JSON
 //! object: `decision` (`match`, `no_match`, `refused`, `error`),
 //! `similarity` (number or null), `reasons` (strings), `threshold`,
-//! `opt_out`, and `source` / `target` (bucket, key, version, KMS key ARN as
+//! `opt_out` (`evidence`, `detail`, and `account`: for a verified opt-out
+//! the account it was verified for, which called Rekognition), and `source` / `target` (bucket, key, version, KMS key ARN as
 //! verified, or format and size for bytes). Never image bytes or
 //! credentials.
 //!
@@ -304,8 +305,11 @@ async fn run(cli: Cli, opts: Options) -> Report {
             report.decision = decision;
             report.reasons = reasons;
             report.similarity = d.verdict().similarity();
-            report.opt_out =
-                json!({ "evidence": d.opt_out().kind(), "detail": d.opt_out().to_string() });
+            report.opt_out = json!({
+                "evidence": d.opt_out().kind(),
+                "detail": d.opt_out().to_string(),
+                "account": d.opt_out().account().map(|a| a.as_str()),
+            });
             report.source = describe_checked(d.source());
             report.target = describe_checked(d.target());
         }

@@ -238,6 +238,17 @@ pub trait FaceComparer: Send + Sync + fmt::Debug {
     /// # Errors
     /// A [`BackendError`] when the comparison failed.
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError>;
+
+    /// The AWS account whose credentials this comparer calls Rekognition
+    /// with (for AWS: STS `GetCallerIdentity` with the Rekognition client's
+    /// credentials). The guard asks only when the opt-out evidence is
+    /// verified, and refuses unless it is the account the evidence is
+    /// about.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the account cannot be learned; the guard
+    /// then refuses to compare.
+    async fn caller_account(&self) -> Result<AccountId, BackendError>;
 }
 
 /// An upload the guard approved: validated image bytes, to be stored with

@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use crate::input::{S3ObjectRef, Service};
+use crate::input::{AccountId, S3ObjectRef, Service};
 use crate::policy::SseAlgorithm;
 use crate::text::{escape, Quoted};
 use crate::transit::InsecureEndpoint;
@@ -293,6 +293,15 @@ pub enum Violation {
         size: Option<u64>,
         /// The limit in bytes.
         limit: u64,
+    },
+    /// The opt-out evidence is about another account than the one whose
+    /// credentials call Rekognition.
+    #[error("the AI services opt-out was verified for account {evidence_account}, but Rekognition is called with credentials of account {rekognition_account}; verify the opt-out for the account that calls Rekognition (build the verifier from the same credentials, or set OrganizationsVerifierBuilder::target_account to {rekognition_account})")]
+    OptOutForAnotherAccount {
+        /// The account the opt-out evidence is about.
+        evidence_account: AccountId,
+        /// The account whose credentials call Rekognition.
+        rekognition_account: AccountId,
     },
     /// The opt-out verifier found the account not opted out (or could not
     /// prove it).

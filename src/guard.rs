@@ -22,7 +22,9 @@ use crate::transit::KnownEndpoints;
 /// Fields: `decision` (`match`, `no_match`, `no_face`, `refused`, `error`),
 /// `source` and `target` (S3 reference with pinned version and KMS key ARN,
 /// or image format and size), `similarity`, `threshold`, `opt_out` (which
-/// evidence) and `reasons`. Never image bytes.
+/// evidence), `opt_out_account` (for verified evidence, the account it was
+/// verified for, which is the account that called Rekognition) and
+/// `reasons`. Never image bytes.
 pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
 
 /// Which image of a comparison.
@@ -467,6 +469,7 @@ impl Guard {
                 similarity = d.verdict.similarity().map(tracing::field::display),
                 threshold = %d.threshold,
                 opt_out = d.opt_out.kind(),
+                opt_out_account = d.opt_out.account().map(tracing::field::display),
                 opt_out_detail = %d.opt_out,
                 "face comparison decided"
             ),
@@ -509,15 +512,30 @@ impl Guard {
             None => false,
         };
 
+        // Verified evidence must be about the account that calls
+        // Rekognition: both are asked concurrently and must agree.
         let opt_out_check = async {
             match verifier {
-                Some(v) if verifier_ok => match v.verify().await {
-                    Ok(OptOutStatus::OptedOut { detail }) => Check::Passed(Some(detail)),
-                    Ok(OptOutStatus::NotOptedOut { reason }) => {
-                        Check::Refused(vec![Violation::OptOutNotInEffect { reason }])
+                Some(v) if verifier_ok => {
+                    let (status, caller) = tokio::join!(v.verify(), self.comparer.caller_account());
+                    match (status, caller) {
+                        (Ok(OptOutStatus::OptedOut { detail, account }), Ok(caller))
+                            if account == caller =>
+                        {
+                            Check::Passed(Some((detail, account)))
+                        }
+                        (Ok(OptOutStatus::OptedOut { account, .. }), Ok(caller)) => {
+                            Check::Refused(vec![Violation::OptOutForAnotherAccount {
+                                evidence_account: account,
+                                rekognition_account: caller,
+                            }])
+                        }
+                        (Ok(OptOutStatus::NotOptedOut { reason }), _) => {
+                            Check::Refused(vec![Violation::OptOutNotInEffect { reason }])
+                        }
+                        (Err(e), _) | (Ok(OptOutStatus::OptedOut { .. }), Err(e)) => failed(e),
                     }
-                    Err(e) => failed(e),
-                },
+                }
                 Some(_) => Check::Skipped,
                 None => Check::Passed(None),
             }
@@ -549,9 +567,11 @@ impl Guard {
         if let Some(e) = failure {
             return Err(Error::Backend(e));
         }
-        let (Some(opt_out_detail), Some(source), Some(target)) =
-            (opt_out_detail, source_verified, target_verified)
-        else {
+        let (Some(Some(opt_out)), Some(source), Some(target)) = (
+            opt_out_detail.map(|verified| self.opt_out.record(verified)),
+            source_verified,
+            target_verified,
+        ) else {
             // Every check that did not pass left a violation or an error, so
             // this cannot happen; should it ever, fail closed, not panic.
             return Err(internal_error());
@@ -571,7 +591,7 @@ impl Guard {
             source: checked_source,
             target: checked_target,
             threshold,
-            opt_out: self.opt_out.record(opt_out_detail),
+            opt_out,
         })
     }
 

@@ -27,6 +27,8 @@ pub enum Service {
     Rekognition,
     /// AWS Organizations (the AI services opt-out policy).
     Organizations,
+    /// AWS STS (`GetCallerIdentity`: which account credentials act as).
+    Sts,
 }
 
 impl fmt::Display for Service {
@@ -35,6 +37,7 @@ impl fmt::Display for Service {
             Service::S3 => "S3",
             Service::Rekognition => "Rekognition",
             Service::Organizations => "AWS Organizations",
+            Service::Sts => "AWS STS",
         })
     }
 }

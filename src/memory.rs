@@ -37,7 +37,7 @@ use crate::backend::{
     ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
 use crate::error::{BackendError, BackendErrorKind};
-use crate::input::Service;
+use crate::input::{AccountId, Service};
 use crate::policy::{ObjectFacts, SseAlgorithm};
 
 /// An object stored in the simulation: its encryption and the face it shows.
@@ -148,7 +148,11 @@ pub struct InMemoryBackend {
     counters: Arc<Counters>,
     s3_endpoint: String,
     rekognition_endpoint: String,
+    account: AccountId,
 }
+
+/// The account the simulation's Rekognition calls act as by default.
+pub const DEFAULT_ACCOUNT: &str = "111122223333";
 
 impl fmt::Debug for InMemoryBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,7 +213,17 @@ impl InMemoryBackend {
             counters: Arc::default(),
             s3_endpoint: "https://s3.in-memory.invalid".to_owned(),
             rekognition_endpoint: "https://rekognition.in-memory.invalid".to_owned(),
+            account: AccountId::parse(DEFAULT_ACCOUNT).expect("a 12-digit account id"),
         }
+    }
+
+    /// The same simulation (shared state), calling Rekognition as
+    /// `account` ([`FaceComparer::caller_account`]; default
+    /// [`DEFAULT_ACCOUNT`]).
+    #[must_use]
+    pub fn with_account(mut self, account: AccountId) -> Self {
+        self.account = account;
+        self
     }
 
     /// The same simulation (shared state), reporting `endpoint` for S3.
@@ -390,6 +404,10 @@ impl ObjectInspector for InMemoryBackend {
 impl FaceComparer for InMemoryBackend {
     fn endpoint(&self) -> String {
         self.rekognition_endpoint.clone()
+    }
+
+    async fn caller_account(&self) -> Result<AccountId, BackendError> {
+        Ok(self.account.clone())
     }
 
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {

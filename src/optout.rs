@@ -21,6 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{BackendError, InputError};
+use crate::input::AccountId;
 use crate::text::{escape, quote};
 
 /// Checks whether the account is opted out of AI-service data use for
@@ -46,10 +47,16 @@ pub trait OptOutVerifier: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptOutStatus {
-    /// Opted out; `detail` says how (e.g. the effective policy's value).
+    /// Opted out; `detail` says how (e.g. the effective policy's value),
+    /// `account` which account the evidence is about. The guard refuses
+    /// unless that is the account whose credentials call Rekognition
+    /// ([`FaceComparer::caller_account`](crate::FaceComparer::caller_account)).
     OptedOut {
         /// How the opt-out was established.
         detail: String,
+        /// The account the evidence is about (for Organizations: the
+        /// account the effective policy was read for).
+        account: AccountId,
     },
     /// Not opted out, or not provably; `reason` says which and how to fix it.
     NotOptedOut {
@@ -59,21 +66,24 @@ pub enum OptOutStatus {
 }
 
 /// Reads an effective AI services opt-out policy (the `PolicyContent` of
-/// Organizations `DescribeEffectivePolicy`) the way AWS applies it to
-/// Rekognition: a `rekognition` entry wins over `default`. Only the
-/// resolved string `"optOut"` counts; anything else (missing, `optIn`,
-/// unparsable JSON, an unresolved `@@assign` object) is not proof.
+/// Organizations `DescribeEffectivePolicy`) for `account`, the account it
+/// was read for, the way AWS applies it to Rekognition: a `rekognition`
+/// entry wins over `default`. Only the resolved string `"optOut"` counts;
+/// anything else (missing, `optIn`, unparsable JSON, an unresolved
+/// `@@assign` object) is not proof.
 ///
 /// ```
 /// use rekognition_guard::optout::resolve_rekognition_opt_out;
-/// use rekognition_guard::OptOutStatus;
+/// use rekognition_guard::{AccountId, OptOutStatus};
 ///
+/// let account = AccountId::parse("111122223333")?;
 /// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"},"rekognition":{"opt_out_policy":"optIn"}}}"#;
-/// assert!(matches!(resolve_rekognition_opt_out(policy), OptOutStatus::NotOptedOut { .. }));
+/// assert!(matches!(resolve_rekognition_opt_out(policy, &account), OptOutStatus::NotOptedOut { .. }));
 /// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#;
-/// assert!(matches!(resolve_rekognition_opt_out(policy), OptOutStatus::OptedOut { .. }));
+/// assert!(matches!(resolve_rekognition_opt_out(policy, &account), OptOutStatus::OptedOut { .. }));
+/// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
-pub fn resolve_rekognition_opt_out(policy_content: &str) -> OptOutStatus {
+pub fn resolve_rekognition_opt_out(policy_content: &str, account: &AccountId) -> OptOutStatus {
     let not = |reason: String| OptOutStatus::NotOptedOut { reason };
     let fix = "attach an AI services opt-out policy that sets rekognition (or default) to optOut";
     let value: serde_json::Value = match serde_json::from_str(policy_content) {
@@ -100,6 +110,7 @@ pub fn resolve_rekognition_opt_out(policy_content: &str) -> OptOutStatus {
             detail: format!(
                 "AWS Organizations effective AI services opt-out policy: {source} optOut"
             ),
+            account: account.clone(),
         },
         Some(other) => not(format!(
             "the effective opt-out policy sets {source} to {}; {fix}",
@@ -204,17 +215,20 @@ impl OptOutEvidence {
     }
 
     /// The record of this evidence for a decision; for verified evidence,
-    /// `verified_detail` is what the verifier reported.
-    pub(crate) fn record(&self, verified_detail: Option<String>) -> OptOutRecord {
-        match &self.0 {
-            Evidence::Verified(_) => OptOutRecord::Verified {
-                detail: verified_detail.unwrap_or_default(),
-            },
+    /// what the verifier reported and the account it vouched for, which the
+    /// guard matched with the account that calls Rekognition (`None` when
+    /// that is missing).
+    pub(crate) fn record(&self, verified: Option<(String, AccountId)>) -> Option<OptOutRecord> {
+        Some(match &self.0 {
+            Evidence::Verified(_) => {
+                let (detail, account) = verified?;
+                OptOutRecord::Verified { detail, account }
+            }
             Evidence::Attested(r) => OptOutRecord::Attested {
                 reference: r.clone(),
             },
             Evidence::Waived(r) => OptOutRecord::Waived { reason: r.clone() },
-        }
+        })
     }
 }
 
@@ -232,10 +246,14 @@ impl fmt::Debug for OptOutEvidence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptOutRecord {
-    /// A verifier confirmed the opt-out.
+    /// A verifier confirmed the opt-out, for the account that calls
+    /// Rekognition.
     Verified {
         /// What the verifier reported.
         detail: String,
+        /// The account the evidence is about, which is the account whose
+        /// credentials called Rekognition.
+        account: AccountId,
     },
     /// The operator attested it.
     Attested {
@@ -250,6 +268,15 @@ pub enum OptOutRecord {
 }
 
 impl OptOutRecord {
+    /// For verified evidence, the account it was verified for (the
+    /// account that called Rekognition).
+    pub fn account(&self) -> Option<&AccountId> {
+        match self {
+            Self::Verified { account, .. } => Some(account),
+            _ => None,
+        }
+    }
+
     /// `verified`, `attested` or `waived`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -263,7 +290,9 @@ impl OptOutRecord {
 impl fmt::Display for OptOutRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Verified { detail } => write!(f, "verified ({})", escape(detail)),
+            Self::Verified { detail, account } => {
+                write!(f, "verified for account {account} ({})", escape(detail))
+            }
             Self::Attested { reference } => write!(f, "attested ({})", escape(reference)),
             Self::Waived { reason } => write!(f, "waived ({})", escape(reason)),
         }
@@ -275,10 +304,14 @@ mod tests {
     use super::*;
 
     fn opted_out(content: &str) -> bool {
-        matches!(
-            resolve_rekognition_opt_out(content),
-            OptOutStatus::OptedOut { .. }
-        )
+        let account = AccountId::parse("111122223333").unwrap();
+        match resolve_rekognition_opt_out(content, &account) {
+            OptOutStatus::OptedOut { account: a, .. } => {
+                assert_eq!(a, account, "the evidence names the account it was read for");
+                true
+            }
+            OptOutStatus::NotOptedOut { .. } => false,
+        }
     }
 
     #[test]
@@ -320,6 +353,7 @@ mod tests {
     fn refusals_say_how_to_fix() {
         match resolve_rekognition_opt_out(
             r#"{"services":{"rekognition":{"opt_out_policy":"optIn"}}}"#,
+            &AccountId::parse("111122223333").unwrap(),
         ) {
             OptOutStatus::NotOptedOut { reason } => {
                 assert!(

@@ -395,7 +395,19 @@ fn verifier(endpoint: &str) -> MockOptOutVerifier {
     v
 }
 
-fn verified_guard(verifier: MockOptOutVerifier, comparer: MockFaceComparer) -> Guard {
+/// The account the kiosk's credentials call Rekognition with.
+const KIOSK_ACCOUNT: &str = "111122223333";
+
+fn account(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+/// A guard with verified evidence; its comparer calls Rekognition as
+/// [`KIOSK_ACCOUNT`].
+fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockFaceComparer) -> Guard {
+    comparer
+        .expect_caller_account()
+        .returning(|| Ok(account(KIOSK_ACCOUNT)));
     Guard::builder(inspector(S3_ENDPOINT), comparer)
         .opt_out(OptOutEvidence::verified_by(verifier))
         .build()
@@ -408,6 +420,7 @@ async fn a_verified_opt_out_is_recorded_in_the_decision() {
     v.expect_verify().times(1).returning(|| {
         Ok(OptOutStatus::OptedOut {
             detail: "effective policy: rekognition optOut".into(),
+            account: account(KIOSK_ACCOUNT),
         })
     });
     let mut rekognition = comparer(REKOGNITION_ENDPOINT);
@@ -422,8 +435,70 @@ async fn a_verified_opt_out_is_recorded_in_the_decision() {
     assert_eq!(
         decision.opt_out(),
         &OptOutRecord::Verified {
-            detail: "effective policy: rekognition optOut".into()
+            detail: "effective policy: rekognition optOut".into(),
+            account: account(KIOSK_ACCOUNT),
         }
+    );
+    assert_eq!(decision.opt_out().account(), Some(&account(KIOSK_ACCOUNT)));
+}
+
+/// A verifier built with another account's credentials vouches for that
+/// account, not for the one that calls Rekognition.
+#[tokio::test]
+async fn opt_out_evidence_about_another_account_is_refused_and_never_compared() {
+    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    v.expect_verify().times(1).returning(|| {
+        Ok(OptOutStatus::OptedOut {
+            detail: "effective policy: default optOut".into(),
+            account: account("999988887777"),
+        })
+    });
+    let violations = refusal(
+        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+            .compare(live_photo(), live_photo())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        violations,
+        [Violation::OptOutForAnotherAccount {
+            evidence_account: account("999988887777"),
+            rekognition_account: account(KIOSK_ACCOUNT),
+        }]
+    );
+    let text = violations[0].to_string();
+    assert!(
+        text.contains("999988887777") && text.contains(KIOSK_ACCOUNT),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_opt_out_needs_the_account_that_calls_rekognition() {
+    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    v.expect_verify().returning(|| {
+        Ok(OptOutStatus::OptedOut {
+            detail: "effective policy: default optOut".into(),
+            account: account(KIOSK_ACCOUNT),
+        })
+    });
+    let mut rekognition = never_called_comparer(REKOGNITION_ENDPOINT);
+    rekognition.expect_caller_account().times(1).returning(|| {
+        Err(BackendError::new(
+            BackendErrorKind::AccessDenied,
+            Service::Sts,
+            "GetCallerIdentity",
+            "the credentials are invalid",
+        ))
+    });
+    let guard = Guard::builder(inspector(S3_ENDPOINT), rekognition)
+        .opt_out(OptOutEvidence::verified_by(v))
+        .build()
+        .unwrap();
+    let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Backend(ref b) if b.service() == Service::Sts),
+        "{err:?}"
     );
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rekognition_guard::{
-    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, Error,
+    AccountId, BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, Error,
     FaceComparer, FaceImage, FaceMatch, Guard, InspectRequest, KmsKeyArn, MockFaceComparer,
     MockObjectInspector, MockOptOutVerifier, ObjectFacts, ObjectInspector, OptOutEvidence,
     OptOutStatus, OptOutVerifier, Policy, S3ObjectRef, Service, SseAlgorithm, VerifiedImage,
@@ -30,6 +30,9 @@ const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56e
 const OTHER_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
 const ENDPOINT: &str = "https://127.0.0.1:1";
+/// The account the opt-out is verified for, and another one.
+const ACCOUNT: &str = "111122223333";
+const OTHER_ACCOUNT: &str = "999988887777";
 
 /// SplitMix64: a fixed, seedable stream of well-mixed numbers.
 fn mix(mut x: u64) -> u64 {
@@ -152,6 +155,10 @@ impl FaceComparer for Yielding<MockFaceComparer> {
         self.jitter().await;
         self.inner.compare(request).await
     }
+    async fn caller_account(&self) -> Result<AccountId, BackendError> {
+        self.jitter().await;
+        self.inner.caller_account().await
+    }
 }
 
 #[async_trait]
@@ -246,6 +253,20 @@ fn comparer(ledger: Arc<Ledger>) -> MockFaceComparer {
         ledger.answers[n].store(answer, Ordering::SeqCst);
         result
     });
+    // The account Rekognition is called as: mostly the one the opt-out was
+    // verified for, sometimes another one (refused), sometimes unknown.
+    let accounts = AtomicU64::new(0);
+    m.expect_caller_account()
+        .returning(move || match roll(&accounts, 0x4) {
+            0..=2 => Err(BackendError::new(
+                BackendErrorKind::Throttled,
+                Service::Sts,
+                "GetCallerIdentity",
+                "injected",
+            )),
+            3..=5 => Ok(AccountId::parse(OTHER_ACCOUNT).unwrap()),
+            _ => Ok(AccountId::parse(ACCOUNT).unwrap()),
+        });
     m
 }
 
@@ -266,6 +287,7 @@ fn verifier() -> MockOptOutVerifier {
             }),
             _ => Ok(OptOutStatus::OptedOut {
                 detail: "optOut".into(),
+                account: AccountId::parse(ACCOUNT).unwrap(),
             }),
         });
     m
@@ -347,7 +369,8 @@ fn thousands_of_concurrent_comparisons_approve_exactly_the_passing_matches() {
                 assert_eq!(answer, NOT_CALLED, "request {n}: refused yet compared");
                 for v in r.violations() {
                     let expected = match v {
-                        Violation::OptOutNotInEffect { .. } => true,
+                        Violation::OptOutNotInEffect { .. }
+                        | Violation::OptOutForAnotherAccount { .. } => true,
                         Violation::NotKmsEncrypted { .. } => {
                             matches!(stored(*k), Stored::SseS3 | Stored::Unencrypted)
                         }

@@ -149,14 +149,14 @@ proptest! {
         let backend = BackendError::new(BackendErrorKind::Other, Service::S3, "HeadObject", text.clone());
         show(&backend, &backend);
         for record in [
-            OptOutRecord::Verified { detail: text.clone() },
+            OptOutRecord::Verified { detail: text.clone(), account: AccountId::parse("111122223333").unwrap() },
             OptOutRecord::Attested { reference: text.clone() },
             OptOutRecord::Waived { reason: text.clone() },
         ] {
             show(&record, &record);
         }
         let policy = serde_json::json!({"services": {"rekognition": {"opt_out_policy": text.clone()}}}).to_string();
-        let status = rekognition_guard::optout::resolve_rekognition_opt_out(&policy);
+        let status = rekognition_guard::optout::resolve_rekognition_opt_out(&policy, &AccountId::parse("111122223333").unwrap());
         show(&format!("{status:?}"), &status);
         if let rekognition_guard::OptOutStatus::NotOptedOut { reason } = &status {
             show(reason, reason);

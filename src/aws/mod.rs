@@ -69,6 +69,8 @@ mod errors;
 mod organizations;
 mod rekognition;
 mod s3;
+#[cfg(feature = "organizations")]
+mod sts;
 
 use std::fmt;
 
@@ -89,7 +91,7 @@ use crate::backend::{
 };
 use crate::error::{BackendError, ConfigError};
 use crate::guard::{Guard, GuardBuilder};
-use crate::input::Service;
+use crate::input::{AccountId, Service};
 use crate::policy::ObjectFacts;
 use crate::transit::{check_endpoint_url, redact, HttpsOnly};
 
@@ -131,6 +133,10 @@ pub struct AwsBackend {
     rekognition: aws_sdk_rekognition::Client,
     s3_endpoint: String,
     rekognition_endpoint: String,
+    /// STS with the Rekognition client's credentials; `None` when they
+    /// cannot be known (a handed-in Rekognition client and no STS client).
+    #[cfg(feature = "organizations")]
+    caller: Option<std::sync::Arc<sts::CallerAccount>>,
 }
 
 impl fmt::Debug for AwsBackend {
@@ -195,6 +201,30 @@ impl FaceComparer for AwsBackend {
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
         rekognition::compare(&self.rekognition, request).await
     }
+
+    /// STS `GetCallerIdentity` with the Rekognition client's credentials,
+    /// remembered for five minutes. Needs the `organizations` feature.
+    async fn caller_account(&self) -> Result<AccountId, BackendError> {
+        #[cfg(feature = "organizations")]
+        match &self.caller {
+            Some(caller) => caller.account().await,
+            None => Err(BackendError::new(
+                crate::error::BackendErrorKind::Other,
+                Service::Sts,
+                "GetCallerIdentity",
+                "the Rekognition client was handed in, so the backend cannot tell which account its credentials belong to: give AwsBackendBuilder::sts_client an STS client built from the same credentials, or build the backend from the SdkConfig",
+            )),
+        }
+        #[cfg(not(feature = "organizations"))]
+        {
+            Err(BackendError::new(
+                crate::error::BackendErrorKind::Other,
+                Service::Sts,
+                "GetCallerIdentity",
+                "verified opt-out evidence must be bound to the account that calls Rekognition, which the AWS backend learns from STS: enable the organizations feature of rekognition-guard",
+            ))
+        }
+    }
 }
 
 #[async_trait]
@@ -221,6 +251,8 @@ pub struct AwsBackendBuilder {
     native_roots: Option<bool>,
     http_client: Option<SharedHttpClient>,
     timeouts: Option<TimeoutConfig>,
+    #[cfg(feature = "organizations")]
+    sts: Option<aws_sdk_sts::Client>,
 }
 
 impl fmt::Debug for AwsBackendBuilder {
@@ -262,8 +294,23 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// One endpoint for both services (a private endpoint or an emulator).
-    /// S3 then uses path-style addressing. Must be `https://`.
+    /// An existing STS client with the **same credentials as the
+    /// Rekognition client**, for learning which account calls Rekognition
+    /// (`GetCallerIdentity`; see [`FaceComparer::caller_account`]). It is
+    /// rebuilt with [`HttpsOnly`] added. Without it, STS is built from the
+    /// `SdkConfig` the Rekognition client is built from; a handed-in
+    /// Rekognition client needs it (the SDK does not let a client's
+    /// credentials be read back), else verified opt-out evidence is
+    /// refused.
+    #[cfg(feature = "organizations")]
+    pub fn sts_client(mut self, client: aws_sdk_sts::Client) -> Self {
+        self.sts = Some(client);
+        self
+    }
+
+    /// One endpoint for both services (a private endpoint or an emulator),
+    /// and for STS. S3 then uses path-style addressing. Must be `https://`
+    /// without user information, query or fragment.
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
         self
@@ -380,11 +427,15 @@ impl AwsBackendBuilder {
             .build();
         let s3_region = s3.region().map(ToString::to_string);
         let rekognition_region = rekognition.region().map(ToString::to_string);
+        #[cfg(feature = "organizations")]
+        let caller = self.caller_account(&rekognition)?.map(std::sync::Arc::new);
         let s3 = aws_sdk_s3::Client::from_conf(s3);
         let rekognition = aws_sdk_rekognition::Client::from_conf(rekognition);
         Ok(AwsBackend {
             s3,
             rekognition,
+            #[cfg(feature = "organizations")]
+            caller,
             s3_endpoint: reported_endpoint(s3_endpoint, "s3", s3_region),
             rekognition_endpoint: reported_endpoint(
                 rekognition_endpoint,
@@ -392,6 +443,52 @@ impl AwsBackendBuilder {
                 rekognition_region,
             ),
         })
+    }
+}
+
+impl AwsBackendBuilder {
+    /// STS with the credentials of the Rekognition client: a handed-in
+    /// STS client, else one from the `SdkConfig` the Rekognition client is
+    /// built from; `None` for a handed-in Rekognition client without an
+    /// STS client. The builder's endpoint, HTTP client and timeouts apply
+    /// to it as to `rekognition` (the final Rekognition config).
+    #[cfg(feature = "organizations")]
+    fn caller_account(
+        &self,
+        rekognition: &aws_sdk_rekognition::Config,
+    ) -> Result<Option<sts::CallerAccount>, ConfigError> {
+        let (mut conf, mut endpoint, existing) =
+            match (&self.sts, &self.sdk_config, &self.rekognition) {
+                (Some(client), _, _) => (
+                    client.config().to_builder(),
+                    None,
+                    client.config().timeout_config().cloned(),
+                ),
+                (None, Some(sdk), None) => (
+                    aws_sdk_sts::config::Builder::from(sdk),
+                    configured_endpoint(sdk, "STS"),
+                    sdk.timeout_config().cloned(),
+                ),
+                (None, _, _) => return Ok(None),
+            };
+        let timeouts = timeouts(self.timeouts.as_ref(), existing.as_ref());
+        if let Some(url) = &self.endpoint_url {
+            conf = conf.endpoint_url(url);
+            endpoint = Some(url.clone());
+        }
+        if let Some(url) = &endpoint {
+            require_https_config(Service::Sts, url)?;
+        }
+        if self.sts.is_none() || self.ca_bundle.is_some() || self.http_client.is_some() {
+            if let Some(http) = rekognition.http_client() {
+                conf = conf.http_client(http);
+            }
+        }
+        Ok(Some(sts::CallerAccount::new(
+            conf,
+            timeouts,
+            sts::DEFAULT_TTL,
+        )))
     }
 }
 

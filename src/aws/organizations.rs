@@ -12,6 +12,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 
 use super::errors::{by_status, common, status};
+use super::sts::CallerAccount;
 use super::{configured_endpoint, require_https_config, timeouts};
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::input::{AccountId, Service};
@@ -27,8 +28,14 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 /// effective AWS Organizations `AISERVICES_OPT_OUT_POLICY`.
 ///
 /// Opted out (a `rekognition` entry, else `default`, resolves to `optOut`):
-/// the comparison may proceed. Not in an organization, no policy, access
-/// denied, or opted in: the guard refuses, with a message that says which
+/// the comparison may proceed, **if** the account the effective policy was
+/// read for (the `TargetId` Organizations answers with; else the target
+/// account set here; else the verifier's own account from STS
+/// `GetCallerIdentity`) is the account whose credentials call Rekognition
+/// ([`FaceComparer::caller_account`](crate::FaceComparer::caller_account)).
+/// A verifier built from the same `SdkConfig` as the backend passes without
+/// extra setup. Not in an organization, no policy, access denied, opted in
+/// or another account: the guard refuses, with a message that says which
 /// and how to fix it. A positive answer is cached for
 /// [`cache_ttl`](OrganizationsVerifierBuilder::cache_ttl) (default five
 /// minutes); a negative one never is. The client carries [`HttpsOnly`].
@@ -47,13 +54,17 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 /// # let _ = guard; Ok(()) }
 /// ```
 ///
-/// IAM: `organizations:DescribeEffectivePolicy`.
+/// IAM: `organizations:DescribeEffectivePolicy` (STS `GetCallerIdentity`
+/// needs no permission).
 pub struct OrganizationsOptOutVerifier {
     client: aws_sdk_organizations::Client,
     target: Option<AccountId>,
     endpoint: String,
     cache_ttl: Duration,
-    cached: Mutex<Option<(Instant, String)>>,
+    cached: Mutex<Option<(Instant, String, AccountId)>>,
+    /// STS with the verifier's credentials, for when Organizations does
+    /// not say which account it answered for.
+    sts: Option<CallerAccount>,
 }
 
 impl fmt::Debug for OrganizationsOptOutVerifier {
@@ -84,22 +95,50 @@ impl OrganizationsOptOutVerifier {
             cache_ttl: Duration::from_secs(300),
             endpoint_url: None,
             http_client: None,
+            sts: None,
         }
     }
 
-    fn cached(&self) -> Option<String> {
+    fn cached(&self) -> Option<(String, AccountId)> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         match &*cached {
-            Some((at, detail)) if at.elapsed() < self.cache_ttl => Some(detail.clone()),
+            Some((at, detail, account)) if at.elapsed() < self.cache_ttl => {
+                Some((detail.clone(), account.clone()))
+            }
             _ => None,
         }
     }
 
-    fn remember(&self, detail: &str) {
+    fn remember(&self, detail: &str, account: &AccountId) {
         if !self.cache_ttl.is_zero() {
             *self.cached.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((Instant::now(), detail.to_owned()));
+                Some((Instant::now(), detail.to_owned(), account.clone()));
         }
+    }
+
+    /// The account the effective policy was read for: the `TargetId`
+    /// Organizations answered with; else the target asked about; else the
+    /// account of the verifier's own credentials (STS). `Err` is a reason
+    /// not to trust the answer.
+    async fn policy_account(
+        &self,
+        answered: Option<&str>,
+    ) -> Result<Result<AccountId, String>, BackendError> {
+        let asked = self.target.as_ref();
+        Ok(match (answered.map(AccountId::parse), asked) {
+            (Some(Ok(answered)), Some(asked)) if answered != *asked => Err(format!(
+                "Organizations answered for account {answered}, but account {asked} was asked about"
+            )),
+            (Some(Ok(answered)), _) => Ok(answered),
+            (Some(Err(_)), _) => Err(
+                "Organizations answered with a target that is not a 12-digit account id".to_owned(),
+            ),
+            (None, Some(asked)) => Ok(asked.clone()),
+            (None, None) => match &self.sts {
+                Some(sts) => Ok(sts.account().await?),
+                None => Err("Organizations did not say which account the effective policy is for, and the verifier cannot ask STS (it was handed a client without an SdkConfig); set OrganizationsVerifierBuilder::target_account".to_owned()),
+            },
+        })
     }
 }
 
@@ -112,6 +151,7 @@ pub struct OrganizationsVerifierBuilder {
     cache_ttl: Duration,
     endpoint_url: Option<String>,
     http_client: Option<SharedHttpClient>,
+    sts: Option<aws_sdk_sts::Client>,
 }
 
 impl fmt::Debug for OrganizationsVerifierBuilder {
@@ -155,9 +195,20 @@ impl OrganizationsVerifierBuilder {
         self
     }
 
-    /// The HTTP client, e.g. [`https_client_trusting`](super::https_client_trusting).
+    /// The HTTP client, e.g. [`https_client_trusting`](super::https_client_trusting)
+    /// (also for STS).
     pub fn http_client(mut self, client: SharedHttpClient) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// An STS client with the **same credentials as the Organizations
+    /// client**, asked which account they belong to when Organizations does
+    /// not say which account it answered for and no target is set. Without
+    /// it, STS is built from the `SdkConfig` (not when an Organizations
+    /// client was handed in: its credentials cannot be read back).
+    pub fn sts_client(mut self, client: aws_sdk_sts::Client) -> Self {
+        self.sts = Some(client);
         self
     }
 
@@ -193,6 +244,26 @@ impl OrganizationsVerifierBuilder {
         if let Some(url) = &endpoint {
             require_https_config(Service::Organizations, url)?;
         }
+        let sts = match (&self.sts, &self.client, &self.sdk_config) {
+            (Some(sts), _, _) => Some((sts.config().to_builder(), None)),
+            (None, None, Some(sdk)) => Some((
+                aws_sdk_sts::config::Builder::from(sdk),
+                configured_endpoint(sdk, "STS"),
+            )),
+            (None, _, _) => None,
+        };
+        let sts = match sts {
+            Some((mut sts, endpoint)) => {
+                if let Some(url) = &endpoint {
+                    require_https_config(Service::Sts, url)?;
+                }
+                if let Some(http) = &self.http_client {
+                    sts = sts.http_client(http.clone());
+                }
+                Some(CallerAccount::new(sts, timeouts.clone(), self.cache_ttl))
+            }
+            None => None,
+        };
         if let Some(http) = self.http_client {
             conf = conf.http_client(http);
         }
@@ -207,6 +278,7 @@ impl OrganizationsVerifierBuilder {
             endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
             cache_ttl: self.cache_ttl,
             cached: Mutex::new(None),
+            sts,
         })
     }
 }
@@ -218,8 +290,8 @@ impl OptOutVerifier for OrganizationsOptOutVerifier {
     }
 
     async fn verify(&self) -> Result<OptOutStatus, BackendError> {
-        if let Some(detail) = self.cached() {
-            return Ok(OptOutStatus::OptedOut { detail });
+        if let Some((detail, account)) = self.cached() {
+            return Ok(OptOutStatus::OptedOut { detail, account });
         }
         let result = self
             .client
@@ -229,14 +301,22 @@ impl OptOutVerifier for OrganizationsOptOutVerifier {
             .send()
             .await;
         let status = match result {
-            Ok(out) => match out.effective_policy().and_then(|p| p.policy_content()) {
-                Some(content) => resolve_rekognition_opt_out(content),
-                None => OptOutStatus::NotOptedOut {
-                    reason:
-                        "Organizations returned no effective AI services opt-out policy content"
-                            .into(),
-                },
-            },
+            Ok(out) => {
+                let policy = out.effective_policy();
+                match (
+                    policy.and_then(|p| p.policy_content()),
+                    self.policy_account(policy.and_then(|p| p.target_id()))
+                        .await?,
+                ) {
+                    (Some(content), Ok(account)) => resolve_rekognition_opt_out(content, &account),
+                    (None, _) => OptOutStatus::NotOptedOut {
+                        reason:
+                            "Organizations returned no effective AI services opt-out policy content"
+                                .into(),
+                    },
+                    (_, Err(reason)) => OptOutStatus::NotOptedOut { reason },
+                }
+            }
             Err(err) => {
                 if let Some(mapped) = common(&err, Service::Organizations, OPERATION) {
                     return Err(mapped.with_source(err));
@@ -280,8 +360,8 @@ impl OptOutVerifier for OrganizationsOptOutVerifier {
                 };
             }
         };
-        if let OptOutStatus::OptedOut { detail } = &status {
-            self.remember(detail);
+        if let OptOutStatus::OptedOut { detail, account } = &status {
+            self.remember(detail, account);
         }
         Ok(status)
     }

@@ -96,9 +96,60 @@ impl Response {
     }
 }
 
+/// A request the server read: method, target, headers and body.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The access key id the request was signed with.
+    pub fn access_key(&self) -> Option<&str> {
+        let auth = self.header("authorization")?;
+        let credential = auth.split("Credential=").nth(1)?;
+        credential.split('/').next()
+    }
+
+    /// The operation of a JSON-protocol request (`x-amz-target`), or of a
+    /// query-protocol one (`Action=` in the body).
+    pub fn operation(&self) -> Option<String> {
+        if let Some(target) = self.header("x-amz-target") {
+            return target.rsplit('.').next().map(str::to_owned);
+        }
+        let body = std::str::from_utf8(&self.body).ok()?;
+        body.split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .map(str::to_owned)
+    }
+}
+
+/// Answers each request as the test scripts it: one server can then play
+/// several services behind one endpoint.
+#[derive(Clone)]
+pub struct Script(pub Arc<dyn Fn(&Request) -> Response + Send + Sync>);
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Script")
+    }
+}
+
 /// How the server behaves on every connection.
 #[derive(Debug, Clone)]
 pub enum Fault {
+    /// Answers each request with what the script returns for it.
+    Script(Script),
     /// Answers every request with this response (a working service, or an
     /// HTTP error such as 500 or 503).
     Respond(Response),
@@ -235,8 +286,16 @@ async fn serve(tcp: TcpStream, fault: Fault, requests: Arc<Mutex<Vec<String>>>) 
             // Keep-alive: answer requests on this connection until the
             // client closes it or the fault ends it.
             while let Some(request) = read_request(&mut tls).await {
-                requests.lock().unwrap().push(request);
+                requests
+                    .lock()
+                    .unwrap()
+                    .push(format!("{} {}", request.method, request.target));
+                let scripted;
                 let response = match &fault {
+                    Fault::Script(script) => {
+                        scripted = (script.0)(&request);
+                        &scripted
+                    }
                     Fault::Respond(r) => r,
                     Fault::Delay(delay, r) => {
                         tokio::time::sleep(*delay).await;
@@ -286,14 +345,25 @@ fn reset(tcp: TcpStream) {
 
 /// Reads one request (head and body); `None` at end of stream or on
 /// anything unreadable.
-async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Option<String> {
+async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Option<Request> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut request = httparse::Request::new(&mut headers);
         if let httparse::Status::Complete(head_len) = request.parse(&buf).ok()? {
-            let line = format!("{} {}", request.method?, request.path?);
+            let method = request.method?.to_owned();
+            let target = request.path?.to_owned();
+            let headers: Vec<(String, String)> = request
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
             let body_len = request
                 .headers
                 .iter()
@@ -313,7 +383,12 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Opti
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Some(line);
+            return Some(Request {
+                method,
+                target,
+                headers,
+                body: buf[head_len..head_len + body_len].to_vec(),
+            });
         }
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
