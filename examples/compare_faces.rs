@@ -40,8 +40,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::{
-    CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence, Policy,
-    S3ObjectRef, SimilarityThreshold, Verdict,
+    CheckOrigin, CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence,
+    Policy, S3ObjectRef, SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -147,10 +147,14 @@ fn describe_input(input: &Result<ImageInput, String>) -> Value {
 
 fn describe_checked(image: &CheckedImage) -> Value {
     match image {
-        CheckedImage::S3(o) => json!({
+        CheckedImage::S3 { object: o, origin } => json!({
             "type": "s3", "verified": true, "bucket": o.bucket(), "key": o.key(),
-            "version": o.version_id(), "kms_key_arn": o.kms_key_id(),
+            "version": o.version_id(), "pinned": o.is_pinned(), "kms_key_arn": o.kms_key_id(),
             "encryption": o.encryption().as_header(),
+            "check": match origin {
+                CheckOrigin::Cache { age } => json!({ "cached": true, "age_ms": age.as_millis() as u64 }),
+                _ => json!({ "cached": false, "age_ms": 0 }),
+            },
         }),
         CheckedImage::Bytes { format, len } => json!({
             "type": "bytes", "verified": true, "format": format.to_string(), "size": len,

@@ -267,8 +267,10 @@ pub enum Violation {
         /// The allowlist, comma separated.
         allowed: String,
     },
-    /// The policy requires a version id and the object has none.
-    #[error("{object} has no version id (bucket versioning is off or suspended); enable versioning on bucket {bucket} and upload the object again, so the checked version can be pinned", bucket = object.bucket())]
+    /// The policy requires a pinned version and the object names none: it
+    /// has no version id, or only S3's `null` version, which a later upload
+    /// replaces in place.
+    #[error("{object} names no immutable version (no version id, or S3's null version, which a later upload replaces in place: bucket versioning is off or suspended); enable versioning on bucket {bucket} and upload the object again, so the checked version can be pinned", bucket = object.bucket())]
     VersionRequired {
         /// The object.
         object: S3ObjectRef,

@@ -11,10 +11,12 @@ use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
 };
+use crate::input::{names_immutable_version, NULL_VERSION_ID};
 use crate::input::{FaceImage, ImageFormat, ImageInput, S3ObjectRef, Service};
 use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
 use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
 use crate::transit::KnownEndpoints;
+use std::time::Duration;
 
 /// The `tracing` target of audit events: one event per decision, at `INFO`
 /// for comparisons and `WARN` for refusals and errors.
@@ -102,12 +104,42 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// Where the check of an S3 image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckOrigin {
+    /// HeadObject was sent for this decision.
+    HeadObject,
+    /// A pass from the verification cache, `age` old: what S3 said then
+    /// (see [`CacheConfig`] for what a cached pass can miss).
+    Cache {
+        /// How long ago HeadObject answered.
+        age: Duration,
+    },
+}
+
+impl fmt::Display for CheckOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckOrigin::HeadObject => f.write_str("checked now"),
+            CheckOrigin::Cache { age } => {
+                write!(f, "cached check, {:.1} s old", age.as_secs_f64())
+            }
+        }
+    }
+}
+
 /// What was verified about one image of a decision.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CheckedImage {
     /// An S3 object, with the version and KMS key the check saw.
-    S3(VerifiedS3Object),
+    S3 {
+        /// What the check saw.
+        object: VerifiedS3Object,
+        /// Whether the check ran now or came from the cache, and how old.
+        origin: CheckOrigin,
+    },
     /// Image bytes.
     Bytes {
         /// Their format.
@@ -118,13 +150,24 @@ pub enum CheckedImage {
 }
 
 impl CheckedImage {
-    fn of(image: &VerifiedImage) -> Self {
+    fn of(image: &VerifiedImage, origin: Option<CheckOrigin>) -> Self {
         match image {
-            VerifiedImage::S3(o) => CheckedImage::S3(o.clone()),
+            VerifiedImage::S3(o) => CheckedImage::S3 {
+                object: o.clone(),
+                origin: origin.unwrap_or(CheckOrigin::HeadObject),
+            },
             VerifiedImage::Bytes(b) => CheckedImage::Bytes {
                 format: b.format(),
                 len: b.len(),
             },
+        }
+    }
+
+    /// The S3 object, if this image is one.
+    pub fn s3_object(&self) -> Option<&VerifiedS3Object> {
+        match self {
+            CheckedImage::S3 { object, .. } => Some(object),
+            CheckedImage::Bytes { .. } => None,
         }
     }
 }
@@ -132,7 +175,7 @@ impl CheckedImage {
 impl fmt::Display for CheckedImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CheckedImage::S3(o) => o.fmt(f),
+            CheckedImage::S3 { object, origin } => write!(f, "{object} [{origin}]"),
             CheckedImage::Bytes { format, len } => write!(f, "image bytes ({format}, {len} bytes)"),
         }
     }
@@ -339,10 +382,26 @@ impl Guard {
         self.endpoint_ok(Service::S3, &self.inspector.endpoint())
             .map_err(|v| Error::Refused(refusal(vec![v])))?;
         match self.check_object(object).await {
-            Check::Passed(v) => Ok(v),
+            Check::Passed((v, _)) => Ok(v),
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
             Check::Failed(e) => Err(Error::Backend(e)),
             Check::Skipped => Err(internal_error()),
+        }
+    }
+
+    /// Forgets every cached check of `object`'s bucket and key (all
+    /// versions), so the next comparison sends HeadObject again. For
+    /// operators who re-encrypt objects in place (see [`CacheConfig`]).
+    pub fn forget_check(&self, object: &S3ObjectRef) {
+        if let Some(cache) = &self.cache {
+            cache.forget(object);
+        }
+    }
+
+    /// Forgets every cached check of this guard (and its clones).
+    pub fn forget_all_checks(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
         }
     }
 
@@ -421,16 +480,23 @@ impl Guard {
         );
         let receipt = uploader.upload(request).await.map_err(backend_error)?;
         let stored = match receipt.version_id.as_deref() {
-            Some(v) => object.clone().with_version_id(v).map_err(|_| {
-                Error::Refused(refusal(vec![Violation::UnusableMetadata {
+            Some(v) if names_immutable_version(v) => object
+                .clone()
+                .with_version_id(v)
+                .map_err(|_| internal_error())?,
+            // No version, or S3's null version, which names nothing
+            // immutable: check the latest, which the policy then treats as
+            // unversioned.
+            None | Some(NULL_VERSION_ID) => object.clone(),
+            Some(_) => {
+                return Err(Error::Refused(refusal(vec![Violation::UnusableMetadata {
                     object: object.clone(),
                     field: "version id",
-                }]))
-            })?,
-            None => object.clone(),
+                }])))
+            }
         };
         match self.check_object(&stored).await {
-            Check::Passed(v) => Ok(v),
+            Check::Passed((v, _)) => Ok(v),
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
             Check::Failed(e) => Err(Error::Backend(e)),
             Check::Skipped => Err(internal_error()),
@@ -578,14 +644,29 @@ impl Guard {
         };
 
         let threshold = self.policy.threshold();
-        let checked_source = CheckedImage::of(&source);
-        let checked_target = CheckedImage::of(&target);
+        let ((source, source_origin), (target, target_origin)) = (source, target);
+        let checked_source = CheckedImage::of(&source, source_origin);
+        let checked_target = CheckedImage::of(&target, target_origin);
         let request = CompareRequest::new(source, target, threshold, self.policy.quality());
-        let facts = self
-            .comparer
-            .compare(request)
-            .await
-            .map_err(backend_error)?;
+        let facts = match self.comparer.compare(request).await {
+            Ok(facts) => facts,
+            Err(e) => {
+                // Rekognition could not read an S3 image, or was denied:
+                // whatever was cached about them may no longer hold.
+                if matches!(
+                    e.kind(),
+                    BackendErrorKind::InvalidS3Object | BackendErrorKind::AccessDenied
+                ) {
+                    for object in [&checked_source, &checked_target]
+                        .into_iter()
+                        .filter_map(CheckedImage::s3_object)
+                    {
+                        self.forget_check(&object.reference());
+                    }
+                }
+                return Err(backend_error(e));
+            }
+        };
         Ok(Decision {
             verdict: verdict_from(facts, threshold)?,
             source: checked_source,
@@ -595,12 +676,16 @@ impl Guard {
         })
     }
 
-    async fn check_input(&self, input: ImageInput, s3_ok: bool) -> Check<VerifiedImage> {
+    async fn check_input(
+        &self,
+        input: ImageInput,
+        s3_ok: bool,
+    ) -> Check<(VerifiedImage, Option<CheckOrigin>)> {
         match input {
-            ImageInput::Bytes(image) => Check::Passed(VerifiedImage::Bytes(image)),
+            ImageInput::Bytes(image) => Check::Passed((VerifiedImage::Bytes(image), None)),
             ImageInput::S3(_) if !s3_ok => Check::Skipped,
             ImageInput::S3(object) => match self.check_object(&object).await {
-                Check::Passed(v) => Check::Passed(VerifiedImage::S3(v)),
+                Check::Passed((v, origin)) => Check::Passed((VerifiedImage::S3(v), Some(origin))),
                 Check::Refused(v) => Check::Refused(v),
                 Check::Failed(e) => Check::Failed(e),
                 Check::Skipped => Check::Skipped,
@@ -608,24 +693,28 @@ impl Guard {
         }
     }
 
-    async fn check_object(&self, object: &S3ObjectRef) -> Check<VerifiedS3Object> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(object)) {
-            tracing::debug!(object = %object, "verification cache hit: HeadObject skipped");
-            return Check::Passed(hit);
+    /// HeadObject and the policy, or a cached pass. Any error or refusal
+    /// about the object drops what the cache knew about it.
+    async fn check_object(&self, object: &S3ObjectRef) -> Check<(VerifiedS3Object, CheckOrigin)> {
+        if let Some((hit, age)) = self.cache.as_ref().and_then(|c| c.get(object)) {
+            tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
+            return Check::Passed((hit, CheckOrigin::Cache { age }));
         }
         let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
-        match self.inspector.inspect(&request).await {
+        let check = match self.inspector.inspect(&request).await {
             Ok(facts) => match verify(object, &facts, &self.policy) {
                 Ok(v) => {
                     if let Some(cache) = &self.cache {
                         cache.insert(object, &v);
                     }
-                    Check::Passed(v)
+                    return Check::Passed((v, CheckOrigin::HeadObject));
                 }
                 Err(v) => Check::Refused(v),
             },
             Err(e) => failed(e),
-        }
+        };
+        self.forget_check(object);
+        check
     }
 }
 

@@ -144,9 +144,16 @@ impl S3ObjectRef {
         &self.key
     }
 
-    /// The version id, if the reference names one.
+    /// The version id, if the reference names one (possibly `null`,
+    /// which names no immutable version).
     pub fn version_id(&self) -> Option<&str> {
         self.version_id.as_deref()
+    }
+
+    /// The version id, if the reference names an immutable version
+    /// ([`names_immutable_version`]): not `null`.
+    pub fn pinned_version(&self) -> Option<&str> {
+        self.version_id().filter(|v| names_immutable_version(v))
     }
 }
 
@@ -218,6 +225,29 @@ fn validate_key(key: &str) -> Result<(), InputError> {
     } else {
         Err(InputError::InvalidKey { len: key.len() })
     }
+}
+
+/// S3's version id for what was last written while versioning was off or
+/// suspended. A later PUT replaces that object **in place**, so `null`
+/// names no immutable version (S3 User Guide, "Adding objects to
+/// versioning-suspended buckets").
+pub const NULL_VERSION_ID: &str = "null";
+
+/// Whether `version_id` names an immutable object version: a well-formed
+/// version id other than [`NULL_VERSION_ID`]. The one rule for what may be
+/// pinned, satisfy [`Policy::require_versioning`](crate::Policy::require_versioning)
+/// and be cached.
+///
+/// ```
+/// use rekognition_guard::input::names_immutable_version;
+///
+/// assert!(names_immutable_version("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
+/// assert!(!names_immutable_version("null"));
+/// assert!(!names_immutable_version(""));
+/// assert!(!names_immutable_version("v1\n"));
+/// ```
+pub fn names_immutable_version(version_id: &str) -> bool {
+    version_id != NULL_VERSION_ID && validate_version_id(version_id).is_ok()
 }
 
 pub(crate) fn validate_version_id(v: &str) -> Result<(), InputError> {

@@ -117,7 +117,9 @@ pub use cache::CacheConfig;
 pub use error::{
     BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
 };
-pub use guard::{CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict, AUDIT_TARGET};
+pub use guard::{
+    CheckOrigin, CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict, AUDIT_TARGET,
+};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES,

@@ -8,7 +8,10 @@
 use std::fmt;
 
 use crate::error::{InputError, Violation};
-use crate::input::{validate_version_id, AccountId, KmsKeyArn, S3ObjectRef, MAX_S3_IMAGE_BYTES};
+use crate::input::{
+    names_immutable_version, validate_version_id, AccountId, KmsKeyArn, S3ObjectRef,
+    MAX_S3_IMAGE_BYTES,
+};
 
 /// Server-side encryption as S3 reports it in `x-amz-server-side-encryption`.
 ///
@@ -389,7 +392,10 @@ pub struct VerifiedS3Object(std::sync::Arc<Verified>);
 struct Verified {
     bucket: String,
     key: String,
-    pinned_version: Option<String>,
+    /// The version the comparison reads (`null` possible, see `is_pinned`).
+    version: Option<String>,
+    /// When HeadObject's answer was judged.
+    checked_at: std::time::Instant,
     encryption: SseAlgorithm,
     kms_key_id: String,
     bucket_key_enabled: Option<bool>,
@@ -413,11 +419,29 @@ impl VerifiedS3Object {
         &self.0.key
     }
 
-    /// The version the check saw, which the comparison uses. `None` only for
-    /// unversioned objects, and only when the policy does not require
-    /// versioning.
+    /// The version the comparison reads: the version the check saw. `None`
+    /// for unversioned objects, and `Some("null")` when the reference asked
+    /// for S3's `null` version; neither is [pinned](Self::is_pinned), and
+    /// both pass only when the policy does not require versioning.
     pub fn version_id(&self) -> Option<&str> {
-        self.0.pinned_version.as_deref()
+        self.0.version.as_deref()
+    }
+
+    /// Whether the comparison is pinned to an immutable version
+    /// ([`names_immutable_version`](crate::input::names_immutable_version)):
+    /// only then can the object not be replaced between the check and the
+    /// comparison, and only then may the check be cached.
+    pub fn is_pinned(&self) -> bool {
+        self.0
+            .version
+            .as_deref()
+            .is_some_and(names_immutable_version)
+    }
+
+    /// When the check that made this proof ran (HeadObject answered). A
+    /// cached proof is as old as this.
+    pub fn checked_at(&self) -> std::time::Instant {
+        self.0.checked_at
     }
 
     /// The KMS key ARN S3 reported for this object.
@@ -446,10 +470,10 @@ impl VerifiedS3Object {
     pub fn reference(&self) -> S3ObjectRef {
         let object = S3ObjectRef::new(&self.0.bucket, &self.0.key)
             .expect("bucket and key came from a parsed S3ObjectRef");
-        match &self.0.pinned_version {
+        match &self.0.version {
             Some(v) => object
                 .with_version_id(v)
-                .expect("the pinned version passed validate_version_id"),
+                .expect("the version passed validate_version_id"),
             None => object,
         }
     }
@@ -458,17 +482,14 @@ impl VerifiedS3Object {
 impl fmt::Display for VerifiedS3Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket(), self.key())?;
-        match &self.0.pinned_version {
-            Some(v) => write!(f, " (version {v}")?,
+        match &self.0.version {
+            Some(v) if self.is_pinned() => write!(f, " (version {v}")?,
+            Some(v) => write!(f, " (version {v}, not pinned")?,
             None => f.write_str(" (unversioned")?,
         }
         write!(f, ", KMS key {})", self.0.kms_key_id)
     }
 }
-
-/// S3's version id for objects stored while versioning was off or suspended.
-/// It names no immutable version, so it is never pinned.
-const NULL_VERSION: &str = "null";
 
 /// Judges `facts` about `object` under `policy`. The **only** place a
 /// [`VerifiedS3Object`] is created.
@@ -529,7 +550,8 @@ pub(crate) fn verify(
 
     let reported = facts.version_id.as_deref().filter(|v| !v.is_empty());
     let before_version_checks = violations.len();
-    let pinned = match (object.version_id(), reported) {
+    // The version the comparison will read: the one the check saw.
+    let version = match (object.version_id(), reported) {
         (_, Some(reported)) if validate_version_id(reported).is_err() => {
             // Never echo it: it may carry control characters.
             violations.push(Violation::UnusableMetadata {
@@ -538,6 +560,8 @@ pub(crate) fn verify(
             });
             None
         }
+        // Requested and reported agree; `null` included, which reads the
+        // null version (not the latest) but pins nothing.
         (Some(requested), Some(reported)) if requested == reported => Some(requested),
         (Some(requested), reported) => {
             violations.push(Violation::VersionMismatch {
@@ -547,10 +571,13 @@ pub(crate) fn verify(
             });
             None
         }
-        (None, reported) => reported.filter(|v| *v != NULL_VERSION),
+        // Unrequested `null`: the latest is the null version; read the
+        // latest, as for an unversioned object.
+        (None, reported) => reported.filter(|v| names_immutable_version(v)),
     };
+    let pinned = version.is_some_and(names_immutable_version);
     // A version already found unusable or mismatched is not also "missing".
-    if policy.require_versioning && pinned.is_none() && violations.len() == before_version_checks {
+    if policy.require_versioning && !pinned && violations.len() == before_version_checks {
         violations.push(Violation::VersionRequired {
             object: object.clone(),
         });
@@ -570,7 +597,8 @@ pub(crate) fn verify(
             Ok(VerifiedS3Object(std::sync::Arc::new(Verified {
                 bucket: object.bucket().to_owned(),
                 key: object.key().to_owned(),
-                pinned_version: pinned.map(str::to_owned),
+                version: version.map(str::to_owned),
+                checked_at: std::time::Instant::now(),
                 encryption: facts.encryption.clone(),
                 kms_key_id: kms_key.to_owned(),
                 bucket_key_enabled: facts.bucket_key_enabled,
@@ -795,6 +823,123 @@ mod tests {
             violations(&facts, &Policy::new().require_versioning(true)),
             vec![Violation::VersionRequired { object: object() }]
         );
+    }
+
+    /// What `verify` must do for one requested × reported version.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Expect {
+        /// Passes, reading `version`; `pinned` when it names an immutable
+        /// version.
+        Pass(Option<&'static str>, bool),
+        Mismatch,
+        Unusable,
+    }
+
+    /// The rule for version ids, once, over every combination: requested
+    /// (none, the reported one, another, `null`) × reported (absent, empty,
+    /// `null`, valid, control characters, over-long) × require_versioning;
+    /// what is pinned, and whether the pass may be cached.
+    #[test]
+    fn version_ids_pin_only_immutable_versions() {
+        use crate::cache::{CacheConfig, VerificationCache};
+        use Expect::*;
+        let long = "v".repeat(1025);
+        let reported: [Option<&str>; 6] = [
+            None,
+            Some(""),
+            Some("null"),
+            Some("v7"),
+            Some("v1\nforged"),
+            Some(&long),
+        ];
+        let table: [(Option<&str>, [Expect; 6]); 4] = [
+            (
+                None,
+                [
+                    Pass(None, false),
+                    Pass(None, false),
+                    Pass(None, false),
+                    Pass(Some("v7"), true),
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+            (
+                Some("v7"),
+                [
+                    Mismatch,
+                    Mismatch,
+                    Mismatch,
+                    Pass(Some("v7"), true),
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+            (
+                Some("v8"),
+                [Mismatch, Mismatch, Mismatch, Mismatch, Unusable, Unusable],
+            ),
+            (
+                Some("null"),
+                [
+                    Mismatch,
+                    Mismatch,
+                    Pass(Some("null"), false),
+                    Mismatch,
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+        ];
+        for (requested, expected_row) in table {
+            let object = match requested {
+                Some(v) => object().with_version_id(v).unwrap(),
+                None => object(),
+            };
+            for (reported, expected) in reported.iter().zip(expected_row) {
+                let mut facts = kms_facts();
+                facts.version_id = reported.map(str::to_owned);
+                for require in [false, true] {
+                    let policy = Policy::new().require_versioning(require);
+                    let case = format!("requested {requested:?}, reported {reported:?}, require_versioning {require}");
+                    let result = verify(&object, &facts, &policy);
+                    match (expected, &result) {
+                        (Pass(_, false), Err(v)) if require => assert_eq!(
+                            v,
+                            &vec![Violation::VersionRequired {
+                                object: object.clone()
+                            }],
+                            "{case}"
+                        ),
+                        (Pass(version, pinned), Ok(verified)) if pinned || !require => {
+                            assert_eq!(verified.version_id(), version, "{case}");
+                            assert_eq!(verified.is_pinned(), pinned, "{case}");
+                            // Cached only when the reference named the
+                            // immutable version that was pinned.
+                            let cache = VerificationCache::new(CacheConfig::default());
+                            cache.insert(&object, verified);
+                            let cacheable = pinned && requested == version;
+                            assert_eq!(cache.get(&object).is_some(), cacheable, "{case}");
+                        }
+                        (Mismatch, Err(v)) => assert!(
+                            matches!(v[..], [Violation::VersionMismatch { .. }]),
+                            "{case}: {v:?}"
+                        ),
+                        (Unusable, Err(v)) => assert!(
+                            matches!(
+                                v[..],
+                                [Violation::UnusableMetadata {
+                                    field: "version id",
+                                    ..
+                                }]
+                            ),
+                            "{case}: {v:?}"
+                        ),
+                        (expected, got) => panic!("{case}: expected {expected:?}, got {got:?}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -86,14 +86,28 @@ impl Fixture {
     /// A guard over backends built from the emulator config, with a wire
     /// recorder on the Rekognition client.
     fn guard(&self, policy: Policy, rekognition_endpoint: Option<&str>) -> (Guard, Wire) {
-        let wire = Wire::default();
+        let (guard, _s3, rekognition) = self.recorded_guard(policy, rekognition_endpoint);
+        (guard, rekognition)
+    }
+
+    /// Like [`Fixture::guard`], with wire recorders on both clients (S3's
+    /// counts HeadObject requests).
+    fn recorded_guard(
+        &self,
+        policy: Policy,
+        rekognition_endpoint: Option<&str>,
+    ) -> (Guard, Wire, Wire) {
+        let (s3_wire, wire) = (Wire::default(), Wire::default());
         let mut rekognition =
             aws_sdk_rekognition::config::Builder::from(&self.sdk).interceptor(wire.clone());
         if let Some(endpoint) = rekognition_endpoint {
             rekognition = rekognition.endpoint_url(endpoint);
         }
+        let s3 = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(true)
+            .interceptor(s3_wire.clone());
         let aws = AwsBackend::builder()
-            .sdk_config(&self.sdk)
+            .s3_client(aws_sdk_s3::Client::from_conf(s3.build()))
             .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
             .ca_bundle_pem(self.emu.ca.clone())
             .trust_native_roots(false)
@@ -105,7 +119,7 @@ impl Fixture {
             .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
             .build()
             .unwrap();
-        (guard, wire)
+        (guard, s3_wire, wire)
     }
 }
 
@@ -134,7 +148,7 @@ async fn sse_kms_objects_are_compared_with_the_checked_versions() {
         .expect("compliant objects are compared");
     assert!(decision.is_approved(), "{decision:?}");
     match decision.source() {
-        CheckedImage::S3(o) => {
+        CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some(v2.as_str()));
             assert_eq!(o.kms_key_id(), f.kms_key);
             assert_eq!(o.encryption(), &SseAlgorithm::AwsKms);
@@ -531,4 +545,60 @@ async fn a_narrowed_bucket_policy_is_not_credited() {
         audit.findings()
     );
     assert!(!audit.is_compliant());
+}
+
+/// In a bucket whose versioning is suspended, an upload gets S3's `null`
+/// version, which the next upload replaces in place: it pins nothing, so
+/// it never satisfies `require_versioning` and is never cached.
+///
+/// moto 5.1.22 reports no version id at all for such an object (real S3
+/// says `null`) and answers `?versionId=null` with 400; the exact S3
+/// headers are covered in `aws_mocked::a_null_version_is_never_a_pin_nor_cached`.
+#[tokio::test]
+async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
+    use aws_sdk_s3::types::BucketVersioningStatus;
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    common::set_versioning(&f.s3, &f.bucket, BucketVersioningStatus::Suspended).await;
+    let version = f.put_kms("members/suspended.jpg").await;
+    assert!(
+        version.is_none() || version.as_deref() == Some("null"),
+        "{version:?}"
+    );
+    let latest = f.reference("members/suspended.jpg");
+    let requested_null = latest.clone().with_version_id("null").unwrap();
+    let photo = || {
+        rekognition_guard::FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 live kiosk photo".to_vec())
+            .unwrap()
+    };
+
+    let (guard, s3_wire, wire) = f.recorded_guard(Policy::new().require_versioning(true), None);
+    let err = guard.compare(latest.clone(), photo()).await.unwrap_err();
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations()),
+            Some([Violation::VersionRequired { object }]) if *object == latest
+        ),
+        "{err}"
+    );
+    // moto cannot serve ?versionId=null: an error, never an approval.
+    assert!(guard.compare(requested_null, photo()).await.is_err());
+    assert_eq!(s3_wire.transmitted(), 2, "each reference was checked");
+    assert_eq!(wire.transmitted(), 0, "nothing reached Rekognition");
+
+    // Without require_versioning it passes, unpinned, and is never cached:
+    // two comparisons in a row send HeadObject twice.
+    let (guard, s3_wire, wire) = f.recorded_guard(Policy::new(), None);
+    for _ in 0..2 {
+        let decision = guard.compare(latest.clone(), photo()).await.unwrap();
+        match decision.source() {
+            CheckedImage::S3 { object, origin } => {
+                assert!(!object.is_pinned(), "{object}");
+                assert_eq!(*origin, rekognition_guard::CheckOrigin::HeadObject);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s3_wire.transmitted(), 2);
+    assert_eq!(wire.transmitted(), 2);
 }

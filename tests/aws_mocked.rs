@@ -238,7 +238,7 @@ async fn the_version_head_object_reported_is_the_one_compared() {
         }
     );
     match decision.source() {
-        rekognition_guard::CheckedImage::S3(o) => {
+        rekognition_guard::CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some(VERSION));
             assert_eq!(o.kms_key_id(), KEY);
             assert_eq!(o.bucket_key_enabled(), Some(true));
@@ -247,6 +247,79 @@ async fn the_version_head_object_reported_is_the_one_compared() {
         other => panic!("{other:?}"),
     }
     assert_eq!((head_rule.num_calls(), compare_rule.num_calls()), (1, 1));
+}
+
+/// The report's failing input: a reference that asks for `?versionId=null`
+/// while S3 answers `x-amz-version-id: null` with SSE-KMS was approved
+/// under require_versioning and then cached. S3's null version is replaced
+/// in place by the next upload: never a pin, never cached.
+#[tokio::test]
+async fn a_null_version_is_never_a_pin_nor_cached() {
+    let null_head = || {
+        head(&[
+            ("x-amz-server-side-encryption", "aws:kms"),
+            ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+            ("x-amz-version-id", "null"),
+        ])
+    };
+    let requested_null = reference().with_version_id("null").unwrap();
+
+    // require_versioning: refused, nothing sent to Rekognition.
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(null_head);
+    let compare_rule =
+        mock!(aws_sdk_rekognition::Client::compare_faces).then_http_response(|| one_match(99.9));
+    let strict = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
+        ),
+        Policy::new().require_versioning(true),
+    );
+    for reference in [requested_null.clone(), reference()] {
+        let err = strict
+            .compare(reference.clone(), live_photo())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.as_refusal().map(|r| r.violations()),
+                Some([Violation::VersionRequired { .. }])
+            ),
+            "{reference}: {err}"
+        );
+    }
+    assert_eq!(compare_rule.num_calls(), 0);
+
+    // Without it: compared as asked (the null version, not the latest),
+    // unpinned, and checked again every time.
+    let head_rule = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.version_id() == Some("null"))
+        .then_http_response(null_head);
+    let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+        .match_requests(|r| {
+            r.source_image()
+                .and_then(|i| i.s3_object())
+                .and_then(|o| o.version())
+                == Some("null")
+        })
+        .then_http_response(|| one_match(99.9));
+    let lenient = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
+        ),
+        Policy::new(),
+    );
+    for _ in 0..2 {
+        let decision = lenient
+            .compare(requested_null.clone(), live_photo())
+            .await
+            .unwrap();
+        let object = decision.source().s3_object().unwrap();
+        assert!(!object.is_pinned(), "{object}");
+        assert_eq!(object.version_id(), Some("null"));
+    }
+    assert_eq!((head_rule.num_calls(), compare_rule.num_calls()), (2, 2));
 }
 
 #[tokio::test]

@@ -240,7 +240,7 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
     assert!(decision.is_approved());
     assert_eq!(decision.verdict().similarity(), Some(99.7));
     match decision.source() {
-        CheckedImage::S3(o) => {
+        CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
         }
         other => panic!("{other:?}"),
@@ -655,5 +655,215 @@ async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
             &violations[..],
             [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
         ));
+    }
+}
+
+mod verification_cache {
+    //! What a cached pass can miss, and everything that makes the guard
+    //! forget one.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use rekognition_guard::{CacheConfig, CheckOrigin};
+
+    use super::*;
+
+    const OTHER_KEY: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
+
+    fn pinned(version: &str) -> S3ObjectRef {
+        reference().with_version_id(version).unwrap()
+    }
+
+    /// An inspector whose answers `answer` decides from the version asked
+    /// and how many HeadObjects came before; counts them in `calls`.
+    fn inspector_with(
+        calls: Arc<AtomicUsize>,
+        answer: impl Fn(&str, usize) -> Result<ObjectFacts, BackendError> + Send + Sync + 'static,
+    ) -> MockObjectInspector {
+        let mut m = inspector(S3_ENDPOINT);
+        m.expect_inspect().returning(move |request| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            answer(request.object().version_id().unwrap_or(""), n)
+        });
+        m
+    }
+
+    fn matching_comparer() -> MockFaceComparer {
+        let mut m = comparer(REKOGNITION_ENDPOINT);
+        m.expect_compare().returning(|_| Ok(one_match(99.9)));
+        m
+    }
+
+    fn cached_guard(
+        inspector: MockObjectInspector,
+        comparer: MockFaceComparer,
+        cache: CacheConfig,
+    ) -> Guard {
+        Guard::builder(inspector, comparer)
+            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+            .opt_out(attested())
+            .verification_cache(cache)
+            .build()
+            .unwrap()
+    }
+
+    fn origin(decision: &rekognition_guard::Decision) -> CheckOrigin {
+        match decision.source() {
+            CheckedImage::S3 { origin, .. } => *origin,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_default_ttl_is_at_most_a_minute() {
+        assert!(CacheConfig::default().ttl() <= Duration::from_secs(60));
+    }
+
+    /// S3 UpdateObjectEncryption moves a version to another KMS key in
+    /// place. Within the TTL a cached pass still names the old key, and
+    /// the decision says it is a cached check and how old; after the TTL,
+    /// or once forgotten, the new key is checked and refused.
+    #[tokio::test]
+    async fn a_key_changed_in_place_is_caught_after_the_ttl_or_when_forgotten() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        // First HeadObject: the allowed key; every later one: another key.
+        let answer = |version: &str, n: usize| {
+            let facts = kms_facts(version);
+            Ok(if n == 0 {
+                facts
+            } else {
+                facts.with_kms_key_id(OTHER_KEY)
+            })
+        };
+        let guard = cached_guard(
+            inspector_with(calls.clone(), answer),
+            matching_comparer(),
+            CacheConfig::new(Duration::from_secs(60), 100),
+        );
+        let first = guard.compare(pinned("v1"), live_photo()).await.unwrap();
+        assert_eq!(origin(&first), CheckOrigin::HeadObject);
+        let second = guard.compare(pinned("v1"), live_photo()).await.unwrap();
+        match origin(&second) {
+            CheckOrigin::Cache { age } => assert!(age < Duration::from_secs(60)),
+            other => panic!("expected a cached check: {other:?}"),
+        }
+        assert_eq!(second.source().s3_object().unwrap().kms_key_id(), KEY);
+        assert!(second.source().to_string().contains("cached check"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        guard.forget_check(&reference());
+        let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
+        assert!(
+            matches!(refusal(err)[..], [Violation::KmsKeyNotAllowed { ref kms_key, .. }] if kms_key == OTHER_KEY)
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // The same with a short TTL and no help.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let guard = cached_guard(
+            inspector_with(calls.clone(), answer),
+            matching_comparer(),
+            CacheConfig::new(Duration::from_millis(40), 100),
+        );
+        guard.compare(pinned("v1"), live_photo()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
+        assert!(matches!(
+            refusal(err)[..],
+            [Violation::KmsKeyNotAllowed { .. }]
+        ));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A HeadObject error or a refusal about any version of an object, and
+    /// forgetting everything, drop its cached passes.
+    #[tokio::test]
+    async fn errors_and_refusals_about_an_object_evict_its_cached_checks() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let guard = cached_guard(
+            inspector_with(calls.clone(), |version, _| match version {
+                "broken" => Err(BackendError::new(
+                    BackendErrorKind::AccessDenied,
+                    Service::S3,
+                    "HeadObject",
+                    "denied",
+                )),
+                "sse-s3" => {
+                    let mut facts = kms_facts(version);
+                    facts.encryption = SseAlgorithm::Aes256;
+                    Ok(facts)
+                }
+                v => Ok(kms_facts(v)),
+            }),
+            matching_comparer(),
+            CacheConfig::default(),
+        );
+        let heads = || calls.load(Ordering::SeqCst);
+        let warm = |expected_heads: usize| {
+            let guard = &guard;
+            async move {
+                guard.compare(pinned("v1"), live_photo()).await.unwrap();
+                assert_eq!(heads(), expected_heads);
+            }
+        };
+        warm(1).await;
+        warm(1).await; // cached
+
+        guard.check(&pinned("broken")).await.unwrap_err();
+        warm(3).await; // the error evicted v1 too
+
+        guard
+            .compare(pinned("sse-s3"), live_photo())
+            .await
+            .unwrap_err();
+        warm(5).await; // so did the refusal
+
+        guard.forget_all_checks();
+        warm(6).await;
+        warm(6).await;
+    }
+
+    /// Rekognition could not read the object (InvalidS3ObjectException) or
+    /// was denied: the cached passes of both images go.
+    #[tokio::test]
+    async fn a_comparison_that_could_not_read_the_object_evicts_it() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let compares = Arc::new(AtomicUsize::new(0));
+        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+        rekognition.expect_compare().returning({
+            let compares = compares.clone();
+            move |_| {
+                if compares.fetch_add(1, Ordering::SeqCst) == 1 {
+                    Err(BackendError::new(
+                        BackendErrorKind::InvalidS3Object,
+                        Service::Rekognition,
+                        "CompareFaces",
+                        "cannot read the object",
+                    ))
+                } else {
+                    Ok(one_match(99.9))
+                }
+            }
+        });
+        let guard = cached_guard(
+            inspector_with(calls.clone(), |v, _| Ok(kms_facts(v))),
+            rekognition,
+            CacheConfig::default(),
+        );
+        guard.compare(pinned("v1"), live_photo()).await.unwrap();
+        let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Backend(ref b) if b.kind() == BackendErrorKind::InvalidS3Object)
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the failed one was a cached check"
+        );
+        let decision = guard.compare(pinned("v1"), live_photo()).await.unwrap();
+        assert_eq!(origin(&decision), CheckOrigin::HeadObject);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

@@ -135,7 +135,9 @@ async fn the_comparison_reads_the_version_the_check_saw() {
     // Unpinned, the swapped-in photo (grace) would have been compared.
     assert_eq!(decision.verdict().similarity(), Some(99.6));
     match decision.source() {
-        rekognition_guard::CheckedImage::S3(o) => assert_eq!(o.version_id(), Some("v1")),
+        rekognition_guard::CheckedImage::S3 { object: o, .. } => {
+            assert_eq!(o.version_id(), Some("v1"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -314,6 +316,11 @@ async fn every_decision_is_audited_without_image_bytes() {
         lines[0]
     );
     assert!(lines[0].contains(KEY), "{}", lines[0]);
+    assert!(
+        lines[0].contains("[checked now]"),
+        "each S3 image says where its check came from: {}",
+        lines[0]
+    );
     assert!(lines[0].contains("similarity=99.6"), "{}", lines[0]);
     assert!(lines[0].contains("opt_out=\"attested\""), "{}", lines[0]);
     assert!(lines[1].contains("decision=\"refused\""), "{}", lines[1]);

@@ -126,13 +126,13 @@ pub async fn fixture(emu: Emulator, versioned: bool) -> Fixture {
 }
 
 async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str) {
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+}
+
+pub async fn set_versioning(s3: &aws_sdk_s3::Client, bucket: &str, status: BucketVersioningStatus) {
     s3.put_bucket_versioning()
         .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
         .send()
         .await
         .expect("PutBucketVersioning");
