@@ -220,8 +220,11 @@ pub enum ComparisonFacts {
     },
     /// No face was found in the source image.
     NoFaceInSource,
-    /// No face was found in the source or the target image; the service did
-    /// not say which (Rekognition's `InvalidParameterException`).
+    /// Rekognition's `InvalidParameterException`: its answer when it finds
+    /// no face in the source or the target image; it does not say which.
+    /// The same exception also covers other invalid parameters, which the
+    /// guard rules out where it can before the call (threshold range,
+    /// image format, size and pixel dimensions).
     NoFaceDetected,
 }
 

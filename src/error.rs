@@ -111,6 +111,17 @@ pub enum InputError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The image is smaller than Rekognition accepts: its header gives a
+    /// width or height under the minimum.
+    #[error("image is {width}x{height} pixels; Rekognition needs at least {min}x{min} (and a face of at least 40x40 pixels in a 1920x1080 image); take a larger photo")]
+    ImageTooSmall {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// The minimum height and width in pixels.
+        min: u32,
+    },
     /// The bytes are neither JPEG nor PNG (recognised by content).
     #[error("image ({size} bytes) is neither JPEG nor PNG by its content; Rekognition accepts only those formats")]
     UnsupportedImageFormat {
@@ -355,8 +366,9 @@ pub enum BackendErrorKind {
 ///
 /// The message says what to fix; the original SDK error, if any, is kept as
 /// [`source`](std::error::Error::source) and not repeated in `Display`.
-/// Messages are [escaped](crate::text::escape) when the error is made, so
-/// text a backend quotes from a service cannot forge a log line.
+/// Log-unsafe characters in messages are escaped ([`text`](crate::text))
+/// when the error is made, so text a backend quotes from a service cannot
+/// forge a log line.
 #[derive(Debug)]
 pub struct BackendError {
     kind: BackendErrorKind,
@@ -392,7 +404,7 @@ impl BackendError {
             kind,
             service,
             operation,
-            message: crate::text::escape_owned(message.into()),
+            message: crate::text::neutralize(message.into()),
             retryable,
             insecure: None,
             source: None,

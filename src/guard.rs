@@ -62,10 +62,13 @@ pub enum Verdict {
     },
     /// Faces were found but none matched at the threshold.
     NoMatch,
-    /// No face was found in one image.
+    /// No face was found in one image. Not an approval.
     NoFace {
-        /// Which image had no face, when the comparer says (Rekognition
-        /// reports both cases as one error, so for AWS this is `None`).
+        /// Which image had no face, when the comparer says. `None` for
+        /// Rekognition's `InvalidParameterException`, which is its answer
+        /// for "no face in the source or target image" and does not say
+        /// which; the guard validated the other parameters it could
+        /// (threshold, image format, size and dimensions) before the call.
         image: Option<ImageRole>,
     },
 }
@@ -97,9 +100,9 @@ impl fmt::Display for Verdict {
             Verdict::NoFace { image: Some(image) } => {
                 write!(f, "no face found in the {image} image")
             }
-            Verdict::NoFace { image: None } => {
-                f.write_str("no face found in the source or target image")
-            }
+            Verdict::NoFace { image: None } => f.write_str(
+                "Rekognition answered InvalidParameterException, its answer when it finds no face in the source or target image (it gives no more detail)",
+            ),
         }
     }
 }

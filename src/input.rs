@@ -17,6 +17,11 @@ pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Rekognition's limit for images read from S3: 15 MiB.
 pub const MAX_S3_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
 
+/// Rekognition's minimum image height and width, in pixels ("Guidelines
+/// and quotas in Amazon Rekognition"). A smaller image is answered with
+/// `InvalidParameterException`.
+pub const MIN_IMAGE_PIXELS: u32 = 80;
+
 /// The AWS service a backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -303,7 +308,9 @@ impl fmt::Display for ImageFormat {
 }
 
 /// Validated image bytes: non-empty, at most [`MAX_IMAGE_BYTES`], JPEG or
-/// PNG by content.
+/// PNG by content, and at least [`MIN_IMAGE_PIXELS`] high and wide when the
+/// header says its size (read with the `imagesize` crate; an image whose
+/// header does not say is left to Rekognition).
 ///
 /// A face photo is biometric data, so this type keeps it out of sight: it is
 /// not `Clone` (no accidental copies), its `Debug` shows only format and
@@ -322,14 +329,17 @@ impl fmt::Display for ImageFormat {
 pub struct FaceImage {
     bytes: Vec<u8>,
     format: ImageFormat,
+    dimensions: Option<(u32, u32)>,
 }
 
 impl FaceImage {
     /// Validates `bytes` without copying them.
     ///
     /// # Errors
-    /// [`InputError::EmptyImage`], [`InputError::ImageTooLarge`] or
-    /// [`InputError::UnsupportedImageFormat`].
+    /// [`InputError::EmptyImage`], [`InputError::ImageTooLarge`],
+    /// [`InputError::UnsupportedImageFormat`], or
+    /// [`InputError::ImageTooSmall`] when the JPEG or PNG header gives a
+    /// width or height under [`MIN_IMAGE_PIXELS`].
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, InputError> {
         if bytes.is_empty() {
             return Err(InputError::EmptyImage);
@@ -342,7 +352,29 @@ impl FaceImage {
         }
         let format = ImageFormat::sniff(&bytes)
             .ok_or(InputError::UnsupportedImageFormat { size: bytes.len() })?;
-        Ok(Self { bytes, format })
+        let dimensions = imagesize::blob_size(&bytes)
+            .ok()
+            .and_then(|s| Some((u32::try_from(s.width).ok()?, u32::try_from(s.height).ok()?)));
+        if let Some((width, height)) = dimensions {
+            if width < MIN_IMAGE_PIXELS || height < MIN_IMAGE_PIXELS {
+                return Err(InputError::ImageTooSmall {
+                    width,
+                    height,
+                    min: MIN_IMAGE_PIXELS,
+                });
+            }
+        }
+        Ok(Self {
+            bytes,
+            format,
+            dimensions,
+        })
+    }
+
+    /// Width and height in pixels, from the JPEG or PNG header; `None` when
+    /// the header does not say (the image is then left to Rekognition).
+    pub fn dimensions(&self) -> Option<(u32, u32)> {
+        self.dimensions
     }
 
     /// The format recognised from the content.
@@ -704,6 +736,51 @@ mod tests {
             FaceImage::from_vec(Vec::new()).unwrap_err(),
             InputError::EmptyImage
         );
+    }
+
+    /// A PNG signature and IHDR chunk saying `width` x `height`.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&width.to_be_bytes());
+        png.extend_from_slice(&height.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        png
+    }
+
+    /// A JPEG with a baseline SOF0 segment saying `width` x `height`.
+    fn jpeg_header(width: u16, height: u16) -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08];
+        jpeg.extend_from_slice(&height.to_be_bytes());
+        jpeg.extend_from_slice(&width.to_be_bytes());
+        jpeg.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        jpeg
+    }
+
+    #[test]
+    fn images_below_rekognitions_minimum_are_input_errors_naming_it() {
+        for (bytes, (w, h)) in [
+            (png_header(79, 200), (79, 200)),
+            (png_header(200, 79), (200, 79)),
+            (jpeg_header(64, 64), (64, 64)),
+        ] {
+            let err = FaceImage::from_vec(bytes).unwrap_err();
+            assert_eq!(
+                err,
+                InputError::ImageTooSmall {
+                    width: w,
+                    height: h,
+                    min: MIN_IMAGE_PIXELS
+                }
+            );
+            assert!(err.to_string().contains("at least 80x80"), "{err}");
+        }
+        let ok = FaceImage::from_vec(png_header(80, 80)).unwrap();
+        assert_eq!(ok.dimensions(), Some((80, 80)));
+        let ok = FaceImage::from_vec(jpeg_header(640, 480)).unwrap();
+        assert_eq!(ok.dimensions(), Some((640, 480)));
+        // A header that does not say its size is left to Rekognition.
+        let unknown = FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 no segments".to_vec()).unwrap();
+        assert_eq!(unknown.dimensions(), None);
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub use guard::{
 };
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, KmsKeyArn, S3ObjectRef, Service,
-    MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES,
+    MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use optout::MockOptOutVerifier;

@@ -89,12 +89,23 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// [`escape`] for an owned string: no copy when nothing needs escaping.
-pub(crate) fn escape_owned(text: String) -> String {
-    match escape(&text) {
-        Cow::Borrowed(_) => text,
-        Cow::Owned(escaped) => escaped,
+/// `text` with every [log-unsafe](is_log_unsafe) character written as
+/// `\u{XXXX}`, backslashes left alone: for messages that may already hold
+/// [`Quoted`] text, so nothing is escaped twice. No copy when nothing needs
+/// it.
+pub(crate) fn neutralize(text: String) -> String {
+    if !has_log_unsafe(&text) {
+        return text;
     }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_log_unsafe(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Displays text in double quotes, [`escape`]d, with `"` written as `\"`:
@@ -187,6 +198,7 @@ mod tests {
         assert_eq!(escape("a\nb"), "a\\u{000a}b");
         assert_eq!(escape("a\\u{000a}b"), "a\\\\u{000a}b");
         assert_eq!(escape("\u{202E}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(neutralize("a\\\"b\n".into()), "a\\\"b\\u{000a}");
         assert_eq!(quote("abcdef", 3), "\"abc\"…");
         assert_eq!(quote("a\u{2028}\"", 10), "\"a\\u{2028}\\\"\"");
     }

@@ -405,6 +405,233 @@ async fn head_object_failures_are_distinct_and_say_what_to_fix() {
     }
 }
 
+/// HeadObject answers have no body: a 400 has several causes, and the
+/// message names them without picking one; whenever S3 names the bucket's
+/// region (`x-amz-bucket-region`, any status) and it is not the client's,
+/// the message says so with both regions.
+#[tokio::test]
+async fn head_object_errors_never_guess_and_name_both_regions() {
+    let cases: [(u16, Option<&'static str>, &[&str], &[&str]); 5] = [
+        (
+            400,
+            None,
+            &["malformed", "another region", "SSE-C", VERSION],
+            &["most often"],
+        ),
+        (
+            400,
+            Some("eu-central-1"),
+            &["eu-central-1", "us-east-1"],
+            &["SSE-C"],
+        ),
+        (403, Some("ap-south-1"), &["ap-south-1", "us-east-1"], &[]),
+        (301, Some("eu-west-3"), &["eu-west-3", "us-east-1"], &[]),
+        // The client's own region: not a region problem.
+        (400, Some("us-east-1"), &["SSE-C"], &["is in region"]),
+    ];
+    for (status, bucket_region, words, absent) in cases {
+        let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(move || {
+            let headers: Vec<_> = bucket_region
+                .map(|r| ("x-amz-bucket-region", r))
+                .into_iter()
+                .collect();
+            response(status, &headers, "")
+        });
+        let guard = guard(
+            backend(
+                mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule], |c| c
+                    .retry_config(RetryConfig::disabled())),
+                mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+            ),
+            Policy::new(),
+        );
+        let err = guard
+            .check(&reference().with_version_id(VERSION).unwrap())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.service() == Service::S3 && !b.is_retryable()),
+            "{status}: {err:?}"
+        );
+        for w in words {
+            assert!(
+                text.contains(w),
+                "{status} {bucket_region:?}: {text:?} should mention {w:?}"
+            );
+        }
+        for w in absent {
+            assert!(
+                !text.contains(w),
+                "{status} {bucket_region:?}: {text:?} should not say {w:?}"
+            );
+        }
+    }
+}
+
+/// For every operation the crate calls, an answer the SDK cannot parse is
+/// reported as such: the service, the operation, "could not be parsed" and
+/// the parser's reason (an S3-compatible server was seen answering
+/// GetBucketVersioning with the wrong XML root element).
+#[tokio::test]
+async fn unparseable_answers_are_reported_as_such_for_every_operation() {
+    use rekognition_guard::aws::OrganizationsOptOutVerifier;
+    use rekognition_guard::{FaceComparer, OptOutVerifier};
+    let xml =
+        |body: &'static str| move || response(200, &[("content-type", "application/xml")], body);
+    let bad_header = || {
+        head(&[
+            ("x-amz-server-side-encryption", "aws:kms"),
+            (
+                "x-amz-server-side-encryption-bucket-key-enabled",
+                "sometimes",
+            ),
+        ])
+    };
+    let no_retry = RetryConfig::disabled();
+    let mut failures: Vec<(Service, &str, rekognition_guard::BackendError)> = Vec::new();
+
+    // S3 HeadObject and PutObject: a header that is not what it claims.
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(bad_header);
+    let put_rule = mock!(aws_sdk_s3::Client::put_object).then_http_response(bad_header);
+    let aws = backend(
+        mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            &[&head_rule, &put_rule],
+            |c| c.retry_config(no_retry.clone())
+        ),
+        mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+    );
+    let g = guard(
+        aws.clone(),
+        Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+    );
+    match g.check(&reference()).await.unwrap_err() {
+        Error::Backend(b) => failures.push((Service::S3, "HeadObject", b)),
+        other => panic!("{other:?}"),
+    }
+    match g.enroll(&reference(), live_photo()).await.unwrap_err() {
+        Error::Backend(b) => failures.push((Service::S3, "PutObject", b)),
+        other => panic!("{other:?}"),
+    }
+
+    // The bucket audit: each read in turn answers something unparseable
+    // (GetBucketVersioning with the wrong root element, as seen), the
+    // others answer well.
+    const ENCRYPTION: &str = "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>";
+    const VERSIONING: &str =
+        "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    const PUBLIC_ACCESS: &str = "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
+    const WRONG_ROOT: &str =
+        "<GetBucketVersioningResponse><Status>Enabled</Status></GetBucketVersioningResponse>";
+    for broken in [
+        "GetBucketEncryption",
+        "GetBucketVersioning",
+        "GetPublicAccessBlock",
+    ] {
+        let body = |op: &str, good: &'static str| if op == broken { WRONG_ROOT } else { good };
+        let encryption = mock!(aws_sdk_s3::Client::get_bucket_encryption)
+            .then_http_response(xml(body("GetBucketEncryption", ENCRYPTION)));
+        let versioning = mock!(aws_sdk_s3::Client::get_bucket_versioning)
+            .then_http_response(xml(body("GetBucketVersioning", VERSIONING)));
+        let public_access = mock!(aws_sdk_s3::Client::get_public_access_block)
+            .then_http_response(xml(body("GetPublicAccessBlock", PUBLIC_ACCESS)));
+        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(404, &[], "<Error><Code>NoSuchBucketPolicy</Code></Error>")
+        });
+        let aws = backend(
+            mock_client!(
+                aws_sdk_s3,
+                RuleMode::MatchAny,
+                &[&encryption, &versioning, &public_access, &policy],
+                |c| c.retry_config(no_retry.clone())
+            ),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        match aws
+            .audit_bucket("library-photos", &Policy::new())
+            .await
+            .unwrap_err()
+        {
+            Error::Backend(b) => failures.push((Service::S3, broken, b)),
+            other => panic!("{broken}: {other:?}"),
+        }
+    }
+
+    // Rekognition CompareFaces: JSON that is not JSON.
+    let compare = mock!(aws_sdk_rekognition::Client::compare_faces)
+        .then_http_response(|| json(200, r#"{"FaceMatches":[{"Similarity":"#));
+    let aws = backend(
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]),
+        mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare], |c| c
+            .retry_config(no_retry.clone())),
+    );
+    match guard(aws, Policy::new())
+        .compare(live_photo(), live_photo())
+        .await
+        .unwrap_err()
+    {
+        Error::Backend(b) => failures.push((Service::Rekognition, "CompareFaces", b)),
+        other => panic!("{other:?}"),
+    }
+
+    // AWS Organizations DescribeEffectivePolicy.
+    let policy = mock!(aws_sdk_organizations::Client::describe_effective_policy)
+        .then_http_response(|| json(200, r#"{"EffectivePolicy": 42"#));
+    let verifier = OrganizationsOptOutVerifier::builder()
+        .client(mock_client!(
+            aws_sdk_organizations,
+            RuleMode::MatchAny,
+            &[&policy],
+            |c| c.retry_config(no_retry.clone())
+        ))
+        .build()
+        .unwrap();
+    failures.push((
+        Service::Organizations,
+        "DescribeEffectivePolicy",
+        verifier.verify().await.unwrap_err(),
+    ));
+
+    // AWS STS GetCallerIdentity: the wrong root element.
+    let sts = mock!(aws_sdk_sts::Client::get_caller_identity)
+        .then_http_response(xml("<GetSessionTokenResponse/>"));
+    let aws = AwsBackend::builder()
+        .s3_client(mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[]))
+        .rekognition_client(mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]))
+        .sts_client(mock_client!(
+            aws_sdk_sts,
+            RuleMode::MatchAny,
+            &[&sts],
+            |c| c.retry_config(no_retry.clone())
+        ))
+        .build()
+        .unwrap();
+    failures.push((
+        Service::Sts,
+        "GetCallerIdentity",
+        aws.caller_account().await.unwrap_err(),
+    ));
+
+    assert_eq!(failures.len(), 8);
+    for (service, operation, e) in failures {
+        let text = e.to_string();
+        assert_eq!((e.service(), e.operation()), (service, operation), "{text}");
+        assert_eq!(e.kind(), BackendErrorKind::InvalidResponse, "{text}");
+        assert!(
+            text.starts_with(&format!(
+                "{service} {operation} failed: the response (HTTP 200) could not be parsed: \""
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains("no error code") && !text.contains("no reason given"),
+            "{text}"
+        );
+    }
+}
+
 async fn compare_with(answer: HttpResponse) -> Result<rekognition_guard::Decision, Error> {
     let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
     let answer = std::sync::Mutex::new(Some(answer));

@@ -183,12 +183,38 @@ proptest! {
             None
         };
         let result = FaceImage::from_vec(bytes.clone());
-        prop_assert_eq!(result.as_ref().ok().map(FaceImage::format), expected);
+        match &result {
+            // Recognised, then refused for its pixel size.
+            Err(rekognition_guard::InputError::ImageTooSmall { .. }) => {
+                prop_assert!(expected.is_some())
+            }
+            _ => prop_assert_eq!(result.as_ref().ok().map(FaceImage::format), expected),
+        }
         // Debug never shows the bytes.
         if let Ok(image) = result {
             let shown = format!("{image:?}");
             prop_assert!(shown.starts_with("FaceImage { format: "), "{}", shown);
             prop_assert!(!shown.contains('['));
+        }
+    }
+
+    /// PNG headers of every size: below 80 pixels in either direction is
+    /// an input error naming the limit; otherwise the size is known.
+    #[test]
+    fn the_pixel_minimum_is_exact(width in 1u32..400, height in 1u32..400) {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&width.to_be_bytes());
+        png.extend_from_slice(&height.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        match FaceImage::from_vec(png) {
+            Ok(image) => {
+                prop_assert!(width >= 80 && height >= 80);
+                prop_assert_eq!(image.dimensions(), Some((width, height)));
+            }
+            Err(e) => {
+                prop_assert!(width < 80 || height < 80, "{}", e);
+                prop_assert_eq!(e, rekognition_guard::InputError::ImageTooSmall { width, height, min: 80 });
+            }
         }
     }
 

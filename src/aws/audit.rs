@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::bucket_policy::{
     denies_insecure_transport, denies_non_kms_uploads, label, statements, Credit,
 };
-use super::errors::{common, status};
+use super::errors::{common, status, wrong_region};
 use super::AwsBackend;
 use crate::error::{BackendError, BackendErrorKind, Error};
 use crate::input::Service;
@@ -77,8 +77,8 @@ impl Finding {
         Self {
             id,
             severity,
-            detail: crate::text::escape_owned(detail.into()),
-            fix: crate::text::escape_owned(fix.into()),
+            detail: crate::text::neutralize(detail.into()),
+            fix: crate::text::neutralize(fix.into()),
         }
     }
 }
@@ -133,6 +133,7 @@ fn read<T, E>(
     not_configured: Option<&str>,
     operation: &'static str,
     bucket: &str,
+    client_region: Option<&str>,
 ) -> Result<Read<T>, BackendError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -143,6 +144,15 @@ where
     };
     if let Some(mapped) = common(&err, Service::S3, operation) {
         return Err(mapped.with_source(err));
+    }
+    if let Some(region) = wrong_region(&err, client_region, bucket) {
+        return Err(BackendError::new(
+            BackendErrorKind::InvalidRequest,
+            Service::S3,
+            operation,
+            format!("{operation} on bucket {bucket} failed: {region}"),
+        )
+        .with_source(err));
     }
     let code = err
         .as_service_error()
@@ -172,11 +182,12 @@ where
             Service::S3,
             operation,
             format!(
-                "{operation} on bucket {bucket} failed ({})",
+                "{operation} on bucket {bucket} failed: S3 answered {}{}",
+                s.map_or_else(|| "without a status".to_owned(), |s| format!("HTTP {s}")),
                 if code.is_empty() {
-                    "no error code".into()
+                    " without an error code".to_owned()
                 } else {
-                    code
+                    format!(" with error code {}", crate::text::quote(&code, 64))
                 }
             ),
         )
@@ -207,6 +218,7 @@ impl AwsBackend {
     /// [`Error::Backend`] when the bucket does not exist or S3 fails.
     pub async fn audit_bucket(&self, bucket: &str, policy: &Policy) -> Result<BucketAudit, Error> {
         let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
         let owner = policy.bucket_owner().map(|a| a.as_str().to_owned());
         let (encryption, versioning, bucket_policy, public_access) = tokio::join!(
             s3.get_bucket_encryption()
@@ -233,6 +245,7 @@ impl AwsBackend {
             Some("ServerSideEncryptionConfigurationNotFoundError"),
             "GetBucketEncryption",
             bucket,
+            region,
         )? {
             Read::Got(out) => {
                 let default = out
@@ -317,7 +330,7 @@ impl AwsBackend {
             }
         };
 
-        match read(versioning, None, "GetBucketVersioning", bucket)? {
+        match read(versioning, None, "GetBucketVersioning", bucket, region)? {
             Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
             Read::Got(out) => findings.push(Finding::new(
                 "versioning-not-enabled",
@@ -347,6 +360,7 @@ impl AwsBackend {
             Some("NoSuchBucketPolicy"),
             "GetBucketPolicy",
             bucket,
+            region,
         )? {
             Read::Got(out) => match out.policy().map(serde_json::from_str::<Value>) {
                 Some(Ok(doc)) => Some(doc),
@@ -379,6 +393,7 @@ impl AwsBackend {
             Some("NoSuchPublicAccessBlockConfiguration"),
             "GetPublicAccessBlock",
             bucket,
+            region,
         )? {
             Read::Got(out) => {
                 let c = out.public_access_block_configuration();

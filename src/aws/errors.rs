@@ -2,6 +2,7 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
@@ -22,12 +23,27 @@ pub(crate) fn common<E>(
     operation: &'static str,
 ) -> Option<BackendError>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     if let Some(insecure) = find_insecure(err) {
         return Some(BackendError::refused_endpoint(operation, insecure.clone()));
     }
     let (kind, message) = match err {
+        // A success status with a body the SDK could not parse (e.g. an
+        // S3-compatible server answering with the wrong XML root): the
+        // generated deserializers report it as an unhandled service error.
+        SdkError::ServiceError(se)
+            if (200..300).contains(&se.raw().status().as_u16()) && se.err().code().is_none() =>
+        {
+            (
+            BackendErrorKind::InvalidResponse,
+                format!(
+                    "the response (HTTP {}) could not be parsed: {}",
+                    se.raw().status().as_u16(),
+                    parser_reason(se.err())
+                ),
+            )
+        }
         SdkError::TimeoutError(_) => (
             BackendErrorKind::Timeout,
             "the call timed out; check network reachability of the endpoint".to_owned(),
@@ -43,8 +59,11 @@ where
         SdkError::ResponseError(_) => (
             BackendErrorKind::InvalidResponse,
             match status(err) {
-                Some(s) => format!("the response (HTTP {s}) could not be read"),
-                None => "the response could not be read".to_owned(),
+                Some(s) => format!(
+                    "the response (HTTP {s}) could not be parsed: {}",
+                    parser_reason(err)
+                ),
+                None => format!("the response could not be parsed: {}", parser_reason(err)),
             },
         ),
         SdkError::ConstructionFailure(_) => (
@@ -54,6 +73,40 @@ where
         _ => return None,
     };
     Some(BackendError::new(kind, service, operation, message))
+}
+
+/// What the parser said, from the innermost cause of `err` (quoted,
+/// escaped and cut short: it may quote the response).
+fn parser_reason(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    let text = innermost.to_string();
+    if text.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        crate::text::quote(&text, 200)
+    }
+}
+
+/// When S3 named the bucket's region (`x-amz-bucket-region`, sent with
+/// any status) and it is not the client's, a sentence saying so with both
+/// regions.
+pub(crate) fn wrong_region<E>(
+    err: &SdkError<E, HttpResponse>,
+    client_region: Option<&str>,
+    bucket: &str,
+) -> Option<String> {
+    let bucket_region = err.raw_response()?.headers().get("x-amz-bucket-region")?;
+    if client_region == Some(bucket_region) {
+        return None;
+    }
+    let bucket_region = crate::text::quote(bucket_region, 32);
+    Some(format!(
+        "bucket {bucket} is in region {bucket_region}, but the S3 client uses {}; configure region {bucket_region} (Rekognition must use it too: it reads S3 only in its own region)",
+        client_region.map_or_else(|| "no region".to_owned(), |r| format!("region \"{r}\""))
+    ))
 }
 
 /// The fallback for responses no modeled error explains: a success status

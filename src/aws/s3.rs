@@ -6,7 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::errors::{by_status, common, status};
+use super::errors::{by_status, common, status, wrong_region};
 use crate::backend::{InspectRequest, UploadReceipt, UploadRequest};
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::{ImageFormat, Service};
@@ -35,7 +35,11 @@ pub(crate) async fn inspect(
         .await;
     match result {
         Ok(out) => Ok(facts(&out)),
-        Err(err) => Err(map_error(err, request)),
+        Err(err) => Err(map_error(
+            err,
+            request,
+            client.config().region().map(|r| r.as_ref()),
+        )),
     }
 }
 
@@ -57,12 +61,22 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
 fn map_error(
     err: SdkError<HeadObjectError, HttpResponse>,
     request: &InspectRequest,
+    client_region: Option<&str>,
 ) -> BackendError {
     if let Some(mapped) = common(&err, Service::S3, OPERATION) {
         return mapped.with_source(err);
     }
     let object = request.object();
     let bucket = object.bucket();
+    if let Some(region) = wrong_region(&err, client_region, bucket) {
+        return BackendError::new(
+            BackendErrorKind::InvalidRequest,
+            Service::S3,
+            OPERATION,
+            format!("HeadObject for {object} failed: {region}"),
+        )
+        .with_source(err);
+    }
     let (kind, message) = match status(&err) {
         Some(404) => (
             BackendErrorKind::NotFound,
@@ -87,26 +101,23 @@ fn map_error(
         Some(400) => (
             BackendErrorKind::InvalidRequest,
             format!(
-                "S3 rejected HeadObject for {object} (400): most often the object is encrypted with a customer-provided key (SSE-C), which HeadObject cannot describe without that key and which this crate refuses; store the image with SSE-KMS"
+                "S3 rejected HeadObject for {object} with 400 and, as for every HEAD, no body saying why; it answers 400 when {}the request reached another region than the bucket's (it then usually names the bucket's region, and did not here), or the object is encrypted with a customer-provided key (SSE-C), which HeadObject cannot describe without that key and which this crate refuses (store it with SSE-KMS)",
+                match object.version_id() {
+                    Some(v) => format!("the version id {v} is malformed, "),
+                    None => String::new(),
+                },
             ),
         ),
         Some(405) => (
             BackendErrorKind::NotFound,
             format!("{object}: the requested version is a delete marker (405)"),
         ),
-        Some(301) => {
-            let region = err
-                .raw_response()
-                .and_then(|r| r.headers().get("x-amz-bucket-region"))
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
-            (
-                BackendErrorKind::InvalidRequest,
-                format!(
-                    "bucket {bucket} is in another region{region} than the S3 client; configure that region (Rekognition must use it too)"
-                ),
-            )
-        }
+        Some(301) => (
+            BackendErrorKind::InvalidRequest,
+            format!(
+                "S3 answered 301 for bucket {bucket}: it is in another region than the S3 client, which S3 did not name; configure the bucket's region (Rekognition must use it too)"
+            ),
+        ),
         other => by_status(other, &format!("HeadObject for {object}")),
     };
     BackendError::new(kind, Service::S3, OPERATION, message).with_source(err)
@@ -146,6 +157,16 @@ pub(crate) async fn upload(
         Err(err) => {
             if let Some(mapped) = common(&err, Service::S3, PUT) {
                 return Err(mapped.with_source(err));
+            }
+            let region = client.config().region().map(|r| r.as_ref());
+            if let Some(hint) = wrong_region(&err, region, object.bucket()) {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidRequest,
+                    Service::S3,
+                    PUT,
+                    format!("storing {object} failed: {hint}"),
+                )
+                .with_source(err));
             }
             let (kind, message) = match status(&err) {
                 Some(403) => (
