@@ -411,7 +411,14 @@ async fn head_object_failures_are_distinct_and_say_what_to_fix() {
 /// the message says so with both regions.
 #[tokio::test]
 async fn head_object_errors_never_guess_and_name_both_regions() {
-    let cases: [(u16, Option<&'static str>, &[&str], &[&str]); 5] = [
+    /// Status, the bucket region S3 names, words the message has, words it must not have.
+    type Case = (
+        u16,
+        Option<&'static str>,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let cases: [Case; 5] = [
         (
             400,
             None,
