@@ -42,9 +42,11 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::error::BackendError;
+use crate::at_rest::{ObjectFacts, VerifiedS3Object};
+use crate::input::Service;
 use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef};
-use crate::policy::{ObjectFacts, QualityFilter, SimilarityThreshold, VerifiedS3Object};
+use crate::policy::{QualityFilter, SimilarityThreshold};
+use crate::transit::InsecureEndpoint;
 
 /// What the guard asks an [`ObjectInspector`] about one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,4 +336,175 @@ pub trait ObjectUploader: Send + Sync + fmt::Debug {
     /// # Errors
     /// A [`BackendError`] when the upload failed.
     async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError>;
+}
+
+/// A boxed error, as kept in source chains.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong in a backend, coarsely, so callers can react without
+/// parsing messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendErrorKind {
+    /// The caller lacks a permission (S3 403, Rekognition AccessDenied).
+    AccessDenied,
+    /// The object, version or bucket does not exist.
+    NotFound,
+    /// The service rejected the request as invalid.
+    InvalidRequest,
+    /// Rekognition could not read an S3 object (permission, KMS, region).
+    InvalidS3Object,
+    /// The image is larger than the service accepts.
+    ImageTooLarge,
+    /// The service did not recognise the image format.
+    InvalidImageFormat,
+    /// Too many requests; retry later.
+    Throttled,
+    /// The service failed (5xx).
+    ServiceUnavailable,
+    /// A call timed out.
+    Timeout,
+    /// The connection failed: refused, reset, a TLS error, or an answer
+    /// that is not HTTP.
+    Transport,
+    /// The service answered something this crate cannot trust (similarity
+    /// out of range, missing fields, …).
+    InvalidResponse,
+    /// The request was refused before transmit because its endpoint is not
+    /// HTTPS ([`BackendError::insecure_endpoint`]); nothing was sent. The
+    /// guard reports it as [`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint).
+    InsecureEndpoint,
+    /// Anything else.
+    Other,
+}
+
+/// A failure in S3, Rekognition or the opt-out verifier.
+///
+/// The message says what to fix; the original SDK error, if any, is kept as
+/// [`source`](std::error::Error::source) and not repeated in `Display`.
+/// Log-unsafe characters in messages are escaped ([`text`](crate::text))
+/// when the error is made, so text a backend quotes from a service cannot
+/// forge a log line.
+#[derive(Debug)]
+pub struct BackendError {
+    kind: BackendErrorKind,
+    service: Service,
+    operation: &'static str,
+    message: String,
+    retryable: bool,
+    insecure: Option<InsecureEndpoint>,
+    source: Option<BoxError>,
+}
+
+impl BackendError {
+    /// A backend error of `kind` in `service`'s `operation`, with a message
+    /// that says what to fix. It is retryable by default exactly for
+    /// [`Throttled`](BackendErrorKind::Throttled),
+    /// [`ServiceUnavailable`](BackendErrorKind::ServiceUnavailable),
+    /// [`Timeout`](BackendErrorKind::Timeout) and
+    /// [`Transport`](BackendErrorKind::Transport).
+    pub fn new(
+        kind: BackendErrorKind,
+        service: Service,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        let retryable = matches!(
+            kind,
+            BackendErrorKind::Throttled
+                | BackendErrorKind::ServiceUnavailable
+                | BackendErrorKind::Timeout
+                | BackendErrorKind::Transport
+        );
+        Self {
+            kind,
+            service,
+            operation,
+            message: crate::text::neutralize(message.into()),
+            retryable,
+            insecure: None,
+            source: None,
+        }
+    }
+
+    /// A request of `operation` refused before transmit because its
+    /// endpoint is insecure. The guard turns it into
+    /// [`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint).
+    pub fn refused_endpoint(operation: &'static str, refusal: InsecureEndpoint) -> Self {
+        let mut e = Self::new(
+            BackendErrorKind::InsecureEndpoint,
+            refusal.service(),
+            operation,
+            format!("refused before transmit: {refusal}"),
+        );
+        e.insecure = Some(refusal);
+        e
+    }
+
+    /// For [`BackendErrorKind::InsecureEndpoint`]: the refused endpoint and
+    /// why.
+    pub fn insecure_endpoint(&self) -> Option<&InsecureEndpoint> {
+        self.insecure.as_ref()
+    }
+
+    /// Keeps `source` as the cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Overrides whether the error is retryable.
+    #[must_use]
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> BackendErrorKind {
+        self.kind
+    }
+
+    /// Which service failed.
+    pub fn service(&self) -> Service {
+        self.service
+    }
+
+    /// Which operation failed (`HeadObject`, `CompareFaces`, …).
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The message, without the source chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} failed: {}",
+            self.service, self.operation, self.message
+        )?;
+        if self.retryable {
+            f.write_str(" (retryable)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use quick_cache::sync::Cache;
 use quick_cache::Equivalent;
 
+use crate::at_rest::VerifiedS3Object;
 use crate::input::S3ObjectRef;
-use crate::policy::VerifiedS3Object;
 
 /// How the guard remembers objects that passed the policy.
 ///

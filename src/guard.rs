@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::at_rest::{verify, AtRestViolation, VerifiedS3Object};
 use crate::backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector,
     ObjectUploader, UploadRequest, VerifiedImage,
@@ -13,9 +14,9 @@ use crate::error::{
 };
 use crate::input::{names_immutable_version, NULL_VERSION_ID};
 use crate::input::{FaceImage, ImageFormat, ImageInput, S3ObjectRef, Service};
-use crate::optout::{OptOutEvidence, OptOutRecord, OptOutStatus};
-use crate::policy::{verify, Policy, SimilarityThreshold, VerifiedS3Object};
-use crate::transit::KnownEndpoints;
+use crate::opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutViolation};
+use crate::policy::{Policy, SimilarityThreshold};
+use crate::transit::{InsecureEndpoint, KnownEndpoints};
 use std::time::Duration;
 
 /// The `tracing` target of audit events: one event per decision, at `INFO`
@@ -365,10 +366,8 @@ impl Guard {
     }
 
     /// Whether `endpoint` may be called (see [`crate::transit`]).
-    fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), Violation> {
-        self.known_https
-            .check(service, endpoint)
-            .map_err(Violation::InsecureEndpoint)
+    fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
+        self.known_https.check(service, endpoint)
     }
 
     /// The policy this guard enforces.
@@ -383,7 +382,7 @@ impl Guard {
     /// the metadata could not be read.
     pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
         self.endpoint_ok(Service::S3, &self.inspector.endpoint())
-            .map_err(|v| Error::Refused(refusal(vec![v])))?;
+            .map_err(|v| Error::Refused(refusal(vec![Violation::InsecureEndpoint(v)])))?;
         match self.check_object(object).await {
             Check::Passed((v, _)) => Ok(v),
             Check::Refused(v) => Err(Error::Refused(refusal(v))),
@@ -492,10 +491,12 @@ impl Guard {
             // unversioned.
             None | Some(NULL_VERSION_ID) => object.clone(),
             Some(_) => {
-                return Err(Error::Refused(refusal(vec![Violation::UnusableMetadata {
-                    object: object.clone(),
-                    field: "version id",
-                }])))
+                return Err(Error::Refused(refusal(vec![Violation::AtRest(
+                    AtRestViolation::UnusableMetadata {
+                        object: object.clone(),
+                        field: "version id",
+                    },
+                )])))
             }
         };
         match self.check_object(&stored).await {
@@ -593,14 +594,16 @@ impl Guard {
                         {
                             Check::Passed(Some((detail, account)))
                         }
-                        (Ok(OptOutStatus::OptedOut { account, .. }), Ok(caller)) => {
-                            Check::Refused(vec![Violation::OptOutForAnotherAccount {
+                        (Ok(OptOutStatus::OptedOut { account, .. }), Ok(caller)) => Check::Refused(
+                            vec![Violation::OptOut(OptOutViolation::ForAnotherAccount {
                                 evidence_account: account,
                                 rekognition_account: caller,
-                            }])
-                        }
+                            })],
+                        ),
                         (Ok(OptOutStatus::NotOptedOut { reason }), _) => {
-                            Check::Refused(vec![Violation::OptOutNotInEffect { reason }])
+                            Check::Refused(vec![Violation::OptOut(OptOutViolation::NotInEffect {
+                                reason,
+                            })])
                         }
                         (Err(e), _) | (Ok(OptOutStatus::OptedOut { .. }), Err(e)) => failed(e),
                     }
@@ -712,7 +715,7 @@ impl Guard {
                     }
                     return Check::Passed((v, CheckOrigin::HeadObject));
                 }
-                Err(v) => Check::Refused(v),
+                Err(v) => Check::Refused(v.into_iter().map(Violation::AtRest).collect()),
             },
             Err(e) => failed(e),
         };
@@ -785,11 +788,11 @@ impl fmt::Display for InputLabel {
 }
 
 /// Records `result`'s violation, if any; `true` when there was none.
-fn push_err(violations: &mut Vec<Violation>, result: Result<(), Violation>) -> bool {
+fn push_err(violations: &mut Vec<Violation>, result: Result<(), InsecureEndpoint>) -> bool {
     match result {
         Ok(()) => true,
         Err(v) => {
-            violations.push(v);
+            violations.push(Violation::InsecureEndpoint(v));
             false
         }
     }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::InputError;
+use crate::text::Quoted;
 
 /// Rekognition's limit for images passed as bytes: 5 MiB.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -21,6 +21,109 @@ pub const MAX_S3_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
 /// and quotas in Amazon Rekognition"). A smaller image is answered with
 /// `InvalidParameterException`.
 pub const MIN_IMAGE_PIXELS: u32 = 80;
+
+/// Malformed input, found while parsing it.
+///
+/// Messages quote the offending reference or value, never image bytes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The text is not an `s3://bucket/key[?versionId=…]` reference.
+    #[error("invalid S3 reference {}: {reason}", Quoted(.input))]
+    InvalidS3Reference {
+        /// The reference as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The bucket name breaks S3's naming rules.
+    #[error("invalid S3 bucket name {}: {reason}", Quoted(.bucket))]
+    InvalidBucketName {
+        /// The bucket name as given.
+        bucket: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// The object key is empty, longer than 1024 bytes, or has characters
+    /// that could forge or disguise a log line
+    /// ([`text::is_log_unsafe`](crate::text::is_log_unsafe)).
+    #[error("invalid S3 object key ({len} bytes): keys are 1 to 1024 bytes of UTF-8 without control, line-separator or invisible formatting characters (such as bidirectional overrides)")]
+    InvalidKey {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The version id is empty, too long or has characters S3 never uses.
+    #[error("invalid S3 version id {}: {reason}", Quoted(.version_id))]
+    InvalidVersionId {
+        /// The version id as given.
+        version_id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Image bytes were empty.
+    #[error("image is empty")]
+    EmptyImage,
+    /// Image bytes exceed Rekognition's limit for images sent as bytes.
+    #[error("image is {size} bytes; Rekognition accepts at most {limit} bytes as image bytes (store larger images in S3, up to 15 MiB)")]
+    ImageTooLarge {
+        /// The image's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The image is smaller than Rekognition accepts: its header gives a
+    /// width or height under the minimum.
+    #[error("image is {width}x{height} pixels; Rekognition needs at least {min}x{min} (and a face of at least 40x40 pixels in a 1920x1080 image); take a larger photo")]
+    ImageTooSmall {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// The minimum height and width in pixels.
+        min: u32,
+    },
+    /// The bytes are neither JPEG nor PNG (recognised by content).
+    #[error("image ({size} bytes) is neither JPEG nor PNG by its content; Rekognition accepts only those formats")]
+    UnsupportedImageFormat {
+        /// The image's size in bytes.
+        size: usize,
+    },
+    /// A similarity threshold outside 0..=100, or not a number.
+    #[error("invalid similarity threshold {value}: it must be a number from 0 to 100")]
+    InvalidThreshold {
+        /// The value as given.
+        value: f32,
+    },
+    /// Not a full KMS key ARN.
+    #[error("invalid KMS key ARN {}: {reason}", Quoted(.input))]
+    InvalidKmsKeyArn {
+        /// The text as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Not a 12-digit AWS account id.
+    #[error("invalid AWS account id {}: an account id is exactly 12 digits", Quoted(.input))]
+    InvalidAccountId {
+        /// The text as given.
+        input: String,
+    },
+    /// Opt-out evidence text (an attestation reference or a waiver reason)
+    /// is empty, too long or has control characters.
+    #[error("invalid opt-out evidence text: {reason}")]
+    InvalidEvidence {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An endpoint URL that cannot be parsed.
+    #[error("invalid endpoint URL {}: {reason}", Quoted(.input))]
+    InvalidEndpoint {
+        /// The URL as given (user information removed).
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
 
 /// The AWS service a backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -94,6 +94,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod at_rest;
 pub mod aws;
 pub mod backend;
 mod cache;
@@ -102,31 +103,31 @@ mod guard;
 pub mod input;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
-pub mod optout;
+pub mod opt_out;
 pub mod policy;
+pub mod refusal;
 pub mod text;
 pub mod transit;
 
+pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
-    BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
-    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, FaceComparer,
+    FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
+    VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use backend::{MockFaceComparer, MockObjectInspector, MockObjectUploader};
 pub use cache::CacheConfig;
-pub use error::{
-    BackendError, BackendErrorKind, ConfigError, Error, InputError, Refusal, Violation,
-};
+pub use error::{ConfigError, Error};
 pub use guard::{
     CheckOrigin, CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict, AUDIT_TARGET,
 };
 pub use input::{
-    AccountId, FaceImage, ImageFormat, ImageInput, KmsKeyArn, S3ObjectRef, Service,
+    AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
 };
 #[cfg(any(test, feature = "test-util"))]
-pub use optout::MockOptOutVerifier;
-pub use optout::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier};
-pub use policy::{
-    ObjectFacts, Policy, QualityFilter, SimilarityThreshold, SseAlgorithm, VerifiedS3Object,
-};
+pub use opt_out::MockOptOutVerifier;
+pub use opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier, OptOutViolation};
+pub use policy::{Policy, QualityFilter, SimilarityThreshold};
+pub use refusal::{Refusal, Violation};

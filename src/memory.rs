@@ -32,13 +32,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::at_rest::{ObjectFacts, SseAlgorithm};
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
     BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
     ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
-use crate::error::{BackendError, BackendErrorKind};
 use crate::input::{AccountId, Service};
-use crate::policy::{ObjectFacts, SseAlgorithm};
 
 /// An object stored in the simulation: its encryption and the face it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

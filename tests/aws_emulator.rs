@@ -25,6 +25,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use common::{configure_well, emulator, fixture, Fixture};
 use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
     BackendErrorKind, CheckedImage, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Service,
     SseAlgorithm, Violation,
@@ -209,7 +210,7 @@ async fn dsse_kms_is_read_as_kms_and_fails_closed_without_a_key_id() {
     assert!(
         violations
             .iter()
-            .all(|v| matches!(v, Violation::KmsKeyUnknown { .. })),
+            .all(|v| matches!(v, Violation::AtRest(AtRestViolation::KmsKeyUnknown { .. }))),
         "DSSE-KMS must be read as KMS (only the key id is missing): {violations:?}"
     );
     assert_eq!(wire.transmitted(), 0);
@@ -237,10 +238,10 @@ async fn sse_s3_and_unencrypted_objects_are_refused_with_nothing_sent() {
             err.as_refusal()
                 .unwrap_or_else(|| panic!("{key}: {err}"))
                 .violations(),
-            &[Violation::NotKmsEncrypted {
+            &[Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: f.reference(key),
                 found
-            }]
+            })]
         );
     }
     // Both images wrong: both listed.
@@ -278,7 +279,7 @@ async fn a_key_outside_the_allowlist_is_refused() {
         .unwrap_err();
     let violations = err.as_refusal().unwrap().violations();
     assert!(
-        violations.iter().all(|v| matches!(v, Violation::KmsKeyNotAllowed { kms_key, .. } if *kms_key == f.other_kms_key)),
+        violations.iter().all(|v| matches!(v, Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { kms_key, .. }) if *kms_key == f.other_kms_key)),
         "{violations:?}"
     );
     assert_eq!(wire.transmitted(), 0);
@@ -300,8 +301,8 @@ async fn unversioned_objects_are_refused_when_versioning_is_required() {
     assert!(matches!(
         err.as_refusal().unwrap().violations(),
         [
-            Violation::VersionRequired { .. },
-            Violation::VersionRequired { .. }
+            Violation::AtRest(AtRestViolation::VersionRequired { .. }),
+            Violation::AtRest(AtRestViolation::VersionRequired { .. })
         ]
     ));
     assert_eq!(wire.transmitted(), 0);
@@ -577,7 +578,7 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations()),
-            Some([Violation::VersionRequired { object }]) if *object == latest
+            Some([Violation::AtRest(AtRestViolation::VersionRequired { object })]) if *object == latest
         ),
         "{err}"
     );

@@ -11,6 +11,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::transit::check_endpoint_url;
+use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
     AccountId, BackendErrorKind, ConfigError, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence,
     Policy, S3ObjectRef, Service, SseAlgorithm, Verdict, Violation,
@@ -112,49 +113,49 @@ async fn every_server_side_encryption_value_from_the_wire() {
         (
             "SSE-S3",
             head(&[("x-amz-server-side-encryption", "AES256")]),
-            Some(Violation::NotKmsEncrypted {
+            Some(Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: reference(),
                 found: SseAlgorithm::Aes256,
-            }),
+            })),
         ),
         (
             "no header",
             head(&[]),
-            Some(Violation::NotKmsEncrypted {
+            Some(Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: reference(),
                 found: SseAlgorithm::None,
-            }),
+            })),
         ),
         (
             "FSx",
             head(&[("x-amz-server-side-encryption", "aws:fsx")]),
-            Some(Violation::NotKmsEncrypted {
+            Some(Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: reference(),
                 found: SseAlgorithm::from_header(Some("aws:fsx")),
-            }),
+            })),
         ),
         (
             "Backup",
             head(&[("x-amz-server-side-encryption", "aws:backup")]),
-            Some(Violation::NotKmsEncrypted {
+            Some(Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: reference(),
                 found: SseAlgorithm::from_header(Some("aws:backup")),
-            }),
+            })),
         ),
         (
             "a value newer than the SDK",
             head(&[("x-amz-server-side-encryption", "aws:kms:pq")]),
-            Some(Violation::NotKmsEncrypted {
+            Some(Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: reference(),
                 found: SseAlgorithm::from_header(Some("aws:kms:pq")),
-            }),
+            })),
         ),
         (
             "KMS without a key id",
             head(&[("x-amz-server-side-encryption", "aws:kms")]),
-            Some(Violation::KmsKeyUnknown {
+            Some(Violation::AtRest(AtRestViolation::KmsKeyUnknown {
                 object: reference(),
-            }),
+            })),
         ),
     ];
     for (name, head_response, expected) in cases {
@@ -283,7 +284,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
         assert!(
             matches!(
                 err.as_refusal().map(|r| r.violations()),
-                Some([Violation::VersionRequired { .. }])
+                Some([Violation::AtRest(AtRestViolation::VersionRequired { .. })])
             ),
             "{reference}: {err}"
         );

@@ -16,6 +16,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::retry::RetryConfig;
 use rekognition_guard::aws::OrganizationsOptOutVerifier;
 use rekognition_guard::memory::InMemoryBackend;
+use rekognition_guard::OptOutViolation;
 use rekognition_guard::{
     AccountId, BackendErrorKind, ConfigError, Error, FaceImage, Guard, OptOutEvidence,
     OptOutRecord, OptOutStatus, OptOutVerifier, Service, Violation,
@@ -269,7 +270,7 @@ async fn the_guard_records_a_verified_opt_out_and_refuses_without_one() {
     let (g, aws) = guard(verifier(&not_in_org, Duration::ZERO));
     let err = g.compare(photo(), photo()).await.unwrap_err();
     assert!(
-        matches!(err.as_refusal().unwrap().violations(), [Violation::OptOutNotInEffect { reason }] if reason.contains("not in an AWS organization")),
+        matches!(err.as_refusal().unwrap().violations(), [Violation::OptOut(OptOutViolation::NotInEffect { reason })] if reason.contains("not in an AWS organization")),
         "{err}"
     );
     assert_eq!(aws.compare_calls(), 0);
@@ -337,10 +338,12 @@ async fn evidence_for_another_account_is_refused() {
     let err = g.compare(photo(), photo()).await.unwrap_err();
     assert_eq!(
         err.as_refusal().map(|r| r.violations().to_vec()),
-        Some(vec![Violation::OptOutForAnotherAccount {
-            evidence_account: AccountId::parse("999988887777").unwrap(),
-            rekognition_account: AccountId::parse(ACCOUNT).unwrap(),
-        }]),
+        Some(vec![Violation::OptOut(
+            OptOutViolation::ForAnotherAccount {
+                evidence_account: AccountId::parse("999988887777").unwrap(),
+                rekognition_account: AccountId::parse(ACCOUNT).unwrap(),
+            }
+        )]),
         "{err}"
     );
     assert_eq!(aws.compare_calls(), 0);
@@ -474,7 +477,7 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations()),
-            Some([Violation::OptOutForAnotherAccount { evidence_account, rekognition_account }])
+            Some([Violation::OptOut(OptOutViolation::ForAnotherAccount { evidence_account, rekognition_account })])
                 if evidence_account.as_str() == "111122223333" && rekognition_account.as_str() == "999988887777"
         ),
         "{err}"
@@ -524,7 +527,7 @@ mod over_https {
     use aws_credential_types::Credentials;
     use aws_sdk_s3::config::{BehaviorVersion, Region};
     use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
-    use rekognition_guard::{AccountId, OptOutEvidence, Violation};
+    use rekognition_guard::{AccountId, OptOutEvidence, OptOutViolation, Violation};
 
     use super::fault_server::{ca_pem, Fault, FaultServer, Request, Response, Script};
     use super::photo;
@@ -626,10 +629,12 @@ mod over_https {
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(
             err.as_refusal().map(|r| r.violations().to_vec()),
-            Some(vec![Violation::OptOutForAnotherAccount {
-                evidence_account: AccountId::parse("999988887777").unwrap(),
-                rekognition_account: AccountId::parse("111122223333").unwrap(),
-            }]),
+            Some(vec![Violation::OptOut(
+                OptOutViolation::ForAnotherAccount {
+                    evidence_account: AccountId::parse("999988887777").unwrap(),
+                    rekognition_account: AccountId::parse("111122223333").unwrap(),
+                }
+            )]),
             "{err}"
         );
         let calls = seen.lock().unwrap().clone();

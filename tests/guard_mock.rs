@@ -12,6 +12,7 @@ use rekognition_guard::{
     OptOutStatus, Policy, S3ObjectRef, Service, SimilarityThreshold, SseAlgorithm, Verdict,
     VerifiedImage, Violation,
 };
+use rekognition_guard::{AtRestViolation, OptOutViolation};
 
 const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const S3_ENDPOINT: &str = "https://s3.eu-west-1.amazonaws.com";
@@ -96,10 +97,10 @@ async fn sse_s3_reference_is_refused_and_never_compared() {
     assert!(!err.is_retryable());
     assert_eq!(
         refusal(err),
-        vec![Violation::NotKmsEncrypted {
+        vec![Violation::AtRest(AtRestViolation::NotKmsEncrypted {
             object: reference(),
             found: SseAlgorithm::Aes256
-        }]
+        })]
     );
 }
 
@@ -136,15 +137,17 @@ async fn every_failed_requirement_of_both_images_is_listed() {
         matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service() == Service::Rekognition && e.endpoint() == "http://rekognition.local:8080")
     );
     assert!(
-        matches!(&violations[1], Violation::NotKmsEncrypted { object, found: SseAlgorithm::None } if *object == reference())
+        matches!(&violations[1], Violation::AtRest(AtRestViolation::NotKmsEncrypted { object, found: SseAlgorithm::None }) if *object == reference())
     );
     assert!(
-        matches!(&violations[2], Violation::VersionRequired { object } if *object == reference())
+        matches!(&violations[2], Violation::AtRest(AtRestViolation::VersionRequired { object }) if *object == reference())
     );
     assert!(
-        matches!(&violations[3], Violation::KmsKeyNotAllowed { object, .. } if *object == target)
+        matches!(&violations[3], Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { object, .. }) if *object == target)
     );
-    assert!(matches!(&violations[4], Violation::VersionRequired { object } if *object == target));
+    assert!(
+        matches!(&violations[4], Violation::AtRest(AtRestViolation::VersionRequired { object }) if *object == target)
+    );
 }
 
 #[tokio::test]
@@ -461,10 +464,10 @@ async fn opt_out_evidence_about_another_account_is_refused_and_never_compared() 
     );
     assert_eq!(
         violations,
-        [Violation::OptOutForAnotherAccount {
+        [Violation::OptOut(OptOutViolation::ForAnotherAccount {
             evidence_account: account("999988887777"),
             rekognition_account: account(KIOSK_ACCOUNT),
-        }]
+        })]
     );
     let text = violations[0].to_string();
     assert!(
@@ -518,9 +521,9 @@ async fn not_opted_out_is_refused_and_never_compared() {
     );
     assert_eq!(
         violations,
-        vec![Violation::OptOutNotInEffect {
+        vec![Violation::OptOut(OptOutViolation::NotInEffect {
             reason: "the effective policy sets rekognition to optIn".into()
-        }]
+        })]
     );
 }
 
@@ -582,7 +585,7 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
     let violations = refusal(guard.compare(reference(), target).await.unwrap_err());
     assert!(matches!(
         &violations[..],
-        [Violation::NotKmsEncrypted { .. }]
+        [Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })]
     ));
 }
 
@@ -756,7 +759,7 @@ mod verification_cache {
         guard.forget_check(&reference());
         let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
         assert!(
-            matches!(refusal(err)[..], [Violation::KmsKeyNotAllowed { ref kms_key, .. }] if kms_key == OTHER_KEY)
+            matches!(refusal(err)[..], [Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { ref kms_key, .. })] if kms_key == OTHER_KEY)
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
 
@@ -772,7 +775,7 @@ mod verification_cache {
         let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
         assert!(matches!(
             refusal(err)[..],
-            [Violation::KmsKeyNotAllowed { .. }]
+            [Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { .. })]
         ));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
+use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, Error, FaceImage, Guard, InspectRequest,
     ObjectFacts, ObjectInspector, OptOutEvidence, Policy, S3ObjectRef, Verdict, Violation,
@@ -82,7 +83,7 @@ async fn an_explicit_version_is_compared_even_after_the_object_changes() {
         .unwrap_err();
     assert!(matches!(
         err.as_refusal().unwrap().violations(),
-        [Violation::NotKmsEncrypted { .. }]
+        [Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })]
     ));
     assert_eq!(aws.compare_calls(), 1);
 }
@@ -529,7 +530,7 @@ mod enrollment {
             .unwrap_err();
         assert!(matches!(
             err.as_refusal().unwrap().violations(),
-            [Violation::VersionRequired { .. }]
+            [Violation::AtRest(AtRestViolation::VersionRequired { .. })]
         ));
     }
 }

@@ -23,6 +23,7 @@ use rekognition_guard::{
     OptOutStatus, OptOutVerifier, Policy, S3ObjectRef, Service, SseAlgorithm, VerifiedImage,
     Violation,
 };
+use rekognition_guard::{AtRestViolation, OptOutViolation};
 
 const REQUESTS: usize = 4000;
 const OBJECTS: u64 = 200;
@@ -369,13 +370,17 @@ fn thousands_of_concurrent_comparisons_approve_exactly_the_passing_matches() {
                 assert_eq!(answer, NOT_CALLED, "request {n}: refused yet compared");
                 for v in r.violations() {
                     let expected = match v {
-                        Violation::OptOutNotInEffect { .. }
-                        | Violation::OptOutForAnotherAccount { .. } => true,
-                        Violation::NotKmsEncrypted { .. } => {
+                        Violation::OptOut(OptOutViolation::NotInEffect { .. })
+                        | Violation::OptOut(OptOutViolation::ForAnotherAccount { .. }) => true,
+                        Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. }) => {
                             matches!(stored(*k), Stored::SseS3 | Stored::Unencrypted)
                         }
-                        Violation::KmsKeyNotAllowed { .. } => stored(*k) == Stored::ForeignKey,
-                        Violation::ObjectTooLarge { .. } => stored(*k) == Stored::TooLarge,
+                        Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { .. }) => {
+                            stored(*k) == Stored::ForeignKey
+                        }
+                        Violation::AtRest(AtRestViolation::ObjectTooLarge { .. }) => {
+                            stored(*k) == Stored::TooLarge
+                        }
                         _ => false,
                     };
                     assert!(expected, "request {n} ({:?}): {v:?}", stored(*k));

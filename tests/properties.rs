@@ -7,6 +7,7 @@ use rekognition_guard::{
     AccountId, FaceImage, ImageFormat, KmsKeyArn, S3ObjectRef, SimilarityThreshold, SseAlgorithm,
     MAX_IMAGE_BYTES,
 };
+use rekognition_guard::{AtRestViolation, OptOutViolation};
 
 /// Bucket names S3 allows (general purpose, current rules), mostly.
 fn bucket() -> impl Strategy<Value = String> {
@@ -141,9 +142,9 @@ proptest! {
         let sse = SseAlgorithm::from_header(Some(&text));
         show(&sse, &sse);
         let violations = [
-            Violation::NotKmsEncrypted { object: object.clone(), found: sse.clone() },
-            Violation::CustomerProvidedKey { object: object.clone(), algorithm: text.clone() },
-            Violation::OptOutNotInEffect { reason: text.clone() },
+            Violation::AtRest(AtRestViolation::NotKmsEncrypted { object: object.clone(), found: sse.clone() }),
+            Violation::AtRest(AtRestViolation::CustomerProvidedKey { object: object.clone(), algorithm: text.clone() }),
+            Violation::OptOut(OptOutViolation::NotInEffect { reason: text.clone() }),
         ];
         for v in &violations { show(v, v); }
         let backend = BackendError::new(BackendErrorKind::Other, Service::S3, "HeadObject", text.clone());
@@ -156,7 +157,7 @@ proptest! {
             show(&record, &record);
         }
         let policy = serde_json::json!({"services": {"rekognition": {"opt_out_policy": text.clone()}}}).to_string();
-        let status = rekognition_guard::optout::resolve_rekognition_opt_out(&policy, &AccountId::parse("111122223333").unwrap());
+        let status = rekognition_guard::opt_out::resolve_rekognition_opt_out(&policy, &AccountId::parse("111122223333").unwrap());
         show(&format!("{status:?}"), &status);
         if let rekognition_guard::OptOutStatus::NotOptedOut { reason } = &status {
             show(reason, reason);

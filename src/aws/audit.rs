@@ -261,9 +261,8 @@ impl AwsBackend {
                             ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
                         ) =>
                     {
-                        let allowed = policy.allowed_kms_keys();
                         match d.kms_master_key_id() {
-                            Some(key) if !allowed.is_empty() && !allowed.iter().any(|a| a.as_str() == key) => {
+                            Some(key) if !policy.allows_kms_key(key) => {
                                 findings.push(Finding::new(
                                     "default-encryption-key-not-allowed",
                                     Severity::High,
@@ -271,7 +270,7 @@ impl AwsBackend {
                                     "set the bucket's default encryption key to an allowed key ARN (a full key ARN, not an alias or key id)",
                                 ));
                             }
-                            None if !allowed.is_empty() => findings.push(Finding::new(
+                            None if !policy.allowed_kms_keys().is_empty() => findings.push(Finding::new(
                                 "default-encryption-key-not-allowed",
                                 Severity::High,
                                 "default encryption uses the AWS managed key aws/s3, which is not on the allowlist",

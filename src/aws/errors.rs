@@ -4,7 +4,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{BackendError, BackendErrorKind};
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::input::Service;
 use crate::transit::find_insecure;
 

@@ -85,6 +85,7 @@ pub use audit::{BucketAudit, Finding, Severity};
 #[cfg(feature = "organizations")]
 pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
 
+use crate::at_rest::ObjectFacts;
 use crate::backend::{
     CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector, ObjectUploader,
     UploadReceipt, UploadRequest,
@@ -92,7 +93,6 @@ use crate::backend::{
 use crate::error::{BackendError, ConfigError};
 use crate::guard::{Guard, GuardBuilder};
 use crate::input::{AccountId, Service};
-use crate::policy::ObjectFacts;
 use crate::transit::{check_endpoint_url, redact, HttpsOnly};
 
 /// The AWS SDK (aws-sigv4) prints whole request bodies in its TRACE logs

@@ -16,7 +16,7 @@ use super::sts::CallerAccount;
 use super::{configured_endpoint, require_https_config, timeouts};
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::input::{AccountId, Service};
-use crate::optout::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
+use crate::opt_out::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
 use crate::transit::HttpsOnly;
 
 const OPERATION: &str = "DescribeEffectivePolicy";

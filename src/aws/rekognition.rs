@@ -7,10 +7,10 @@ use aws_sdk_rekognition::types::{self as rk, Image};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::errors::{by_status, common, status};
+use crate::at_rest::VerifiedS3Object;
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{BoundingBox, CompareRequest, ComparisonFacts, FaceMatch, VerifiedImage};
-use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
-use crate::policy::VerifiedS3Object;
 
 const OPERATION: &str = "CompareFaces";
 

@@ -7,10 +7,10 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::errors::{by_status, common, status, wrong_region};
+use crate::at_rest::{ObjectFacts, SseAlgorithm};
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{InspectRequest, UploadReceipt, UploadRequest};
-use crate::error::{BackendError, BackendErrorKind};
 use crate::input::{ImageFormat, Service};
-use crate::policy::{ObjectFacts, SseAlgorithm};
 
 const OPERATION: &str = "HeadObject";
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
 use super::errors::{by_status, common, status};
-use crate::error::{BackendError, BackendErrorKind};
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::input::{AccountId, Service};
 use crate::transit::HttpsOnly;
 

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::{BackendError, InputError};
-use crate::input::AccountId;
+use crate::backend::BackendError;
+use crate::input::{AccountId, InputError};
 use crate::text::{escape, quote};
 
 /// Checks whether the account is opted out of AI-service data use for
@@ -41,6 +41,28 @@ pub trait OptOutVerifier: Send + Sync + fmt::Debug {
     /// A [`BackendError`] when the answer could not be obtained; the guard
     /// then refuses to compare.
     async fn verify(&self) -> Result<OptOutStatus, BackendError>;
+}
+
+/// The opt-out requirement was not met.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptOutViolation {
+    /// The opt-out evidence is about another account than the one whose
+    /// credentials call Rekognition.
+    #[error("the AI services opt-out was verified for account {evidence_account}, but Rekognition is called with credentials of account {rekognition_account}; verify the opt-out for the account that calls Rekognition (build the verifier from the same credentials, or set OrganizationsVerifierBuilder::target_account to {rekognition_account})")]
+    ForAnotherAccount {
+        /// The account the opt-out evidence is about.
+        evidence_account: AccountId,
+        /// The account whose credentials call Rekognition.
+        rekognition_account: AccountId,
+    },
+    /// The opt-out verifier found the account not opted out (or could not
+    /// prove it).
+    #[error("AI services opt-out not in effect for Rekognition: {}", escape(.reason))]
+    NotInEffect {
+        /// What the verifier found and how to fix it.
+        reason: String,
+    },
 }
 
 /// What an [`OptOutVerifier`] found.
@@ -73,7 +95,7 @@ pub enum OptOutStatus {
 /// `@@assign` object) is not proof.
 ///
 /// ```
-/// use rekognition_guard::optout::resolve_rekognition_opt_out;
+/// use rekognition_guard::opt_out::resolve_rekognition_opt_out;
 /// use rekognition_guard::{AccountId, OptOutStatus};
 ///
 /// let account = AccountId::parse("111122223333")?;
@@ -131,7 +153,7 @@ enum Evidence {
 }
 
 /// How the guard knows the account is opted out. See the [module
-/// docs](crate::optout).
+/// docs](crate::opt_out).
 ///
 /// ```
 /// use rekognition_guard::OptOutEvidence;

@@ -1,0 +1,911 @@
+//! **Encrypted at rest**: every S3 image the guard lets Rekognition read is
+//! SSE-KMS (or DSSE-KMS) under an allowed key, and is the very version that
+//! was checked.
+//!
+//! One home for the requirement:
+//!
+//! * the **facts** a backend reports about an object ([`ObjectFacts`],
+//!   [`SseAlgorithm`]: what HeadObject said);
+//! * the **judge**, `verify` (private to the crate): the only place that
+//!   turns facts into a [`VerifiedS3Object`], listing every
+//!   [`AtRestViolation`] it finds;
+//! * the **proof**, [`VerifiedS3Object`], which has no public constructor: a
+//!   mock backend can feed any facts, but it cannot mint a proof;
+//! * its **violations**, [`AtRestViolation`].
+//!
+//! What may be pinned is decided by one rule,
+//! [`names_immutable_version`].
+
+use std::fmt;
+
+use crate::input::{
+    names_immutable_version, validate_version_id, KmsKeyArn, S3ObjectRef, MAX_S3_IMAGE_BYTES,
+};
+use crate::policy::Policy;
+use crate::text::Quoted;
+
+/// Server-side encryption as S3 reports it in `x-amz-server-side-encryption`.
+///
+/// Only [`AwsKms`](Self::AwsKms) and [`AwsKmsDsse`](Self::AwsKmsDsse) pass
+/// the policy. Values are matched exactly, as S3 sends them: `AWS:KMS` or
+/// `aws:kms ` are [`Other`](Self::Other) and refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SseAlgorithm {
+    /// No header: the object is not encrypted at rest (objects stored before
+    /// January 2023 in buckets without default encryption).
+    None,
+    /// `AES256`: SSE-S3, keys managed by S3. Refused.
+    Aes256,
+    /// `aws:kms`: SSE-KMS.
+    AwsKms,
+    /// `aws:kms:dsse`: dual-layer SSE-KMS. Counts as KMS.
+    AwsKmsDsse,
+    /// Any other value (`aws:fsx`, `aws:backup`, values newer than this
+    /// crate). Refused.
+    Other(String),
+}
+
+impl SseAlgorithm {
+    /// Maps the header value (`None` when absent).
+    ///
+    /// ```
+    /// use rekognition_guard::SseAlgorithm;
+    ///
+    /// assert_eq!(SseAlgorithm::from_header(Some("aws:kms")), SseAlgorithm::AwsKms);
+    /// assert_eq!(SseAlgorithm::from_header(None), SseAlgorithm::None);
+    /// assert!(!SseAlgorithm::from_header(Some("AWS:KMS")).is_kms());
+    /// ```
+    pub fn from_header(value: Option<&str>) -> Self {
+        match value {
+            None => Self::None,
+            Some("AES256") => Self::Aes256,
+            Some("aws:kms") => Self::AwsKms,
+            Some("aws:kms:dsse") => Self::AwsKmsDsse,
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The header value, `None` for [`SseAlgorithm::None`].
+    pub fn as_header(&self) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Aes256 => Some("AES256"),
+            Self::AwsKms => Some("aws:kms"),
+            Self::AwsKmsDsse => Some("aws:kms:dsse"),
+            Self::Other(s) => Some(s),
+        }
+    }
+
+    /// Whether this is SSE-KMS or DSSE-KMS.
+    pub fn is_kms(&self) -> bool {
+        matches!(self, Self::AwsKms | Self::AwsKmsDsse)
+    }
+}
+
+impl fmt::Display for SseAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => {
+                f.write_str("not encrypted (S3 sent no x-amz-server-side-encryption header)")
+            }
+            Self::Aes256 => f.write_str("encrypted with SSE-S3 (AES256)"),
+            Self::AwsKms => f.write_str("encrypted with SSE-KMS (aws:kms)"),
+            Self::AwsKmsDsse => f.write_str("encrypted with DSSE-KMS (aws:kms:dsse)"),
+            Self::Other(v) => write!(
+                f,
+                "encrypted with an unrecognised algorithm {}",
+                crate::text::Quoted(v)
+            ),
+        }
+    }
+}
+
+/// What an [`ObjectInspector`](crate::ObjectInspector) learned about an
+/// object (for S3: the HeadObject response). Facts, not verdicts.
+///
+/// ```
+/// use rekognition_guard::{ObjectFacts, SseAlgorithm};
+///
+/// let facts = ObjectFacts::new(SseAlgorithm::AwsKms)
+///     .with_kms_key_id("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+///     .with_version_id("3sL4kqtJ")
+///     .with_content_length(48_213);
+/// assert!(facts.encryption.is_kms());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ObjectFacts {
+    /// `x-amz-server-side-encryption`.
+    pub encryption: SseAlgorithm,
+    /// `x-amz-server-side-encryption-aws-kms-key-id` (S3 reports the key ARN).
+    pub kms_key_id: Option<String>,
+    /// `x-amz-server-side-encryption-bucket-key-enabled`.
+    pub bucket_key_enabled: Option<bool>,
+    /// `x-amz-server-side-encryption-customer-algorithm` (SSE-C).
+    pub sse_customer_algorithm: Option<String>,
+    /// `x-amz-version-id`.
+    pub version_id: Option<String>,
+    /// `Content-Length`.
+    pub content_length: Option<u64>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+}
+
+impl ObjectFacts {
+    /// Facts with the given encryption and nothing else known.
+    pub fn new(encryption: SseAlgorithm) -> Self {
+        Self {
+            encryption,
+            kms_key_id: None,
+            bucket_key_enabled: None,
+            sse_customer_algorithm: None,
+            version_id: None,
+            content_length: None,
+            content_type: None,
+        }
+    }
+
+    /// Sets the KMS key id S3 reported.
+    #[must_use]
+    pub fn with_kms_key_id(mut self, id: impl Into<String>) -> Self {
+        self.kms_key_id = Some(id.into());
+        self
+    }
+
+    /// Sets whether an S3 Bucket Key is used.
+    #[must_use]
+    pub fn with_bucket_key_enabled(mut self, enabled: bool) -> Self {
+        self.bucket_key_enabled = Some(enabled);
+        self
+    }
+
+    /// Sets the SSE-C algorithm S3 reported.
+    #[must_use]
+    pub fn with_sse_customer_algorithm(mut self, algorithm: impl Into<String>) -> Self {
+        self.sse_customer_algorithm = Some(algorithm.into());
+        self
+    }
+
+    /// Sets the version id S3 reported.
+    #[must_use]
+    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+
+    /// Sets the object's size in bytes.
+    #[must_use]
+    pub fn with_content_length(mut self, len: u64) -> Self {
+        self.content_length = Some(len);
+        self
+    }
+
+    /// Sets the object's content type.
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+}
+
+/// One at-rest requirement an S3 object did not meet. Each names the object
+/// and says what to fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AtRestViolation {
+    /// The object is not encrypted with SSE-KMS (or DSSE-KMS).
+    #[error("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
+    NotKmsEncrypted {
+        /// The object.
+        object: S3ObjectRef,
+        /// What S3 reported.
+        found: SseAlgorithm,
+    },
+    /// The object uses customer-provided keys (SSE-C), which Rekognition
+    /// cannot read and which is not SSE-KMS.
+    #[error("{object} is encrypted with a customer-provided key (SSE-C, {}); store it with SSE-KMS instead", Quoted(.algorithm))]
+    CustomerProvidedKey {
+        /// The object.
+        object: S3ObjectRef,
+        /// The SSE-C algorithm S3 reported.
+        algorithm: String,
+    },
+    /// S3 reported SSE-KMS but no KMS key id, so the key cannot be checked.
+    #[error(
+        "{object} reports SSE-KMS but S3 sent no KMS key id; cannot tell which key protects it"
+    )]
+    KmsKeyUnknown {
+        /// The object.
+        object: S3ObjectRef,
+    },
+    /// S3 reported a value this crate cannot use safely (control characters
+    /// or other text S3 never sends in that field).
+    #[error("{object}: S3 reported an unusable {field}; refusing rather than guessing")]
+    UnusableMetadata {
+        /// The object.
+        object: S3ObjectRef,
+        /// Which field (`version id`, `KMS key id`).
+        field: &'static str,
+    },
+    /// The object's KMS key is not on the allowlist.
+    #[error("{object} is encrypted with KMS key {kms_key}, which is not on the allowlist ({allowed}); re-encrypt it with an allowed key or add this key ARN to the policy")]
+    KmsKeyNotAllowed {
+        /// The object.
+        object: S3ObjectRef,
+        /// The key id or ARN S3 reported.
+        kms_key: String,
+        /// The allowlist, comma separated.
+        allowed: String,
+    },
+    /// The policy requires a pinned version and the object names none: it
+    /// has no version id, or only S3's `null` version, which a later upload
+    /// replaces in place.
+    #[error("{object} names no immutable version (no version id, or S3's null version, which a later upload replaces in place: bucket versioning is off or suspended); enable versioning on bucket {bucket} and upload the object again, so the checked version can be pinned", bucket = object.bucket())]
+    VersionRequired {
+        /// The object.
+        object: S3ObjectRef,
+    },
+    /// S3 reported another version than the one requested.
+    #[error("{object}: requested version {requested} but S3 reported version {reported}")]
+    VersionMismatch {
+        /// The object.
+        object: S3ObjectRef,
+        /// The version the reference named.
+        requested: String,
+        /// The version S3 reported.
+        reported: String,
+    },
+    /// The object is larger than Rekognition reads from S3, or S3 did not
+    /// report a size.
+    #[error("{object} is {} bytes; Rekognition reads images of at most {limit} bytes from S3", size.map_or_else(|| "of unknown size".to_string(), |s| s.to_string()))]
+    ObjectTooLarge {
+        /// The object.
+        object: S3ObjectRef,
+        /// The size S3 reported, if any.
+        size: Option<u64>,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
+/// Proof that an S3 object passed the policy: SSE-KMS with an acceptable
+/// key, the required versioning, a size Rekognition reads.
+///
+/// Only the guard's check creates one, so a comparer that takes
+/// [`VerifiedImage`](crate::VerifiedImage) cannot be handed an unchecked
+/// object. It carries the **pinned** version: the comparison reads exactly
+/// the version that was checked.
+///
+/// There is no public constructor, no `Default` and no conversion from
+/// [`S3ObjectRef`]:
+///
+/// ```compile_fail
+/// use rekognition_guard::{S3ObjectRef, VerifiedS3Object};
+/// let unchecked = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+/// let forged: VerifiedS3Object = unchecked.into();
+/// ```
+///
+/// ```compile_fail
+/// use rekognition_guard::VerifiedS3Object;
+/// let forged = VerifiedS3Object::default();
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedS3Object(std::sync::Arc<Verified>);
+
+/// The fields of a [`VerifiedS3Object`], shared: cloning a proof (cache
+/// hits, decisions) costs a reference count, not four strings.
+#[derive(Debug, PartialEq, Eq)]
+struct Verified {
+    bucket: String,
+    key: String,
+    /// The version the comparison reads (`null` possible, see `is_pinned`).
+    version: Option<String>,
+    /// When HeadObject's answer was judged.
+    checked_at: std::time::Instant,
+    encryption: SseAlgorithm,
+    kms_key_id: String,
+    bucket_key_enabled: Option<bool>,
+    content_length: u64,
+}
+
+impl fmt::Debug for VerifiedS3Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl VerifiedS3Object {
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.0.bucket
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.0.key
+    }
+
+    /// The version the comparison reads: the version the check saw. `None`
+    /// for unversioned objects, and `Some("null")` when the reference asked
+    /// for S3's `null` version; neither is [pinned](Self::is_pinned), and
+    /// both pass only when the policy does not require versioning.
+    pub fn version_id(&self) -> Option<&str> {
+        self.0.version.as_deref()
+    }
+
+    /// Whether the comparison is pinned to an immutable version
+    /// ([`names_immutable_version`]):
+    /// only then can the object not be replaced between the check and the
+    /// comparison, and only then may the check be cached.
+    pub fn is_pinned(&self) -> bool {
+        self.0
+            .version
+            .as_deref()
+            .is_some_and(names_immutable_version)
+    }
+
+    /// When the check that made this proof ran (HeadObject answered). A
+    /// cached proof is as old as this.
+    pub fn checked_at(&self) -> std::time::Instant {
+        self.0.checked_at
+    }
+
+    /// The KMS key ARN S3 reported for this object.
+    pub fn kms_key_id(&self) -> &str {
+        &self.0.kms_key_id
+    }
+
+    /// SSE-KMS or DSSE-KMS.
+    pub fn encryption(&self) -> &SseAlgorithm {
+        &self.0.encryption
+    }
+
+    /// Whether an S3 Bucket Key is used, if S3 said.
+    pub fn bucket_key_enabled(&self) -> Option<bool> {
+        self.0.bucket_key_enabled
+    }
+
+    /// The object's size in bytes.
+    pub fn content_length(&self) -> u64 {
+        self.0.content_length
+    }
+
+    /// The pinned reference (`s3://bucket/key?versionId=…`) to store, e.g.
+    /// after [`Guard::enroll`](crate::Guard::enroll), and compare against
+    /// later. Comparing it later is checked again like any other reference.
+    pub fn reference(&self) -> S3ObjectRef {
+        let object = S3ObjectRef::new(&self.0.bucket, &self.0.key)
+            .expect("bucket and key came from a parsed S3ObjectRef");
+        match &self.0.version {
+            Some(v) => object
+                .with_version_id(v)
+                .expect("the version passed validate_version_id"),
+            None => object,
+        }
+    }
+}
+
+impl fmt::Display for VerifiedS3Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket(), self.key())?;
+        match &self.0.version {
+            Some(v) if self.is_pinned() => write!(f, " (version {v}")?,
+            Some(v) => write!(f, " (version {v}, not pinned")?,
+            None => f.write_str(" (unversioned")?,
+        }
+        write!(f, ", KMS key {})", self.0.kms_key_id)
+    }
+}
+
+/// Judges `facts` about `object` under `policy`. The **only** place a
+/// [`VerifiedS3Object`] is created.
+///
+/// Returns every violation found, not just the first.
+pub(crate) fn verify(
+    object: &S3ObjectRef,
+    facts: &ObjectFacts,
+    policy: &Policy,
+) -> Result<VerifiedS3Object, Vec<AtRestViolation>> {
+    let mut violations = Vec::new();
+
+    if let Some(algorithm) = &facts.sse_customer_algorithm {
+        violations.push(AtRestViolation::CustomerProvidedKey {
+            object: object.clone(),
+            algorithm: algorithm.clone(),
+        });
+    }
+
+    let kms_key = if facts.encryption.is_kms() {
+        match facts.kms_key_id.as_deref().filter(|k| !k.is_empty()) {
+            Some(key) if !key.bytes().all(|b| b.is_ascii_graphic()) => {
+                violations.push(AtRestViolation::UnusableMetadata {
+                    object: object.clone(),
+                    field: "KMS key id",
+                });
+                None
+            }
+            None => {
+                violations.push(AtRestViolation::KmsKeyUnknown {
+                    object: object.clone(),
+                });
+                None
+            }
+            Some(key) => {
+                if !policy.allows_kms_key(key) {
+                    let allowed = policy.allowed_kms_keys();
+                    violations.push(AtRestViolation::KmsKeyNotAllowed {
+                        object: object.clone(),
+                        kms_key: key.to_owned(),
+                        allowed: allowed
+                            .iter()
+                            .map(KmsKeyArn::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                Some(key)
+            }
+        }
+    } else {
+        violations.push(AtRestViolation::NotKmsEncrypted {
+            object: object.clone(),
+            found: facts.encryption.clone(),
+        });
+        None
+    };
+
+    let reported = facts.version_id.as_deref().filter(|v| !v.is_empty());
+    let before_version_checks = violations.len();
+    // The version the comparison will read: the one the check saw.
+    let version = match (object.version_id(), reported) {
+        (_, Some(reported)) if validate_version_id(reported).is_err() => {
+            // Never echo it: it may carry control characters.
+            violations.push(AtRestViolation::UnusableMetadata {
+                object: object.clone(),
+                field: "version id",
+            });
+            None
+        }
+        // Requested and reported agree; `null` included, which reads the
+        // null version (not the latest) but pins nothing.
+        (Some(requested), Some(reported)) if requested == reported => Some(requested),
+        (Some(requested), reported) => {
+            violations.push(AtRestViolation::VersionMismatch {
+                object: object.clone(),
+                requested: requested.to_owned(),
+                reported: reported.unwrap_or("no version").to_owned(),
+            });
+            None
+        }
+        // Unrequested `null`: the latest is the null version; read the
+        // latest, as for an unversioned object.
+        (None, reported) => reported.filter(|v| names_immutable_version(v)),
+    };
+    let pinned = version.is_some_and(names_immutable_version);
+    // A version already found unusable or mismatched is not also "missing".
+    if policy.versioning_required() && !pinned && violations.len() == before_version_checks {
+        violations.push(AtRestViolation::VersionRequired {
+            object: object.clone(),
+        });
+    }
+
+    match facts.content_length {
+        Some(len) if len <= MAX_S3_IMAGE_BYTES => {}
+        size => violations.push(AtRestViolation::ObjectTooLarge {
+            object: object.clone(),
+            size,
+            limit: MAX_S3_IMAGE_BYTES,
+        }),
+    }
+
+    match (violations.is_empty(), kms_key, facts.content_length) {
+        (true, Some(kms_key), Some(content_length)) => {
+            Ok(VerifiedS3Object(std::sync::Arc::new(Verified {
+                bucket: object.bucket().to_owned(),
+                key: object.key().to_owned(),
+                version: version.map(str::to_owned),
+                checked_at: std::time::Instant::now(),
+                encryption: facts.encryption.clone(),
+                kms_key_id: kms_key.to_owned(),
+                bucket_key_enabled: facts.bucket_key_enabled,
+                content_length,
+            })))
+        }
+        _ => {
+            // Every path that leaves `kms_key` or the size unset pushes a
+            // violation, so a refusal always names its reason.
+            debug_assert!(!violations.is_empty());
+            Err(violations)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const OTHER_KEY: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
+
+    fn object() -> S3ObjectRef {
+        S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
+    }
+
+    fn kms_facts() -> ObjectFacts {
+        ObjectFacts::new(SseAlgorithm::AwsKms)
+            .with_kms_key_id(KEY)
+            .with_version_id("v7")
+            .with_content_length(40_000)
+    }
+
+    fn violations(facts: &ObjectFacts, policy: &Policy) -> Vec<AtRestViolation> {
+        verify(&object(), facts, policy).unwrap_err()
+    }
+
+    #[test]
+    fn sse_kms_passes_and_records_what_was_seen() {
+        let v = verify(
+            &object(),
+            &kms_facts().with_bucket_key_enabled(true),
+            &Policy::new(),
+        )
+        .unwrap();
+        assert_eq!(v.bucket(), "library-photos");
+        assert_eq!(v.key(), "members/ada.jpg");
+        assert_eq!(v.version_id(), Some("v7"));
+        assert_eq!(v.kms_key_id(), KEY);
+        assert_eq!(v.encryption(), &SseAlgorithm::AwsKms);
+        assert_eq!(v.bucket_key_enabled(), Some(true));
+        assert_eq!(v.content_length(), 40_000);
+    }
+
+    #[test]
+    fn dsse_kms_counts_as_kms() {
+        let mut facts = kms_facts();
+        facts.encryption = SseAlgorithm::AwsKmsDsse;
+        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        assert_eq!(v.encryption(), &SseAlgorithm::AwsKmsDsse);
+    }
+
+    #[test]
+    fn everything_but_kms_is_refused() {
+        for sse in [
+            SseAlgorithm::Aes256,
+            SseAlgorithm::None,
+            SseAlgorithm::from_header(Some("aws:fsx")),
+            SseAlgorithm::from_header(Some("aws:backup")),
+            SseAlgorithm::from_header(Some("AWS:KMS")),
+            SseAlgorithm::from_header(Some(" aws:kms")),
+            SseAlgorithm::from_header(Some("aws:kms ")),
+            SseAlgorithm::from_header(Some("")),
+        ] {
+            let mut facts = kms_facts();
+            facts.encryption = sse.clone();
+            assert_eq!(
+                violations(&facts, &Policy::new()),
+                vec![AtRestViolation::NotKmsEncrypted {
+                    object: object(),
+                    found: sse
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn sse_c_is_refused_even_next_to_a_kms_header() {
+        let facts = kms_facts().with_sse_customer_algorithm("AES256");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![AtRestViolation::CustomerProvidedKey {
+                object: object(),
+                algorithm: "AES256".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn kms_without_a_key_id_is_refused() {
+        let mut facts = kms_facts();
+        facts.kms_key_id = None;
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![AtRestViolation::KmsKeyUnknown { object: object() }]
+        );
+        facts.kms_key_id = Some(String::new());
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![AtRestViolation::KmsKeyUnknown { object: object() }]
+        );
+    }
+
+    #[test]
+    fn allowlist_admits_only_listed_key_arns() {
+        let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+        assert!(verify(&object(), &kms_facts(), &policy).is_ok());
+
+        let other = kms_facts().with_kms_key_id(OTHER_KEY);
+        assert_eq!(
+            violations(&other, &policy),
+            vec![AtRestViolation::KmsKeyNotAllowed {
+                object: object(),
+                kms_key: OTHER_KEY.into(),
+                allowed: KEY.into()
+            }]
+        );
+        // A bare key id cannot be matched to an ARN safely.
+        let bare = kms_facts().with_kms_key_id("1234abcd-12ab-34cd-56ef-1234567890ab");
+        assert!(matches!(
+            violations(&bare, &policy)[..],
+            [AtRestViolation::KmsKeyNotAllowed { .. }]
+        ));
+        // With two keys allowed, both pass.
+        let both = policy.allow_kms_key(KmsKeyArn::parse(OTHER_KEY).unwrap());
+        assert!(verify(&object(), &other, &both).is_ok());
+        assert_eq!(both.allowed_kms_keys().len(), 2);
+    }
+
+    #[test]
+    fn unusable_metadata_is_refused() {
+        let facts = kms_facts().with_version_id("v1\nforged log line");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![AtRestViolation::UnusableMetadata {
+                object: object(),
+                field: "version id"
+            }]
+        );
+        let facts = kms_facts().with_kms_key_id("arn:aws:kms:x\u{1b}[31m");
+        assert_eq!(
+            violations(&facts, &Policy::new()),
+            vec![AtRestViolation::UnusableMetadata {
+                object: object(),
+                field: "KMS key id"
+            }]
+        );
+    }
+
+    #[test]
+    fn the_version_s3_reported_is_pinned() {
+        let v = verify(
+            &object(),
+            &kms_facts().with_version_id("v9"),
+            &Policy::new(),
+        )
+        .unwrap();
+        assert_eq!(v.version_id(), Some("v9"));
+    }
+
+    #[test]
+    fn a_requested_version_must_be_the_one_reported() {
+        let requested = object().with_version_id("v7").unwrap();
+        let ok = verify(&requested, &kms_facts(), &Policy::new()).unwrap();
+        assert_eq!(ok.version_id(), Some("v7"));
+
+        let err = verify(
+            &requested,
+            &kms_facts().with_version_id("v8"),
+            &Policy::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            vec![AtRestViolation::VersionMismatch {
+                object: requested.clone(),
+                requested: "v7".into(),
+                reported: "v8".into()
+            }]
+        );
+        let mut none = kms_facts();
+        none.version_id = None;
+        let err = verify(&requested, &none, &Policy::new()).unwrap_err();
+        assert!(
+            matches!(err[..], [AtRestViolation::VersionMismatch { ref reported, .. }] if reported == "no version")
+        );
+    }
+
+    #[test]
+    fn unversioned_objects_pass_unpinned_unless_versioning_is_required() {
+        let mut facts = kms_facts();
+        facts.version_id = None;
+        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        assert_eq!(v.version_id(), None);
+        assert_eq!(
+            violations(&facts, &Policy::new().require_versioning(true)),
+            vec![AtRestViolation::VersionRequired { object: object() }]
+        );
+    }
+
+    #[test]
+    fn the_null_version_is_never_pinned() {
+        let facts = kms_facts().with_version_id("null");
+        assert_eq!(
+            verify(&object(), &facts, &Policy::new())
+                .unwrap()
+                .version_id(),
+            None
+        );
+        assert_eq!(
+            violations(&facts, &Policy::new().require_versioning(true)),
+            vec![AtRestViolation::VersionRequired { object: object() }]
+        );
+    }
+
+    /// What `verify` must do for one requested × reported version.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Expect {
+        /// Passes, reading `version`; `pinned` when it names an immutable
+        /// version.
+        Pass(Option<&'static str>, bool),
+        Mismatch,
+        Unusable,
+    }
+
+    /// The rule for version ids, once, over every combination: requested
+    /// (none, the reported one, another, `null`) × reported (absent, empty,
+    /// `null`, valid, control characters, over-long) × require_versioning;
+    /// what is pinned, and whether the pass may be cached.
+    #[test]
+    fn version_ids_pin_only_immutable_versions() {
+        use crate::cache::{CacheConfig, VerificationCache};
+        use Expect::*;
+        let long = "v".repeat(1025);
+        let reported: [Option<&str>; 6] = [
+            None,
+            Some(""),
+            Some("null"),
+            Some("v7"),
+            Some("v1\nforged"),
+            Some(&long),
+        ];
+        let table: [(Option<&str>, [Expect; 6]); 4] = [
+            (
+                None,
+                [
+                    Pass(None, false),
+                    Pass(None, false),
+                    Pass(None, false),
+                    Pass(Some("v7"), true),
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+            (
+                Some("v7"),
+                [
+                    Mismatch,
+                    Mismatch,
+                    Mismatch,
+                    Pass(Some("v7"), true),
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+            (
+                Some("v8"),
+                [Mismatch, Mismatch, Mismatch, Mismatch, Unusable, Unusable],
+            ),
+            (
+                Some("null"),
+                [
+                    Mismatch,
+                    Mismatch,
+                    Pass(Some("null"), false),
+                    Mismatch,
+                    Unusable,
+                    Unusable,
+                ],
+            ),
+        ];
+        for (requested, expected_row) in table {
+            let object = match requested {
+                Some(v) => object().with_version_id(v).unwrap(),
+                None => object(),
+            };
+            for (reported, expected) in reported.iter().zip(expected_row) {
+                let mut facts = kms_facts();
+                facts.version_id = reported.map(str::to_owned);
+                for require in [false, true] {
+                    let policy = Policy::new().require_versioning(require);
+                    let case = format!("requested {requested:?}, reported {reported:?}, require_versioning {require}");
+                    let result = verify(&object, &facts, &policy);
+                    match (expected, &result) {
+                        (Pass(_, false), Err(v)) if require => assert_eq!(
+                            v,
+                            &vec![AtRestViolation::VersionRequired {
+                                object: object.clone()
+                            }],
+                            "{case}"
+                        ),
+                        (Pass(version, pinned), Ok(verified)) if pinned || !require => {
+                            assert_eq!(verified.version_id(), version, "{case}");
+                            assert_eq!(verified.is_pinned(), pinned, "{case}");
+                            // Cached only when the reference named the
+                            // immutable version that was pinned.
+                            let cache = VerificationCache::new(CacheConfig::default());
+                            cache.insert(&object, verified);
+                            let cacheable = pinned && requested == version;
+                            assert_eq!(cache.get(&object).is_some(), cacheable, "{case}");
+                        }
+                        (Mismatch, Err(v)) => assert!(
+                            matches!(v[..], [AtRestViolation::VersionMismatch { .. }]),
+                            "{case}: {v:?}"
+                        ),
+                        (Unusable, Err(v)) => assert!(
+                            matches!(
+                                v[..],
+                                [AtRestViolation::UnusableMetadata {
+                                    field: "version id",
+                                    ..
+                                }]
+                            ),
+                            "{case}: {v:?}"
+                        ),
+                        (expected, got) => panic!("{case}: expected {expected:?}, got {got:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn objects_over_fifteen_mib_or_of_unknown_size_are_refused() {
+        assert!(verify(
+            &object(),
+            &kms_facts().with_content_length(MAX_S3_IMAGE_BYTES),
+            &Policy::new()
+        )
+        .is_ok());
+        let big = kms_facts().with_content_length(MAX_S3_IMAGE_BYTES + 1);
+        assert_eq!(
+            violations(&big, &Policy::new()),
+            vec![AtRestViolation::ObjectTooLarge {
+                object: object(),
+                size: Some(MAX_S3_IMAGE_BYTES + 1),
+                limit: MAX_S3_IMAGE_BYTES
+            }]
+        );
+        let mut unknown = kms_facts();
+        unknown.content_length = None;
+        assert!(matches!(
+            violations(&unknown, &Policy::new())[..],
+            [AtRestViolation::ObjectTooLarge { size: None, .. }]
+        ));
+    }
+
+    #[test]
+    fn every_violation_is_reported_not_just_the_first() {
+        let mut facts =
+            ObjectFacts::new(SseAlgorithm::Aes256).with_sse_customer_algorithm("AES256");
+        facts.content_length = Some(MAX_S3_IMAGE_BYTES * 2);
+        let found = violations(&facts, &Policy::new().require_versioning(true));
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(matches!(
+            found[0],
+            AtRestViolation::CustomerProvidedKey { .. }
+        ));
+        assert!(matches!(found[1], AtRestViolation::NotKmsEncrypted { .. }));
+        assert!(matches!(found[2], AtRestViolation::VersionRequired { .. }));
+        assert!(matches!(found[3], AtRestViolation::ObjectTooLarge { .. }));
+    }
+
+    #[test]
+    fn violation_messages_say_what_to_fix() {
+        let mut facts = kms_facts();
+        facts.encryption = SseAlgorithm::Aes256;
+        let msg = violations(&facts, &Policy::new())[0].to_string();
+        assert!(msg.contains("s3://library-photos/members/ada.jpg"), "{msg}");
+        assert!(
+            msg.contains("SSE-S3 (AES256)") && msg.contains("SSE-KMS"),
+            "{msg}"
+        );
+        let mut facts = kms_facts();
+        facts.version_id = None;
+        let msg = violations(&facts, &Policy::new().require_versioning(true))[0].to_string();
+        assert!(
+            msg.contains("enable versioning on bucket library-photos"),
+            "{msg}"
+        );
+    }
+}
