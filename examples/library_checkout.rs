@@ -7,12 +7,16 @@
 //! RUST_LOG=rekognition_guard=info cargo run --example library_checkout   # with audit events
 //! cargo run --example library_checkout -- --bucket B --kms-key-arn ARN \
 //!     --photo member.jpg --other-photo someone-else.jpg \
-//!     [--region R] [--endpoint-url URL] [--ca-bundle PEM]    # against AWS or an emulator
+//!     [--region R] [--endpoint-url URL] [--s3-endpoint-url URL] \
+//!     [--rekognition-endpoint-url URL] [--ca-bundle PEM]     # against AWS or an emulator
 //! ```
 //!
-//! Enrollment ([`Guard::enroll`]) stores each photo over HTTPS with SSE-KMS
-//! under the policy's key, reads it back and keeps the version-pinned
-//! reference the kiosk compares against. One member's photo was stored long
+//! Enrollment ([`Guard::enroll`]) runs the quality gate (DetectFaces),
+//! stores each photo over HTTPS with SSE-KMS under the policy's key, reads
+//! it back and keeps the version-pinned reference the kiosk compares
+//! against. moto has no DetectFaces: against it, point
+//! `--rekognition-endpoint-url` at something that answers DetectFaces
+//! (the test suite uses an HTTPS stand-in). One member's photo was stored long
 //! ago by an old script with SSE-S3.
 //!
 //! Simulated, the example exits 0 when every outcome is the expected one.
@@ -59,9 +63,15 @@ struct Cli {
     /// AWS region.
     #[arg(long)]
     region: Option<String>,
-    /// One https endpoint for S3 and Rekognition (an emulator, a VPC endpoint).
+    /// One https endpoint for every service (an emulator).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// The https endpoint for S3 only (wins over --endpoint-url).
+    #[arg(long, value_name = "URL")]
+    s3_endpoint_url: Option<String>,
+    /// The https endpoint for Rekognition only (wins over --endpoint-url).
+    #[arg(long, value_name = "URL")]
+    rekognition_endpoint_url: Option<String>,
     /// Extra trusted CA certificates (PEM).
     #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
     ca_bundle: Option<PathBuf>,
@@ -300,6 +310,12 @@ async fn real(cli: &Cli) -> Result<Site, String> {
     let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
     if let Some(url) = &cli.endpoint_url {
         builder = builder.endpoint_url(url);
+    }
+    if let Some(url) = &cli.s3_endpoint_url {
+        builder = builder.s3_endpoint_url(url);
+    }
+    if let Some(url) = &cli.rekognition_endpoint_url {
+        builder = builder.rekognition_endpoint_url(url);
     }
     if let Some(ca) = &cli.ca_bundle {
         builder = builder.ca_bundle_pem(read(ca)?);

@@ -15,6 +15,7 @@
 
 pub use crate::backend::{BackendError, BackendErrorKind, BoxError};
 pub use crate::input::InputError;
+use crate::quality::FaceAssessment;
 pub use crate::refusal::{Refusal, Violation};
 use crate::transit::InsecureEndpoint;
 
@@ -38,6 +39,10 @@ pub enum Error {
     /// A backend (S3, Rekognition, the opt-out verifier) failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The enrollment quality gate rejected the photo: it was not stored.
+    /// The assessment names every issue ([`FaceAssessment::issues`]).
+    #[error(transparent)]
+    PhotoRejected(FaceAssessment),
 }
 
 impl Error {

@@ -506,6 +506,17 @@ impl FaceImage {
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
+
+    /// A copy, for the guard's own use (enrollment sends the photo to
+    /// DetectFaces before it stores it). Not public: the type is not
+    /// `Clone` so that copies of a face photo stay visible in review.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            bytes: self.bytes.clone(),
+            format: self.format,
+            dimensions: self.dimensions,
+        }
+    }
 }
 
 impl fmt::Debug for FaceImage {
@@ -530,6 +541,12 @@ pub enum ImageInput {
 impl From<S3ObjectRef> for ImageInput {
     fn from(r: S3ObjectRef) -> Self {
         ImageInput::S3(r)
+    }
+}
+
+impl From<&S3ObjectRef> for ImageInput {
+    fn from(r: &S3ObjectRef) -> Self {
+        ImageInput::S3(r.clone())
     }
 }
 

@@ -20,7 +20,7 @@
 //!
 //! * Inputs are parsed into types that cannot hold invalid values
 //!   ([`S3ObjectRef`], [`FaceImage`], [`SimilarityThreshold`], [`KmsKeyArn`]).
-//! * Backends ([`ObjectInspector`], [`FaceComparer`]) report facts; only the
+//! * Backends ([`ObjectInspector`], [`FaceAnalyzer`]) report facts; only the
 //!   guard's policy check creates a [`VerifiedS3Object`], and a comparer only
 //!   accepts a [`CompareRequest`] of [`VerifiedImage`]s, which only the guard
 //!   builds. An unchecked object cannot reach the comparer: that call does
@@ -105,18 +105,19 @@ pub mod input;
 pub mod memory;
 pub mod opt_out;
 pub mod policy;
+pub mod quality;
 pub mod refusal;
 pub mod text;
 pub mod transit;
 
 pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
-    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, FaceComparer,
-    FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
-    VerifiedImage,
+    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, DetectRequest,
+    FaceAnalyzer, FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt,
+    UploadRequest, VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
-pub use backend::{MockFaceComparer, MockObjectInspector, MockObjectUploader};
+pub use backend::{MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
 pub use guard::{
@@ -130,4 +131,5 @@ pub use input::{
 pub use opt_out::MockOptOutVerifier;
 pub use opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier, OptOutViolation};
 pub use policy::{Policy, QualityFilter, SimilarityThreshold};
-pub use refusal::{Refusal, Violation};
+pub use quality::{FaceAssessment, FaceDetail, QualityIssue, QualityPolicy};
+pub use refusal::{Operation, Refusal, Violation};

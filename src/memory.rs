@@ -33,12 +33,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
-use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
-    BoundingBox, CompareRequest, ComparisonFacts, FaceComparer, FaceMatch, InspectRequest,
-    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, DetectRequest,
+    FaceAnalyzer, FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt,
+    UploadRequest, VerifiedImage,
 };
 use crate::input::{AccountId, Service};
+use crate::quality::FaceDetail;
 
 /// An object stored in the simulation: its encryption and the face it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +129,7 @@ struct Bucket {
 struct State {
     buckets: HashMap<String, Bucket>,
     faces_by_digest: HashMap<u64, String>,
+    face_details: HashMap<String, Vec<FaceDetail>>,
     similarity: HashMap<(String, String), f32>,
     next_version: u64,
 }
@@ -136,10 +138,11 @@ struct State {
 struct Counters {
     inspect: AtomicUsize,
     compare: AtomicUsize,
+    detect: AtomicUsize,
 }
 
 /// A simulated S3 + Rekognition, implementing both
-/// [`ObjectInspector`] and [`FaceComparer`]. Clones share their state, so a
+/// [`ObjectInspector`] and [`FaceAnalyzer`]. Clones share their state, so a
 /// test can keep one clone to set up data and count calls while the guard
 /// owns others.
 #[derive(Clone)]
@@ -218,7 +221,7 @@ impl InMemoryBackend {
     }
 
     /// The same simulation (shared state), calling Rekognition as
-    /// `account` ([`FaceComparer::caller_account`]; default
+    /// `account` ([`FaceAnalyzer::caller_account`]; default
     /// [`DEFAULT_ACCOUNT`]).
     #[must_use]
     pub fn with_account(mut self, account: AccountId) -> Self {
@@ -314,6 +317,18 @@ impl InMemoryBackend {
         self.counters.compare.load(Ordering::SeqCst)
     }
 
+    /// How many face detections reached the simulated Rekognition.
+    pub fn detect_calls(&self) -> usize {
+        self.counters.detect.load(Ordering::SeqCst)
+    }
+
+    /// Sets what DetectFaces reports for images showing face `label` (by
+    /// default one [`FaceDetail::good`] face): for example two faces, or a
+    /// face with sunglasses.
+    pub fn set_face_details(&self, label: &str, faces: Vec<FaceDetail>) {
+        self.state().face_details.insert(label.to_owned(), faces);
+    }
+
     fn face_of(&self, image: &VerifiedImage) -> Result<Option<String>, BackendError> {
         let state = self.state();
         match image {
@@ -401,9 +416,25 @@ impl ObjectInspector for InMemoryBackend {
 }
 
 #[async_trait]
-impl FaceComparer for InMemoryBackend {
+impl FaceAnalyzer for InMemoryBackend {
     fn endpoint(&self) -> String {
         self.rekognition_endpoint.clone()
+    }
+
+    /// The faces set with [`InMemoryBackend::set_face_details`] for the
+    /// image's face label; a labelled face with none set is one
+    /// [`FaceDetail::good`] face; an image without a face label shows none.
+    async fn detect_faces(&self, request: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
+        self.counters.detect.fetch_add(1, Ordering::SeqCst);
+        let Some(face) = self.face_of(request.image())? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .state()
+            .face_details
+            .get(&face)
+            .cloned()
+            .unwrap_or_else(|| vec![FaceDetail::good()]))
     }
 
     async fn caller_account(&self) -> Result<AccountId, BackendError> {

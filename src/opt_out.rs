@@ -72,7 +72,7 @@ pub enum OptOutStatus {
     /// Opted out; `detail` says how (e.g. the effective policy's value),
     /// `account` which account the evidence is about. The guard refuses
     /// unless that is the account whose credentials call Rekognition
-    /// ([`FaceComparer::caller_account`](crate::FaceComparer::caller_account)).
+    /// ([`FaceAnalyzer::caller_account`](crate::FaceAnalyzer::caller_account)).
     OptedOut {
         /// How the opt-out was established.
         detail: String,

@@ -7,25 +7,88 @@ use crate::at_rest::AtRestViolation;
 use crate::opt_out::OptOutViolation;
 use crate::transit::InsecureEndpoint;
 
-/// The policy refused the comparison; nothing was sent to Rekognition.
+/// What the guard was asked to do: named in refusals, errors and audit
+/// events, and it decides which requirements apply (every operation that
+/// calls Rekognition needs the opt-out evidence and an HTTPS Rekognition
+/// endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// [`Guard::compare`](crate::Guard::compare): Rekognition `CompareFaces`.
+    CompareFaces,
+    /// [`Guard::assess_face`](crate::Guard::assess_face): Rekognition
+    /// `DetectFaces`.
+    DetectFaces,
+    /// [`Guard::enroll`](crate::Guard::enroll): `DetectFaces` (the quality
+    /// gate), then S3 `PutObject`, then `HeadObject`.
+    Enroll,
+    /// [`Guard::check`](crate::Guard::check), and the read-back of an
+    /// enrolled photo: S3 `HeadObject` and the at-rest judge.
+    CheckObject,
+}
+
+impl Operation {
+    /// `CompareFaces`, `DetectFaces`, `enrollment`, `object check`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CompareFaces => "CompareFaces",
+            Self::DetectFaces => "DetectFaces",
+            Self::Enroll => "enrollment",
+            Self::CheckObject => "object check",
+        }
+    }
+
+    /// What a refusal of this operation means for what was sent or stored.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            Self::CompareFaces | Self::DetectFaces => "nothing was sent to Rekognition",
+            Self::Enroll => "nothing was sent to Rekognition and nothing was stored",
+            Self::CheckObject => "the object may not be compared",
+        }
+    }
+
+    /// Whether the operation calls Rekognition.
+    pub fn calls_rekognition(self) -> bool {
+        matches!(self, Self::CompareFaces | Self::DetectFaces | Self::Enroll)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The privacy policy refused an operation.
 ///
 /// Holds every requirement that failed, not only the first, so one run tells
-/// an operator everything to fix. `Display` is one line (safe for logs):
-/// `comparison refused by privacy policy (2 requirements failed; …): 1) …; 2) …`.
+/// an operator everything to fix. `Display` is one line (safe for logs) and
+/// names the operation and what its refusal means:
+/// `CompareFaces refused by privacy policy (2 requirements failed; nothing
+/// was sent to Rekognition): 1) …; 2) …`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
+    operation: Operation,
     violations: Vec<Violation>,
 }
 
 impl Refusal {
     /// Builds a refusal. Returns `None` when `violations` is empty: a refusal
     /// always names at least one reason.
-    pub(crate) fn new(violations: Vec<Violation>) -> Option<Self> {
-        (!violations.is_empty()).then_some(Self { violations })
+    pub(crate) fn new(operation: Operation, violations: Vec<Violation>) -> Option<Self> {
+        (!violations.is_empty()).then_some(Self {
+            operation,
+            violations,
+        })
+    }
+
+    /// The operation refused.
+    pub fn operation(&self) -> Operation {
+        self.operation
     }
 
     /// Every requirement that failed, in a stable order (endpoints, opt-out,
-    /// source image, target image).
+    /// then each image in the order given).
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
@@ -36,8 +99,10 @@ impl fmt::Display for Refusal {
         let n = self.violations.len();
         write!(
             f,
-            "comparison refused by privacy policy ({n} requirement{} failed; nothing was sent to Rekognition):",
-            if n == 1 { "" } else { "s" }
+            "{} refused by privacy policy ({n} requirement{} failed; {}):",
+            self.operation,
+            if n == 1 { "" } else { "s" },
+            self.operation.consequence(),
         )?;
         for (i, v) in self.violations.iter().enumerate() {
             write!(f, " {}) {v}", i + 1)?;
@@ -83,5 +148,48 @@ impl From<AtRestViolation> for Violation {
 impl From<OptOutViolation> for Violation {
     fn from(v: OptOutViolation) -> Self {
         Violation::OptOut(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::S3ObjectRef;
+
+    #[test]
+    fn a_refusal_names_its_operation_and_what_it_means() {
+        let violation = Violation::AtRest(AtRestViolation::KmsKeyUnknown {
+            object: S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+        });
+        for (operation, start, consequence) in [
+            (
+                Operation::CompareFaces,
+                "CompareFaces refused",
+                "nothing was sent to Rekognition",
+            ),
+            (
+                Operation::DetectFaces,
+                "DetectFaces refused",
+                "nothing was sent to Rekognition",
+            ),
+            (
+                Operation::Enroll,
+                "enrollment refused",
+                "nothing was stored",
+            ),
+            (
+                Operation::CheckObject,
+                "object check refused",
+                "may not be compared",
+            ),
+        ] {
+            let r = Refusal::new(operation, vec![violation.clone()]).unwrap();
+            let text = r.to_string();
+            assert!(text.starts_with(start), "{text}");
+            assert!(text.contains(consequence), "{text}");
+            assert!(text.contains("(1 requirement failed;"), "{text}");
+            assert_eq!(r.operation(), operation);
+        }
+        assert!(Refusal::new(Operation::CompareFaces, Vec::new()).is_none());
     }
 }

@@ -1,9 +1,9 @@
 //! The `audit_bucket` example's contract against the emulator: JSON on
 //! stdout's last line, exit 0 compliant, 2 findings, 3 error, 64 usage.
 
-mod common;
+mod support;
 
-use common::{emulator, example_binary, fixture, run_cli};
+use support::emulator::{emulator, example_binary, fixture, run_cli};
 
 #[tokio::test]
 async fn audit_bucket_keeps_its_contract() {
@@ -37,7 +37,7 @@ async fn audit_bucket_keeps_its_contract() {
     assert!(r.stderr.contains("NOT compliant"), "{}", r.stderr);
 
     // The same bucket made compliant: exit 0, no findings.
-    common::configure_well(&f).await;
+    support::emulator::configure_well(&f).await;
     let kms = f.kms_key.clone();
     let mut argv = vec!["--bucket", f.bucket.as_str(), "--kms-key-arn", &kms];
     argv.extend_from_slice(&common);

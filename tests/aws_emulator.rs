@@ -10,7 +10,7 @@
 //! so these tests prove the checks, the pinning and the transport, not face
 //! matching. Its S3 keeps the SSE headers given at PutObject.
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,13 +23,13 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use common::{configure_well, emulator, fixture, Fixture};
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
     BackendErrorKind, CheckedImage, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Service,
     SseAlgorithm, Violation,
 };
+use support::emulator::{configure_well, emulator, fixture, Fixture};
 
 /// Counts requests that actually went out and got an answer, and keeps
 /// CompareFaces request bodies (JSON; never image bytes in these tests,
@@ -400,12 +400,36 @@ impl Fixture {
     }
 }
 
+/// Rekognition as moto lacks it (DetectFaces for the enrollment gate):
+/// an HTTPS stand-in on loopback answering DetectFaces with one good face
+/// and CompareFaces with a match.
+async fn rekognition_stand_in() -> support::fault_server::FaultServer {
+    use support::fault_server::{Fault, FaultServer, Request, Response, Script};
+    FaultServer::start(Fault::Script(Script(std::sync::Arc::new(
+        |r: &Request| match r.operation().as_deref() {
+            Some("DetectFaces") => Response::detect_faces(&[support::answers::Face::GOOD]),
+            Some("CompareFaces") => Response::compare_match(99.9),
+            _ => Response::status(400),
+        },
+    ))))
+    .await
+}
+
 #[tokio::test]
 async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    let guard = f
-        .backend()
+    let rekognition = rekognition_stand_in().await;
+    let mut both_cas = f.emu.ca.clone();
+    both_cas.extend_from_slice(support::fault_server::ca_pem().as_bytes());
+    let guard = AwsBackend::builder()
+        .sdk_config(&f.sdk)
+        .endpoint_url(&f.emu.endpoint)
+        .rekognition_endpoint_url(&rekognition.endpoint)
+        .ca_bundle_pem(both_cas)
+        .trust_native_roots(false)
+        .build()
+        .expect("backend")
         .guard_builder()
         .policy(
             Policy::new()
@@ -445,6 +469,12 @@ async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
         .await
         .unwrap();
     assert!(decision.is_approved());
+    let operations: Vec<String> = rekognition.requests();
+    assert_eq!(
+        operations.len(),
+        2,
+        "DetectFaces, then CompareFaces: {operations:?}"
+    );
 }
 
 #[tokio::test]
@@ -560,7 +590,7 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
     use aws_sdk_s3::types::BucketVersioningStatus;
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
-    common::set_versioning(&f.s3, &f.bucket, BucketVersioningStatus::Suspended).await;
+    support::emulator::set_versioning(&f.s3, &f.bucket, BucketVersioningStatus::Suspended).await;
     let version = f.put_kms("members/suspended.jpg").await;
     assert!(
         version.is_none() || version.as_deref() == Some("null"),

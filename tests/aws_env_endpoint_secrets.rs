@@ -2,7 +2,7 @@
 //! are refused at build time, before the SDK would log them. One test in
 //! its own binary: the environment is process-wide.
 
-mod capture;
+mod support;
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
@@ -54,7 +54,7 @@ fn passwords_in_endpoints_from_the_environment_or_a_profile_are_refused() {
     ] {
         std::env::remove_var(var);
     }
-    capture::start();
+    support::capture::start();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,7 +93,7 @@ fn passwords_in_endpoints_from_the_environment_or_a_profile_are_refused() {
     // out of the crate's reach and documented in SECURITY.md. Nothing else
     // may show the password: in particular no DEBUG event, which is where
     // the SDK prints resolved endpoints.
-    let logged = capture::logged();
+    let logged = support::capture::logged();
     let leaks: Vec<&str> = logged
         .lines()
         .filter(|l| l.contains(PASSWORD))

@@ -2,7 +2,7 @@
 //! SDK client with aws-smithy-mocks (moto does not implement
 //! DescribeEffectivePolicy).
 
-mod fault_server;
+mod support;
 
 use std::time::Duration;
 
@@ -529,8 +529,9 @@ mod over_https {
     use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
     use rekognition_guard::{AccountId, OptOutEvidence, OptOutViolation, Violation};
 
-    use super::fault_server::{ca_pem, Fault, FaultServer, Request, Response, Script};
     use super::photo;
+    use super::support::answers;
+    use super::support::fault_server::{ca_pem, Fault, FaultServer, Request, Response, Script};
 
     const KIOSK_KEY: &str = "AKIDKIOSK00000000001";
     const OTHER_KEY: &str = "AKIDOTHER00000000002";
@@ -548,15 +549,12 @@ mod over_https {
         match request.operation().as_deref() {
             Some("DescribeEffectivePolicy") => Response::json(
                 200,
-                &format!(
-                    r#"{{"EffectivePolicy":{{"PolicyContent":"{{\"services\":{{\"default\":{{\"opt_out_policy\":\"optOut\"}}}}}}","LastUpdatedTimestamp":1.7E9,"TargetId":"{account}","PolicyType":"AISERVICES_OPT_OUT_POLICY"}}}}"#
+                &answers::effective_policy(
+                    r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#,
+                    account,
                 ),
             ),
-            Some("GetCallerIdentity") => Response::status(200)
-                .header("content-type", "text/xml")
-                .body(format!(
-                    r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/kiosk</Arn><UserId>AIDAEXAMPLE</UserId><Account>{account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#
-                )),
+            Some("GetCallerIdentity") => Response::caller_identity(account),
             Some("CompareFaces") => Response::compare_match(99.9),
             _ => Response::status(400),
         }

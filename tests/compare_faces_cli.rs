@@ -4,16 +4,16 @@
 //! `bash scripts/test` builds the example and passes its path in
 //! `RG_COMPARE_FACES_BIN`, next to the emulator's endpoint and CA.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 
 use aws_sdk_s3::types::ServerSideEncryption;
-use common::{args, emulator, fixture, run_cli as run, unique, MARKER};
 use serde_json::Value;
+use support::emulator::{args, emulator, fixture, run_cli as run, unique, MARKER};
 
 fn binary() -> Option<PathBuf> {
-    common::binary_from_env("RG_COMPARE_FACES_BIN")
+    support::emulator::binary_from_env("RG_COMPARE_FACES_BIN")
 }
 
 #[tokio::test]

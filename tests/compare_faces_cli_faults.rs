@@ -8,15 +8,13 @@
 //! `bash scripts/test` builds the example and passes its path in
 //! `RG_COMPARE_FACES_BIN`.
 
-mod capture;
-mod common;
-mod fault_server;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{run_cli_within, unique, Run, MARKER, SECRET};
-use fault_server::{ca_pem, Fault, FaultServer, Response};
+use support::emulator::{run_cli_within, unique, Run, MARKER, SECRET};
+use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
@@ -53,7 +51,7 @@ async fn compare_with(
     rekognition: Fault,
     organizations: Option<Fault>,
 ) -> Option<Outcome> {
-    let bin: PathBuf = common::binary_from_env("RG_COMPARE_FACES_BIN")?;
+    let bin: PathBuf = support::emulator::binary_from_env("RG_COMPARE_FACES_BIN")?;
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
     let organizations = match organizations {
@@ -107,7 +105,7 @@ async fn compare_with(
     let _ = std::fs::remove_dir_all(&dir);
 
     for text in [&run.stdout, &run.stderr] {
-        capture::assert_clean(
+        support::capture::assert_clean(
             "compare_faces output",
             text,
             &[&photo_bytes, SECRET.as_bytes(), SESSION_TOKEN.as_bytes()],

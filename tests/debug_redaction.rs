@@ -3,7 +3,7 @@
 //! one) during a full run, and none of those secrets may appear, nor in
 //! any `tracing` event of the run (every crate, TRACE level).
 
-mod capture;
+mod support;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
@@ -51,7 +51,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_public_type_shows_image_bytes_or_credentials() {
-    capture::start();
+    support::capture::start();
     let mut shown: Vec<(String, String)> = Vec::new();
     let mut show = |what: &str, text: String| shown.push((what.to_owned(), text));
 
@@ -157,7 +157,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     );
 
     assert_eq!(shown.len(), 15, "every formatted type is checked");
-    let logged = capture::logged();
+    let logged = support::capture::logged();
     assert!(
         logged.contains("reference photo enrolled") && logged.contains("face comparison decided"),
         "the run's audit events were captured: {logged}"
@@ -165,7 +165,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     shown.push(("the captured logs".into(), logged));
     for (what, text) in &shown {
         assert_clean(what, text);
-        capture::assert_clean(
+        support::capture::assert_clean(
             what,
             text,
             &[

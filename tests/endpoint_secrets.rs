@@ -8,16 +8,15 @@
 //! Also keeps SECURITY.md truthful: it must name every level and target at
 //! which the SDK logs an endpoint.
 
-mod capture;
-mod fault_server;
+mod support;
 
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_http_client::test_util::capture_request;
-use fault_server::{ca_pem, Fault, FaultServer, Response};
 use rekognition_guard::aws::{AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::transit::EndpointProblem;
 use rekognition_guard::{ConfigError, FaceImage, OptOutEvidence, S3ObjectRef, Service, Violation};
+use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
 const PASSWORD: &str = "rg-endpoint-password-5c2e";
 const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -55,7 +54,7 @@ fn assert_refused(err: ConfigError, service: Service, problem: EndpointProblem) 
 
 #[tokio::test]
 async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
-    capture::start();
+    support::capture::start();
     let with_password = format!("https://kiosk:{PASSWORD}@127.0.0.1:9");
 
     // The builder's endpoint.
@@ -141,7 +140,7 @@ async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
     }
     rx.expect_no_request();
 
-    let logged = capture::logged();
+    let logged = support::capture::logged();
     assert!(
         !logged.contains(PASSWORD),
         "the password reached a log:\n{logged}"
@@ -157,7 +156,7 @@ fn unreachable() -> rekognition_guard::Decision {
 /// endpoint; SECURITY.md must name each of them.
 #[tokio::test]
 async fn security_md_names_every_level_and_target_that_logs_endpoints() {
-    capture::start();
+    support::capture::start();
     let version = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
     let s3 = FaultServer::start(Fault::Respond(Response::sse_kms_head(KEY, version))).await;
     let rekognition = FaultServer::start(Fault::Respond(Response::compare_match(99.9))).await;
@@ -197,7 +196,7 @@ async fn security_md_names_every_level_and_target_that_logs_endpoints() {
             .trim_start_matches("https://")
             .to_owned(),
     ];
-    let logged = capture::logged();
+    let logged = support::capture::logged();
     let mut seen = std::collections::BTreeSet::new();
     for line in logged
         .lines()

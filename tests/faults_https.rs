@@ -9,8 +9,7 @@
 //! well and gets an approval, so the errors below are the faults' doing,
 //! not the harness's.
 
-mod capture;
-mod fault_server;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,11 +19,11 @@ use aws_credential_types::Credentials;
 use aws_sdk_s3::config::retry::RetryPartition;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_types::timeout::TimeoutConfig;
-use fault_server::{ca_pem, Fault, FaultServer, Response};
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
     BackendErrorKind, Error, FaceImage, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Service,
 };
+use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
 const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
@@ -108,7 +107,7 @@ struct Run {
 /// Compares the reference photo in S3 (pinned version) with a live photo,
 /// with each service played by a fault server.
 async fn run(s3: Fault, rekognition: Fault) -> Run {
-    capture::start();
+    support::capture::start();
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
     let guard = backend(&s3, &rekognition)
@@ -133,12 +132,12 @@ async fn run(s3: Fault, rekognition: Fault) -> Run {
             assert_no_secrets("the error", &text);
         }
     }
-    assert_no_secrets("the captured logs", &capture::logged());
+    assert_no_secrets("the captured logs", &support::capture::logged());
     run
 }
 
 fn assert_no_secrets(what: &str, text: &str) {
-    capture::assert_clean(
+    support::capture::assert_clean(
         what,
         text,
         &[
@@ -178,7 +177,7 @@ async fn working_servers_approve_the_positive_control() {
     );
     assert_eq!(run.rekognition_requests, ["POST /"]);
     assert!(
-        capture::logged().contains("face comparison decided"),
+        support::capture::logged().contains("face comparison decided"),
         "the capture sees the guard's audit events"
     );
 }
@@ -333,4 +332,88 @@ async fn rekognition_throttling_and_server_errors_are_retried_then_reported() {
             "{kind:?}: the SDK's standard retry mode makes three attempts"
         );
     }
+}
+
+/// The enrollment quality gate over real TLS: DetectFaces answered by a
+/// fault server; nothing reaches S3 unless the gate accepts the photo.
+#[tokio::test]
+async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
+    use rekognition_guard::QualityIssue;
+    use support::answers::Face;
+    use support::fault_server::{Request, Script};
+    support::capture::start();
+    let s3_answer = || {
+        Fault::Script(Script(std::sync::Arc::new(|r: &Request| {
+            match r.method.as_str() {
+                "PUT" => Response::status(200).header("x-amz-version-id", VERSION),
+                _ => Response::sse_kms_head(KEY, VERSION),
+            }
+        })))
+    };
+    let enroll = |s3: &FaultServer, rekognition: &FaultServer| {
+        let guard = backend(s3, rekognition)
+            .guard_builder()
+            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+            .build()
+            .unwrap();
+        async move {
+            let object = S3ObjectRef::parse("s3://library-photos/members/new.jpg").unwrap();
+            guard.enroll(&object, live_photo()).await
+        }
+    };
+
+    let mut sunglasses = Face::GOOD;
+    sunglasses.sunglasses = true;
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition =
+        FaultServer::start(Fault::Respond(Response::detect_faces(&[sunglasses]))).await;
+    match enroll(&s3, &rekognition).await {
+        Err(Error::PhotoRejected(a)) => {
+            assert!(
+                matches!(a.issues(), [QualityIssue::Sunglasses { .. }]),
+                "{a}"
+            )
+        }
+        other => panic!("expected a rejected photo: {other:?}"),
+    }
+    assert_eq!(rekognition.requests(), ["POST /"]);
+    assert!(
+        s3.requests().is_empty(),
+        "nothing stored: {:?}",
+        s3.requests()
+    );
+
+    // DetectFaces failing: retried, reported, nothing stored.
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition = FaultServer::start(Fault::Respond(Response::json(
+        500,
+        r#"{"__type":"InternalServerError","Message":"test"}"#,
+    )))
+    .await;
+    let err = enroll(&s3, &rekognition).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.operation() == "DetectFaces" && b.is_retryable()),
+        "{err:?}"
+    );
+    assert_eq!(rekognition.requests().len(), 3, "the SDK's three attempts");
+    assert!(s3.requests().is_empty());
+
+    // Positive control: accepted, stored, read back.
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition =
+        FaultServer::start(Fault::Respond(Response::detect_faces(&[Face::GOOD]))).await;
+    let enrolled = enroll(&s3, &rekognition).await.expect("enrolled");
+    assert_eq!(enrolled.version_id(), Some(VERSION));
+    let requests = s3.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests[0].starts_with("PUT /library-photos/members/new.jpg"),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("HEAD /library-photos/members/new.jpg"),
+        "{requests:?}"
+    );
+    assert_no_secrets("the captured logs", &support::capture::logged());
 }

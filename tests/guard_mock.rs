@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, BoundingBox, CheckedImage, ComparisonFacts,
-    ConfigError, Error, FaceImage, FaceMatch, Guard, ImageRole, KmsKeyArn, MockFaceComparer,
+    ConfigError, Error, FaceImage, FaceMatch, Guard, ImageRole, KmsKeyArn, MockFaceAnalyzer,
     MockObjectInspector, MockOptOutVerifier, ObjectFacts, OptOutEvidence, OptOutRecord,
     OptOutStatus, Policy, S3ObjectRef, Service, SimilarityThreshold, SseAlgorithm, Verdict,
     VerifiedImage, Violation,
@@ -39,14 +39,14 @@ fn inspector(endpoint: &str) -> MockObjectInspector {
     m
 }
 
-fn comparer(endpoint: &str) -> MockFaceComparer {
-    let mut m = MockFaceComparer::new();
+fn comparer(endpoint: &str) -> MockFaceAnalyzer {
+    let mut m = MockFaceAnalyzer::new();
     m.expect_endpoint().return_const(endpoint.to_owned());
     m
 }
 
 /// A comparer that must never be asked to compare.
-fn never_called_comparer(endpoint: &str) -> MockFaceComparer {
+fn never_called_comparer(endpoint: &str) -> MockFaceAnalyzer {
     let mut m = comparer(endpoint);
     m.expect_compare().times(0);
     m
@@ -56,7 +56,7 @@ fn attested() -> OptOutEvidence {
     OptOutEvidence::attested("AWS Support case 1234567890").unwrap()
 }
 
-fn guard(inspector: MockObjectInspector, comparer: MockFaceComparer, policy: Policy) -> Guard {
+fn guard(inspector: MockObjectInspector, comparer: MockFaceAnalyzer, policy: Policy) -> Guard {
     Guard::builder(inspector, comparer)
         .policy(policy)
         .opt_out(attested())
@@ -407,7 +407,7 @@ fn account(id: &str) -> AccountId {
 
 /// A guard with verified evidence; its comparer calls Rekognition as
 /// [`KIOSK_ACCOUNT`].
-fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockFaceComparer) -> Guard {
+fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockFaceAnalyzer) -> Guard {
     comparer
         .expect_caller_account()
         .returning(|| Ok(account(KIOSK_ACCOUNT)));
@@ -618,7 +618,7 @@ async fn shared_backends_can_serve_many_guards() {
         .expect_compare()
         .times(2)
         .returning(|_| Ok(one_match(99.2)));
-    let rekognition: Arc<dyn rekognition_guard::FaceComparer> = Arc::new(rekognition);
+    let rekognition: Arc<dyn rekognition_guard::FaceAnalyzer> = Arc::new(rekognition);
     for _ in 0..2 {
         let guard = Guard::builder_shared(s3.clone(), rekognition.clone())
             .opt_out(OptOutEvidence::waived("integration test account, no real faces").unwrap())
@@ -634,7 +634,7 @@ async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
     // The guard remembers endpoints it found to be HTTPS; it must still see
     // a changed endpoint.
     let calls = std::sync::atomic::AtomicUsize::new(0);
-    let mut rekognition = MockFaceComparer::new();
+    let mut rekognition = MockFaceAnalyzer::new();
     rekognition.expect_endpoint().returning(move || {
         if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             REKOGNITION_ENDPOINT.to_owned()
@@ -693,7 +693,7 @@ mod verification_cache {
         m
     }
 
-    fn matching_comparer() -> MockFaceComparer {
+    fn matching_comparer() -> MockFaceAnalyzer {
         let mut m = comparer(REKOGNITION_ENDPOINT);
         m.expect_compare().returning(|_| Ok(one_match(99.9)));
         m
@@ -701,7 +701,7 @@ mod verification_cache {
 
     fn cached_guard(
         inspector: MockObjectInspector,
-        comparer: MockFaceComparer,
+        comparer: MockFaceAnalyzer,
         cache: CacheConfig,
     ) -> Guard {
         Guard::builder(inspector, comparer)

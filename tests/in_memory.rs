@@ -421,6 +421,42 @@ mod enrollment {
             .require_versioning(true)
     }
 
+    /// The quality gate runs before the upload: a photo with two faces is
+    /// rejected with the reason and never stored; `assess_face` tells a
+    /// kiosk the same without enrolling.
+    #[tokio::test]
+    async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
+        use rekognition_guard::{FaceDetail, QualityIssue};
+        let aws = library();
+        aws.set_face_details("crowd", vec![FaceDetail::good(), FaceDetail::good()]);
+        let guard = enrolling_guard(&aws, kms_policy());
+        let object = S3ObjectRef::parse("s3://library-photos/members/crowd.jpg").unwrap();
+        let err = guard
+            .enroll(&object, live_photo(&aws, "crowd"))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::PhotoRejected(a) => assert!(
+                matches!(a.issues(), [QualityIssue::SeveralFaces { count: 2 }]),
+                "{a}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("2 faces found"), "{err}");
+        assert_eq!(aws.inspect_calls(), 0, "nothing stored, nothing read back");
+        assert!(
+            guard.check(&object).await.is_err(),
+            "the object does not exist"
+        );
+
+        let assessment = guard.assess_face(live_photo(&aws, "crowd")).await.unwrap();
+        assert!(!assessment.is_acceptable());
+        let assessment = guard.assess_face(live_photo(&aws, "ada")).await.unwrap();
+        assert!(assessment.is_acceptable(), "{assessment}");
+        assert_eq!(aws.detect_calls(), 3);
+        assert_eq!(aws.compare_calls(), 0);
+    }
+
     #[tokio::test]
     async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
         let aws = library();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, Error,
-    FaceComparer, FaceImage, FaceMatch, Guard, InspectRequest, KmsKeyArn, MockFaceComparer,
+    FaceAnalyzer, FaceImage, FaceMatch, Guard, InspectRequest, KmsKeyArn, MockFaceAnalyzer,
     MockObjectInspector, MockOptOutVerifier, ObjectFacts, ObjectInspector, OptOutEvidence,
     OptOutStatus, OptOutVerifier, Policy, S3ObjectRef, Service, SseAlgorithm, VerifiedImage,
     Violation,
@@ -148,7 +148,7 @@ impl ObjectInspector for Yielding<MockObjectInspector> {
 }
 
 #[async_trait]
-impl FaceComparer for Yielding<MockFaceComparer> {
+impl FaceAnalyzer for Yielding<MockFaceAnalyzer> {
     fn endpoint(&self) -> String {
         self.inner.endpoint()
     }
@@ -159,6 +159,13 @@ impl FaceComparer for Yielding<MockFaceComparer> {
     async fn caller_account(&self) -> Result<AccountId, BackendError> {
         self.jitter().await;
         self.inner.caller_account().await
+    }
+    async fn detect_faces(
+        &self,
+        request: rekognition_guard::DetectRequest,
+    ) -> Result<Vec<rekognition_guard::FaceDetail>, BackendError> {
+        self.jitter().await;
+        self.inner.detect_faces(request).await
     }
 }
 
@@ -202,9 +209,9 @@ fn inspector() -> MockObjectInspector {
     m
 }
 
-fn comparer(ledger: Arc<Ledger>) -> MockFaceComparer {
+fn comparer(ledger: Arc<Ledger>) -> MockFaceAnalyzer {
     let draws = AtomicU64::new(0);
-    let mut m = MockFaceComparer::new();
+    let mut m = MockFaceAnalyzer::new();
     m.expect_endpoint().return_const(ENDPOINT.to_owned());
     m.expect_compare().returning(move |request| {
         let n = request_number(request.target());

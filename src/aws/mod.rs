@@ -17,7 +17,7 @@
 //!
 //! ## HTTPS, whatever sets the endpoint
 //!
-//! Every client the backend uses carries the [`HttpsOnly`] interceptor,
+//! Every client the backend uses carries the [`HttpsOnly`](crate::transit::HttpsOnly) interceptor,
 //! including clients you hand in (they are rebuilt with it; there is no way
 //! to pass an unguarded client). It refuses any request whose final URI is
 //! not `https://` before a byte is sent, whether the endpoint came from
@@ -64,6 +64,7 @@
 
 mod audit;
 mod bucket_policy;
+mod client;
 mod errors;
 #[cfg(feature = "organizations")]
 mod organizations;
@@ -78,7 +79,6 @@ use async_trait::async_trait;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::timeout::TimeoutConfig;
-use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
 
 pub use audit::{BucketAudit, Finding, Severity};
@@ -87,13 +87,14 @@ pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilde
 
 use crate::at_rest::ObjectFacts;
 use crate::backend::{
-    CompareRequest, ComparisonFacts, FaceComparer, InspectRequest, ObjectInspector, ObjectUploader,
-    UploadReceipt, UploadRequest,
+    CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer, InspectRequest, ObjectInspector,
+    ObjectUploader, UploadReceipt, UploadRequest,
 };
 use crate::error::{BackendError, ConfigError};
 use crate::guard::{Guard, GuardBuilder};
 use crate::input::{AccountId, Service};
-use crate::transit::{check_endpoint_url, redact, HttpsOnly};
+use crate::quality::FaceDetail;
+use crate::transit::redact;
 
 /// The AWS SDK (aws-sigv4) prints whole request bodies in its TRACE logs
 /// when this environment variable is `true`, and CompareFaces and PutObject
@@ -125,8 +126,8 @@ pub(crate) fn refuse_if_bodies_logged(
     Ok(())
 }
 
-/// S3 and Rekognition clients, each guarded by [`HttpsOnly`], as the
-/// guard's [`ObjectInspector`] and [`FaceComparer`]. Cheap to clone.
+/// S3 and Rekognition clients, each guarded by [`HttpsOnly`](crate::transit::HttpsOnly), as the
+/// guard's [`ObjectInspector`] and [`FaceAnalyzer`]. Cheap to clone.
 #[derive(Clone)]
 pub struct AwsBackend {
     s3: aws_sdk_s3::Client,
@@ -170,12 +171,12 @@ impl AwsBackend {
         Guard::builder(self.clone(), self.clone()).uploader(self.clone())
     }
 
-    /// The guarded S3 client (with [`HttpsOnly`]).
+    /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
     pub fn s3_client(&self) -> &aws_sdk_s3::Client {
         &self.s3
     }
 
-    /// The guarded Rekognition client (with [`HttpsOnly`]).
+    /// The guarded Rekognition client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
     pub fn rekognition_client(&self) -> &aws_sdk_rekognition::Client {
         &self.rekognition
     }
@@ -193,13 +194,17 @@ impl ObjectInspector for AwsBackend {
 }
 
 #[async_trait]
-impl FaceComparer for AwsBackend {
+impl FaceAnalyzer for AwsBackend {
     fn endpoint(&self) -> String {
         self.rekognition_endpoint.clone()
     }
 
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
         rekognition::compare(&self.rekognition, request).await
+    }
+
+    async fn detect_faces(&self, request: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
+        rekognition::detect_faces(&self.rekognition, request).await
     }
 
     /// STS `GetCallerIdentity` with the Rekognition client's credentials,
@@ -247,6 +252,10 @@ pub struct AwsBackendBuilder {
     s3: Option<aws_sdk_s3::Client>,
     rekognition: Option<aws_sdk_rekognition::Client>,
     endpoint_url: Option<String>,
+    s3_endpoint_url: Option<String>,
+    rekognition_endpoint_url: Option<String>,
+    #[cfg(feature = "organizations")]
+    sts_endpoint_url: Option<String>,
     ca_bundle: Option<Vec<u8>>,
     native_roots: Option<bool>,
     http_client: Option<SharedHttpClient>,
@@ -262,6 +271,14 @@ impl fmt::Debug for AwsBackendBuilder {
             .field("has_s3_client", &self.s3.is_some())
             .field("has_rekognition_client", &self.rekognition.is_some())
             .field("endpoint_url", &self.endpoint_url.as_deref().map(redact))
+            .field(
+                "s3_endpoint_url",
+                &self.s3_endpoint_url.as_deref().map(redact),
+            )
+            .field(
+                "rekognition_endpoint_url",
+                &self.rekognition_endpoint_url.as_deref().map(redact),
+            )
             .field("has_ca_bundle", &self.ca_bundle.is_some())
             .finish()
     }
@@ -274,7 +291,7 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// An existing S3 client; it is rebuilt with [`HttpsOnly`] added.
+    /// An existing S3 client; it is rebuilt with [`HttpsOnly`](crate::transit::HttpsOnly) added.
     ///
     /// An `endpoint_url` set on the client itself is used, and refused
     /// before transmit if it is not HTTPS, but the SDK does not let it be
@@ -286,7 +303,7 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// An existing Rekognition client; it is rebuilt with [`HttpsOnly`]
+    /// An existing Rekognition client; it is rebuilt with [`HttpsOnly`](crate::transit::HttpsOnly)
     /// added. As for [`s3_client`](Self::s3_client), an `endpoint_url` set
     /// on the client is enforced but reported as the regional endpoint.
     pub fn rekognition_client(mut self, client: aws_sdk_rekognition::Client) -> Self {
@@ -296,8 +313,8 @@ impl AwsBackendBuilder {
 
     /// An existing STS client with the **same credentials as the
     /// Rekognition client**, for learning which account calls Rekognition
-    /// (`GetCallerIdentity`; see [`FaceComparer::caller_account`]). It is
-    /// rebuilt with [`HttpsOnly`] added. Without it, STS is built from the
+    /// (`GetCallerIdentity`; see [`FaceAnalyzer::caller_account`]). It is
+    /// rebuilt with [`HttpsOnly`](crate::transit::HttpsOnly) added. Without it, STS is built from the
     /// `SdkConfig` the Rekognition client is built from; a handed-in
     /// Rekognition client needs it (the SDK does not let a client's
     /// credentials be read back), else verified opt-out evidence is
@@ -308,11 +325,34 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// One endpoint for both services (a private endpoint or an emulator),
-    /// and for STS. S3 then uses path-style addressing. Must be `https://`
-    /// without user information, query or fragment.
+    /// One endpoint for every service (S3, Rekognition and STS), e.g. an
+    /// emulator. S3 then uses path-style addressing. Must be `https://`
+    /// without user information, query or fragment. A per-service endpoint
+    /// wins over it.
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The S3 endpoint, e.g. an S3 interface endpoint (VPC). S3 then uses
+    /// path-style addressing. Same rules as [`endpoint_url`](Self::endpoint_url).
+    pub fn s3_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.s3_endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The Rekognition endpoint, e.g. a Rekognition interface endpoint
+    /// (VPC). Same rules as [`endpoint_url`](Self::endpoint_url).
+    pub fn rekognition_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.rekognition_endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The STS endpoint (for [`FaceAnalyzer::caller_account`]). Same rules
+    /// as [`endpoint_url`](Self::endpoint_url).
+    #[cfg(feature = "organizations")]
+    pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.sts_endpoint_url = Some(url.into());
         self
     }
 
@@ -346,7 +386,7 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// Builds both clients, each with [`HttpsOnly`].
+    /// Builds both clients, each with [`HttpsOnly`](crate::transit::HttpsOnly).
     ///
     /// # Errors
     /// [`ConfigError::InsecureEndpoint`] for a configured endpoint that is
@@ -359,136 +399,58 @@ impl AwsBackendBuilder {
         if sdk_logs_bodies() {
             return Err(ConfigError::Invalid(BODY_LOGGING_FIX.into()));
         }
-        if let Some(url) = &self.endpoint_url {
-            require_https_config(Service::S3, url)?;
-        }
-        let http_client = match &self.ca_bundle {
-            Some(pem) => Some(https_client_trusting(
-                pem,
-                self.native_roots.unwrap_or(true),
-            )?),
-            None => self.http_client.clone(),
+        let recipe = client::Recipe {
+            sdk: self.sdk_config.clone(),
+            http_client: match &self.ca_bundle {
+                Some(pem) => Some(https_client_trusting(
+                    pem,
+                    self.native_roots.unwrap_or(true),
+                )?),
+                None => self.http_client.clone(),
+            },
+            timeouts: self.timeouts.clone(),
         };
-
-        let s3_timeouts = timeouts(
-            self.timeouts.as_ref(),
-            self.s3.as_ref().map_or(
-                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
-                |c| c.config().timeout_config(),
-            ),
-        );
-        let rekognition_timeouts = timeouts(
-            self.timeouts.as_ref(),
-            self.rekognition.as_ref().map_or(
-                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
-                |c| c.config().timeout_config(),
-            ),
-        );
-        let (mut s3, mut s3_endpoint) = match (&self.s3, &self.sdk_config) {
-            (Some(client), _) => (client.config().to_builder(), None),
-            (None, Some(sdk)) => (
-                aws_sdk_s3::config::Builder::from(sdk),
-                configured_endpoint(sdk, "S3"),
-            ),
-            (None, None) => return Err(missing("S3", "s3_client")),
-        };
-        let (mut rekognition, mut rekognition_endpoint) =
-            match (&self.rekognition, &self.sdk_config) {
-                (Some(client), _) => (client.config().to_builder(), None),
-                (None, Some(sdk)) => (
-                    aws_sdk_rekognition::config::Builder::from(sdk),
-                    configured_endpoint(sdk, "Rekognition"),
-                ),
-                (None, None) => return Err(missing("Rekognition", "rekognition_client")),
-            };
-        if let Some(url) = &self.endpoint_url {
-            s3 = s3.endpoint_url(url).force_path_style(true);
-            rekognition = rekognition.endpoint_url(url);
-            s3_endpoint = Some(url.clone());
-            rekognition_endpoint = Some(url.clone());
-        }
-        if let Some(url) = &s3_endpoint {
-            require_https_config(Service::S3, url)?;
-        }
-        if let Some(url) = &rekognition_endpoint {
-            require_https_config(Service::Rekognition, url)?;
-        }
-        if let Some(client) = http_client {
-            s3 = s3.http_client(client.clone());
-            rekognition = rekognition.http_client(client);
-        }
-        let s3 = s3
-            .timeout_config(s3_timeouts)
-            .interceptor(HttpsOnly::new(Service::S3))
-            .build();
-        let rekognition = rekognition
-            .timeout_config(rekognition_timeouts)
-            .interceptor(HttpsOnly::new(Service::Rekognition))
-            .build();
-        let s3_region = s3.region().map(ToString::to_string);
-        let rekognition_region = rekognition.region().map(ToString::to_string);
+        let shared = self.endpoint_url.as_deref();
+        let s3 = recipe.make::<aws_sdk_s3::Client>(
+            self.s3.as_ref(),
+            self.s3_endpoint_url.as_deref().or(shared),
+            "AwsBackendBuilder::s3_client",
+        )?;
+        let rekognition = recipe.make::<aws_sdk_rekognition::Client>(
+            self.rekognition.as_ref(),
+            self.rekognition_endpoint_url.as_deref().or(shared),
+            "AwsBackendBuilder::rekognition_client",
+        )?;
+        // STS with the Rekognition client's credentials: a handed-in STS
+        // client, else one from the SdkConfig the Rekognition client is
+        // built from. A handed-in Rekognition client without an STS client
+        // cannot be bound (its credentials cannot be read back).
         #[cfg(feature = "organizations")]
-        let caller = self.caller_account(&rekognition)?.map(std::sync::Arc::new);
-        let s3 = aws_sdk_s3::Client::from_conf(s3);
-        let rekognition = aws_sdk_rekognition::Client::from_conf(rekognition);
+        let caller = if self.sts.is_some() || self.rekognition.is_none() {
+            let sts = recipe.make::<aws_sdk_sts::Client>(
+                self.sts.as_ref(),
+                self.sts_endpoint_url.as_deref().or(shared),
+                "AwsBackendBuilder::sts_client",
+            )?;
+            Some(std::sync::Arc::new(sts::CallerAccount::new(
+                sts.client,
+                sts::DEFAULT_TTL,
+            )))
+        } else {
+            None
+        };
         Ok(AwsBackend {
-            s3,
-            rekognition,
+            s3_endpoint: reported_endpoint(s3.endpoint, "s3", s3.region),
+            rekognition_endpoint: reported_endpoint(
+                rekognition.endpoint,
+                "rekognition",
+                rekognition.region,
+            ),
+            s3: s3.client,
+            rekognition: rekognition.client,
             #[cfg(feature = "organizations")]
             caller,
-            s3_endpoint: reported_endpoint(s3_endpoint, "s3", s3_region),
-            rekognition_endpoint: reported_endpoint(
-                rekognition_endpoint,
-                "rekognition",
-                rekognition_region,
-            ),
         })
-    }
-}
-
-impl AwsBackendBuilder {
-    /// STS with the credentials of the Rekognition client: a handed-in
-    /// STS client, else one from the `SdkConfig` the Rekognition client is
-    /// built from; `None` for a handed-in Rekognition client without an
-    /// STS client. The builder's endpoint, HTTP client and timeouts apply
-    /// to it as to `rekognition` (the final Rekognition config).
-    #[cfg(feature = "organizations")]
-    fn caller_account(
-        &self,
-        rekognition: &aws_sdk_rekognition::Config,
-    ) -> Result<Option<sts::CallerAccount>, ConfigError> {
-        let (mut conf, mut endpoint, existing) =
-            match (&self.sts, &self.sdk_config, &self.rekognition) {
-                (Some(client), _, _) => (
-                    client.config().to_builder(),
-                    None,
-                    client.config().timeout_config().cloned(),
-                ),
-                (None, Some(sdk), None) => (
-                    aws_sdk_sts::config::Builder::from(sdk),
-                    configured_endpoint(sdk, "STS"),
-                    sdk.timeout_config().cloned(),
-                ),
-                (None, _, _) => return Ok(None),
-            };
-        let timeouts = timeouts(self.timeouts.as_ref(), existing.as_ref());
-        if let Some(url) = &self.endpoint_url {
-            conf = conf.endpoint_url(url);
-            endpoint = Some(url.clone());
-        }
-        if let Some(url) = &endpoint {
-            require_https_config(Service::Sts, url)?;
-        }
-        if self.sts.is_none() || self.ca_bundle.is_some() || self.http_client.is_some() {
-            if let Some(http) = rekognition.http_client() {
-                conf = conf.http_client(http);
-            }
-        }
-        Ok(Some(sts::CallerAccount::new(
-            conf,
-            timeouts,
-            sts::DEFAULT_TTL,
-        )))
     }
 }
 
@@ -519,35 +481,6 @@ pub(crate) fn timeouts(
             .build(),
         (None, None) => default_timeouts(),
     }
-}
-
-fn missing(service: &str, setter: &str) -> ConfigError {
-    ConfigError::Invalid(format!(
-        "no {service} client: call AwsBackendBuilder::sdk_config or AwsBackendBuilder::{setter}"
-    ))
-}
-
-fn require_https_config(service: Service, url: &str) -> Result<(), ConfigError> {
-    check_endpoint_url(service, url).map_err(ConfigError::InsecureEndpoint)
-}
-
-/// The endpoint URL an SDK client built from `sdk` will use, resolved as
-/// the generated `config::Builder::from(&SdkConfig)` does: an endpoint set
-/// in code on the `SdkConfig` wins; otherwise `AWS_ENDPOINT_URL_<SERVICE>`
-/// or the profile's service section, then `AWS_ENDPOINT_URL` / profile.
-fn configured_endpoint(sdk: &SdkConfig, service_id: &str) -> Option<String> {
-    if sdk.get_origin("endpoint_url").is_client_config() {
-        return sdk.endpoint_url().map(str::to_owned);
-    }
-    let key = ServiceConfigKey::builder()
-        .service_id(service_id)
-        .env("AWS_ENDPOINT_URL")
-        .profile("endpoint_url")
-        .build()
-        .ok()?;
-    sdk.service_config()
-        .and_then(|c| c.load_config(key))
-        .or_else(|| sdk.endpoint_url().map(str::to_owned))
 }
 
 /// What the backend reports as its endpoint: the configured URL when known,

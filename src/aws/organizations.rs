@@ -11,13 +11,12 @@ use aws_sdk_organizations::types::EffectivePolicyType;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 
+use super::client::Recipe;
 use super::errors::{by_status, common, status};
 use super::sts::CallerAccount;
-use super::{configured_endpoint, require_https_config, timeouts};
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::input::{AccountId, Service};
 use crate::opt_out::{resolve_rekognition_opt_out, OptOutStatus, OptOutVerifier};
-use crate::transit::HttpsOnly;
 
 const OPERATION: &str = "DescribeEffectivePolicy";
 
@@ -32,13 +31,13 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 /// read for (the `TargetId` Organizations answers with; else the target
 /// account set here; else the verifier's own account from STS
 /// `GetCallerIdentity`) is the account whose credentials call Rekognition
-/// ([`FaceComparer::caller_account`](crate::FaceComparer::caller_account)).
+/// ([`FaceAnalyzer::caller_account`](crate::FaceAnalyzer::caller_account)).
 /// A verifier built from the same `SdkConfig` as the backend passes without
 /// extra setup. Not in an organization, no policy, access denied, opted in
 /// or another account: the guard refuses, with a message that says which
 /// and how to fix it. A positive answer is cached for
 /// [`cache_ttl`](OrganizationsVerifierBuilder::cache_ttl) (default five
-/// minutes); a negative one never is. The client carries [`HttpsOnly`].
+/// minutes); a negative one never is. The client carries [`HttpsOnly`](crate::transit::HttpsOnly).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -170,7 +169,7 @@ impl OrganizationsVerifierBuilder {
         self
     }
 
-    /// An existing client; it is rebuilt with [`HttpsOnly`] added.
+    /// An existing client; it is rebuilt with [`HttpsOnly`](crate::transit::HttpsOnly) added.
     pub fn client(mut self, client: aws_sdk_organizations::Client) -> Self {
         self.client = Some(client);
         self
@@ -218,64 +217,34 @@ impl OrganizationsVerifierBuilder {
     /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint;
     /// [`ConfigError::Invalid`] without a config or a client.
     pub fn build(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
-        let timeouts = timeouts(
-            None,
-            self.client.as_ref().map_or(
-                self.sdk_config.as_ref().and_then(SdkConfig::timeout_config),
-                |c| c.config().timeout_config(),
-            ),
-        );
-        let (mut conf, mut endpoint) = match (&self.client, &self.sdk_config) {
-            (Some(c), _) => (c.config().to_builder(), None),
-            (None, Some(sdk)) => (
-                aws_sdk_organizations::config::Builder::from(sdk),
-                configured_endpoint(sdk, "Organizations"),
-            ),
-            (None, None) => {
-                return Err(ConfigError::Invalid(
-                    "no Organizations client: call OrganizationsVerifierBuilder::sdk_config or ::client".into(),
-                ))
-            }
+        let recipe = Recipe {
+            sdk: self.sdk_config.clone(),
+            http_client: self.http_client.clone(),
+            timeouts: None,
         };
-        if let Some(url) = self.endpoint_url {
-            conf = conf.endpoint_url(&url);
-            endpoint = Some(url);
-        }
-        if let Some(url) = &endpoint {
-            require_https_config(Service::Organizations, url)?;
-        }
-        let sts = match (&self.sts, &self.client, &self.sdk_config) {
-            (Some(sts), _, _) => Some((sts.config().to_builder(), None)),
-            (None, None, Some(sdk)) => Some((
-                aws_sdk_sts::config::Builder::from(sdk),
-                configured_endpoint(sdk, "STS"),
-            )),
-            (None, _, _) => None,
+        let organizations = recipe.make::<aws_sdk_organizations::Client>(
+            self.client.as_ref(),
+            self.endpoint_url.as_deref(),
+            "OrganizationsVerifierBuilder::client",
+        )?;
+        // STS with the verifier's credentials: a handed-in STS client, else
+        // one from the SdkConfig the Organizations client is built from.
+        let sts = if self.sts.is_some() || self.client.is_none() && self.sdk_config.is_some() {
+            let sts = recipe.make::<aws_sdk_sts::Client>(
+                self.sts.as_ref(),
+                None,
+                "OrganizationsVerifierBuilder::sts_client",
+            )?;
+            Some(CallerAccount::new(sts.client, self.cache_ttl))
+        } else {
+            None
         };
-        let sts = match sts {
-            Some((mut sts, endpoint)) => {
-                if let Some(url) = &endpoint {
-                    require_https_config(Service::Sts, url)?;
-                }
-                if let Some(http) = &self.http_client {
-                    sts = sts.http_client(http.clone());
-                }
-                Some(CallerAccount::new(sts, timeouts.clone(), self.cache_ttl))
-            }
-            None => None,
-        };
-        if let Some(http) = self.http_client {
-            conf = conf.http_client(http);
-        }
-        let client = aws_sdk_organizations::Client::from_conf(
-            conf.timeout_config(timeouts)
-                .interceptor(HttpsOnly::new(Service::Organizations))
-                .build(),
-        );
         Ok(OrganizationsOptOutVerifier {
-            client,
+            client: organizations.client,
             target: self.target,
-            endpoint: endpoint.unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+            endpoint: organizations
+                .endpoint
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
             cache_ttl: self.cache_ttl,
             cached: Mutex::new(None),
             sts,

@@ -5,12 +5,16 @@ use aws_sdk_rekognition::operation::compare_faces::{CompareFacesError, CompareFa
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types::{self as rk, Image};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::errors::{by_status, common, status};
 use crate::at_rest::VerifiedS3Object;
 use crate::backend::{BackendError, BackendErrorKind};
-use crate::backend::{BoundingBox, CompareRequest, ComparisonFacts, FaceMatch, VerifiedImage};
+use crate::backend::{
+    BoundingBox, CompareRequest, ComparisonFacts, DetectRequest, FaceMatch, VerifiedImage,
+};
 use crate::input::Service;
+use crate::quality::{FaceDetail, FaceTrait, Pose};
 
 const OPERATION: &str = "CompareFaces";
 
@@ -117,20 +121,37 @@ fn map_error(
     s3_images: &[String],
     region: Option<&str>,
 ) -> Result<ComparisonFacts, BackendError> {
-    if let Some(mapped) = common(&err, Service::Rekognition, OPERATION) {
-        return Err(mapped.with_source(err));
+    // Rekognition answers "no face detected in the source or target image"
+    // with InvalidParameterException; the guard validated every other
+    // parameter it could (threshold range, image format, size and pixel
+    // dimensions). Not an approval either way.
+    if matches!(
+        err.as_service_error(),
+        Some(CompareFacesError::InvalidParameterException(_))
+    ) {
+        tracing::debug!("CompareFaces: InvalidParameterException, read as no face detected");
+        return Ok(ComparisonFacts::NoFaceDetected);
     }
-    let service_error = err.as_service_error();
-    let (kind, message) = match service_error {
-        // Rekognition reports "no face detected in the source or target
-        // image" as InvalidParameterException; the guard validated every
-        // other parameter (threshold range, image size and format), so that
-        // is what it means here. Not an approval either way.
-        Some(CompareFacesError::InvalidParameterException(_)) => {
-            tracing::debug!("CompareFaces: InvalidParameterException, read as no face detected");
-            return Ok(ComparisonFacts::NoFaceDetected);
-        }
-        Some(CompareFacesError::InvalidS3ObjectException(_)) => (
+    Err(map_rekognition_error(err, OPERATION, s3_images, region))
+}
+
+/// Rekognition's errors, the same for every image operation (matched on
+/// the error code, which every modeled error carries).
+pub(crate) fn map_rekognition_error<E>(
+    err: SdkError<E, HttpResponse>,
+    operation: &'static str,
+    s3_images: &[String],
+    region: Option<&str>,
+) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(mapped) = common(&err, Service::Rekognition, operation) {
+        return mapped.with_source(err);
+    }
+    let code = err.as_service_error().and_then(|e| e.code()).unwrap_or("");
+    let (kind, message) = match code {
+        "InvalidS3ObjectException" => (
             BackendErrorKind::InvalidS3Object,
             format!(
                 "Rekognition could not read {}: the caller needs s3:GetObject (and s3:GetObjectVersion for a pinned version) and kms:Decrypt on the KMS key shown; the bucket must be in the same region as Rekognition ({}); and the version must still exist",
@@ -138,30 +159,98 @@ fn map_error(
                 region.unwrap_or("no region configured")
             ),
         ),
-        Some(CompareFacesError::ImageTooLargeException(_)) => (
+        "InvalidParameterException" => (
+            BackendErrorKind::InvalidRequest,
+            "Rekognition answered InvalidParameterException (a parameter it refused, such as an image it cannot use; it did not say which)".to_owned(),
+        ),
+        "ImageTooLargeException" => (
             BackendErrorKind::ImageTooLarge,
             "an image exceeds Rekognition's limits (5 MiB as bytes, 15 MiB from S3, or too many pixels); resize it".to_owned(),
         ),
-        Some(CompareFacesError::InvalidImageFormatException(_)) => (
+        "InvalidImageFormatException" => (
             BackendErrorKind::InvalidImageFormat,
             "Rekognition could not decode an image as JPEG or PNG; re-encode it".to_owned(),
         ),
-        Some(CompareFacesError::AccessDeniedException(_)) => (
+        "AccessDeniedException" => (
             BackendErrorKind::AccessDenied,
-            "access denied: the caller needs rekognition:CompareFaces".to_owned(),
+            format!("access denied: the caller needs rekognition:{operation}"),
         ),
-        Some(
-            CompareFacesError::ThrottlingException(_)
-            | CompareFacesError::ProvisionedThroughputExceededException(_),
-        ) => (
+        "ThrottlingException" | "ProvisionedThroughputExceededException" => (
             BackendErrorKind::Throttled,
-            "Rekognition is throttling requests; retry later or request a higher CompareFaces quota".to_owned(),
+            format!("Rekognition is throttling requests; retry later or request a higher {operation} quota"),
         ),
-        Some(CompareFacesError::InternalServerError(_)) => (
+        "InternalServerError" => (
             BackendErrorKind::ServiceUnavailable,
             "Rekognition had an internal error".to_owned(),
         ),
-        _ => by_status(status(&err), "CompareFaces"),
+        _ => by_status(status(&err), operation),
     };
-    Err(BackendError::new(kind, Service::Rekognition, OPERATION, message).with_source(err))
+    BackendError::new(kind, Service::Rekognition, operation, message).with_source(err)
+}
+
+const DETECT: &str = "DetectFaces";
+
+/// Sends DetectFaces for the request's image, asking only for the
+/// requested attributes (Rekognition adds its default set).
+pub(crate) async fn detect_faces(
+    client: &aws_sdk_rekognition::Client,
+    request: DetectRequest,
+) -> Result<Vec<FaceDetail>, BackendError> {
+    if matches!(request.image(), VerifiedImage::Bytes(_)) {
+        super::refuse_if_bodies_logged(Service::Rekognition, DETECT)?;
+    }
+    let attributes = request
+        .attributes()
+        .iter()
+        .map(|a| rk::Attribute::from(a.as_str()))
+        .collect();
+    let (image, s3) = image(request.into_image());
+    let result = client
+        .detect_faces()
+        .image(image)
+        .set_attributes(Some(attributes))
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(out.face_details().iter().map(face_detail).collect()),
+        Err(err) => {
+            let s3_images: Vec<String> = s3.iter().map(ToString::to_string).collect();
+            Err(map_rekognition_error(
+                err,
+                DETECT,
+                &s3_images,
+                client.config().region().map(|r| r.as_ref()),
+            ))
+        }
+    }
+}
+
+/// The facts the gate uses; everything else Rekognition sends (landmarks)
+/// is dropped, and it was never asked for age, gender or emotions. The SDK
+/// reads a missing `Value` of a yes/no attribute as `false`; an answer
+/// without a `Confidence` counts as not reported.
+pub(crate) fn face_detail(f: &rk::FaceDetail) -> FaceDetail {
+    let trait_of =
+        |value: bool, confidence: Option<f32>| confidence.map(|c| FaceTrait::new(value, c));
+    FaceDetail {
+        bounding_box: f.bounding_box().and_then(|b| {
+            Some(BoundingBox::new(
+                b.left()?,
+                b.top()?,
+                b.width()?,
+                b.height()?,
+            ))
+        }),
+        confidence: f.confidence(),
+        brightness: f.quality().and_then(|q| q.brightness()),
+        sharpness: f.quality().and_then(|q| q.sharpness()),
+        pose: f
+            .pose()
+            .and_then(|p| Some(Pose::new(p.roll()?, p.yaw()?, p.pitch()?))),
+        eyes_open: f.eyes_open().and_then(|e| trait_of(e.value, e.confidence)),
+        sunglasses: f.sunglasses().and_then(|e| trait_of(e.value, e.confidence)),
+        face_occluded: f
+            .face_occluded()
+            .and_then(|e| trait_of(e.value, e.confidence)),
+    }
 }

@@ -16,7 +16,6 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 use super::errors::{by_status, common, status};
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::input::{AccountId, Service};
-use crate::transit::HttpsOnly;
 
 const OPERATION: &str = "GetCallerIdentity";
 
@@ -32,19 +31,12 @@ pub(crate) struct CallerAccount {
 }
 
 impl CallerAccount {
-    /// A caller-account lookup over `conf`, with [`HttpsOnly`] and
-    /// `timeouts` added.
-    pub(crate) fn new(
-        conf: aws_sdk_sts::config::Builder,
-        timeouts: aws_smithy_types::timeout::TimeoutConfig,
-        ttl: Duration,
-    ) -> Self {
-        let conf = conf
-            .timeout_config(timeouts)
-            .interceptor(HttpsOnly::new(Service::Sts))
-            .build();
+    /// A caller-account lookup with `client` (made by the client recipe,
+    /// so with [`HttpsOnly`](crate::transit::HttpsOnly) and timeouts),
+    /// remembering an answer for `ttl`.
+    pub(crate) fn new(client: aws_sdk_sts::Client, ttl: Duration) -> Self {
         Self {
-            client: aws_sdk_sts::Client::from_conf(conf),
+            client,
             ttl,
             cached: Mutex::new(None),
         }

@@ -71,12 +71,19 @@ impl Response {
 
     /// What CompareFaces answers for a match.
     pub fn compare_match(similarity: f32) -> Self {
-        Self::json(
-            200,
-            &format!(
-                r#"{{"SourceImageFace":{{"BoundingBox":{{"Width":0.4,"Height":0.5,"Left":0.3,"Top":0.2}},"Confidence":99.9}},"FaceMatches":[{{"Similarity":{similarity},"Face":{{"BoundingBox":{{"Width":0.4,"Height":0.5,"Left":0.3,"Top":0.2}},"Confidence":99.8}}}}],"UnmatchedFaces":[]}}"#
-            ),
-        )
+        Self::json(200, &super::answers::compare_match(similarity))
+    }
+
+    /// What DetectFaces answers for these faces.
+    pub fn detect_faces(faces: &[super::answers::Face]) -> Self {
+        Self::json(200, &super::answers::detect_faces(faces))
+    }
+
+    /// What STS GetCallerIdentity answers for `account`.
+    pub fn caller_identity(account: &str) -> Self {
+        Self::status(200)
+            .header("content-type", "text/xml")
+            .body(super::answers::caller_identity(account))
     }
 
     fn head_bytes(&self, promised_body: usize) -> Vec<u8> {

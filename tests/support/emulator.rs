@@ -305,22 +305,35 @@ fn command(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 fn finish(out: std::process::Output) -> Run {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (code, stdout, stderr) = finish_plain(out);
     let last = stdout.lines().last().unwrap_or_default();
     let json: Value = serde_json::from_str(last).unwrap_or_else(|e| {
         panic!("stdout's last line is not JSON ({e}): {stdout:?}\nstderr: {stderr}")
     });
-    for text in [&stdout, &stderr] {
-        assert!(!text.contains(SECRET), "a credential leaked: {text}");
-        assert!(!text.contains(MARKER), "image bytes leaked: {text}");
-    }
     Run {
-        code: out.status.code().expect("exit code"),
+        code,
         json,
         stdout,
         stderr,
     }
+}
+
+/// Exit code, stdout and stderr, after checking that neither credentials
+/// nor image bytes reached the output.
+fn finish_plain(out: std::process::Output) -> (i32, String, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(SECRET), "a credential leaked: {text}");
+        assert!(!text.contains(MARKER), "image bytes leaked: {text}");
+    }
+    (out.status.code().expect("exit code"), stdout, stderr)
+}
+
+/// Like [`run_cli`], for an example whose output is not a JSON contract:
+/// exit code, stdout and stderr.
+pub fn run_example(bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    finish_plain(command(bin, args, env).output().expect("run the example"))
 }
 
 /// Gives the fixture's bucket every setting the audit wants.

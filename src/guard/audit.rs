@@ -1,0 +1,139 @@
+//! Audit events: one `tracing` event per guarded operation, never image
+//! bytes.
+
+use std::fmt;
+
+use super::decision::Decision;
+use super::Guard;
+use crate::at_rest::VerifiedS3Object;
+use crate::error::Error;
+use crate::input::{ImageFormat, ImageInput, S3ObjectRef};
+use crate::quality::FaceAssessment;
+
+/// The `tracing` target of audit events: one event per guarded operation,
+/// at `INFO` when it ran and `WARN` when it was refused or failed.
+///
+/// Comparisons: `decision` (`match`, `no_match`, `no_face`, `refused`,
+/// `error`), `source` and `target` (S3 reference with pinned version, KMS
+/// key ARN and where its check came from, or image format and size),
+/// `similarity`, `threshold`, `opt_out` (which evidence), `opt_out_account`
+/// (for verified evidence, the account it was verified for, which is the
+/// account that called Rekognition) and `reasons`. Enrollment: `decision`
+/// (`enrolled`, `rejected`, `refused`, `error`), `object`, `reasons`. Face
+/// assessment: `decision` (`acceptable`, `rejected`, `refused`, `error`),
+/// `image`, `issues` or `reasons`. Never image bytes.
+pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
+
+/// An input, for the audit event: the S3 reference, or the bytes' format
+/// and size.
+pub(super) enum InputLabel {
+    S3(S3ObjectRef),
+    Bytes { format: ImageFormat, len: usize },
+}
+
+impl InputLabel {
+    pub(super) fn of(input: &ImageInput) -> Self {
+        match input {
+            ImageInput::S3(r) => InputLabel::S3(r.clone()),
+            ImageInput::Bytes(b) => InputLabel::Bytes {
+                format: b.format(),
+                len: b.len(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for InputLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputLabel::S3(r) => r.fmt(f),
+            InputLabel::Bytes { format, len } => write!(f, "image bytes ({format}, {len} bytes)"),
+        }
+    }
+}
+
+/// `refused` for a policy refusal, `rejected` for a photo the quality gate
+/// rejected, `error` for anything else.
+fn failure(e: &Error) -> &'static str {
+    match e {
+        Error::Refused(_) => "refused",
+        Error::PhotoRejected(_) => "rejected",
+        _ => "error",
+    }
+}
+
+impl Guard {
+    pub(super) fn audit_compare(
+        &self,
+        result: &Result<Decision, Error>,
+        labels: (InputLabel, InputLabel),
+    ) {
+        match result {
+            Ok(d) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = d.verdict.label(),
+                source = %d.source,
+                target = %d.target,
+                similarity = d.verdict.similarity().map(tracing::field::display),
+                threshold = %d.threshold,
+                opt_out = d.opt_out.kind(),
+                opt_out_account = d.opt_out.account().map(tracing::field::display),
+                opt_out_detail = %d.opt_out,
+                "face comparison decided"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = failure(e),
+                source = %labels.0,
+                target = %labels.1,
+                threshold = %self.policy.threshold(),
+                opt_out = self.opt_out.kind(),
+                reasons = %e,
+                "face comparison not performed"
+            ),
+        }
+    }
+
+    pub(super) fn audit_enroll(
+        &self,
+        result: &Result<VerifiedS3Object, Error>,
+        object: &S3ObjectRef,
+    ) {
+        match result {
+            Ok(v) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = "enrolled",
+                object = %v,
+                opt_out = self.opt_out.kind(),
+                "reference photo enrolled"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = failure(e),
+                object = %object,
+                reasons = %e,
+                "reference photo not enrolled"
+            ),
+        }
+    }
+
+    pub(super) fn audit_assess(&self, result: &Result<FaceAssessment, Error>, label: InputLabel) {
+        match result {
+            Ok(a) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = if a.is_acceptable() { "acceptable" } else { "rejected" },
+                image = %label,
+                issues = %a,
+                opt_out = self.opt_out.kind(),
+                "face assessed"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = failure(e),
+                image = %label,
+                reasons = %e,
+                "face not assessed"
+            ),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! What a guarded comparison decided, and what it checked.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::at_rest::VerifiedS3Object;
+use crate::backend::{BackendError, BackendErrorKind, BoundingBox, ComparisonFacts, VerifiedImage};
+use crate::error::Error;
+use crate::input::{ImageFormat, Service};
+use crate::opt_out::OptOutRecord;
+use crate::policy::SimilarityThreshold;
+
+/// Which image of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageRole {
+    /// The source (the member's reference photo).
+    Source,
+    /// The target (the live photo).
+    Target,
+}
+
+impl fmt::Display for ImageRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImageRole::Source => "source",
+            ImageRole::Target => "target",
+        })
+    }
+}
+
+/// The outcome of a comparison that was allowed to happen.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// A face in the target matched the source face at or above the
+    /// threshold. The only approving verdict.
+    Match {
+        /// The best match's similarity, 0 to 100.
+        similarity: f32,
+        /// Where the matching face is in the target.
+        face: BoundingBox,
+    },
+    /// Faces were found but none matched at the threshold.
+    NoMatch,
+    /// No face was found in one image. Not an approval.
+    NoFace {
+        /// Which image had no face, when the comparer says. `None` for
+        /// Rekognition's `InvalidParameterException`, which is its answer
+        /// for "no face in the source or target image" and does not say
+        /// which; the guard validated the other parameters it could
+        /// (threshold, image format, size and dimensions) before the call.
+        image: Option<ImageRole>,
+    },
+}
+
+impl Verdict {
+    /// `match`, `no_match` or `no_face`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Match { .. } => "match",
+            Verdict::NoMatch => "no_match",
+            Verdict::NoFace { .. } => "no_face",
+        }
+    }
+
+    /// The similarity of a match.
+    pub fn similarity(&self) -> Option<f32> {
+        match self {
+            Verdict::Match { similarity, .. } => Some(*similarity),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Match { similarity, .. } => write!(f, "match (similarity {similarity:.1})"),
+            Verdict::NoMatch => f.write_str("no match"),
+            Verdict::NoFace { image: Some(image) } => {
+                write!(f, "no face found in the {image} image")
+            }
+            Verdict::NoFace { image: None } => f.write_str(
+                "Rekognition answered InvalidParameterException, its answer when it finds no face in the source or target image (it gives no more detail)",
+            ),
+        }
+    }
+}
+
+/// Where the check of an S3 image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckOrigin {
+    /// HeadObject was sent for this decision.
+    HeadObject,
+    /// A pass from the verification cache, `age` old: what S3 said then
+    /// (see [`CacheConfig`](crate::CacheConfig) for what a cached pass can miss).
+    Cache {
+        /// How long ago HeadObject answered.
+        age: Duration,
+    },
+}
+
+impl fmt::Display for CheckOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckOrigin::HeadObject => f.write_str("checked now"),
+            CheckOrigin::Cache { age } => {
+                write!(f, "cached check, {:.1} s old", age.as_secs_f64())
+            }
+        }
+    }
+}
+
+/// What was verified about one image of a decision.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CheckedImage {
+    /// An S3 object, with the version and KMS key the check saw.
+    S3 {
+        /// What the check saw.
+        object: VerifiedS3Object,
+        /// Whether the check ran now or came from the cache, and how old.
+        origin: CheckOrigin,
+    },
+    /// Image bytes.
+    Bytes {
+        /// Their format.
+        format: ImageFormat,
+        /// Their size in bytes.
+        len: usize,
+    },
+}
+
+impl CheckedImage {
+    pub(super) fn of(image: &VerifiedImage, origin: Option<CheckOrigin>) -> Self {
+        match image {
+            VerifiedImage::S3(o) => CheckedImage::S3 {
+                object: o.clone(),
+                origin: origin.unwrap_or(CheckOrigin::HeadObject),
+            },
+            VerifiedImage::Bytes(b) => CheckedImage::Bytes {
+                format: b.format(),
+                len: b.len(),
+            },
+        }
+    }
+
+    /// The S3 object, if this image is one.
+    pub fn s3_object(&self) -> Option<&VerifiedS3Object> {
+        match self {
+            CheckedImage::S3 { object, .. } => Some(object),
+            CheckedImage::Bytes { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for CheckedImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckedImage::S3 { object, origin } => write!(f, "{object} [{origin}]"),
+            CheckedImage::Bytes { format, len } => write!(f, "image bytes ({format}, {len} bytes)"),
+        }
+    }
+}
+
+/// A comparison that passed every check and was sent to Rekognition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub(super) verdict: Verdict,
+    pub(super) source: CheckedImage,
+    pub(super) target: CheckedImage,
+    pub(super) threshold: SimilarityThreshold,
+    pub(super) opt_out: OptOutRecord,
+}
+
+impl Decision {
+    /// The verdict.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+
+    /// `true` only for [`Verdict::Match`]: approve the loan.
+    pub fn is_approved(&self) -> bool {
+        matches!(self.verdict, Verdict::Match { .. })
+    }
+
+    /// What was verified about the source image.
+    pub fn source(&self) -> &CheckedImage {
+        &self.source
+    }
+
+    /// What was verified about the target image.
+    pub fn target(&self) -> &CheckedImage {
+        &self.target
+    }
+
+    /// The threshold the match was held to.
+    pub fn threshold(&self) -> SimilarityThreshold {
+        self.threshold
+    }
+
+    /// The opt-out evidence this decision relied on.
+    pub fn opt_out(&self) -> &OptOutRecord {
+        &self.opt_out
+    }
+}
+
+/// Turns a comparer's facts into a verdict, refusing facts that cannot be
+/// trusted (similarity out of range, non-finite numbers).
+pub(super) fn verdict_from(
+    facts: ComparisonFacts,
+    threshold: SimilarityThreshold,
+) -> Result<Verdict, Error> {
+    let invalid = |message: String| {
+        Error::Backend(BackendError::new(
+            BackendErrorKind::InvalidResponse,
+            Service::Rekognition,
+            "CompareFaces",
+            message,
+        ))
+    };
+    match facts {
+        ComparisonFacts::NoFaceInSource => Ok(Verdict::NoFace {
+            image: Some(ImageRole::Source),
+        }),
+        ComparisonFacts::NoFaceDetected => Ok(Verdict::NoFace { image: None }),
+        ComparisonFacts::Faces {
+            matches,
+            unmatched_faces,
+        } => {
+            for m in &matches {
+                if !(0.0..=100.0).contains(&m.similarity) {
+                    return Err(invalid(format!(
+                        "the comparer reported similarity {}, outside 0 to 100",
+                        m.similarity
+                    )));
+                }
+                if !m.bounding_box.is_finite() {
+                    return Err(invalid(
+                        "the comparer reported a face box that is not a finite number".into(),
+                    ));
+                }
+            }
+            let best = matches
+                .iter()
+                .max_by(|a, b| a.similarity.total_cmp(&b.similarity));
+            Ok(match best {
+                Some(m) if m.similarity >= threshold.get() => Verdict::Match {
+                    similarity: m.similarity,
+                    face: m.bounding_box,
+                },
+                Some(_) => Verdict::NoMatch,
+                None if unmatched_faces == 0 => Verdict::NoFace {
+                    image: Some(ImageRole::Target),
+                },
+                None => Verdict::NoMatch,
+            })
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The guard: every operation takes one guarded path (`path.rs`) that
+//! checks the three requirements before any backend is called, then calls
+//! exactly one backend method with the proofs.
+
+mod audit;
+mod decision;
+mod path;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use audit::AUDIT_TARGET;
+pub use decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
+
+use audit::InputLabel;
+use decision::verdict_from;
+use path::{backend_error, internal_error, refused};
+
+use crate::at_rest::{AtRestViolation, VerifiedS3Object};
+use crate::backend::{
+    BackendErrorKind, CompareRequest, DetectRequest, FaceAnalyzer, ObjectInspector, ObjectUploader,
+    UploadRequest, VerifiedImage,
+};
+use crate::cache::{CacheConfig, VerificationCache};
+use crate::error::{ConfigError, Error};
+use crate::input::{
+    names_immutable_version, FaceImage, ImageInput, InputError, S3ObjectRef, Service,
+    NULL_VERSION_ID,
+};
+use crate::opt_out::OptOutEvidence;
+use crate::policy::Policy;
+use crate::quality::{FaceAssessment, QualityPolicy, GATE_ATTRIBUTES};
+use crate::refusal::{Operation, Violation};
+use crate::transit::{InsecureEndpoint, KnownEndpoints};
+
+/// Refuses face operations that break the privacy policy, and runs the
+/// ones that keep it.
+///
+/// Build one with [`Guard::builder`]; see the [crate docs](crate) for the
+/// guarantees and an example. Cheap to clone; clones share the
+/// verification cache.
+#[derive(Clone)]
+pub struct Guard {
+    inspector: Arc<dyn ObjectInspector>,
+    analyzer: Arc<dyn FaceAnalyzer>,
+    uploader: Option<Arc<dyn ObjectUploader>>,
+    policy: Policy,
+    quality: QualityPolicy,
+    opt_out: OptOutEvidence,
+    cache: Option<Arc<VerificationCache>>,
+    known_https: Arc<KnownEndpoints>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("inspector", &self.inspector)
+            .field("analyzer", &self.analyzer)
+            .field("uploader", &self.uploader)
+            .field("policy", &self.policy)
+            .field("quality", &self.quality)
+            .field("opt_out", &self.opt_out)
+            .finish()
+    }
+}
+
+/// Builds a [`Guard`]. Opt-out evidence is required: [`build`](Self::build)
+/// fails without it.
+#[must_use]
+pub struct GuardBuilder {
+    inspector: Arc<dyn ObjectInspector>,
+    analyzer: Arc<dyn FaceAnalyzer>,
+    uploader: Option<Arc<dyn ObjectUploader>>,
+    policy: Policy,
+    quality: QualityPolicy,
+    opt_out: Option<OptOutEvidence>,
+    cache: Option<CacheConfig>,
+}
+
+impl fmt::Debug for GuardBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("inspector", &self.inspector)
+            .field("analyzer", &self.analyzer)
+            .field("uploader", &self.uploader)
+            .field("policy", &self.policy)
+            .field("quality", &self.quality)
+            .field("opt_out", &self.opt_out)
+            .finish()
+    }
+}
+
+impl GuardBuilder {
+    /// Sets the policy (default: [`Policy::new`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the enrollment quality gate (default: [`QualityPolicy::default`]).
+    pub fn quality_gate(mut self, gate: QualityPolicy) -> Self {
+        self.quality = gate;
+        self
+    }
+
+    /// Sets the uploader [`Guard::enroll`] stores reference photos with
+    /// (the AWS backend's guard builder sets it).
+    pub fn uploader(mut self, uploader: impl ObjectUploader + 'static) -> Self {
+        self.uploader = Some(Arc::new(uploader));
+        self
+    }
+
+    /// Sets the verification cache (on by default, see [`CacheConfig`]).
+    pub fn verification_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(config);
+        self
+    }
+
+    /// Turns the verification cache off: every S3 image is checked with
+    /// HeadObject on every operation.
+    pub fn without_verification_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
+    /// Sets the opt-out evidence. Required.
+    pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
+        self.opt_out = Some(evidence);
+        self
+    }
+
+    /// Builds the guard.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingOptOutEvidence`] when no opt-out evidence was
+    /// given: there is no default.
+    pub fn build(self) -> Result<Guard, ConfigError> {
+        let opt_out = self.opt_out.ok_or(ConfigError::MissingOptOutEvidence)?;
+        Ok(Guard {
+            inspector: self.inspector,
+            analyzer: self.analyzer,
+            uploader: self.uploader,
+            policy: self.policy,
+            quality: self.quality,
+            opt_out,
+            cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
+            known_https: Arc::default(),
+        })
+    }
+}
+
+impl Guard {
+    /// Starts a guard over an inspector (S3 HeadObject) and an analyzer
+    /// (Rekognition), often one backend implementing both.
+    pub fn builder(
+        inspector: impl ObjectInspector + 'static,
+        analyzer: impl FaceAnalyzer + 'static,
+    ) -> GuardBuilder {
+        Self::builder_shared(Arc::new(inspector), Arc::new(analyzer))
+    }
+
+    /// Starts a guard over shared backends.
+    pub fn builder_shared(
+        inspector: Arc<dyn ObjectInspector>,
+        analyzer: Arc<dyn FaceAnalyzer>,
+    ) -> GuardBuilder {
+        GuardBuilder {
+            inspector,
+            analyzer,
+            uploader: None,
+            policy: Policy::default(),
+            quality: QualityPolicy::default(),
+            opt_out: None,
+            cache: Some(CacheConfig::default()),
+        }
+    }
+
+    /// The policy this guard enforces.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The enrollment quality gate.
+    pub fn quality_gate(&self) -> &QualityPolicy {
+        &self.quality
+    }
+
+    /// Whether `endpoint` may be called (see [`crate::transit`]).
+    fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
+        self.known_https.check(service, endpoint)
+    }
+
+    /// Checks one S3 object against the policy without comparing anything.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] with every violation, or [`Error::Backend`] when
+    /// the metadata could not be read.
+    pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
+        let [cleared] = self
+            .clear(Operation::CheckObject, [ImageInput::from(object)])
+            .await?
+            .images;
+        match cleared.image {
+            VerifiedImage::S3(v) => Ok(v),
+            VerifiedImage::Bytes(_) => Err(internal_error(Operation::CheckObject)),
+        }
+    }
+
+    /// Forgets every cached check of `object`'s bucket and key (all
+    /// versions), so the next operation sends HeadObject again. For
+    /// operators who re-encrypt objects in place (see [`CacheConfig`]).
+    pub fn forget_check(&self, object: &S3ObjectRef) {
+        if let Some(cache) = &self.cache {
+            cache.forget(object);
+        }
+    }
+
+    /// Forgets every cached check of this guard (and its clones).
+    pub fn forget_all_checks(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+    }
+
+    /// Compares the face in `source` (the member's reference photo) with the
+    /// faces in `target` (the live photo), if and only if every privacy
+    /// requirement holds.
+    ///
+    /// Checks, before anything reaches Rekognition: every endpoint involved
+    /// is HTTPS; the opt-out evidence holds for the account that calls
+    /// Rekognition (a verifier is asked); each S3 image is SSE-KMS with an
+    /// allowed key, versioned if required, within Rekognition's size limit,
+    /// and belongs to the expected owner. The S3 checks and the opt-out
+    /// check run concurrently. The comparison then reads exactly the
+    /// versions the checks saw.
+    ///
+    /// Inputs are an [`S3ObjectRef`] (owned or borrowed) or a
+    /// [`FaceImage`]. The SDK already retries throttling, 5xx answers and
+    /// transient network errors (standard mode, three attempts) before an
+    /// error with [`Error::is_retryable`] reaches you.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] listing every requirement that failed,
+    /// [`Error::Backend`] when a check or the comparison failed. Either way
+    /// nothing is approved, and a refusal sends nothing to Rekognition.
+    pub async fn compare(
+        &self,
+        source: impl Into<ImageInput>,
+        target: impl Into<ImageInput>,
+    ) -> Result<Decision, Error> {
+        let (source, target) = (source.into(), target.into());
+        let labels = (InputLabel::of(&source), InputLabel::of(&target));
+        let result = self.compare_inner(source, target).await;
+        self.audit_compare(&result, labels);
+        result
+    }
+
+    async fn compare_inner(
+        &self,
+        source: ImageInput,
+        target: ImageInput,
+    ) -> Result<Decision, Error> {
+        const OP: Operation = Operation::CompareFaces;
+        let clearance = self.clear(OP, [source, target]).await?;
+        let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        let [source, target] = clearance.images;
+        let threshold = self.policy.threshold();
+        let checked_source = CheckedImage::of(&source.image, source.origin);
+        let checked_target = CheckedImage::of(&target.image, target.origin);
+        let request =
+            CompareRequest::new(source.image, target.image, threshold, self.policy.quality());
+        let facts = match self.analyzer.compare(request).await {
+            Ok(facts) => facts,
+            Err(e) => {
+                // Rekognition could not read an S3 image, or was denied:
+                // whatever was cached about them may no longer hold.
+                if matches!(
+                    e.kind(),
+                    BackendErrorKind::InvalidS3Object | BackendErrorKind::AccessDenied
+                ) {
+                    for object in [&checked_source, &checked_target]
+                        .into_iter()
+                        .filter_map(CheckedImage::s3_object)
+                    {
+                        self.forget_check(&object.reference());
+                    }
+                }
+                return Err(backend_error(OP, e));
+            }
+        };
+        Ok(Decision {
+            verdict: verdict_from(facts, threshold)?,
+            source: checked_source,
+            target: checked_target,
+            threshold,
+            opt_out,
+        })
+    }
+
+    /// Runs the enrollment quality gate on `image` (Rekognition
+    /// `DetectFaces`, asking only for the attributes the gate needs) under
+    /// the same requirements as any Rekognition call, and says whether it
+    /// can be a reference photo and, if not, every reason. For a kiosk that
+    /// wants to retake a photo before enrolling it.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when a requirement fails (nothing sent to
+    /// Rekognition), [`Error::Backend`] when DetectFaces failed. A photo
+    /// that fails the gate is not an error: see
+    /// [`FaceAssessment::is_acceptable`].
+    pub async fn assess_face(&self, image: impl Into<ImageInput>) -> Result<FaceAssessment, Error> {
+        let image = image.into();
+        let label = InputLabel::of(&image);
+        let result = self.assess_inner(Operation::DetectFaces, image).await;
+        self.audit_assess(&result, label);
+        result
+    }
+
+    async fn assess_inner(
+        &self,
+        operation: Operation,
+        image: ImageInput,
+    ) -> Result<FaceAssessment, Error> {
+        let [cleared] = self.clear(operation, [image]).await?.images;
+        let faces = self
+            .analyzer
+            .detect_faces(DetectRequest::new(cleared.image, GATE_ATTRIBUTES))
+            .await
+            .map_err(|e| backend_error(operation, e))?;
+        Ok(self.quality.assess(&faces))
+    }
+
+    /// Enrolls a member: runs the quality gate on `image` (DetectFaces; a
+    /// photo that fails is never stored), stores it at `object` over HTTPS
+    /// with SSE-KMS under the policy's first allowed KMS key, reads it back
+    /// with HeadObject, and returns the verified, version-pinned reference
+    /// for the application to keep and compare against later.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the guard has no uploader or the policy names
+    /// no KMS key; [`Error::Input`] when `object` names a version (an upload
+    /// creates one); [`Error::PhotoRejected`] when the photo fails the
+    /// quality gate (nothing stored); [`Error::Refused`] when a requirement
+    /// fails before the upload (nothing sent, nothing stored) or the stored
+    /// object does not pass the policy; [`Error::Backend`] when a call
+    /// failed.
+    pub async fn enroll(
+        &self,
+        object: &S3ObjectRef,
+        image: FaceImage,
+    ) -> Result<VerifiedS3Object, Error> {
+        let result = self.enroll_inner(object, image).await;
+        self.audit_enroll(&result, object);
+        result
+    }
+
+    async fn enroll_inner(
+        &self,
+        object: &S3ObjectRef,
+        image: FaceImage,
+    ) -> Result<VerifiedS3Object, Error> {
+        const OP: Operation = Operation::Enroll;
+        let uploader = self.uploader.as_ref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no uploader: build it with AwsBackend::guard_builder or GuardBuilder::uploader".into(),
+            )
+        })?;
+        if object.version_id().is_some() {
+            return Err(InputError::InvalidS3Reference {
+                input: object.to_string(),
+                reason: "enrollment stores a new version; give the reference without ?versionId="
+                    .into(),
+            }
+            .into());
+        }
+        let kms_key = self.policy.allowed_kms_keys().first().ok_or_else(|| {
+            ConfigError::Invalid(
+                "enrollment needs a KMS key: add one with Policy::allow_kms_key (the first is used)".into(),
+            )
+        })?;
+        // DetectFaces reads a copy: the original goes to PutObject only if
+        // the gate accepts the photo.
+        let copy = image.duplicate();
+        let assessment = self.assess_inner(OP, ImageInput::Bytes(copy)).await?;
+        if !assessment.is_acceptable() {
+            return Err(Error::PhotoRejected(assessment));
+        }
+        let request = UploadRequest::new(
+            object.clone(),
+            image,
+            kms_key.clone(),
+            self.policy.bucket_owner().cloned(),
+        );
+        let receipt = uploader
+            .upload(request)
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let stored = match receipt.version_id.as_deref() {
+            Some(v) if names_immutable_version(v) => object
+                .clone()
+                .with_version_id(v)
+                .map_err(|_| internal_error(OP))?,
+            // No version, or S3's null version, which names nothing
+            // immutable: check the latest, which the policy then treats as
+            // unversioned.
+            None | Some(NULL_VERSION_ID) => object.clone(),
+            Some(_) => {
+                return Err(refused(
+                    Operation::CheckObject,
+                    vec![Violation::AtRest(AtRestViolation::UnusableMetadata {
+                        object: object.clone(),
+                        field: "version id",
+                    })],
+                ))
+            }
+        };
+        self.check_object(&stored)
+            .await
+            .into_result(Operation::CheckObject)
+            .map(|(v, _)| v)
+    }
+}

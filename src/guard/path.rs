@@ -1,0 +1,296 @@
+//! The one guarded path every operation takes before it may call a
+//! backend: endpoints over HTTPS, the opt-out evidence for the account
+//! that calls Rekognition, and each S3 image checked at rest. It returns the
+//! proofs, or one [`Refusal`] naming the operation and every requirement
+//! that failed, or the first backend error.
+
+use futures_util::future::join_all;
+
+use super::decision::CheckOrigin;
+use super::Guard;
+use crate::at_rest::{verify, VerifiedS3Object};
+use crate::backend::{BackendError, BackendErrorKind, InspectRequest, VerifiedImage};
+use crate::error::Error;
+use crate::input::{ImageInput, S3ObjectRef, Service};
+use crate::opt_out::{OptOutRecord, OptOutStatus, OptOutViolation};
+use crate::refusal::{Operation, Refusal, Violation};
+use crate::transit::InsecureEndpoint;
+
+/// How one check ended.
+pub(super) enum Check<T> {
+    Passed(T),
+    Refused(Vec<Violation>),
+    Failed(BackendError),
+    /// Not attempted because its endpoint is refused (already a violation).
+    Skipped,
+}
+
+impl<T> Check<T> {
+    /// A backend failure as a check result: a request refused before
+    /// transmit for an insecure endpoint is a violation, anything else a
+    /// failure.
+    pub(super) fn failed(e: BackendError) -> Self {
+        match e.insecure_endpoint() {
+            Some(v) => Check::Refused(vec![Violation::InsecureEndpoint(v.clone())]),
+            None => Check::Failed(e),
+        }
+    }
+
+    /// This check as the result of `operation`.
+    pub(super) fn into_result(self, operation: Operation) -> Result<T, Error> {
+        match self {
+            Check::Passed(v) => Ok(v),
+            Check::Refused(v) => Err(refused(operation, v)),
+            Check::Failed(e) => Err(Error::Backend(e)),
+            Check::Skipped => Err(internal_error(operation)),
+        }
+    }
+}
+
+/// An image that passed, and where its S3 check came from.
+pub(super) struct Cleared {
+    pub(super) image: VerifiedImage,
+    pub(super) origin: Option<CheckOrigin>,
+}
+
+/// What the guarded path hands an operation: its images, checked, and the
+/// opt-out evidence it relied on (when it calls Rekognition).
+pub(super) struct Clearance<const N: usize> {
+    pub(super) images: [Cleared; N],
+    pub(super) opt_out: Option<OptOutRecord>,
+}
+
+impl Guard {
+    /// The guarded path of `operation` over `images`.
+    ///
+    /// Every requirement is checked before anything is called for the
+    /// operation, and the checks that need I/O (the opt-out verifier, the
+    /// account that calls Rekognition, HeadObject per S3 image) run
+    /// concurrently. A refusal lists every failed requirement in a stable
+    /// order (endpoints, opt-out, then the images in order); it wins over a
+    /// backend error found at the same time.
+    pub(super) async fn clear<const N: usize>(
+        &self,
+        operation: Operation,
+        images: [ImageInput; N],
+    ) -> Result<Clearance<N>, Error> {
+        let mut violations = Vec::new();
+        let reads_s3 =
+            operation == Operation::Enroll || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
+        let s3_ok = !reads_s3
+            || endpoint_pushed(
+                &mut violations,
+                self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
+            );
+        if operation == Operation::Enroll {
+            if let Some(uploader) = &self.uploader {
+                endpoint_pushed(
+                    &mut violations,
+                    self.endpoint_ok(Service::S3, &uploader.endpoint()),
+                );
+            }
+        }
+        let rekognition = operation.calls_rekognition();
+        if rekognition {
+            endpoint_pushed(
+                &mut violations,
+                self.endpoint_ok(Service::Rekognition, &self.analyzer.endpoint()),
+            );
+        }
+        let verifier = self.opt_out.verifier().filter(|_| rekognition);
+        let verifier_ok = verifier.is_some_and(|v| {
+            endpoint_pushed(
+                &mut violations,
+                self.endpoint_ok(Service::Organizations, &v.endpoint()),
+            )
+        });
+
+        let (opt_out, checks) = tokio::join!(
+            self.check_opt_out(rekognition, verifier_ok),
+            join_all(images.map(|i| self.check_input(i, s3_ok))),
+        );
+
+        let mut failure: Option<BackendError> = None;
+        let mut collect = |check: Check<()>| match check {
+            Check::Refused(v) => violations.extend(v),
+            Check::Failed(e) => {
+                failure.get_or_insert(e);
+            }
+            Check::Passed(()) | Check::Skipped => {}
+        };
+        let (opt_out, check) = split(opt_out);
+        collect(check);
+        let mut cleared = Vec::with_capacity(N);
+        for check in checks {
+            let (image, check) = split(check);
+            collect(check);
+            cleared.extend(image);
+        }
+
+        if let Some(refusal) = Refusal::new(operation, violations) {
+            return Err(Error::Refused(refusal));
+        }
+        if let Some(e) = failure {
+            return Err(Error::Backend(e));
+        }
+        // Every check that did not pass left a violation or an error, so
+        // these hold; should one ever not, fail closed, not panic.
+        let (Some(opt_out), Ok(images)) = (opt_out, <[Cleared; N]>::try_from(cleared)) else {
+            return Err(internal_error(operation));
+        };
+        let opt_out = match opt_out {
+            Some(verified) => Some(
+                self.opt_out
+                    .record(Some(verified))
+                    .ok_or_else(|| internal_error(operation))?,
+            ),
+            None if rekognition => Some(
+                self.opt_out
+                    .record(None)
+                    .ok_or_else(|| internal_error(operation))?,
+            ),
+            None => None,
+        };
+        Ok(Clearance { images, opt_out })
+    }
+
+    /// For an operation that calls Rekognition: verified evidence must be
+    /// about the account that calls Rekognition, so both are asked
+    /// concurrently and must agree. `Passed(None)`: nothing to verify.
+    async fn check_opt_out(
+        &self,
+        rekognition: bool,
+        verifier_ok: bool,
+    ) -> Check<Option<(String, crate::input::AccountId)>> {
+        let verifier = match self.opt_out.verifier() {
+            Some(v) if rekognition => v,
+            _ => return Check::Passed(None),
+        };
+        if !verifier_ok {
+            return Check::Skipped;
+        }
+        let (status, caller) = tokio::join!(verifier.verify(), self.analyzer.caller_account());
+        match (status, caller) {
+            (Ok(OptOutStatus::OptedOut { detail, account }), Ok(caller)) if account == caller => {
+                Check::Passed(Some((detail, account)))
+            }
+            (Ok(OptOutStatus::OptedOut { account, .. }), Ok(caller)) => {
+                Check::Refused(vec![Violation::OptOut(
+                    OptOutViolation::ForAnotherAccount {
+                        evidence_account: account,
+                        rekognition_account: caller,
+                    },
+                )])
+            }
+            (Ok(OptOutStatus::NotOptedOut { reason }), _) => {
+                Check::Refused(vec![Violation::OptOut(OptOutViolation::NotInEffect {
+                    reason,
+                })])
+            }
+            (Err(e), _) | (Ok(OptOutStatus::OptedOut { .. }), Err(e)) => Check::failed(e),
+        }
+    }
+
+    async fn check_input(&self, input: ImageInput, s3_ok: bool) -> Check<Cleared> {
+        match input {
+            ImageInput::Bytes(image) => Check::Passed(Cleared {
+                image: VerifiedImage::Bytes(image),
+                origin: None,
+            }),
+            ImageInput::S3(_) if !s3_ok => Check::Skipped,
+            ImageInput::S3(object) => match self.check_object(&object).await {
+                Check::Passed((v, origin)) => Check::Passed(Cleared {
+                    image: VerifiedImage::S3(v),
+                    origin: Some(origin),
+                }),
+                Check::Refused(v) => Check::Refused(v),
+                Check::Failed(e) => Check::Failed(e),
+                Check::Skipped => Check::Skipped,
+            },
+        }
+    }
+
+    /// HeadObject and the at-rest judge, or a cached pass. Any error or
+    /// refusal about the object drops what the cache knew about it.
+    pub(super) async fn check_object(
+        &self,
+        object: &S3ObjectRef,
+    ) -> Check<(VerifiedS3Object, CheckOrigin)> {
+        if let Some((hit, age)) = self.cache.as_ref().and_then(|c| c.get(object)) {
+            tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
+            return Check::Passed((hit, CheckOrigin::Cache { age }));
+        }
+        let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
+        let check = match self.inspector.inspect(&request).await {
+            Ok(facts) => match verify(object, &facts, &self.policy) {
+                Ok(v) => {
+                    if let Some(cache) = &self.cache {
+                        cache.insert(object, &v);
+                    }
+                    return Check::Passed((v, CheckOrigin::HeadObject));
+                }
+                Err(v) => Check::Refused(v.into_iter().map(Violation::AtRest).collect()),
+            },
+            Err(e) => Check::failed(e),
+        };
+        self.forget_check(object);
+        check
+    }
+}
+
+/// Records an endpoint refusal, if any; `true` when there was none.
+fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureEndpoint>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(v) => {
+            violations.push(Violation::InsecureEndpoint(v));
+            false
+        }
+    }
+}
+
+/// Separates a passed check's value from how the check ended.
+fn split<T>(check: Check<T>) -> (Option<T>, Check<()>) {
+    match check {
+        Check::Passed(v) => (Some(v), Check::Passed(())),
+        Check::Refused(v) => (None, Check::Refused(v)),
+        Check::Failed(e) => (None, Check::Failed(e)),
+        Check::Skipped => (None, Check::Skipped),
+    }
+}
+
+/// A refusal of `operation`; fails closed should `violations` be empty.
+pub(super) fn refused(operation: Operation, violations: Vec<Violation>) -> Error {
+    match Refusal::new(operation, violations) {
+        Some(r) => Error::Refused(r),
+        None => internal_error(operation),
+    }
+}
+
+/// A backend failure as this crate's error: a refusal before transmit is a
+/// policy refusal of `operation`, anything else a backend error.
+pub(super) fn backend_error(operation: Operation, e: BackendError) -> Error {
+    match e.insecure_endpoint() {
+        Some(v) => refused(operation, vec![Violation::InsecureEndpoint(v.clone())]),
+        None => Error::Backend(e),
+    }
+}
+
+/// For states the checks rule out by construction: should one ever occur,
+/// fail closed with an error naming the operation rather than panic.
+pub(super) fn internal_error(operation: Operation) -> Error {
+    let service = if operation.calls_rekognition() {
+        Service::Rekognition
+    } else {
+        Service::S3
+    };
+    Error::Backend(BackendError::new(
+        BackendErrorKind::Other,
+        service,
+        operation.name(),
+        format!(
+            "internal error: a check of this {operation} ended without a result; {}",
+            operation.consequence()
+        ),
+    ))
+}
