@@ -98,6 +98,8 @@ pub mod at_rest;
 pub mod aws;
 pub mod backend;
 mod cache;
+#[cfg(any(test, feature = "test-util"))]
+pub mod conformance;
 pub mod error;
 mod guard;
 pub mod input;

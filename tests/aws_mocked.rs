@@ -1404,3 +1404,10 @@ mod quality_gate {
         assert_eq!(put.num_calls(), 0);
     }
 }
+
+/// The conformance suite (`rekognition_guard::conformance`) on the real
+/// SDK clients over canned HTTP.
+#[tokio::test]
+async fn conformance() {
+    rekognition_guard::conformance::run_all(&support::conformance::CannedHarness::new()).await;
+}

@@ -47,47 +47,6 @@ fn guard_over(
         .unwrap()
 }
 
-#[tokio::test]
-async fn an_explicit_version_is_compared_even_after_the_object_changes() {
-    let aws = library();
-    let v1 = aws
-        .put_object(
-            "library-photos",
-            "members/ada.jpg",
-            SimulatedObject::sse_kms(KEY).with_face("ada"),
-        )
-        .unwrap();
-    // A later upload replaces the photo with someone else's, unencrypted.
-    aws.put_object(
-        "library-photos",
-        "members/ada.jpg",
-        SimulatedObject::sse_s3().with_face("grace"),
-    );
-    let guard = guard_over(aws.clone(), &aws, Policy::new().require_versioning(true));
-
-    let pinned = S3ObjectRef::parse(&format!(
-        "s3://library-photos/members/ada.jpg?versionId={v1}"
-    ))
-    .unwrap();
-    let decision = guard
-        .compare(pinned, live_photo(&aws, "ada"))
-        .await
-        .unwrap();
-    assert!(decision.is_approved());
-
-    // The latest version is refused.
-    let latest = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-    let err = guard
-        .compare(latest, live_photo(&aws, "ada"))
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err.as_refusal().unwrap().violations(),
-        [Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })]
-    ));
-    assert_eq!(aws.compare_calls(), 1);
-}
-
 /// An inspector that lets the object be swapped right after the check: the
 /// window between HeadObject and CompareFaces.
 #[derive(Debug)]
@@ -740,4 +699,12 @@ mod verification_cache {
             aws.inspect_calls() - after_fill
         );
     }
+}
+
+/// The conformance suite (`rekognition_guard::conformance`) on the
+/// in-memory simulation.
+#[tokio::test]
+async fn conformance() {
+    rekognition_guard::conformance::run_all(&rekognition_guard::conformance::InMemoryHarness::new())
+        .await;
 }

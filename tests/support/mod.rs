@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod capture;
+pub mod conformance;
 pub mod emulator;
 pub mod fault_server;
 
