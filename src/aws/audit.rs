@@ -4,6 +4,10 @@
 use std::fmt;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
 use serde_json::Value;
 
@@ -238,202 +242,33 @@ impl AwsBackend {
                 .set_expected_bucket_owner(owner.clone())
                 .send(),
         );
-        let mut findings = Vec::new();
-
-        let default_kms = match read(
+        let encryption = read(
             encryption,
             Some("ServerSideEncryptionConfigurationNotFoundError"),
             "GetBucketEncryption",
             bucket,
             region,
-        )? {
-            Read::Got(out) => {
-                let default = out
-                    .server_side_encryption_configuration()
-                    .map(|c| c.rules())
-                    .unwrap_or_default()
-                    .iter()
-                    .find_map(|r| r.apply_server_side_encryption_by_default().map(|d| (r, d)));
-                match default {
-                    Some((rule, d))
-                        if matches!(
-                            d.sse_algorithm(),
-                            ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
-                        ) =>
-                    {
-                        match d.kms_master_key_id() {
-                            Some(key) if !policy.allows_kms_key(key) => {
-                                findings.push(Finding::new(
-                                    "default-encryption-key-not-allowed",
-                                    Severity::High,
-                                    format!("default encryption uses KMS key {key}, which is not on the allowlist"),
-                                    "set the bucket's default encryption key to an allowed key ARN (a full key ARN, not an alias or key id)",
-                                ));
-                            }
-                            None if !policy.allowed_kms_keys().is_empty() => findings.push(Finding::new(
-                                "default-encryption-key-not-allowed",
-                                Severity::High,
-                                "default encryption uses the AWS managed key aws/s3, which is not on the allowlist",
-                                "set the bucket's default encryption key to an allowed key ARN",
-                            )),
-                            _ => {}
-                        }
-                        if d.sse_algorithm() == &ServerSideEncryption::AwsKms
-                            && rule.bucket_key_enabled() != Some(true)
-                        {
-                            findings.push(Finding::new(
-                                "bucket-key-disabled",
-                                Severity::Info,
-                                "S3 Bucket Key is off: every object operation calls KMS",
-                                "enable BucketKeyEnabled in the default encryption rule to cut KMS requests and cost",
-                            ));
-                        }
-                        true
-                    }
-                    Some((_, d)) => {
-                        findings.push(Finding::new(
-                            "default-encryption-not-kms",
-                            Severity::High,
-                            format!("default encryption is {}, not SSE-KMS", d.sse_algorithm().as_str()),
-                            "set default encryption to aws:kms with your key (put-bucket-encryption)",
-                        ));
-                        false
-                    }
-                    None => {
-                        findings.push(Finding::new(
-                            "default-encryption-not-kms",
-                            Severity::High,
-                            "no default encryption rule",
-                            "set default encryption to aws:kms with your key (put-bucket-encryption)",
-                        ));
-                        false
-                    }
-                }
-            }
-            Read::NotConfigured => {
-                findings.push(Finding::new(
-                    "default-encryption-not-kms",
-                    Severity::High,
-                    "no default encryption configuration",
-                    "set default encryption to aws:kms with your key (put-bucket-encryption)",
-                ));
-                false
-            }
-            Read::Unverifiable(why) => {
-                findings.push(unverifiable(
-                    "unverifiable-default-encryption",
-                    why,
-                    "s3:GetEncryptionConfiguration",
-                ));
-                false
-            }
-        };
-
-        match read(versioning, None, "GetBucketVersioning", bucket, region)? {
-            Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
-            Read::Got(out) => findings.push(Finding::new(
-                "versioning-not-enabled",
-                Severity::High,
-                format!(
-                    "versioning is {}; the checked version of a photo cannot be pinned",
-                    out.status().map_or("never enabled", |s| s.as_str())
-                ),
-                "enable versioning (put-bucket-versioning Status=Enabled)",
-            )),
-            // `read` never says NotConfigured without a code to match.
-            Read::NotConfigured => findings.push(unverifiable(
-                "unverifiable-versioning",
-                "S3 answered GetBucketVersioning with an error".into(),
-                "s3:GetBucketVersioning",
-            )),
-            Read::Unverifiable(why) => findings.push(unverifiable(
-                "unverifiable-versioning",
-                why,
-                "s3:GetBucketVersioning",
-            )),
-        }
-
-        // `None`: the policy could not be read (already a finding).
-        let policy_doc: Option<Value> = match read(
+        )?;
+        let versioning = read(versioning, None, "GetBucketVersioning", bucket, region)?;
+        let bucket_policy = read(
             bucket_policy,
             Some("NoSuchBucketPolicy"),
             "GetBucketPolicy",
             bucket,
             region,
-        )? {
-            Read::Got(out) => match out.policy().map(serde_json::from_str::<Value>) {
-                Some(Ok(doc)) => Some(doc),
-                Some(Err(e)) => {
-                    findings.push(unverifiable(
-                        "unverifiable-bucket-policy",
-                        format!("the bucket policy is not valid JSON ({e})"),
-                        "s3:GetBucketPolicy",
-                    ));
-                    None
-                }
-                None => Some(Value::Null),
-            },
-            Read::NotConfigured => Some(Value::Null),
-            Read::Unverifiable(why) => {
-                findings.push(unverifiable(
-                    "unverifiable-bucket-policy",
-                    why,
-                    "s3:GetBucketPolicy",
-                ));
-                None
-            }
-        };
-        if let Some(doc) = &policy_doc {
-            findings.extend(policy_findings(doc, bucket, default_kms));
-        }
-
-        match read(
+        )?;
+        let public_access = read(
             public_access,
             Some("NoSuchPublicAccessBlockConfiguration"),
             "GetPublicAccessBlock",
             bucket,
             region,
-        )? {
-            Read::Got(out) => {
-                let c = out.public_access_block_configuration();
-                let flags = [
-                    ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
-                    ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
-                    ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
-                    (
-                        "RestrictPublicBuckets",
-                        c.and_then(|c| c.restrict_public_buckets()),
-                    ),
-                ];
-                let off: Vec<&str> = flags
-                    .iter()
-                    .filter(|(_, v)| *v != Some(true))
-                    .map(|(n, _)| *n)
-                    .collect();
-                if !off.is_empty() {
-                    findings.push(Finding::new(
-                        "public-access-not-blocked",
-                        Severity::High,
-                        format!(
-                            "Block Public Access is not fully on ({} off)",
-                            off.join(", ")
-                        ),
-                        "turn on all four Block Public Access settings for the bucket",
-                    ));
-                }
-            }
-            Read::NotConfigured => findings.push(Finding::new(
-                "public-access-not-blocked",
-                Severity::High,
-                "the bucket has no Block Public Access configuration",
-                "turn on all four Block Public Access settings for the bucket",
-            )),
-            Read::Unverifiable(why) => findings.push(unverifiable(
-                "unverifiable-public-access-block",
-                why,
-                "s3:GetBucketPublicAccessBlock",
-            )),
-        }
+        )?;
+        let mut findings = Vec::new();
+        let default_kms = default_encryption(encryption, policy, &mut findings);
+        versioning_status(versioning, &mut findings);
+        bucket_policy_statements(bucket_policy, bucket, default_kms, &mut findings);
+        public_access_block(public_access, &mut findings);
 
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let audit = BucketAudit {
@@ -448,6 +283,191 @@ impl AwsBackend {
             "bucket posture audited"
         );
         Ok(audit)
+    }
+}
+
+/// Default encryption: SSE-KMS (or DSSE-KMS) under an allowed key; an S3
+/// Bucket Key is noted. Returns whether the default is KMS (which uploads
+/// without an encryption header get).
+fn default_encryption(
+    read: Read<GetBucketEncryptionOutput>,
+    policy: &Policy,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let not_kms = |detail: String| {
+        Finding::new(
+            "default-encryption-not-kms",
+            Severity::High,
+            detail,
+            "set default encryption to aws:kms with your key (put-bucket-encryption)",
+        )
+    };
+    let out = match read {
+        Read::Got(out) => out,
+        Read::NotConfigured => {
+            findings.push(not_kms("no default encryption configuration".into()));
+            return false;
+        }
+        Read::Unverifiable(why) => {
+            findings.push(unverifiable(
+                "unverifiable-default-encryption",
+                why,
+                "s3:GetEncryptionConfiguration",
+            ));
+            return false;
+        }
+    };
+    let default = out
+        .server_side_encryption_configuration()
+        .map(|c| c.rules())
+        .unwrap_or_default()
+        .iter()
+        .find_map(|r| r.apply_server_side_encryption_by_default().map(|d| (r, d)));
+    let Some((rule, d)) = default else {
+        findings.push(not_kms("no default encryption rule".into()));
+        return false;
+    };
+    if !matches!(
+        d.sse_algorithm(),
+        ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse
+    ) {
+        findings.push(not_kms(format!(
+            "default encryption is {}, not SSE-KMS",
+            d.sse_algorithm().as_str()
+        )));
+        return false;
+    }
+    match d.kms_master_key_id() {
+        Some(key) if !policy.allows_kms_key(key) => findings.push(Finding::new(
+            "default-encryption-key-not-allowed",
+            Severity::High,
+            format!("default encryption uses KMS key {key}, which is not on the allowlist"),
+            "set the bucket's default encryption key to an allowed key ARN (a full key ARN, not an alias or key id)",
+        )),
+        None if !policy.allowed_kms_keys().is_empty() => findings.push(Finding::new(
+            "default-encryption-key-not-allowed",
+            Severity::High,
+            "default encryption uses the AWS managed key aws/s3, which is not on the allowlist",
+            "set the bucket's default encryption key to an allowed key ARN",
+        )),
+        _ => {}
+    }
+    if d.sse_algorithm() == &ServerSideEncryption::AwsKms && rule.bucket_key_enabled() != Some(true)
+    {
+        findings.push(Finding::new(
+            "bucket-key-disabled",
+            Severity::Info,
+            "S3 Bucket Key is off: every object operation calls KMS",
+            "enable BucketKeyEnabled in the default encryption rule to cut KMS requests and cost",
+        ));
+    }
+    true
+}
+
+/// Versioning enabled, so the checked version of a photo can be pinned.
+fn versioning_status(read: Read<GetBucketVersioningOutput>, findings: &mut Vec<Finding>) {
+    match read {
+        Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
+        Read::Got(out) => findings.push(Finding::new(
+            "versioning-not-enabled",
+            Severity::High,
+            format!(
+                "versioning is {}; the checked version of a photo cannot be pinned",
+                out.status().map_or("never enabled", |s| s.as_str())
+            ),
+            "enable versioning (put-bucket-versioning Status=Enabled)",
+        )),
+        // `read` never says NotConfigured without a code to match.
+        Read::NotConfigured => findings.push(unverifiable(
+            "unverifiable-versioning",
+            "S3 answered GetBucketVersioning with an error".into(),
+            "s3:GetBucketVersioning",
+        )),
+        Read::Unverifiable(why) => findings.push(unverifiable(
+            "unverifiable-versioning",
+            why,
+            "s3:GetBucketVersioning",
+        )),
+    }
+}
+
+/// A bucket policy that denies requests without TLS and uploads without
+/// SSE-KMS, for every principal and object ([`policy_findings`]).
+fn bucket_policy_statements(
+    read: Read<GetBucketPolicyOutput>,
+    bucket: &str,
+    default_kms: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let doc = match read {
+        Read::Got(out) => match out.policy().map(serde_json::from_str::<Value>) {
+            Some(Ok(doc)) => doc,
+            Some(Err(e)) => {
+                findings.push(unverifiable(
+                    "unverifiable-bucket-policy",
+                    format!("the bucket policy is not valid JSON ({e})"),
+                    "s3:GetBucketPolicy",
+                ));
+                return;
+            }
+            None => Value::Null,
+        },
+        Read::NotConfigured => Value::Null,
+        Read::Unverifiable(why) => {
+            findings.push(unverifiable(
+                "unverifiable-bucket-policy",
+                why,
+                "s3:GetBucketPolicy",
+            ));
+            return;
+        }
+    };
+    findings.extend(policy_findings(&doc, bucket, default_kms));
+}
+
+/// Block Public Access: all four settings on.
+fn public_access_block(read: Read<GetPublicAccessBlockOutput>, findings: &mut Vec<Finding>) {
+    const FIX: &str = "turn on all four Block Public Access settings for the bucket";
+    match read {
+        Read::Got(out) => {
+            let c = out.public_access_block_configuration();
+            let flags = [
+                ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
+                ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
+                ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
+                (
+                    "RestrictPublicBuckets",
+                    c.and_then(|c| c.restrict_public_buckets()),
+                ),
+            ];
+            let off: Vec<&str> = flags
+                .iter()
+                .filter(|(_, v)| *v != Some(true))
+                .map(|(n, _)| *n)
+                .collect();
+            if !off.is_empty() {
+                findings.push(Finding::new(
+                    "public-access-not-blocked",
+                    Severity::High,
+                    format!(
+                        "Block Public Access is not fully on ({} off)",
+                        off.join(", ")
+                    ),
+                    FIX,
+                ));
+            }
+        }
+        Read::NotConfigured => findings.push(Finding::new(
+            "public-access-not-blocked",
+            Severity::High,
+            "the bucket has no Block Public Access configuration",
+            FIX,
+        )),
+        Read::Unverifiable(why) => findings.push(unverifiable(
+            "unverifiable-public-access-block",
+            why,
+            "s3:GetBucketPublicAccessBlock",
+        )),
     }
 }
 
