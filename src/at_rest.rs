@@ -301,6 +301,8 @@ struct Verified {
     key: String,
     /// The version the comparison reads (`null` possible, see `is_pinned`).
     version: Option<String>,
+    /// Whether `version` names an immutable version.
+    pinned: bool,
     /// When HeadObject's answer was judged.
     checked_at: std::time::Instant,
     encryption: SseAlgorithm,
@@ -339,10 +341,7 @@ impl VerifiedS3Object {
     /// only then can the object not be replaced between the check and the
     /// comparison, and only then may the check be cached.
     pub fn is_pinned(&self) -> bool {
-        self.0
-            .version
-            .as_deref()
-            .is_some_and(names_immutable_version)
+        self.0.pinned
     }
 
     /// When the check that made this proof ran (HeadObject answered). A
@@ -505,6 +504,7 @@ pub(crate) fn verify(
                 bucket: object.bucket().to_owned(),
                 key: object.key().to_owned(),
                 version: version.map(str::to_owned),
+                pinned,
                 checked_at: std::time::Instant::now(),
                 encryption: facts.encryption.clone(),
                 kms_key_id: kms_key.to_owned(),

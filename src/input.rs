@@ -175,9 +175,11 @@ impl fmt::Display for Service {
 /// [`S3ObjectRef::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct S3ObjectRef {
-    bucket: String,
-    key: String,
-    version_id: Option<String>,
+    // Shared: references are cloned into proofs, decisions and audit
+    // labels on every operation; a clone costs reference counts.
+    bucket: std::sync::Arc<str>,
+    key: std::sync::Arc<str>,
+    version_id: Option<std::sync::Arc<str>>,
 }
 
 const VERSION_MARKER: &str = "?versionId=";
@@ -191,8 +193,8 @@ impl S3ObjectRef {
         validate_bucket(bucket)?;
         validate_key(key)?;
         Ok(Self {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
+            bucket: bucket.into(),
+            key: key.into(),
             version_id: None,
         })
     }
@@ -205,7 +207,7 @@ impl S3ObjectRef {
     /// excluded).
     pub fn with_version_id(mut self, version_id: &str) -> Result<Self, InputError> {
         validate_version_id(version_id)?;
-        self.version_id = Some(version_id.to_owned());
+        self.version_id = Some(version_id.into());
         Ok(self)
     }
 
@@ -261,7 +263,9 @@ impl S3ObjectRef {
     /// The version id, if the reference names an immutable version
     /// ([`names_immutable_version`]): not `null`.
     pub fn pinned_version(&self) -> Option<&str> {
-        self.version_id().filter(|v| names_immutable_version(v))
+        // Well-formed by construction (`with_version_id`): only `null`
+        // remains to rule out.
+        self.version_id().filter(|v| *v != NULL_VERSION_ID)
     }
 }
 

@@ -1,16 +1,23 @@
 //! # rekognition-guard
 //!
-//! A privacy guard for Amazon Rekognition `CompareFaces`. It compares a
-//! member's reference photo with a live photo **only** when:
+//! A privacy guard for Amazon Rekognition face verification. Every
+//! operation on a member's biometric data goes through one guarded path: the
+//! kiosk comparison ([`Guard::compare`], Rekognition `CompareFaces`), the
+//! enrollment quality gate ([`Guard::enroll`], `DetectFaces` before the
+//! reference photo is stored) and the at-rest check of a stored photo
+//! ([`Guard::check`]). Each runs **only** when:
 //!
 //! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
 //!    dual-layer `aws:kms:dsse`) in HeadObject, with a KMS key from the
 //!    allowlist if one is set. SSE-S3 (`AES256`), SSE-C, no header and any
 //!    unknown value are refused.
-//! 2. **Encrypted in transit**: every endpoint involved is `https://`.
+//! 2. **Encrypted in transit**: every endpoint involved is `https://`,
+//!    checked on the wire of every request whatever set the endpoint
+//!    ([`transit`]).
 //! 3. **Not used to improve the service**: the AWS account's AI services
-//!    opt-out is evidenced ([`OptOutEvidence`]): verified, attested or
-//!    explicitly waived. There is no default.
+//!    opt-out is evidenced ([`OptOutEvidence`]): verified for the account
+//!    that calls Rekognition, attested or explicitly waived. There is no
+//!    default.
 //!
 //! A refusal sends nothing to Rekognition and lists **every** requirement
 //! that failed ([`Refusal`]). Any error, unknown value or missing header ends
@@ -21,15 +28,19 @@
 //! * Inputs are parsed into types that cannot hold invalid values
 //!   ([`S3ObjectRef`], [`FaceImage`], [`SimilarityThreshold`], [`KmsKeyArn`]).
 //! * Backends ([`ObjectInspector`], [`FaceAnalyzer`]) report facts; only the
-//!   guard's policy check creates a [`VerifiedS3Object`], and a comparer only
-//!   accepts a [`CompareRequest`] of [`VerifiedImage`]s, which only the guard
-//!   builds. An unchecked object cannot reach the comparer: that call does
-//!   not compile (see [`backend`]).
+//!   guard's policy check creates a [`VerifiedS3Object`], and a
+//!   [`FaceAnalyzer`] only accepts a [`CompareRequest`] or [`DetectRequest`]
+//!   of [`VerifiedImage`]s, which only the guard builds. An unchecked object
+//!   cannot reach Rekognition: that call does not compile (see [`backend`]).
 //! * The comparison reads the **version the check saw**
-//!   ([`VerifiedS3Object::version_id`]); [`Policy::require_versioning`]
-//!   refuses objects that have none.
+//!   ([`VerifiedS3Object::version_id`]); S3's `null` version id is never a
+//!   pin, and [`Policy::require_versioning`] refuses objects that have no
+//!   immutable version. A cached check lasts 60 seconds by
+//!   default and states what it can miss ([`CacheConfig`]).
 //! * Image bytes never appear in `Debug`, `Display`, errors or logs:
-//!   [`FaceImage`] shows format and size only and is not `Clone`.
+//!   [`FaceImage`] shows format and size only and is not `Clone`. Text that
+//!   came from a caller or a service is escaped before it is shown
+//!   ([`text`]).
 //!
 //! ## Example
 //!
@@ -87,8 +98,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `organizations` | `aws::OrganizationsOptOutVerifier`: the opt-out verified through AWS Organizations |
-//! | `test-util` | `Mock*` backends (mockall) and [`memory::InMemoryBackend`], for tests and examples; not covered by semver |
+//! | `organizations` | `aws::OrganizationsOptOutVerifier`: the opt-out verified through AWS Organizations, bound to the Rekognition caller's account through STS |
+//! | `test-util` | `Mock*` backends (mockall), [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]

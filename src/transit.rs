@@ -32,7 +32,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, OverriddenHooks, SharedInterceptor};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -180,6 +180,42 @@ fn problem(url: &str, rule: Rule) -> Option<EndpointProblem> {
     None
 }
 
+/// The wire rule on the hot path, without parsing or allocating: `https://`
+/// (any case), then an authority (up to the first `/`, `?` or `#`) with a
+/// host and no user information. Stricter than or equal to [`problem`]
+/// with [`Rule::Wire`]: whatever it passes, that passes too (tested).
+fn wire_ok(uri: &str) -> bool {
+    let Some(scheme) = uri.get(..8) else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("https://") {
+        return false;
+    }
+    let rest = &uri[8..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) if host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') => {
+                (host, after)
+            }
+            _ => return false,
+        },
+        None => match authority.find(':') {
+            Some(at) => (&authority[..at], &authority[at..]),
+            None => (authority, ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        });
+    !host.is_empty()
+        && port_ok
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
+}
+
 /// Checks a configured endpoint URL: `https://` (case-insensitive), a host,
 /// and no user information, query string or fragment.
 ///
@@ -261,8 +297,9 @@ impl KnownEndpoints {
 ///
 /// A refusal ends the call before any byte is sent and is not retried; the
 /// error's source chain holds an [`InsecureEndpoint`]. The AWS backends
-/// install it on every client they build or are given; add it to your own
-/// clients with `config::Builder::interceptor(HttpsOnly::new(..))`.
+/// install it, [permanent](HttpsOnly::permanent), on every client they build
+/// or are given; add it to your own clients with
+/// `config::Builder::push_interceptor(HttpsOnly::permanent(..))`.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpsOnly {
     service: Service,
@@ -272,6 +309,14 @@ impl HttpsOnly {
     /// An interceptor for `service`'s client (named in refusals).
     pub fn new(service: Service) -> Self {
         Self { service }
+    }
+
+    /// This interceptor, shared and **permanent**: it cannot be disabled
+    /// through the config bag (`disable_interceptor`), and the SDK skips
+    /// the per-hook lookup that disabling needs. How the crate installs it
+    /// (`config::Builder::push_interceptor`).
+    pub fn permanent(service: Service) -> SharedInterceptor {
+        SharedInterceptor::permanent(Self::new(service))
     }
 
     fn refuse(&self, refusal: InsecureEndpoint) -> BoxError {
@@ -289,6 +334,12 @@ impl HttpsOnly {
 impl Intercept for HttpsOnly {
     fn name(&self) -> &'static str {
         "rekognition_guard::HttpsOnly"
+    }
+
+    /// Only the two hooks below: the SDK skips this interceptor at every
+    /// other hook.
+    fn overridden_hooks(&self) -> OverriddenHooks {
+        OverriddenHooks::READ_BEFORE_EXECUTION | OverriddenHooks::READ_BEFORE_TRANSMIT
     }
 
     fn read_before_execution(
@@ -309,10 +360,11 @@ impl Intercept for HttpsOnly {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let uri = context.request().uri();
-        match problem(uri, Rule::Wire) {
-            None => Ok(()),
-            Some(p) => Err(self.refuse(InsecureEndpoint::new(self.service, uri, p))),
+        if wire_ok(uri) {
+            return Ok(());
         }
+        let problem = problem(uri, Rule::Wire).unwrap_or(EndpointProblem::Unparseable);
+        Err(self.refuse(InsecureEndpoint::new(self.service, uri, problem)))
     }
 }
 
@@ -386,6 +438,43 @@ mod tests {
             problem("https://u:p@h/k", Rule::Wire),
             Some(EndpointProblem::UserInfo)
         );
+    }
+
+    #[test]
+    fn the_fast_wire_check_never_passes_what_the_full_rule_refuses() {
+        for uri in [
+            "https://s3.eu-west-1.amazonaws.com/b/k?versionId=v1",
+            "HTTPS://rekognition.eu-west-1.amazonaws.com/",
+            "https://127.0.0.1:4566/b/k",
+            "https://[::1]:8443/x",
+            "https://host",
+        ] {
+            assert!(wire_ok(uri), "{uri}");
+            assert_eq!(problem(uri, Rule::Wire), None, "{uri}");
+        }
+        for uri in [
+            "http://host/",
+            "https:/host",
+            "https://",
+            "https:///path",
+            "https://u:p@host/",
+            "https://@host/",
+            "https://:443/",
+            "ftp://host",
+            "https://ho st/",
+            "",
+        ] {
+            assert!(!wire_ok(uri), "{uri}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whatever_the_fast_wire_check_passes_the_full_rule_passes(uri in "(https|HTTPS|http)://[a-z0-9@:.\\[\\]-]{0,20}(/[a-z?#=&]{0,10})?") {
+            if wire_ok(&uri) {
+                proptest::prop_assert_eq!(problem(&uri, Rule::Wire), None, "{}", uri);
+            }
+        }
     }
 
     #[test]

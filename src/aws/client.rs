@@ -13,6 +13,7 @@
 //! 6. add [`HttpsOnly`].
 
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
@@ -51,11 +52,12 @@ pub(crate) trait ServiceClient: Sized {
     /// Sets the endpoint (S3 also switches to path-style addressing).
     fn endpoint_url(builder: Self::Builder, url: &str) -> Self::Builder;
     fn http_client(builder: Self::Builder, client: SharedHttpClient) -> Self::Builder;
-    /// Sets timeouts, adds the interceptor and builds the client.
+    /// Sets timeouts, adds the (permanent) interceptor and builds the
+    /// client.
     fn finish(
         builder: Self::Builder,
         timeouts: TimeoutConfig,
-        https: HttpsOnly,
+        https: SharedInterceptor,
     ) -> (Self, Option<String>);
 }
 
@@ -83,9 +85,11 @@ macro_rules! service_client {
             fn finish(
                 builder: Self::Builder,
                 timeouts: TimeoutConfig,
-                https: HttpsOnly,
+                https: SharedInterceptor,
             ) -> (Self, Option<String>) {
-                let config = builder.timeout_config(timeouts).interceptor(https).build();
+                let mut builder = builder.timeout_config(timeouts);
+                builder.push_interceptor(https);
+                let config = builder.build();
                 let region = config.region().map(ToString::to_string);
                 (Self::from_conf(config), region)
             }
@@ -155,7 +159,7 @@ impl Recipe {
             builder = C::http_client(builder, http.clone());
         }
         let timeouts = super::timeouts(self.timeouts.as_ref(), existing_timeouts.as_ref());
-        let (client, region) = C::finish(builder, timeouts, HttpsOnly::new(C::SERVICE));
+        let (client, region) = C::finish(builder, timeouts, HttpsOnly::permanent(C::SERVICE));
         Ok(Made {
             client,
             endpoint: configured,

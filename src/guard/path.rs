@@ -105,10 +105,54 @@ impl Guard {
             )
         });
 
-        let (opt_out, checks) = tokio::join!(
-            self.check_opt_out(rekognition, verifier_ok),
-            join_all(images.map(|i| self.check_input(i, s3_ok))),
-        );
+        // What needs no I/O is settled here: image bytes, and S3 images
+        // whose pass is cached. Only the rest is awaited, concurrently
+        // with the opt-out verifier, so a warm call builds no futures.
+        let slots = images.map(|input| match input {
+            ImageInput::Bytes(image) => Slot::Done(Check::Passed(Cleared {
+                image: VerifiedImage::Bytes(image),
+                origin: None,
+            })),
+            ImageInput::S3(_) if !s3_ok => Slot::Done(Check::Skipped),
+            ImageInput::S3(object) => match self.cache.as_ref().and_then(|c| c.get(&object)) {
+                Some((hit, age)) => {
+                    tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
+                    Slot::Done(Check::Passed(Cleared {
+                        image: VerifiedImage::S3(hit),
+                        origin: Some(CheckOrigin::Cache { age }),
+                    }))
+                }
+                None => Slot::Pending(object),
+            },
+        });
+        let pending: Vec<&S3ObjectRef> = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Pending(object) => Some(object),
+                Slot::Done(_) => None,
+            })
+            .collect();
+        let (opt_out, mut fetched) = if pending.is_empty() && !(rekognition && verifier.is_some()) {
+            (Check::Passed(None), Vec::new())
+        } else {
+            tokio::join!(
+                self.check_opt_out(rekognition, verifier_ok),
+                join_all(pending.into_iter().map(|o| self.check_uncached(o))),
+            )
+        };
+        fetched.reverse();
+        let checks = slots.map(|slot| match slot {
+            Slot::Done(check) => check,
+            Slot::Pending(_) => match fetched.pop() {
+                Some(Check::Passed((v, origin))) => Check::Passed(Cleared {
+                    image: VerifiedImage::S3(v),
+                    origin: Some(origin),
+                }),
+                Some(Check::Refused(v)) => Check::Refused(v),
+                Some(Check::Failed(e)) => Check::Failed(e),
+                Some(Check::Skipped) | None => Check::Skipped,
+            },
+        });
 
         let mut failure: Option<BackendError> = None;
         let mut collect = |check: Check<()>| match check {
@@ -120,12 +164,11 @@ impl Guard {
         };
         let (opt_out, check) = split(opt_out);
         collect(check);
-        let mut cleared = Vec::with_capacity(N);
-        for check in checks {
+        let checks = checks.map(|check| {
             let (image, check) = split(check);
             collect(check);
-            cleared.extend(image);
-        }
+            image
+        });
 
         if let Some(refusal) = Refusal::new(operation, violations) {
             return Err(Error::Refused(refusal));
@@ -135,9 +178,13 @@ impl Guard {
         }
         // Every check that did not pass left a violation or an error, so
         // these hold; should one ever not, fail closed, not panic.
-        let (Some(opt_out), Ok(images)) = (opt_out, <[Cleared; N]>::try_from(cleared)) else {
+        let Some(opt_out) = opt_out else {
             return Err(internal_error(operation));
         };
+        if checks.iter().any(Option::is_none) {
+            return Err(internal_error(operation));
+        }
+        let images = checks.map(|c| c.expect("checked just above"));
         let opt_out = match opt_out {
             Some(verified) => Some(
                 self.opt_out
@@ -191,25 +238,6 @@ impl Guard {
         }
     }
 
-    async fn check_input(&self, input: ImageInput, s3_ok: bool) -> Check<Cleared> {
-        match input {
-            ImageInput::Bytes(image) => Check::Passed(Cleared {
-                image: VerifiedImage::Bytes(image),
-                origin: None,
-            }),
-            ImageInput::S3(_) if !s3_ok => Check::Skipped,
-            ImageInput::S3(object) => match self.check_object(&object).await {
-                Check::Passed((v, origin)) => Check::Passed(Cleared {
-                    image: VerifiedImage::S3(v),
-                    origin: Some(origin),
-                }),
-                Check::Refused(v) => Check::Refused(v),
-                Check::Failed(e) => Check::Failed(e),
-                Check::Skipped => Check::Skipped,
-            },
-        }
-    }
-
     /// HeadObject and the at-rest judge, or a cached pass. Any error or
     /// refusal about the object drops what the cache knew about it.
     pub(super) async fn check_object(
@@ -220,6 +248,11 @@ impl Guard {
             tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
             return Check::Passed((hit, CheckOrigin::Cache { age }));
         }
+        self.check_uncached(object).await
+    }
+
+    /// HeadObject and the at-rest judge; a pass is cached.
+    async fn check_uncached(&self, object: &S3ObjectRef) -> Check<(VerifiedS3Object, CheckOrigin)> {
         let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
         let check = match self.inspector.inspect(&request).await {
             Ok(facts) => match verify(object, &facts, &self.policy) {
@@ -236,6 +269,13 @@ impl Guard {
         self.forget_check(object);
         check
     }
+}
+
+/// One image on the guarded path: settled without I/O, or an S3 object
+/// still to check.
+enum Slot {
+    Done(Check<Cleared>),
+    Pending(S3ObjectRef),
 }
 
 /// Records an endpoint refusal, if any; `true` when there was none.
