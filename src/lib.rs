@@ -102,6 +102,8 @@
 //! | `test-util` | `Mock*` backends (mockall), [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
 
 #![forbid(unsafe_code)]
+// docs.rs (nightly) labels each feature-gated item with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
@@ -110,11 +112,13 @@ pub mod aws;
 pub mod backend;
 mod cache;
 #[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
 pub mod error;
 mod guard;
 pub mod input;
 #[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod memory;
 pub mod opt_out;
 pub mod policy;
@@ -130,6 +134,7 @@ pub use backend::{
     UploadRequest, VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use backend::{MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
@@ -141,6 +146,7 @@ pub use input::{
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
 };
 #[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use opt_out::MockOptOutVerifier;
 pub use opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier, OptOutViolation};
 pub use policy::{Policy, QualityFilter, SimilarityThreshold};

@@ -83,6 +83,7 @@ use aws_types::SdkConfig;
 
 pub use audit::{BucketAudit, Finding, Severity};
 #[cfg(feature = "organizations")]
+#[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
 pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
 
 use crate::at_rest::ObjectFacts;
@@ -320,6 +321,7 @@ impl AwsBackendBuilder {
     /// credentials be read back), else verified opt-out evidence is
     /// refused.
     #[cfg(feature = "organizations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
     pub fn sts_client(mut self, client: aws_sdk_sts::Client) -> Self {
         self.sts = Some(client);
         self
@@ -351,6 +353,7 @@ impl AwsBackendBuilder {
     /// The STS endpoint (for [`FaceAnalyzer::caller_account`]). Same rules
     /// as [`endpoint_url`](Self::endpoint_url).
     #[cfg(feature = "organizations")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
     pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.sts_endpoint_url = Some(url.into());
         self

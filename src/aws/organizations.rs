@@ -55,6 +55,7 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 ///
 /// IAM: `organizations:DescribeEffectivePolicy` (STS `GetCallerIdentity`
 /// needs no permission).
+#[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
 pub struct OrganizationsOptOutVerifier {
     client: aws_sdk_organizations::Client,
     target: Option<AccountId>,
@@ -143,6 +144,7 @@ impl OrganizationsOptOutVerifier {
 
 /// Builds an [`OrganizationsOptOutVerifier`].
 #[must_use]
+#[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
 pub struct OrganizationsVerifierBuilder {
     sdk_config: Option<SdkConfig>,
     client: Option<aws_sdk_organizations::Client>,
