@@ -45,8 +45,10 @@ struct Cli {
     /// An https endpoint for S3 (path-style addressing).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// Extra trusted CA certificates (PEM).
-    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    /// Extra trusted CA certificates (PEM), besides the system's roots.
+    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
+    /// trusted CA, if set (as in the AWS CLI).
+    #[arg(long, value_name = "PEM")]
     ca_bundle: Option<PathBuf>,
 }
 
@@ -99,11 +101,11 @@ async fn main() -> ExitCode {
     }
     let backend = match builder.build() {
         Ok(b) => b,
-        Err(e) => return fail(3, &cli.bucket, &e.to_string()),
+        Err(e) => return fail(3, &cli.bucket, &common::explain_config(&e)),
     };
     let audit = match backend.audit_bucket(&cli.bucket, &policy).await {
         Ok(a) => a,
-        Err(e) => return fail(3, &cli.bucket, &e.to_string()),
+        Err(e) => return fail(3, &cli.bucket, &common::explain(&e)),
     };
 
     eprintln!(

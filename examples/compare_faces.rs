@@ -10,7 +10,8 @@
 //!
 //! Options: `--threshold N` (0-100, default 99), `--region R`,
 //! `--endpoint-url URL` (both services; S3 then uses path-style
-//! addressing), `--ca-bundle PEM` (extra trusted CA; also `AWS_CA_BUNDLE`),
+//! addressing), `--ca-bundle PEM` (extra trusted CA; without it
+//! `AWS_CA_BUNDLE` or the profile's `ca_bundle`, if set, is the only one),
 //! `--kms-key-arn ARN` (repeatable allowlist; none means any KMS key),
 //! `--expected-bucket-owner ACCOUNT_ID`, `--require-versioning`,
 //! `--opt-out-attestation TEXT`, `--verify-opt-out`. The standard AWS
@@ -66,8 +67,10 @@ struct Cli {
     /// One endpoint for S3 and Rekognition (https only; S3 path-style).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
-    /// A PEM file of extra trusted CA certificates.
-    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    /// Extra trusted CA certificates (PEM), besides the system's roots.
+    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
+    /// trusted CA, if set (as in the AWS CLI).
+    #[arg(long, value_name = "PEM")]
     ca_bundle: Option<PathBuf>,
     /// Allowed KMS key ARN (repeatable); none means any KMS key.
     #[arg(long = "kms-key-arn", value_name = "ARN")]
@@ -188,6 +191,9 @@ fn read_image(arg: &str) -> Result<ImageInput, String> {
         .map_err(|e| format!("{arg:?}: {e}"))
 }
 
+/// The refusal without opt-out evidence, in this command's terms.
+const NO_OPT_OUT: &str = "no AI services opt-out evidence was given: pass --verify-opt-out (reads the AWS Organizations AI services opt-out policy in effect for the account that calls Rekognition) or --opt-out-attestation TEXT (how your account is opted out, e.g. the AWS Support case id)";
+
 /// Option values checked before anything else: a bad one is a usage error.
 struct Options {
     policy: Policy,
@@ -265,7 +271,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
         } else {
             "error"
         };
-        report.reasons.push(e.to_string());
+        report.reasons.push(common::explain_config(&e));
     };
     let backend = match builder.build() {
         Ok(b) => b,
@@ -296,6 +302,13 @@ async fn run(cli: Cli, opts: Options) -> Report {
     };
     let guard = match guard {
         Ok(g) => g,
+        Err(ConfigError::MissingOptOutEvidence) => {
+            // The library's message names its Rust API; a shell user needs
+            // this command's flags.
+            report.decision = "refused";
+            report.reasons.push(NO_OPT_OUT.to_owned());
+            return report;
+        }
         Err(e) => {
             report.decision = "refused";
             report.reasons.push(e.to_string());
@@ -321,7 +334,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
             report.decision = "refused";
             report.reasons = r.violations().iter().map(ToString::to_string).collect();
         }
-        Err(e) => report.reasons.push(e.to_string()),
+        Err(e) => report.reasons.push(common::explain(&e)),
     }
     report
 }

@@ -72,8 +72,10 @@ struct Cli {
     /// The https endpoint for Rekognition only (wins over --endpoint-url).
     #[arg(long, value_name = "URL")]
     rekognition_endpoint_url: Option<String>,
-    /// Extra trusted CA certificates (PEM).
-    #[arg(long, value_name = "PEM", env = "AWS_CA_BUNDLE")]
+    /// Extra trusted CA certificates (PEM), besides the system's roots.
+    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
+    /// trusted CA, if set (as in the AWS CLI).
+    #[arg(long, value_name = "PEM")]
     ca_bundle: Option<PathBuf>,
 }
 

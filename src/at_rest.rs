@@ -104,6 +104,23 @@ impl fmt::Display for SseAlgorithm {
 /// What an [`ObjectInspector`](crate::ObjectInspector) learned about an
 /// object (for S3: the HeadObject response). Facts, not verdicts.
 ///
+/// # What a pass needs
+///
+/// The guard's check passes an object only when **all** of these hold;
+/// each one that does not is an [`AtRestViolation`]:
+///
+/// | field | needed for a pass |
+/// |---|---|
+/// | `encryption` | [`SseAlgorithm::AwsKms`] or [`SseAlgorithm::AwsKmsDsse`] |
+/// | `kms_key_id` | present (for SSE-KMS), printable, and on [`Policy::allow_kms_key`](crate::Policy::allow_kms_key)'s list when one is set |
+/// | `sse_customer_algorithm` | absent (SSE-C is refused) |
+/// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::require_versioning`](crate::Policy::require_versioning) is on |
+/// | `content_length` | **present** and at most [`MAX_S3_IMAGE_BYTES`] (15 MiB): an unknown size is refused |
+/// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
+///
+/// A mock inspector in your tests must therefore report at least the
+/// encryption, the key id and the size, as [`ObjectFacts::sse_kms`] does.
+///
 /// ```
 /// use rekognition_guard::{ObjectFacts, SseAlgorithm};
 ///
@@ -133,6 +150,26 @@ pub struct ObjectFacts {
 }
 
 impl ObjectFacts {
+    /// The facts of an object a pass needs and nothing more: SSE-KMS under
+    /// `kms_key_id`, `content_length` bytes, no version. Add
+    /// [`with_version_id`](Self::with_version_id) for a versioned object.
+    ///
+    /// ```
+    /// use rekognition_guard::ObjectFacts;
+    ///
+    /// let facts = ObjectFacts::sse_kms(
+    ///     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ///     48_213,
+    /// )
+    /// .with_version_id("3sL4kqtJ");
+    /// assert!(facts.encryption.is_kms());
+    /// ```
+    pub fn sse_kms(kms_key_id: impl Into<String>, content_length: u64) -> Self {
+        Self::new(SseAlgorithm::AwsKms)
+            .with_kms_key_id(kms_key_id)
+            .with_content_length(content_length)
+    }
+
     /// Facts with the given encryption and nothing else known.
     pub fn new(encryption: SseAlgorithm) -> Self {
         Self {
@@ -246,19 +283,20 @@ pub enum AtRestViolation {
         /// The object.
         object: S3ObjectRef,
     },
-    /// S3 reported another version than the one requested.
-    #[error("{object}: requested version {requested} but S3 reported version {reported}")]
+    /// S3 reported another version than the one requested, or none.
+    #[error("{object}: requested version {requested} but S3 reported {}", reported.as_deref().map_or_else(|| "no version id".to_owned(), |r| format!("version {r}")))]
     VersionMismatch {
         /// The object.
         object: S3ObjectRef,
         /// The version the reference named.
         requested: String,
-        /// The version S3 reported.
-        reported: String,
+        /// The version S3 reported; `None` when it reported none.
+        reported: Option<String>,
     },
     /// The object is larger than Rekognition reads from S3, or S3 did not
-    /// report a size.
-    #[error("{object} is {} bytes; Rekognition reads images of at most {limit} bytes from S3", size.map_or_else(|| "of unknown size".to_string(), |s| s.to_string()))]
+    /// report a size (`Content-Length`), so it cannot be shown to be within
+    /// the limit.
+    #[error("{}", too_large(.object, *.size, *.limit))]
     ObjectTooLarge {
         /// The object.
         object: S3ObjectRef,
@@ -267,6 +305,19 @@ pub enum AtRestViolation {
         /// The limit in bytes.
         limit: u64,
     },
+}
+
+/// [`AtRestViolation::ObjectTooLarge`]'s message, for a known and an
+/// unknown size.
+fn too_large(object: &S3ObjectRef, size: Option<u64>, limit: u64) -> String {
+    match size {
+        Some(size) => format!(
+            "{object} is {size} bytes; Rekognition reads images of at most {limit} bytes from S3; store a smaller image"
+        ),
+        None => format!(
+            "{object}: S3 reported no size (Content-Length), so it cannot be shown to be within the {limit} bytes Rekognition reads from S3; refusing rather than guessing"
+        ),
+    }
 }
 
 /// Proof that an S3 object passed the policy: SSE-KMS with an acceptable
@@ -385,6 +436,35 @@ impl VerifiedS3Object {
     }
 }
 
+/// The enrollment record, for an application's database or audit trail:
+/// `{"reference": "s3://bucket/key?versionId=…", "pinned": true,
+/// "encryption": "aws:kms", "kms_key_id": "arn:aws:kms:…",
+/// "bucket_key_enabled": true, "content_length": 48213}`. Store the
+/// `reference` (an [`S3ObjectRef`], which deserializes with validation).
+///
+/// Serialize only: a proof that could be deserialized could be forged, so
+/// there is no `Deserialize`:
+///
+/// ```compile_fail
+/// use rekognition_guard::VerifiedS3Object;
+/// let forged: VerifiedS3Object = serde_json::from_str("{}").unwrap();
+/// ```
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl serde::Serialize for VerifiedS3Object {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut record = serializer.serialize_struct("VerifiedS3Object", 6)?;
+        record.serialize_field("reference", &self.reference())?;
+        record.serialize_field("pinned", &self.is_pinned())?;
+        record.serialize_field("encryption", &self.encryption().as_header())?;
+        record.serialize_field("kms_key_id", self.kms_key_id())?;
+        record.serialize_field("bucket_key_enabled", &self.bucket_key_enabled())?;
+        record.serialize_field("content_length", &self.content_length())?;
+        record.end()
+    }
+}
+
 impl fmt::Display for VerifiedS3Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket(), self.key())?;
@@ -473,7 +553,7 @@ pub(crate) fn verify(
             violations.push(AtRestViolation::VersionMismatch {
                 object: object.clone(),
                 requested: requested.to_owned(),
-                reported: reported.unwrap_or("no version").to_owned(),
+                reported: reported.map(str::to_owned),
             });
             None
         }
@@ -677,6 +757,32 @@ mod tests {
         assert_eq!(v.version_id(), Some("v9"));
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn the_enrollment_record_serializes_its_pinned_reference() {
+        let v = verify(
+            &object().with_version_id("v7").unwrap(),
+            &kms_facts().with_version_id("v7"),
+            &Policy::new(),
+        )
+        .unwrap();
+        let record: serde_json::Value = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            record,
+            serde_json::json!({
+                "reference": "s3://library-photos/members/ada.jpg?versionId=v7",
+                "pinned": true,
+                "encryption": "aws:kms",
+                "kms_key_id": v.kms_key_id(),
+                "bucket_key_enabled": v.bucket_key_enabled(),
+                "content_length": v.content_length(),
+            })
+        );
+        // The stored reference reads back as the object that was checked.
+        let back: S3ObjectRef = serde_json::from_value(record["reference"].clone()).unwrap();
+        assert_eq!(back, v.reference());
+    }
+
     #[test]
     fn a_requested_version_must_be_the_one_reported() {
         let requested = object().with_version_id("v7").unwrap();
@@ -694,14 +800,23 @@ mod tests {
             vec![AtRestViolation::VersionMismatch {
                 object: requested.clone(),
                 requested: "v7".into(),
-                reported: "v8".into()
+                reported: Some("v8".into())
             }]
+        );
+        assert_eq!(
+            err[0].to_string(),
+            "s3://library-photos/members/ada.jpg?versionId=v7: requested version v7 but S3 reported version v8"
         );
         let mut none = kms_facts();
         none.version_id = None;
         let err = verify(&requested, &none, &Policy::new()).unwrap_err();
-        assert!(
-            matches!(err[..], [AtRestViolation::VersionMismatch { ref reported, .. }] if reported == "no version")
+        assert!(matches!(
+            err[..],
+            [AtRestViolation::VersionMismatch { reported: None, .. }]
+        ));
+        assert_eq!(
+            err[0].to_string(),
+            "s3://library-photos/members/ada.jpg?versionId=v7: requested version v7 but S3 reported no version id"
         );
     }
 
@@ -866,12 +981,22 @@ mod tests {
                 limit: MAX_S3_IMAGE_BYTES
             }]
         );
+        assert_eq!(
+            violations(&big, &Policy::new())[0].to_string(),
+            "s3://library-photos/members/ada.jpg is 15728641 bytes; Rekognition reads images of at most 15728640 bytes from S3; store a smaller image"
+        );
         let mut unknown = kms_facts();
         unknown.content_length = None;
+        let found = violations(&unknown, &Policy::new());
         assert!(matches!(
-            violations(&unknown, &Policy::new())[..],
+            found[..],
             [AtRestViolation::ObjectTooLarge { size: None, .. }]
         ));
+        // Was "… is of unknown size bytes; …".
+        assert_eq!(
+            found[0].to_string(),
+            "s3://library-photos/members/ada.jpg: S3 reported no size (Content-Length), so it cannot be shown to be within the 15728640 bytes Rekognition reads from S3; refusing rather than guessing"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 pub use crate::backend::{BackendError, BackendErrorKind, BoxError};
 pub use crate::input::InputError;
+use crate::input::Service;
 use crate::quality::FaceAssessment;
 pub use crate::refusal::{Refusal, Violation};
 use crate::transit::InsecureEndpoint;
@@ -74,6 +75,23 @@ pub enum ConfigError {
     /// query or a fragment.
     #[error(transparent)]
     InsecureEndpoint(InsecureEndpoint),
+    /// A client has no AWS region. Requests are signed for a region and
+    /// S3 and Rekognition endpoints are regional, so every call would fail;
+    /// an endpoint URL does not replace it.
+    #[error("no AWS region for the {service} client: set AWS_REGION or the profile's region, or the region of the SdkConfig (aws_config::ConfigLoader::region) or of the client handed in; an endpoint URL does not replace it, as requests are signed for a region")]
+    MissingRegion {
+        /// The client without a region.
+        service: Service,
+    },
+    /// A client's region is not a region name, so no endpoint can be
+    /// made from it.
+    #[error("the {service} client's region {} is not a region name (letters, digits and hyphens, such as eu-west-1): set AWS_REGION or the profile's region, or the region of the SdkConfig or of the client handed in", crate::text::Quoted(.region))]
+    InvalidRegion {
+        /// The client with the region.
+        service: Service,
+        /// The region it has.
+        region: String,
+    },
     /// Some other invalid setting.
     #[error("invalid configuration: {0}")]
     Invalid(String),

@@ -52,6 +52,14 @@ pub enum InputError {
         /// Its length in bytes.
         len: usize,
     },
+    /// The object key contains `?versionId=`, which an `s3://` reference
+    /// uses to name a version: its text form would read back as another
+    /// object.
+    #[error("invalid S3 object key ({len} bytes): it contains \"?versionId=\", which s3:// references use to name a version, so the reference would not read back as the same object; rename the object")]
+    AmbiguousKey {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// The version id is empty, too long or has characters S3 never uses.
     #[error("invalid S3 version id {}: {reason}", Quoted(.version_id))]
     InvalidVersionId {
@@ -170,9 +178,27 @@ impl fmt::Display for Service {
 /// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
 ///
-/// In the `s3://` form, a trailing `?versionId=` always starts the version:
-/// a key that itself contains `?versionId=` must be given through
-/// [`S3ObjectRef::new`].
+/// # Stable text form
+///
+/// `Display` writes the `s3://` form above, and [`parse`](Self::parse)
+/// reads it back as the same reference, for every reference: keys that
+/// contain `?versionId=` are refused ([`InputError::AmbiguousKey`]), so the
+/// form is unambiguous. It is the form to keep in a member database
+/// (after enrollment, [`VerifiedS3Object::reference`](crate::VerifiedS3Object::reference)
+/// names the pinned version). With the `serde` feature, `S3ObjectRef`
+/// serializes as that string and deserializes through `parse`, so a stored
+/// reference is validated again when it is read.
+///
+/// ```
+/// use rekognition_guard::S3ObjectRef;
+///
+/// let stored = S3ObjectRef::new("library-photos", "members/ada lovelace.jpg")?
+///     .with_version_id("3sL4kqtJ")?;
+/// let text = stored.to_string();
+/// assert_eq!(text, "s3://library-photos/members/ada lovelace.jpg?versionId=3sL4kqtJ");
+/// assert_eq!(S3ObjectRef::parse(&text)?, stored);
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct S3ObjectRef {
     // Shared: references are cloned into proofs, decisions and audit
@@ -188,7 +214,8 @@ impl S3ObjectRef {
     /// An object reference from a bucket and a key.
     ///
     /// # Errors
-    /// [`InputError::InvalidBucketName`] or [`InputError::InvalidKey`].
+    /// [`InputError::InvalidBucketName`], [`InputError::InvalidKey`] or
+    /// [`InputError::AmbiguousKey`].
     pub fn new(bucket: &str, key: &str) -> Result<Self, InputError> {
         validate_bucket(bucket)?;
         validate_key(key)?;
@@ -286,6 +313,27 @@ impl fmt::Display for S3ObjectRef {
     }
 }
 
+/// As its [stable text form](S3ObjectRef#stable-text-form).
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl serde::Serialize for S3ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// From its [stable text form](S3ObjectRef#stable-text-form), validated
+/// by [`S3ObjectRef::parse`]: a malformed or tampered value is an error
+/// naming the rule it breaks.
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<'de> serde::Deserialize<'de> for S3ObjectRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 fn validate_bucket(bucket: &str) -> Result<(), InputError> {
     let bad = |reason: &str| {
         Err(InputError::InvalidBucketName {
@@ -332,10 +380,14 @@ fn validate_key(key: &str) -> Result<(), InputError> {
     // S3 allows any UTF-8 in keys, but a face photo's key never needs a
     // control, line-separator or invisible formatting character, and
     // refusing them keeps keys from forging or disguising log lines.
-    if (1..=1024).contains(&key.len()) && !crate::text::has_log_unsafe(key) {
-        Ok(())
-    } else {
+    if !(1..=1024).contains(&key.len()) || crate::text::has_log_unsafe(key) {
         Err(InputError::InvalidKey { len: key.len() })
+    } else if key.contains(VERSION_MARKER) {
+        // Otherwise `s3://b/a?versionId=x` could be key `a?versionId=x` or
+        // key `a` at version `x`.
+        Err(InputError::AmbiguousKey { len: key.len() })
+    } else {
+        Ok(())
     }
 }
 
@@ -724,17 +776,50 @@ mod tests {
         assert_eq!(r.key(), "a/b//c?x=1#frag");
     }
 
+    #[cfg(feature = "serde")]
     #[test]
-    fn the_last_version_marker_starts_the_version() {
-        let r = parse("s3://library-photos/odd?versionId=key?versionId=v2").unwrap();
-        assert_eq!(r.key(), "odd?versionId=key");
-        assert_eq!(r.version_id(), Some("v2"));
-        // Round trip of a reference built from parts.
-        let built = S3ObjectRef::new("library-photos", "odd?versionId=key")
+    fn serde_uses_the_stable_text_form_and_validates_what_it_reads() {
+        let stored = S3ObjectRef::new("library-photos", "members/Zoë Smith.jpg")
             .unwrap()
-            .with_version_id("v2")
+            .with_version_id("3sL4kqtJ")
             .unwrap();
-        assert_eq!(parse(&built.to_string()).unwrap(), built);
+        let json = serde_json::to_string(&stored).unwrap();
+        assert_eq!(
+            json,
+            r#""s3://library-photos/members/Zoë Smith.jpg?versionId=3sL4kqtJ""#
+        );
+        assert_eq!(serde_json::from_str::<S3ObjectRef>(&json).unwrap(), stored);
+        // A tampered or malformed value is an error naming the rule.
+        for (bad, rule) in [
+            (r#""s3://Library_Photos/a.jpg""#, "bucket"),
+            (r#""https://library-photos/a.jpg""#, "s3://"),
+            (r#""s3://library-photos/a.jpg""#, "object key"),
+            ("42", "string"),
+        ] {
+            let err = serde_json::from_str::<S3ObjectRef>(bad).unwrap_err();
+            assert!(err.to_string().contains(rule), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn keys_holding_the_version_marker_are_refused_so_the_text_form_is_unambiguous() {
+        // Key `odd?versionId=key` without a version would print as
+        // `s3://library-photos/odd?versionId=key`, which reads back as key
+        // `odd` at version `key`: another object. Such keys are refused,
+        // from parts and from text.
+        assert_eq!(
+            S3ObjectRef::new("library-photos", "odd?versionId=key"),
+            Err(InputError::AmbiguousKey { len: 17 })
+        );
+        assert_eq!(
+            parse("s3://library-photos/odd?versionId=key?versionId=v2"),
+            Err(InputError::AmbiguousKey { len: 17 })
+        );
+        // The marker still starts the version, and look-alikes are keys.
+        let r = parse("s3://library-photos/odd?versionid=key?versionId=v2").unwrap();
+        assert_eq!(r.key(), "odd?versionid=key");
+        assert_eq!(r.version_id(), Some("v2"));
+        assert_eq!(parse(&r.to_string()).unwrap(), r);
     }
 
     #[test]

@@ -99,7 +99,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `organizations` | `aws::OrganizationsOptOutVerifier`: the opt-out verified through AWS Organizations, bound to the Rekognition caller's account through STS |
-//! | `test-util` | `Mock*` backends (mockall), [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
+//! | `test-util` | `Mock*` backends (mockall) with [`testing`]'s worked example, [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
 
 #![forbid(unsafe_code)]
 // docs.rs (nightly) labels each feature-gated item with its feature.
@@ -124,6 +124,9 @@ pub mod opt_out;
 pub mod policy;
 pub mod quality;
 pub mod refusal;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod text;
 pub mod transit;
 

@@ -214,10 +214,12 @@ async fn a_server_outside_the_trusted_ca_is_rejected() {
         .check(&f.reference("members/ada.jpg"))
         .await
         .unwrap_err();
+    // Not a connection failure to retry: the certificate is refused.
     assert!(
-        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::Transport),
+        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::CertificateNotTrusted),
         "{err:?}"
     );
+    assert!(!err.is_retryable());
 }
 
 impl Fixture {

@@ -903,6 +903,64 @@ fn configured_http_endpoints_fail_the_build() {
 }
 
 #[test]
+fn a_missing_region_fails_the_build_instead_of_every_call() {
+    // Before, build() succeeded and every call failed as a retryable
+    // "connection failed" (the SDK's "A region must be set" was only in
+    // the source chain), so a kiosk retrying on is_retryable() retried a
+    // configuration error forever.
+    let no_region = aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url("https://127.0.0.1:4566")
+        .build();
+    let err = AwsBackend::from_sdk_config(&no_region).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::MissingRegion {
+            service: Service::S3
+        }
+    );
+    let message = err.to_string();
+    assert!(message.contains("AWS_REGION"), "{message}");
+    assert!(
+        message.contains("endpoint URL does not replace it"),
+        "{message}"
+    );
+
+    // A client handed in without a region, the other one with one.
+    let rekognition = aws_sdk_rekognition::Client::from_conf(
+        aws_sdk_rekognition::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build(),
+    );
+    let err = AwsBackend::builder()
+        .s3_client(s3_capturing("https://127.0.0.1:1").0)
+        .rekognition_client(rekognition)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::MissingRegion {
+            service: Service::Rekognition
+        }
+    );
+
+    // A region no endpoint can be made from.
+    let bad_region = aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu west 1"))
+        .build();
+    let err = AwsBackend::from_sdk_config(&bad_region).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::InvalidRegion {
+            service: Service::S3,
+            region: "eu west 1".into()
+        }
+    );
+    assert!(err.to_string().contains("not a region name"), "{err}");
+}
+
+#[test]
 fn builder_needs_clients_or_a_config_and_valid_ca_bundles() {
     let err = AwsBackend::builder().build().unwrap_err();
     assert!(err.to_string().contains("sdk_config"), "{err}");

@@ -102,14 +102,17 @@ async fn compare_faces_keeps_its_contract() {
     );
     assert_eq!(r.json["similarity"], Value::Null);
 
-    // 2: no opt-out evidence.
+    // 2: no opt-out evidence; the advice names this command's flags, not
+    // the library's Rust API.
     let r = run(&bin, &args(&base(&ada, photo)), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
+    let reason = r.json["reasons"][0].as_str().unwrap();
+    assert!(reason.contains("opt-out"), "{}", r.json);
     assert!(
-        r.json["reasons"][0].as_str().unwrap().contains("opt-out"),
-        "{}",
-        r.json
+        reason.contains("--verify-opt-out") && reason.contains("--opt-out-attestation"),
+        "{reason}"
     );
+    assert!(!reason.contains("GuardBuilder"), "{reason}");
 
     // 2: an http:// endpoint from the flag, or from the environment.
     let plain = endpoint.replacen("https://", "http://", 1);
@@ -184,6 +187,43 @@ async fn compare_faces_keeps_its_contract() {
             "{source}: {}",
             r.json
         );
+    }
+
+    // 3: no region is a configuration error that says so, not a
+    // retryable connection failure.
+    let r = run(
+        &bin,
+        &args(&with(base(&ada, photo), &attest)),
+        &[("AWS_REGION", "")],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.json["decision"], "error");
+    let reason = r.json["reasons"][0].as_str().unwrap();
+    assert!(reason.contains("no AWS region"), "{reason}");
+    assert!(
+        reason.contains("--region"),
+        "names this command's flag: {reason}"
+    );
+    assert!(!reason.contains("connection failed"), "{reason}");
+
+    // 3: the emulator's certificate without its CA is untrusted, said as
+    // such with this command's flag, not as a retryable connection failure.
+    let v = with(
+        vec![
+            "--source".into(),
+            ada.clone(),
+            "--target".into(),
+            photo.into(),
+            "--endpoint-url".into(),
+            endpoint.clone(),
+        ],
+        &attest,
+    );
+    let r = run(&bin, &args(&v), &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let reason = r.json["reasons"][0].as_str().unwrap();
+    for expected in ["not trusted", "UnknownIssuer", "--ca-bundle"] {
+        assert!(reason.contains(expected), "{expected:?} in {reason}");
     }
 
     // --verify-opt-out asks AWS Organizations, which moto does not

@@ -51,17 +51,61 @@ fn own_retry_partition() -> RetryPartition {
     RetryPartition::new(format!("fault-test-{}", N.fetch_add(1, Ordering::Relaxed)))
 }
 
-fn backend(s3: &FaultServer, rekognition: &FaultServer) -> AwsBackend {
+/// How the clients are set up; [`Setup::default`] is a working one.
+struct Setup {
+    /// Whether the clients trust the fault servers' throwaway CA.
+    trust_fault_ca: bool,
+    /// FIPS endpoints, which the SDK cannot combine with a custom endpoint.
+    use_fips: bool,
+    /// A credential provider that finds no credentials.
+    no_credentials: bool,
+}
+
+/// Finds no credentials, as the default chain on a machine without any.
+#[derive(Debug)]
+struct NoCredentials;
+
+impl aws_credential_types::provider::ProvideCredentials for NoCredentials {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+            aws_credential_types::provider::error::CredentialsError::not_loaded(
+                "no credentials in the environment, profile or instance metadata",
+            ),
+        ))
+    }
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            trust_fault_ca: true,
+            use_fips: false,
+            no_credentials: false,
+        }
+    }
+}
+
+fn backend(s3: &FaultServer, rekognition: &FaultServer, setup: &Setup) -> AwsBackend {
     let sdk = aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            Some(SESSION_TOKEN.into()),
-            None,
-            "fault-test",
-        )))
+        .use_fips(setup.use_fips)
+        .credentials_provider(if setup.no_credentials {
+            SharedCredentialsProvider::new(NoCredentials)
+        } else {
+            SharedCredentialsProvider::new(Credentials::new(
+                ACCESS_KEY,
+                SECRET_KEY,
+                Some(SESSION_TOKEN.into()),
+                None,
+                "fault-test",
+            ))
+        })
         .build();
     let s3 = aws_sdk_s3::config::Builder::from(&sdk)
         .endpoint_url(&s3.endpoint)
@@ -72,14 +116,17 @@ fn backend(s3: &FaultServer, rekognition: &FaultServer) -> AwsBackend {
         .endpoint_url(&rekognition.endpoint)
         .retry_partition(own_retry_partition())
         .build();
-    AwsBackend::builder()
+    let builder = AwsBackend::builder()
         .s3_client(aws_sdk_s3::Client::from_conf(s3))
         .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition))
-        .ca_bundle_pem(ca_pem())
-        .trust_native_roots(false)
-        .timeouts(timeouts())
-        .build()
-        .expect("backend")
+        .timeouts(timeouts());
+    let builder = if setup.trust_fault_ca {
+        builder.ca_bundle_pem(ca_pem()).trust_native_roots(false)
+    } else {
+        // The system's roots only, which never hold the throwaway CA.
+        builder
+    };
+    builder.build().expect("backend")
 }
 
 fn live_photo() -> FaceImage {
@@ -100,6 +147,7 @@ fn good_rekognition() -> Fault {
 /// What one guarded comparison did.
 struct Run {
     result: Result<rekognition_guard::Decision, Error>,
+    s3_connections: usize,
     s3_requests: Vec<String>,
     rekognition_requests: Vec<String>,
 }
@@ -107,10 +155,14 @@ struct Run {
 /// Compares the reference photo in S3 (pinned version) with a live photo,
 /// with each service played by a fault server.
 async fn run(s3: Fault, rekognition: Fault) -> Run {
+    run_with(s3, rekognition, Setup::default()).await
+}
+
+async fn run_with(s3: Fault, rekognition: Fault, setup: Setup) -> Run {
     support::capture::start();
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
-    let guard = backend(&s3, &rekognition)
+    let guard = backend(&s3, &rekognition, &setup)
         .guard_builder()
         .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
         .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
@@ -124,6 +176,7 @@ async fn run(s3: Fault, rekognition: Fault) -> Run {
     let result = guard.compare(reference, live_photo()).await;
     let run = Run {
         result,
+        s3_connections: s3.connections(),
         s3_requests: s3.requests(),
         rekognition_requests: rekognition.requests(),
     };
@@ -180,6 +233,92 @@ async fn working_servers_approve_the_positive_control() {
         support::capture::logged().contains("face comparison decided"),
         "the capture sees the guard's audit events"
     );
+}
+
+// Configuration errors that look like outages: not retryable, and the
+// message says what to fix.
+
+#[tokio::test]
+async fn a_certificate_from_an_untrusted_ca_is_not_retryable_and_names_the_fix() {
+    let run = run_with(
+        good_s3(),
+        good_rekognition(),
+        Setup {
+            trust_fault_ca: false,
+            ..Setup::default()
+        },
+    )
+    .await;
+    assert_backend_error(
+        &run,
+        Service::S3,
+        &[BackendErrorKind::CertificateNotTrusted],
+    );
+    let err = run.result.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    let message = err.to_string();
+    for expected in [
+        "not trusted",
+        "UnknownIssuer",
+        "ca_bundle_pem",
+        "AWS_CA_BUNDLE",
+    ] {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+    }
+    // The handshake failed: a connection, no request.
+    assert!(run.s3_connections >= 1);
+    assert!(run.s3_requests.is_empty());
+    assert!(run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_the_sdk_cannot_resolve_is_a_configuration_error_not_an_outage() {
+    // FIPS with a custom endpoint, which S3's endpoint rules refuse: the
+    // SDK fails before sending, and reports it like a connection failure.
+    let run = run_with(
+        good_s3(),
+        good_rekognition(),
+        Setup {
+            use_fips: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    assert_backend_error(&run, Service::S3, &[BackendErrorKind::Configuration]);
+    let err = run.result.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    let message = err.to_string();
+    for expected in ["could not resolve the endpoint", "nothing was sent", "FIPS"] {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+    }
+    assert_eq!(run.s3_connections, 0);
+    assert!(run.rekognition_requests.is_empty());
+}
+
+#[tokio::test]
+async fn missing_credentials_are_a_configuration_error_not_an_outage() {
+    let run = run_with(
+        good_s3(),
+        good_rekognition(),
+        Setup {
+            no_credentials: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    assert_backend_error(&run, Service::S3, &[BackendErrorKind::Configuration]);
+    let err = run.result.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    let message = err.to_string();
+    for expected in [
+        "could not load credentials",
+        "nothing was sent",
+        "no credentials in the environment",
+    ] {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+    }
+    assert_eq!(run.s3_connections, 0);
+    assert!(run.rekognition_requests.is_empty());
 }
 
 // S3 (HeadObject) fails: nothing may reach Rekognition.
@@ -351,7 +490,7 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         })))
     };
     let enroll = |s3: &FaultServer, rekognition: &FaultServer| {
-        let guard = backend(s3, rekognition)
+        let guard = backend(s3, rekognition, &Setup::default())
             .guard_builder()
             .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
             .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())

@@ -68,3 +68,36 @@ pub fn with_keys_and_owner(
     }
     Ok(policy)
 }
+
+/// A library error in this command's terms: the message, and the flag or
+/// variable that fixes it when the library's advice names its Rust API.
+pub fn explain(error: &rekognition_guard::Error) -> String {
+    use rekognition_guard::{BackendErrorKind, Error};
+    let hint = match error {
+        Error::Config(config) => return explain_config(config),
+        Error::Backend(b) if b.kind() == BackendErrorKind::CertificateNotTrusted => {
+            Some("with this command: --ca-bundle PEM adds a trusted CA, AWS_CA_BUNDLE=PEM makes it the only one")
+        }
+        _ => None,
+    };
+    with_hint(error.to_string(), hint)
+}
+
+/// A configuration error in this command's terms (see [`explain`]).
+pub fn explain_config(error: &rekognition_guard::ConfigError) -> String {
+    use rekognition_guard::ConfigError;
+    let hint = match error {
+        ConfigError::MissingRegion { .. } | ConfigError::InvalidRegion { .. } => {
+            Some("with this command: --region R or AWS_REGION=R")
+        }
+        _ => None,
+    };
+    with_hint(error.to_string(), hint)
+}
+
+fn with_hint(message: String, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message,
+    }
+}

@@ -25,9 +25,14 @@ use crate::transit::{check_endpoint_url, HttpsOnly};
 /// What every client of one backend shares.
 #[derive(Clone, Default)]
 pub(crate) struct Recipe {
-    pub(crate) sdk: Option<SdkConfig>,
-    pub(crate) http_client: Option<SharedHttpClient>,
-    pub(crate) timeouts: Option<TimeoutConfig>,
+    sdk: Option<SdkConfig>,
+    /// Given in code: applied to every client.
+    http_client: Option<SharedHttpClient>,
+    /// Trusting only the CA bundle that `AWS_CA_BUNDLE` or the profile's
+    /// `ca_bundle` names: applied to clients built from the `SdkConfig`
+    /// (a client handed in keeps the HTTP client it was built with).
+    environment_tls: Option<SharedHttpClient>,
+    timeouts: Option<TimeoutConfig>,
 }
 
 /// One client made by the recipe, with the endpoint it was configured with
@@ -118,6 +123,35 @@ service_client!(aws_sdk_sts, Service::Sts, "STS", |b, url| b
     .endpoint_url(url));
 
 impl Recipe {
+    /// A recipe for clients from `sdk` (or handed in), with the HTTP client
+    /// given in code, if any, and `timeouts` replacing the defaults.
+    ///
+    /// Without an HTTP client in code (here or in the `SdkConfig`), a CA
+    /// bundle named by `AWS_CA_BUNDLE`, else by the active profile's
+    /// `ca_bundle`, is honoured as the AWS CLI and the other AWS SDKs do
+    /// (the Rust SDK reads neither): the clients built from the `SdkConfig`
+    /// trust only that bundle.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when that bundle cannot be read or holds
+    /// no valid PEM certificate.
+    pub(crate) fn new(
+        sdk: Option<SdkConfig>,
+        http_client: Option<SharedHttpClient>,
+        timeouts: Option<TimeoutConfig>,
+    ) -> Result<Self, ConfigError> {
+        let environment_tls = match (&sdk, &http_client) {
+            (Some(sdk), None) => environment_tls(sdk)?,
+            _ => None,
+        };
+        Ok(Self {
+            sdk,
+            http_client,
+            environment_tls,
+            timeouts,
+        })
+    }
+
     /// Makes `C`'s client: from `existing` if given, else from the
     /// `SdkConfig`; with `endpoint` if given. `setter` names the builder
     /// method that hands in a client (`Builder::method`), for the error when
@@ -155,11 +189,31 @@ impl Recipe {
         if let Some(url) = &configured {
             check_endpoint_url(C::SERVICE, url).map_err(ConfigError::InsecureEndpoint)?;
         }
-        if let Some(http) = &self.http_client {
+        let http = match existing {
+            Some(_) => self.http_client.as_ref(),
+            None => self.http_client.as_ref().or(self.environment_tls.as_ref()),
+        };
+        if let Some(http) = http {
             builder = C::http_client(builder, http.clone());
         }
         let timeouts = super::timeouts(self.timeouts.as_ref(), existing_timeouts.as_ref());
         let (client, region) = C::finish(builder, timeouts, HttpsOnly::permanent(C::SERVICE));
+        // Without a region every call fails at endpoint resolution or
+        // signing, which the SDK reports like a network error: say so now.
+        match region.as_deref() {
+            None | Some("") => {
+                return Err(ConfigError::MissingRegion {
+                    service: C::SERVICE,
+                })
+            }
+            Some(r) if !is_region_name(r) => {
+                return Err(ConfigError::InvalidRegion {
+                    service: C::SERVICE,
+                    region: r.to_owned(),
+                })
+            }
+            Some(_) => {}
+        }
         Ok(Made {
             client,
             endpoint: configured,
@@ -185,4 +239,64 @@ fn configured_endpoint(sdk: &SdkConfig, service_id: &str) -> Option<String> {
     sdk.service_config()
         .and_then(|c| c.load_config(key))
         .or_else(|| sdk.endpoint_url().map(str::to_owned))
+}
+
+/// The CA bundle path the `SdkConfig`'s environment names: `AWS_CA_BUNDLE`,
+/// else the active profile's `ca_bundle` (as aws-config loaded them).
+fn configured_ca_bundle(sdk: &SdkConfig) -> Option<String> {
+    // The setting is global; the key needs a service id, and an empty one
+    // names no service-specific variable or profile section.
+    let key = ServiceConfigKey::builder()
+        .service_id("")
+        .env("AWS_CA_BUNDLE")
+        .profile("ca_bundle")
+        .build()
+        .ok()?;
+    sdk.service_config()?
+        .load_config(key)
+        .filter(|path| !path.trim().is_empty())
+}
+
+/// An HTTP client trusting only the configured CA bundle, if one is
+/// configured and the `SdkConfig` has no HTTP client of its own (code wins
+/// over the environment, as everywhere in AWS configuration).
+fn environment_tls(sdk: &SdkConfig) -> Result<Option<SharedHttpClient>, ConfigError> {
+    let Some(path) = configured_ca_bundle(sdk) else {
+        return Ok(None);
+    };
+    let shown = crate::text::quote(&path, 256);
+    if sdk.http_client().is_some() {
+        tracing::warn!(
+            ca_bundle = %shown,
+            "the CA bundle named by AWS_CA_BUNDLE or the profile's ca_bundle is not applied: the SdkConfig has an HTTP client of its own, whose trust settings apply"
+        );
+        return Ok(None);
+    }
+    let pem = std::fs::read(&path).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "the CA bundle {shown} named by AWS_CA_BUNDLE or the profile's ca_bundle cannot be read: {e}; fix the path or unset it"
+        ))
+    })?;
+    super::https_client_trusting(&pem, false)
+        .map(Some)
+        .map_err(|e| {
+            let reason = match e {
+                ConfigError::Invalid(reason) => reason,
+                other => other.to_string(),
+            };
+            ConfigError::Invalid(format!(
+                "the CA bundle {shown} named by AWS_CA_BUNDLE or the profile's ca_bundle: {reason}"
+            ))
+        })
+}
+
+/// Whether `region` can name a region: one DNS label (letters, digits and
+/// hyphens, 1 to 63 characters, no leading hyphen), the rule the SDK's
+/// endpoint resolvers apply (`isValidHostLabel`).
+fn is_region_name(region: &str) -> bool {
+    (1..=63).contains(&region.len())
+        && !region.starts_with('-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

@@ -39,10 +39,13 @@
 //! | `InsecureEndpoint` | Use an `https://` endpoint in code, `AWS_ENDPOINT_URL*` and profiles. |
 //! | `ObjectTooLarge` | Rekognition reads at most 15 MiB from S3; resize the image. |
 //! | HeadObject 403 | Grant `s3:GetObject` (`s3:GetObjectVersion` for versions); a missing object also gives 403 without `s3:ListBucket`; check `ExpectedBucketOwner`. |
-//! | HeadObject 400 | Usually an SSE-C object: store it with SSE-KMS. |
+//! | HeadObject 400 | S3 answers 400 for a malformed version id, the wrong region (the message names both regions when S3 sends `x-amz-bucket-region`) and an SSE-C object, without saying which; check each. |
 //! | CompareFaces `InvalidS3Object` | Grant `kms:Decrypt` on the object's key and S3 read to the caller, and keep the bucket in Rekognition's region. |
 //! | Throttling, 5xx, timeouts | Retryable ([`Error::is_retryable`](crate::Error::is_retryable)); the SDK already retried in standard mode. |
-//! | `Transport` (refused, reset, TLS error, an answer that is not HTTP) | Check the endpoint and its certificate (a private CA needs [`AwsBackendBuilder::ca_bundle_pem`]). |
+//! | `Transport` (refused, reset, TLS handshake error, an answer that is not HTTP) | Check the endpoint URL and network reachability. Retryable. |
+//! | `CertificateNotTrusted` | The endpoint's certificate is not trusted (the message names why: unknown issuer, wrong host name, expired). A private CA (an emulator, a proxy) goes to [`AwsBackendBuilder::ca_bundle_pem`] or `AWS_CA_BUNDLE`. Not retryable. |
+//! | `Configuration` | The SDK failed before sending (no region, an endpoint it cannot resolve, no credentials); the message quotes its reason. Not retryable. |
+//! | `ConfigError::MissingRegion` | Set `AWS_REGION`, the profile's region, or the region of the `SdkConfig` or client. |
 //! | An error naming `LOG_SIGNABLE_BODY` | Unset it: with `LOG_SIGNABLE_BODY=true` the SDK prints request bodies, face images included, in its TRACE logs, so the backend neither builds nor sends image bytes. |
 //!
 //! ## Enrollment, opt-out verification, bucket audit
@@ -152,11 +155,14 @@ impl fmt::Debug for AwsBackend {
 
 impl AwsBackend {
     /// Both clients from one `SdkConfig` (region, credentials, endpoints,
-    /// retries and timeouts as loaded by `aws_config`).
+    /// retries and timeouts as loaded by `aws_config`). A CA bundle named
+    /// by `AWS_CA_BUNDLE` or the profile's `ca_bundle` is trusted, and only
+    /// it, as by the AWS CLI (see [`AwsBackendBuilder::build`]).
     ///
     /// # Errors
-    /// [`ConfigError::InsecureEndpoint`] when the config's endpoint URL for
-    /// S3 or Rekognition is not HTTPS.
+    /// As [`AwsBackendBuilder::build`]: [`ConfigError::InsecureEndpoint`]
+    /// when the config's endpoint URL for S3 or Rekognition is not HTTPS,
+    /// [`ConfigError::MissingRegion`] without a region.
     pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
         Self::builder().sdk_config(sdk_config).build()
     }
@@ -391,28 +397,39 @@ impl AwsBackendBuilder {
 
     /// Builds both clients, each with [`HttpsOnly`](crate::transit::HttpsOnly).
     ///
+    /// **TLS trust**, most specific first: [`ca_bundle_pem`](Self::ca_bundle_pem);
+    /// [`http_client`](Self::http_client); an HTTP client in the
+    /// `SdkConfig`; the CA bundle file named by `AWS_CA_BUNDLE`, else by
+    /// the active profile's `ca_bundle` (the convention of the AWS CLI and
+    /// the other AWS SDKs, which the Rust SDK does not follow), which then
+    /// is the only trusted CA of the clients built from the `SdkConfig`;
+    /// the SDK's default (the system's roots). Clients handed in keep
+    /// their own HTTP client unless one is given in code here.
+    ///
     /// # Errors
     /// [`ConfigError::InsecureEndpoint`] for a configured endpoint that is
-    /// not HTTPS; [`ConfigError::Invalid`] when a client has neither an
-    /// `SdkConfig` nor an existing client to start from, when the CA bundle
-    /// holds no valid PEM certificate, or when the environment variable
-    /// `LOG_SIGNABLE_BODY` is `true` (the SDK would then log face images;
-    /// the backend also refuses to send image bytes while it is set).
+    /// not HTTPS; [`ConfigError::MissingRegion`] for a client without a
+    /// region (every call would fail); [`ConfigError::Invalid`] when a
+    /// client has neither an `SdkConfig` nor an existing client to start
+    /// from, when a CA bundle cannot be read or holds no valid PEM
+    /// certificate, or when the environment variable `LOG_SIGNABLE_BODY`
+    /// is `true` (the SDK would then log face images; the backend also
+    /// refuses to send image bytes while it is set).
     pub fn build(self) -> Result<AwsBackend, ConfigError> {
         if sdk_logs_bodies() {
             return Err(ConfigError::Invalid(BODY_LOGGING_FIX.into()));
         }
-        let recipe = client::Recipe {
-            sdk: self.sdk_config.clone(),
-            http_client: match &self.ca_bundle {
+        let recipe = client::Recipe::new(
+            self.sdk_config.clone(),
+            match &self.ca_bundle {
                 Some(pem) => Some(https_client_trusting(
                     pem,
                     self.native_roots.unwrap_or(true),
                 )?),
                 None => self.http_client.clone(),
             },
-            timeouts: self.timeouts.clone(),
-        };
+            self.timeouts.clone(),
+        )?;
         let shared = self.endpoint_url.as_deref();
         let s3 = recipe.make::<aws_sdk_s3::Client>(
             self.s3.as_ref(),

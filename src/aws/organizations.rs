@@ -219,11 +219,7 @@ impl OrganizationsVerifierBuilder {
     /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint;
     /// [`ConfigError::Invalid`] without a config or a client.
     pub fn build(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
-        let recipe = Recipe {
-            sdk: self.sdk_config.clone(),
-            http_client: self.http_client.clone(),
-            timeouts: None,
-        };
+        let recipe = Recipe::new(self.sdk_config.clone(), self.http_client.clone(), None)?;
         let organizations = recipe.make::<aws_sdk_organizations::Client>(
             self.client.as_ref(),
             self.endpoint_url.as_deref(),
