@@ -57,7 +57,9 @@ use async_trait::async_trait;
 use crate::at_rest::{ObjectFacts, VerifiedS3Object};
 use crate::input::Service;
 use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef};
-use crate::policy::{QualityFilter, SimilarityThreshold};
+use crate::liveness::{LivenessFacts, LivenessSessionId};
+use crate::policy::{Policy, QualityFilter, SimilarityThreshold};
+use crate::posture::BucketAudit;
 use crate::quality::{FaceAttribute, FaceDetail};
 use crate::transit::InsecureEndpoint;
 
@@ -307,6 +309,146 @@ pub trait FaceAnalyzer: Send + Sync + fmt::Debug {
     /// A [`BackendError`] when the account cannot be learned; the guard
     /// then refuses the call.
     async fn caller_account(&self) -> Result<AccountId, BackendError>;
+
+    /// `CreateFaceLivenessSession` with the request's KMS key, output
+    /// bucket and prefix, audit image limit and idempotency token; returns
+    /// the session id.
+    ///
+    /// The default refuses: a backend without Face Liveness fails closed.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the session could not be created.
+    async fn create_liveness_session(
+        &self,
+        request: LivenessSessionRequest,
+    ) -> Result<LivenessSessionId, BackendError> {
+        let _ = request;
+        Err(liveness_unsupported("CreateFaceLivenessSession"))
+    }
+
+    /// `GetFaceLivenessSessionResults`: the session's status, confidence
+    /// and where the reference image is. Never image bytes.
+    ///
+    /// The default refuses: a backend without Face Liveness fails closed.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the results could not be read.
+    async fn liveness_session_results(
+        &self,
+        request: LivenessResultsRequest,
+    ) -> Result<LivenessFacts, BackendError> {
+        let _ = request;
+        Err(liveness_unsupported("GetFaceLivenessSessionResults"))
+    }
+}
+
+/// The error of a backend without Face Liveness.
+fn liveness_unsupported(operation: &'static str) -> BackendError {
+    BackendError::new(
+        BackendErrorKind::Other,
+        Service::Rekognition,
+        operation,
+        "this backend does not implement Face Liveness",
+    )
+}
+
+/// A Face Liveness session the guard approved: the KMS key (the policy's
+/// first allowed key), the output bucket (whose posture passed) and key
+/// prefix (binding the session to its member), the audit image limit and
+/// an idempotency token. Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivenessSessionRequest {
+    kms_key: KmsKeyArn,
+    output_bucket: String,
+    output_prefix: String,
+    audit_images_limit: u8,
+    client_request_token: String,
+}
+
+impl LivenessSessionRequest {
+    pub(crate) fn new(
+        kms_key: KmsKeyArn,
+        output_bucket: String,
+        output_prefix: String,
+        audit_images_limit: u8,
+        client_request_token: String,
+    ) -> Self {
+        Self {
+            kms_key,
+            output_bucket,
+            output_prefix,
+            audit_images_limit,
+            client_request_token,
+        }
+    }
+
+    /// `KmsKeyId`.
+    pub fn kms_key(&self) -> &KmsKeyArn {
+        &self.kms_key
+    }
+
+    /// `Settings.OutputConfig.S3Bucket`.
+    pub fn output_bucket(&self) -> &str {
+        &self.output_bucket
+    }
+
+    /// `Settings.OutputConfig.S3KeyPrefix`.
+    pub fn output_prefix(&self) -> &str {
+        &self.output_prefix
+    }
+
+    /// `Settings.AuditImagesLimit` (0 to 4).
+    pub fn audit_images_limit(&self) -> u8 {
+        self.audit_images_limit
+    }
+
+    /// `ClientRequestToken`: a UUID v4, so a retried request returns the
+    /// same session instead of creating another.
+    pub fn client_request_token(&self) -> &str {
+        &self.client_request_token
+    }
+}
+
+/// A results read the guard approved. Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivenessResultsRequest {
+    session_id: LivenessSessionId,
+}
+
+impl LivenessResultsRequest {
+    pub(crate) fn new(session_id: LivenessSessionId) -> Self {
+        Self { session_id }
+    }
+
+    /// `SessionId`.
+    pub fn session_id(&self) -> &LivenessSessionId {
+        &self.session_id
+    }
+}
+
+/// Audits a bucket's configuration (for S3: default encryption,
+/// versioning, bucket policy, Block Public Access). The guard asks before
+/// the first Face Liveness session into an output bucket, and refuses one
+/// with [at-rest findings](BucketAudit::at_rest_findings).
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait BucketAuditor: Send + Sync + fmt::Debug {
+    /// The endpoint this auditor calls; the guard audits only over
+    /// `https://`.
+    fn endpoint(&self) -> String;
+
+    /// Audits `bucket` against `policy` (its KMS key allowlist and
+    /// expected owner). A configuration that cannot be read is a finding,
+    /// never a pass.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the bucket does not exist or the store
+    /// fails.
+    async fn audit_bucket(
+        &self,
+        bucket: &str,
+        policy: &Policy,
+    ) -> Result<BucketAudit, BackendError>;
 }
 
 /// An upload the guard approved: validated image bytes, to be stored with
@@ -466,6 +608,20 @@ impl MockObjectUploader {
     /// A mock reporting the S3 endpoint
     /// [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the
     /// `expect_upload` the test needs.
+    pub fn https() -> Self {
+        let mut mock = Self::new();
+        mock.expect_endpoint()
+            .return_const(crate::testing::S3_ENDPOINT.to_owned());
+        mock
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+impl MockBucketAuditor {
+    /// A mock reporting the S3 endpoint
+    /// [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the
+    /// `expect_audit_bucket` the test needs.
     pub fn https() -> Self {
         let mut mock = Self::new();
         mock.expect_endpoint()

@@ -102,6 +102,40 @@ pub enum InputError {
         /// The value as given.
         value: f32,
     },
+    /// A liveness threshold outside 0..=100, or not a number.
+    #[error("invalid liveness threshold {value}: it must be a number from 0 to 100")]
+    InvalidLivenessThreshold {
+        /// The value as given.
+        value: f32,
+    },
+    /// A kiosk id that is empty, longer than 128 characters or holds a
+    /// log-unsafe character.
+    #[error("invalid kiosk id ({len} characters): 1 to 128 characters without control, line-separator or invisible formatting characters")]
+    InvalidKioskId {
+        /// Its length in characters.
+        len: usize,
+    },
+    /// Not a Face Liveness session id (a UUID).
+    #[error("invalid Face Liveness session id {input}: Rekognition issues UUIDs (8-4-4-4-12 hexadecimal digits)")]
+    InvalidLivenessSessionId {
+        /// The text as given (quoted and escaped).
+        input: String,
+    },
+    /// A Face Liveness output prefix longer than 512 bytes or holding a
+    /// log-unsafe character.
+    #[error("invalid liveness output prefix ({len} bytes): at most 512 bytes without control, line-separator or invisible formatting characters")]
+    InvalidOutputPrefix {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// An `AuditImagesLimit` above 4.
+    #[error(
+        "invalid audit images limit {value}: Rekognition keeps 0 to 4 audit images per session"
+    )]
+    InvalidAuditImagesLimit {
+        /// The value as given.
+        value: u8,
+    },
     /// Not a full KMS key ARN.
     #[error("invalid KMS key ARN {}: {reason}", Quoted(.input))]
     InvalidKmsKeyArn {

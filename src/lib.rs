@@ -117,11 +117,13 @@ pub mod conformance;
 pub mod error;
 mod guard;
 pub mod input;
+pub mod liveness;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod memory;
 pub mod opt_out;
 pub mod policy;
+pub mod posture;
 pub mod quality;
 pub mod refusal;
 #[cfg(any(test, feature = "test-util"))]
@@ -132,13 +134,14 @@ pub mod transit;
 
 pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
-    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, DetectRequest,
-    FaceAnalyzer, FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt,
-    UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
+    DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest, LivenessResultsRequest,
+    LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
+    VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub use backend::{MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
+pub use backend::{MockBucketAuditor, MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
 pub use guard::{

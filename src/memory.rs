@@ -34,11 +34,15 @@ use async_trait::async_trait;
 
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
 use crate::backend::{
-    BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, DetectRequest,
-    FaceAnalyzer, FaceMatch, InspectRequest, ObjectInspector, ObjectUploader, UploadReceipt,
-    UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
+    DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest, LivenessResultsRequest,
+    LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
+    VerifiedImage,
 };
 use crate::input::{AccountId, Service};
+use crate::liveness::{LivenessFacts, LivenessSessionId, LivenessStatus};
+use crate::policy::Policy;
+use crate::posture::{BucketAudit, Finding, Severity};
 use crate::quality::FaceDetail;
 
 /// An object stored in the simulation: its encryption and the face it shows.
@@ -112,6 +116,75 @@ impl SimulatedObject {
     }
 }
 
+/// How a simulated Face Liveness session ends
+/// ([`InMemoryBackend::finish_liveness`]).
+#[derive(Debug, Clone)]
+pub struct SimulatedLiveness {
+    status: LivenessStatus,
+    confidence: Option<f32>,
+    reference_face: Option<String>,
+    reference_object: Option<SimulatedObject>,
+    store_reference: bool,
+    report_version: bool,
+}
+
+impl SimulatedLiveness {
+    /// `SUCCEEDED` at `confidence`, with a reference image of face `face`
+    /// stored SSE-KMS under the session's key, its version reported.
+    pub fn live(confidence: f32, face: &str) -> Self {
+        Self {
+            status: LivenessStatus::Succeeded,
+            confidence: Some(confidence),
+            reference_face: Some(face.to_owned()),
+            reference_object: None,
+            store_reference: true,
+            report_version: true,
+        }
+    }
+
+    /// Ends with `status` (`FAILED`, `EXPIRED`, `IN_PROGRESS`, …), no
+    /// confidence and no reference image.
+    pub fn ended(status: LivenessStatus) -> Self {
+        Self {
+            status,
+            confidence: None,
+            reference_face: None,
+            reference_object: None,
+            store_reference: false,
+            report_version: false,
+        }
+    }
+
+    /// Stores the reference image as `object` (its face is set to the
+    /// session's face): e.g. SSE-S3, or another KMS key.
+    #[must_use]
+    pub fn with_reference_object(mut self, object: SimulatedObject) -> Self {
+        self.reference_object = Some(object);
+        self
+    }
+
+    /// Reports no reference image.
+    #[must_use]
+    pub fn without_reference_image(mut self) -> Self {
+        self.reference_face = None;
+        self
+    }
+
+    /// Reports a reference image that is not in the bucket.
+    #[must_use]
+    pub fn reference_not_stored(mut self) -> Self {
+        self.store_reference = false;
+        self
+    }
+
+    /// Reports the reference image without its version.
+    #[must_use]
+    pub fn without_reference_version(mut self) -> Self {
+        self.report_version = false;
+        self
+    }
+}
+
 #[derive(Debug)]
 struct StoredVersion {
     version_id: Option<String>,
@@ -122,7 +195,16 @@ struct StoredVersion {
 struct Bucket {
     owner: String,
     versioned: bool,
+    /// Default encryption: SSE-KMS under this key, else SSE-S3.
+    default_kms_key: Option<String>,
     objects: HashMap<String, Vec<StoredVersion>>,
+}
+
+/// A Face Liveness session in the simulation.
+#[derive(Debug)]
+struct SimSession {
+    request: LivenessSessionRequest,
+    facts: Option<LivenessFacts>,
 }
 
 #[derive(Debug, Default)]
@@ -132,6 +214,8 @@ struct State {
     face_details: HashMap<String, Vec<FaceDetail>>,
     similarity: HashMap<(String, String), f32>,
     next_version: u64,
+    sessions: HashMap<String, SimSession>,
+    next_session: u64,
 }
 
 #[derive(Debug, Default)]
@@ -139,6 +223,8 @@ struct Counters {
     inspect: AtomicUsize,
     compare: AtomicUsize,
     detect: AtomicUsize,
+    liveness: AtomicUsize,
+    audit: AtomicUsize,
 }
 
 /// A simulated S3 + Rekognition, implementing both
@@ -257,6 +343,7 @@ impl InMemoryBackend {
             Bucket {
                 owner: owner_account.to_owned(),
                 versioned,
+                default_kms_key: None,
                 objects: HashMap::new(),
             },
         );
@@ -305,6 +392,90 @@ impl InMemoryBackend {
         state
             .similarity
             .insert((b.to_owned(), a.to_owned()), similarity);
+    }
+
+    /// Sets a bucket's default encryption: SSE-KMS under `kms_key`, or
+    /// SSE-S3 (`None`, the default of a new bucket). The bucket audit
+    /// reads it.
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn set_default_encryption(&self, bucket: &str, kms_key: Option<&str>) {
+        let mut state = self.state();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        b.default_kms_key = kms_key.map(str::to_owned);
+    }
+
+    /// Finishes Face Liveness session `session_id` as `outcome` says: its
+    /// status and confidence, and a reference image stored in the
+    /// session's output bucket under `<prefix><session id>/reference.jpg`
+    /// (as Rekognition does), SSE-KMS under the session's key unless the
+    /// outcome says otherwise.
+    ///
+    /// # Panics
+    /// When no such session was started.
+    pub fn finish_liveness(&self, session_id: &LivenessSessionId, outcome: SimulatedLiveness) {
+        let (bucket, key, kms_key) = {
+            let state = self.state();
+            let session = state
+                .sessions
+                .get(session_id.as_str())
+                .unwrap_or_else(|| panic!("no liveness session {session_id}"));
+            (
+                session.request.output_bucket().to_owned(),
+                format!(
+                    "{}{session_id}/reference.jpg",
+                    session.request.output_prefix()
+                ),
+                session.request.kms_key().as_str().to_owned(),
+            )
+        };
+        let mut facts = LivenessFacts::new(outcome.status);
+        facts.confidence = outcome.confidence;
+        if let Some(face) = outcome.reference_face {
+            let object = outcome
+                .reference_object
+                .unwrap_or_else(|| SimulatedObject::sse_kms(&kms_key))
+                .with_face(&face);
+            let version = if outcome.store_reference {
+                self.put_object(&bucket, &key, object)
+            } else {
+                Some("v-never-stored".to_owned())
+            };
+            facts = facts.with_s3_reference_image(
+                &bucket,
+                &key,
+                version.as_deref().filter(|_| outcome.report_version),
+            );
+        }
+        if let Some(session) = self.state().sessions.get_mut(session_id.as_str()) {
+            session.facts = Some(facts);
+        }
+    }
+
+    /// The Face Liveness sessions started, in order, as requested.
+    pub fn liveness_requests(&self) -> Vec<LivenessSessionRequest> {
+        let state = self.state();
+        let mut sessions: Vec<_> = state.sessions.iter().collect();
+        sessions.sort_by(|a, b| a.0.cmp(b.0));
+        sessions
+            .into_iter()
+            .map(|(_, s)| s.request.clone())
+            .collect()
+    }
+
+    /// How many Face Liveness calls (create and results) reached the
+    /// simulated Rekognition.
+    pub fn liveness_calls(&self) -> usize {
+        self.counters.liveness.load(Ordering::SeqCst)
+    }
+
+    /// How many bucket audits ran.
+    pub fn audit_calls(&self) -> usize {
+        self.counters.audit.load(Ordering::SeqCst)
     }
 
     /// How many times an object's metadata was read.
@@ -441,6 +612,66 @@ impl FaceAnalyzer for InMemoryBackend {
         Ok(self.account.clone())
     }
 
+    /// Starts a session (ids `00000000-0000-4000-8000-000000000001`, …);
+    /// the output bucket must exist and belong to the caller's account.
+    async fn create_liveness_session(
+        &self,
+        request: LivenessSessionRequest,
+    ) -> Result<LivenessSessionId, BackendError> {
+        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
+        let mut state = self.state();
+        match state.buckets.get(request.output_bucket()) {
+            Some(b) if b.owner == self.account.as_str() => {}
+            _ => {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidRequest,
+                    Service::Rekognition,
+                    "CreateFaceLivenessSession",
+                    format!(
+                        "output bucket {} does not exist in the caller's account",
+                        request.output_bucket()
+                    ),
+                ))
+            }
+        }
+        state.next_session += 1;
+        let id = LivenessSessionId::parse(&format!(
+            "00000000-0000-4000-8000-{:012x}",
+            state.next_session
+        ))
+        .expect("a UUID");
+        state.sessions.insert(
+            id.as_str().to_owned(),
+            SimSession {
+                request,
+                facts: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// The outcome set with [`InMemoryBackend::finish_liveness`];
+    /// `CREATED` before that; `SessionNotFoundException` for an unknown id.
+    async fn liveness_session_results(
+        &self,
+        request: LivenessResultsRequest,
+    ) -> Result<LivenessFacts, BackendError> {
+        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
+        let state = self.state();
+        match state.sessions.get(request.session_id().as_str()) {
+            Some(session) => Ok(session
+                .facts
+                .clone()
+                .unwrap_or_else(|| LivenessFacts::new(LivenessStatus::Created))),
+            None => Err(BackendError::new(
+                BackendErrorKind::NotFound,
+                Service::Rekognition,
+                "GetFaceLivenessSessionResults",
+                format!("session {} was not found", request.session_id()),
+            )),
+        }
+    }
+
     async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
         self.counters.compare.fetch_add(1, Ordering::SeqCst);
         let Some(source) = self.face_of(request.source())? else {
@@ -503,5 +734,65 @@ impl ObjectUploader for InMemoryBackend {
             object.key(),
             stored,
         )))
+    }
+}
+
+#[async_trait]
+impl BucketAuditor for InMemoryBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    /// Audits the simulated default encryption and versioning (the
+    /// simulation has no bucket policies or Block Public Access).
+    async fn audit_bucket(
+        &self,
+        bucket: &str,
+        policy: &Policy,
+    ) -> Result<BucketAudit, BackendError> {
+        self.counters.audit.fetch_add(1, Ordering::SeqCst);
+        let state = self.state();
+        let err = |kind, message: String| {
+            BackendError::new(kind, Service::S3, "GetBucketEncryption", message)
+        };
+        let b = state.buckets.get(bucket).ok_or_else(|| {
+            err(
+                BackendErrorKind::NotFound,
+                format!("bucket {bucket} does not exist"),
+            )
+        })?;
+        if let Some(owner) = policy.bucket_owner() {
+            if owner.as_str() != b.owner {
+                return Err(err(
+                    BackendErrorKind::AccessDenied,
+                    format!("403 Forbidden: bucket {bucket} is not owned by the expected account {owner}"),
+                ));
+            }
+        }
+        let mut findings = Vec::new();
+        match &b.default_kms_key {
+            None => findings.push(Finding::new(
+                "default-encryption-not-kms",
+                Severity::High,
+                "default encryption is SSE-S3",
+                "set default encryption to SSE-KMS with an allowed key",
+            )),
+            Some(key) if !policy.allows_kms_key(key) => findings.push(Finding::new(
+                "default-encryption-key-not-allowed",
+                Severity::High,
+                format!("default encryption uses KMS key {key}, which is not on the allowlist"),
+                "set default encryption to an allowed key",
+            )),
+            Some(_) => {}
+        }
+        if !b.versioned {
+            findings.push(Finding::new(
+                "versioning-not-enabled",
+                Severity::High,
+                "versioning is not enabled",
+                "enable versioning",
+            ));
+        }
+        Ok(BucketAudit::new(bucket, findings))
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::at_rest::AtRestViolation;
+use crate::liveness::LivenessViolation;
 use crate::opt_out::OptOutViolation;
 use crate::transit::InsecureEndpoint;
 
@@ -25,6 +26,13 @@ pub enum Operation {
     /// [`Guard::check`](crate::Guard::check), and the read-back of an
     /// enrolled photo: S3 `HeadObject` and the at-rest judge.
     CheckObject,
+    /// [`Guard::start_liveness`](crate::Guard::start_liveness): the output
+    /// bucket's audit, then Rekognition `CreateFaceLivenessSession`.
+    StartLiveness,
+    /// [`Guard::verify_liveness`](crate::Guard::verify_liveness):
+    /// `GetFaceLivenessSessionResults`, HeadObject of both images, then
+    /// `CompareFaces`.
+    VerifyLiveness,
 }
 
 impl Operation {
@@ -35,6 +43,8 @@ impl Operation {
             Self::DetectFaces => "DetectFaces",
             Self::Enroll => "enrollment",
             Self::CheckObject => "object check",
+            Self::StartLiveness => "Face Liveness session start",
+            Self::VerifyLiveness => "Face Liveness verification",
         }
     }
 
@@ -44,12 +54,21 @@ impl Operation {
             Self::CompareFaces | Self::DetectFaces => "nothing was sent to Rekognition",
             Self::Enroll => "nothing was sent to Rekognition and nothing was stored",
             Self::CheckObject => "the object may not be compared",
+            Self::StartLiveness => "no session was started",
+            Self::VerifyLiveness => "no faces were compared and nothing is approved",
         }
     }
 
     /// Whether the operation calls Rekognition.
     pub fn calls_rekognition(self) -> bool {
-        matches!(self, Self::CompareFaces | Self::DetectFaces | Self::Enroll)
+        matches!(
+            self,
+            Self::CompareFaces
+                | Self::DetectFaces
+                | Self::Enroll
+                | Self::StartLiveness
+                | Self::VerifyLiveness
+        )
     }
 }
 
@@ -131,6 +150,16 @@ pub enum Violation {
     /// Rekognition.
     #[error(transparent)]
     OptOut(OptOutViolation),
+    /// **Face Liveness**: the session, the kiosk or the output bucket does
+    /// not meet the liveness rules.
+    #[error(transparent)]
+    Liveness(LivenessViolation),
+}
+
+impl From<LivenessViolation> for Violation {
+    fn from(v: LivenessViolation) -> Self {
+        Violation::Liveness(v)
+    }
 }
 
 impl From<InsecureEndpoint> for Violation {

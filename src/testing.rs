@@ -88,7 +88,9 @@
 //! # }
 //! ```
 
-pub use crate::backend::{MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
+pub use crate::backend::{
+    MockBucketAuditor, MockFaceAnalyzer, MockObjectInspector, MockObjectUploader,
+};
 pub use crate::opt_out::MockOptOutVerifier;
 
 /// The S3 endpoint `MockObjectInspector::https()` and

@@ -708,3 +708,13 @@ async fn conformance() {
     rekognition_guard::conformance::run_all(&rekognition_guard::conformance::InMemoryHarness::new())
         .await;
 }
+
+/// The Face Liveness conformance suite
+/// (`rekognition_guard::conformance::liveness`) on the simulation.
+#[tokio::test]
+async fn liveness_conformance() {
+    rekognition_guard::conformance::liveness::run_all(
+        &rekognition_guard::conformance::liveness::InMemoryLivenessHarness::new(),
+    )
+    .await;
+}

@@ -1,8 +1,6 @@
 //! Bucket posture audit: does a bucket's configuration keep every future
 //! face image compliant?
 
-use std::fmt;
-
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
 use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
@@ -19,107 +17,7 @@ use super::AwsBackend;
 use crate::error::{BackendError, BackendErrorKind, Error};
 use crate::input::Service;
 use crate::policy::Policy;
-
-/// How much a finding matters. Anything above [`Info`](Self::Info) makes
-/// the bucket non-compliant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Severity {
-    /// Worth knowing; compliance holds.
-    Info,
-    /// A safeguard is missing.
-    Medium,
-    /// A requirement is not met, or could not be checked.
-    High,
-}
-
-impl Severity {
-    /// `info`, `medium` or `high`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One result of an audit, with a stable id.
-///
-/// Ids: `default-encryption-not-kms`, `default-encryption-key-not-allowed`,
-/// `bucket-key-disabled` (info), `versioning-not-enabled`,
-/// `no-tls-only-policy`, `uploads-not-forced-to-kms`,
-/// `public-access-not-blocked`, and `unverifiable-<check>` when a
-/// configuration could not be read (never a pass).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Finding {
-    /// Stable id.
-    pub id: &'static str,
-    /// How much it matters.
-    pub severity: Severity,
-    /// What was seen.
-    pub detail: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl Finding {
-    fn new(
-        id: &'static str,
-        severity: Severity,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        // Details quote bucket policies and error codes: escaped here, once.
-        Self {
-            id,
-            severity,
-            detail: crate::text::neutralize(detail.into()),
-            fix: crate::text::neutralize(fix.into()),
-        }
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}] {}: {} (fix: {})",
-            self.severity, self.id, self.detail, self.fix
-        )
-    }
-}
-
-/// The result of [`AwsBackend::audit_bucket`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketAudit {
-    bucket: String,
-    findings: Vec<Finding>,
-}
-
-impl BucketAudit {
-    /// The bucket audited.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// Every finding, most severe first.
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
-    }
-
-    /// `true` when no finding is above [`Severity::Info`].
-    pub fn is_compliant(&self) -> bool {
-        self.findings.iter().all(|f| f.severity == Severity::Info)
-    }
-}
+use crate::posture::{BucketAudit, Finding, Severity};
 
 /// An SDK error of one audit read: S3's "not configured" codes, a
 /// permission problem (a finding), or a real failure (an error).
@@ -270,16 +168,12 @@ impl AwsBackend {
         bucket_policy_statements(bucket_policy, bucket, default_kms, &mut findings);
         public_access_block(public_access, &mut findings);
 
-        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let audit = BucketAudit {
-            bucket: bucket.to_owned(),
-            findings,
-        };
+        let audit = BucketAudit::new(bucket, findings);
         tracing::info!(
             target: crate::AUDIT_TARGET,
             bucket,
             compliant = audit.is_compliant(),
-            findings = audit.findings.len(),
+            findings = audit.findings().len(),
             "bucket posture audited"
         );
         Ok(audit)
@@ -530,4 +424,29 @@ fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding>
         &|s| denies_non_kms_uploads(s, bucket, default_kms),
     );
     findings
+}
+
+#[async_trait::async_trait]
+impl crate::backend::BucketAuditor for AwsBackend {
+    fn endpoint(&self) -> String {
+        crate::backend::ObjectInspector::endpoint(self)
+    }
+
+    /// [`AwsBackend::audit_bucket`].
+    async fn audit_bucket(
+        &self,
+        bucket: &str,
+        policy: &Policy,
+    ) -> Result<BucketAudit, BackendError> {
+        match AwsBackend::audit_bucket(self, bucket, policy).await {
+            Ok(audit) => Ok(audit),
+            Err(Error::Backend(e)) => Err(e),
+            Err(other) => Err(BackendError::new(
+                BackendErrorKind::Other,
+                Service::S3,
+                "bucket audit",
+                other.to_string(),
+            )),
+        }
+    }
 }

@@ -84,19 +84,21 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 
-pub use audit::{BucketAudit, Finding, Severity};
+pub use crate::posture::{BucketAudit, Finding, Severity};
 #[cfg(feature = "organizations")]
 #[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
 pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
 
 use crate::at_rest::ObjectFacts;
 use crate::backend::{
-    CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer, InspectRequest, ObjectInspector,
-    ObjectUploader, UploadReceipt, UploadRequest,
+    CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer, InspectRequest,
+    LivenessResultsRequest, LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt,
+    UploadRequest,
 };
 use crate::error::{BackendError, ConfigError};
 use crate::guard::{Guard, GuardBuilder};
 use crate::input::{AccountId, Service};
+use crate::liveness::{LivenessFacts, LivenessSessionId};
 use crate::quality::FaceDetail;
 use crate::transit::redact;
 
@@ -172,10 +174,13 @@ impl AwsBackend {
         AwsBackendBuilder::default()
     }
 
-    /// A guard builder over this backend (inspector, comparer and the
-    /// uploader for [`Guard::enroll`]).
+    /// A guard builder over this backend: inspector, analyzer, the
+    /// uploader for [`Guard::enroll`] and the bucket auditor for
+    /// [`Guard::start_liveness`].
     pub fn guard_builder(&self) -> GuardBuilder {
-        Guard::builder(self.clone(), self.clone()).uploader(self.clone())
+        Guard::builder(self.clone(), self.clone())
+            .uploader(self.clone())
+            .bucket_auditor(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
@@ -212,6 +217,20 @@ impl FaceAnalyzer for AwsBackend {
 
     async fn detect_faces(&self, request: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
         rekognition::detect_faces(&self.rekognition, request).await
+    }
+
+    async fn create_liveness_session(
+        &self,
+        request: LivenessSessionRequest,
+    ) -> Result<LivenessSessionId, BackendError> {
+        rekognition::create_liveness_session(&self.rekognition, request).await
+    }
+
+    async fn liveness_session_results(
+        &self,
+        request: LivenessResultsRequest,
+    ) -> Result<LivenessFacts, BackendError> {
+        rekognition::liveness_session_results(&self.rekognition, request).await
     }
 
     /// STS `GetCallerIdentity` with the Rekognition client's credentials,

@@ -1,4 +1,5 @@
-//! Rekognition CompareFaces, fed only verified images.
+//! Rekognition CompareFaces, DetectFaces and Face Liveness, fed only
+//! what the guard approved.
 
 use aws_sdk_rekognition::error::SdkError;
 use aws_sdk_rekognition::operation::compare_faces::{CompareFacesError, CompareFacesOutput};
@@ -11,9 +12,11 @@ use super::errors::{by_status, common, status};
 use crate::at_rest::VerifiedS3Object;
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
-    BoundingBox, CompareRequest, ComparisonFacts, DetectRequest, FaceMatch, VerifiedImage,
+    BoundingBox, CompareRequest, ComparisonFacts, DetectRequest, FaceMatch, LivenessResultsRequest,
+    LivenessSessionRequest, VerifiedImage,
 };
 use crate::input::Service;
+use crate::liveness::{LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus};
 use crate::quality::{FaceDetail, FaceTrait, Pose};
 
 const OPERATION: &str = "CompareFaces";
@@ -253,4 +256,155 @@ pub(crate) fn face_detail(f: &rk::FaceDetail) -> FaceDetail {
             .face_occluded()
             .and_then(|e| trait_of(e.value, e.confidence)),
     }
+}
+
+const CREATE_LIVENESS: &str = "CreateFaceLivenessSession";
+const LIVENESS_RESULTS: &str = "GetFaceLivenessSessionResults";
+
+/// Sends CreateFaceLivenessSession with the request's KMS key, output
+/// bucket and prefix, audit image limit and idempotency token.
+pub(crate) async fn create_liveness_session(
+    client: &aws_sdk_rekognition::Client,
+    request: LivenessSessionRequest,
+) -> Result<LivenessSessionId, BackendError> {
+    let settings = rk::CreateFaceLivenessSessionRequestSettings::builder()
+        .output_config(
+            rk::LivenessOutputConfig::builder()
+                .s3_bucket(request.output_bucket())
+                .s3_key_prefix(request.output_prefix())
+                .build()
+                .map_err(|e| invalid_request(CREATE_LIVENESS, &e.to_string()))?,
+        )
+        .audit_images_limit(i32::from(request.audit_images_limit()))
+        .build();
+    let result = client
+        .create_face_liveness_session()
+        .kms_key_id(request.kms_key().as_str())
+        .settings(settings)
+        .client_request_token(request.client_request_token())
+        .send()
+        .await;
+    match result {
+        Ok(out) => LivenessSessionId::parse(out.session_id()).map_err(|_| {
+            BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::Rekognition,
+                CREATE_LIVENESS,
+                "Rekognition answered a session id that is not a UUID",
+            )
+        }),
+        Err(err) => Err(map_liveness_error(
+            err,
+            CREATE_LIVENESS,
+            &format!(
+                "KmsKeyId {}, output bucket {}",
+                request.kms_key(),
+                request.output_bucket()
+            ),
+            client.config().region().map(|r| r.as_ref()),
+        )),
+    }
+}
+
+/// Sends GetFaceLivenessSessionResults and keeps the status, confidence
+/// and where the reference image is; image bytes, audit images, the
+/// challenge and feedback are dropped.
+pub(crate) async fn liveness_session_results(
+    client: &aws_sdk_rekognition::Client,
+    request: LivenessResultsRequest,
+) -> Result<LivenessFacts, BackendError> {
+    let result = client
+        .get_face_liveness_session_results()
+        .session_id(request.session_id().as_str())
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(liveness_facts(&out)),
+        Err(err) => Err(map_liveness_error(
+            err,
+            LIVENESS_RESULTS,
+            &format!("session {}", request.session_id()),
+            client.config().region().map(|r| r.as_ref()),
+        )),
+    }
+}
+
+/// The facts the guard judges; never the bytes of any image.
+pub(crate) fn liveness_facts(
+    out: &aws_sdk_rekognition::operation::get_face_liveness_session_results::GetFaceLivenessSessionResultsOutput,
+) -> LivenessFacts {
+    let mut facts = LivenessFacts::new(LivenessStatus::from_api(out.status().as_str()));
+    facts.confidence = out.confidence();
+    facts.reference_image = out.reference_image().map(|image| match image.s3_object() {
+        Some(o) => match (o.bucket(), o.name()) {
+            (Some(bucket), Some(key)) => LivenessImage::S3 {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                version: o.version().map(str::to_owned),
+            },
+            _ => LivenessImage::NotInS3,
+        },
+        None => LivenessImage::NotInS3,
+    });
+    facts
+}
+
+fn invalid_request(operation: &'static str, why: &str) -> BackendError {
+    BackendError::new(
+        BackendErrorKind::InvalidRequest,
+        Service::Rekognition,
+        operation,
+        format!(
+            "the request could not be built: {}",
+            crate::text::quote(why, 200)
+        ),
+    )
+}
+
+/// Face Liveness errors: what was asked (`asked`: the key, bucket or
+/// session) and what to fix, quoting the service's message where it is the
+/// only one who knows.
+fn map_liveness_error<E>(
+    err: SdkError<E, HttpResponse>,
+    operation: &'static str,
+    asked: &str,
+    region: Option<&str>,
+) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(mapped) = common(&err, Service::Rekognition, operation) {
+        return mapped.with_source(err);
+    }
+    let service_error = err.as_service_error();
+    let code = service_error.and_then(|e| e.code()).unwrap_or("");
+    let said = service_error
+        .and_then(|e| e.message())
+        .map(|m| format!(" (Rekognition said: {})", crate::text::quote(m, 200)))
+        .unwrap_or_default();
+    let region = region.unwrap_or("no region configured");
+    let (kind, message) = match code {
+        "SessionNotFoundException" => (
+            BackendErrorKind::NotFound,
+            format!("{asked} was not found in region {region}: it expired, belongs to another account or region, or never existed; start a new session{said}"),
+        ),
+        "AccessDeniedException" => (
+            BackendErrorKind::AccessDenied,
+            format!("access denied for {asked}: the caller needs rekognition:{operation}, and for a new session s3:PutObject on the output bucket and use of the KMS key{said}"),
+        ),
+        "InvalidParameterException" => (
+            BackendErrorKind::InvalidRequest,
+            format!("Rekognition refused a parameter of {asked}: the KMS key and the output bucket must be in the caller's account and in region {region}{said}"),
+        ),
+        "ThrottlingException" | "ProvisionedThroughputExceededException" => (
+            BackendErrorKind::Throttled,
+            format!("Rekognition is throttling {operation}; retry later or request a higher quota"),
+        ),
+        "InternalServerError" => (
+            BackendErrorKind::ServiceUnavailable,
+            "Rekognition had an internal error".to_owned(),
+        ),
+        _ => by_status(status(&err), operation),
+    };
+    BackendError::new(kind, Service::Rekognition, operation, message).with_source(err)
 }

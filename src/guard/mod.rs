@@ -4,6 +4,7 @@
 
 mod audit;
 mod decision;
+mod liveness;
 mod path;
 
 use std::fmt;
@@ -18,8 +19,8 @@ use path::{backend_error, internal_error, refused};
 
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
-    BackendErrorKind, CompareRequest, DetectRequest, FaceAnalyzer, ObjectInspector, ObjectUploader,
-    UploadRequest, VerifiedImage,
+    BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectInspector,
+    ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
@@ -27,6 +28,7 @@ use crate::input::{
     names_immutable_version, FaceImage, ImageInput, InputError, S3ObjectRef, Service,
     NULL_VERSION_ID,
 };
+use crate::liveness::LivenessPolicy;
 use crate::opt_out::OptOutEvidence;
 use crate::policy::Policy;
 use crate::quality::{FaceAssessment, QualityPolicy, GATE_ATTRIBUTES};
@@ -44,11 +46,14 @@ pub struct Guard {
     inspector: Arc<dyn ObjectInspector>,
     analyzer: Arc<dyn FaceAnalyzer>,
     uploader: Option<Arc<dyn ObjectUploader>>,
+    auditor: Option<Arc<dyn BucketAuditor>>,
     policy: Policy,
     quality: QualityPolicy,
+    liveness: Option<LivenessPolicy>,
     opt_out: OptOutEvidence,
     cache: Option<Arc<VerificationCache>>,
     known_https: Arc<KnownEndpoints>,
+    liveness_state: Arc<liveness::State>,
 }
 
 impl fmt::Debug for Guard {
@@ -57,8 +62,10 @@ impl fmt::Debug for Guard {
             .field("inspector", &self.inspector)
             .field("analyzer", &self.analyzer)
             .field("uploader", &self.uploader)
+            .field("auditor", &self.auditor)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
+            .field("liveness", &self.liveness)
             .field("opt_out", &self.opt_out)
             .finish()
     }
@@ -71,8 +78,10 @@ pub struct GuardBuilder {
     inspector: Arc<dyn ObjectInspector>,
     analyzer: Arc<dyn FaceAnalyzer>,
     uploader: Option<Arc<dyn ObjectUploader>>,
+    auditor: Option<Arc<dyn BucketAuditor>>,
     policy: Policy,
     quality: QualityPolicy,
+    liveness: Option<LivenessPolicy>,
     opt_out: Option<OptOutEvidence>,
     cache: Option<CacheConfig>,
 }
@@ -83,8 +92,10 @@ impl fmt::Debug for GuardBuilder {
             .field("inspector", &self.inspector)
             .field("analyzer", &self.analyzer)
             .field("uploader", &self.uploader)
+            .field("auditor", &self.auditor)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
+            .field("liveness", &self.liveness)
             .field("opt_out", &self.opt_out)
             .finish()
     }
@@ -107,6 +118,20 @@ impl GuardBuilder {
     /// (the AWS backend's guard builder sets it).
     pub fn uploader(mut self, uploader: impl ObjectUploader + 'static) -> Self {
         self.uploader = Some(Arc::new(uploader));
+        self
+    }
+
+    /// Sets the bucket auditor [`Guard::start_liveness`] checks the output
+    /// bucket with (the AWS backend's guard builder sets it).
+    pub fn bucket_auditor(mut self, auditor: impl BucketAuditor + 'static) -> Self {
+        self.auditor = Some(Arc::new(auditor));
+        self
+    }
+
+    /// Enables Face Liveness ([`Guard::start_liveness`],
+    /// [`Guard::verify_liveness`]) with `policy`.
+    pub fn liveness(mut self, policy: LivenessPolicy) -> Self {
+        self.liveness = Some(policy);
         self
     }
 
@@ -140,11 +165,14 @@ impl GuardBuilder {
             inspector: self.inspector,
             analyzer: self.analyzer,
             uploader: self.uploader,
+            auditor: self.auditor,
             policy: self.policy,
             quality: self.quality,
+            liveness: self.liveness,
             opt_out,
             cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
             known_https: Arc::default(),
+            liveness_state: Arc::default(),
         })
     }
 }
@@ -168,8 +196,10 @@ impl Guard {
             inspector,
             analyzer,
             uploader: None,
+            auditor: None,
             policy: Policy::default(),
             quality: QualityPolicy::default(),
+            liveness: None,
             opt_out: None,
             cache: Some(CacheConfig::default()),
         }

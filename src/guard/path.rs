@@ -75,13 +75,23 @@ impl Guard {
         images: [ImageInput; N],
     ) -> Result<Clearance<N>, Error> {
         let mut violations = Vec::new();
-        let reads_s3 =
-            operation == Operation::Enroll || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
+        // Enrollment reads back what it stored; a liveness verification
+        // reads the reference image Rekognition stored.
+        let reads_s3 = matches!(operation, Operation::Enroll | Operation::VerifyLiveness)
+            || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
         let s3_ok = !reads_s3
             || endpoint_pushed(
                 &mut violations,
                 self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
             );
+        if operation == Operation::StartLiveness {
+            if let Some(auditor) = &self.auditor {
+                endpoint_pushed(
+                    &mut violations,
+                    self.endpoint_ok(Service::S3, &auditor.endpoint()),
+                );
+            }
+        }
         if operation == Operation::Enroll {
             if let Some(uploader) = &self.uploader {
                 endpoint_pushed(

@@ -16,6 +16,10 @@
 //! ```
 //!
 //! Scenarios panic (like tests) when a backend does not behave.
+//!
+//! Face Liveness has its own harness and scenarios, in [`liveness`].
+
+pub mod liveness;
 
 use std::sync::{Arc, Mutex};
 
@@ -272,6 +276,16 @@ pub async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &
     assert_eq!(h.compared_sources().len(), before, "{name}");
 }
 
+/// The simulated object for `stored`.
+fn simulated(stored: Stored) -> SimulatedObject {
+    match stored {
+        Stored::SseKms => SimulatedObject::sse_kms(KEY),
+        Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
+        Stored::SseS3 => SimulatedObject::sse_s3(),
+        Stored::Unencrypted => SimulatedObject::unencrypted(),
+    }
+}
+
 /// The conformance harness over [`InMemoryBackend`].
 #[derive(Debug, Clone)]
 pub struct InMemoryHarness {
@@ -350,13 +364,8 @@ impl Harness for InMemoryHarness {
         KmsKeyArn::parse(OTHER_KEY).expect("a key ARN")
     }
     async fn put(&self, key: &str, stored: Stored) -> Option<String> {
-        let object = match stored {
-            Stored::SseKms => SimulatedObject::sse_kms(KEY),
-            Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
-            Stored::SseS3 => SimulatedObject::sse_s3(),
-            Stored::Unencrypted => SimulatedObject::unencrypted(),
-        };
-        self.aws.put_object(BUCKET, key, object.with_face("member"))
+        self.aws
+            .put_object(BUCKET, key, simulated(stored).with_face("member"))
     }
     fn reference(&self, key: &str) -> S3ObjectRef {
         S3ObjectRef::new(BUCKET, key).expect("a valid reference")

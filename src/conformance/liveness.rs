@@ -1,0 +1,723 @@
+//! The Face Liveness scenarios, written once over a [`LivenessHarness`].
+//! This crate runs them against [`InMemoryBackend`] and against
+//! `AwsBackend` over real TLS, with an HTTPS stand-in playing S3 and
+//! Rekognition (moto has no Face Liveness).
+//!
+//! ```
+//! use rekognition_guard::conformance::liveness::{run_all, InMemoryLivenessHarness};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! run_all(&InMemoryLivenessHarness::new()).await;
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{simulated, Stored, KEY, OTHER_KEY};
+use crate::at_rest::AtRestViolation;
+use crate::error::Error;
+use crate::guard::{CheckedImage, Guard, Verdict};
+use crate::input::{KmsKeyArn, S3ObjectRef, Service};
+use crate::liveness::{
+    member_tag, FailureLimit, KioskId, LivenessPolicy, LivenessSessionId, LivenessStatus,
+    LivenessVerdict, LivenessViolation, NotLiveReason,
+};
+use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT_ACCOUNT};
+use crate::opt_out::OptOutEvidence;
+use crate::policy::Policy;
+use crate::refusal::Violation;
+
+/// How a harness's liveness output bucket is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputPosture {
+    /// Default encryption SSE-KMS under [`LivenessHarness::kms_key`],
+    /// versioning on.
+    Compliant,
+    /// Default encryption SSE-S3.
+    SseS3Default,
+    /// Versioning off.
+    Unversioned,
+}
+
+/// Where a finished session's reference image is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferenceImage {
+    /// None reported.
+    None,
+    /// Stored as `Stored` says, its version reported.
+    Stored(Stored),
+    /// Reported, but not in the bucket.
+    NotStored,
+    /// Stored SSE-KMS, reported without its version.
+    Unversioned,
+}
+
+/// How a session ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivenessOutcome {
+    /// The status reported.
+    pub status: LivenessStatus,
+    /// The confidence reported.
+    pub confidence: Option<f32>,
+    /// Whose face the reference image shows.
+    pub face: String,
+    /// Where the reference image is.
+    pub reference: ReferenceImage,
+}
+
+impl LivenessOutcome {
+    /// `SUCCEEDED` at `confidence`, a compliant reference image of `face`.
+    pub fn live(confidence: f32, face: &str) -> Self {
+        Self {
+            status: LivenessStatus::Succeeded,
+            confidence: Some(confidence),
+            face: face.to_owned(),
+            reference: ReferenceImage::Stored(Stored::SseKms),
+        }
+    }
+
+    /// Ended with `status`, nothing else.
+    pub fn ended(status: LivenessStatus) -> Self {
+        Self {
+            status,
+            confidence: None,
+            face: String::new(),
+            reference: ReferenceImage::None,
+        }
+    }
+
+    /// With the reference image as `reference` says.
+    #[must_use]
+    pub fn reference(mut self, reference: ReferenceImage) -> Self {
+        self.reference = reference;
+        self
+    }
+}
+
+/// A `CreateFaceLivenessSession` request as a backend received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedSession {
+    /// `KmsKeyId`.
+    pub kms_key: String,
+    /// `Settings.OutputConfig.S3Bucket`.
+    pub output_bucket: String,
+    /// `Settings.OutputConfig.S3KeyPrefix`.
+    pub output_prefix: String,
+    /// `Settings.AuditImagesLimit`.
+    pub audit_images_limit: u8,
+    /// `ClientRequestToken`.
+    pub client_request_token: String,
+}
+
+/// One backend under test for Face Liveness: members' photos, the output
+/// bucket, how sessions end, and what reached Rekognition.
+#[async_trait]
+pub trait LivenessHarness: Send + Sync {
+    /// A short name for messages.
+    fn name(&self) -> &str;
+    /// The KMS key the scenarios' policies allow.
+    fn kms_key(&self) -> KmsKeyArn;
+    /// The liveness output bucket.
+    fn output_bucket(&self) -> String;
+    /// Stores member `name`'s photo (face `name`, SSE-KMS under
+    /// [`kms_key`](Self::kms_key)); returns its pinned reference.
+    async fn enroll(&self, name: &str) -> S3ObjectRef;
+    /// Configures the output bucket.
+    async fn set_output_posture(&self, posture: OutputPosture);
+    /// A guard over the backend with `policy`, `liveness` and attested
+    /// opt-out evidence; with `plain_http`, that service's endpoint is
+    /// plain `http://` (a handed-in client the crate cannot check at
+    /// build time).
+    fn guard(&self, policy: Policy, liveness: LivenessPolicy, plain_http: Option<Service>)
+        -> Guard;
+    /// Ends `session` as `outcome` says.
+    async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome);
+    /// Every `CreateFaceLivenessSession` request received so far.
+    fn started(&self) -> Vec<StartedSession>;
+    /// How many Face Liveness calls (create and results) reached
+    /// Rekognition so far.
+    fn liveness_calls(&self) -> usize;
+    /// How many `CompareFaces` calls reached Rekognition so far.
+    fn compare_calls(&self) -> usize;
+}
+
+/// Runs every Face Liveness scenario against `h`.
+pub async fn run_all(h: &dyn LivenessHarness) {
+    a_live_member_is_compared_with_the_reference_image_and_approved(h).await;
+    sessions_that_are_not_live_are_told_apart_and_never_compared(h).await;
+    an_unfinished_session_can_be_verified_once_it_finishes(h).await;
+    a_reference_image_failing_the_at_rest_checks_is_never_compared(h).await;
+    a_session_verified_for_another_member_is_refused(h).await;
+    a_session_is_verified_once(h).await;
+    repeated_failures_lock_the_kiosk_before_any_aws_call(h).await;
+    a_non_compliant_output_bucket_gets_no_session(h).await;
+    plain_http_endpoints_are_refused_before_any_liveness_call(h).await;
+    an_unpinned_member_photo_is_refused_before_any_liveness_call(h).await;
+}
+
+fn policies(h: &dyn LivenessHarness) -> (Policy, LivenessPolicy) {
+    (
+        Policy::new()
+            .allow_kms_key(h.kms_key())
+            .require_versioning(true),
+        LivenessPolicy::new(&h.output_bucket())
+            .expect("a bucket name")
+            .output_prefix("liveness/")
+            .expect("a prefix"),
+    )
+}
+
+fn kiosk(name: &str) -> KioskId {
+    KioskId::new(name).expect("a kiosk id")
+}
+
+fn liveness_refusal(e: &Error) -> Option<&LivenessViolation> {
+    match e.as_refusal().map(|r| r.violations()) {
+        Some([Violation::Liveness(v)]) => Some(v),
+        _ => None,
+    }
+}
+
+/// A started session for `member` at `at`, finished as `outcome` says.
+async fn session(
+    h: &dyn LivenessHarness,
+    guard: &Guard,
+    member: &S3ObjectRef,
+    at: &KioskId,
+    outcome: LivenessOutcome,
+) -> LivenessSessionId {
+    let started = guard
+        .start_liveness(member, at)
+        .await
+        .unwrap_or_else(|e| panic!("{}: a session starts: {e}", h.name()));
+    h.finish(started.id(), outcome).await;
+    started.id().clone()
+}
+
+/// The happy path: the session is started with the policy's key, the
+/// output bucket and a prefix carrying the member's tag; a live person
+/// whose reference image matches the member's photo is approved, both
+/// images checked and version-pinned.
+pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
+    h: &dyn LivenessHarness,
+) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-happy");
+    let (compares, started_before) = (h.compare_calls(), h.started().len());
+
+    let started = guard.start_liveness(&ada, &at).await.expect(name);
+    assert_eq!(started.member(), &ada, "{name}");
+    assert_eq!(
+        started.expires_at(),
+        started.started_at() + crate::liveness::SESSION_LIFETIME
+    );
+    let request = h.started().pop().expect("a request");
+    assert_eq!(h.started().len(), started_before + 1, "{name}");
+    assert_eq!(request.kms_key, h.kms_key().as_str(), "{name}");
+    assert_eq!(request.output_bucket, h.output_bucket(), "{name}");
+    assert_eq!(
+        request.output_prefix,
+        format!("liveness/{}/", member_tag(&ada)),
+        "{name}"
+    );
+    assert_eq!(request.audit_images_limit, 0, "{name}");
+    assert!(
+        uuid::Uuid::parse_str(&request.client_request_token)
+            .is_ok_and(|u| u.get_version_num() == 4),
+        "{name}: a UUID v4 idempotency token: {}",
+        request.client_request_token
+    );
+
+    h.finish(started.id(), LivenessOutcome::live(99.1, "ada"))
+        .await;
+    let decision = guard
+        .verify_liveness(started.id(), &ada, &at)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(decision.is_approved(), "{name}: {decision:?}");
+    assert_eq!(decision.kiosk_text(), "pass");
+    assert_eq!(decision.status(), &LivenessStatus::Succeeded, "{name}");
+    assert_eq!(decision.confidence(), Some(99.1), "{name}");
+    assert!(decision.similarity().is_some_and(|s| s >= 99.0), "{name}");
+    match (decision.source(), decision.target()) {
+        (
+            Some(CheckedImage::S3 { object: source, .. }),
+            Some(CheckedImage::S3 { object: target, .. }),
+        ) => {
+            assert_eq!(source.reference(), ada, "{name}");
+            assert!(source.is_pinned() && target.is_pinned(), "{name}");
+            assert_eq!(target.bucket(), h.output_bucket(), "{name}");
+            assert!(target.key().contains(&member_tag(&ada)), "{name}");
+            assert_eq!(target.kms_key_id(), h.kms_key().as_str(), "{name}");
+        }
+        other => panic!("{name}: two checked S3 images: {other:?}"),
+    }
+    assert_eq!(h.compare_calls(), compares + 1, "{name}");
+}
+
+/// `FAILED`, `EXPIRED`, a confidence under the threshold and a missing
+/// reference image never approve, are told apart, and compare nothing.
+pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-not-live");
+    let compares = h.compare_calls();
+    for (outcome, expected) in [
+        (
+            LivenessOutcome::ended(LivenessStatus::Failed),
+            NotLiveReason::Failed,
+        ),
+        (
+            LivenessOutcome::ended(LivenessStatus::Expired),
+            NotLiveReason::Expired,
+        ),
+        (
+            LivenessOutcome::live(62.5, "ada"),
+            NotLiveReason::LowConfidence {
+                confidence: 62.5,
+                threshold: 80.0,
+            },
+        ),
+        (
+            LivenessOutcome::live(99.0, "ada").reference(ReferenceImage::None),
+            NotLiveReason::NoReferenceImage,
+        ),
+    ] {
+        let id = session(h, &guard, &ada, &at, outcome).await;
+        let decision = guard
+            .verify_liveness(&id, &ada, &at)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            decision.verdict(),
+            &LivenessVerdict::NotLive(expected),
+            "{name}"
+        );
+        assert!(!decision.is_approved(), "{name}");
+        assert_eq!(decision.kiosk_text(), "fail", "{name}");
+        assert!(decision.source().is_none() && decision.target().is_none());
+    }
+    assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
+}
+
+/// A session verified before the kiosk finished says so, counts no
+/// failure, and can be verified once it has finished.
+pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-unfinished");
+    let id = session(
+        h,
+        &guard,
+        &ada,
+        &at,
+        LivenessOutcome::ended(LivenessStatus::InProgress),
+    )
+    .await;
+    let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+    assert_eq!(
+        decision.verdict(),
+        &LivenessVerdict::NotFinished(LivenessStatus::InProgress),
+        "{name}"
+    );
+    h.finish(&id, LivenessOutcome::live(97.0, "ada")).await;
+    let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+    assert!(decision.is_approved(), "{name}: {decision:?}");
+}
+
+/// A reference image under SSE-S3 or a foreign key, or without a version,
+/// is refused; one that is not in the bucket is an error. None is
+/// compared.
+pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
+    h: &dyn LivenessHarness,
+) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-at-rest");
+    let compares = h.compare_calls();
+    for reference in [
+        ReferenceImage::Stored(Stored::SseS3),
+        ReferenceImage::Stored(Stored::SseKmsOtherKey),
+        ReferenceImage::Unversioned,
+        ReferenceImage::NotStored,
+    ] {
+        let outcome = LivenessOutcome::live(99.0, "ada").reference(reference);
+        let id = session(h, &guard, &ada, &at, outcome).await;
+        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        let violations = err.as_refusal().map(|r| r.violations());
+        match reference {
+            ReferenceImage::Stored(Stored::SseS3) => assert!(
+                matches!(
+                    violations,
+                    Some([Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })])
+                ),
+                "{name}: {err}"
+            ),
+            ReferenceImage::Stored(_) => assert!(
+                matches!(
+                    violations,
+                    Some([Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { .. })])
+                ),
+                "{name}: {err}"
+            ),
+            ReferenceImage::Unversioned => assert!(
+                matches!(
+                    violations,
+                    Some([Violation::AtRest(AtRestViolation::VersionRequired { .. })])
+                ),
+                "{name}: {err}"
+            ),
+            _ => assert!(
+                matches!(&err, Error::Backend(b) if b.kind() == crate::BackendErrorKind::NotFound),
+                "{name}: a missing reference image is an error: {err:?}"
+            ),
+        }
+    }
+    assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
+}
+
+/// A session started for one member and verified for another is refused:
+/// the reference image's key does not carry the second member's tag.
+pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let grace = h.enroll("grace").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-other-member");
+    let compares = h.compare_calls();
+    let id = session(h, &guard, &grace, &at, LivenessOutcome::live(99.0, "grace")).await;
+    let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionForAnotherMember { member, .. }) if member == &ada
+        ),
+        "{name}: {err}"
+    );
+    assert_eq!(h.compare_calls(), compares, "{name}");
+}
+
+/// A session id is verified once: the second time is refused before
+/// Rekognition is asked.
+pub async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let at = kiosk("kiosk-reuse");
+    let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
+    assert!(guard
+        .verify_liveness(&id, &ada, &at)
+        .await
+        .expect(name)
+        .is_approved());
+    let calls = (h.liveness_calls(), h.compare_calls());
+    let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionReused { session_id }) if session_id == &id
+        ),
+        "{name}: {err}"
+    );
+    assert_eq!((h.liveness_calls(), h.compare_calls()), calls, "{name}");
+}
+
+/// After the failure limit, the kiosk is refused before any AWS call, for
+/// new sessions and verifications alike; another kiosk is not.
+pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let grace = h.enroll("grace").await;
+    let (policy, liveness) = policies(h);
+    let limit = FailureLimit::new(2, Duration::from_secs(180), Duration::from_secs(1800));
+    let guard = h.guard(policy, liveness.failure_limit(limit), None);
+    let at = kiosk("kiosk-attacked");
+    // A printed photo fails liveness; the face of another member does not
+    // match.
+    let printed = session(
+        h,
+        &guard,
+        &ada,
+        &at,
+        LivenessOutcome::ended(LivenessStatus::Failed),
+    )
+    .await;
+    let pending = guard.start_liveness(&ada, &at).await.expect(name);
+    let other_face = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "grace")).await;
+    let d = guard
+        .verify_liveness(&printed, &ada, &at)
+        .await
+        .expect(name);
+    assert!(matches!(d.verdict(), LivenessVerdict::NotLive(_)), "{name}");
+    let d = guard
+        .verify_liveness(&other_face, &ada, &at)
+        .await
+        .expect(name);
+    assert_eq!(
+        d.verdict(),
+        &LivenessVerdict::Compared(Verdict::NoMatch),
+        "{name}"
+    );
+
+    let calls = (h.liveness_calls(), h.compare_calls());
+    h.finish(pending.id(), LivenessOutcome::live(99.0, "ada"))
+        .await;
+    let locked = |e: &Error| {
+        matches!(
+            liveness_refusal(e),
+            Some(LivenessViolation::KioskLocked { kiosk, retry_after })
+                if kiosk == &at && *retry_after > Duration::from_secs(1700)
+        )
+    };
+    let err = guard
+        .verify_liveness(pending.id(), &ada, &at)
+        .await
+        .expect_err(name);
+    assert!(locked(&err), "{name}: {err}");
+    let err = guard.start_liveness(&grace, &at).await.expect_err(name);
+    assert!(locked(&err), "{name}: {err}");
+    assert_eq!(
+        (h.liveness_calls(), h.compare_calls()),
+        calls,
+        "{name}: a locked kiosk calls nothing"
+    );
+    // Another kiosk works.
+    guard
+        .start_liveness(&grace, &kiosk("kiosk-next-door"))
+        .await
+        .expect(name);
+}
+
+/// An output bucket whose default encryption is not SSE-KMS under an
+/// allowed key, or whose versioning is off, gets no session.
+pub async fn a_non_compliant_output_bucket_gets_no_session(h: &dyn LivenessHarness) {
+    let name = h.name();
+    let ada = h.enroll("ada").await;
+    for (posture, finding) in [
+        (OutputPosture::SseS3Default, "default-encryption-not-kms"),
+        (OutputPosture::Unversioned, "versioning-not-enabled"),
+    ] {
+        h.set_output_posture(posture).await;
+        let (policy, liveness) = policies(h);
+        let guard = h.guard(policy, liveness, None);
+        let calls = h.liveness_calls();
+        let err = guard
+            .start_liveness(&ada, &kiosk("kiosk-posture"))
+            .await
+            .expect_err(name);
+        assert!(
+            matches!(
+                liveness_refusal(&err),
+                Some(LivenessViolation::OutputBucketNotCompliant { bucket, findings })
+                    if bucket == &h.output_bucket() && findings.iter().any(|f| f.id == finding)
+            ),
+            "{name}: {posture:?}: {err}"
+        );
+        assert_eq!(h.liveness_calls(), calls, "{name}: no session");
+    }
+    h.set_output_posture(OutputPosture::Compliant).await;
+}
+
+/// A plain `http://` Rekognition or S3 endpoint is refused before any
+/// liveness call, when starting and when verifying.
+pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
+    let name = h.name();
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let id = LivenessSessionId::parse("00000000-0000-4000-8000-00000000ffff").expect("a UUID");
+    for service in [Service::Rekognition, Service::S3] {
+        let (policy, liveness) = policies(h);
+        let guard = h.guard(policy, liveness, Some(service));
+        let calls = (h.liveness_calls(), h.compare_calls());
+        let insecure = |e: &Error| {
+            e.as_refusal().is_some_and(|r| {
+                r.violations()
+                    .iter()
+                    .any(|v| matches!(v, Violation::InsecureEndpoint(e) if e.service() == service))
+            })
+        };
+        let at = kiosk("kiosk-http");
+        let err = guard.start_liveness(&ada, &at).await.expect_err(name);
+        assert!(insecure(&err), "{name}: {service}: {err}");
+        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        assert!(insecure(&err), "{name}: {service}: {err}");
+        assert_eq!((h.liveness_calls(), h.compare_calls()), calls, "{name}");
+    }
+}
+
+/// The member's photo must be named at an immutable version (an enrolled
+/// reference), checked before any liveness call.
+pub async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
+    let name = h.name();
+    let ada = h.enroll("ada").await;
+    let unpinned = S3ObjectRef::new(ada.bucket(), ada.key()).expect("a reference");
+    let (policy, liveness) = policies(h);
+    let guard = h.guard(policy, liveness, None);
+    let id = LivenessSessionId::parse("00000000-0000-4000-8000-00000000fffe").expect("a UUID");
+    let calls = h.liveness_calls();
+    let err = guard
+        .verify_liveness(&id, &unpinned, &kiosk("kiosk-unpinned"))
+        .await
+        .expect_err(name);
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations()),
+            Some([Violation::AtRest(AtRestViolation::VersionRequired { object })]) if object == &unpinned
+        ),
+        "{name}: {err}"
+    );
+    assert_eq!(h.liveness_calls(), calls, "{name}");
+}
+
+/// The liveness harness over [`InMemoryBackend`].
+#[derive(Debug, Clone)]
+pub struct InMemoryLivenessHarness {
+    aws: InMemoryBackend,
+}
+
+const PHOTOS: &str = "liveness-members";
+const OUTPUT: &str = "liveness-output";
+
+impl InMemoryLivenessHarness {
+    /// A simulation with a photo bucket and a compliant output bucket;
+    /// faces match themselves only.
+    pub fn new() -> Self {
+        let aws = InMemoryBackend::new();
+        aws.create_bucket(PHOTOS, DEFAULT_ACCOUNT, true);
+        aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, true);
+        aws.set_default_encryption(OUTPUT, Some(KEY));
+        for face in ["ada", "grace"] {
+            aws.set_similarity(face, face, 99.4);
+        }
+        aws.set_similarity("ada", "grace", 12.0);
+        Self { aws }
+    }
+}
+
+impl Default for InMemoryLivenessHarness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl LivenessHarness for InMemoryLivenessHarness {
+    fn name(&self) -> &str {
+        "in-memory liveness"
+    }
+    fn kms_key(&self) -> KmsKeyArn {
+        KmsKeyArn::parse(KEY).expect("a key ARN")
+    }
+    fn output_bucket(&self) -> String {
+        OUTPUT.to_owned()
+    }
+    async fn enroll(&self, name: &str) -> S3ObjectRef {
+        let key = format!("members/{name}.jpg");
+        let version = self
+            .aws
+            .put_object(PHOTOS, &key, SimulatedObject::sse_kms(KEY).with_face(name))
+            .expect("a versioned bucket");
+        S3ObjectRef::new(PHOTOS, &key)
+            .and_then(|r| r.with_version_id(&version))
+            .expect("a reference")
+    }
+    async fn set_output_posture(&self, posture: OutputPosture) {
+        // The simulation's buckets are made afresh with their contents.
+        let versioned = posture != OutputPosture::Unversioned;
+        self.aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, versioned);
+        let key = (posture != OutputPosture::SseS3Default).then_some(KEY);
+        self.aws.set_default_encryption(OUTPUT, key);
+    }
+    fn guard(
+        &self,
+        policy: Policy,
+        liveness: LivenessPolicy,
+        plain_http: Option<Service>,
+    ) -> Guard {
+        let plain = |service: Service| plain_http == Some(service);
+        let analyzer = if plain(Service::Rekognition) {
+            self.aws
+                .clone()
+                .with_rekognition_endpoint("http://rekognition.in-memory.invalid")
+        } else {
+            self.aws.clone()
+        };
+        let s3 = if plain(Service::S3) {
+            self.aws
+                .clone()
+                .with_s3_endpoint("http://s3.in-memory.invalid")
+        } else {
+            self.aws.clone()
+        };
+        Guard::builder(s3.clone(), analyzer)
+            .bucket_auditor(s3)
+            .policy(policy)
+            .liveness(liveness)
+            .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
+            .build()
+            .expect("a guard")
+    }
+    async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
+        let mut sim = match outcome.confidence {
+            Some(c) if outcome.status == LivenessStatus::Succeeded => {
+                SimulatedLiveness::live(c, &outcome.face)
+            }
+            _ => SimulatedLiveness::ended(outcome.status.clone()),
+        };
+        sim = match outcome.reference {
+            ReferenceImage::None => sim.without_reference_image(),
+            ReferenceImage::Stored(stored) => {
+                let object = match stored {
+                    Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
+                    other => simulated(other),
+                };
+                sim.with_reference_object(object)
+            }
+            ReferenceImage::NotStored => sim.reference_not_stored(),
+            ReferenceImage::Unversioned => sim.without_reference_version(),
+        };
+        self.aws.finish_liveness(session, sim);
+    }
+    fn started(&self) -> Vec<StartedSession> {
+        self.aws
+            .liveness_requests()
+            .into_iter()
+            .map(|r| StartedSession {
+                kms_key: r.kms_key().as_str().to_owned(),
+                output_bucket: r.output_bucket().to_owned(),
+                output_prefix: r.output_prefix().to_owned(),
+                audit_images_limit: r.audit_images_limit(),
+                client_request_token: r.client_request_token().to_owned(),
+            })
+            .collect()
+    }
+    fn liveness_calls(&self) -> usize {
+        self.aws.liveness_calls()
+    }
+    fn compare_calls(&self) -> usize {
+        self.aws.compare_calls()
+    }
+}

@@ -1,0 +1,469 @@
+//! Face Liveness on the guarded path: start a session for a member at a
+//! kiosk, verify it and compare its reference image with the member's
+//! photo. The rules are in [`crate::liveness`].
+
+use std::time::{Instant, SystemTime};
+
+use super::audit::AUDIT_TARGET;
+use super::decision::{verdict_from, CheckedImage, Verdict};
+use super::path::{backend_error, internal_error, refused};
+use super::Guard;
+use crate::at_rest::AtRestViolation;
+use crate::backend::{
+    BackendError, BackendErrorKind, CompareRequest, LivenessResultsRequest, LivenessSessionRequest,
+};
+use crate::error::{ConfigError, Error};
+use crate::input::{names_immutable_version, ImageInput, S3ObjectRef, Service};
+use crate::liveness::{
+    key_carries_tag, member_tag, FailureLimiter, KioskId, LivenessDecision, LivenessFacts,
+    LivenessImage, LivenessPolicy, LivenessSession, LivenessSessionId, LivenessStatus,
+    LivenessVerdict, LivenessViolation, NotLiveReason, PostureCache, UsedSessions,
+};
+use crate::refusal::{Operation, Violation};
+
+/// What a guard (and its clones) remembers for Face Liveness: failures
+/// per kiosk, verified sessions, output buckets whose audit passed.
+#[derive(Debug, Default)]
+pub(super) struct State {
+    limiter: FailureLimiter,
+    used: UsedSessions,
+    posture: PostureCache,
+}
+
+impl Guard {
+    /// Starts a Face Liveness session for `member` at `kiosk`
+    /// (Rekognition `CreateFaceLivenessSession`). Give the session id to
+    /// the kiosk's client component (AWS Amplify `FaceLivenessDetector`),
+    /// then call [`verify_liveness`](Self::verify_liveness) with the same
+    /// member.
+    ///
+    /// Before anything is sent: the kiosk must not be locked
+    /// ([`FailureLimit`](crate::liveness::FailureLimit)); the Rekognition
+    /// and auditor endpoints must be HTTPS and the opt-out evidence hold;
+    /// the output bucket must have no
+    /// [at-rest findings](crate::posture::BucketAudit::at_rest_findings)
+    /// (audited once per [`LivenessPolicy::posture_ttl`]). The session gets
+    /// the policy's first allowed KMS key, the output bucket, a key prefix
+    /// carrying [`member_tag`] (which binds the session to the member), the
+    /// audit image limit and a UUID v4 idempotency token.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a [`LivenessPolicy`], a bucket auditor or
+    /// an allowed KMS key; [`Error::Refused`] (nothing sent to
+    /// Rekognition) for a locked kiosk, an insecure endpoint, missing
+    /// opt-out evidence or a non-compliant output bucket;
+    /// [`Error::Backend`] when the audit or the call failed.
+    pub async fn start_liveness(
+        &self,
+        member: &S3ObjectRef,
+        kiosk: &KioskId,
+    ) -> Result<LivenessSession, Error> {
+        let result = self.start_liveness_inner(member, kiosk).await;
+        match &result {
+            Ok(session) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = "started",
+                session_id = %session.id(),
+                member = %member,
+                kiosk = %crate::text::Quoted(kiosk.as_str()),
+                opt_out = self.opt_out.kind(),
+                "face liveness session started"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                member = %member,
+                kiosk = %crate::text::Quoted(kiosk.as_str()),
+                reasons = %e,
+                "face liveness session not started"
+            ),
+        }
+        result
+    }
+
+    async fn start_liveness_inner(
+        &self,
+        member: &S3ObjectRef,
+        kiosk: &KioskId,
+    ) -> Result<LivenessSession, Error> {
+        const OP: Operation = Operation::StartLiveness;
+        let liveness = self.liveness_policy()?;
+        self.kiosk_unlocked(OP, kiosk)?;
+        let kms_key = self.policy.allowed_kms_keys().first().ok_or_else(|| {
+            ConfigError::Invalid(
+                "Face Liveness needs a KMS key for the session: add one with Policy::allow_kms_key (the first is used)".into(),
+            )
+        })?;
+        let auditor = self.auditor.as_ref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no bucket auditor for the liveness output bucket: build it with AwsBackend::guard_builder or GuardBuilder::bucket_auditor".into(),
+            )
+        })?;
+        // Endpoints (Rekognition and the auditor's S3) and the opt-out.
+        self.clear(OP, []).await?;
+
+        let bucket = liveness.output_bucket();
+        let state = &self.liveness_state;
+        if !state
+            .posture
+            .fresh(bucket, liveness.posture_ttl_value(), Instant::now())
+        {
+            let audit = auditor
+                .audit_bucket(bucket, &self.policy)
+                .await
+                .map_err(|e| backend_error(OP, e))?;
+            let findings: Vec<_> = audit.at_rest_findings().cloned().collect();
+            if !findings.is_empty() {
+                return Err(refused(
+                    OP,
+                    vec![LivenessViolation::OutputBucketNotCompliant {
+                        bucket: bucket.to_owned(),
+                        findings,
+                    }
+                    .into()],
+                ));
+            }
+            state.posture.remember(bucket, Instant::now());
+        }
+
+        let request = LivenessSessionRequest::new(
+            kms_key.clone(),
+            bucket.to_owned(),
+            liveness.output_prefix_for(member),
+            liveness.audit_images_limit(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        // Rekognition's three minutes start no earlier than this.
+        let started_at = SystemTime::now();
+        let id = self
+            .analyzer
+            .create_liveness_session(request)
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        Ok(LivenessSession {
+            id,
+            member: member.clone(),
+            kiosk: kiosk.clone(),
+            started_at,
+        })
+    }
+
+    /// Verifies Face Liveness session `session_id` for `member` at `kiosk`
+    /// and, if the person was live, compares the session's reference image
+    /// with the member's enrolled photo.
+    ///
+    /// In order, stopping at the first that fails:
+    ///
+    /// 1. the kiosk is not locked, `member` names an immutable version (an
+    ///    enrolled reference, [`VerifiedS3Object::reference`](crate::VerifiedS3Object::reference)),
+    ///    the endpoints are HTTPS and the opt-out evidence holds, and this
+    ///    guard has not verified the session before (refusals);
+    /// 2. `GetFaceLivenessSessionResults`: `CREATED` or `IN_PROGRESS` is
+    ///    [`NotFinished`](LivenessVerdict::NotFinished) (ask again);
+    ///    `FAILED`, `EXPIRED`, a confidence under the liveness threshold or
+    ///    no reference image is [`NotLive`](LivenessVerdict::NotLive);
+    /// 3. the reference image is in S3 under the member's
+    ///    [`member_tag`] (else the session was for someone else) with a
+    ///    version Rekognition reported (refusals);
+    /// 4. both images pass HeadObject under the policy, and `CompareFaces`
+    ///    compares them, version-pinned, at the similarity threshold.
+    ///
+    /// Not live, no match and no face count as failures for the kiosk's
+    /// [`FailureLimit`](crate::liveness::FailureLimit).
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a [`LivenessPolicy`]; [`Error::Refused`]
+    /// for the refusals above (nothing compared); [`Error::Backend`] when a
+    /// call failed or Rekognition answered something unusable.
+    pub async fn verify_liveness(
+        &self,
+        session_id: &LivenessSessionId,
+        member: &S3ObjectRef,
+        kiosk: &KioskId,
+    ) -> Result<LivenessDecision, Error> {
+        let result = self.verify_liveness_inner(session_id, member, kiosk).await;
+        match &result {
+            Ok(d) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = d.verdict().label(),
+                session_id = %session_id,
+                kiosk = %crate::text::Quoted(kiosk.as_str()),
+                status = %d.status(),
+                confidence = d.confidence().map(tracing::field::display),
+                liveness_threshold = %d.liveness_threshold(),
+                source = d.source().map(tracing::field::display),
+                target = d.target().map(tracing::field::display),
+                similarity = d.similarity().map(tracing::field::display),
+                threshold = %d.threshold(),
+                opt_out = d.opt_out().kind(),
+                opt_out_account = d.opt_out().account().map(tracing::field::display),
+                "face liveness verified"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                session_id = %session_id,
+                member = %member,
+                kiosk = %crate::text::Quoted(kiosk.as_str()),
+                reasons = %e,
+                "face liveness not verified"
+            ),
+        }
+        result
+    }
+
+    async fn verify_liveness_inner(
+        &self,
+        session_id: &LivenessSessionId,
+        member: &S3ObjectRef,
+        kiosk: &KioskId,
+    ) -> Result<LivenessDecision, Error> {
+        const OP: Operation = Operation::VerifyLiveness;
+        let liveness = self.liveness_policy()?;
+        self.kiosk_unlocked(OP, kiosk)?;
+        if member.pinned_version().is_none() {
+            return Err(refused(
+                OP,
+                vec![Violation::AtRest(AtRestViolation::VersionRequired {
+                    object: member.clone(),
+                })],
+            ));
+        }
+        // Endpoints and opt-out before Rekognition is asked anything.
+        let clearance = self.clear(OP, []).await?;
+        let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        let state = &self.liveness_state;
+        if !state.used.claim(session_id) {
+            return Err(refused(
+                OP,
+                vec![LivenessViolation::SessionReused {
+                    session_id: session_id.clone(),
+                }
+                .into()],
+            ));
+        }
+        let facts = match self
+            .analyzer
+            .liveness_session_results(LivenessResultsRequest::new(session_id.clone()))
+            .await
+        {
+            Ok(facts) => facts,
+            Err(e) => {
+                // Not verified: the session may be asked about again.
+                state.used.release(session_id);
+                return Err(backend_error(OP, e));
+            }
+        };
+        let decision = |verdict, source, target, opt_out| LivenessDecision {
+            verdict,
+            session_id: session_id.clone(),
+            kiosk: kiosk.clone(),
+            status: facts.status.clone(),
+            confidence: facts.confidence,
+            liveness_threshold: liveness.liveness_threshold(),
+            source,
+            target,
+            threshold: self.policy.threshold(),
+            opt_out,
+        };
+
+        let reference = match judge_liveness(&facts, liveness) {
+            Judged::NotFinished => {
+                state.used.release(session_id);
+                return Ok(decision(
+                    LivenessVerdict::NotFinished(facts.status.clone()),
+                    None,
+                    None,
+                    opt_out,
+                ));
+            }
+            Judged::NotLive(reason) => {
+                self.count_failure(kiosk, liveness);
+                return Ok(decision(
+                    LivenessVerdict::NotLive(reason),
+                    None,
+                    None,
+                    opt_out,
+                ));
+            }
+            Judged::Invalid(message) => {
+                return Err(Error::Backend(BackendError::new(
+                    BackendErrorKind::InvalidResponse,
+                    Service::Rekognition,
+                    "GetFaceLivenessSessionResults",
+                    message,
+                )))
+            }
+            Judged::Live(image) => image,
+        };
+        let reference = self.reference_image(OP, session_id, member, reference)?;
+
+        // Both images at rest, then the comparison, version-pinned.
+        let clearance = self
+            .clear(
+                OP,
+                [ImageInput::S3(member.clone()), ImageInput::S3(reference)],
+            )
+            .await?;
+        let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        let [source, target] = clearance.images;
+        let checked_source = CheckedImage::of(&source.image, source.origin);
+        let checked_target = CheckedImage::of(&target.image, target.origin);
+        let threshold = self.policy.threshold();
+        let request =
+            CompareRequest::new(source.image, target.image, threshold, self.policy.quality());
+        let compared = self
+            .analyzer
+            .compare(request)
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let verdict = verdict_from(compared, threshold)?;
+        if !matches!(verdict, Verdict::Match { .. }) {
+            self.count_failure(kiosk, liveness);
+        }
+        Ok(decision(
+            LivenessVerdict::Compared(verdict),
+            Some(checked_source),
+            Some(checked_target),
+            opt_out,
+        ))
+    }
+
+    fn liveness_policy(&self) -> Result<&LivenessPolicy, Error> {
+        self.liveness.as_ref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no Face Liveness policy: build it with GuardBuilder::liveness"
+                    .into(),
+            )
+            .into()
+        })
+    }
+
+    /// Refuses a locked kiosk, before any AWS call.
+    fn kiosk_unlocked(&self, operation: Operation, kiosk: &KioskId) -> Result<(), Error> {
+        self.liveness_state
+            .limiter
+            .check(kiosk, Instant::now())
+            .map_err(|retry_after| {
+                refused(
+                    operation,
+                    vec![LivenessViolation::KioskLocked {
+                        kiosk: kiosk.clone(),
+                        retry_after,
+                    }
+                    .into()],
+                )
+            })
+    }
+
+    fn count_failure(&self, kiosk: &KioskId, liveness: &LivenessPolicy) {
+        if self
+            .liveness_state
+            .limiter
+            .record_failure(kiosk, liveness.limit(), Instant::now())
+        {
+            tracing::warn!(
+                target: AUDIT_TARGET,
+                kiosk = %crate::text::Quoted(kiosk.as_str()),
+                lockout_s = liveness.limit().lockout().as_secs(),
+                "kiosk locked after repeated failed liveness checks"
+            );
+        }
+    }
+
+    /// The reference image as a pinned S3 reference, if it is one for
+    /// `member`: in S3, under the member's tag, with an immutable version.
+    fn reference_image(
+        &self,
+        operation: Operation,
+        session_id: &LivenessSessionId,
+        member: &S3ObjectRef,
+        image: &LivenessImage,
+    ) -> Result<S3ObjectRef, Error> {
+        let (bucket, key, version) = match image {
+            LivenessImage::S3 {
+                bucket,
+                key,
+                version,
+            } => (bucket, key, version),
+            LivenessImage::NotInS3 => {
+                return Err(refused(
+                    operation,
+                    vec![LivenessViolation::ReferenceImageNotInS3 {
+                        session_id: session_id.clone(),
+                    }
+                    .into()],
+                ))
+            }
+        };
+        let unusable = |what: &str| {
+            Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::Rekognition,
+                "GetFaceLivenessSessionResults",
+                format!("the reference image's {what} is not usable"),
+            ))
+        };
+        let object = S3ObjectRef::new(bucket, key).map_err(|_| unusable("S3 bucket or key"))?;
+        if !key_carries_tag(key, &member_tag(member)) {
+            return Err(refused(
+                operation,
+                vec![LivenessViolation::SessionForAnotherMember {
+                    session_id: session_id.clone(),
+                    member: member.clone(),
+                }
+                .into()],
+            ));
+        }
+        match version.as_deref() {
+            Some(v) if names_immutable_version(v) => object
+                .with_version_id(v)
+                .map_err(|_| unusable("S3 version")),
+            _ => Err(refused(
+                operation,
+                vec![Violation::AtRest(AtRestViolation::VersionRequired {
+                    object,
+                })],
+            )),
+        }
+    }
+}
+
+/// What the session's results say, before any image is looked at.
+enum Judged<'a> {
+    NotFinished,
+    NotLive(NotLiveReason),
+    Invalid(String),
+    Live(&'a LivenessImage),
+}
+
+fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judged<'a> {
+    match &facts.status {
+        LivenessStatus::Created | LivenessStatus::InProgress => Judged::NotFinished,
+        LivenessStatus::Failed => Judged::NotLive(NotLiveReason::Failed),
+        LivenessStatus::Expired => Judged::NotLive(NotLiveReason::Expired),
+        LivenessStatus::Other(status) => Judged::Invalid(format!(
+            "unknown session status {}; refusing rather than guessing",
+            crate::text::quote(status, 64)
+        )),
+        LivenessStatus::Succeeded => {
+            let threshold = policy.liveness_threshold().get();
+            match facts.confidence {
+                Some(c) if !(0.0..=100.0).contains(&c) => {
+                    Judged::Invalid(format!("liveness confidence {c} is outside 0 to 100"))
+                }
+                None => Judged::Invalid("SUCCEEDED without a confidence".to_owned()),
+                Some(confidence) if confidence < threshold => {
+                    Judged::NotLive(NotLiveReason::LowConfidence {
+                        confidence,
+                        threshold,
+                    })
+                }
+                Some(_) => match &facts.reference_image {
+                    None => Judged::NotLive(NotLiveReason::NoReferenceImage),
+                    Some(image) => Judged::Live(image),
+                },
+            }
+        }
+    }
+}

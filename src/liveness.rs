@@ -1,0 +1,1012 @@
+//! Amazon Rekognition Face Liveness under the guard: the kiosk proves a
+//! live person is in front of it before it compares faces.
+//!
+//! The server half of Face Liveness, as the Rekognition Developer Guide
+//! ("Programming the Amazon Rekognition Face Liveness APIs") describes it:
+//!
+//! 1. [`Guard::start_liveness`](crate::Guard::start_liveness) calls
+//!    `CreateFaceLivenessSession` for one member at one kiosk, with the
+//!    policy's KMS key and an output bucket that passed the at-rest posture
+//!    checks ([`LivenessPolicy`]). The kiosk's client component (AWS
+//!    Amplify `FaceLivenessDetector`) streams the selfie video to
+//!    Rekognition with the session id; the server never sees the video.
+//! 2. [`Guard::verify_liveness`](crate::Guard::verify_liveness) calls
+//!    `GetFaceLivenessSessionResults`, requires `SUCCEEDED` at or above the
+//!    liveness threshold, checks the reference image Rekognition stored in
+//!    S3 like any S3 image (HeadObject: SSE-KMS, allowed key, the reported
+//!    version pinned), and compares it with the member's enrolled photo
+//!    (`CompareFaces`, both version-pinned).
+//!
+//! # Binding a session to its member
+//!
+//! Rekognition stores the reference image under the `S3KeyPrefix` the
+//! session was created with. The guard puts [`member_tag`] (a digest of the
+//! member's bucket and key) in that prefix, so the reference image's own
+//! key proves which member the session was started for: verifying it for
+//! another member is refused, also in another process, without storage.
+//!
+//! # Presentation attacks
+//!
+//! A printed photo or a phone screen held up to the kiosk fails liveness;
+//! someone trying again and again is throttled per kiosk
+//! ([`FailureLimit`], after AWS's "Recommendations for Face Liveness":
+//! about 5 failed checks in 3 minutes, then a 30 to 60 minute pause). A
+//! locked kiosk is refused before any AWS call. The kiosk should show
+//! only [`LivenessDecision::kiosk_text`] (pass or fail), never the score.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::guard::{CheckedImage, Verdict};
+use crate::input::{InputError, S3ObjectRef};
+use crate::opt_out::OptOutRecord;
+use crate::policy::SimilarityThreshold;
+use crate::posture::Finding;
+use crate::text::Quoted;
+
+/// How long a Face Liveness session lives: Rekognition expires a session 3
+/// minutes after it is created (Rekognition Developer Guide,
+/// `CreateFaceLivenessSession`).
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(180);
+
+/// A liveness confidence threshold, 0 to 100.
+///
+/// The default is **80**. AWS's AI Service Card for Face Liveness reports
+/// that thresholds around 50 to 60 catch presentation attacks (printed
+/// photos, screens, masks) and suggests 80 to 90 where injected or deepfake
+/// video is a risk. An unattended kiosk has no one to notice a mask, a
+/// screen or a capture device spliced into the camera cable, so the guard
+/// starts at the stricter band; a member who fails goes to the staff desk
+/// (AWS recommends offering such a path).
+///
+/// ```
+/// use rekognition_guard::liveness::LivenessThreshold;
+///
+/// assert_eq!(LivenessThreshold::default().get(), 80.0);
+/// assert!(LivenessThreshold::new(101.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct LivenessThreshold(f32);
+
+impl LivenessThreshold {
+    /// The default threshold, 80.
+    pub const DEFAULT: Self = Self(80.0);
+
+    /// A threshold from 0 to 100 inclusive.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidLivenessThreshold`] for NaN, infinities and
+    /// values outside 0..=100.
+    pub fn new(value: f32) -> Result<Self, InputError> {
+        if (0.0..=100.0).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(InputError::InvalidLivenessThreshold { value })
+        }
+    }
+
+    /// The threshold.
+    pub fn get(self) -> f32 {
+        self.0
+    }
+}
+
+impl Default for LivenessThreshold {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for LivenessThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Which kiosk (device) a liveness check runs on: the unit the failure
+/// limit counts per. 1 to 128 characters, none of them log-unsafe.
+///
+/// ```
+/// use rekognition_guard::liveness::KioskId;
+///
+/// let kiosk = KioskId::new("branch-12/kiosk-3")?;
+/// assert_eq!(kiosk.as_str(), "branch-12/kiosk-3");
+/// assert!(KioskId::new("").is_err());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KioskId(Arc<str>);
+
+impl KioskId {
+    /// A kiosk id.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidKioskId`] when empty, longer than 128
+    /// characters or holding a log-unsafe character.
+    pub fn new(id: &str) -> Result<Self, InputError> {
+        let len = id.chars().count();
+        if (1..=128).contains(&len) && !crate::text::has_log_unsafe(id) {
+            Ok(Self(id.into()))
+        } else {
+            Err(InputError::InvalidKioskId { len })
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KioskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Face Liveness session id, as Rekognition issues them: a UUID
+/// (`8-4-4-4-12` hexadecimal digits).
+///
+/// ```
+/// use rekognition_guard::liveness::LivenessSessionId;
+///
+/// let id = LivenessSessionId::parse("0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90")?;
+/// assert_eq!(id.as_str(), "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90");
+/// assert!(LivenessSessionId::parse("../../etc").is_err());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LivenessSessionId(Arc<str>);
+
+impl LivenessSessionId {
+    /// Parses a session id.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidLivenessSessionId`] unless it is a UUID.
+    pub fn parse(id: &str) -> Result<Self, InputError> {
+        let groups: Vec<&str> = id.split('-').collect();
+        let lengths_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
+        if lengths_ok
+            && groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            Ok(Self(id.into()))
+        } else {
+            Err(InputError::InvalidLivenessSessionId {
+                input: crate::text::quote(id, 64),
+            })
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LivenessSessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many failed liveness checks a kiosk may have before it is locked,
+/// and for how long.
+///
+/// Default: **5 failures in 3 minutes lock the kiosk for 30 minutes**, after
+/// AWS's "Recommendations for Face Liveness" (Rekognition Developer Guide),
+/// which suggests about 5 failed checks in 3 minutes, then a 30 to 60
+/// minute timeout. A failure is a check that ended not live, no match or no
+/// face; refusals and AWS errors do not count. The count is in-process:
+/// each guard (and its clones) keeps its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureLimit {
+    max_failures: u32,
+    window: Duration,
+    lockout: Duration,
+}
+
+impl FailureLimit {
+    /// `max_failures` (at least 1) within `window` lock the kiosk for
+    /// `lockout`.
+    pub fn new(max_failures: u32, window: Duration, lockout: Duration) -> Self {
+        Self {
+            max_failures: max_failures.max(1),
+            window,
+            lockout,
+        }
+    }
+
+    /// Failures that lock the kiosk.
+    pub fn max_failures(&self) -> u32 {
+        self.max_failures
+    }
+
+    /// The window they are counted in.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// How long a locked kiosk stays locked.
+    pub fn lockout(&self) -> Duration {
+        self.lockout
+    }
+}
+
+impl Default for FailureLimit {
+    fn default() -> Self {
+        Self::new(5, Duration::from_secs(180), Duration::from_secs(30 * 60))
+    }
+}
+
+/// How the guard runs Face Liveness: where Rekognition stores the
+/// reference image, how live is live enough, how many audit images to
+/// keep, how long a good output-bucket posture is trusted, and the
+/// failure limit. The KMS key is the policy's first allowed key, as for
+/// enrollment.
+///
+/// ```
+/// use rekognition_guard::liveness::{LivenessPolicy, LivenessThreshold};
+///
+/// let policy = LivenessPolicy::new("library-liveness")?
+///     .output_prefix("kiosks/")?
+///     .threshold(LivenessThreshold::new(85.0)?);
+/// assert_eq!(policy.output_bucket(), "library-liveness");
+/// assert_eq!(policy.audit_images_limit(), 0);
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivenessPolicy {
+    output_bucket: String,
+    output_prefix: String,
+    threshold: LivenessThreshold,
+    audit_images_limit: u8,
+    posture_ttl: Duration,
+    failure_limit: FailureLimit,
+}
+
+impl LivenessPolicy {
+    /// How long a passing audit of the output bucket is reused by default:
+    /// five minutes. A bucket whose default encryption or versioning is
+    /// changed in that time still receives reference images, which the
+    /// verification checks one by one with HeadObject anyway.
+    pub const DEFAULT_POSTURE_TTL: Duration = Duration::from_secs(300);
+
+    /// Reference images go to `output_bucket` (`Settings.OutputConfig`):
+    /// in the caller's account and Rekognition's region, with default
+    /// encryption SSE-KMS under an allowed key and versioning on (checked
+    /// before the first session).
+    ///
+    /// # Errors
+    /// [`InputError::InvalidBucketName`].
+    pub fn new(output_bucket: &str) -> Result<Self, InputError> {
+        // Reuse the S3 reference rules for the bucket name.
+        S3ObjectRef::new(output_bucket, "x")?;
+        Ok(Self {
+            output_bucket: output_bucket.to_owned(),
+            output_prefix: String::new(),
+            threshold: LivenessThreshold::DEFAULT,
+            audit_images_limit: 0,
+            posture_ttl: Self::DEFAULT_POSTURE_TTL,
+            failure_limit: FailureLimit::default(),
+        })
+    }
+
+    /// A key prefix for the output (default none). The guard appends
+    /// [`member_tag`] and `/`; Rekognition adds the session.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidOutputPrefix`] when longer than 512 bytes or
+    /// holding a log-unsafe character.
+    pub fn output_prefix(mut self, prefix: &str) -> Result<Self, InputError> {
+        if prefix.len() > 512 || crate::text::has_log_unsafe(prefix) {
+            return Err(InputError::InvalidOutputPrefix { len: prefix.len() });
+        }
+        prefix.clone_into(&mut self.output_prefix);
+        Ok(self)
+    }
+
+    /// The liveness threshold (default [`LivenessThreshold::DEFAULT`]).
+    #[must_use]
+    pub fn threshold(mut self, threshold: LivenessThreshold) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// How many audit images Rekognition keeps per session
+    /// (`AuditImagesLimit`, 0 to 4, default 0: collect no more than
+    /// needed).
+    ///
+    /// # Errors
+    /// [`InputError::InvalidAuditImagesLimit`] above 4.
+    pub fn with_audit_images_limit(mut self, limit: u8) -> Result<Self, InputError> {
+        if limit > 4 {
+            return Err(InputError::InvalidAuditImagesLimit { value: limit });
+        }
+        self.audit_images_limit = limit;
+        Ok(self)
+    }
+
+    /// How long a passing output-bucket audit is reused (default
+    /// [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL)).
+    #[must_use]
+    pub fn posture_ttl(mut self, ttl: Duration) -> Self {
+        self.posture_ttl = ttl;
+        self
+    }
+
+    /// The per-kiosk failure limit (default [`FailureLimit::default`]).
+    #[must_use]
+    pub fn failure_limit(mut self, limit: FailureLimit) -> Self {
+        self.failure_limit = limit;
+        self
+    }
+
+    /// The output bucket.
+    pub fn output_bucket(&self) -> &str {
+        &self.output_bucket
+    }
+
+    /// The configured key prefix (before the member tag).
+    pub fn output_prefix_base(&self) -> &str {
+        &self.output_prefix
+    }
+
+    /// The liveness threshold.
+    pub fn liveness_threshold(&self) -> LivenessThreshold {
+        self.threshold
+    }
+
+    /// `AuditImagesLimit`.
+    pub fn audit_images_limit(&self) -> u8 {
+        self.audit_images_limit
+    }
+
+    /// The failure limit.
+    pub fn limit(&self) -> FailureLimit {
+        self.failure_limit
+    }
+
+    /// The `S3KeyPrefix` of a session for `member`: the configured prefix,
+    /// [`member_tag`], `/`.
+    pub fn output_prefix_for(&self, member: &S3ObjectRef) -> String {
+        format!("{}{}/", self.output_prefix, member_tag(member))
+    }
+
+    pub(crate) fn posture_ttl_value(&self) -> Duration {
+        self.posture_ttl
+    }
+}
+
+/// The tag that binds a session's output to a member: `member-` and the
+/// first 32 hexadecimal digits of the SHA-256 of the member's bucket, a
+/// NUL byte and key (the version is left out: re-enrolling keeps the tag).
+/// A digest, so the output bucket's keys do not spell members' names.
+///
+/// ```
+/// use rekognition_guard::liveness::member_tag;
+/// use rekognition_guard::S3ObjectRef;
+///
+/// let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v1")?;
+/// let again = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v2")?;
+/// let grace = S3ObjectRef::parse("s3://library-photos/members/grace.jpg")?;
+/// assert_eq!(member_tag(&ada), member_tag(&again));
+/// assert_ne!(member_tag(&ada), member_tag(&grace));
+/// assert!(member_tag(&ada).starts_with("member-"));
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+pub fn member_tag(member: &S3ObjectRef) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(member.bucket().as_bytes());
+    hasher.update([0u8]);
+    hasher.update(member.key().as_bytes());
+    let digest = hasher.finalize();
+    format!("member-{}", &hex::encode(digest)[..32])
+}
+
+/// Whether `key` (a reference image's S3 key) carries `tag` as one whole
+/// path segment.
+pub(crate) fn key_carries_tag(key: &str, tag: &str) -> bool {
+    key.split('/').any(|segment| segment == tag)
+}
+
+/// A session's status, as `GetFaceLivenessSessionResults` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LivenessStatus {
+    /// `CREATED`: the kiosk has not streamed the video yet.
+    Created,
+    /// `IN_PROGRESS`: the check is running.
+    InProgress,
+    /// `SUCCEEDED`: the check finished; the confidence says how live.
+    Succeeded,
+    /// `FAILED`: the check could not be completed.
+    Failed,
+    /// `EXPIRED`: the session expired before the check.
+    Expired,
+    /// A value newer than this crate. Never approves.
+    Other(String),
+}
+
+impl LivenessStatus {
+    /// From the API value.
+    pub fn from_api(value: &str) -> Self {
+        match value {
+            "CREATED" => Self::Created,
+            "IN_PROGRESS" => Self::InProgress,
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" => Self::Failed,
+            "EXPIRED" => Self::Expired,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The API value.
+    pub fn as_api(&self) -> &str {
+        match self {
+            Self::Created => "CREATED",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Expired => "EXPIRED",
+            Self::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for LivenessStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Other(v) => write!(f, "{}", Quoted(v)),
+            known => f.write_str(known.as_api()),
+        }
+    }
+}
+
+/// Where Rekognition put a session's reference image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LivenessImage {
+    /// An S3 object, with the version Rekognition reported, if any.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version.
+        version: Option<String>,
+    },
+    /// Returned as bytes, not stored in S3 (the backend keeps no bytes).
+    /// Refused: the guard only compares images it checked at rest.
+    NotInS3,
+}
+
+/// What `GetFaceLivenessSessionResults` reported: facts, not a verdict.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LivenessFacts {
+    /// The session's status.
+    pub status: LivenessStatus,
+    /// The liveness confidence, 0 to 100, if reported.
+    pub confidence: Option<f32>,
+    /// The reference image, if any.
+    pub reference_image: Option<LivenessImage>,
+}
+
+impl LivenessFacts {
+    /// Facts with `status` and nothing else.
+    pub fn new(status: LivenessStatus) -> Self {
+        Self {
+            status,
+            confidence: None,
+            reference_image: None,
+        }
+    }
+
+    /// With a confidence.
+    #[must_use]
+    pub fn with_confidence(mut self, confidence: f32) -> Self {
+        self.confidence = Some(confidence);
+        self
+    }
+
+    /// With a reference image stored in S3.
+    #[must_use]
+    pub fn with_s3_reference_image(
+        mut self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Self {
+        self.reference_image = Some(LivenessImage::S3 {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version: version.map(str::to_owned),
+        });
+        self
+    }
+}
+
+/// A started Face Liveness session: give [`id`](Self::id) to the kiosk's
+/// client component, then [`Guard::verify_liveness`](crate::Guard::verify_liveness)
+/// with the same member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivenessSession {
+    pub(crate) id: LivenessSessionId,
+    pub(crate) member: S3ObjectRef,
+    pub(crate) kiosk: KioskId,
+    pub(crate) started_at: SystemTime,
+}
+
+impl LivenessSession {
+    /// The session id.
+    pub fn id(&self) -> &LivenessSessionId {
+        &self.id
+    }
+
+    /// The member it was started for.
+    pub fn member(&self) -> &S3ObjectRef {
+        &self.member
+    }
+
+    /// The kiosk it was started at.
+    pub fn kiosk(&self) -> &KioskId {
+        &self.kiosk
+    }
+
+    /// When it was started (this host's clock).
+    pub fn started_at(&self) -> SystemTime {
+        self.started_at
+    }
+
+    /// When Rekognition expires it: [`SESSION_LIFETIME`] after the start.
+    pub fn expires_at(&self) -> SystemTime {
+        self.started_at + SESSION_LIFETIME
+    }
+}
+
+/// Why a session did not show a live person. None of these approve.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum NotLiveReason {
+    /// `FAILED`: Rekognition could not complete the check.
+    Failed,
+    /// `EXPIRED`: the session expired before the video arrived.
+    Expired,
+    /// `SUCCEEDED`, but below the liveness threshold.
+    LowConfidence {
+        /// Rekognition's confidence, 0 to 100.
+        confidence: f32,
+        /// The threshold it missed.
+        threshold: f32,
+    },
+    /// `SUCCEEDED` without a reference image: AWS says to retry with a
+    /// new session.
+    NoReferenceImage,
+}
+
+impl fmt::Display for NotLiveReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed => f.write_str("the liveness check failed (FAILED)"),
+            Self::Expired => f.write_str("the session expired before the check (EXPIRED)"),
+            Self::LowConfidence {
+                confidence,
+                threshold,
+            } => write!(
+                f,
+                "liveness confidence {confidence:.2} is below the threshold {threshold}"
+            ),
+            Self::NoReferenceImage => f.write_str(
+                "the check succeeded but Rekognition returned no reference image; start a new session",
+            ),
+        }
+    }
+}
+
+/// The outcome of a liveness verification.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LivenessVerdict {
+    /// Live, and compared with the member's photo: the comparison's
+    /// verdict. Approves only when it is a [`Verdict::Match`].
+    Compared(Verdict),
+    /// Not shown to be live; nothing was compared.
+    NotLive(NotLiveReason),
+    /// `CREATED` or `IN_PROGRESS`: the check has not finished; ask again.
+    NotFinished(LivenessStatus),
+}
+
+impl LivenessVerdict {
+    /// `match`, `no_match`, `no_face`, `not_live` or `not_finished`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Compared(v) => v.label(),
+            Self::NotLive(_) => "not_live",
+            Self::NotFinished(_) => "not_finished",
+        }
+    }
+}
+
+/// What [`Guard::verify_liveness`](crate::Guard::verify_liveness) decided,
+/// with everything checked. Holds no image bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivenessDecision {
+    pub(crate) verdict: LivenessVerdict,
+    pub(crate) session_id: LivenessSessionId,
+    pub(crate) kiosk: KioskId,
+    pub(crate) status: LivenessStatus,
+    pub(crate) confidence: Option<f32>,
+    pub(crate) liveness_threshold: LivenessThreshold,
+    pub(crate) source: Option<CheckedImage>,
+    pub(crate) target: Option<CheckedImage>,
+    pub(crate) threshold: SimilarityThreshold,
+    pub(crate) opt_out: OptOutRecord,
+}
+
+impl LivenessDecision {
+    /// Whether the member may borrow: live, and the faces match.
+    pub fn is_approved(&self) -> bool {
+        matches!(
+            self.verdict,
+            LivenessVerdict::Compared(Verdict::Match { .. })
+        )
+    }
+
+    /// The text for the kiosk's screen: `pass` or `fail`, nothing more
+    /// (AWS recommends never showing the score, which would help tune an
+    /// attack).
+    pub fn kiosk_text(&self) -> &'static str {
+        if self.is_approved() {
+            "pass"
+        } else {
+            "fail"
+        }
+    }
+
+    /// The verdict.
+    pub fn verdict(&self) -> &LivenessVerdict {
+        &self.verdict
+    }
+
+    /// The session.
+    pub fn session_id(&self) -> &LivenessSessionId {
+        &self.session_id
+    }
+
+    /// The kiosk.
+    pub fn kiosk(&self) -> &KioskId {
+        &self.kiosk
+    }
+
+    /// The session status Rekognition reported.
+    pub fn status(&self) -> &LivenessStatus {
+        &self.status
+    }
+
+    /// The liveness confidence Rekognition reported, if any.
+    pub fn confidence(&self) -> Option<f32> {
+        self.confidence
+    }
+
+    /// The liveness threshold applied.
+    pub fn liveness_threshold(&self) -> LivenessThreshold {
+        self.liveness_threshold
+    }
+
+    /// The member's enrolled photo, as checked (when compared).
+    pub fn source(&self) -> Option<&CheckedImage> {
+        self.source.as_ref()
+    }
+
+    /// The session's reference image, as checked (when compared).
+    pub fn target(&self) -> Option<&CheckedImage> {
+        self.target.as_ref()
+    }
+
+    /// The similarity of a match.
+    pub fn similarity(&self) -> Option<f32> {
+        match &self.verdict {
+            LivenessVerdict::Compared(v) => v.similarity(),
+            _ => None,
+        }
+    }
+
+    /// The similarity threshold applied.
+    pub fn threshold(&self) -> SimilarityThreshold {
+        self.threshold
+    }
+
+    /// The opt-out evidence relied on.
+    pub fn opt_out(&self) -> &OptOutRecord {
+        &self.opt_out
+    }
+}
+
+impl fmt::Display for LivenessDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "liveness session {} at kiosk {}: {} (status {}",
+            self.session_id,
+            Quoted(self.kiosk.as_str()),
+            self.verdict.label(),
+            self.status
+        )?;
+        if let Some(c) = self.confidence {
+            write!(f, ", confidence {c:.2}")?;
+        }
+        if let Some(s) = self.similarity() {
+            write!(f, ", similarity {s:.2}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// A Face Liveness requirement that was not met.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LivenessViolation {
+    /// The kiosk had too many failed checks and is locked.
+    #[error("kiosk {} is locked after too many failed liveness checks; it may try again in {} s (or staff can help the member)", Quoted(.kiosk.as_str()), .retry_after.as_secs())]
+    KioskLocked {
+        /// The kiosk.
+        kiosk: KioskId,
+        /// How long until it may try again.
+        retry_after: Duration,
+    },
+    /// The session was already verified by this guard; every check needs a
+    /// new session.
+    #[error(
+        "liveness session {session_id} was already verified; start a new session for every check"
+    )]
+    SessionReused {
+        /// The session.
+        session_id: LivenessSessionId,
+    },
+    /// The session was not started for this member: its reference image
+    /// is not under the member's tag.
+    #[error("liveness session {session_id} was not started for {member}; start a session for this member")]
+    SessionForAnotherMember {
+        /// The session.
+        session_id: LivenessSessionId,
+        /// The member it was verified for.
+        member: S3ObjectRef,
+    },
+    /// The reference image was returned as bytes, not stored in S3, so it
+    /// cannot be checked at rest.
+    #[error("liveness session {session_id} returned its reference image as bytes, not in S3; sessions must be started with an output bucket")]
+    ReferenceImageNotInS3 {
+        /// The session.
+        session_id: LivenessSessionId,
+    },
+    /// The output bucket's configuration would not keep reference images
+    /// SSE-KMS under an allowed key and version-pinnable.
+    #[error("liveness output bucket {bucket} is not compliant: {}", .findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    OutputBucketNotCompliant {
+        /// The bucket.
+        bucket: String,
+        /// The audit's at-rest findings.
+        findings: Vec<Finding>,
+    },
+}
+
+/// Per-kiosk failure counts and locks.
+#[derive(Debug, Default)]
+pub(crate) struct FailureLimiter {
+    kiosks: Mutex<HashMap<KioskId, KioskState>>,
+}
+
+#[derive(Debug, Default)]
+struct KioskState {
+    failures: VecDeque<Instant>,
+    locked_until: Option<Instant>,
+}
+
+impl FailureLimiter {
+    /// `Err(retry_after)` while `kiosk` is locked.
+    pub(crate) fn check(&self, kiosk: &KioskId, now: Instant) -> Result<(), Duration> {
+        let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
+        match kiosks.get_mut(kiosk).and_then(|s| s.locked_until) {
+            Some(until) if until > now => Err(until - now),
+            Some(_) => {
+                // The lock is over: start counting afresh.
+                kiosks.remove(kiosk);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed check; `true` when it locked the kiosk.
+    pub(crate) fn record_failure(
+        &self,
+        kiosk: &KioskId,
+        limit: FailureLimit,
+        now: Instant,
+    ) -> bool {
+        let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
+        let state = kiosks.entry(kiosk.clone()).or_default();
+        while state
+            .failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= limit.window)
+        {
+            state.failures.pop_front();
+        }
+        state.failures.push_back(now);
+        if state.failures.len() >= limit.max_failures as usize {
+            state.failures.clear();
+            state.locked_until = Some(now + limit.lockout);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Session ids this guard verified: each may be verified once. The most
+/// recent [`USED_SESSIONS_KEPT`] are remembered, far more than a kiosk can
+/// start in a session's lifetime.
+#[derive(Debug, Default)]
+pub(crate) struct UsedSessions {
+    inner: Mutex<(HashSet<LivenessSessionId>, VecDeque<LivenessSessionId>)>,
+}
+
+/// How many verified session ids a guard remembers.
+pub const USED_SESSIONS_KEPT: usize = 100_000;
+
+impl UsedSessions {
+    /// Claims `id`; `false` when it was claimed before.
+    pub(crate) fn claim(&self, id: &LivenessSessionId) -> bool {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (set, order) = &mut *guard;
+        if !set.insert(id.clone()) {
+            return false;
+        }
+        order.push_back(id.clone());
+        if order.len() > USED_SESSIONS_KEPT {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// Releases `id` (its results were not final), so it may be verified
+    /// again.
+    pub(crate) fn release(&self, id: &LivenessSessionId) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (set, order) = &mut *guard;
+        if set.remove(id) {
+            order.retain(|o| o != id);
+        }
+    }
+}
+
+/// Output buckets whose audit passed, and when.
+#[derive(Debug, Default)]
+pub(crate) struct PostureCache {
+    passed: Mutex<HashMap<String, Instant>>,
+}
+
+impl PostureCache {
+    pub(crate) fn fresh(&self, bucket: &str, ttl: Duration, now: Instant) -> bool {
+        let passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        passed
+            .get(bucket)
+            .is_some_and(|at| now.duration_since(*at) < ttl)
+    }
+
+    pub(crate) fn remember(&self, bucket: &str, now: Instant) {
+        self.passed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(bucket.to_owned(), now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kiosk() -> KioskId {
+        KioskId::new("kiosk-1").unwrap()
+    }
+
+    #[test]
+    fn five_failures_in_the_window_lock_the_kiosk_for_the_lockout() {
+        let limiter = FailureLimiter::default();
+        let limit = FailureLimit::default();
+        let t0 = Instant::now();
+        for i in 0..4 {
+            assert!(!limiter.record_failure(&kiosk(), limit, t0 + Duration::from_secs(i * 10)));
+            assert_eq!(
+                limiter.check(&kiosk(), t0 + Duration::from_secs(i * 10)),
+                Ok(())
+            );
+        }
+        assert!(limiter.record_failure(&kiosk(), limit, t0 + Duration::from_secs(50)));
+        let retry = limiter
+            .check(&kiosk(), t0 + Duration::from_secs(60))
+            .unwrap_err();
+        assert_eq!(retry, Duration::from_secs(30 * 60 - 10));
+        // Another kiosk is not affected.
+        assert_eq!(limiter.check(&KioskId::new("kiosk-2").unwrap(), t0), Ok(()));
+        // After the lockout, counting starts afresh.
+        let after = t0 + Duration::from_secs(50) + limit.lockout();
+        assert_eq!(limiter.check(&kiosk(), after), Ok(()));
+        assert!(!limiter.record_failure(&kiosk(), limit, after));
+    }
+
+    #[test]
+    fn failures_older_than_the_window_do_not_count() {
+        let limiter = FailureLimiter::default();
+        let limit = FailureLimit::default();
+        let t0 = Instant::now();
+        for i in 0..20 {
+            // One failure a minute: never 5 within 3 minutes.
+            assert!(!limiter.record_failure(&kiosk(), limit, t0 + Duration::from_secs(i * 60)));
+        }
+    }
+
+    #[test]
+    fn a_session_id_is_claimed_once() {
+        let used = UsedSessions::default();
+        let id = LivenessSessionId::parse("0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90").unwrap();
+        assert!(used.claim(&id));
+        assert!(!used.claim(&id));
+    }
+
+    #[test]
+    fn session_ids_are_uuids_and_nothing_else() {
+        for bad in [
+            "",
+            "0f6b3a0e27a44b8e9a612c1d5e8f7a90",
+            "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a9",
+            "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90-",
+            "0f6b3a0g-27a4-4b8e-9a61-2c1d5e8f7a90",
+            "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a9\n",
+        ] {
+            assert!(LivenessSessionId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_member_tag_must_be_a_whole_segment() {
+        let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        let tag = member_tag(&member);
+        assert!(key_carries_tag(
+            &format!("kiosks/{tag}/sess/reference.jpg"),
+            &tag
+        ));
+        assert!(key_carries_tag(&format!("{tag}/sess/reference.jpg"), &tag));
+        assert!(!key_carries_tag(
+            &format!("kiosks/{tag}x/sess/reference.jpg"),
+            &tag
+        ));
+        assert!(!key_carries_tag(
+            &format!("kiosks/x{tag}/reference.jpg"),
+            &tag
+        ));
+        assert_eq!(tag.len(), "member-".len() + 32);
+    }
+
+    #[test]
+    fn policy_values_are_validated() {
+        assert!(LivenessPolicy::new("Bad_Bucket").is_err());
+        let p = LivenessPolicy::new("library-liveness").unwrap();
+        assert!(p.clone().with_audit_images_limit(5).is_err());
+        assert!(p.clone().output_prefix("a\u{2028}b").is_err());
+        let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        let p = p.output_prefix("kiosks/").unwrap();
+        assert_eq!(
+            p.output_prefix_for(&member),
+            format!("kiosks/{}/", member_tag(&member))
+        );
+    }
+}

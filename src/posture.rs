@@ -1,0 +1,142 @@
+//! Bucket posture: what a bucket's configuration does to the objects put
+//! in it. The result of a bucket audit, shared by every auditor
+//! ([`BucketAuditor`](crate::BucketAuditor), the AWS backend's
+//! [`audit_bucket`](crate::aws::AwsBackend::audit_bucket)) and by the guard,
+//! which refuses a Face Liveness output bucket with
+//! [at-rest findings](BucketAudit::at_rest_findings).
+
+use std::fmt;
+
+/// How much a finding matters. Anything above [`Info`](Self::Info) makes
+/// the bucket non-compliant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Worth knowing; compliance holds.
+    Info,
+    /// A safeguard is missing.
+    Medium,
+    /// A requirement is not met, or could not be checked.
+    High,
+}
+
+impl Severity {
+    /// `info`, `medium` or `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One result of an audit, with a stable id.
+///
+/// Ids: `default-encryption-not-kms`, `default-encryption-key-not-allowed`,
+/// `bucket-key-disabled` (info), `versioning-not-enabled`,
+/// `no-tls-only-policy`, `uploads-not-forced-to-kms`,
+/// `public-access-not-blocked`, and `unverifiable-<check>` when a
+/// configuration could not be read (never a pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Stable id.
+    pub id: &'static str,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What was seen.
+    pub detail: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl Finding {
+    /// A finding. `detail` and `fix` may quote text from a service: their
+    /// log-unsafe characters are escaped ([`text`](crate::text)).
+    pub fn new(
+        id: &'static str,
+        severity: Severity,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        // Details quote bucket policies and error codes: escaped here, once.
+        Self {
+            id,
+            severity,
+            detail: crate::text::neutralize(detail.into()),
+            fix: crate::text::neutralize(fix.into()),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {}: {} (fix: {})",
+            self.severity, self.id, self.detail, self.fix
+        )
+    }
+}
+
+/// The result of a bucket audit ([`BucketAuditor::audit_bucket`](crate::BucketAuditor::audit_bucket),
+/// [`AwsBackend::audit_bucket`](crate::aws::AwsBackend::audit_bucket)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketAudit {
+    bucket: String,
+    findings: Vec<Finding>,
+}
+
+/// The finding ids about what the bucket does to objects at rest: default
+/// encryption (SSE-KMS under an allowed key) and versioning, including
+/// "could not check" for either. A bucket with none of them keeps new
+/// objects SSE-KMS under an allowed key, version-pinnable.
+pub const AT_REST_FINDING_IDS: &[&str] = &[
+    "default-encryption-not-kms",
+    "default-encryption-key-not-allowed",
+    "versioning-not-enabled",
+    "unverifiable-default-encryption",
+    "unverifiable-versioning",
+];
+
+impl BucketAudit {
+    /// The audit of `bucket`: its `findings`, most severe first.
+    pub fn new(bucket: impl Into<String>, mut findings: Vec<Finding>) -> Self {
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        Self {
+            bucket: bucket.into(),
+            findings,
+        }
+    }
+
+    /// The findings about objects at rest ([`AT_REST_FINDING_IDS`]): what
+    /// must be empty before the bucket receives face images the crate
+    /// does not write itself (Face Liveness reference images).
+    pub fn at_rest_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| AT_REST_FINDING_IDS.contains(&f.id))
+    }
+
+    /// The bucket audited.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Every finding, most severe first.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// `true` when no finding is above [`Severity::Info`].
+    pub fn is_compliant(&self) -> bool {
+        self.findings.iter().all(|f| f.severity == Severity::Info)
+    }
+}
