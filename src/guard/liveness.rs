@@ -155,9 +155,10 @@ impl Guard {
     /// In order, stopping at the first that fails:
     ///
     /// 1. the kiosk is not locked, `member` names an immutable version (an
-    ///    enrolled reference, [`VerifiedS3Object::reference`](crate::VerifiedS3Object::reference)),
-    ///    the endpoints are HTTPS and the opt-out evidence holds, and this
-    ///    guard has not verified the session before (refusals);
+    ///    enrolled reference, [`VerifiedS3Object::reference`](crate::VerifiedS3Object::reference))
+    ///    and passes HeadObject under the policy, the endpoints are HTTPS
+    ///    and the opt-out evidence holds, and this guard has not verified
+    ///    the session before (refusals);
     /// 2. `GetFaceLivenessSessionResults`: `CREATED` or `IN_PROGRESS` is
     ///    [`NotFinished`](LivenessVerdict::NotFinished) (ask again);
     ///    `FAILED`, `EXPIRED`, a confidence under the liveness threshold or
@@ -165,8 +166,10 @@ impl Guard {
     /// 3. the reference image is in S3 under the member's
     ///    [`member_tag`] (else the session was for someone else) with a
     ///    version Rekognition reported (refusals);
-    /// 4. both images pass HeadObject under the policy, and `CompareFaces`
-    ///    compares them, version-pinned, at the similarity threshold.
+    /// 4. the reference image passes HeadObject under the policy (the
+    ///    member's photo again, or from the verification cache), and
+    ///    `CompareFaces` compares them, version-pinned, at the similarity
+    ///    threshold.
     ///
     /// Not live, no match and no face count as failures for the kiosk's
     /// [`FailureLimit`](crate::liveness::FailureLimit).
@@ -229,8 +232,10 @@ impl Guard {
                 })],
             ));
         }
-        // Endpoints and opt-out before Rekognition is asked anything.
-        let clearance = self.clear(OP, []).await?;
+        // Endpoints, opt-out and the member's photo before Rekognition is
+        // asked anything (a handed-in client's endpoint is only seen on
+        // the wire, so S3 is tried first).
+        let clearance = self.clear(OP, [ImageInput::S3(member.clone())]).await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
         let state = &self.liveness_state;
         if !state.used.claim(session_id) {

@@ -1,7 +1,7 @@
 //! Test support, in one place: shared constants and SDK configs, canned
 //! service answers (`answers`), log capture (`capture`), the HTTPS fault
 //! server (`fault_server`), emulator fixtures and command-line runners
-//! (`emulator`). Each test binary uses part of it.
+//! (`emulator`), the Face Liveness stand-in (`liveness`). Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod answers;
@@ -9,6 +9,7 @@ pub mod capture;
 pub mod conformance;
 pub mod emulator;
 pub mod fault_server;
+pub mod liveness;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
