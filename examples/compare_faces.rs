@@ -41,8 +41,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::{
-    CheckOrigin, CheckedImage, ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence,
-    Policy, S3ObjectRef, SimilarityThreshold, Verdict,
+    ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence, Policy, S3ObjectRef,
+    SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -145,24 +145,6 @@ fn describe_input(input: &Result<ImageInput, String>) -> Value {
         }),
         Ok(_) => json!({ "type": "unknown", "verified": false }),
         Err(_) => json!({ "type": "invalid", "verified": false }),
-    }
-}
-
-fn describe_checked(image: &CheckedImage) -> Value {
-    match image {
-        CheckedImage::S3 { object: o, origin } => json!({
-            "type": "s3", "verified": true, "bucket": o.bucket(), "key": o.key(),
-            "version": o.version_id(), "pinned": o.is_pinned(), "kms_key_arn": o.kms_key_id(),
-            "encryption": o.encryption().as_header(),
-            "check": match origin {
-                CheckOrigin::Cache { age } => json!({ "cached": true, "age_ms": age.as_millis() as u64 }),
-                _ => json!({ "cached": false, "age_ms": 0 }),
-            },
-        }),
-        CheckedImage::Bytes { format, len } => json!({
-            "type": "bytes", "verified": true, "format": format.to_string(), "size": len,
-        }),
-        _ => json!({ "type": "unknown", "verified": true }),
     }
 }
 
@@ -327,8 +309,8 @@ async fn run(cli: Cli, opts: Options) -> Report {
                 "detail": d.opt_out().to_string(),
                 "account": d.opt_out().account().map(|a| a.as_str()),
             });
-            report.source = describe_checked(d.source());
-            report.target = describe_checked(d.target());
+            report.source = common::describe_checked(d.source());
+            report.target = common::describe_checked(d.target());
         }
         Err(Error::Refused(r)) => {
             report.decision = "refused";

@@ -243,29 +243,37 @@ impl Default for FailureLimit {
 }
 
 /// How the guard runs Face Liveness: where Rekognition stores the
-/// reference image, how live is live enough, how many audit images to
-/// keep, how long a good output-bucket posture is trusted, and the
-/// failure limit. The KMS key is the policy's first allowed key, as for
-/// enrollment.
+/// reference image (needed to start sessions; a process that only
+/// verifies them may leave it out), how live is live enough, how many
+/// audit images to keep, how long a good output-bucket posture is
+/// trusted, and the failure limit. The KMS key is the policy's first
+/// allowed key, as for enrollment.
 ///
 /// ```
 /// use rekognition_guard::liveness::{LivenessPolicy, LivenessThreshold};
 ///
-/// let policy = LivenessPolicy::new("library-liveness")?
-///     .output_prefix("kiosks/")?
-///     .threshold(LivenessThreshold::new(85.0)?);
-/// assert_eq!(policy.output_bucket(), "library-liveness");
+/// let policy = LivenessPolicy::new()
+///     .with_output_bucket("library-liveness")?
+///     .with_output_prefix("kiosks/")?
+///     .with_threshold(LivenessThreshold::new(85.0)?);
+/// assert_eq!(policy.output_bucket(), Some("library-liveness"));
 /// assert_eq!(policy.audit_images_limit(), 0);
 /// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct LivenessPolicy {
-    output_bucket: String,
+    output_bucket: Option<String>,
     output_prefix: String,
     threshold: LivenessThreshold,
     audit_images_limit: u8,
     posture_ttl: Duration,
     failure_limit: FailureLimit,
+}
+
+impl Default for LivenessPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LivenessPolicy {
@@ -275,24 +283,33 @@ impl LivenessPolicy {
     /// verification checks one by one with HeadObject anyway.
     pub const DEFAULT_POSTURE_TTL: Duration = Duration::from_secs(300);
 
-    /// Reference images go to `output_bucket` (`Settings.OutputConfig`):
-    /// in the caller's account and Rekognition's region, with default
-    /// encryption SSE-KMS under an allowed key and versioning on (checked
-    /// before the first session).
-    ///
-    /// # Errors
-    /// [`InputError::InvalidBucketName`].
-    pub fn new(output_bucket: &str) -> Result<Self, InputError> {
-        // Reuse the S3 reference rules for the bucket name.
-        S3ObjectRef::new(output_bucket, "x")?;
-        Ok(Self {
-            output_bucket: output_bucket.to_owned(),
+    /// The defaults: no output bucket (needed to start sessions, not to
+    /// verify them), no prefix, [`LivenessThreshold::DEFAULT`], no audit
+    /// images, [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL),
+    /// [`FailureLimit::default`].
+    pub fn new() -> Self {
+        Self {
+            output_bucket: None,
             output_prefix: String::new(),
             threshold: LivenessThreshold::DEFAULT,
             audit_images_limit: 0,
             posture_ttl: Self::DEFAULT_POSTURE_TTL,
             failure_limit: FailureLimit::default(),
-        })
+        }
+    }
+
+    /// Reference images go to `bucket` (`Settings.OutputConfig.S3Bucket`):
+    /// in the caller's account and Rekognition's region, with default
+    /// encryption SSE-KMS under an allowed key and versioning on (checked
+    /// before the first session). Required to start sessions.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidBucketName`].
+    pub fn with_output_bucket(mut self, bucket: &str) -> Result<Self, InputError> {
+        // Reuse the S3 reference rules for the bucket name.
+        S3ObjectRef::new(bucket, "x")?;
+        self.output_bucket = Some(bucket.to_owned());
+        Ok(self)
     }
 
     /// A key prefix for the output (default none). The guard appends
@@ -301,7 +318,7 @@ impl LivenessPolicy {
     /// # Errors
     /// [`InputError::InvalidOutputPrefix`] when longer than 512 bytes or
     /// holding a log-unsafe character.
-    pub fn output_prefix(mut self, prefix: &str) -> Result<Self, InputError> {
+    pub fn with_output_prefix(mut self, prefix: &str) -> Result<Self, InputError> {
         if prefix.len() > 512 || crate::text::has_log_unsafe(prefix) {
             return Err(InputError::InvalidOutputPrefix { len: prefix.len() });
         }
@@ -311,7 +328,7 @@ impl LivenessPolicy {
 
     /// The liveness threshold (default [`LivenessThreshold::DEFAULT`]).
     #[must_use]
-    pub fn threshold(mut self, threshold: LivenessThreshold) -> Self {
+    pub fn with_threshold(mut self, threshold: LivenessThreshold) -> Self {
         self.threshold = threshold;
         self
     }
@@ -333,21 +350,21 @@ impl LivenessPolicy {
     /// How long a passing output-bucket audit is reused (default
     /// [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL)).
     #[must_use]
-    pub fn posture_ttl(mut self, ttl: Duration) -> Self {
+    pub fn with_posture_ttl(mut self, ttl: Duration) -> Self {
         self.posture_ttl = ttl;
         self
     }
 
     /// The per-kiosk failure limit (default [`FailureLimit::default`]).
     #[must_use]
-    pub fn failure_limit(mut self, limit: FailureLimit) -> Self {
+    pub fn with_failure_limit(mut self, limit: FailureLimit) -> Self {
         self.failure_limit = limit;
         self
     }
 
-    /// The output bucket.
-    pub fn output_bucket(&self) -> &str {
-        &self.output_bucket
+    /// The output bucket, if set.
+    pub fn output_bucket(&self) -> Option<&str> {
+        self.output_bucket.as_deref()
     }
 
     /// The configured key prefix (before the member tag).
@@ -356,7 +373,7 @@ impl LivenessPolicy {
     }
 
     /// The liveness threshold.
-    pub fn liveness_threshold(&self) -> LivenessThreshold {
+    pub fn threshold(&self) -> LivenessThreshold {
         self.threshold
     }
 
@@ -366,7 +383,7 @@ impl LivenessPolicy {
     }
 
     /// The failure limit.
-    pub fn limit(&self) -> FailureLimit {
+    pub fn failure_limit(&self) -> FailureLimit {
         self.failure_limit
     }
 
@@ -376,7 +393,8 @@ impl LivenessPolicy {
         format!("{}{}/", self.output_prefix, member_tag(member))
     }
 
-    pub(crate) fn posture_ttl_value(&self) -> Duration {
+    /// How long a passing output-bucket audit is reused.
+    pub fn posture_ttl(&self) -> Duration {
         self.posture_ttl
     }
 }
@@ -998,12 +1016,16 @@ mod tests {
 
     #[test]
     fn policy_values_are_validated() {
-        assert!(LivenessPolicy::new("Bad_Bucket").is_err());
-        let p = LivenessPolicy::new("library-liveness").unwrap();
+        assert!(LivenessPolicy::new()
+            .with_output_bucket("Bad_Bucket")
+            .is_err());
+        let p = LivenessPolicy::new()
+            .with_output_bucket("library-liveness")
+            .unwrap();
         assert!(p.clone().with_audit_images_limit(5).is_err());
-        assert!(p.clone().output_prefix("a\u{2028}b").is_err());
+        assert!(p.clone().with_output_prefix("a\u{2028}b").is_err());
         let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-        let p = p.output_prefix("kiosks/").unwrap();
+        let p = p.with_output_prefix("kiosks/").unwrap();
         assert_eq!(
             p.output_prefix_for(&member),
             format!("kiosks/{}/", member_tag(&member))

@@ -1500,9 +1500,10 @@ mod liveness {
                 .require_versioning(true),
         )
         .liveness(
-            LivenessPolicy::new(OUTPUT)
+            LivenessPolicy::new()
+                .with_output_bucket(OUTPUT)
                 .unwrap()
-                .output_prefix("kiosks/")
+                .with_output_prefix("kiosks/")
                 .unwrap(),
         )
         .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())

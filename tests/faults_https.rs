@@ -42,6 +42,14 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The SDK's standard retry mode (three attempts), with a short initial
+/// backoff: the default (up to 1 s, then up to 2 s, jittered) could use up
+/// the 3 s operation timeout above before the third attempt, making the
+/// attempt counts these tests assert depend on chance.
+fn quick_retries() -> aws_smithy_types::retry::RetryConfig {
+    aws_smithy_types::retry::RetryConfig::standard().with_initial_backoff(Duration::from_millis(20))
+}
+
 /// A retry partition of its own for each client: the SDK shares its retry
 /// token bucket across every client of a partition (by default, per
 /// service) in the process, and these tests spend retries on purpose, so
@@ -111,10 +119,12 @@ fn backend(s3: &FaultServer, rekognition: &FaultServer, setup: &Setup) -> AwsBac
         .endpoint_url(&s3.endpoint)
         .force_path_style(true)
         .retry_partition(own_retry_partition())
+        .retry_config(quick_retries())
         .build();
     let rekognition = aws_sdk_rekognition::config::Builder::from(&sdk)
         .endpoint_url(&rekognition.endpoint)
         .retry_partition(own_retry_partition())
+        .retry_config(quick_retries())
         .build();
     let builder = AwsBackend::builder()
         .s3_client(aws_sdk_s3::Client::from_conf(s3))

@@ -19,6 +19,35 @@ fn sources() -> Vec<PathBuf> {
     files
 }
 
+/// A file's module path under `src/` or `tests/`: `at_rest`,
+/// `conformance` (for `conformance/mod.rs`), `conformance::liveness`.
+fn module_path(file: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let relative = ["src", "tests"]
+        .iter()
+        .find_map(|dir| file.strip_prefix(root.join(dir)).ok())
+        .unwrap_or(file);
+    let mut parts: Vec<String> = relative
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// Whether `file` is the module a `module::…::test` name points into: the
+/// module itself (`conformance::liveness`), or a file whose module the
+/// name starts with (`at_rest` for `at_rest::tests`).
+fn is_module(file: &Path, module: &str) -> bool {
+    let path = module_path(file);
+    path == module
+        || path.ends_with(&format!("::{module}"))
+        || module.split("::").next() == path.rsplit("::").next()
+}
+
 fn defines(file: &Path, name: &str) -> bool {
     let text = std::fs::read_to_string(file).unwrap();
     match name.strip_suffix('*') {
@@ -51,17 +80,16 @@ fn every_test_named_in_the_threat_table_exists() {
             }
             let found = if name.ends_with(".rs") {
                 root.join(name).is_file()
-            } else if let Some((file, rest)) = name.split_once("::") {
-                let test = rest.rsplit("::").next().unwrap();
+            } else if let Some((module, test)) = name.rsplit_once("::") {
                 sources
                     .iter()
-                    .filter(|p| p.file_stem().is_some_and(|s| s == file))
+                    .filter(|p| is_module(p, module))
                     .any(|p| defines(p, test))
             } else {
                 // A test file or module, or a test named before in the row.
                 sources
                     .iter()
-                    .any(|p| p.file_stem().is_some_and(|s| s == name) || defines(p, name))
+                    .any(|p| module_path(p).rsplit("::").next() == Some(name) || defines(p, name))
             };
             assert!(found, "SECURITY.md names `{name}`, which does not exist");
             checked += 1;

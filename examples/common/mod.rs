@@ -101,3 +101,27 @@ fn with_hint(message: String, hint: Option<&str>) -> String {
         None => message,
     }
 }
+
+/// A checked image as the command-line contracts print it: for S3 the
+/// bucket, key, version, whether it is pinned, the KMS key ARN, the
+/// encryption and where the check came from; for bytes the format and
+/// size. Never image bytes.
+pub fn describe_checked(image: &rekognition_guard::CheckedImage) -> serde_json::Value {
+    use rekognition_guard::{CheckOrigin, CheckedImage};
+    use serde_json::json;
+    match image {
+        CheckedImage::S3 { object: o, origin } => json!({
+            "type": "s3", "verified": true, "bucket": o.bucket(), "key": o.key(),
+            "version": o.version_id(), "pinned": o.is_pinned(), "kms_key_arn": o.kms_key_id(),
+            "encryption": o.encryption().as_header(),
+            "check": match origin {
+                CheckOrigin::Cache { age } => json!({ "cached": true, "age_ms": age.as_millis() as u64 }),
+                _ => json!({ "cached": false, "age_ms": 0 }),
+            },
+        }),
+        CheckedImage::Bytes { format, len } => json!({
+            "type": "bytes", "verified": true, "format": format.to_string(), "size": len,
+        }),
+        _ => json!({ "type": "unknown", "verified": true }),
+    }
+}

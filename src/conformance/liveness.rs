@@ -165,9 +165,10 @@ fn policies(h: &dyn LivenessHarness) -> (Policy, LivenessPolicy) {
         Policy::new()
             .allow_kms_key(h.kms_key())
             .require_versioning(true),
-        LivenessPolicy::new(&h.output_bucket())
+        LivenessPolicy::new()
+            .with_output_bucket(&h.output_bucket())
             .expect("a bucket name")
-            .output_prefix("liveness/")
+            .with_output_prefix("liveness/")
             .expect("a prefix"),
     )
 }
@@ -453,7 +454,7 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
     let grace = h.enroll("grace").await;
     let (policy, liveness) = policies(h);
     let limit = FailureLimit::new(2, Duration::from_secs(180), Duration::from_secs(1800));
-    let guard = h.guard(policy, liveness.failure_limit(limit), None);
+    let guard = h.guard(policy, liveness.with_failure_limit(limit), None);
     let at = kiosk("kiosk-attacked");
     // A printed photo fails liveness; the face of another member does not
     // match.

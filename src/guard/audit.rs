@@ -21,7 +21,13 @@ use crate::quality::FaceAssessment;
 /// account that called Rekognition) and `reasons`. Enrollment: `decision`
 /// (`enrolled`, `rejected`, `refused`, `error`), `object`, `reasons`. Face
 /// assessment: `decision` (`acceptable`, `rejected`, `refused`, `error`),
-/// `image`, `issues` or `reasons`. Never image bytes.
+/// `image`, `issues` or `reasons`. Face Liveness start: `decision`
+/// (`started`, `refused`, `error`), `session_id`, `member`, `kiosk`;
+/// verification: `decision` (`match`, `no_match`, `no_face`, `not_live`,
+/// `not_finished`, `refused`, `error`), `session_id`, `kiosk`, `status`,
+/// `confidence`, `liveness_threshold`, `source`, `target`, `similarity`,
+/// `threshold`, `opt_out`; a kiosk locked by the failure limit is logged
+/// at `WARN`. Never image bytes.
 pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
 
 /// An input, for the audit event: the S3 reference, or the bytes' format

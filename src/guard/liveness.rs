@@ -94,6 +94,11 @@ impl Guard {
                 "Face Liveness needs a KMS key for the session: add one with Policy::allow_kms_key (the first is used)".into(),
             )
         })?;
+        let bucket = liveness.output_bucket().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard's Face Liveness policy has no output bucket: set LivenessPolicy::with_output_bucket to start sessions".into(),
+            )
+        })?;
         let auditor = self.auditor.as_ref().ok_or_else(|| {
             ConfigError::Invalid(
                 "this guard has no bucket auditor for the liveness output bucket: build it with AwsBackend::guard_builder or GuardBuilder::bucket_auditor".into(),
@@ -102,11 +107,10 @@ impl Guard {
         // Endpoints (Rekognition and the auditor's S3) and the opt-out.
         self.clear(OP, []).await?;
 
-        let bucket = liveness.output_bucket();
         let state = &self.liveness_state;
         if !state
             .posture
-            .fresh(bucket, liveness.posture_ttl_value(), Instant::now())
+            .fresh(bucket, liveness.posture_ttl(), Instant::now())
         {
             let audit = auditor
                 .audit_bucket(bucket, &self.policy)
@@ -265,7 +269,7 @@ impl Guard {
             kiosk: kiosk.clone(),
             status: facts.status.clone(),
             confidence: facts.confidence,
-            liveness_threshold: liveness.liveness_threshold(),
+            liveness_threshold: liveness.threshold(),
             source,
             target,
             threshold: self.policy.threshold(),
@@ -362,15 +366,15 @@ impl Guard {
     }
 
     fn count_failure(&self, kiosk: &KioskId, liveness: &LivenessPolicy) {
-        if self
-            .liveness_state
-            .limiter
-            .record_failure(kiosk, liveness.limit(), Instant::now())
-        {
+        if self.liveness_state.limiter.record_failure(
+            kiosk,
+            liveness.failure_limit(),
+            Instant::now(),
+        ) {
             tracing::warn!(
                 target: AUDIT_TARGET,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
-                lockout_s = liveness.limit().lockout().as_secs(),
+                lockout_s = liveness.failure_limit().lockout().as_secs(),
                 "kiosk locked after repeated failed liveness checks"
             );
         }
@@ -452,7 +456,7 @@ fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judg
             crate::text::quote(status, 64)
         )),
         LivenessStatus::Succeeded => {
-            let threshold = policy.liveness_threshold().get();
+            let threshold = policy.threshold().get();
             match facts.confidence {
                 Some(c) if !(0.0..=100.0).contains(&c) => {
                     Judged::Invalid(format!("liveness confidence {c} is outside 0 to 100"))

@@ -102,6 +102,11 @@ impl TlsLivenessHarness {
         }
     }
 
+    /// The stand-in's HTTPS endpoint (S3 path-style and Rekognition).
+    pub fn endpoint(&self) -> &str {
+        &self.server.endpoint
+    }
+
     fn backend(&self, plain_http: Option<Service>) -> AwsBackend {
         let sdk = super::sdk_config("eu-west-1", "AKIDLIVENESS", "liveness-secret");
         let endpoint = |service: Service| {
