@@ -35,11 +35,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::{
     ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence, Policy, S3ObjectRef,
     SimilarityThreshold, Verdict,
@@ -61,17 +59,8 @@ struct Cli {
     /// Similarity needed for a match, 0 to 100 (default 99).
     #[arg(long, value_name = "N")]
     threshold: Option<f32>,
-    /// AWS region (else from the environment or profile).
-    #[arg(long, value_name = "R")]
-    region: Option<String>,
-    /// One endpoint for S3 and Rekognition (https only; S3 path-style).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
-    /// Extra trusted CA certificates (PEM), besides the system's roots.
-    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
-    /// trusted CA, if set (as in the AWS CLI).
-    #[arg(long, value_name = "PEM")]
-    ca_bundle: Option<PathBuf>,
+    #[command(flatten)]
+    aws: common::AwsArgs,
     /// Allowed KMS key ARN (repeatable); none means any KMS key.
     #[arg(long = "kms-key-arn", value_name = "ARN")]
     kms_key_arns: Vec<String>,
@@ -81,12 +70,8 @@ struct Cli {
     /// Refuse S3 objects without a version id.
     #[arg(long)]
     require_versioning: bool,
-    /// Opt-out evidence: a reference such as an AWS Support case id.
-    #[arg(long, value_name = "TEXT")]
-    opt_out_attestation: Option<String>,
-    /// Verify the opt-out through AWS Organizations (DescribeEffectivePolicy).
-    #[arg(long, conflicts_with = "opt_out_attestation")]
-    verify_opt_out: bool,
+    #[command(flatten)]
+    opt_out: common::OptOutArgs,
 }
 
 /// The contract's exit statuses.
@@ -173,9 +158,6 @@ fn read_image(arg: &str) -> Result<ImageInput, String> {
         .map_err(|e| format!("{arg:?}: {e}"))
 }
 
-/// The refusal without opt-out evidence, in this command's terms.
-const NO_OPT_OUT: &str = "no AI services opt-out evidence was given: pass --verify-opt-out (reads the AWS Organizations AI services opt-out policy in effect for the account that calls Rekognition) or --opt-out-attestation TEXT (how your account is opted out, e.g. the AWS Support case id)";
-
 /// Option values checked before anything else: a bad one is a usage error.
 struct Options {
     policy: Policy,
@@ -194,7 +176,7 @@ fn options(cli: &Cli) -> Result<Options, String> {
         &cli.kms_key_arns,
         cli.expected_bucket_owner.as_deref(),
     )?;
-    let opt_out = match &cli.opt_out_attestation {
+    let opt_out = match &cli.opt_out.opt_out_attestation {
         Some(text) => Some(
             OptOutEvidence::attested(text).map_err(|e| format!("--opt-out-attestation: {e}"))?,
         ),
@@ -224,28 +206,13 @@ async fn run(cli: Cli, opts: Options) -> Report {
         }
     };
 
-    let sdk_config = common::load_sdk_config(cli.region.as_deref()).await;
-    let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
-    let mut verifier = OrganizationsOptOutVerifier::builder().sdk_config(&sdk_config);
-    if let Some(url) = &cli.endpoint_url {
-        builder = builder.endpoint_url(url);
-        verifier = verifier.endpoint_url(url);
-    }
-    if let Some(path) = &cli.ca_bundle {
-        let client = std::fs::read(path)
-            .map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))
-            .and_then(|pem| https_client_trusting(&pem, true).map_err(|e| e.to_string()));
-        match client {
-            Ok(client) => {
-                builder = builder.http_client(client.clone());
-                verifier = verifier.http_client(client);
-            }
-            Err(e) => {
-                report.reasons.push(e);
-                return report;
-            }
+    let (builder, verifier) = match common::aws_builders(&cli.aws).await {
+        Ok(builders) => builders,
+        Err(e) => {
+            report.reasons.push(e);
+            return report;
         }
-    }
+    };
     // A non-HTTPS endpoint is a refusal; any other setup failure an error.
     let config_failure = |report: &mut Report, e: ConfigError| {
         report.decision = if matches!(e, ConfigError::InsecureEndpoint { .. }) {
@@ -262,7 +229,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
             return report;
         }
     };
-    let opt_out = if cli.verify_opt_out {
+    let opt_out = if cli.opt_out.verify_opt_out {
         match verifier.build() {
             Ok(v) => Some(OptOutEvidence::verified_by(v)),
             Err(e) => {
@@ -288,7 +255,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
             // The library's message names its Rust API; a shell user needs
             // this command's flags.
             report.decision = "refused";
-            report.reasons.push(NO_OPT_OUT.to_owned());
+            report.reasons.push(common::NO_OPT_OUT.to_owned());
             return report;
         }
         Err(e) => {

@@ -43,11 +43,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::liveness::{
     KioskId, LivenessDecision, LivenessPolicy, LivenessSession, LivenessSessionId,
     LivenessThreshold, LivenessVerdict,
@@ -121,29 +119,14 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct CommonArgs {
-    /// Opt-out evidence: a reference such as an AWS Support case id.
-    #[arg(long, value_name = "TEXT")]
-    opt_out_attestation: Option<String>,
-    /// Verify the opt-out through AWS Organizations (DescribeEffectivePolicy).
-    #[arg(long, conflicts_with = "opt_out_attestation")]
-    verify_opt_out: bool,
+    #[command(flatten)]
+    opt_out: common::OptOutArgs,
     /// The kiosk (device) id the failure limit counts per.
     #[arg(long, value_name = "ID", default_value = "liveness_checkout")]
     kiosk: String,
-    /// AWS region (else from the environment or profile).
-    #[arg(long, value_name = "R")]
-    region: Option<String>,
-    /// One endpoint for S3 and Rekognition (https only; S3 path-style).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
-    /// Extra trusted CA certificates (PEM), besides the system's roots.
-    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
-    /// trusted CA, if set (as in the AWS CLI).
-    #[arg(long, value_name = "PEM")]
-    ca_bundle: Option<PathBuf>,
+    #[command(flatten)]
+    aws: common::AwsArgs,
 }
-
-const NO_OPT_OUT: &str = "no AI services opt-out evidence was given: pass --verify-opt-out (reads the AWS Organizations AI services opt-out policy in effect for the account that calls Rekognition) or --opt-out-attestation TEXT (how your account is opted out, e.g. the AWS Support case id)";
 
 /// How a run ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +167,7 @@ impl Failure {
     fn config(e: &ConfigError) -> Self {
         let (outcome, reason) = match e {
             ConfigError::InsecureEndpoint(_) => (Outcome::Refused, e.to_string()),
-            ConfigError::MissingOptOutEvidence => (Outcome::Refused, NO_OPT_OUT.to_owned()),
+            ConfigError::MissingOptOutEvidence => (Outcome::Refused, common::NO_OPT_OUT.to_owned()),
             _ => (Outcome::Error, common::explain_config(e)),
         };
         Self { outcome, reason }
@@ -205,28 +188,19 @@ async fn guard(
     policy: Policy,
     liveness: LivenessPolicy,
 ) -> Result<Guard, Failure> {
-    let sdk_config = common::load_sdk_config(common.region.as_deref()).await;
-    let mut builder = AwsBackend::builder().sdk_config(&sdk_config);
-    let mut verifier = OrganizationsOptOutVerifier::builder().sdk_config(&sdk_config);
-    if let Some(url) = &common.endpoint_url {
-        builder = builder.endpoint_url(url);
-        verifier = verifier.endpoint_url(url);
-    }
-    if let Some(path) = &common.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| Failure {
-            outcome: Outcome::Error,
-            reason: format!("cannot read CA bundle {}: {e}", path.display()),
-        })?;
-        let client = https_client_trusting(&pem, true).map_err(|e| Failure::config(&e))?;
-        builder = builder.http_client(client.clone());
-        verifier = verifier.http_client(client);
-    }
+    let (builder, verifier) =
+        common::aws_builders(&common.aws)
+            .await
+            .map_err(|reason| Failure {
+                outcome: Outcome::Error,
+                reason,
+            })?;
     let backend = builder.build().map_err(|e| Failure::config(&e))?;
     let mut guard = backend.guard_builder().policy(policy).liveness(liveness);
-    if common.verify_opt_out {
+    if common.opt_out.verify_opt_out {
         let verifier = verifier.build().map_err(|e| Failure::config(&e))?;
         guard = guard.opt_out(OptOutEvidence::verified_by(verifier));
-    } else if let Some(text) = &common.opt_out_attestation {
+    } else if let Some(text) = &common.opt_out.opt_out_attestation {
         let evidence = OptOutEvidence::attested(text)
             .map_err(|e| Failure::usage(format!("--opt-out-attestation: {e}")))?;
         guard = guard.opt_out(evidence);

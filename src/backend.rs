@@ -584,67 +584,46 @@ pub enum BackendErrorKind {
     Other,
 }
 
-/// Mocks that pass the guard's HTTPS check: a plain `Mock*::new()` has no
-/// `endpoint` expectation, so the first guarded call panics with mockall's
-/// "No matching expectation found". See [`testing`](crate::testing) for a
-/// worked example.
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-impl MockObjectInspector {
-    /// A mock reporting the S3 endpoint
-    /// [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT) (`https://`,
-    /// any number of times). Add the `expect_inspect` the test needs.
-    pub fn https() -> Self {
-        let mut mock = Self::new();
-        mock.expect_endpoint()
-            .return_const(crate::testing::S3_ENDPOINT.to_owned());
-        mock
-    }
+/// Adds `https()` to a generated mock: one that passes the guard's HTTPS
+/// check. A plain `Mock*::new()` has no `endpoint` expectation, so the
+/// first guarded call panics with mockall's "No matching expectation
+/// found". See [`testing`](crate::testing) for a worked example.
+macro_rules! https_mock {
+    ($mock:ident, $endpoint:path, $doc:literal) => {
+        #[cfg(any(test, feature = "test-util"))]
+        #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+        impl $mock {
+            #[doc = $doc]
+            pub fn https() -> Self {
+                let mut mock = Self::new();
+                mock.expect_endpoint().return_const($endpoint.to_owned());
+                mock
+            }
+        }
+    };
 }
+pub(crate) use https_mock;
 
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-impl MockObjectUploader {
-    /// A mock reporting the S3 endpoint
-    /// [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the
-    /// `expect_upload` the test needs.
-    pub fn https() -> Self {
-        let mut mock = Self::new();
-        mock.expect_endpoint()
-            .return_const(crate::testing::S3_ENDPOINT.to_owned());
-        mock
-    }
-}
-
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-impl MockBucketAuditor {
-    /// A mock reporting the S3 endpoint
-    /// [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the
-    /// `expect_audit_bucket` the test needs.
-    pub fn https() -> Self {
-        let mut mock = Self::new();
-        mock.expect_endpoint()
-            .return_const(crate::testing::S3_ENDPOINT.to_owned());
-        mock
-    }
-}
-
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-impl MockFaceAnalyzer {
-    /// A mock reporting the Rekognition endpoint
-    /// [`testing::REKOGNITION_ENDPOINT`](crate::testing::REKOGNITION_ENDPOINT).
-    /// Add the `expect_compare` or `expect_detect_faces` the test needs
-    /// (`.never()` to prove a refusal sent nothing), and
-    /// `expect_caller_account` when the opt-out evidence is verified.
-    pub fn https() -> Self {
-        let mut mock = Self::new();
-        mock.expect_endpoint()
-            .return_const(crate::testing::REKOGNITION_ENDPOINT.to_owned());
-        mock
-    }
-}
+https_mock!(
+    MockObjectInspector,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT) (any number of times). Add the `expect_inspect` the test needs."
+);
+https_mock!(
+    MockObjectUploader,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_upload` the test needs."
+);
+https_mock!(
+    MockBucketAuditor,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_audit_bucket` the test needs."
+);
+https_mock!(
+    MockFaceAnalyzer,
+    crate::testing::REKOGNITION_ENDPOINT,
+    "A mock reporting the Rekognition endpoint [`testing::REKOGNITION_ENDPOINT`](crate::testing::REKOGNITION_ENDPOINT). Add the `expect_compare`, `expect_detect_faces` or liveness expectations the test needs (`.never()` to prove a refusal sent nothing), and `expect_caller_account` when the opt-out evidence is verified."
+);
 
 /// A failure in S3, Rekognition or the opt-out verifier.
 ///

@@ -43,20 +43,11 @@ pub trait OptOutVerifier: Send + Sync + fmt::Debug {
     async fn verify(&self) -> Result<OptOutStatus, BackendError>;
 }
 
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-impl MockOptOutVerifier {
-    /// A mock reporting the Organizations endpoint
-    /// [`testing::ORGANIZATIONS_ENDPOINT`](crate::testing::ORGANIZATIONS_ENDPOINT),
-    /// so the guard's HTTPS check passes. Add the `expect_verify` the test
-    /// needs.
-    pub fn https() -> Self {
-        let mut mock = Self::new();
-        mock.expect_endpoint()
-            .return_const(crate::testing::ORGANIZATIONS_ENDPOINT.to_owned());
-        mock
-    }
-}
+crate::backend::https_mock!(
+    MockOptOutVerifier,
+    crate::testing::ORGANIZATIONS_ENDPOINT,
+    "A mock reporting the Organizations endpoint [`testing::ORGANIZATIONS_ENDPOINT`](crate::testing::ORGANIZATIONS_ENDPOINT), so the guard's HTTPS check passes. Add the `expect_verify` the test needs."
+);
 
 /// The opt-out requirement was not met.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

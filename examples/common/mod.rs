@@ -125,3 +125,68 @@ pub fn describe_checked(image: &rekognition_guard::CheckedImage) -> serde_json::
         _ => json!({ "type": "unknown", "verified": true }),
     }
 }
+
+/// Where AWS is: the flags every AWS-facing example shares.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
+    /// AWS region (else from the environment or profile).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// One endpoint for S3 and Rekognition (https only; S3 path-style).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Extra trusted CA certificates (PEM), besides the system's roots.
+    /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
+    /// trusted CA, if set (as in the AWS CLI).
+    #[arg(long, value_name = "PEM")]
+    pub ca_bundle: Option<std::path::PathBuf>,
+}
+
+/// How the account is opted out: the flags of the examples that call
+/// Rekognition.
+#[derive(Debug, clap::Args)]
+pub struct OptOutArgs {
+    /// Opt-out evidence: a reference such as an AWS Support case id.
+    #[arg(long, value_name = "TEXT")]
+    pub opt_out_attestation: Option<String>,
+    /// Verify the opt-out through AWS Organizations (DescribeEffectivePolicy).
+    #[arg(long, conflicts_with = "opt_out_attestation")]
+    pub verify_opt_out: bool,
+}
+
+/// The refusal without opt-out evidence, in the examples' terms (the
+/// library's message names its Rust API).
+pub const NO_OPT_OUT: &str = "no AI services opt-out evidence was given: pass --verify-opt-out (reads the AWS Organizations AI services opt-out policy in effect for the account that calls Rekognition) or --opt-out-attestation TEXT (how your account is opted out, e.g. the AWS Support case id)";
+
+/// The AWS backend and the Organizations verifier builders for `aws`:
+/// the standard configuration chain, the endpoint and the CA bundle (one
+/// HTTP client shared by both).
+///
+/// # Errors
+/// A message when the CA bundle cannot be read or holds no certificate.
+pub async fn aws_builders(
+    aws: &AwsArgs,
+) -> Result<
+    (
+        rekognition_guard::aws::AwsBackendBuilder,
+        rekognition_guard::aws::OrganizationsVerifierBuilder,
+    ),
+    String,
+> {
+    use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
+    let sdk_config = load_sdk_config(aws.region.as_deref()).await;
+    let mut backend = AwsBackend::builder().sdk_config(&sdk_config);
+    let mut verifier = OrganizationsOptOutVerifier::builder().sdk_config(&sdk_config);
+    if let Some(url) = &aws.endpoint_url {
+        backend = backend.endpoint_url(url);
+        verifier = verifier.endpoint_url(url);
+    }
+    if let Some(path) = &aws.ca_bundle {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read CA bundle {}: {e}", path.display()))?;
+        let client = https_client_trusting(&pem, true).map_err(|e| e.to_string())?;
+        backend = backend.http_client(client.clone());
+        verifier = verifier.http_client(client);
+    }
+    Ok((backend, verifier))
+}

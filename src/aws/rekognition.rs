@@ -363,7 +363,8 @@ fn invalid_request(operation: &'static str, why: &str) -> BackendError {
 
 /// Face Liveness errors: what was asked (`asked`: the key, bucket or
 /// session) and what to fix, quoting the service's message where it is the
-/// only one who knows.
+/// only one who knows; the errors every Rekognition operation shares are
+/// [`map_rekognition_error`]'s.
 fn map_liveness_error<E>(
     err: SdkError<E, HttpResponse>,
     operation: &'static str,
@@ -373,20 +374,17 @@ fn map_liveness_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if let Some(mapped) = common(&err, Service::Rekognition, operation) {
-        return mapped.with_source(err);
-    }
     let service_error = err.as_service_error();
     let code = service_error.and_then(|e| e.code()).unwrap_or("");
     let said = service_error
         .and_then(|e| e.message())
         .map(|m| format!(" (Rekognition said: {})", crate::text::quote(m, 200)))
         .unwrap_or_default();
-    let region = region.unwrap_or("no region configured");
+    let shown_region = region.unwrap_or("no region configured");
     let (kind, message) = match code {
         "SessionNotFoundException" => (
             BackendErrorKind::NotFound,
-            format!("{asked} was not found in region {region}: it expired, belongs to another account or region, or never existed; start a new session{said}"),
+            format!("{asked} was not found in region {shown_region}: it expired, belongs to another account or region, or never existed; start a new session{said}"),
         ),
         "AccessDeniedException" => (
             BackendErrorKind::AccessDenied,
@@ -394,17 +392,9 @@ where
         ),
         "InvalidParameterException" => (
             BackendErrorKind::InvalidRequest,
-            format!("Rekognition refused a parameter of {asked}: the KMS key and the output bucket must be in the caller's account and in region {region}{said}"),
+            format!("Rekognition refused a parameter of {asked}: the KMS key and the output bucket must be in the caller's account and in region {shown_region}{said}"),
         ),
-        "ThrottlingException" | "ProvisionedThroughputExceededException" => (
-            BackendErrorKind::Throttled,
-            format!("Rekognition is throttling {operation}; retry later or request a higher quota"),
-        ),
-        "InternalServerError" => (
-            BackendErrorKind::ServiceUnavailable,
-            "Rekognition had an internal error".to_owned(),
-        ),
-        _ => by_status(status(&err), operation),
+        _ => return map_rekognition_error(err, operation, &[], region),
     };
     BackendError::new(kind, Service::Rekognition, operation, message).with_source(err)
 }

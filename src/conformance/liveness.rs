@@ -184,6 +184,15 @@ fn liveness_refusal(e: &Error) -> Option<&LivenessViolation> {
     }
 }
 
+/// A compliant output bucket, member ada enrolled, a guard with the
+/// default liveness policy, and kiosk `kiosk_name`.
+async fn compliant(h: &dyn LivenessHarness, kiosk_name: &str) -> (Guard, S3ObjectRef, KioskId) {
+    h.set_output_posture(OutputPosture::Compliant).await;
+    let ada = h.enroll("ada").await;
+    let (policy, liveness) = policies(h);
+    (h.guard(policy, liveness, None), ada, kiosk(kiosk_name))
+}
+
 /// A started session for `member` at `at`, finished as `outcome` says.
 async fn session(
     h: &dyn LivenessHarness,
@@ -208,11 +217,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     h: &dyn LivenessHarness,
 ) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-happy");
+    let (guard, ada, at) = compliant(h, "kiosk-happy").await;
     let (compares, started_before) = (h.compare_calls(), h.started().len());
 
     let started = guard.start_liveness(&ada, &at).await.expect(name);
@@ -269,11 +274,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
 /// reference image never approve, are told apart, and compare nothing.
 pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dyn LivenessHarness) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-not-live");
+    let (guard, ada, at) = compliant(h, "kiosk-not-live").await;
     let compares = h.compare_calls();
     for (outcome, expected) in [
         (
@@ -317,11 +318,7 @@ pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dy
 /// failure, and can be verified once it has finished.
 pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn LivenessHarness) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-unfinished");
+    let (guard, ada, at) = compliant(h, "kiosk-unfinished").await;
     let id = session(
         h,
         &guard,
@@ -348,11 +345,7 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
     h: &dyn LivenessHarness,
 ) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-at-rest");
+    let (guard, ada, at) = compliant(h, "kiosk-at-rest").await;
     let compares = h.compare_calls();
     for reference in [
         ReferenceImage::Stored(Stored::SseS3),
@@ -399,12 +392,8 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
 /// the reference image's key does not carry the second member's tag.
 pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHarness) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
+    let (guard, ada, at) = compliant(h, "kiosk-other-member").await;
     let grace = h.enroll("grace").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-other-member");
     let compares = h.compare_calls();
     let id = session(h, &guard, &grace, &at, LivenessOutcome::live(99.0, "grace")).await;
     let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
@@ -422,11 +411,7 @@ pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHa
 /// Rekognition is asked.
 pub async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
     let name = h.name();
-    h.set_output_posture(OutputPosture::Compliant).await;
-    let ada = h.enroll("ada").await;
-    let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
-    let at = kiosk("kiosk-reuse");
+    let (guard, ada, at) = compliant(h, "kiosk-reuse").await;
     let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
     assert!(guard
         .verify_liveness(&id, &ada, &at)
