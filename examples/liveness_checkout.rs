@@ -16,7 +16,10 @@
 //!
 //! `start` options: `--member REF` (the member's enrolled photo), `--output-bucket B`,
 //! `--output-prefix P`, `--kms-key-arn ARN` (the session's key, also the
-//! allowlist). `verify` options: `--session-id ID`, `--member REF`,
+//! allowlist). `verify` options: `--session-id ID`, `--member REF` (the
+//! enrolled photo, with its `?versionId=`), `--output-prefix P` and
+//! `--output-bucket B` (as given to `start`: the reference image must be
+//! where a session for this member at this kiosk puts it),
 //! `--liveness-threshold N` (default 80), `--threshold N` (similarity,
 //! default 99), repeatable `--kms-key-arn ARN`, `--expected-bucket-owner
 //! ACCOUNT_ID`, `--require-versioning`. Both: `--opt-out-attestation TEXT`
@@ -35,11 +38,15 @@
 //!
 //! Exit status, `start`: 0 started; 2 refused by policy (no session); 3
 //! any other error; 64 usage error. `verify`: 0 match; 1 no match or not
-//! live (including a session that has not finished); 2 refused by policy
-//! (nothing compared); 3 any other error; 64 usage error.
+//! live (including a session that has not finished: `liveness.status`
+//! says `CREATED` or `IN_PROGRESS`); 2 refused by policy (nothing
+//! compared); 3 any other error; 64 usage error.
 //!
-//! A session id is verified once per guard, so once per run here; a
-//! service that verifies sessions keeps one guard for all of them.
+//! A session id is verified once per guard, and the failure limit counts
+//! per guard, so here once per run and never across runs: a service that
+//! verifies sessions keeps one guard for all of them. Across processes,
+//! Rekognition's three-minute session lifetime bounds a replay. `start`
+//! and `verify` must name the same `--kiosk` (sessions are bound to it).
 
 mod common;
 
@@ -98,6 +105,12 @@ struct VerifyArgs {
     /// The member's enrolled photo the session was started for.
     #[arg(long, value_name = "REF")]
     member: String,
+    /// The output bucket sessions were started with (checked when given).
+    #[arg(long, value_name = "BUCKET")]
+    output_bucket: Option<String>,
+    /// The output prefix sessions were started with (the same as `start`'s).
+    #[arg(long, value_name = "P")]
+    output_prefix: Option<String>,
     /// Liveness confidence needed, 0 to 100 (default 80).
     #[arg(long, value_name = "N")]
     liveness_threshold: Option<f32>,
@@ -121,7 +134,8 @@ struct VerifyArgs {
 struct CommonArgs {
     #[command(flatten)]
     opt_out: common::OptOutArgs,
-    /// The kiosk (device) id the failure limit counts per.
+    /// The kiosk (device) id: sessions are bound to it, and the failure
+    /// limit counts per kiosk within one run (see the docs).
     #[arg(long, value_name = "ID", default_value = "liveness_checkout")]
     kiosk: String,
     #[command(flatten)]
@@ -301,6 +315,16 @@ fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions, Failure> {
     )
     .map_err(Failure::usage)?;
     let mut liveness = LivenessPolicy::new();
+    if let Some(bucket) = &args.output_bucket {
+        liveness = liveness
+            .with_output_bucket(bucket)
+            .map_err(|e| Failure::usage(format!("--output-bucket: {e}")))?;
+    }
+    if let Some(prefix) = &args.output_prefix {
+        liveness = liveness
+            .with_output_prefix(prefix)
+            .map_err(|e| Failure::usage(format!("--output-prefix: {e}")))?;
+    }
     if let Some(t) = args.liveness_threshold {
         liveness = liveness.with_threshold(
             LivenessThreshold::new(t)

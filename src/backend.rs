@@ -55,6 +55,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::at_rest::{ObjectFacts, VerifiedS3Object};
+use crate::erasure::{ObjectLockFacts, StoredVersion};
 use crate::input::Service;
 use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef};
 use crate::liveness::{LivenessFacts, LivenessSessionId};
@@ -426,6 +427,136 @@ impl LivenessResultsRequest {
     }
 }
 
+/// A listing the guard approved: every version and delete marker of the
+/// keys in `bucket` that start with `prefix` (the guard keeps only the
+/// exact key it erases). Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListVersionsRequest {
+    bucket: String,
+    prefix: String,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl ListVersionsRequest {
+    pub(crate) fn new(
+        bucket: &str,
+        prefix: &str,
+        expected_bucket_owner: Option<AccountId>,
+    ) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            expected_bucket_owner,
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The account that must own the bucket, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+}
+
+/// A deletion the guard approved: one version (or delete marker) of one
+/// key, by version id. Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteVersionRequest {
+    bucket: String,
+    key: String,
+    version_id: String,
+    bypass_governance_retention: bool,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl DeleteVersionRequest {
+    pub(crate) fn new(
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        bypass_governance_retention: bool,
+        expected_bucket_owner: Option<AccountId>,
+    ) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id: version_id.to_owned(),
+            bypass_governance_retention,
+            expected_bucket_owner,
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The version id (`null` for the null version).
+    pub fn version_id(&self) -> &str {
+        &self.version_id
+    }
+
+    /// Whether to send `x-amz-bypass-governance-retention: true`.
+    pub fn bypass_governance_retention(&self) -> bool {
+        self.bypass_governance_retention
+    }
+
+    /// The account that must own the bucket, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+}
+
+/// Erases stored photos (for S3: `ListObjectVersions`, `DeleteObject` by
+/// version id, and `GetObjectRetention` / `GetObjectLegalHold` to explain
+/// what blocks a deletion).
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait ObjectEraser: Send + Sync + fmt::Debug {
+    /// The endpoint this eraser calls; the guard erases only over
+    /// `https://`.
+    fn endpoint(&self) -> String;
+
+    /// Every version and delete marker of the keys starting with the
+    /// request's prefix, across all pages.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the listing failed.
+    async fn list_versions(
+        &self,
+        request: &ListVersionsRequest,
+    ) -> Result<Vec<StoredVersion>, BackendError>;
+
+    /// Deletes one version or delete marker by version id.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the store refused or failed.
+    async fn delete_version(&self, request: &DeleteVersionRequest) -> Result<(), BackendError>;
+
+    /// What S3 Object Lock holds on that version (no retention and no
+    /// legal hold where the bucket has no Object Lock).
+    ///
+    /// # Errors
+    /// A [`BackendError`] when it could not be read.
+    async fn object_lock(
+        &self,
+        request: &DeleteVersionRequest,
+    ) -> Result<ObjectLockFacts, BackendError>;
+}
+
 /// Audits a bucket's configuration (for S3: default encryption,
 /// versioning, bucket policy, Block Public Access). The guard asks before
 /// the first Face Liveness session into an output bucket, and refuses one
@@ -615,6 +746,11 @@ https_mock!(
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_upload` the test needs."
 );
 https_mock!(
+    MockObjectEraser,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_list_versions`, `expect_delete_version` and `expect_object_lock` the test needs."
+);
+https_mock!(
     MockBucketAuditor,
     crate::testing::S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_audit_bucket` the test needs."
@@ -698,6 +834,13 @@ impl BackendError {
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
+        self
+    }
+
+    /// Drops the source: for answers whose raw response may hold image
+    /// bytes, which the SDK error's `Debug` would print.
+    pub(crate) fn without_source(mut self) -> Self {
+        self.source = None;
         self
     }
 

@@ -114,6 +114,7 @@ mod cache;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
+pub mod erasure;
 pub mod error;
 mod guard;
 pub mod input;
@@ -135,13 +136,15 @@ pub mod transit;
 pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
     BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
-    DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest, LivenessResultsRequest,
-    LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
-    VerifiedImage,
+    DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
+    ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
+    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub use backend::{MockBucketAuditor, MockFaceAnalyzer, MockObjectInspector, MockObjectUploader};
+pub use backend::{
+    MockBucketAuditor, MockFaceAnalyzer, MockObjectEraser, MockObjectInspector, MockObjectUploader,
+};
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
 pub use guard::{

@@ -34,7 +34,7 @@
 //! locked kiosk is refused before any AWS call. The kiosk should show
 //! only [`LivenessDecision::kiosk_text`] (pass or fail), never the score.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -147,7 +147,7 @@ impl fmt::Display for KioskId {
 }
 
 /// A Face Liveness session id, as Rekognition issues them: a UUID
-/// (`8-4-4-4-12` hexadecimal digits).
+/// (`8-4-4-4-12` hexadecimal digits), kept in lower case.
 ///
 /// ```
 /// use rekognition_guard::liveness::LivenessSessionId;
@@ -173,7 +173,9 @@ impl LivenessSessionId {
                 .iter()
                 .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            Ok(Self(id.into()))
+            // One spelling per session, so single use cannot be dodged by
+            // changing the case.
+            Ok(Self(id.to_ascii_lowercase().into()))
         } else {
             Err(InputError::InvalidLivenessSessionId {
                 input: crate::text::quote(id, 64),
@@ -210,13 +212,20 @@ pub struct FailureLimit {
 }
 
 impl FailureLimit {
-    /// `max_failures` (at least 1) within `window` lock the kiosk for
-    /// `lockout`.
+    /// The longest lockout (ten years): a longer one is clamped, so the
+    /// limiter can always compute when it ends.
+    pub const MAX_LOCKOUT: Duration = Duration::from_secs(10 * 366 * 24 * 60 * 60);
+
+    /// `max_failures` (at least 1) within `window` (at least one second)
+    /// lock the kiosk for `lockout` (at least one second, at most
+    /// [`MAX_LOCKOUT`](Self::MAX_LOCKOUT)). There is no way to switch the
+    /// limit off.
     pub fn new(max_failures: u32, window: Duration, lockout: Duration) -> Self {
+        let second = Duration::from_secs(1);
         Self {
             max_failures: max_failures.max(1),
-            window,
-            lockout,
+            window: window.max(second),
+            lockout: lockout.clamp(second, Self::MAX_LOCKOUT),
         }
     }
 
@@ -312,17 +321,32 @@ impl LivenessPolicy {
         Ok(self)
     }
 
-    /// A key prefix for the output (default none). The guard appends
-    /// [`member_tag`] and `/`; Rekognition adds the session.
+    /// A key prefix for the output (default none), a folder: a `/` is
+    /// added when missing. The guard appends [`member_tag`] and
+    /// [`kiosk_tag`]; Rekognition generates the keys below. A process that
+    /// verifies sessions needs the same prefix as the one that starts them.
     ///
     /// # Errors
-    /// [`InputError::InvalidOutputPrefix`] when longer than 512 bytes or
-    /// holding a log-unsafe character.
+    /// [`InputError::InvalidOutputPrefix`] when longer than 512 bytes, holding
+    /// a log-unsafe character or `?versionId=`.
     pub fn with_output_prefix(mut self, prefix: &str) -> Result<Self, InputError> {
+        let invalid = || InputError::InvalidOutputPrefix { len: prefix.len() };
         if prefix.len() > 512 || crate::text::has_log_unsafe(prefix) {
-            return Err(InputError::InvalidOutputPrefix { len: prefix.len() });
+            return Err(invalid());
         }
-        prefix.clone_into(&mut self.output_prefix);
+        // A folder: `kiosks` and `kiosks/` mean the same.
+        let mut prefix = prefix.to_owned();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        // The reference image keys Rekognition makes under it must be keys
+        // this crate can check and name (no `?versionId=`, not too long).
+        let sample = format!(
+            "{prefix}member-{0}/kiosk-{0}/00000000-0000-4000-8000-000000000000/reference.jpg",
+            "0".repeat(32)
+        );
+        S3ObjectRef::new("bucket-name", &sample).map_err(|_| invalid())?;
+        self.output_prefix = prefix;
         Ok(self)
     }
 
@@ -387,10 +411,18 @@ impl LivenessPolicy {
         self.failure_limit
     }
 
-    /// The `S3KeyPrefix` of a session for `member`: the configured prefix,
-    /// [`member_tag`], `/`.
-    pub fn output_prefix_for(&self, member: &S3ObjectRef) -> String {
+    /// Where every session of `member` puts its output: the configured
+    /// prefix, [`member_tag`], `/` (what erasure removes).
+    pub fn member_prefix(&self, member: &S3ObjectRef) -> String {
         format!("{}{}/", self.output_prefix, member_tag(member))
+    }
+
+    /// The `S3KeyPrefix` of a session for `member` at `kiosk`:
+    /// [`member_prefix`](Self::member_prefix), [`kiosk_tag`], `/`. A
+    /// reference image outside it was not made by a session the guard
+    /// started for that member at that kiosk.
+    pub fn output_prefix_for(&self, member: &S3ObjectRef, kiosk: &KioskId) -> String {
+        format!("{}{}/", self.member_prefix(member), kiosk_tag(kiosk))
     }
 
     /// How long a passing output-bucket audit is reused.
@@ -426,10 +458,14 @@ pub fn member_tag(member: &S3ObjectRef) -> String {
     format!("member-{}", &hex::encode(digest)[..32])
 }
 
-/// Whether `key` (a reference image's S3 key) carries `tag` as one whole
-/// path segment.
-pub(crate) fn key_carries_tag(key: &str, tag: &str) -> bool {
-    key.split('/').any(|segment| segment == tag)
+/// The tag that binds a session to its kiosk: `kiosk-` and the first 16
+/// hexadecimal digits of the SHA-256 of the kiosk id. With it, a session
+/// started at one kiosk cannot be verified as another's, so a failure limit
+/// cannot be dodged by naming another kiosk.
+pub fn kiosk_tag(kiosk: &KioskId) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(kiosk.as_str().as_bytes());
+    format!("kiosk-{}", &hex::encode(digest)[..16])
 }
 
 /// A session's status, as `GetFaceLivenessSessionResults` reports it.
@@ -656,6 +692,7 @@ impl LivenessVerdict {
 pub struct LivenessDecision {
     pub(crate) verdict: LivenessVerdict,
     pub(crate) session_id: LivenessSessionId,
+    pub(crate) member: S3ObjectRef,
     pub(crate) kiosk: KioskId,
     pub(crate) status: LivenessStatus,
     pub(crate) confidence: Option<f32>,
@@ -694,6 +731,11 @@ impl LivenessDecision {
     /// The session.
     pub fn session_id(&self) -> &LivenessSessionId {
         &self.session_id
+    }
+
+    /// The member the session was verified for.
+    pub fn member(&self) -> &S3ObjectRef {
+        &self.member
     }
 
     /// The kiosk.
@@ -786,21 +828,32 @@ pub enum LivenessViolation {
         /// The session.
         session_id: LivenessSessionId,
     },
-    /// The session was not started for this member: its reference image
-    /// is not under the member's tag.
-    #[error("liveness session {session_id} was not started for {member}; start a session for this member")]
+    /// The session was not started for this member at this kiosk: its
+    /// reference image is not under the prefix the guard gives such
+    /// sessions ([`LivenessPolicy::output_prefix_for`]), or not in the
+    /// output bucket.
+    #[error("liveness session {session_id} was not started for {member} at kiosk {}: its reference image is outside that session's output prefix (a verifying process needs the same output prefix as the one that starts sessions); start a session for this member at this kiosk", Quoted(.kiosk.as_str()))]
     SessionForAnotherMember {
         /// The session.
         session_id: LivenessSessionId,
         /// The member it was verified for.
         member: S3ObjectRef,
+        /// The kiosk it was verified at.
+        kiosk: KioskId,
     },
-    /// The reference image was returned as bytes, not stored in S3, so it
-    /// cannot be checked at rest.
-    #[error("liveness session {session_id} returned its reference image as bytes, not in S3; sessions must be started with an output bucket")]
+    /// The reference image is not an S3 object (bytes, or an S3 object
+    /// without a bucket and key), so it cannot be checked at rest.
+    #[error("liveness session {session_id} did not return its reference image as an S3 object (it came as bytes, or without a bucket and key); sessions must be started with an output bucket")]
     ReferenceImageNotInS3 {
         /// The session.
         session_id: LivenessSessionId,
+    },
+    /// The member's photo is not named at a version: verification compares
+    /// the enrolled version, as enrollment returned it.
+    #[error("{member} names no version: give the member's enrolled photo as enrollment returned it (s3://bucket/key?versionId=...), so the comparison reads the version that was checked")]
+    MemberNotPinned {
+        /// The member reference given.
+        member: S3ObjectRef,
     },
     /// The output bucket's configuration would not keep reference images
     /// SSE-KMS under an allowed key and version-pinnable.
@@ -859,7 +912,13 @@ impl FailureLimiter {
         state.failures.push_back(now);
         if state.failures.len() >= limit.max_failures as usize {
             state.failures.clear();
-            state.locked_until = Some(now + limit.lockout);
+            // Clamped to MAX_LOCKOUT, so this only fails on a clock near
+            // its end: lock as long as the clock allows.
+            let until = now
+                .checked_add(limit.lockout)
+                .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 60 * 60)))
+                .unwrap_or(now);
+            state.locked_until = Some(until);
             true
         } else {
             false
@@ -872,7 +931,17 @@ impl FailureLimiter {
 /// start in a session's lifetime.
 #[derive(Debug, Default)]
 pub(crate) struct UsedSessions {
-    inner: Mutex<(HashSet<LivenessSessionId>, VecDeque<LivenessSessionId>)>,
+    inner: Mutex<Claims>,
+}
+
+/// Claimed ids with the claim's number, and the claims in order (an id
+/// released and claimed again has a newer number, so its old place in
+/// the order does not forget it).
+#[derive(Debug, Default)]
+struct Claims {
+    claimed: HashMap<LivenessSessionId, u64>,
+    order: VecDeque<(LivenessSessionId, u64)>,
+    next: u64,
 }
 
 /// How many verified session ids a guard remembers.
@@ -881,28 +950,29 @@ pub const USED_SESSIONS_KEPT: usize = 100_000;
 impl UsedSessions {
     /// Claims `id`; `false` when it was claimed before.
     pub(crate) fn claim(&self, id: &LivenessSessionId) -> bool {
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (set, order) = &mut *guard;
-        if !set.insert(id.clone()) {
+        let mut claims = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if claims.claimed.contains_key(id) {
             return false;
         }
-        order.push_back(id.clone());
-        if order.len() > USED_SESSIONS_KEPT {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
+        claims.next += 1;
+        let n = claims.next;
+        claims.claimed.insert(id.clone(), n);
+        claims.order.push_back((id.clone(), n));
+        while claims.order.len() > USED_SESSIONS_KEPT {
+            if let Some((old, n)) = claims.order.pop_front() {
+                if claims.claimed.get(&old) == Some(&n) {
+                    claims.claimed.remove(&old);
+                }
             }
         }
         true
     }
 
-    /// Releases `id` (its results were not final), so it may be verified
-    /// again.
+    /// Releases `id` (it was not verified to the end), so it may be
+    /// verified again.
     pub(crate) fn release(&self, id: &LivenessSessionId) {
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (set, order) = &mut *guard;
-        if set.remove(id) {
-            order.retain(|o| o != id);
-        }
+        let mut claims = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        claims.claimed.remove(id);
     }
 }
 
@@ -995,23 +1065,43 @@ mod tests {
     }
 
     #[test]
-    fn the_member_tag_must_be_a_whole_segment() {
+    fn sessions_are_bound_to_member_and_kiosk_by_prefix() {
         let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-        let tag = member_tag(&member);
-        assert!(key_carries_tag(
-            &format!("kiosks/{tag}/sess/reference.jpg"),
-            &tag
-        ));
-        assert!(key_carries_tag(&format!("{tag}/sess/reference.jpg"), &tag));
-        assert!(!key_carries_tag(
-            &format!("kiosks/{tag}x/sess/reference.jpg"),
-            &tag
-        ));
-        assert!(!key_carries_tag(
-            &format!("kiosks/x{tag}/reference.jpg"),
-            &tag
-        ));
-        assert_eq!(tag.len(), "member-".len() + 32);
+        let policy = LivenessPolicy::new().with_output_prefix("kiosks").unwrap();
+        let prefix = policy.output_prefix_for(&member, &kiosk());
+        assert_eq!(
+            prefix,
+            format!("kiosks/{}/{}/", member_tag(&member), kiosk_tag(&kiosk()))
+        );
+        assert!(prefix.starts_with(&policy.member_prefix(&member)));
+        let other_kiosk = KioskId::new("kiosk-2").unwrap();
+        assert_ne!(policy.output_prefix_for(&member, &other_kiosk), prefix);
+        assert_eq!(member_tag(&member).len(), "member-".len() + 32);
+        assert_eq!(kiosk_tag(&kiosk()).len(), "kiosk-".len() + 16);
+    }
+
+    #[test]
+    fn session_ids_have_one_spelling() {
+        let lower = LivenessSessionId::parse("0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90").unwrap();
+        let upper = LivenessSessionId::parse("0F6B3A0E-27A4-4B8E-9A61-2C1D5E8F7A90").unwrap();
+        assert_eq!(lower, upper);
+        let used = UsedSessions::default();
+        assert!(used.claim(&lower));
+        assert!(!used.claim(&upper));
+        used.release(&upper);
+        assert!(used.claim(&lower));
+    }
+
+    #[test]
+    fn the_failure_limit_cannot_be_switched_off_or_overflow() {
+        let limit = FailureLimit::new(0, Duration::ZERO, Duration::MAX);
+        assert_eq!(limit.max_failures(), 1);
+        assert_eq!(limit.window(), Duration::from_secs(1));
+        assert_eq!(limit.lockout(), FailureLimit::MAX_LOCKOUT);
+        let limiter = FailureLimiter::default();
+        let now = Instant::now();
+        assert!(limiter.record_failure(&kiosk(), limit, now));
+        assert!(limiter.check(&kiosk(), now).is_err());
     }
 
     #[test]
@@ -1024,11 +1114,16 @@ mod tests {
             .unwrap();
         assert!(p.clone().with_audit_images_limit(5).is_err());
         assert!(p.clone().with_output_prefix("a\u{2028}b").is_err());
+        assert!(p.clone().with_output_prefix("a?versionId=b").is_err());
+        assert!(p.clone().with_output_prefix(&"k".repeat(513)).is_err());
+        assert!(p.clone().with_output_prefix(&"k/".repeat(256)).is_ok());
         let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-        let p = p.with_output_prefix("kiosks/").unwrap();
-        assert_eq!(
-            p.output_prefix_for(&member),
-            format!("kiosks/{}/", member_tag(&member))
-        );
+        for given in ["kiosks", "kiosks/"] {
+            let p = p.clone().with_output_prefix(given).unwrap();
+            assert_eq!(
+                p.member_prefix(&member),
+                format!("kiosks/{}/", member_tag(&member))
+            );
+        }
     }
 }

@@ -35,11 +35,12 @@ use async_trait::async_trait;
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
 use crate::backend::{
     BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
-    DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest, LivenessResultsRequest,
-    LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest,
-    VerifiedImage,
+    DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
+    ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
+    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
 };
-use crate::input::{AccountId, Service};
+use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
+use crate::input::{AccountId, Service, NULL_VERSION_ID};
 use crate::liveness::{LivenessFacts, LivenessSessionId, LivenessStatus};
 use crate::policy::Policy;
 use crate::posture::{BucketAudit, Finding, Severity};
@@ -185,19 +186,44 @@ impl SimulatedLiveness {
     }
 }
 
+/// One version of a key: an object, or a delete marker (`object` `None`);
+/// `version_id` `None` is S3's null version.
 #[derive(Debug)]
-struct StoredVersion {
+struct Version {
     version_id: Option<String>,
-    object: SimulatedObject,
+    object: Option<SimulatedObject>,
+    lock: ObjectLockFacts,
+}
+
+impl Version {
+    fn id(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION_ID)
+    }
+}
+
+/// The version `requested` names (`null` included), else the latest; a
+/// delete marker is not an object.
+fn find_version<'a>(
+    versions: Option<&'a Vec<Version>>,
+    requested: Option<&str>,
+) -> Option<&'a SimulatedObject> {
+    let versions = versions?;
+    match requested {
+        Some(v) => versions.iter().find(|s| s.id() == v),
+        None => versions.last(),
+    }
+    .and_then(|s| s.object.as_ref())
 }
 
 #[derive(Debug)]
 struct Bucket {
     owner: String,
+    /// Versioning on; `suspended` while it is suspended.
     versioned: bool,
+    suspended: bool,
     /// Default encryption: SSE-KMS under this key, else SSE-S3.
     default_kms_key: Option<String>,
-    objects: HashMap<String, Vec<StoredVersion>>,
+    objects: HashMap<String, Vec<Version>>,
 }
 
 /// A Face Liveness session in the simulation.
@@ -225,6 +251,7 @@ struct Counters {
     detect: AtomicUsize,
     liveness: AtomicUsize,
     audit: AtomicUsize,
+    delete: AtomicUsize,
 }
 
 /// A simulated S3 + Rekognition, implementing both
@@ -343,6 +370,7 @@ impl InMemoryBackend {
             Bucket {
                 owner: owner_account.to_owned(),
                 versioned,
+                suspended: false,
                 default_kms_key: None,
                 objects: HashMap::new(),
             },
@@ -355,6 +383,23 @@ impl InMemoryBackend {
     /// # Panics
     /// When the bucket was not created with [`create_bucket`](Self::create_bucket).
     pub fn put_object(&self, bucket: &str, key: &str, object: SimulatedObject) -> Option<String> {
+        self.write(bucket, key, Some(object))
+    }
+
+    /// A plain DELETE of `key`, as S3 does it: in a versioned bucket a
+    /// delete marker is added (its version id returned) and every version
+    /// stays; otherwise the null version is replaced by a delete marker
+    /// (suspended) or removed (never versioned).
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> Option<String> {
+        self.write(bucket, key, None)
+    }
+
+    /// Writes a version (`None`: a delete marker): a new version id while
+    /// versioning is on, else the null version, replaced.
+    fn write(&self, bucket: &str, key: &str, object: Option<SimulatedObject>) -> Option<String> {
         let mut state = self.state();
         state.next_version += 1;
         let version = format!("v{}", state.next_version);
@@ -362,16 +407,64 @@ impl InMemoryBackend {
             .buckets
             .get_mut(bucket)
             .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
-        let version_id = b.versioned.then_some(version);
+        let enabled = b.versioned && !b.suspended;
+        let never_versioned = !b.versioned && !b.suspended;
         let versions = b.objects.entry(key.to_owned()).or_default();
-        if !b.versioned {
-            versions.clear();
+        if !enabled {
+            versions.retain(|v| v.version_id.is_some());
         }
-        versions.push(StoredVersion {
+        if never_versioned && object.is_none() {
+            return None;
+        }
+        let version_id = enabled.then_some(version);
+        versions.push(Version {
             version_id: version_id.clone(),
             object,
+            lock: ObjectLockFacts::none(),
         });
         version_id
+    }
+
+    /// Suspends versioning on a versioned bucket: later writes replace the
+    /// null version; earlier versions stay.
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn suspend_versioning(&self, bucket: &str) {
+        let mut state = self.state();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        b.suspended = true;
+    }
+
+    /// Sets what S3 Object Lock holds on one version (`null` for the null
+    /// version): a retention and or a legal hold. Erasure then leaves it,
+    /// and says why.
+    ///
+    /// # Panics
+    /// When there is no such version.
+    pub fn set_object_lock(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        lock: ObjectLockFacts,
+    ) {
+        let mut state = self.state();
+        let version = state
+            .buckets
+            .get_mut(bucket)
+            .and_then(|b| b.objects.get_mut(key))
+            .and_then(|vs| vs.iter_mut().find(|v| v.id() == version_id))
+            .unwrap_or_else(|| panic!("no version {version_id} of s3://{bucket}/{key}"));
+        version.lock = lock;
+    }
+
+    /// How many version deletions reached the simulated S3.
+    pub fn delete_calls(&self) -> usize {
+        self.counters.delete.load(Ordering::SeqCst)
     }
 
     /// Declares that image `bytes` show the face `label`. Unregistered
@@ -508,16 +601,15 @@ impl InMemoryBackend {
                 .get(&digest(b.expose_bytes()))
                 .cloned()),
             VerifiedImage::S3(o) => {
-                let found = state
-                    .buckets
-                    .get(o.bucket())
-                    .and_then(|b| b.objects.get(o.key()))
-                    .and_then(|versions| match o.version_id() {
-                        Some(v) => versions.iter().find(|s| s.version_id.as_deref() == Some(v)),
-                        None => versions.last(),
-                    });
+                let found = find_version(
+                    state
+                        .buckets
+                        .get(o.bucket())
+                        .and_then(|b| b.objects.get(o.key())),
+                    o.version_id(),
+                );
                 match found {
-                    Some(s) => Ok(s.object.face.clone()),
+                    Some(object) => Ok(object.face.clone()),
                     None => Err(BackendError::new(
                         BackendErrorKind::InvalidS3Object,
                         Service::Rekognition,
@@ -554,19 +646,21 @@ impl ObjectInspector for InMemoryBackend {
             "HeadObject",
         )?;
         let versions = bucket.objects.get(object.key());
-        let stored = match object.version_id() {
-            Some(v) => {
-                versions.and_then(|vs| vs.iter().find(|s| s.version_id.as_deref() == Some(v)))
-            }
-            None => versions.and_then(|vs| vs.last()),
-        }
-        .ok_or_else(|| {
+        let o = find_version(versions, object.version_id()).ok_or_else(|| {
             err(
                 BackendErrorKind::NotFound,
                 format!("404 Not Found: {object}"),
             )
         })?;
-        let o = &stored.object;
+        // The version id HeadObject reports: the one named, else the latest.
+        let reported = match object.version_id() {
+            Some(v) => Some(v.to_owned()),
+            None => versions.and_then(|vs| vs.last()).and_then(|v| {
+                v.version_id.clone().or_else(|| {
+                    (bucket.versioned || bucket.suspended).then(|| NULL_VERSION_ID.to_owned())
+                })
+            }),
+        };
         if o.sse_customer_algorithm.is_some() {
             return Err(err(
                 BackendErrorKind::InvalidRequest,
@@ -579,8 +673,8 @@ impl ObjectInspector for InMemoryBackend {
         if let Some(k) = &o.kms_key_id {
             facts = facts.with_kms_key_id(k.clone());
         }
-        if let Some(v) = &stored.version_id {
-            facts = facts.with_version_id(v.clone());
+        if let Some(v) = reported {
+            facts = facts.with_version_id(v);
         }
         Ok(facts)
     }
@@ -794,5 +888,108 @@ impl BucketAuditor for InMemoryBackend {
             ));
         }
         Ok(BucketAudit::new(bucket, findings))
+    }
+}
+
+#[async_trait]
+impl ObjectEraser for InMemoryBackend {
+    fn endpoint(&self) -> String {
+        self.s3_endpoint.clone()
+    }
+
+    async fn list_versions(
+        &self,
+        request: &ListVersionsRequest,
+    ) -> Result<Vec<StoredVersion>, BackendError> {
+        let state = self.state();
+        let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        let mut keys: Vec<&String> = bucket
+            .objects
+            .keys()
+            .filter(|k| k.starts_with(request.prefix()))
+            .collect();
+        keys.sort();
+        Ok(keys
+            .into_iter()
+            .flat_map(|key| {
+                bucket.objects[key]
+                    .iter()
+                    .rev()
+                    .map(move |v| StoredVersion::new(key, v.id(), v.object.is_none()))
+            })
+            .collect())
+    }
+
+    /// Refuses, as S3 does with 403, versions under a legal hold or an
+    /// unexpired retention (GOVERNANCE unless bypassed).
+    async fn delete_version(&self, request: &DeleteVersionRequest) -> Result<(), BackendError> {
+        self.counters.delete.fetch_add(1, Ordering::SeqCst);
+        let mut state = self.state();
+        listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        let Some(versions) = state
+            .buckets
+            .get_mut(request.bucket())
+            .and_then(|b| b.objects.get_mut(request.key()))
+        else {
+            return Ok(());
+        };
+        let Some(at) = versions.iter().position(|v| v.id() == request.version_id()) else {
+            return Ok(());
+        };
+        let lock = &versions[at].lock;
+        let retained = lock.retention.as_ref().is_some_and(|(mode, until)| {
+            let live = until.is_none_or(|t| t > std::time::SystemTime::now());
+            live && !(*mode == RetentionMode::Governance && request.bypass_governance_retention())
+        });
+        if lock.legal_hold || retained {
+            return Err(BackendError::new(
+                BackendErrorKind::AccessDenied,
+                Service::S3,
+                "DeleteObject",
+                "DeleteObject was denied (403) (S3 said \"AccessDenied\": \"Access Denied because object protected by object lock.\")",
+            ));
+        }
+        versions.remove(at);
+        Ok(())
+    }
+
+    async fn object_lock(
+        &self,
+        request: &DeleteVersionRequest,
+    ) -> Result<ObjectLockFacts, BackendError> {
+        let state = self.state();
+        Ok(state
+            .buckets
+            .get(request.bucket())
+            .and_then(|b| b.objects.get(request.key()))
+            .and_then(|vs| vs.iter().find(|v| v.id() == request.version_id()))
+            .map(|v| v.lock.clone())
+            .unwrap_or_default())
+    }
+}
+
+/// A bucket for a listing or deletion, as S3 answers: 404 when missing,
+/// 403 when not owned by the expected account.
+fn listed_bucket<'a>(
+    state: &'a State,
+    bucket: &str,
+    expected_owner: Option<&AccountId>,
+) -> Result<&'a Bucket, BackendError> {
+    let b = state.buckets.get(bucket).ok_or_else(|| {
+        BackendError::new(
+            BackendErrorKind::NotFound,
+            Service::S3,
+            "ListObjectVersions",
+            format!("bucket {bucket} does not exist"),
+        )
+    })?;
+    match expected_owner {
+        Some(owner) if owner.as_str() != b.owner => Err(BackendError::new(
+            BackendErrorKind::AccessDenied,
+            Service::S3,
+            "ListObjectVersions",
+            format!("403 Forbidden: bucket {bucket} is not owned by the expected account {owner}"),
+        )),
+        _ => Ok(b),
     }
 }

@@ -106,6 +106,19 @@ pub const AT_REST_FINDING_IDS: &[&str] = &[
     "unverifiable-versioning",
 ];
 
+/// The finding ids this crate's audit uses that are not about objects at
+/// rest (transit, uploads by others, public access, and what could not be
+/// read of those).
+const OTHER_FINDING_IDS: &[&str] = &[
+    "bucket-key-disabled",
+    "no-tls-only-policy",
+    "uploads-not-forced-to-kms",
+    "public-access-not-blocked",
+    "policy-statement-not-credited",
+    "unverifiable-bucket-policy",
+    "unverifiable-public-access-block",
+];
+
 impl BucketAudit {
     /// The audit of `bucket`: its `findings`, most severe first.
     pub fn new(bucket: impl Into<String>, mut findings: Vec<Finding>) -> Self {
@@ -116,13 +129,16 @@ impl BucketAudit {
         }
     }
 
-    /// The findings about objects at rest ([`AT_REST_FINDING_IDS`]): what
-    /// must be empty before the bucket receives face images the crate
-    /// does not write itself (Face Liveness reference images).
+    /// The findings about objects at rest: what must be empty before the
+    /// bucket receives face images the crate does not write itself (Face
+    /// Liveness reference images). Those of [`AT_REST_FINDING_IDS`], and,
+    /// failing closed, every `high` finding whose id this crate does not
+    /// know (an auditor of your own may name its findings differently).
     pub fn at_rest_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| AT_REST_FINDING_IDS.contains(&f.id))
+        self.findings.iter().filter(|f| {
+            AT_REST_FINDING_IDS.contains(&f.id)
+                || (f.severity == Severity::High && !OTHER_FINDING_IDS.contains(&f.id))
+        })
     }
 
     /// The bucket audited.
@@ -138,5 +154,25 @@ impl BucketAudit {
     /// `true` when no finding is above [`Severity::Info`].
     pub fn is_compliant(&self) -> bool {
         self.findings.iter().all(|f| f.severity == Severity::Info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_high_findings_count_as_at_rest_known_others_do_not() {
+        let audit = BucketAudit::new(
+            "b",
+            vec![
+                Finding::new("versioning-not-enabled", Severity::High, "", ""),
+                Finding::new("no-tls-only-policy", Severity::High, "", ""),
+                Finding::new("encryption-is-sse-s3", Severity::High, "", ""),
+                Finding::new("something-minor", Severity::Medium, "", ""),
+            ],
+        );
+        let ids: Vec<_> = audit.at_rest_findings().map(|f| f.id).collect();
+        assert_eq!(ids, ["versioning-not-enabled", "encryption-is-sse-s3"]);
     }
 }

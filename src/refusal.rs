@@ -33,6 +33,9 @@ pub enum Operation {
     /// `GetFaceLivenessSessionResults`, HeadObject of both images, then
     /// `CompareFaces`.
     VerifyLiveness,
+    /// [`Guard::erase`](crate::Guard::erase): S3 `ListObjectVersions` and
+    /// `DeleteObject` by version id.
+    Erase,
 }
 
 impl Operation {
@@ -45,6 +48,7 @@ impl Operation {
             Self::CheckObject => "object check",
             Self::StartLiveness => "Face Liveness session start",
             Self::VerifyLiveness => "Face Liveness verification",
+            Self::Erase => "erasure",
         }
     }
 
@@ -56,6 +60,7 @@ impl Operation {
             Self::CheckObject => "the object may not be compared",
             Self::StartLiveness => "no session was started",
             Self::VerifyLiveness => "no faces were compared and nothing is approved",
+            Self::Erase => "nothing was listed or deleted",
         }
     }
 

@@ -89,7 +89,7 @@
 //! ```
 
 pub use crate::backend::{
-    MockBucketAuditor, MockFaceAnalyzer, MockObjectInspector, MockObjectUploader,
+    MockBucketAuditor, MockFaceAnalyzer, MockObjectEraser, MockObjectInspector, MockObjectUploader,
 };
 pub use crate::opt_out::MockOptOutVerifier;
 

@@ -1475,7 +1475,9 @@ async fn conformance() {
 mod liveness {
     use super::*;
     use aws_smithy_mocks::Rule;
-    use rekognition_guard::liveness::{member_tag, KioskId, LivenessPolicy, LivenessSessionId};
+    use rekognition_guard::liveness::{
+        kiosk_tag, member_tag, KioskId, LivenessPolicy, LivenessSessionId,
+    };
 
     const SESSION: &str = "2f1c8e5a-9b0d-4e7f-a1c3-5d6e7f809a1b";
     const OUTPUT: &str = "liveness-output";
@@ -1540,7 +1542,7 @@ mod liveness {
     #[tokio::test]
     async fn a_session_is_created_with_the_key_bucket_prefix_and_token_aws_expects() {
         let audit = compliant_output_bucket();
-        let prefix = format!("kiosks/{}/", member_tag(&member()));
+        let prefix = format!("kiosks/{}/{}/", member_tag(&member()), kiosk_tag(&kiosk()));
         let create = mock!(aws_sdk_rekognition::Client::create_face_liveness_session)
             .match_requests(move |input| {
                 let settings = input.settings().expect("settings");
@@ -1582,7 +1584,11 @@ mod liveness {
     async fn results_from_the_wire_are_judged_and_their_image_bytes_dropped() {
         // As GetFaceLivenessSessionResults answers: the reference image in
         // S3 (and as bytes, which the backend must drop), audit images.
-        let key = format!("kiosks/{}/{SESSION}/reference.jpg", member_tag(&member()));
+        let key = format!(
+            "kiosks/{}/{}/{SESSION}/reference.jpg",
+            member_tag(&member()),
+            kiosk_tag(&kiosk())
+        );
         let results = format!(
             r#"{{"SessionId":"{SESSION}","Status":"SUCCEEDED","Confidence":98.73,"ReferenceImage":{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","S3Object":{{"Bucket":"{OUTPUT}","Name":"{key}","Version":"{VERSION}"}},"BoundingBox":{{"Width":0.33,"Height":0.45,"Left":0.31,"Top":0.2}}}},"AuditImages":[{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","BoundingBox":{{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2}}}}],"Challenge":{{"Type":"FaceMovementAndLightChallenge","Version":"2.0.0"}}}}"#
         );
@@ -1609,6 +1615,31 @@ mod liveness {
         assert_eq!(decision.confidence(), Some(98.73));
         assert_eq!(compare.num_calls(), 1);
         let shown = format!("{decision:?} {decision}");
+        assert!(!shown.contains("RkFDRS1C"), "no image bytes: {shown}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_results_answer_keeps_its_image_bytes_out_of_the_error() {
+        // A 200 answer the SDK cannot parse (a confidence that is not a
+        // number) with the reference image as bytes: the error must not
+        // carry the raw response, whose Debug would print them.
+        let body = r#"{"SessionId":"2f1c8e5a-9b0d-4e7f-a1c3-5d6e7f809a1b","Status":"SUCCEEDED","Confidence":"high","ReferenceImage":{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI="}}"#;
+        let get = mock!(aws_sdk_rekognition::Client::get_face_liveness_session_results)
+            .then_http_response(move || json(200, body));
+        let head = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
+        let err = liveness_guard(&[&head], &[&get])
+            .verify_liveness(
+                &LivenessSessionId::parse(SESSION).unwrap(),
+                &member(),
+                &kiosk(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{err:?}"
+        );
+        let shown = format!("{err:?} {err}");
         assert!(!shown.contains("RkFDRS1C"), "no image bytes: {shown}");
     }
 

@@ -68,6 +68,7 @@
 mod audit;
 mod bucket_policy;
 mod client;
+mod erasure;
 mod errors;
 #[cfg(feature = "organizations")]
 mod organizations;
@@ -175,12 +176,13 @@ impl AwsBackend {
     }
 
     /// A guard builder over this backend: inspector, analyzer, the
-    /// uploader for [`Guard::enroll`] and the bucket auditor for
-    /// [`Guard::start_liveness`].
+    /// uploader for [`Guard::enroll`], the bucket auditor for
+    /// [`Guard::start_liveness`] and the eraser for [`Guard::erase`].
     pub fn guard_builder(&self) -> GuardBuilder {
         Guard::builder(self.clone(), self.clone())
             .uploader(self.clone())
             .bucket_auditor(self.clone())
+            .eraser(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).

@@ -374,6 +374,10 @@ fn map_liveness_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // A results answer may hold the reference and audit images as bytes;
+    // the SDK error keeps the raw response, which its Debug prints. The
+    // message carries Rekognition's words; the source goes.
+    let keep_source = operation != LIVENESS_RESULTS;
     let service_error = err.as_service_error();
     let code = service_error.and_then(|e| e.code()).unwrap_or("");
     let said = service_error
@@ -386,15 +390,35 @@ where
             BackendErrorKind::NotFound,
             format!("{asked} was not found in region {shown_region}: it expired, belongs to another account or region, or never existed; start a new session{said}"),
         ),
+        "AccessDeniedException" if operation == CREATE_LIVENESS => (
+            BackendErrorKind::AccessDenied,
+            format!("access denied for {asked}: the caller needs rekognition:{operation}, s3:PutObject on the output bucket and use of the KMS key{said}"),
+        ),
         "AccessDeniedException" => (
             BackendErrorKind::AccessDenied,
-            format!("access denied for {asked}: the caller needs rekognition:{operation}, and for a new session s3:PutObject on the output bucket and use of the KMS key{said}"),
+            format!("access denied for {asked}: the caller needs rekognition:{operation}{said}"),
         ),
-        "InvalidParameterException" => (
+        "InvalidParameterException" if operation == CREATE_LIVENESS => (
             BackendErrorKind::InvalidRequest,
             format!("Rekognition refused a parameter of {asked}: the KMS key and the output bucket must be in the caller's account and in region {shown_region}{said}"),
         ),
-        _ => return map_rekognition_error(err, operation, &[], region),
+        "InvalidParameterException" => (
+            BackendErrorKind::InvalidRequest,
+            format!("Rekognition refused {asked}{said}"),
+        ),
+        _ => {
+            let mapped = map_rekognition_error(err, operation, &[], region);
+            return if keep_source {
+                mapped
+            } else {
+                mapped.without_source()
+            };
+        }
     };
-    BackendError::new(kind, Service::Rekognition, operation, message).with_source(err)
+    let mapped = BackendError::new(kind, Service::Rekognition, operation, message);
+    if keep_source {
+        mapped.with_source(err)
+    } else {
+        mapped
+    }
 }

@@ -22,8 +22,8 @@ use crate::error::Error;
 use crate::guard::{CheckedImage, Guard, Verdict};
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
 use crate::liveness::{
-    member_tag, FailureLimit, KioskId, LivenessPolicy, LivenessSessionId, LivenessStatus,
-    LivenessVerdict, LivenessViolation, NotLiveReason,
+    kiosk_tag, member_tag, FailureLimit, KioskId, LivenessPolicy, LivenessSessionId,
+    LivenessStatus, LivenessVerdict, LivenessViolation, NotLiveReason,
 };
 use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT_ACCOUNT};
 use crate::opt_out::OptOutEvidence;
@@ -232,7 +232,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     assert_eq!(request.output_bucket, h.output_bucket(), "{name}");
     assert_eq!(
         request.output_prefix,
-        format!("liveness/{}/", member_tag(&ada)),
+        format!("liveness/{}/{}/", member_tag(&ada), kiosk_tag(&at)),
         "{name}"
     );
     assert_eq!(request.audit_images_limit, 0, "{name}");
@@ -388,8 +388,9 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
     assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
 }
 
-/// A session started for one member and verified for another is refused:
-/// the reference image's key does not carry the second member's tag.
+/// A session started for one member and verified for another, or at
+/// another kiosk, is refused: its reference image is outside the output
+/// prefix of that member at that kiosk.
 pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-other-member").await;
@@ -401,6 +402,21 @@ pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHa
         matches!(
             liveness_refusal(&err),
             Some(LivenessViolation::SessionForAnotherMember { member, .. }) if member == &ada
+        ),
+        "{name}: {err}"
+    );
+    // Ada's own session, verified as if at another kiosk (one whose
+    // failures are not counted against this one).
+    let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
+    let elsewhere = kiosk("kiosk-elsewhere");
+    let err = guard
+        .verify_liveness(&id, &ada, &elsewhere)
+        .await
+        .expect_err(name);
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionForAnotherMember { kiosk, .. }) if kiosk == &elsewhere
         ),
         "{name}: {err}"
     );
@@ -570,8 +586,8 @@ pub async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dy
         .expect_err(name);
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
-            Some([Violation::AtRest(AtRestViolation::VersionRequired { object })]) if object == &unpinned
+            liveness_refusal(&err),
+            Some(LivenessViolation::MemberNotPinned { member }) if member == &unpinned
         ),
         "{name}: {err}"
     );

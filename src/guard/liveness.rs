@@ -15,9 +15,9 @@ use crate::backend::{
 use crate::error::{ConfigError, Error};
 use crate::input::{names_immutable_version, ImageInput, S3ObjectRef, Service};
 use crate::liveness::{
-    key_carries_tag, member_tag, FailureLimiter, KioskId, LivenessDecision, LivenessFacts,
-    LivenessImage, LivenessPolicy, LivenessSession, LivenessSessionId, LivenessStatus,
-    LivenessVerdict, LivenessViolation, NotLiveReason, PostureCache, UsedSessions,
+    FailureLimiter, KioskId, LivenessDecision, LivenessFacts, LivenessImage, LivenessPolicy,
+    LivenessSession, LivenessSessionId, LivenessStatus, LivenessVerdict, LivenessViolation,
+    NotLiveReason, PostureCache, UsedSessions,
 };
 use crate::refusal::{Operation, Violation};
 
@@ -44,8 +44,10 @@ impl Guard {
     /// [at-rest findings](crate::posture::BucketAudit::at_rest_findings)
     /// (audited once per [`LivenessPolicy::posture_ttl`]). The session gets
     /// the policy's first allowed KMS key, the output bucket, a key prefix
-    /// carrying [`member_tag`] (which binds the session to the member), the
-    /// audit image limit and a UUID v4 idempotency token.
+    /// carrying [`member_tag`](crate::liveness::member_tag) and
+    /// [`kiosk_tag`](crate::liveness::kiosk_tag) (binding the session to
+    /// the member and the kiosk), the audit image limit and a UUID v4
+    /// idempotency token.
     ///
     /// # Errors
     /// [`Error::Config`] without a [`LivenessPolicy`], a bucket auditor or
@@ -133,7 +135,7 @@ impl Guard {
         let request = LivenessSessionRequest::new(
             kms_key.clone(),
             bucket.to_owned(),
-            liveness.output_prefix_for(member),
+            liveness.output_prefix_for(member, kiosk),
             liveness.audit_images_limit(),
             uuid::Uuid::new_v4().to_string(),
         );
@@ -167,9 +169,10 @@ impl Guard {
     ///    [`NotFinished`](LivenessVerdict::NotFinished) (ask again);
     ///    `FAILED`, `EXPIRED`, a confidence under the liveness threshold or
     ///    no reference image is [`NotLive`](LivenessVerdict::NotLive);
-    /// 3. the reference image is in S3 under the member's
-    ///    [`member_tag`] (else the session was for someone else) with a
-    ///    version Rekognition reported (refusals);
+    /// 3. the reference image is in the output bucket under
+    ///    [`LivenessPolicy::output_prefix_for`] this member and kiosk (else
+    ///    the session was for someone else, or elsewhere) with a version
+    ///    Rekognition reported (refusals);
     /// 4. the reference image passes HeadObject under the policy (the
     ///    member's photo again, or from the verification cache), and
     ///    `CompareFaces` compares them, version-pinned, at the similarity
@@ -194,6 +197,7 @@ impl Guard {
                 target: AUDIT_TARGET,
                 decision = d.verdict().label(),
                 session_id = %session_id,
+                member = %d.member(),
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
                 status = %d.status(),
                 confidence = d.confidence().map(tracing::field::display),
@@ -231,9 +235,10 @@ impl Guard {
         if member.pinned_version().is_none() {
             return Err(refused(
                 OP,
-                vec![Violation::AtRest(AtRestViolation::VersionRequired {
-                    object: member.clone(),
-                })],
+                vec![LivenessViolation::MemberNotPinned {
+                    member: member.clone(),
+                }
+                .into()],
             ));
         }
         // Endpoints, opt-out and the member's photo before Rekognition is
@@ -251,21 +256,40 @@ impl Guard {
                 .into()],
             ));
         }
-        let facts = match self
+        let result = self
+            .verify_claimed(session_id, member, kiosk, liveness, opt_out)
+            .await;
+        // A session whose check was not finished, or whose verification an
+        // error cut short (nothing decided), may be asked about again.
+        let unfinished = matches!(
+            &result,
+            Ok(d) if matches!(d.verdict(), LivenessVerdict::NotFinished(_))
+        );
+        if unfinished || matches!(result, Err(Error::Backend(_))) {
+            state.used.release(session_id);
+        }
+        result
+    }
+
+    /// Verification after the session id was claimed.
+    async fn verify_claimed(
+        &self,
+        session_id: &LivenessSessionId,
+        member: &S3ObjectRef,
+        kiosk: &KioskId,
+        liveness: &LivenessPolicy,
+        opt_out: crate::opt_out::OptOutRecord,
+    ) -> Result<LivenessDecision, Error> {
+        const OP: Operation = Operation::VerifyLiveness;
+        let facts = self
             .analyzer
             .liveness_session_results(LivenessResultsRequest::new(session_id.clone()))
             .await
-        {
-            Ok(facts) => facts,
-            Err(e) => {
-                // Not verified: the session may be asked about again.
-                state.used.release(session_id);
-                return Err(backend_error(OP, e));
-            }
-        };
+            .map_err(|e| backend_error(OP, e))?;
         let decision = |verdict, source, target, opt_out| LivenessDecision {
             verdict,
             session_id: session_id.clone(),
+            member: member.clone(),
             kiosk: kiosk.clone(),
             status: facts.status.clone(),
             confidence: facts.confidence,
@@ -278,7 +302,6 @@ impl Guard {
 
         let reference = match judge_liveness(&facts, liveness) {
             Judged::NotFinished => {
-                state.used.release(session_id);
                 return Ok(decision(
                     LivenessVerdict::NotFinished(facts.status.clone()),
                     None,
@@ -305,7 +328,7 @@ impl Guard {
             }
             Judged::Live(image) => image,
         };
-        let reference = self.reference_image(OP, session_id, member, reference)?;
+        let reference = self.reference_image(OP, session_id, member, kiosk, liveness, reference)?;
 
         // Both images at rest, then the comparison, version-pinned.
         let clearance = self
@@ -387,6 +410,8 @@ impl Guard {
         operation: Operation,
         session_id: &LivenessSessionId,
         member: &S3ObjectRef,
+        kiosk: &KioskId,
+        liveness: &LivenessPolicy,
         image: &LivenessImage,
     ) -> Result<S3ObjectRef, Error> {
         let (bucket, key, version) = match image {
@@ -414,12 +439,18 @@ impl Guard {
             ))
         };
         let object = S3ObjectRef::new(bucket, key).map_err(|_| unusable("S3 bucket or key"))?;
-        if !key_carries_tag(key, &member_tag(member)) {
+        // Rekognition writes under the S3KeyPrefix the session was started
+        // with, in the output bucket: for this member at this kiosk, that
+        // is exactly where the guard put it.
+        let in_place = key.starts_with(&liveness.output_prefix_for(member, kiosk))
+            && liveness.output_bucket().is_none_or(|b| b == bucket);
+        if !in_place {
             return Err(refused(
                 operation,
                 vec![LivenessViolation::SessionForAnotherMember {
                     session_id: session_id.clone(),
                     member: member.clone(),
+                    kiosk: kiosk.clone(),
                 }
                 .into()],
             ));

@@ -4,6 +4,7 @@
 
 mod audit;
 mod decision;
+mod erasure;
 mod liveness;
 mod path;
 
@@ -19,8 +20,8 @@ use path::{backend_error, internal_error, refused};
 
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
-    BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectInspector,
-    ObjectUploader, UploadRequest, VerifiedImage,
+    BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectEraser,
+    ObjectInspector, ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
@@ -47,6 +48,7 @@ pub struct Guard {
     analyzer: Arc<dyn FaceAnalyzer>,
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
+    eraser: Option<Arc<dyn ObjectEraser>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -63,6 +65,7 @@ impl fmt::Debug for Guard {
             .field("analyzer", &self.analyzer)
             .field("uploader", &self.uploader)
             .field("auditor", &self.auditor)
+            .field("eraser", &self.eraser)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -79,6 +82,7 @@ pub struct GuardBuilder {
     analyzer: Arc<dyn FaceAnalyzer>,
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
+    eraser: Option<Arc<dyn ObjectEraser>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -93,6 +97,7 @@ impl fmt::Debug for GuardBuilder {
             .field("analyzer", &self.analyzer)
             .field("uploader", &self.uploader)
             .field("auditor", &self.auditor)
+            .field("eraser", &self.eraser)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -125,6 +130,13 @@ impl GuardBuilder {
     /// bucket with (the AWS backend's guard builder sets it).
     pub fn bucket_auditor(mut self, auditor: impl BucketAuditor + 'static) -> Self {
         self.auditor = Some(Arc::new(auditor));
+        self
+    }
+
+    /// Sets the eraser [`Guard::erase`] deletes with (the AWS backend's
+    /// guard builder sets it).
+    pub fn eraser(mut self, eraser: impl ObjectEraser + 'static) -> Self {
+        self.eraser = Some(Arc::new(eraser));
         self
     }
 
@@ -166,6 +178,7 @@ impl GuardBuilder {
             analyzer: self.analyzer,
             uploader: self.uploader,
             auditor: self.auditor,
+            eraser: self.eraser,
             policy: self.policy,
             quality: self.quality,
             liveness: self.liveness,
@@ -197,6 +210,7 @@ impl Guard {
             analyzer,
             uploader: None,
             auditor: None,
+            eraser: None,
             policy: Policy::default(),
             quality: QualityPolicy::default(),
             liveness: None,

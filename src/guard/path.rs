@@ -84,6 +84,14 @@ impl Guard {
                 &mut violations,
                 self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
             );
+        if operation == Operation::Erase {
+            if let Some(eraser) = &self.eraser {
+                endpoint_pushed(
+                    &mut violations,
+                    self.endpoint_ok(Service::S3, &eraser.endpoint()),
+                );
+            }
+        }
         if operation == Operation::StartLiveness {
             if let Some(auditor) = &self.auditor {
                 endpoint_pushed(

@@ -1,0 +1,278 @@
+//! S3 erasure: `ListObjectVersions`, `DeleteObject` by version id, and
+//! `GetObjectRetention` / `GetObjectLegalHold` to explain refusals.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{EncodingType, ObjectLockLegalHoldStatus};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::errors::{by_status, common, status, wrong_region};
+use super::AwsBackend;
+use crate::backend::{
+    BackendError, BackendErrorKind, DeleteVersionRequest, ListVersionsRequest, ObjectEraser,
+};
+use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
+use crate::input::{Service, NULL_VERSION_ID};
+
+const LIST: &str = "ListObjectVersions";
+const DELETE: &str = "DeleteObject";
+
+/// S3's URL encoding of keys in listings (`EncodingType=url`), undone.
+/// Asked for so that any key S3 holds can be listed, even one XML 1.0
+/// cannot carry.
+fn decode(text: &str) -> Result<String, BackendError> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|_| {
+            BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                LIST,
+                "a listed key is not URL-encoded UTF-8",
+            )
+        })
+}
+
+fn map_error<E>(
+    err: SdkError<E, HttpResponse>,
+    operation: &'static str,
+    what: &str,
+    bucket: &str,
+    region: Option<&str>,
+) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if let Some(mapped) = common(&err, Service::S3, operation) {
+        return mapped.with_source(err);
+    }
+    if let Some(hint) = wrong_region(&err, region, bucket) {
+        return BackendError::new(
+            BackendErrorKind::InvalidRequest,
+            Service::S3,
+            operation,
+            format!("{operation} for {what} failed: {hint}"),
+        )
+        .with_source(err);
+    }
+    let said = err
+        .as_service_error()
+        .map(|e| {
+            let code = e.code().map(|c| crate::text::quote(c, 64));
+            let message = e.message().map(|m| crate::text::quote(m, 200));
+            match (code, message) {
+                (Some(c), Some(m)) => format!(" (S3 said {c}: {m})"),
+                (Some(c), None) => format!(" (S3 said {c})"),
+                (None, Some(m)) => format!(" (S3 said: {m})"),
+                (None, None) => String::new(),
+            }
+        })
+        .unwrap_or_default();
+    let (kind, message) = match status(&err) {
+        Some(403) => (
+            BackendErrorKind::AccessDenied,
+            format!("{operation} for {what} was denied (403){said}"),
+        ),
+        Some(404) => (
+            BackendErrorKind::NotFound,
+            format!("{operation} for {what}: not found (404){said}"),
+        ),
+        other => {
+            let (kind, message) = by_status(other, &format!("{operation} for {what}"));
+            (kind, format!("{message}{said}"))
+        }
+    };
+    BackendError::new(kind, Service::S3, operation, message).with_source(err)
+}
+
+#[async_trait]
+impl ObjectEraser for AwsBackend {
+    fn endpoint(&self) -> String {
+        crate::backend::ObjectInspector::endpoint(self)
+    }
+
+    /// `ListObjectVersions` with the prefix, `EncodingType=url` and the
+    /// expected owner, every page.
+    async fn list_versions(
+        &self,
+        request: &ListVersionsRequest,
+    ) -> Result<Vec<StoredVersion>, BackendError> {
+        let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
+        let what = format!("s3://{}/{}*", request.bucket(), request.prefix());
+        let mut found = Vec::new();
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let out = s3
+                .list_object_versions()
+                .bucket(request.bucket())
+                .prefix(request.prefix())
+                .encoding_type(EncodingType::Url)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .set_expected_bucket_owner(
+                    request
+                        .expected_bucket_owner()
+                        .map(|a| a.as_str().to_owned()),
+                )
+                .send()
+                .await
+                .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
+            for v in out.versions() {
+                if let Some(key) = v.key() {
+                    found.push(StoredVersion::new(
+                        &decode(key)?,
+                        v.version_id().unwrap_or(NULL_VERSION_ID),
+                        false,
+                    ));
+                }
+            }
+            for m in out.delete_markers() {
+                if let Some(key) = m.key() {
+                    found.push(StoredVersion::new(
+                        &decode(key)?,
+                        m.version_id().unwrap_or(NULL_VERSION_ID),
+                        true,
+                    ));
+                }
+            }
+            if out.is_truncated() != Some(true) {
+                return Ok(found);
+            }
+            key_marker = out.next_key_marker().map(decode).transpose()?;
+            version_marker = out.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() && version_marker.is_none() {
+                // Truncated without a way on: refuse rather than stop short.
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidResponse,
+                    Service::S3,
+                    LIST,
+                    format!("{LIST} for {what} said the listing is truncated but gave no marker to continue from"),
+                ));
+            }
+        }
+    }
+
+    /// `DeleteObject` with the version id, the expected owner and, when
+    /// asked, `x-amz-bypass-governance-retention: true`.
+    async fn delete_version(&self, request: &DeleteVersionRequest) -> Result<(), BackendError> {
+        let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
+        let what = format!(
+            "s3://{}/{} version {}",
+            request.bucket(),
+            request.key(),
+            request.version_id()
+        );
+        s3.delete_object()
+            .bucket(request.bucket())
+            .key(request.key())
+            .version_id(request.version_id())
+            .set_bypass_governance_retention(request.bypass_governance_retention().then_some(true))
+            .set_expected_bucket_owner(
+                request
+                    .expected_bucket_owner()
+                    .map(|a| a.as_str().to_owned()),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_error(e, DELETE, &what, request.bucket(), region))
+    }
+
+    /// `GetObjectRetention` and `GetObjectLegalHold`, concurrently. A
+    /// bucket without Object Lock answers with an error code that means
+    /// "none", read as such.
+    async fn object_lock(
+        &self,
+        request: &DeleteVersionRequest,
+    ) -> Result<ObjectLockFacts, BackendError> {
+        let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
+        let what = format!(
+            "s3://{}/{} version {}",
+            request.bucket(),
+            request.key(),
+            request.version_id()
+        );
+        let owner = request
+            .expected_bucket_owner()
+            .map(|a| a.as_str().to_owned());
+        let (retention, hold) = tokio::join!(
+            s3.get_object_retention()
+                .bucket(request.bucket())
+                .key(request.key())
+                .version_id(request.version_id())
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+            s3.get_object_legal_hold()
+                .bucket(request.bucket())
+                .key(request.key())
+                .version_id(request.version_id())
+                .set_expected_bucket_owner(owner)
+                .send(),
+        );
+        let mut facts = ObjectLockFacts::none();
+        match retention {
+            Ok(out) => {
+                if let Some(r) = out.retention() {
+                    if let Some(mode) = r.mode() {
+                        let until = r
+                            .retain_until_date()
+                            .and_then(|d| SystemTime::try_from(*d).ok());
+                        facts.retention = Some((RetentionMode::from_api(mode.as_str()), until));
+                    }
+                }
+            }
+            Err(e) if means_no_lock(&e) => {}
+            Err(e) => {
+                return Err(map_error(
+                    e,
+                    "GetObjectRetention",
+                    &what,
+                    request.bucket(),
+                    region,
+                ))
+            }
+        }
+        match hold {
+            Ok(out) => {
+                facts.legal_hold = out
+                    .legal_hold()
+                    .and_then(|h| h.status())
+                    .is_some_and(|s| *s == ObjectLockLegalHoldStatus::On);
+            }
+            Err(e) if means_no_lock(&e) => {}
+            Err(e) => {
+                return Err(map_error(
+                    e,
+                    "GetObjectLegalHold",
+                    &what,
+                    request.bucket(),
+                    region,
+                ))
+            }
+        }
+        Ok(facts)
+    }
+}
+
+/// The errors with which S3 says a version has no retention or legal
+/// hold, or its bucket no Object Lock ("InvalidRequest: Bucket is missing
+/// Object Lock Configuration").
+fn means_no_lock<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    let Some(e) = err.as_service_error() else {
+        return false;
+    };
+    match e.code() {
+        Some("NoSuchObjectLockConfiguration" | "ObjectLockConfigurationNotFoundError") => true,
+        Some("InvalidRequest") => e
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("object lock")),
+        _ => false,
+    }
+}

@@ -1,0 +1,515 @@
+//! Erasure and retention: forgetting a member really forgets them.
+//!
+//! In a versioned bucket (which the guard recommends, for pinning) a plain
+//! DELETE only adds a delete marker and every old photo stays (S3 User
+//! Guide, "Deleting object versions"). [`Guard::erase`](crate::Guard::erase)
+//! deletes **every version and delete marker of exactly one key**, by
+//! version id (S3's `null` version included), then lists again to confirm
+//! nothing remains, and returns an [`ErasureReceipt`] saying what was
+//! removed and what could not be, and why.
+//!
+//! What blocks deletion is never silent: S3 Object Lock retention
+//! (governance or compliance mode, with its retain-until date), a legal
+//! hold, MFA delete or a missing permission leave an incomplete receipt
+//! naming what remains and what would unblock it. Governance retention is
+//! bypassed only when asked ([`EraseOptions::bypass_governance_retention`]).
+//!
+//! Retention: [`RetentionPolicy`] and
+//! [`Guard::sweep_retention`](crate::Guard::sweep_retention) erase the
+//! photos of members whose last interaction is older than the policy
+//! allows (Illinois BIPA 740 ILCS 14/15(a): within 3 years of the last
+//! interaction at the latest; GDPR Art. 17 on request).
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::backend::BackendErrorKind;
+use crate::input::S3ObjectRef;
+use crate::text::Quoted;
+
+/// One version or delete marker of an S3 key, as `ListObjectVersions`
+/// reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredVersion {
+    /// The key.
+    pub key: String,
+    /// The version id; `null` for what was written while versioning was
+    /// off or suspended.
+    pub version_id: String,
+    /// Whether it is a delete marker.
+    pub delete_marker: bool,
+}
+
+impl StoredVersion {
+    /// A version (`delete_marker` false) or a delete marker of `key`.
+    pub fn new(key: &str, version_id: &str, delete_marker: bool) -> Self {
+        Self {
+            key: key.to_owned(),
+            version_id: version_id.to_owned(),
+            delete_marker,
+        }
+    }
+}
+
+/// An S3 Object Lock retention mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetentionMode {
+    /// `GOVERNANCE`: deletable with `s3:BypassGovernanceRetention` and the
+    /// bypass header.
+    Governance,
+    /// `COMPLIANCE`: no one can delete it before its retain-until date.
+    Compliance,
+    /// A value newer than this crate.
+    Other(String),
+}
+
+impl RetentionMode {
+    /// From the API value.
+    pub fn from_api(value: &str) -> Self {
+        match value {
+            "GOVERNANCE" => Self::Governance,
+            "COMPLIANCE" => Self::Compliance,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for RetentionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Governance => f.write_str("GOVERNANCE"),
+            Self::Compliance => f.write_str("COMPLIANCE"),
+            Self::Other(v) => write!(f, "{}", Quoted(v)),
+        }
+    }
+}
+
+/// What S3 Object Lock holds on one version (`GetObjectRetention`,
+/// `GetObjectLegalHold`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ObjectLockFacts {
+    /// The retention mode and retain-until date, if any.
+    pub retention: Option<(RetentionMode, Option<SystemTime>)>,
+    /// Whether a legal hold is on.
+    pub legal_hold: bool,
+}
+
+impl ObjectLockFacts {
+    /// No retention, no legal hold.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// With a retention.
+    #[must_use]
+    pub fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
+        self.retention = Some((mode, until));
+        self
+    }
+
+    /// With a legal hold.
+    #[must_use]
+    pub fn with_legal_hold(mut self) -> Self {
+        self.legal_hold = true;
+        self
+    }
+}
+
+/// Why a version could not be erased, and what would unblock it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockReason {
+    /// An S3 Object Lock retention.
+    Retention {
+        /// The mode.
+        mode: RetentionMode,
+        /// Until when, if S3 said.
+        retain_until: Option<SystemTime>,
+    },
+    /// An S3 Object Lock legal hold.
+    LegalHold,
+    /// S3 refused the deletion for another reason; its words.
+    Refused {
+        /// What kind of failure the backend reported.
+        kind: BackendErrorKind,
+        /// What the backend said.
+        message: String,
+    },
+    /// Deleted, but still listed when checked afterwards.
+    StillListed,
+    /// Not there when erasure started: written while it ran.
+    AppearedDuringErasure,
+    /// A dry run erases nothing.
+    DryRun,
+}
+
+impl BlockReason {
+    /// A short stable label: `retention`, `legal_hold`, `refused`,
+    /// `still_listed`, `appeared_during_erasure`, `dry_run`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Retention { .. } => "retention",
+            Self::LegalHold => "legal_hold",
+            Self::Refused { .. } => "refused",
+            Self::StillListed => "still_listed",
+            Self::AppearedDuringErasure => "appeared_during_erasure",
+            Self::DryRun => "dry_run",
+        }
+    }
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    aws_smithy_types::DateTime::from(time)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| "an unrepresentable date".to_owned())
+}
+
+impl fmt::Display for BlockReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Retention {
+                mode: RetentionMode::Governance,
+                retain_until,
+            } => write!(
+                f,
+                "S3 Object Lock GOVERNANCE retention{}; erase with bypass_governance_retention (--bypass-governance-retention), which needs s3:BypassGovernanceRetention",
+                retain_until.map(|t| format!(" until {}", rfc3339(t))).unwrap_or_default()
+            ),
+            Self::Retention {
+                mode: RetentionMode::Compliance,
+                retain_until,
+            } => write!(
+                f,
+                "S3 Object Lock COMPLIANCE retention{}; no one can delete it before then: erase it again after that date",
+                retain_until.map(|t| format!(" until {}", rfc3339(t))).unwrap_or_default()
+            ),
+            Self::Retention { mode, retain_until } => write!(
+                f,
+                "S3 Object Lock retention in mode {mode}{}",
+                retain_until.map(|t| format!(" until {}", rfc3339(t))).unwrap_or_default()
+            ),
+            Self::LegalHold => f.write_str(
+                "S3 Object Lock legal hold; remove it (PutObjectLegalHold Status=OFF, needs s3:PutObjectLegalHold) and erase again",
+            ),
+            Self::Refused { message, .. } => write!(
+                f,
+                "S3 refused the deletion ({message}); grant s3:DeleteObjectVersion, and if the bucket has MFA delete enabled, delete with MFA (x-amz-mfa) as the bucket owner"
+            ),
+            Self::StillListed => f.write_str(
+                "S3 accepted the deletion but still lists the version; erase again",
+            ),
+            Self::AppearedDuringErasure => f.write_str(
+                "written while the erasure ran (something still uploads this key); stop the writer and erase again",
+            ),
+            Self::DryRun => f.write_str("dry run: not erased"),
+        }
+    }
+}
+
+/// A version or delete marker that was erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErasedVersion {
+    /// Its version id (`null` possible).
+    pub version_id: String,
+    /// Whether it was a delete marker.
+    pub delete_marker: bool,
+}
+
+/// A version or delete marker that remains, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RemainingVersion {
+    /// Its version id.
+    pub version_id: String,
+    /// Whether it is a delete marker.
+    pub delete_marker: bool,
+    /// Why it remains and what would unblock it.
+    pub reason: BlockReason,
+}
+
+/// How to erase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EraseOptions {
+    bypass_governance_retention: bool,
+    dry_run: bool,
+}
+
+impl EraseOptions {
+    /// Erase, without bypassing anything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also delete versions under GOVERNANCE retention
+    /// (`x-amz-bypass-governance-retention: true`; the caller needs
+    /// `s3:BypassGovernanceRetention`). COMPLIANCE retention and legal
+    /// holds still block.
+    #[must_use]
+    pub fn bypass_governance_retention(mut self, bypass: bool) -> Self {
+        self.bypass_governance_retention = bypass;
+        self
+    }
+
+    /// List what would be erased; delete nothing.
+    #[must_use]
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Whether governance retention is bypassed.
+    pub fn bypasses_governance_retention(&self) -> bool {
+        self.bypass_governance_retention
+    }
+
+    /// Whether this is a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+}
+
+/// What an erasure did to one key: every version and delete marker
+/// removed, every one that remains and why, and when it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureReceipt {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) erased: Vec<ErasedVersion>,
+    pub(crate) remaining: Vec<RemainingVersion>,
+    pub(crate) dry_run: bool,
+    pub(crate) finished_at: SystemTime,
+}
+
+impl ErasureReceipt {
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// What was erased.
+    pub fn erased(&self) -> &[ErasedVersion] {
+        &self.erased
+    }
+
+    /// What remains (for a dry run: everything that would be erased).
+    pub fn remaining(&self) -> &[RemainingVersion] {
+        &self.remaining
+    }
+
+    /// Whether nothing of the key remains: checked by listing again after
+    /// the deletions. `false` for a dry run that found something.
+    pub fn is_complete(&self) -> bool {
+        self.remaining.is_empty()
+    }
+
+    /// Whether this was a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// When the erasure finished (the confirming list).
+    pub fn finished_at(&self) -> SystemTime {
+        self.finished_at
+    }
+}
+
+impl fmt::Display for ErasureReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.dry_run {
+            "dry run of erasing"
+        } else {
+            "erasure of"
+        };
+        write!(
+            f,
+            "{what} s3://{}/{}: {} erased, {} remaining ({})",
+            self.bucket,
+            self.key,
+            self.erased.len(),
+            self.remaining.len(),
+            if self.is_complete() {
+                "complete"
+            } else {
+                "incomplete"
+            }
+        )?;
+        for r in &self.remaining {
+            write!(
+                f,
+                "; {} {}: {}",
+                if r.delete_marker {
+                    "delete marker"
+                } else {
+                    "version"
+                },
+                r.version_id,
+                r.reason
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// How long a member's biometric data may be kept after their last
+/// interaction. There is no default: the operator's written retention
+/// schedule decides (BIPA 15(a) requires one, public).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    max_since_last_interaction: Duration,
+}
+
+impl RetentionPolicy {
+    /// Three years (1,096 days: three years including a leap day), the
+    /// latest Illinois BIPA 740 ILCS 14/15(a) allows after the
+    /// individual's last interaction. A schedule may (and for purposes
+    /// met earlier, must) be shorter.
+    pub const BIPA_MAXIMUM: Duration = Duration::from_secs(1096 * 24 * 60 * 60);
+
+    /// Keep data at most `max` after the last interaction.
+    pub fn new(max_since_last_interaction: Duration) -> Self {
+        Self {
+            max_since_last_interaction,
+        }
+    }
+
+    /// The maximum.
+    pub fn max_since_last_interaction(&self) -> Duration {
+        self.max_since_last_interaction
+    }
+
+    /// Whether `record` is due for erasure at `now`. A last interaction in
+    /// the future (a clock problem) is not due.
+    pub fn is_due(&self, record: &MemberRecord, now: SystemTime) -> bool {
+        now.duration_since(record.last_interaction)
+            .is_ok_and(|age| age > self.max_since_last_interaction)
+    }
+}
+
+/// A member as the application's records hold them: the enrolled photo
+/// and the last interaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The enrolled photo (its key is erased, every version).
+    pub reference: S3ObjectRef,
+    /// When the member last interacted (borrowed, enrolled, verified).
+    pub last_interaction: SystemTime,
+}
+
+/// What a retention sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepSummary {
+    pub(crate) examined: usize,
+    pub(crate) receipts: Vec<ErasureReceipt>,
+    pub(crate) failed: Vec<(S3ObjectRef, String)>,
+    pub(crate) dry_run: bool,
+}
+
+impl SweepSummary {
+    /// How many records were looked at.
+    pub fn examined(&self) -> usize {
+        self.examined
+    }
+
+    /// How many were due.
+    pub fn due(&self) -> usize {
+        self.receipts.len() + self.failed.len()
+    }
+
+    /// One receipt per due member whose erasure ran (for a dry run: what
+    /// would be erased).
+    pub fn receipts(&self) -> &[ErasureReceipt] {
+        &self.receipts
+    }
+
+    /// How many erasures are complete.
+    pub fn complete(&self) -> usize {
+        self.receipts.iter().filter(|r| r.is_complete()).count()
+    }
+
+    /// Due members whose erasure failed with an error, and the error.
+    pub fn failed(&self) -> &[(S3ObjectRef, String)] {
+        &self.failed
+    }
+
+    /// Whether this was a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+}
+
+impl fmt::Display for SweepSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}retention sweep: {} examined, {} due, {} erased completely, {} incomplete, {} failed",
+            if self.dry_run { "dry run of a " } else { "" },
+            self.examined,
+            self.due(),
+            self.complete(),
+            self.receipts.len() - self.complete(),
+            self.failed.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_means_older_than_the_maximum_since_the_last_interaction() {
+        let policy = RetentionPolicy::new(Duration::from_secs(100));
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let record = |at: u64| MemberRecord {
+            reference: S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+            last_interaction: SystemTime::UNIX_EPOCH + Duration::from_secs(at),
+        };
+        assert!(policy.is_due(&record(899), now));
+        assert!(!policy.is_due(&record(900), now));
+        assert!(!policy.is_due(&record(2_000), now), "future: not due");
+        assert_eq!(
+            RetentionPolicy::BIPA_MAXIMUM,
+            Duration::from_secs(3 * 365 * 86_400 + 86_400)
+        );
+    }
+
+    #[test]
+    fn every_block_reason_says_what_would_unblock_it() {
+        let until = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        for (reason, needle) in [
+            (
+                BlockReason::Retention {
+                    mode: RetentionMode::Governance,
+                    retain_until: Some(until),
+                },
+                "s3:BypassGovernanceRetention",
+            ),
+            (
+                BlockReason::Retention {
+                    mode: RetentionMode::Compliance,
+                    retain_until: Some(until),
+                },
+                "2030-03-17T17:46:40Z",
+            ),
+            (BlockReason::LegalHold, "PutObjectLegalHold"),
+            (
+                BlockReason::Refused {
+                    kind: BackendErrorKind::AccessDenied,
+                    message: "S3 DeleteObject failed: access denied".into(),
+                },
+                "s3:DeleteObjectVersion",
+            ),
+        ] {
+            assert!(reason.to_string().contains(needle), "{reason}");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Erasure on the guarded path: every version and delete marker of one
+//! key, confirmed by listing again. The rules are in [`crate::erasure`].
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use super::audit::AUDIT_TARGET;
+use super::path::backend_error;
+use super::Guard;
+use crate::backend::{DeleteVersionRequest, ListVersionsRequest, ObjectEraser};
+use crate::erasure::{
+    BlockReason, EraseOptions, ErasedVersion, ErasureReceipt, MemberRecord, RemainingVersion,
+    RetentionPolicy, StoredVersion, SweepSummary,
+};
+use crate::error::{ConfigError, Error};
+use crate::input::{InputError, S3ObjectRef};
+use crate::refusal::Operation;
+
+impl Guard {
+    /// Erases **every version and delete marker of exactly `object`'s
+    /// key** (S3's `null` version included), by version id, then lists
+    /// again to confirm nothing remains. Keys that merely share the prefix
+    /// (`members/ada.jpg.bak` for `members/ada.jpg`) are never touched.
+    ///
+    /// The eraser's endpoint must be HTTPS; `ExpectedBucketOwner` is sent
+    /// when the policy sets one; the verification cache forgets the key.
+    /// A version that cannot be deleted (Object Lock retention or legal
+    /// hold, MFA delete, a missing permission) stays in
+    /// [`ErasureReceipt::remaining`] with the reason and what would
+    /// unblock it: never silently. One audit event per erasure.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `object` names a version (erasure takes the
+    /// whole key); [`Error::Config`] without an eraser;
+    /// [`Error::Refused`] for an insecure endpoint (nothing listed or
+    /// deleted); [`Error::Backend`] when listing failed (nothing is known,
+    /// so nothing is claimed).
+    pub async fn erase(
+        &self,
+        object: &S3ObjectRef,
+        options: EraseOptions,
+    ) -> Result<ErasureReceipt, Error> {
+        let result = self.erase_inner(object, options).await;
+        match &result {
+            Ok(r) => {
+                let erased: Vec<&str> = r.erased().iter().map(|e| e.version_id.as_str()).collect();
+                let remaining: Vec<String> = r
+                    .remaining()
+                    .iter()
+                    .map(|v| format!("{} ({})", v.version_id, v.reason.label()))
+                    .collect();
+                tracing::info!(
+                    target: AUDIT_TARGET,
+                    decision = if r.is_dry_run() {
+                        "dry_run"
+                    } else if r.is_complete() {
+                        "erased"
+                    } else {
+                        "incomplete"
+                    },
+                    object = %object,
+                    erased = ?erased,
+                    remaining = ?remaining,
+                    "object erasure"
+                );
+            }
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                object = %object,
+                reasons = %e,
+                "object erasure not performed"
+            ),
+        }
+        result
+    }
+
+    async fn erase_inner(
+        &self,
+        object: &S3ObjectRef,
+        options: EraseOptions,
+    ) -> Result<ErasureReceipt, Error> {
+        const OP: Operation = Operation::Erase;
+        if object.version_id().is_some() {
+            return Err(InputError::InvalidS3Reference {
+                input: object.to_string(),
+                reason:
+                    "erasure removes every version of a key; give the reference without ?versionId="
+                        .into(),
+            }
+            .into());
+        }
+        let eraser = self.eraser()?;
+        self.clear(OP, []).await?;
+        // Whatever happens next, no pass of this key may outlive it.
+        self.forget_check(object);
+        let result = erase_key(eraser, object, options, self.policy.bucket_owner().cloned()).await;
+        self.forget_check(object);
+        result.map_err(|e| backend_error(OP, e))
+    }
+
+    fn eraser(&self) -> Result<&dyn ObjectEraser, Error> {
+        self.eraser.as_deref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no eraser: build it with AwsBackend::guard_builder or GuardBuilder::eraser".into(),
+            )
+            .into()
+        })
+    }
+
+    /// Erases the output images of `member`'s Face Liveness sessions:
+    /// every key under the member's output prefix, at every kiosk
+    /// ([`LivenessPolicy::member_prefix`](crate::liveness::LivenessPolicy::member_prefix)),
+    /// each as [`erase`](Self::erase) erases a key. One receipt per key.
+    ///
+    /// # Errors
+    /// As [`erase`](Self::erase); [`Error::Config`] without a liveness
+    /// policy with an output bucket.
+    pub async fn erase_liveness_artifacts(
+        &self,
+        member: &S3ObjectRef,
+        options: EraseOptions,
+    ) -> Result<Vec<ErasureReceipt>, Error> {
+        const OP: Operation = Operation::Erase;
+        let liveness = self.liveness.as_ref().ok_or_else(|| {
+            Error::from(ConfigError::Invalid(
+                "this guard has no Face Liveness policy: build it with GuardBuilder::liveness"
+                    .into(),
+            ))
+        })?;
+        let bucket = liveness.output_bucket().ok_or_else(|| {
+            Error::from(ConfigError::Invalid(
+                "this guard's Face Liveness policy has no output bucket: set LivenessPolicy::with_output_bucket".into(),
+            ))
+        })?;
+        let eraser = self.eraser()?;
+        self.clear(OP, []).await?;
+        let prefix = liveness.member_prefix(member);
+        let listed = eraser
+            .list_versions(&ListVersionsRequest::new(
+                bucket,
+                &prefix,
+                self.policy.bucket_owner().cloned(),
+            ))
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let keys: BTreeSet<String> = listed.into_iter().map(|v| v.key).collect();
+        let mut receipts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let object = S3ObjectRef::new(bucket, &key).map_err(Error::from)?;
+            receipts.push(self.erase(&object, options).await?);
+        }
+        Ok(receipts)
+    }
+
+    /// Erases the photo of every member in `records` whose last
+    /// interaction is older than `policy` allows, as [`erase`](Self::erase)
+    /// does, one after another; with [`EraseOptions::dry_run`], only
+    /// reports what would be erased. An error erasing one member is
+    /// recorded and the sweep goes on.
+    pub async fn sweep_retention(
+        &self,
+        records: impl IntoIterator<Item = MemberRecord>,
+        policy: &RetentionPolicy,
+        options: EraseOptions,
+    ) -> SweepSummary {
+        self.sweep_retention_at(records, policy, options, SystemTime::now())
+            .await
+    }
+
+    /// [`sweep_retention`](Self::sweep_retention) as of `now` (for tests
+    /// and for sweeps that must agree on one instant).
+    pub async fn sweep_retention_at(
+        &self,
+        records: impl IntoIterator<Item = MemberRecord>,
+        policy: &RetentionPolicy,
+        options: EraseOptions,
+        now: SystemTime,
+    ) -> SweepSummary {
+        let mut summary = SweepSummary {
+            dry_run: options.is_dry_run(),
+            ..SweepSummary::default()
+        };
+        for record in records {
+            summary.examined += 1;
+            if !policy.is_due(&record, now) {
+                continue;
+            }
+            // The key, whatever version the record pins.
+            let key = S3ObjectRef::new(record.reference.bucket(), record.reference.key());
+            let result = match key {
+                Ok(key) => self.erase(&key, options).await,
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(receipt) => summary.receipts.push(receipt),
+                Err(e) => summary.failed.push((record.reference, e.to_string())),
+            }
+        }
+        tracing::info!(
+            target: AUDIT_TARGET,
+            dry_run = summary.dry_run,
+            examined = summary.examined,
+            due = summary.due(),
+            complete = summary.complete(),
+            failed = summary.failed.len(),
+            "retention sweep"
+        );
+        summary
+    }
+}
+
+/// The exact key's versions and delete markers among `listed`.
+fn exactly(listed: Vec<StoredVersion>, key: &str) -> Vec<StoredVersion> {
+    listed.into_iter().filter(|v| v.key == key).collect()
+}
+
+async fn erase_key(
+    eraser: &dyn ObjectEraser,
+    object: &S3ObjectRef,
+    options: EraseOptions,
+    owner: Option<crate::input::AccountId>,
+) -> Result<ErasureReceipt, crate::backend::BackendError> {
+    let list = ListVersionsRequest::new(object.bucket(), object.key(), owner.clone());
+    let found = exactly(eraser.list_versions(&list).await?, object.key());
+    let receipt = |erased, remaining| ErasureReceipt {
+        bucket: object.bucket().to_owned(),
+        key: object.key().to_owned(),
+        erased,
+        remaining,
+        dry_run: options.is_dry_run(),
+        finished_at: SystemTime::now(),
+    };
+    if options.is_dry_run() {
+        let remaining = found
+            .into_iter()
+            .map(|v| RemainingVersion {
+                version_id: v.version_id,
+                delete_marker: v.delete_marker,
+                reason: BlockReason::DryRun,
+            })
+            .collect();
+        return Ok(receipt(Vec::new(), remaining));
+    }
+
+    let mut erased = Vec::new();
+    let mut remaining = Vec::new();
+    for version in &found {
+        let request = DeleteVersionRequest::new(
+            object.bucket(),
+            object.key(),
+            &version.version_id,
+            options.bypasses_governance_retention(),
+            owner.clone(),
+        );
+        match eraser.delete_version(&request).await {
+            Ok(()) => erased.push(ErasedVersion {
+                version_id: version.version_id.clone(),
+                delete_marker: version.delete_marker,
+            }),
+            Err(e) if e.insecure_endpoint().is_some() => return Err(e),
+            Err(e) => remaining.push(RemainingVersion {
+                version_id: version.version_id.clone(),
+                delete_marker: version.delete_marker,
+                reason: block_reason(eraser, &request, version.delete_marker, &e).await,
+            }),
+        }
+    }
+
+    // Confirm: list again. What was deleted must be gone; anything new
+    // was written meanwhile.
+    let after = exactly(eraser.list_versions(&list).await?, object.key());
+    for v in after {
+        let known = remaining.iter().any(|r| r.version_id == v.version_id);
+        if known {
+            continue;
+        }
+        let was_erased = erased.iter().position(|e| e.version_id == v.version_id);
+        let reason = match was_erased {
+            Some(at) => {
+                erased.remove(at);
+                BlockReason::StillListed
+            }
+            None => BlockReason::AppearedDuringErasure,
+        };
+        remaining.push(RemainingVersion {
+            version_id: v.version_id,
+            delete_marker: v.delete_marker,
+            reason,
+        });
+    }
+    Ok(receipt(erased, remaining))
+}
+
+/// Why a deletion failed: what Object Lock holds, if anything, else S3's
+/// words. Never a guess.
+async fn block_reason(
+    eraser: &dyn ObjectEraser,
+    request: &DeleteVersionRequest,
+    delete_marker: bool,
+    error: &crate::backend::BackendError,
+) -> BlockReason {
+    // Delete markers carry no Object Lock settings.
+    if !delete_marker {
+        if let Ok(lock) = eraser.object_lock(request).await {
+            if lock.legal_hold {
+                return BlockReason::LegalHold;
+            }
+            if let Some((mode, retain_until)) = lock.retention {
+                let expired = retain_until.is_some_and(|t| t <= SystemTime::now());
+                if !expired {
+                    return BlockReason::Retention { mode, retain_until };
+                }
+            }
+        }
+    }
+    BlockReason::Refused {
+        kind: error.kind(),
+        message: error.to_string(),
+    }
+}
