@@ -4,8 +4,11 @@
 //! operation on a member's biometric data goes through one guarded path: the
 //! kiosk comparison ([`Guard::compare`], Rekognition `CompareFaces`), the
 //! enrollment quality gate ([`Guard::enroll`], `DetectFaces` before the
-//! reference photo is stored) and the at-rest check of a stored photo
-//! ([`Guard::check`]). Each runs **only** when:
+//! reference photo is stored), Face Liveness at the kiosk
+//! ([`Guard::start_liveness`], [`Guard::verify_liveness`]), the at-rest
+//! check of a stored photo ([`Guard::check`]) and erasure
+//! ([`Guard::erase`], every version of a member's photo). Each runs
+//! **only** when (opt-out evidence for those that call Rekognition):
 //!
 //! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
 //!    dual-layer `aws:kms:dsse`) in HeadObject, with a KMS key from the

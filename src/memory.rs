@@ -425,6 +425,21 @@ impl InMemoryBackend {
         version_id
     }
 
+    /// Enables versioning (again): later writes get new version ids; a
+    /// null version written before stays.
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn enable_versioning(&self, bucket: &str) {
+        let mut state = self.state();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        b.versioned = true;
+        b.suspended = false;
+    }
+
     /// Suspends versioning on a versioned bucket: later writes replace the
     /// null version; earlier versions stay.
     ///

@@ -476,3 +476,13 @@ async fn conformance() {
     let harness = support::conformance::MotoHarness::new(fixture(emu, true).await);
     rekognition_guard::conformance::run_all(&harness).await;
 }
+
+/// The erasure conformance suite (`rekognition_guard::conformance::erasure`)
+/// on the real SDK clients against the emulator over TLS: versions, delete
+/// markers, the null version, Object Lock retention and legal holds.
+#[tokio::test]
+async fn erasure_conformance() {
+    let Some(emu) = emulator() else { return };
+    let harness = support::erasure::MotoErasureHarness::new(fixture(emu, true).await);
+    rekognition_guard::conformance::erasure::run_all(&harness).await;
+}

@@ -718,3 +718,144 @@ async fn liveness_conformance() {
     )
     .await;
 }
+
+/// The erasure conformance suite (`rekognition_guard::conformance::erasure`)
+/// on the simulation.
+#[tokio::test]
+async fn erasure_conformance() {
+    rekognition_guard::conformance::erasure::run_all(
+        &rekognition_guard::conformance::erasure::InMemoryErasureHarness::new(),
+    )
+    .await;
+}
+
+/// Retention and liveness artifacts, on the simulation (the per-key
+/// erasure scenarios are the conformance suite's).
+mod retention {
+    use std::time::{Duration, SystemTime};
+
+    use rekognition_guard::erasure::{EraseOptions, MemberRecord, RetentionPolicy};
+    use rekognition_guard::liveness::{KioskId, LivenessPolicy};
+    use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject};
+    use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+    fn world() -> (InMemoryBackend, Guard) {
+        let aws = InMemoryBackend::new();
+        aws.create_bucket("library-photos", "111122223333", true);
+        aws.create_bucket("library-liveness", "111122223333", true);
+        aws.set_default_encryption("library-liveness", Some(KEY));
+        aws.set_similarity("ada", "ada", 99.5);
+        let guard = Guard::builder(aws.clone(), aws.clone())
+            .bucket_auditor(aws.clone())
+            .eraser(aws.clone())
+            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+            .liveness(
+                LivenessPolicy::new()
+                    .with_output_bucket("library-liveness")
+                    .unwrap(),
+            )
+            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+            .build()
+            .unwrap();
+        (aws, guard)
+    }
+
+    fn enrolled(aws: &InMemoryBackend, name: &str) -> S3ObjectRef {
+        let key = format!("members/{name}.jpg");
+        let v = aws
+            .put_object(
+                "library-photos",
+                &key,
+                SimulatedObject::sse_kms(KEY).with_face(name),
+            )
+            .unwrap();
+        S3ObjectRef::new("library-photos", &key)
+            .unwrap()
+            .with_version_id(&v)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sweep_erases_exactly_the_members_past_the_retention_period() {
+        let (aws, guard) = world();
+        let now = SystemTime::now();
+        let records = vec![
+            MemberRecord {
+                reference: enrolled(&aws, "ada"),
+                last_interaction: now - 4 * YEAR,
+            },
+            MemberRecord {
+                reference: enrolled(&aws, "grace"),
+                last_interaction: now - YEAR,
+            },
+        ];
+        let policy = RetentionPolicy::new(RetentionPolicy::BIPA_MAXIMUM);
+
+        let dry = guard
+            .sweep_retention_at(
+                records.clone(),
+                &policy,
+                EraseOptions::new().dry_run(true),
+                now,
+            )
+            .await;
+        assert!(dry.is_dry_run());
+        assert_eq!((dry.examined(), dry.due()), (2, 1));
+        assert_eq!(dry.receipts()[0].key(), "members/ada.jpg");
+        assert_eq!(aws.delete_calls(), 0, "a dry run deletes nothing");
+
+        let summary = guard
+            .sweep_retention_at(records, &policy, EraseOptions::new(), now)
+            .await;
+        assert_eq!(
+            (summary.examined(), summary.due(), summary.complete()),
+            (2, 1, 1)
+        );
+        assert!(summary.failed().is_empty());
+        assert_eq!(aws.delete_calls(), 1);
+        // Ada is gone, Grace is not.
+        let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        assert!(guard.check(&ada).await.is_err());
+        let grace = S3ObjectRef::parse("s3://library-photos/members/grace.jpg").unwrap();
+        guard.check(&grace).await.expect("grace stays");
+        assert!(
+            summary.to_string().contains("1 erased completely"),
+            "{summary}"
+        );
+    }
+
+    #[tokio::test]
+    async fn erasing_a_members_liveness_artifacts_leaves_other_members_alone() {
+        let (aws, guard) = world();
+        let ada = enrolled(&aws, "ada");
+        let grace = enrolled(&aws, "grace");
+        let kiosk = KioskId::new("kiosk-1").unwrap();
+        for (member, face) in [(&ada, "ada"), (&ada, "ada"), (&grace, "grace")] {
+            let session = guard.start_liveness(member, &kiosk).await.unwrap();
+            aws.finish_liveness(session.id(), SimulatedLiveness::live(99.0, face));
+        }
+        let receipts = guard
+            .erase_liveness_artifacts(&ada, EraseOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(receipts.len(), 2, "one reference image per session");
+        assert!(receipts.iter().all(|r| r.is_complete()));
+        assert!(receipts
+            .iter()
+            .all(|r| r.bucket() == "library-liveness" && r.key().contains("member-")));
+        // Grace's session output is still there.
+        let again = guard
+            .erase_liveness_artifacts(&ada, EraseOptions::new().dry_run(true))
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "nothing of ada's remains");
+        let graces = guard
+            .erase_liveness_artifacts(&grace, EraseOptions::new().dry_run(true))
+            .await
+            .unwrap();
+        assert_eq!(graces.len(), 1);
+    }
+}

@@ -186,7 +186,8 @@ impl ObjectEraser for AwsBackend {
 
     /// `GetObjectRetention` and `GetObjectLegalHold`, concurrently. A
     /// bucket without Object Lock answers with an error code that means
-    /// "none", read as such.
+    /// "none", read as such; a read that fails otherwise reports nothing
+    /// (the refusal is then explained in S3's words).
     async fn object_lock(
         &self,
         request: &DeleteVersionRequest,
@@ -216,6 +217,8 @@ impl ObjectEraser for AwsBackend {
                 .set_expected_bucket_owner(owner)
                 .send(),
         );
+        // What cannot be read is left out, never reported as absent: the
+        // guard then gives S3's own words for the refused deletion.
         let mut facts = ObjectLockFacts::none();
         match retention {
             Ok(out) => {
@@ -230,13 +233,8 @@ impl ObjectEraser for AwsBackend {
             }
             Err(e) if means_no_lock(&e) => {}
             Err(e) => {
-                return Err(map_error(
-                    e,
-                    "GetObjectRetention",
-                    &what,
-                    request.bucket(),
-                    region,
-                ))
+                let e = map_error(e, "GetObjectRetention", &what, request.bucket(), region);
+                tracing::debug!(error = %e, "object retention unreadable");
             }
         }
         match hold {
@@ -248,13 +246,8 @@ impl ObjectEraser for AwsBackend {
             }
             Err(e) if means_no_lock(&e) => {}
             Err(e) => {
-                return Err(map_error(
-                    e,
-                    "GetObjectLegalHold",
-                    &what,
-                    request.bucket(),
-                    region,
-                ))
+                let e = map_error(e, "GetObjectLegalHold", &what, request.bucket(), region);
+                tracing::debug!(error = %e, "object legal hold unreadable");
             }
         }
         Ok(facts)

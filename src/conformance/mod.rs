@@ -17,8 +17,10 @@
 //!
 //! Scenarios panic (like tests) when a backend does not behave.
 //!
-//! Face Liveness has its own harness and scenarios, in [`liveness`].
+//! Face Liveness and erasure have their own harnesses and scenarios, in
+//! [`liveness`] and [`erasure`].
 
+pub mod erasure;
 pub mod liveness;
 
 use std::sync::{Arc, Mutex};

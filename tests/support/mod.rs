@@ -8,6 +8,7 @@ pub mod answers;
 pub mod capture;
 pub mod conformance;
 pub mod emulator;
+pub mod erasure;
 pub mod fault_server;
 pub mod liveness;
 
