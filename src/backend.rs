@@ -557,6 +557,57 @@ pub trait ObjectEraser: Send + Sync + fmt::Debug {
     ) -> Result<ObjectLockFacts, BackendError>;
 }
 
+/// A read the guard approved: one object of an S3 Inventory report
+/// (`manifest.json`, `manifest.checksum` or a data file), whole. Only the
+/// guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadObjectRequest {
+    object: S3ObjectRef,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl ReadObjectRequest {
+    pub(crate) fn new(object: S3ObjectRef, expected_bucket_owner: Option<AccountId>) -> Self {
+        Self {
+            object,
+            expected_bucket_owner,
+        }
+    }
+
+    /// The object (the latest version unless the reference names one).
+    pub fn object(&self) -> &S3ObjectRef {
+        &self.object
+    }
+
+    /// The account that must own the bucket, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+}
+
+/// Reads S3 objects as byte streams (for S3: `GetObject`):
+/// [`Guard::audit_inventory`](crate::Guard::audit_inventory) reads S3
+/// Inventory reports with it, chunk by chunk, never whole in memory.
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait ObjectReader: Send + Sync + fmt::Debug {
+    /// The endpoint this reader calls; the guard reads only over
+    /// `https://`.
+    fn endpoint(&self) -> String;
+
+    /// The object's bytes, as a stream (`aws_smithy_types` `ByteStream`:
+    /// `ByteStream::from(Vec<u8>)` in tests).
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the read failed to start;
+    /// [`BackendErrorKind::NotFound`] when the object does not exist.
+    /// Errors while streaming come from the stream.
+    async fn read_object(
+        &self,
+        request: &ReadObjectRequest,
+    ) -> Result<aws_smithy_types::byte_stream::ByteStream, BackendError>;
+}
+
 /// Audits a bucket's configuration (for S3: default encryption,
 /// versioning, bucket policy, Block Public Access). The guard asks before
 /// the first Face Liveness session into an output bucket, and refuses one

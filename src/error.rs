@@ -9,6 +9,7 @@
 //! | [`Error::Config`] | the guard was set up wrongly (no opt-out evidence, …) | no |
 //! | [`Error::Refused`] | the privacy policy said no; [`Refusal`] lists **every** requirement that failed | no |
 //! | [`Error::Backend`] | S3, Rekognition or the opt-out verifier failed or answered something unusable | maybe (see [`BackendError::service`]) |
+//! | [`Error::Inventory`] | an S3 Inventory report is unusable (checksum, columns, format) | no |
 //!
 //! None of them ever carries image bytes or credentials; messages name the
 //! bucket, key, KMS key or permission to fix.
@@ -44,6 +45,11 @@ pub enum Error {
     /// The assessment names every issue ([`FaceAssessment::issues`]).
     #[error(transparent)]
     PhotoRejected(FaceAssessment),
+    /// An S3 Inventory report could not be read as S3 wrote it (a checksum
+    /// mismatch, a missing column, a format other than CSV): no verdict
+    /// was given.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
 }
 
 impl Error {

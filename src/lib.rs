@@ -121,6 +121,7 @@ pub mod erasure;
 pub mod error;
 mod guard;
 pub mod input;
+pub mod inventory;
 pub mod liveness;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

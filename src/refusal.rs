@@ -36,6 +36,10 @@ pub enum Operation {
     /// [`Guard::erase`](crate::Guard::erase): S3 `ListObjectVersions` and
     /// `DeleteObject` by version id.
     Erase,
+    /// [`Guard::audit_inventory`](crate::Guard::audit_inventory): S3
+    /// `GetObject` of an S3 Inventory report, and HeadObject of SSE-KMS
+    /// versions for key checks.
+    AuditInventory,
 }
 
 impl Operation {
@@ -49,6 +53,7 @@ impl Operation {
             Self::StartLiveness => "Face Liveness session start",
             Self::VerifyLiveness => "Face Liveness verification",
             Self::Erase => "erasure",
+            Self::AuditInventory => "inventory audit",
         }
     }
 
@@ -61,6 +66,7 @@ impl Operation {
             Self::StartLiveness => "no session was started",
             Self::VerifyLiveness => "no faces were compared and nothing is approved",
             Self::Erase => "nothing was listed or deleted",
+            Self::AuditInventory => "no report was read",
         }
     }
 

@@ -37,7 +37,7 @@ fn decode(text: &str) -> Result<String, BackendError> {
         })
 }
 
-fn map_error<E>(
+pub(super) fn map_error<E>(
     err: SdkError<E, HttpResponse>,
     operation: &'static str,
     what: &str,

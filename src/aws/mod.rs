@@ -70,6 +70,7 @@ mod bucket_policy;
 mod client;
 mod erasure;
 mod errors;
+mod inventory;
 #[cfg(feature = "organizations")]
 mod organizations;
 mod rekognition;
@@ -177,12 +178,14 @@ impl AwsBackend {
 
     /// A guard builder over this backend: inspector, analyzer, the
     /// uploader for [`Guard::enroll`], the bucket auditor for
-    /// [`Guard::start_liveness`] and the eraser for [`Guard::erase`].
+    /// [`Guard::start_liveness`], the eraser for [`Guard::erase`] and the
+    /// reader for [`Guard::audit_inventory`].
     pub fn guard_builder(&self) -> GuardBuilder {
         Guard::builder(self.clone(), self.clone())
             .uploader(self.clone())
             .bucket_auditor(self.clone())
             .eraser(self.clone())
+            .object_reader(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).

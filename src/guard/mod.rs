@@ -5,6 +5,7 @@
 mod audit;
 mod decision;
 mod erasure;
+mod inventory;
 mod liveness;
 mod path;
 
@@ -21,7 +22,7 @@ use path::{backend_error, internal_error, refused};
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
     BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectEraser,
-    ObjectInspector, ObjectUploader, UploadRequest, VerifiedImage,
+    ObjectInspector, ObjectReader, ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
@@ -49,6 +50,7 @@ pub struct Guard {
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
+    reader: Option<Arc<dyn ObjectReader>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -66,6 +68,7 @@ impl fmt::Debug for Guard {
             .field("uploader", &self.uploader)
             .field("auditor", &self.auditor)
             .field("eraser", &self.eraser)
+            .field("reader", &self.reader)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -83,6 +86,7 @@ pub struct GuardBuilder {
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
+    reader: Option<Arc<dyn ObjectReader>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -98,6 +102,7 @@ impl fmt::Debug for GuardBuilder {
             .field("uploader", &self.uploader)
             .field("auditor", &self.auditor)
             .field("eraser", &self.eraser)
+            .field("reader", &self.reader)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -140,6 +145,13 @@ impl GuardBuilder {
         self
     }
 
+    /// Sets the reader [`Guard::audit_inventory`] reads S3 Inventory
+    /// reports with (the AWS backend's guard builder sets it).
+    pub fn object_reader(mut self, reader: impl ObjectReader + 'static) -> Self {
+        self.reader = Some(Arc::new(reader));
+        self
+    }
+
     /// Enables Face Liveness ([`Guard::start_liveness`],
     /// [`Guard::verify_liveness`]) with `policy`.
     pub fn liveness(mut self, policy: LivenessPolicy) -> Self {
@@ -179,6 +191,7 @@ impl GuardBuilder {
             uploader: self.uploader,
             auditor: self.auditor,
             eraser: self.eraser,
+            reader: self.reader,
             policy: self.policy,
             quality: self.quality,
             liveness: self.liveness,
@@ -211,6 +224,7 @@ impl Guard {
             uploader: None,
             auditor: None,
             eraser: None,
+            reader: None,
             policy: Policy::default(),
             quality: QualityPolicy::default(),
             liveness: None,

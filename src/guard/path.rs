@@ -77,8 +77,10 @@ impl Guard {
         let mut violations = Vec::new();
         // Enrollment reads back what it stored; a liveness verification
         // reads the reference image Rekognition stored.
-        let reads_s3 = matches!(operation, Operation::Enroll | Operation::VerifyLiveness)
-            || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
+        let reads_s3 = matches!(
+            operation,
+            Operation::Enroll | Operation::VerifyLiveness | Operation::AuditInventory
+        ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
         let s3_ok = !reads_s3
             || endpoint_pushed(
                 &mut violations,
@@ -89,6 +91,14 @@ impl Guard {
                 endpoint_pushed(
                     &mut violations,
                     self.endpoint_ok(Service::S3, &eraser.endpoint()),
+                );
+            }
+        }
+        if operation == Operation::AuditInventory {
+            if let Some(reader) = &self.reader {
+                endpoint_pushed(
+                    &mut violations,
+                    self.endpoint_ok(Service::S3, &reader.endpoint()),
                 );
             }
         }

@@ -1,7 +1,8 @@
 //! Test support, in one place: shared constants and SDK configs, canned
 //! service answers (`answers`), log capture (`capture`), the HTTPS fault
 //! server (`fault_server`), emulator fixtures and command-line runners
-//! (`emulator`), the Face Liveness stand-in (`liveness`). Each test binary uses part of it.
+//! (`emulator`), the Face Liveness stand-in (`liveness`), S3 Inventory reports
+//! (`inventory`). Each test binary uses part of it.
 #![allow(dead_code)]
 
 pub mod answers;
@@ -10,6 +11,7 @@ pub mod conformance;
 pub mod emulator;
 pub mod erasure;
 pub mod fault_server;
+pub mod inventory;
 pub mod liveness;
 
 use aws_credential_types::provider::SharedCredentialsProvider;

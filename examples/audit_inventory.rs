@@ -1,0 +1,315 @@
+//! Audit at-rest compliance of a whole photo bucket from its S3 Inventory
+//! report, and write S3 Batch Operations manifests of what to fix.
+//!
+//! ```text
+//! cargo run --example audit_inventory -- --manifest s3://DEST/PREFIX/SOURCE/CONFIG/YYYY-MM-DDTHH-MMZ/manifest.json \
+//!     [--kms-key-arn ARN]... [--check-keys] [--concurrency N] [--remediation-out DIR] \
+//!     [--expected-bucket-owner ACCOUNT_ID] [--region R] [--endpoint-url URL] [--ca-bundle PEM]
+//! ```
+//!
+//! Reads `manifest.checksum` and `manifest.json` (checked against each
+//! other), then streams every CSV data file (MD5 and size checked), and
+//! classifies every object version by `EncryptionStatus`: SSE-KMS and
+//! DSSE-KMS are compliant; SSE-S3, NOT-SSE, SSE-C and any unknown value are
+//! not; delete markers are skipped. With `--check-keys` (which needs at
+//! least one `--kms-key-arn`, and the reverse) the KMS key of every
+//! SSE-KMS and DSSE-KMS version is checked with HeadObject, pinned to its
+//! version, `--concurrency` calls at a time (default 16, at most 256).
+//! With `--remediation-out DIR`, two Batch Operations CSV manifests
+//! (`bucket,key,versionId`, keys percent-encoded, no header) are written
+//! there: `update-object-encryption.csv` (re-key in place; version ids and
+//! pins stay) and `copy-object.csv` (a copy writes new versions; pins on
+//! them change). They appear only when the audit completes. The standard
+//! AWS credential chain, `AWS_ENDPOINT_URL*`, `AWS_CA_BUNDLE` and the
+//! profile's `ca_bundle` apply.
+//!
+//! Output: progress on stderr; the last line on stdout is one JSON object:
+//! `manifest`, `source_bucket`, `files`, `rows`, `versions` (versions
+//! classified), `delete_markers`, `compliant`, `non_compliant`, `counts`
+//! (per `EncryptionStatus`), `bucket_key_counts`, `kms_keys_checked`,
+//! `keys_checked`, `keys_not_allowed`, `keys_unchecked`, `versions_gone`,
+//! `remediation` (`null`, or per manifest `{path, rows}`) and `reasons`
+//! (for errors). Never credentials.
+//!
+//! Exit status: 0 compliant; 2 not compliant; 3 error, no verdict (a
+//! checksum mismatch, a missing column, a report that is not CSV, an
+//! unreadable report, an insecure endpoint, S3 failing); 64 usage error.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use rekognition_guard::inventory::{
+    BatchManifestWriter, InventoryAuditOptions, InventoryReport, RemediationSink, MAX_CONCURRENCY,
+};
+use rekognition_guard::{ConfigError, OptOutEvidence, Policy, S3ObjectRef};
+use serde_json::{json, Value};
+
+/// Audit at-rest compliance of a bucket from its S3 Inventory report.
+#[derive(Debug, Parser)]
+#[command(name = "audit_inventory")]
+struct Cli {
+    /// The report's manifest: s3://DEST/PREFIX/SOURCE/CONFIG/DATE/manifest.json.
+    #[arg(long, value_name = "REF")]
+    manifest: String,
+    /// An allowed KMS key ARN (repeatable); needs --check-keys.
+    #[arg(long, value_name = "ARN")]
+    kms_key_arn: Vec<String>,
+    /// Check every SSE-KMS version's key with HeadObject; needs --kms-key-arn.
+    #[arg(long)]
+    check_keys: bool,
+    /// HeadObject calls in flight for --check-keys (1 to 256).
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_CONCURRENCY as i64))]
+    concurrency: u16,
+    /// A directory for the Batch Operations manifests of what to fix.
+    #[arg(long, value_name = "DIR")]
+    remediation_out: Option<PathBuf>,
+    /// The account that must own the report's bucket and the photos' bucket.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    expected_bucket_owner: Option<String>,
+    #[command(flatten)]
+    aws: common::AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Compliant = 0,
+    NotCompliant = 2,
+    Error = 3,
+    Usage = 64,
+}
+
+fn failed(manifest: &str, exit: Exit, reason: String) -> (Exit, Value) {
+    (
+        exit,
+        json!({
+            "manifest": manifest, "compliant": false, "versions": null, "counts": null,
+            "keys_checked": null, "keys_not_allowed": null, "remediation": null,
+            "reasons": [reason],
+        }),
+    )
+}
+
+/// The manifests being written: `NAME.csv.partial` until the audit
+/// completes, then renamed to `NAME.csv`.
+struct Outputs {
+    dir: PathBuf,
+}
+
+impl Outputs {
+    const NAMES: [&'static str; 2] = ["update-object-encryption", "copy-object"];
+
+    fn partial(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.csv.partial"))
+    }
+
+    fn done(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.csv"))
+    }
+
+    fn open(&self) -> std::io::Result<BatchManifestWriter<std::io::BufWriter<std::fs::File>>> {
+        std::fs::create_dir_all(&self.dir)?;
+        let file = |name| std::fs::File::create(self.partial(name)).map(std::io::BufWriter::new);
+        Ok(BatchManifestWriter::new(
+            file(Self::NAMES[0])?,
+            file(Self::NAMES[1])?,
+        ))
+    }
+
+    fn publish(&self, report: &InventoryReport) -> std::io::Result<Value> {
+        let mut written = serde_json::Map::new();
+        for (name, rows) in Self::NAMES
+            .into_iter()
+            .zip([report.update_in_place, report.copy])
+        {
+            std::fs::rename(self.partial(name), self.done(name))?;
+            written.insert(
+                name.to_owned(),
+                json!({ "path": display(&self.done(name)), "rows": rows }),
+            );
+        }
+        Ok(Value::Object(written))
+    }
+
+    fn discard(&self) {
+        for name in Self::NAMES {
+            let _ = std::fs::remove_file(self.partial(name));
+        }
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+async fn run(cli: &Cli) -> (Exit, Value) {
+    let manifest = match S3ObjectRef::parse(&cli.manifest) {
+        Ok(m) => m,
+        Err(e) => return failed(&cli.manifest, Exit::Usage, format!("--manifest: {e}")),
+    };
+    match (cli.check_keys, cli.kms_key_arn.is_empty()) {
+        (true, true) => {
+            return failed(
+                &cli.manifest,
+                Exit::Usage,
+                "--check-keys needs the allowlist: add --kms-key-arn ARN (repeatable)".into(),
+            )
+        }
+        (false, false) => {
+            return failed(
+                &cli.manifest,
+                Exit::Usage,
+                "--kms-key-arn is checked only with --check-keys (inventory reports have no KMS key column): add --check-keys".into(),
+            )
+        }
+        _ => {}
+    }
+    let policy = match common::with_keys_and_owner(
+        Policy::new(),
+        &cli.kms_key_arn,
+        cli.expected_bucket_owner.as_deref(),
+    ) {
+        Ok(p) => p,
+        Err(e) => return failed(&cli.manifest, Exit::Usage, e),
+    };
+    let (builder, _) = match common::aws_builders(&cli.aws).await {
+        Ok(b) => b,
+        Err(e) => return failed(&cli.manifest, Exit::Error, e),
+    };
+    let config_failure =
+        |e: &ConfigError| failed(&cli.manifest, Exit::Error, common::explain_config(e));
+    let backend = match builder.build() {
+        Ok(b) => b,
+        Err(e) => return config_failure(&e),
+    };
+    // A fleet audit calls no AI service; the guard still needs evidence
+    // to be built, and this one records why none applies.
+    let guard = backend
+        .guard_builder()
+        .policy(policy)
+        .opt_out(
+            OptOutEvidence::waived("inventory audits call S3 only, no AI service")
+                .expect("valid evidence text"),
+        )
+        .build();
+    let guard = match guard {
+        Ok(g) => g,
+        Err(e) => return config_failure(&e),
+    };
+    let options = InventoryAuditOptions::new()
+        .check_kms_keys(cli.check_keys)
+        .concurrency(usize::from(cli.concurrency))
+        .on_progress(|p| {
+            eprintln!(
+                "inventory: {}/{} data files, {} rows, {} KMS keys checked",
+                p.files_done, p.files_total, p.rows, p.keys_checked
+            )
+        });
+
+    let outputs = cli.remediation_out.clone().map(|dir| Outputs { dir });
+    let mut writer = match outputs.as_ref().map(Outputs::open).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            return failed(
+                &cli.manifest,
+                Exit::Error,
+                format!("--remediation-out: cannot write there: {e}"),
+            )
+        }
+    };
+    let sink: &mut dyn RemediationSink = match writer.as_mut() {
+        Some(w) => w,
+        None => &mut (),
+    };
+    let result = guard.audit_inventory(&manifest, options, sink).await;
+    let flushed = writer.map(BatchManifestWriter::into_inner).transpose();
+    let report = match (result, flushed) {
+        (Ok(report), Ok(_)) => report,
+        (Err(e), _) => {
+            if let Some(o) = &outputs {
+                o.discard();
+            }
+            return failed(&cli.manifest, Exit::Error, common::explain(&e));
+        }
+        (Ok(_), Err(e)) => {
+            if let Some(o) = &outputs {
+                o.discard();
+            }
+            return failed(
+                &cli.manifest,
+                Exit::Error,
+                format!("--remediation-out: {e}"),
+            );
+        }
+    };
+    let remediation = match outputs.as_ref().map(|o| o.publish(&report)).transpose() {
+        Ok(r) => r.unwrap_or(Value::Null),
+        Err(e) => {
+            return failed(
+                &cli.manifest,
+                Exit::Error,
+                format!("--remediation-out: {e}"),
+            )
+        }
+    };
+    let out = json!({
+        "manifest": manifest.to_string(),
+        "source_bucket": report.source_bucket,
+        "files": report.files,
+        "rows": report.rows,
+        "versions": report.versions,
+        "delete_markers": report.delete_markers,
+        "compliant": report.is_compliant(),
+        "non_compliant": report.non_compliant(),
+        "counts": report.counts,
+        "bucket_key_counts": report.bucket_key_counts,
+        "kms_keys_checked": report.kms_keys_checked,
+        "keys_checked": report.keys_checked,
+        "keys_not_allowed": report.keys_not_allowed,
+        "keys_unchecked": report.keys_unchecked,
+        "versions_gone": report.versions_gone,
+        "remediation": remediation,
+        "reasons": [],
+    });
+    let exit = if report.is_compliant() {
+        Exit::Compliant
+    } else {
+        Exit::NotCompliant
+    };
+    (exit, out)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::init_tracing();
+    let cli = match common::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(common::NotParsed::Shown) => return ExitCode::SUCCESS,
+        Err(common::NotParsed::Usage(message)) => {
+            eprintln!("audit_inventory: {message}");
+            eprintln!("usage: audit_inventory --manifest s3://DEST/.../manifest.json [options]; see --help");
+            println!("{}", json!({ "compliant": false, "reasons": [message] }));
+            return ExitCode::from(Exit::Usage as u8);
+        }
+    };
+    let (exit, report) = run(&cli).await;
+    match exit {
+        Exit::Compliant | Exit::NotCompliant => eprintln!(
+            "{}: {} versions, {} not compliant ({})",
+            report["source_bucket"].as_str().unwrap_or_default(),
+            report["versions"],
+            report["non_compliant"],
+            report["counts"]
+        ),
+        Exit::Error | Exit::Usage => {
+            for reason in report["reasons"].as_array().into_iter().flatten() {
+                eprintln!("audit_inventory: {}", reason.as_str().unwrap_or_default());
+            }
+        }
+    }
+    println!("{report}");
+    ExitCode::from(exit as u8)
+}

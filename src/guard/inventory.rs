@@ -1,0 +1,381 @@
+//! The fleet audit on the guarded path: an S3 Inventory report read over
+//! HTTPS, every version classified, KMS keys checked at bounded
+//! concurrency, remediation streamed out. The rules are in
+//! [`crate::inventory`].
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::audit::AUDIT_TARGET;
+use super::path::backend_error;
+use super::Guard;
+use crate::backend::{
+    BackendError, BackendErrorKind, InspectRequest, ObjectReader, ReadObjectRequest,
+};
+use crate::error::{ConfigError, Error};
+use crate::input::{S3ObjectRef, Service};
+use crate::inventory::{
+    DataFileReader, InventoryAuditOptions, InventoryError, InventoryManifest, InventoryProgress,
+    InventoryReport, Remediation, RemediationSink, PROGRESS_EVERY_ROWS,
+};
+use crate::refusal::Operation;
+use crate::SseAlgorithm;
+
+const OP: Operation = Operation::AuditInventory;
+
+/// The largest `manifest.json` (or `manifest.checksum`) read: a manifest
+/// lists about 200 bytes per data file.
+const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// A version whose KMS key is to be checked with HeadObject.
+struct KeyCheck {
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+}
+
+/// What a key check found.
+enum KeyOutcome {
+    Allowed,
+    /// Outside the allowlist (or no longer KMS): fixed this way.
+    NotAllowed(Remediation),
+    /// The version no longer exists.
+    Gone,
+    /// Could not be checked: never compliant.
+    Unchecked,
+}
+
+impl Guard {
+    /// Audits at-rest compliance of every object version an S3 Inventory
+    /// report lists: `manifest` is the report's `manifest.json`
+    /// (`s3://DESTINATION/PREFIX/SOURCE-BUCKET/CONFIG-ID/YYYY-MM-DDTHH-MMZ/manifest.json`).
+    ///
+    /// Reads `manifest.checksum` and `manifest.json` (checked against each
+    /// other), then streams each data file, checking its MD5 and size;
+    /// classifies every version
+    /// ([`EncryptionStatus::classify`](crate::inventory::EncryptionStatus::classify)); with
+    /// [`InventoryAuditOptions::check_kms_keys`], checks the KMS key of
+    /// every SSE-KMS and DSSE-KMS version with HeadObject against the
+    /// policy's allowlist. Each version to fix goes to `remediation` as it
+    /// is found (pass `&mut ()` for counts only). Memory stays bounded
+    /// whatever the number of rows. `ExpectedBucketOwner` is sent on every
+    /// read when the policy sets one. One audit event per audit.
+    ///
+    /// The report states what the inventory knew when S3 wrote it (daily
+    /// or weekly): versions written or re-encrypted since are not in it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without an object reader, or for key checks
+    /// without an allowlist; [`Error::Refused`] for an insecure endpoint
+    /// (nothing read); [`Error::Inventory`] when the report is not usable
+    /// ([`InventoryError`]: checksum, format, columns, rows);
+    /// [`Error::Backend`] when S3 failed. Any error means no verdict:
+    /// manifests written to `remediation` before it are incomplete.
+    pub async fn audit_inventory(
+        &self,
+        manifest: &S3ObjectRef,
+        options: InventoryAuditOptions,
+        remediation: &mut dyn RemediationSink,
+    ) -> Result<InventoryReport, Error> {
+        let result = self
+            .audit_inventory_inner(manifest, &options, remediation)
+            .await;
+        match &result {
+            Ok(r) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = if r.is_compliant() { "compliant" } else { "non_compliant" },
+                manifest = %manifest,
+                source_bucket = %crate::text::escape(&r.source_bucket),
+                versions = r.versions,
+                non_compliant = r.non_compliant(),
+                counts = ?r.counts,
+                keys_checked = r.keys_checked,
+                keys_not_allowed = r.keys_not_allowed,
+                keys_unchecked = r.keys_unchecked,
+                "inventory audit"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                manifest = %manifest,
+                reasons = %e,
+                "inventory audit not completed"
+            ),
+        }
+        result
+    }
+
+    async fn audit_inventory_inner(
+        &self,
+        manifest_ref: &S3ObjectRef,
+        options: &InventoryAuditOptions,
+        remediation: &mut dyn RemediationSink,
+    ) -> Result<InventoryReport, Error> {
+        let reader = self.reader.as_deref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no object reader: build it with AwsBackend::guard_builder or GuardBuilder::object_reader".into(),
+            )
+        })?;
+        if options.checks_kms_keys() && self.policy.allowed_kms_keys().is_empty() {
+            return Err(ConfigError::Invalid(
+                "KMS key checks need an allowlist: add the allowed keys with Policy::allow_kms_key"
+                    .into(),
+            )
+            .into());
+        }
+        let checksum_ref = InventoryManifest::checksum_object(manifest_ref)?;
+        self.clear(OP, []).await?;
+
+        let owner = self.policy.bucket_owner().cloned();
+        let read = |object: &S3ObjectRef| ReadObjectRequest::new(object.clone(), owner.clone());
+        let checksum = read_small(reader, &read(&checksum_ref)).await?;
+        let json = read_small(reader, &read(manifest_ref)).await?;
+        let manifest = InventoryManifest::parse(manifest_ref, &json, &checksum)?;
+        tracing::info!(
+            manifest = %manifest_ref,
+            files = manifest.files().len(),
+            all_versions = manifest.includes_all_versions(),
+            "inventory report: manifest checked"
+        );
+
+        let mut report = InventoryReport {
+            source_bucket: manifest.source_bucket().to_owned(),
+            kms_keys_checked: options.checks_kms_keys(),
+            ..InventoryReport::default()
+        };
+        let limit = options.calls_in_flight();
+        let mut inflight = FuturesUnordered::new();
+        let mut pending: Vec<KeyCheck> = Vec::new();
+        let mut progress = InventoryProgress {
+            files_done: 0,
+            files_total: manifest.files().len(),
+            rows: 0,
+            keys_checked: 0,
+        };
+        let mut next_progress = PROGRESS_EVERY_ROWS;
+
+        for file in manifest.files() {
+            let mut body = match reader.read_object(&read(&file.object)).await {
+                Ok(body) => body,
+                Err(e) if e.kind() == BackendErrorKind::NotFound => {
+                    return Err(InventoryError::MissingDataFile {
+                        file: file.object.clone(),
+                    }
+                    .into())
+                }
+                Err(e) => return Err(backend_error(OP, e)),
+            };
+            let mut rows = DataFileReader::new(&manifest, file);
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    BackendError::new(
+                        BackendErrorKind::Transport,
+                        Service::S3,
+                        "GetObject",
+                        format!("reading {} failed: the connection ended early", file.object),
+                    )
+                    .with_source(e)
+                })?;
+                rows.push(&chunk, &mut |row| {
+                    classify(&mut report, remediation, &mut pending, options, row)
+                })?;
+                // Key checks found so far start now, with at most `limit`
+                // in flight: the pending list never outgrows one chunk.
+                for check in pending.drain(..) {
+                    while inflight.len() >= limit {
+                        if let Some((check, outcome)) = inflight.next().await {
+                            settle(&mut report, remediation, check, outcome)?;
+                        }
+                    }
+                    inflight.push(self.check_kms_key(check));
+                }
+                if report.rows + rows.rows() >= next_progress {
+                    next_progress += PROGRESS_EVERY_ROWS;
+                    progress.rows = report.rows + rows.rows();
+                    progress.keys_checked = report.keys_checked;
+                    options.report_progress(&progress);
+                }
+            }
+            let file_rows = rows.finish(&mut |row| {
+                classify(&mut report, remediation, &mut pending, options, row)
+            })?;
+            report.rows += file_rows;
+            report.files += 1;
+            for check in pending.drain(..) {
+                while inflight.len() >= limit {
+                    if let Some((check, outcome)) = inflight.next().await {
+                        settle(&mut report, remediation, check, outcome)?;
+                    }
+                }
+                inflight.push(self.check_kms_key(check));
+            }
+            progress.files_done += 1;
+            progress.rows = report.rows;
+            progress.keys_checked = report.keys_checked;
+            options.report_progress(&progress);
+            tracing::info!(file = %file.object, rows = file_rows, "inventory data file read");
+        }
+        while let Some((check, outcome)) = inflight.next().await {
+            settle(&mut report, remediation, check, outcome)?;
+        }
+        progress.keys_checked = report.keys_checked;
+        options.report_progress(&progress);
+        Ok(report)
+    }
+
+    /// HeadObject of one version, judged against the allowlist.
+    async fn check_kms_key(&self, check: KeyCheck) -> (KeyCheck, KeyOutcome) {
+        let object =
+            S3ObjectRef::new(&check.bucket, &check.key).and_then(|o| match &check.version_id {
+                Some(v) => o.with_version_id(v),
+                None => Ok(o),
+            });
+        let Ok(object) = object else {
+            // A key this crate will not name (control characters, over
+            // 1,024 bytes): not checked, so not compliant.
+            return (check, KeyOutcome::Unchecked);
+        };
+        let request = InspectRequest::new(object, self.policy.bucket_owner().cloned());
+        let outcome = match self.inspector.inspect(&request).await {
+            Ok(facts) => {
+                let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());
+                match (&facts.encryption, key) {
+                    (SseAlgorithm::AwsKms | SseAlgorithm::AwsKmsDsse, Some(k))
+                        if facts.sse_customer_algorithm.is_none()
+                            && self.policy.allows_kms_key(k) =>
+                    {
+                        KeyOutcome::Allowed
+                    }
+                    (SseAlgorithm::AwsKms | SseAlgorithm::AwsKmsDsse, None) => {
+                        KeyOutcome::Unchecked
+                    }
+                    (SseAlgorithm::AwsKms | SseAlgorithm::Aes256, _) => {
+                        KeyOutcome::NotAllowed(Remediation::UpdateObjectEncryption)
+                    }
+                    _ => KeyOutcome::NotAllowed(Remediation::CopyObject),
+                }
+            }
+            Err(e) if e.kind() == BackendErrorKind::NotFound => KeyOutcome::Gone,
+            Err(e) => {
+                tracing::warn!(object = %request.object(), error = %e, "KMS key check failed: counted as unchecked");
+                KeyOutcome::Unchecked
+            }
+        };
+        (check, outcome)
+    }
+}
+
+/// Counts one row and routes it: a remediation manifest, a key check, or
+/// nothing (compliant, or a delete marker).
+fn classify(
+    report: &mut InventoryReport,
+    remediation: &mut dyn RemediationSink,
+    pending: &mut Vec<KeyCheck>,
+    options: &InventoryAuditOptions,
+    row: crate::inventory::InventoryRow<'_>,
+) -> Result<(), InventoryError> {
+    if row.is_delete_marker {
+        report.delete_markers += 1;
+        return Ok(());
+    }
+    report.versions += 1;
+    *report
+        .counts
+        .entry(row.encryption_status.as_str())
+        .or_default() += 1;
+    if let Some(status) = row.bucket_key_status {
+        *report.bucket_key_counts.entry(status.as_str()).or_default() += 1;
+    }
+    let version_id = row.version_id.filter(|v| !v.is_empty());
+    match row.encryption_status.classify() {
+        Some(fix) => add(report, remediation, fix, row.bucket, &row.key, version_id),
+        None if options.checks_kms_keys() && row.encryption_status.is_kms() => {
+            pending.push(KeyCheck {
+                bucket: row.bucket.to_owned(),
+                key: row.key.into_owned(),
+                version_id: version_id.map(str::to_owned),
+            });
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+fn settle(
+    report: &mut InventoryReport,
+    remediation: &mut dyn RemediationSink,
+    check: KeyCheck,
+    outcome: KeyOutcome,
+) -> Result<(), InventoryError> {
+    match outcome {
+        KeyOutcome::Allowed => report.keys_checked += 1,
+        KeyOutcome::NotAllowed(fix) => {
+            report.keys_checked += 1;
+            report.keys_not_allowed += 1;
+            add(
+                report,
+                remediation,
+                fix,
+                &check.bucket,
+                &check.key,
+                check.version_id.as_deref(),
+            )?;
+        }
+        KeyOutcome::Gone => report.versions_gone += 1,
+        KeyOutcome::Unchecked => report.keys_unchecked += 1,
+    }
+    Ok(())
+}
+
+fn add(
+    report: &mut InventoryReport,
+    remediation: &mut dyn RemediationSink,
+    fix: Remediation,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<(), InventoryError> {
+    match fix {
+        Remediation::UpdateObjectEncryption => report.update_in_place += 1,
+        Remediation::CopyObject => report.copy += 1,
+    }
+    remediation
+        .add(fix, bucket, key, version_id)
+        .map_err(|e| InventoryError::RemediationWrite {
+            reason: e.to_string(),
+        })
+}
+
+/// Reads a small object whole, refusing one over [`MAX_MANIFEST_BYTES`].
+async fn read_small(
+    reader: &dyn ObjectReader,
+    request: &ReadObjectRequest,
+) -> Result<Vec<u8>, Error> {
+    let mut body = reader
+        .read_object(request)
+        .await
+        .map_err(|e| backend_error(OP, e))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            BackendError::new(
+                BackendErrorKind::Transport,
+                Service::S3,
+                "GetObject",
+                format!(
+                    "reading {} failed: the connection ended early",
+                    request.object()
+                ),
+            )
+            .with_source(e)
+        })?;
+        if bytes.len() + chunk.len() > MAX_MANIFEST_BYTES {
+            return Err(InventoryError::invalid_manifest(
+                request.object(),
+                "larger than 16 MiB: not an S3 Inventory manifest",
+            )
+            .into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,389 @@
+//! `manifest.json` of an S3 Inventory report, and its `manifest.checksum`.
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+use super::{quoted, InventoryError};
+use crate::input::S3ObjectRef;
+
+/// The only `version` of `manifest.json` S3 has written.
+const MANIFEST_VERSION: &str = "2016-11-30";
+
+/// How to add a column to the report, per column the audit needs.
+const ADD_FIELD: &str = "add it to the inventory configuration's OptionalFields (PutBucketInventoryConfiguration, or Management > Inventory configurations > Additional metadata fields in the S3 console) and audit the next report";
+const REQUIRED_FIELD: &str =
+    "S3 Inventory always writes it: this manifest was not written by S3 Inventory";
+
+/// The column positions of a report's `fileSchema` that the audit reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Columns {
+    pub(crate) count: usize,
+    pub(crate) bucket: usize,
+    pub(crate) key: usize,
+    pub(crate) version_id: Option<usize>,
+    pub(crate) is_latest: Option<usize>,
+    pub(crate) is_delete_marker: Option<usize>,
+    pub(crate) encryption_status: usize,
+    pub(crate) bucket_key_status: Option<usize>,
+}
+
+impl Columns {
+    /// Reads `fileSchema`: column names separated by commas, with or
+    /// without spaces (`"Bucket, Key, VersionId, ..."`).
+    pub(crate) fn from_schema(schema: &str) -> Result<Self, InventoryError> {
+        let names: Vec<&str> = schema.split(',').map(str::trim).collect();
+        let find = |name: &str| names.iter().position(|n| *n == name);
+        let required = |name: &'static str, fix: &'static str| {
+            find(name).ok_or(InventoryError::MissingColumn { column: name, fix })
+        };
+        Ok(Self {
+            count: names.len(),
+            bucket: required("Bucket", REQUIRED_FIELD)?,
+            key: required("Key", REQUIRED_FIELD)?,
+            encryption_status: required("EncryptionStatus", ADD_FIELD)?,
+            version_id: find("VersionId"),
+            is_latest: find("IsLatest"),
+            is_delete_marker: find("IsDeleteMarker"),
+            bucket_key_status: find("BucketKeyStatus"),
+        })
+    }
+}
+
+/// One data file of a report, as `manifest.json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DataFile {
+    /// The file, in the destination bucket, exactly as the manifest names
+    /// it.
+    pub object: S3ObjectRef,
+    /// Its size in bytes (gzip-compressed).
+    pub size: u64,
+    /// The MD5 of its bytes, lowercase hex.
+    pub md5: String,
+}
+
+/// An S3 Inventory report's `manifest.json`, checked against its
+/// `manifest.checksum`.
+///
+/// Shape (S3 User Guide, "Inventory manifest"):
+/// `{"sourceBucket": "…", "destinationBucket": "arn:aws:s3:::…",
+/// "version": "2016-11-30", "creationTimestamp": "<ms since epoch>",
+/// "fileFormat": "CSV", "fileSchema": "Bucket, Key, …",
+/// "files": [{"key": "…", "size": 2046, "MD5checksum": "…"}]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryManifest {
+    manifest: S3ObjectRef,
+    source_bucket: String,
+    destination_bucket: String,
+    creation_timestamp_ms: Option<u64>,
+    columns: Columns,
+    schema: String,
+    files: Vec<DataFile>,
+}
+
+impl InventoryManifest {
+    /// Parses `manifest.json` (the bytes read from `manifest`) after
+    /// checking it against `checksum` (the bytes of `manifest.checksum`:
+    /// the MD5 of `manifest.json`, hex, with or without a trailing
+    /// newline).
+    ///
+    /// # Errors
+    /// [`InventoryError::ManifestChecksumMismatch`];
+    /// [`InventoryError::UnsupportedFormat`] for ORC or Parquet;
+    /// [`InventoryError::MissingColumn`] without `Bucket`, `Key` or
+    /// `EncryptionStatus`; [`InventoryError::InvalidManifest`] for anything
+    /// else a manifest must have.
+    pub fn parse(
+        manifest: &S3ObjectRef,
+        json: &[u8],
+        checksum: &[u8],
+    ) -> Result<Self, InventoryError> {
+        let expected = std::str::from_utf8(checksum)
+            .ok()
+            .map(str::trim)
+            .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| {
+                InventoryError::invalid_manifest(
+                    manifest,
+                    "manifest.checksum is not an MD5 in hex (32 hexadecimal digits)",
+                )
+            })?;
+        let actual = hex::encode(Md5::digest(json));
+        if actual != expected {
+            return Err(InventoryError::ManifestChecksumMismatch {
+                manifest: manifest.clone(),
+                expected,
+                actual,
+            });
+        }
+        Self::parse_unchecked(manifest, json)
+    }
+
+    fn parse_unchecked(manifest: &S3ObjectRef, json: &[u8]) -> Result<Self, InventoryError> {
+        let invalid = |reason: String| InventoryError::invalid_manifest(manifest, reason);
+        let value: Value = serde_json::from_slice(json).map_err(|e| {
+            invalid(format!(
+                "not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let text = |field: &str| -> Result<&str, InventoryError> {
+            value
+                .get(field)
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(format!("no string field {field}")))
+        };
+
+        let version = text("version")?;
+        if version != MANIFEST_VERSION {
+            return Err(invalid(format!(
+                "version {} is not the S3 Inventory manifest version {MANIFEST_VERSION}",
+                quoted(version)
+            )));
+        }
+        let format = text("fileFormat")?;
+        if !format.eq_ignore_ascii_case("CSV") {
+            return Err(InventoryError::UnsupportedFormat {
+                format: quoted(format),
+            });
+        }
+        let source_bucket = text("sourceBucket")?.to_owned();
+        let destination = text("destinationBucket")?;
+        // S3 writes the destination as a bucket ARN.
+        let destination_bucket = destination
+            .strip_prefix("arn:aws:s3:::")
+            .or_else(|| destination.strip_prefix("arn:aws-us-gov:s3:::"))
+            .or_else(|| destination.strip_prefix("arn:aws-cn:s3:::"))
+            .unwrap_or(destination)
+            .to_owned();
+        let schema = text("fileSchema")?.to_owned();
+        let columns = Columns::from_schema(&schema)?;
+        let creation_timestamp_ms = value
+            .get("creationTimestamp")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok());
+
+        let listed = value
+            .get("files")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("no files array".to_owned()))?;
+        let mut files = Vec::with_capacity(listed.len());
+        for (i, file) in listed.iter().enumerate() {
+            let key = file.get("key").and_then(Value::as_str);
+            let size = file.get("size").and_then(Value::as_u64);
+            let md5 = file
+                .get("MD5checksum")
+                .and_then(Value::as_str)
+                .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+            let (Some(key), Some(size), Some(md5)) = (key, size, md5) else {
+                return Err(invalid(format!(
+                    "files[{i}] needs a key, a size in bytes and an MD5checksum in hex"
+                )));
+            };
+            let object = S3ObjectRef::new(&destination_bucket, key).map_err(|e| {
+                invalid(format!(
+                    "files[{i}] does not name an S3 object in {}: {e}",
+                    quoted(&destination_bucket)
+                ))
+            })?;
+            files.push(DataFile {
+                object,
+                size,
+                md5: md5.to_ascii_lowercase(),
+            });
+        }
+        if files.is_empty() {
+            return Err(invalid("no data files".to_owned()));
+        }
+        Ok(Self {
+            manifest: manifest.clone(),
+            source_bucket,
+            destination_bucket,
+            creation_timestamp_ms,
+            columns,
+            schema,
+            files,
+        })
+    }
+
+    /// Where `manifest.checksum` is: beside `manifest.json`.
+    ///
+    /// # Errors
+    /// [`InventoryError::InvalidManifest`] when `manifest` is not a
+    /// `manifest.json`.
+    pub fn checksum_object(manifest: &S3ObjectRef) -> Result<S3ObjectRef, InventoryError> {
+        manifest
+            .key()
+            .strip_suffix("manifest.json")
+            .and_then(|dir| S3ObjectRef::new(manifest.bucket(), &format!("{dir}manifest.checksum")).ok())
+            .ok_or_else(|| {
+                InventoryError::invalid_manifest(
+                    manifest,
+                    "the key must end in manifest.json (s3://DESTINATION/PREFIX/SOURCE-BUCKET/CONFIG-ID/YYYY-MM-DDTHH-MMZ/manifest.json)",
+                )
+            })
+    }
+
+    /// The `manifest.json` this was read from.
+    pub fn manifest(&self) -> &S3ObjectRef {
+        &self.manifest
+    }
+
+    /// `sourceBucket`: the bucket the report covers.
+    pub fn source_bucket(&self) -> &str {
+        &self.source_bucket
+    }
+
+    /// The destination bucket's name (from `destinationBucket`, an ARN).
+    pub fn destination_bucket(&self) -> &str {
+        &self.destination_bucket
+    }
+
+    /// `creationTimestamp`: when the report was started, in milliseconds
+    /// since the Unix epoch, if the manifest states it.
+    pub fn creation_timestamp_ms(&self) -> Option<u64> {
+        self.creation_timestamp_ms
+    }
+
+    /// `fileSchema`, as written.
+    pub fn file_schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Whether the report lists every version (`IncludedObjectVersions`
+    /// `All`: it has a `VersionId` column).
+    pub fn includes_all_versions(&self) -> bool {
+        self.columns.version_id.is_some()
+    }
+
+    /// The data files, in the manifest's order.
+    pub fn files(&self) -> &[DataFile] {
+        &self.files
+    }
+
+    pub(crate) fn columns(&self) -> &Columns {
+        &self.columns
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A checked manifest of one data file, `data`, with `schema`.
+    pub(crate) fn manifest_with(schema: &str, data: &[u8]) -> InventoryManifest {
+        let json = serde_json::json!({
+            "sourceBucket": "library-photos",
+            "destinationBucket": "arn:aws:s3:::inventory-dest",
+            "version": "2016-11-30",
+            "fileFormat": "CSV",
+            "fileSchema": schema,
+            "files": [{"key": "photos/data/a.csv.gz", "size": data.len(), "MD5checksum": hex::encode(Md5::digest(data))}]
+        })
+        .to_string();
+        parse(json.as_bytes()).unwrap()
+    }
+
+    fn manifest_ref() -> S3ObjectRef {
+        S3ObjectRef::parse(
+            "s3://inventory-dest/photos/library-photos/all/2026-11-29T01-00Z/manifest.json",
+        )
+        .unwrap()
+    }
+
+    fn json(format: &str, schema: &str) -> Vec<u8> {
+        serde_json::json!({
+            "sourceBucket": "library-photos",
+            "destinationBucket": "arn:aws:s3:::inventory-dest",
+            "version": "2016-11-30",
+            "creationTimestamp": "1764378000000",
+            "fileFormat": format,
+            "fileSchema": schema,
+            "files": [{"key": "photos/library-photos/all/data/a.csv.gz", "size": 10, "MD5checksum": "0123456789ABCDEF0123456789abcdef"}]
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn parse(json: &[u8]) -> Result<InventoryManifest, InventoryError> {
+        let checksum = format!("{}\n", hex::encode(Md5::digest(json)));
+        InventoryManifest::parse(&manifest_ref(), json, checksum.as_bytes())
+    }
+
+    pub(crate) const SCHEMA: &str =
+        "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, EncryptionStatus, BucketKeyStatus";
+
+    #[test]
+    fn a_manifest_with_its_checksum_parses() {
+        let m = parse(&json("CSV", SCHEMA)).unwrap();
+        assert_eq!(m.source_bucket(), "library-photos");
+        assert_eq!(m.destination_bucket(), "inventory-dest");
+        assert_eq!(m.creation_timestamp_ms(), Some(1_764_378_000_000));
+        assert!(m.includes_all_versions());
+        assert_eq!(m.files().len(), 1);
+        assert_eq!(m.files()[0].object.bucket(), "inventory-dest");
+        assert_eq!(m.files()[0].md5, "0123456789abcdef0123456789abcdef");
+        let c = m.columns();
+        assert_eq!(
+            (c.count, c.bucket, c.key, c.encryption_status),
+            (8, 0, 1, 6)
+        );
+        assert_eq!(c.bucket_key_status, Some(7));
+    }
+
+    #[test]
+    fn a_changed_manifest_fails_its_checksum() {
+        let original = json("CSV", SCHEMA);
+        let checksum = hex::encode(Md5::digest(&original));
+        let mut changed = original.clone();
+        changed.extend_from_slice(b" ");
+        let err =
+            InventoryManifest::parse(&manifest_ref(), &changed, checksum.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, InventoryError::ManifestChecksumMismatch { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("manifest.checksum"));
+    }
+
+    #[test]
+    fn orc_and_parquet_are_refused_with_the_fix() {
+        for format in ["Parquet", "ORC"] {
+            let err = parse(&json(format, SCHEMA)).unwrap_err();
+            assert!(
+                matches!(err, InventoryError::UnsupportedFormat { .. }),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains("Destination Format to CSV"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_report_without_encryption_status_says_how_to_add_it() {
+        let err = parse(&json("CSV", "Bucket, Key, Size")).unwrap_err();
+        assert_eq!(
+            err,
+            InventoryError::MissingColumn {
+                column: "EncryptionStatus",
+                fix: ADD_FIELD
+            }
+        );
+        assert!(err.to_string().contains("OptionalFields"), "{err}");
+    }
+
+    #[test]
+    fn the_checksum_sits_beside_the_manifest() {
+        let c = InventoryManifest::checksum_object(&manifest_ref()).unwrap();
+        assert_eq!(
+            c.key(),
+            "photos/library-photos/all/2026-11-29T01-00Z/manifest.checksum"
+        );
+        let not_a_manifest = S3ObjectRef::parse("s3://inventory-dest/report.json").unwrap();
+        assert!(InventoryManifest::checksum_object(&not_a_manifest).is_err());
+    }
+}

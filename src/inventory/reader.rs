@@ -1,0 +1,512 @@
+//! One gzip-compressed CSV data file of an S3 Inventory report, parsed as
+//! its bytes arrive.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use csv_core::ReadRecordResult;
+use flate2::write::MultiGzDecoder;
+use md5::{Digest, Md5};
+
+use super::manifest::Columns;
+use super::{
+    quoted, BucketKeyStatus, DataFile, EncryptionStatus, InventoryError, InventoryManifest,
+};
+use crate::input::S3ObjectRef;
+
+/// Compressed bytes inflated at a time: with deflate's worst ratio
+/// (about 1:1032) the inflated buffer stays under 9 MiB whatever a chunk
+/// holds.
+const INFLATE_STEP: usize = 8 * 1024;
+
+/// The longest row accepted. A key is at most 1,024 bytes, three times
+/// that URL-encoded; every other column is short.
+const MAX_ROW_BYTES: usize = 64 * 1024;
+
+/// One row of an inventory report: an object version or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InventoryRow<'a> {
+    /// `Bucket`.
+    pub bucket: &'a str,
+    /// `Key`, decoded from the inventory's URL encoding. S3 keys may hold
+    /// any Unicode, control characters included: escape it
+    /// ([`text::escape`](crate::text::escape)) before showing it.
+    pub key: Cow<'a, str>,
+    /// `VersionId` (reports of all versions; empty for a version written
+    /// before versioning was enabled).
+    pub version_id: Option<&'a str>,
+    /// `IsLatest`.
+    pub is_latest: Option<bool>,
+    /// `IsDeleteMarker` (`false` in reports of current versions only).
+    pub is_delete_marker: bool,
+    /// `EncryptionStatus`.
+    pub encryption_status: EncryptionStatus,
+    /// `BucketKeyStatus`, when the report has the column.
+    pub bucket_key_status: Option<BucketKeyStatus>,
+}
+
+/// Parses one data file pushed chunk by chunk, as it streams from S3:
+/// gzip (multi-member), then CSV (no header, quoted fields), row by row,
+/// while the file's MD5 and size are computed. Memory is bounded (a few
+/// MiB) whatever the file's size.
+///
+/// ```
+/// # use std::io::Write;
+/// use rekognition_guard::inventory::{DataFileReader, EncryptionStatus, InventoryManifest};
+/// # use rekognition_guard::S3ObjectRef;
+/// # fn gzip(data: &[u8]) -> Vec<u8> {
+/// #     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// #     gz.write_all(data).unwrap();
+/// #     gz.finish().unwrap()
+/// # }
+/// # fn md5_hex(data: &[u8]) -> String { use md5::Digest; hex::encode(md5::Md5::digest(data)) }
+/// let data = gzip(b"\"library-photos\",\"members/ada+lovelace.jpg\",\"SSE-KMS\"\n");
+/// let json = serde_json::json!({
+///     "sourceBucket": "library-photos", "destinationBucket": "arn:aws:s3:::inventory",
+///     "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, EncryptionStatus",
+///     "files": [{"key": "data/1.csv.gz", "size": data.len(), "MD5checksum": md5_hex(&data)}],
+/// }).to_string();
+/// let manifest = InventoryManifest::parse(
+///     &S3ObjectRef::parse("s3://inventory/library-photos/all/2026-11-29T01-00Z/manifest.json")?,
+///     json.as_bytes(),
+///     md5_hex(json.as_bytes()).as_bytes(),
+/// )?;
+///
+/// let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+/// let mut keys = Vec::new();
+/// for chunk in data.chunks(7) {
+///     reader.push(chunk, &mut |row| {
+///         assert_eq!(row.encryption_status, EncryptionStatus::SseKms);
+///         keys.push(row.key.into_owned());
+///         Ok(())
+///     })?;
+/// }
+/// reader.finish(&mut |_| Ok(()))?;
+/// assert_eq!(keys, ["members/ada lovelace.jpg"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct DataFileReader {
+    file: S3ObjectRef,
+    expected_size: u64,
+    expected_md5: String,
+    source_bucket: String,
+    columns: Columns,
+    inflate: MultiGzDecoder<Vec<u8>>,
+    csv: csv_core::Reader,
+    md5: Md5,
+    compressed: u64,
+    rows: u64,
+    record: Vec<u8>,
+    record_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    plus_decoded: String,
+}
+
+impl std::fmt::Debug for DataFileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFileReader")
+            .field("file", &self.file)
+            .field("compressed", &self.compressed)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a callback does with each row; an error stops the file.
+pub type RowFn<'f> = dyn FnMut(InventoryRow<'_>) -> Result<(), InventoryError> + 'f;
+
+impl DataFileReader {
+    /// A reader for `file`, one of `manifest`'s data files.
+    pub fn new(manifest: &InventoryManifest, file: &DataFile) -> Self {
+        let columns = manifest.columns().clone();
+        Self {
+            file: file.object.clone(),
+            expected_size: file.size,
+            expected_md5: file.md5.clone(),
+            source_bucket: manifest.source_bucket().to_owned(),
+            ends: vec![0; columns.count + 1],
+            columns,
+            inflate: MultiGzDecoder::new(Vec::with_capacity(64 * 1024)),
+            csv: csv_core::ReaderBuilder::new().build(),
+            md5: Md5::new(),
+            compressed: 0,
+            rows: 0,
+            record: vec![0; 4096],
+            record_len: 0,
+            ends_len: 0,
+            plus_decoded: String::new(),
+        }
+    }
+
+    /// Rows parsed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Feeds the next `chunk` of the file's (compressed) bytes; `on_row`
+    /// is called for every row completed.
+    ///
+    /// # Errors
+    /// [`InventoryError::InvalidData`] when the bytes are not gzip, a row
+    /// is malformed or over 64 KiB, or names another bucket
+    /// ([`InventoryError::WrongBucket`]); any error `on_row` returns.
+    pub fn push(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
+        self.md5.update(chunk);
+        self.compressed += chunk.len() as u64;
+        for step in chunk.chunks(INFLATE_STEP) {
+            if let Err(e) = self.inflate.write_all(step) {
+                return Err(self.invalid(format!("not gzip ({e})")));
+            }
+            self.parse_inflated(false, on_row)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the file: parses what remains, then checks the file's size and
+    /// MD5 against the manifest. Returns the number of rows.
+    ///
+    /// # Errors
+    /// [`InventoryError::DataFileMismatch`] when size or MD5 differ (also
+    /// for a file cut short); [`InventoryError::InvalidData`] for a gzip
+    /// stream cut short; the errors of [`push`](Self::push).
+    pub fn finish(mut self, on_row: &mut RowFn<'_>) -> Result<u64, InventoryError> {
+        // Size and MD5 first: a file that is not the one S3 wrote is
+        // reported as such, not by whatever parse error its damage causes.
+        let actual = hex::encode(std::mem::take(&mut self.md5).finalize());
+        if self.compressed != self.expected_size || actual != self.expected_md5 {
+            return Err(InventoryError::DataFileMismatch {
+                file: self.file.clone(),
+                detail: format!(
+                    "{} bytes and MD5 {} listed, {} bytes and MD5 {actual} read",
+                    self.expected_size, self.expected_md5, self.compressed
+                ),
+            });
+        }
+        if let Err(e) = self.inflate.try_finish() {
+            return Err(self.invalid(format!("the gzip stream is incomplete ({e})")));
+        }
+        self.parse_inflated(true, on_row)?;
+        Ok(self.rows)
+    }
+
+    fn invalid(&self, reason: String) -> InventoryError {
+        InventoryError::InvalidData {
+            file: self.file.clone(),
+            row: self.rows,
+            reason,
+        }
+    }
+
+    /// Parses every complete row in the inflated buffer (and, at the end,
+    /// a last row without a line break).
+    fn parse_inflated(
+        &mut self,
+        at_end: bool,
+        on_row: &mut RowFn<'_>,
+    ) -> Result<(), InventoryError> {
+        let inflated = std::mem::take(self.inflate.get_mut());
+        let mut input: &[u8] = &inflated;
+        let result = loop {
+            // csv-core reads an empty input as the end of the file: call it
+            // with one only at the end.
+            if input.is_empty() && !at_end {
+                break Ok(());
+            }
+            let (state, read, written, ended) = self.csv.read_record(
+                input,
+                &mut self.record[self.record_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            input = &input[read..];
+            self.record_len += written;
+            self.ends_len += ended;
+            match state {
+                // The next call, with an empty input, ends the file.
+                ReadRecordResult::InputEmpty if at_end => {}
+                ReadRecordResult::InputEmpty | ReadRecordResult::End => break Ok(()),
+                ReadRecordResult::OutputFull => {
+                    if self.record.len() >= MAX_ROW_BYTES {
+                        break Err(
+                            self.invalid(format!("row {} is longer than 64 KiB", self.rows + 1))
+                        );
+                    }
+                    self.record.resize(self.record.len() * 2, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    break Err(self.invalid(format!(
+                        "row {} has more than the {} columns of fileSchema",
+                        self.rows + 1,
+                        self.columns.count
+                    )));
+                }
+                ReadRecordResult::Record => {
+                    if let Err(e) = self.emit(on_row) {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        // Hand the buffer back to the decoder, emptied, to keep its
+        // allocation.
+        let mut buffer = inflated;
+        buffer.clear();
+        *self.inflate.get_mut() = buffer;
+        result
+    }
+
+    fn emit(&mut self, on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
+        self.rows += 1;
+        let (record_len, ends_len) = (self.record_len, self.ends_len);
+        self.record_len = 0;
+        self.ends_len = 0;
+        let row = self.rows;
+        let file = &self.file;
+        let invalid = |reason: String| InventoryError::InvalidData {
+            file: file.clone(),
+            row,
+            reason,
+        };
+        if ends_len != self.columns.count {
+            return Err(invalid(format!(
+                "{ends_len} columns where fileSchema names {}",
+                self.columns.count
+            )));
+        }
+        let record = std::str::from_utf8(&self.record[..record_len])
+            .map_err(|_| invalid("not UTF-8".to_owned()))?;
+        let ends = &self.ends[..ends_len];
+        let field = |i: usize| &record[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+        let optional = |i: Option<usize>| i.map(field);
+        let flag = |i: Option<usize>, name: &str| -> Result<Option<bool>, InventoryError> {
+            match optional(i) {
+                None => Ok(None),
+                Some("true") => Ok(Some(true)),
+                Some("false") => Ok(Some(false)),
+                Some(other) => Err(invalid(format!(
+                    "{name} is {}, not true or false",
+                    quoted(other)
+                ))),
+            }
+        };
+
+        let bucket = field(self.columns.bucket);
+        if bucket != self.source_bucket {
+            return Err(InventoryError::WrongBucket {
+                expected: self.source_bucket.clone(),
+                found: quoted(bucket),
+            });
+        }
+        let key = decode_key(field(self.columns.key), &mut self.plus_decoded)
+            .ok_or_else(|| invalid("the key is not URL-encoded UTF-8".to_owned()))?;
+        if key.is_empty() {
+            return Err(invalid("the key is empty".to_owned()));
+        }
+        let version_id = optional(self.columns.version_id);
+        if version_id.is_some_and(|v| {
+            !v.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"')
+        }) {
+            return Err(invalid(
+                "the version id has characters S3 never uses".to_owned(),
+            ));
+        }
+        let row = InventoryRow {
+            bucket,
+            key,
+            version_id,
+            is_latest: flag(self.columns.is_latest, "IsLatest")?,
+            is_delete_marker: flag(self.columns.is_delete_marker, "IsDeleteMarker")?
+                .unwrap_or(false),
+            encryption_status: EncryptionStatus::parse(field(self.columns.encryption_status)),
+            bucket_key_status: optional(self.columns.bucket_key_status).map(BucketKeyStatus::parse),
+        };
+        on_row(row)
+    }
+}
+
+/// Decodes a key as S3 Inventory writes it: URL-encoded in the form style,
+/// where `+` is a space and `%2B` a plus. `None` when the result is not
+/// UTF-8.
+fn decode_key<'a>(encoded: &'a str, scratch: &'a mut String) -> Option<Cow<'a, str>> {
+    let source: &str = if encoded.contains('+') {
+        scratch.clear();
+        scratch.extend(encoded.chars().map(|c| if c == '+' { ' ' } else { c }));
+        scratch
+    } else {
+        encoded
+    };
+    percent_encoding::percent_decode_str(source)
+        .decode_utf8()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::manifest::tests::{manifest_with, SCHEMA};
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    type Row = (
+        String,
+        Option<String>,
+        bool,
+        EncryptionStatus,
+        Option<BucketKeyStatus>,
+    );
+
+    /// Reads `data` pushed `step` bytes at a time.
+    fn read(data: &[u8], step: usize) -> Result<Vec<Row>, InventoryError> {
+        let manifest = manifest_with(SCHEMA, data);
+        let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+        let mut rows = Vec::new();
+        let mut collect = |row: InventoryRow<'_>| {
+            rows.push((
+                row.key.into_owned(),
+                row.version_id.map(str::to_owned),
+                row.is_delete_marker,
+                row.encryption_status,
+                row.bucket_key_status,
+            ));
+            Ok(())
+        };
+        for chunk in data.chunks(step) {
+            reader.push(chunk, &mut collect)?;
+        }
+        reader.finish(&mut collect)?;
+        Ok(rows)
+    }
+
+    const ROWS: &str = concat!(
+        "\"library-photos\",\"members/ada+lovelace.jpg\",\"v1\",\"true\",\"false\",\"48213\",\"SSE-KMS\",\"ENABLED\"\n",
+        "\"library-photos\",\"members/a%2Bb%2C%22c.jpg\",\"v2\",\"false\",\"false\",\"1\",\"SSE-S3\",\"\"\n",
+        "\"library-photos\",\"members/%C3%A9milie.jpg\",\"v3\",\"true\",\"true\",\"\",\"\",\"\"",
+    );
+
+    #[test]
+    fn rows_parse_whatever_the_chunking_and_gzip_members() {
+        // Two gzip members (S3 may write several): one stream of rows.
+        let (first, second) = ROWS.split_at(ROWS.find("\"library-photos\",\"members/%C3").unwrap());
+        let mut data = gzip(first.as_bytes());
+        data.extend(gzip(second.as_bytes()));
+        let expected: Vec<Row> = vec![
+            (
+                "members/ada lovelace.jpg".into(),
+                Some("v1".into()),
+                false,
+                EncryptionStatus::SseKms,
+                Some(BucketKeyStatus::Enabled),
+            ),
+            (
+                "members/a+b,\"c.jpg".into(),
+                Some("v2".into()),
+                false,
+                EncryptionStatus::SseS3,
+                Some(BucketKeyStatus::Unreported),
+            ),
+            (
+                "members/émilie.jpg".into(),
+                Some("v3".into()),
+                true,
+                EncryptionStatus::Unknown,
+                Some(BucketKeyStatus::Unreported),
+            ),
+        ];
+        for step in [1, 3, 64, data.len()] {
+            assert_eq!(read(&data, step).unwrap(), expected, "step {step}");
+        }
+    }
+
+    #[test]
+    fn a_changed_or_short_file_fails_its_checksum() {
+        let data = gzip(ROWS.as_bytes());
+        let manifest = manifest_with(SCHEMA, &data);
+        let mut short = DataFileReader::new(&manifest, &manifest.files()[0]);
+        short
+            .push(&data[..data.len() - 4], &mut |_| Ok(()))
+            .unwrap();
+        let err = short.finish(&mut |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(err, InventoryError::DataFileMismatch { .. }),
+            "{err}"
+        );
+
+        let mut changed = data.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+        reader.push(&changed, &mut |_| Ok(())).unwrap();
+        let err = reader.finish(&mut |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(err, InventoryError::DataFileMismatch { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_rows_are_errors_with_their_row_number() {
+        for (rows, expect) in [
+            ("\"library-photos\",\"k\",\"SSE-KMS\"\n", "3 columns"),
+            (
+                "\"other-bucket\",\"k\",\"v\",\"true\",\"false\",\"1\",\"SSE-KMS\",\"\"\n",
+                "other-bucket",
+            ),
+            (
+                "\"library-photos\",\"k%FF\",\"v\",\"true\",\"false\",\"1\",\"SSE-KMS\",\"\"\n",
+                "URL-encoded UTF-8",
+            ),
+            (
+                "\"library-photos\",\"k\",\"v\",\"yes\",\"false\",\"1\",\"SSE-KMS\",\"\"\n",
+                "IsLatest",
+            ),
+            (
+                "\"library-photos\",\"k\",\"v,1\",\"true\",\"false\",\"1\",\"SSE-KMS\",\"\"\n",
+                "version id",
+            ),
+        ] {
+            let err = read(&gzip(rows.as_bytes()), 5).unwrap_err();
+            assert!(err.to_string().contains(expect), "{rows}: {err}");
+        }
+        let err = read(b"not gzip at all", 4).unwrap_err();
+        assert!(matches!(err, InventoryError::InvalidData { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_row_longer_than_the_limit_is_refused_not_buffered() {
+        let long = format!(
+            "\"library-photos\",\"{}\",\"v\",\"true\",\"false\",\"1\",\"SSE-KMS\",\"\"\n",
+            "k".repeat(MAX_ROW_BYTES + 1)
+        );
+        let err = read(&gzip(long.as_bytes()), 1024).unwrap_err();
+        assert!(err.to_string().contains("longer than 64 KiB"), "{err}");
+    }
+
+    #[test]
+    fn keys_decode_in_the_form_style() {
+        let mut scratch = String::new();
+        for (encoded, key) in [
+            ("members/ada.jpg", "members/ada.jpg"),
+            ("members/ada+lovelace.jpg", "members/ada lovelace.jpg"),
+            ("members/a%2Bb.jpg", "members/a+b.jpg"),
+            ("members/100%25.jpg", "members/100%.jpg"),
+            (
+                "members/%C3%A9milie+%E5%B1%B1%E7%94%B0.jpg",
+                "members/émilie 山田.jpg",
+            ),
+            ("members/%0A.jpg", "members/\n.jpg"),
+        ] {
+            assert_eq!(
+                decode_key(encoded, &mut scratch).as_deref(),
+                Some(key),
+                "{encoded}"
+            );
+        }
+        assert_eq!(decode_key("members/%FF.jpg", &mut scratch), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! S3 Batch Operations manifests of what must be fixed.
+
+use std::io::{self, Write};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Every byte but `A-Z a-z 0-9 - _ . ~ /` is percent-encoded in a written
+/// key, so a space is `%20`, a plus `%2B`, `%` is `%25` and a comma or a
+/// quote can never split or open a CSV field: form-style and plain
+/// percent-decoding read the same key back.
+const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// How a non-compliant version is fixed, and so which manifest it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Remediation {
+    /// S3 `UpdateObjectEncryption` (Batch Operations operation
+    /// `UpdateObjectEncryption`): the version is re-encrypted in place with
+    /// SSE-KMS under the policy's key, keeping its version id, ETag and
+    /// last-modified date, so pins made at enrollment stay valid. For
+    /// `SSE-S3` versions and SSE-KMS versions under a key outside the
+    /// allowlist.
+    UpdateObjectEncryption,
+    /// S3 `CopyObject` onto itself with SSE-KMS (Batch Operations operation
+    /// `S3PutObjectCopy`): writes a **new version**; the old one must then
+    /// be deleted, and pins on it change. For `NOT-SSE`, `SSE-C`, and
+    /// DSSE-KMS versions under a key outside the allowlist.
+    CopyObject,
+}
+
+impl Remediation {
+    /// `update-object-encryption` or `copy-object`: the manifests' file
+    /// names in the `audit_inventory` example.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UpdateObjectEncryption => "update-object-encryption",
+            Self::CopyObject => "copy-object",
+        }
+    }
+}
+
+/// Receives each version that needs fixing, as the audit finds it (rows
+/// are never gathered in memory).
+pub trait RemediationSink: Send {
+    /// One version of `key` in `bucket` (its version id, when the report
+    /// has one) to be fixed by `remediation`.
+    ///
+    /// # Errors
+    /// An I/O error stops the audit.
+    fn add(
+        &mut self,
+        remediation: Remediation,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> io::Result<()>;
+}
+
+/// Discards every version (counts only).
+impl RemediationSink for () {
+    fn add(&mut self, _: Remediation, _: &str, _: &str, _: Option<&str>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes the two remediation manifests in the S3 Batch Operations CSV
+/// format `S3BatchOperations_CSV_20180820`: one line per version,
+/// `bucket,key,versionId` (or `bucket,key` without a version id), no
+/// header, keys percent-encoded (a space as `%20`, `+` as `%2B`, `%` as
+/// `%25`, every non-ASCII byte as `%XX`).
+///
+/// ```
+/// use rekognition_guard::inventory::{BatchManifestWriter, Remediation, RemediationSink};
+///
+/// let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new());
+/// manifests.add(Remediation::CopyObject, "library-photos", "members/ada lovelace+1.jpg", Some("3sL4kqtJ"))?;
+/// let (in_place, copy) = manifests.into_inner()?;
+/// assert!(in_place.is_empty());
+/// assert_eq!(copy, b"library-photos,members/ada%20lovelace%2B1.jpg,3sL4kqtJ\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BatchManifestWriter<W: Write> {
+    update_in_place: W,
+    copy: W,
+}
+
+impl<W: Write> BatchManifestWriter<W> {
+    /// Writes [`Remediation::UpdateObjectEncryption`] versions to
+    /// `update_in_place` and [`Remediation::CopyObject`] versions to
+    /// `copy`.
+    pub fn new(update_in_place: W, copy: W) -> Self {
+        Self {
+            update_in_place,
+            copy,
+        }
+    }
+
+    /// Flushes and returns both writers (`update_in_place`, `copy`).
+    ///
+    /// # Errors
+    /// A flush error.
+    pub fn into_inner(mut self) -> io::Result<(W, W)> {
+        self.update_in_place.flush()?;
+        self.copy.flush()?;
+        Ok((self.update_in_place, self.copy))
+    }
+}
+
+impl<W: Write + Send> RemediationSink for BatchManifestWriter<W> {
+    fn add(
+        &mut self,
+        remediation: Remediation,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> io::Result<()> {
+        let out = match remediation {
+            Remediation::UpdateObjectEncryption => &mut self.update_in_place,
+            Remediation::CopyObject => &mut self.copy,
+        };
+        // Bucket names and version ids need no encoding; the reader
+        // refuses version ids with a comma or a quote.
+        write!(out, "{bucket},{}", utf8_percent_encode(key, KEY_ENCODE))?;
+        match version_id {
+            Some(v) => writeln!(out, ",{v}"),
+            None => writeln!(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_keys_read_back_with_either_decoder() {
+        for key in [
+            "a b+c%d,e\"f.jpg",
+            "members/émilie 山田.jpg",
+            "x/~y_z-1.jpg",
+            "a\nb",
+        ] {
+            let mut w = BatchManifestWriter::new(Vec::new(), Vec::new());
+            w.add(Remediation::UpdateObjectEncryption, "b", key, None)
+                .unwrap();
+            let (line, _) = w.into_inner().unwrap();
+            let line = String::from_utf8(line).unwrap();
+            let encoded = line.trim_end().strip_prefix("b,").unwrap();
+            assert!(!encoded.contains([' ', '+', ',', '"', '\n']), "{encoded}");
+            let plain = percent_encoding::percent_decode_str(encoded)
+                .decode_utf8()
+                .unwrap();
+            let form = percent_encoding::percent_decode_str(&encoded.replace('+', " "))
+                .decode_utf8()
+                .unwrap()
+                .into_owned();
+            assert_eq!(plain, key);
+            assert_eq!(form, key);
+        }
+    }
+}

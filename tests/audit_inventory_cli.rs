@@ -1,0 +1,186 @@
+//! The `audit_inventory` example's contract against the emulator over TLS:
+//! JSON on stdout's last line; exit 0 compliant, 2 not compliant, 3 error
+//! (no verdict), 64 usage.
+
+mod support;
+
+use support::emulator::{emulator, example_binary, fixture, run_cli, Run};
+use support::inventory::{deliver, inventory_rows, mixed_fleet, put, Report, ADA};
+
+fn run(bin: &std::path::PathBuf, manifest: &str, extra: &[&str], aws: &[&str]) -> Run {
+    let mut argv = vec!["--manifest", manifest];
+    argv.extend_from_slice(extra);
+    argv.extend_from_slice(aws);
+    run_cli(bin, &argv, &[])
+}
+
+#[tokio::test]
+async fn audit_inventory_keeps_its_contract() {
+    let Some(emu) = emulator() else { return };
+    let bin = example_binary("audit_inventory");
+    let f = fixture(emu, true).await;
+    let (endpoint, ca) = (f.emu.endpoint.clone(), f.emu.ca_path.clone());
+    let aws = [
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--ca-bundle",
+        ca.as_str(),
+    ];
+    let key = f.kms_key.clone();
+    let checked = ["--check-keys", "--kms-key-arn", key.as_str()];
+
+    // 0: every version SSE-KMS under the allowed key.
+    f.put_kms(ADA).await.unwrap();
+    let compliant = deliver(
+        &f,
+        &Report::csv(&f.bucket, &inventory_rows(&f, &f.bucket).await, 1),
+    )
+    .await;
+    let r = run(&bin, &compliant.manifest.to_string(), &checked, &aws);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json["compliant"], true);
+    assert_eq!(r.json["versions"], 1);
+    assert_eq!(r.json["counts"], serde_json::json!({"SSE-KMS": 1}));
+    assert_eq!(
+        (
+            r.json["keys_checked"].as_u64(),
+            r.json["keys_not_allowed"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(r.json["remediation"], serde_json::Value::Null);
+    assert!(
+        r.stderr.contains("1/1 data files"),
+        "progress on stderr: {}",
+        r.stderr
+    );
+
+    // 2: a mixed fleet; both manifests written, exactly the rows counted.
+    let fleet_bucket =
+        support::emulator::fixture(support::emulator::emulator().unwrap(), true).await;
+    let fleet = mixed_fleet(&fleet_bucket).await;
+    let mixed = deliver(
+        &fleet_bucket,
+        &Report::csv(
+            &fleet_bucket.bucket,
+            &inventory_rows(&fleet_bucket, &fleet_bucket.bucket).await,
+            2,
+        ),
+    )
+    .await;
+    let out = std::env::temp_dir().join(support::emulator::unique("rg-remediation"));
+    let out_arg = out.display().to_string();
+    let key = fleet_bucket.kms_key.clone();
+    let r = run(
+        &bin,
+        &mixed.manifest.to_string(),
+        &[
+            "--check-keys",
+            "--kms-key-arn",
+            &key,
+            "--concurrency",
+            "3",
+            "--remediation-out",
+            &out_arg,
+        ],
+        &aws,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json["compliant"], false);
+    assert_eq!(r.json["versions"], 5);
+    assert_eq!(r.json["delete_markers"], 1);
+    assert_eq!(
+        r.json["counts"],
+        serde_json::json!({"NOT-SSE": 1, "SSE-KMS": 3, "SSE-S3": 1})
+    );
+    assert_eq!(
+        (
+            r.json["keys_checked"].as_u64(),
+            r.json["keys_not_allowed"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    let in_place = std::fs::read_to_string(out.join("update-object-encryption.csv")).unwrap();
+    let copy = std::fs::read_to_string(out.join("copy-object.csv")).unwrap();
+    assert_eq!(r.json["remediation"]["update-object-encryption"]["rows"], 2);
+    assert_eq!(r.json["remediation"]["copy-object"]["rows"], 1);
+    assert_eq!(in_place.lines().count(), 2, "{in_place}");
+    assert!(
+        in_place.contains(&format!(
+            ",members/ada%20lovelace.jpg,{}\n",
+            fleet.ada_sse_s3
+        )),
+        "{in_place}"
+    );
+    assert_eq!(
+        copy,
+        format!(
+            "{},members/grace%2Chopper.jpg,{}\n",
+            fleet_bucket.bucket, fleet.grace
+        )
+    );
+    assert!(!out.join("copy-object.csv.partial").exists());
+
+    // 3: a checksum mismatch; no verdict, and no manifests left behind.
+    let key_of_checksum = compliant
+        .manifest
+        .key()
+        .replace("manifest.json", "manifest.checksum");
+    put(
+        &f,
+        &compliant.destination,
+        &key_of_checksum,
+        b"ffffffffffffffffffffffffffffffff".to_vec(),
+    )
+    .await;
+    let failed_out = std::env::temp_dir().join(support::emulator::unique("rg-remediation"));
+    let failed_arg = failed_out.display().to_string();
+    let r = run(
+        &bin,
+        &compliant.manifest.to_string(),
+        &["--remediation-out", &failed_arg],
+        &aws,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.json["compliant"], false);
+    assert!(
+        r.json["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("manifest.checksum"),
+        "{}",
+        r.json
+    );
+    assert!(!failed_out.join("update-object-encryption.csv").exists());
+    assert!(!failed_out
+        .join("update-object-encryption.csv.partial")
+        .exists());
+
+    // 3: a Parquet report.
+    let mut parquet = Report::csv(&f.bucket, &[], 1);
+    parquet.format = "Parquet".into();
+    let parquet = deliver(&f, &parquet).await;
+    let r = run(&bin, &parquet.manifest.to_string(), &[], &aws);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.json["reasons"][0].as_str().unwrap().contains("CSV"),
+        "{}",
+        r.json
+    );
+
+    // 64: usage errors, before anything is read.
+    for extra in [
+        &["--check-keys"][..],
+        &["--kms-key-arn", f.kms_key.as_str()][..],
+        &["--concurrency", "0"][..],
+        &["--concurrency", "257"][..],
+    ] {
+        let r = run(&bin, &compliant.manifest.to_string(), extra, &aws);
+        assert_eq!(r.code, 64, "{extra:?}: {}", r.stderr);
+        assert_eq!(r.json["compliant"], false, "{extra:?}");
+    }
+    let r = run(&bin, "not-a-reference", &[], &aws);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(out);
+    let _ = std::fs::remove_dir_all(failed_out);
+}

@@ -1,0 +1,332 @@
+//! Fleet audits from S3 Inventory reports, on the real SDK clients against
+//! moto over TLS (`bash scripts/test` starts it). moto never delivers
+//! inventory reports, so each test writes one from what moto stores
+//! (tests/support/inventory.rs) and the guard reads it back through
+//! `AwsBackend`.
+
+mod support;
+
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::inventory::{BatchManifestWriter, InventoryAuditOptions, InventoryError};
+use rekognition_guard::{Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Violation};
+use support::emulator::{emulator, fixture, Fixture};
+use support::inventory::{
+    deliver, inventory_encode, inventory_rows, mixed_fleet, Delivered, Report, ADA, EMILIE,
+};
+
+fn guard(f: &Fixture, plain_http: bool) -> Guard {
+    let mut builder = AwsBackend::builder()
+        .sdk_config(&f.sdk)
+        .ca_bundle_pem(f.emu.ca.clone())
+        .trust_native_roots(false);
+    if plain_http {
+        let plain = f.emu.endpoint.replacen("https://", "http://", 1);
+        builder = builder.s3_client(aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&f.sdk)
+                .endpoint_url(plain)
+                .force_path_style(true)
+                .build(),
+        ));
+    }
+    builder
+        .build()
+        .unwrap()
+        .guard_builder()
+        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()))
+        .opt_out(OptOutEvidence::waived("fleet audits call no AI service").unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The remediation manifests' lines, sorted (key checks finish in any
+/// order).
+fn lines(bytes: Vec<u8>) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A mixed fleet (SSE-KMS under the allowed and another key, SSE-S3,
+/// no encryption, a delete marker; keys with spaces, `+`, `%`, a comma and
+/// non-ASCII characters) reported over three data files: every version is
+/// classified, the foreign key is found by HeadObject, and both Batch
+/// Operations manifests are exact.
+#[tokio::test]
+async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let fleet = mixed_fleet(&f).await;
+    let rows = inventory_rows(&f, &f.bucket).await;
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    // The report really carries the keys URL-encoded.
+    assert!(Report::csv(&f.bucket, &rows, 1).files[0].contains(&inventory_encode(EMILIE)));
+    let delivered = deliver(&f, &Report::csv(&f.bucket, &rows, 3)).await;
+
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = progress.clone();
+    let options = InventoryAuditOptions::new()
+        .check_kms_keys(true)
+        .concurrency(2)
+        .on_progress(move |p| seen.lock().unwrap().push(*p));
+    let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new());
+    let report = guard(&f, false)
+        .audit_inventory(&delivered.manifest, options, &mut manifests)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (
+            report.files,
+            report.rows,
+            report.versions,
+            report.delete_markers
+        ),
+        (3, 6, 5, 1)
+    );
+    let counts: Vec<(&str, u64)> = report.counts.iter().map(|(k, v)| (*k, *v)).collect();
+    assert_eq!(counts, [("NOT-SSE", 1), ("SSE-KMS", 3), ("SSE-S3", 1)]);
+    assert_eq!(
+        (
+            report.keys_checked,
+            report.keys_not_allowed,
+            report.keys_unchecked
+        ),
+        (3, 1, 0)
+    );
+    assert_eq!((report.update_in_place, report.copy), (2, 1));
+    assert!(!report.is_compliant());
+    assert_eq!(report.non_compliant(), 3);
+
+    let (in_place, copy) = manifests.into_inner().unwrap();
+    let b = &f.bucket;
+    assert_eq!(
+        lines(in_place),
+        [
+            format!(
+                "{b},members/%C3%A9milie%2B%E5%B1%B1%E7%94%B0%20100%25.jpg,{}",
+                fleet.emilie
+            ),
+            format!("{b},members/ada%20lovelace.jpg,{}", fleet.ada_sse_s3),
+        ]
+    );
+    assert_eq!(
+        lines(copy),
+        [format!("{b},members/grace%2Chopper.jpg,{}", fleet.grace)]
+    );
+
+    let progress = progress.lock().unwrap();
+    let last = progress.last().unwrap();
+    assert_eq!(
+        (
+            last.files_done,
+            last.files_total,
+            last.rows,
+            last.keys_checked
+        ),
+        (3, 3, 6, 3)
+    );
+    assert!(progress
+        .windows(2)
+        .all(|w| w[0].files_done <= w[1].files_done));
+}
+
+/// A fleet stored only with SSE-KMS under the allowed key is compliant,
+/// with and without key checks.
+#[tokio::test]
+async fn an_all_kms_fleet_is_compliant() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    f.put_kms(EMILIE).await.unwrap();
+    let delivered = deliver(
+        &f,
+        &Report::csv(&f.bucket, &inventory_rows(&f, &f.bucket).await, 2),
+    )
+    .await;
+    for check in [false, true] {
+        let report = guard(&f, false)
+            .audit_inventory(
+                &delivered.manifest,
+                InventoryAuditOptions::new().check_kms_keys(check),
+                &mut (),
+            )
+            .await
+            .unwrap();
+        assert!(report.is_compliant(), "{report:?}");
+        assert_eq!(report.versions, 2);
+        assert_eq!(report.keys_checked, if check { 2 } else { 0 });
+        assert_eq!(report.kms_keys_checked, check);
+    }
+}
+
+/// Delivers `report`, lets `tamper` change it, and audits it: the error.
+async fn audit_error(
+    f: &Fixture,
+    report: &Report,
+    tamper: impl AsyncFnOnce(&Delivered),
+) -> (Error, Delivered) {
+    let delivered = deliver(f, report).await;
+    tamper(&delivered).await;
+    let err = guard(f, false)
+        .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+        .await
+        .unwrap_err();
+    (err, delivered)
+}
+
+/// A manifest.json changed after delivery fails its manifest.checksum.
+#[tokio::test]
+async fn a_changed_manifest_fails_its_checksum() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    let rows = inventory_rows(&f, &f.bucket).await;
+    let (err, _) = audit_error(&f, &Report::csv(&f.bucket, &rows, 1), async |d| {
+        let key = d
+            .manifest
+            .key()
+            .replace("manifest.json", "manifest.checksum");
+        support::inventory::put(
+            &f,
+            &d.destination,
+            &key,
+            b"00000000000000000000000000000000\n".to_vec(),
+        )
+        .await;
+    })
+    .await;
+    assert!(
+        matches!(
+            err,
+            Error::Inventory(InventoryError::ManifestChecksumMismatch { .. })
+        ),
+        "{err}"
+    );
+}
+
+/// A data file replaced after delivery fails its MD5checksum.
+#[tokio::test]
+async fn a_changed_data_file_fails_its_checksum() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    let rows = inventory_rows(&f, &f.bucket).await;
+    let (err, _) = audit_error(&f, &Report::csv(&f.bucket, &rows, 1), async |d| {
+        // Well-formed rows, but not the file S3 Inventory wrote.
+        let forged = support::inventory::gzip(
+            support::inventory::csv_line(&f.bucket, &rows[0])
+                .repeat(2)
+                .as_bytes(),
+        );
+        support::inventory::put(&f, &d.destination, &d.data_keys[0], forged).await;
+    })
+    .await;
+    assert!(
+        matches!(
+            err,
+            Error::Inventory(InventoryError::DataFileMismatch { .. })
+        ),
+        "{err}"
+    );
+}
+
+/// A data file the manifest lists but S3 does not have is named.
+#[tokio::test]
+async fn a_missing_data_file_is_named() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    let rows = inventory_rows(&f, &f.bucket).await;
+    let (err, delivered) = audit_error(&f, &Report::csv(&f.bucket, &rows, 1), async |d| {
+        f.s3.delete_object()
+            .bucket(&d.destination)
+            .key(&d.data_keys[0])
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    match err {
+        Error::Inventory(InventoryError::MissingDataFile { file }) => {
+            assert_eq!(
+                (file.bucket(), file.key()),
+                (
+                    delivered.destination.as_str(),
+                    delivered.data_keys[0].as_str()
+                )
+            );
+        }
+        other => panic!("{other}"),
+    }
+}
+
+/// A report without EncryptionStatus says how to add the column.
+#[tokio::test]
+async fn a_report_without_encryption_status_is_refused_with_the_fix() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let mut report = Report::csv(&f.bucket, &[], 1);
+    report.schema = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size".into();
+    let (err, _) = audit_error(&f, &report, async |_| {}).await;
+    assert!(
+        matches!(
+            err,
+            Error::Inventory(InventoryError::MissingColumn {
+                column: "EncryptionStatus",
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("OptionalFields"), "{err}");
+}
+
+/// A Parquet report is refused, naming the setting to change.
+#[tokio::test]
+async fn a_parquet_report_is_refused() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let mut report = Report::csv(&f.bucket, &[], 1);
+    report.format = "Parquet".into();
+    let (err, _) = audit_error(&f, &report, async |_| {}).await;
+    assert!(
+        matches!(
+            err,
+            Error::Inventory(InventoryError::UnsupportedFormat { .. })
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Destination Format to CSV"),
+        "{err}"
+    );
+}
+
+/// Over plain HTTP nothing is read: the audit is refused for the endpoint.
+#[tokio::test]
+async fn a_plain_http_endpoint_reads_nothing() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    let delivered = deliver(
+        &f,
+        &Report::csv(&f.bucket, &inventory_rows(&f, &f.bucket).await, 1),
+    )
+    .await;
+    let err = guard(&f, true)
+        .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+        .await
+        .unwrap_err();
+    let refusal = err.as_refusal().unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        refusal
+            .violations()
+            .iter()
+            .all(|v| matches!(v, Violation::InsecureEndpoint(_))),
+        "{refusal}"
+    );
+}
