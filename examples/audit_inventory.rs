@@ -3,12 +3,13 @@
 //!
 //! ```text
 //! cargo run --example audit_inventory -- --manifest s3://DEST/PREFIX/SOURCE/CONFIG/YYYY-MM-DDTHH-MMZ/manifest.json \
-//!     [--kms-key-arn ARN]... [--check-keys] [--concurrency N] [--remediation-out DIR] \
+//!     [--source-bucket SOURCE] [--kms-key-arn ARN]... [--check-keys] [--concurrency N] [--remediation-out DIR] [--apply] \
 //!     [--expected-bucket-owner ACCOUNT_ID] [--region R] [--endpoint-url URL] [--ca-bundle PEM]
 //! ```
 //!
 //! Reads `manifest.checksum` and `manifest.json` (checked against each
-//! other), then streams every CSV data file (MD5 and size checked), and
+//! other; with `--source-bucket`, the report must be about that bucket),
+//! then streams every CSV data file (MD5 and size checked), and
 //! classifies every object version by `EncryptionStatus`: SSE-KMS and
 //! DSSE-KMS are compliant; SSE-S3, NOT-SSE, SSE-C and any unknown value are
 //! not; delete markers are skipped. With `--check-keys` (which needs at
@@ -18,20 +19,35 @@
 //! With `--remediation-out DIR`, two Batch Operations CSV manifests
 //! (`bucket,key,versionId`, keys percent-encoded, no header) are written
 //! there: `update-object-encryption.csv` (re-key in place; version ids and
-//! pins stay) and `copy-object.csv` (a copy writes new versions; pins on
-//! them change). They appear only when the audit completes. The standard
+//! pins stay), `copy-object.csv` (current versions only: a copy writes new
+//! versions; pins on them change) and `delete-noncurrent-version.csv`
+//! (noncurrent versions that would need a copy: copying one would make its
+//! old content current again, so delete it; Batch Operations cannot
+//! delete, the format is the same for other tools). They appear only when
+//! the audit completes. With `--apply` (small fleets: at most 1,000
+//! versions to fix; needs `--check-keys`), each version is fixed now under
+//! the first `--kms-key-arn`: `UpdateObjectEncryption` in place, or
+//! `CopyObject` of a current version onto its key, each confirmed by
+//! HeadObject; noncurrent versions that need a copy are not touched. The
+//! standard
 //! AWS credential chain, `AWS_ENDPOINT_URL*`, `AWS_CA_BUNDLE` and the
 //! profile's `ca_bundle` apply.
 //!
 //! Output: progress on stderr; the last line on stdout is one JSON object:
-//! `manifest`, `source_bucket`, `files`, `rows`, `versions` (versions
+//! `manifest`, `source_bucket`, `all_versions` (whether noncurrent versions
+//! were in the report), `creation_timestamp_ms` (when S3 started it),
+//! `files`, `rows`, `versions` (versions
 //! classified), `delete_markers`, `compliant`, `non_compliant`, `counts`
 //! (per `EncryptionStatus`), `bucket_key_counts`, `kms_keys_checked`,
 //! `keys_checked`, `keys_not_allowed`, `keys_unchecked`, `versions_gone`,
-//! `remediation` (`null`, or per manifest `{path, rows}`) and `reasons`
+//! `update_in_place`, `copy`, `delete_noncurrent` (versions to fix, by
+//! remediation), `remediation`, with `--apply` `applied` (per version
+//! `bucket`, `key`, `remediation`, `old_version_id`, `new_version_id`,
+//! `error`), `compliant_after_apply` (`null`, or per manifest `{path, rows}`) and `reasons`
 //! (for errors). Never credentials.
 //!
-//! Exit status: 0 compliant; 2 not compliant; 3 error, no verdict (a
+//! Exit status: 0 compliant (or, with `--apply`, every non-compliant
+//! version fixed and confirmed); 2 not compliant; 3 error, no verdict (a
 //! checksum mismatch, a missing column, a report that is not CSV, an
 //! unreadable report, an insecure endpoint, S3 failing); 64 usage error.
 
@@ -42,9 +58,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rekognition_guard::inventory::{
-    BatchManifestWriter, InventoryAuditOptions, InventoryReport, RemediationSink, MAX_CONCURRENCY,
+    BatchManifestWriter, InventoryAuditOptions, InventoryReport, Remediation, RemediationSink,
+    MAX_CONCURRENCY,
 };
-use rekognition_guard::{ConfigError, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{ConfigError, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
 use serde_json::{json, Value};
 
 /// Audit at-rest compliance of a bucket from its S3 Inventory report.
@@ -54,6 +71,9 @@ struct Cli {
     /// The report's manifest: s3://DEST/PREFIX/SOURCE/CONFIG/DATE/manifest.json.
     #[arg(long, value_name = "REF")]
     manifest: String,
+    /// The bucket the report must cover (its sourceBucket).
+    #[arg(long, value_name = "BUCKET")]
+    source_bucket: Option<String>,
     /// An allowed KMS key ARN (repeatable); needs --check-keys.
     #[arg(long, value_name = "ARN")]
     kms_key_arn: Vec<String>,
@@ -64,6 +84,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=MAX_CONCURRENCY as i64))]
     concurrency: u16,
+    /// Fix a small fleet now: UpdateObjectEncryption / CopyObject under the
+    /// first --kms-key-arn (needs --check-keys; at most 1,000 versions).
+    #[arg(long)]
+    apply: bool,
     /// A directory for the Batch Operations manifests of what to fix.
     #[arg(long, value_name = "DIR")]
     remediation_out: Option<PathBuf>,
@@ -100,7 +124,11 @@ struct Outputs {
 }
 
 impl Outputs {
-    const NAMES: [&'static str; 2] = ["update-object-encryption", "copy-object"];
+    const NAMES: [&'static str; 3] = [
+        "update-object-encryption",
+        "copy-object",
+        "delete-noncurrent-version",
+    ];
 
     fn partial(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.csv.partial"))
@@ -112,19 +140,28 @@ impl Outputs {
 
     fn open(&self) -> std::io::Result<BatchManifestWriter<std::io::BufWriter<std::fs::File>>> {
         std::fs::create_dir_all(&self.dir)?;
+        // Manifests of an earlier run must not pass for this one's.
+        for name in Self::NAMES {
+            match std::fs::remove_file(self.done(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
         let file = |name| std::fs::File::create(self.partial(name)).map(std::io::BufWriter::new);
         Ok(BatchManifestWriter::new(
             file(Self::NAMES[0])?,
             file(Self::NAMES[1])?,
+            file(Self::NAMES[2])?,
         ))
     }
 
     fn publish(&self, report: &InventoryReport) -> std::io::Result<Value> {
         let mut written = serde_json::Map::new();
-        for (name, rows) in Self::NAMES
-            .into_iter()
-            .zip([report.update_in_place, report.copy])
-        {
+        for (name, rows) in Self::NAMES.into_iter().zip([
+            report.update_in_place,
+            report.copy,
+            report.delete_noncurrent,
+        ]) {
             std::fs::rename(self.partial(name), self.done(name))?;
             written.insert(
                 name.to_owned(),
@@ -139,6 +176,88 @@ impl Outputs {
             let _ = std::fs::remove_file(self.partial(name));
         }
     }
+}
+
+/// The most versions `--apply` fixes; beyond, S3 Batch Operations.
+const MAX_APPLY: usize = 1_000;
+
+/// One version to fix, kept for `--apply`.
+struct Fix {
+    remediation: Remediation,
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+}
+
+/// Writes the manifests (if asked for) and keeps the versions to fix (with
+/// `--apply`, up to [`MAX_APPLY`]).
+struct Collect<'w> {
+    manifests: Option<&'w mut dyn RemediationSink>,
+    fixes: Vec<Fix>,
+    overflow: bool,
+    collect: bool,
+}
+
+impl RemediationSink for Collect<'_> {
+    fn add(
+        &mut self,
+        remediation: Remediation,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> std::io::Result<()> {
+        if let Some(m) = self.manifests.as_mut() {
+            m.add(remediation, bucket, key, version_id)?;
+        }
+        if self.collect && self.fixes.len() < MAX_APPLY {
+            self.fixes.push(Fix {
+                remediation,
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                version_id: version_id.map(str::to_owned),
+            });
+        } else if self.collect {
+            self.overflow = true;
+        }
+        Ok(())
+    }
+}
+
+/// Fixes each version, `concurrency` at a time: old and new version ids,
+/// or the error. Noncurrent versions that need a copy are not re-encrypted
+/// (a copy would make them current again): they are reported as such.
+async fn apply(guard: &Guard, fixes: &[Fix], target: &KmsKeyArn, concurrency: usize) -> Vec<Value> {
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(fixes)
+        .map(|fix| async move {
+            let object =
+                S3ObjectRef::new(&fix.bucket, &fix.key).and_then(|o| match &fix.version_id {
+                    Some(v) => o.with_version_id(v),
+                    None => Ok(o),
+                });
+            let result = match object {
+                Ok(object) => guard
+                    .reencrypt(&object, fix.remediation, target)
+                    .await
+                    .map_err(|e| common::explain(&e)),
+                Err(e) => Err(e.to_string()),
+            };
+            let (new_version_id, error) = match result {
+                Ok(done) => (json!(done.new_version_id), Value::Null),
+                Err(e) => (Value::Null, json!(e)),
+            };
+            json!({
+                "bucket": fix.bucket,
+                "key": fix.key,
+                "remediation": fix.remediation.as_str(),
+                "old_version_id": fix.version_id,
+                "new_version_id": new_version_id,
+                "error": error,
+            })
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
 }
 
 fn display(path: &Path) -> String {
@@ -166,6 +285,13 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             )
         }
         _ => {}
+    }
+    if cli.apply && !cli.check_keys {
+        return failed(
+            &cli.manifest,
+            Exit::Usage,
+            "--apply re-encrypts under the first --kms-key-arn and needs the key checks: add --check-keys --kms-key-arn ARN".into(),
+        );
     }
     let policy = match common::with_keys_and_owner(
         Policy::new(),
@@ -199,7 +325,11 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         Ok(g) => g,
         Err(e) => return config_failure(&e),
     };
-    let options = InventoryAuditOptions::new()
+    let mut options = InventoryAuditOptions::new();
+    if let Some(bucket) = &cli.source_bucket {
+        options = options.source_bucket(bucket);
+    }
+    let options = options
         .check_kms_keys(cli.check_keys)
         .concurrency(usize::from(cli.concurrency))
         .on_progress(|p| {
@@ -220,11 +350,15 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             )
         }
     };
-    let sink: &mut dyn RemediationSink = match writer.as_mut() {
-        Some(w) => w,
-        None => &mut (),
+    let mut sink = Collect {
+        manifests: writer.as_mut().map(|w| w as &mut dyn RemediationSink),
+        fixes: Vec::new(),
+        overflow: false,
+        collect: cli.apply,
     };
-    let result = guard.audit_inventory(&manifest, options, sink).await;
+    let result = guard.audit_inventory(&manifest, options, &mut sink).await;
+    let (fixes, overflow) = (std::mem::take(&mut sink.fixes), sink.overflow);
+    drop(sink);
     let flushed = writer.map(BatchManifestWriter::into_inner).transpose();
     let report = match (result, flushed) {
         (Ok(report), Ok(_)) => report,
@@ -258,6 +392,8 @@ async fn run(cli: &Cli) -> (Exit, Value) {
     let out = json!({
         "manifest": manifest.to_string(),
         "source_bucket": report.source_bucket,
+        "all_versions": report.all_versions,
+        "creation_timestamp_ms": report.creation_timestamp_ms,
         "files": report.files,
         "rows": report.rows,
         "versions": report.versions,
@@ -271,10 +407,31 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         "keys_not_allowed": report.keys_not_allowed,
         "keys_unchecked": report.keys_unchecked,
         "versions_gone": report.versions_gone,
+        "update_in_place": report.update_in_place,
+        "copy": report.copy,
+        "delete_noncurrent": report.delete_noncurrent,
         "remediation": remediation,
         "reasons": [],
     });
-    let exit = if report.is_compliant() {
+    let mut out = out;
+    let mut fixed = 0;
+    if cli.apply {
+        if overflow {
+            out["reasons"] = json!([format!(
+                "--apply fixes at most {MAX_APPLY} versions and this report has {}: run S3 Batch Operations jobs with the manifests of --remediation-out",
+                report.non_compliant()
+            )]);
+        } else {
+            let target = KmsKeyArn::parse(&cli.kms_key_arn[0]).expect("checked with the policy");
+            let applied = apply(&guard, &fixes, &target, usize::from(cli.concurrency)).await;
+            fixed = applied.iter().filter(|a| a["error"].is_null()).count() as u64;
+            out["applied"] = Value::Array(applied);
+        }
+    }
+    let fixed_all =
+        cli.apply && !overflow && report.versions > 0 && fixed == report.non_compliant();
+    out["compliant_after_apply"] = json!(report.is_compliant() || fixed_all);
+    let exit = if report.is_compliant() || fixed_all {
         Exit::Compliant
     } else {
         Exit::NotCompliant

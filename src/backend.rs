@@ -608,6 +608,76 @@ pub trait ObjectReader: Send + Sync + fmt::Debug {
     ) -> Result<aws_smithy_types::byte_stream::ByteStream, BackendError>;
 }
 
+/// A re-encryption the guard approved: one version of one object, under a
+/// KMS key from the policy's allowlist. Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReencryptRequest {
+    object: S3ObjectRef,
+    kms_key: KmsKeyArn,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl ReencryptRequest {
+    pub(crate) fn new(
+        object: S3ObjectRef,
+        kms_key: KmsKeyArn,
+        expected_bucket_owner: Option<AccountId>,
+    ) -> Self {
+        Self {
+            object,
+            kms_key,
+            expected_bucket_owner,
+        }
+    }
+
+    /// The object, pinned to the version to re-encrypt (unpinned only in
+    /// a bucket that never had versioning).
+    pub fn object(&self) -> &S3ObjectRef {
+        &self.object
+    }
+
+    /// The KMS key to encrypt under (SSE-KMS).
+    pub fn kms_key(&self) -> &KmsKeyArn {
+        &self.kms_key
+    }
+
+    /// The account that must own the bucket, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+}
+
+/// Re-encrypts stored objects with SSE-KMS (for S3: `UpdateObjectEncryption`
+/// in place, or `CopyObject` of the object onto itself).
+#[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
+#[async_trait]
+pub trait ObjectReencryptor: Send + Sync + fmt::Debug {
+    /// The endpoint this re-encryptor calls; the guard re-encrypts only
+    /// over `https://`.
+    fn endpoint(&self) -> String;
+
+    /// Re-encrypts the version in place (S3 `UpdateObjectEncryption`):
+    /// version id, ETag and last-modified date stay.
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the store refused or failed.
+    async fn update_object_encryption(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<(), BackendError>;
+
+    /// Copies the version onto its own key with SSE-KMS (S3 `CopyObject`),
+    /// metadata kept; returns the **new** version's id (none in a bucket
+    /// without versioning).
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the store refused or failed.
+    async fn copy_in_place(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<Option<String>, BackendError>;
+}
+
 /// Audits a bucket's configuration (for S3: default encryption,
 /// versioning, bucket policy, Block Public Access). The guard asks before
 /// the first Face Liveness session into an output bucket, and refuses one
@@ -800,6 +870,16 @@ https_mock!(
     MockObjectEraser,
     crate::testing::S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_list_versions`, `expect_delete_version` and `expect_object_lock` the test needs."
+);
+https_mock!(
+    MockObjectReader,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_read_object` the test needs."
+);
+https_mock!(
+    MockObjectReencryptor,
+    crate::testing::S3_ENDPOINT,
+    "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_update_object_encryption` or `expect_copy_in_place` the test needs."
 );
 https_mock!(
     MockBucketAuditor,

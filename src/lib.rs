@@ -7,7 +7,9 @@
 //! reference photo is stored), Face Liveness at the kiosk
 //! ([`Guard::start_liveness`], [`Guard::verify_liveness`]), the at-rest
 //! check of a stored photo ([`Guard::check`]) and erasure
-//! ([`Guard::erase`], every version of a member's photo). Each runs
+//! ([`Guard::erase`], every version of a member's photo), and at-rest
+//! compliance of a whole fleet from its S3 Inventory report
+//! ([`Guard::audit_inventory`], [`inventory`]). Each runs
 //! **only** when (opt-out evidence for those that call Rekognition):
 //!
 //! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
@@ -142,12 +144,14 @@ pub use backend::{
     BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
     DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
     ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
-    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
+    ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader, ReadObjectRequest,
+    ReencryptRequest, UploadReceipt, UploadRequest, VerifiedImage,
 };
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use backend::{
-    MockBucketAuditor, MockFaceAnalyzer, MockObjectEraser, MockObjectInspector, MockObjectUploader,
+    MockBucketAuditor, MockFaceAnalyzer, MockObjectEraser, MockObjectInspector, MockObjectReader,
+    MockObjectReencryptor, MockObjectUploader,
 };
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};

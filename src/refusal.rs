@@ -40,6 +40,10 @@ pub enum Operation {
     /// `GetObject` of an S3 Inventory report, and HeadObject of SSE-KMS
     /// versions for key checks.
     AuditInventory,
+    /// [`Guard::reencrypt`](crate::Guard::reencrypt): S3
+    /// `UpdateObjectEncryption` or `CopyObject`, then HeadObject of the
+    /// result.
+    Reencrypt,
 }
 
 impl Operation {
@@ -54,6 +58,7 @@ impl Operation {
             Self::VerifyLiveness => "Face Liveness verification",
             Self::Erase => "erasure",
             Self::AuditInventory => "inventory audit",
+            Self::Reencrypt => "re-encryption",
         }
     }
 
@@ -67,6 +72,7 @@ impl Operation {
             Self::VerifyLiveness => "no faces were compared and nothing is approved",
             Self::Erase => "nothing was listed or deleted",
             Self::AuditInventory => "no report was read",
+            Self::Reencrypt => "nothing was re-encrypted",
         }
     }
 

@@ -87,23 +87,34 @@ async fn audit_inventory_keeps_its_contract() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.json["compliant"], false);
-    assert_eq!(r.json["versions"], 5);
+    assert_eq!(r.json["versions"], 7);
     assert_eq!(r.json["delete_markers"], 1);
     assert_eq!(
         r.json["counts"],
-        serde_json::json!({"NOT-SSE": 1, "SSE-KMS": 3, "SSE-S3": 1})
+        serde_json::json!({"NOT-SSE": 2, "SSE-KMS": 4, "SSE-S3": 1})
     );
     assert_eq!(
         (
             r.json["keys_checked"].as_u64(),
             r.json["keys_not_allowed"].as_u64()
         ),
-        (Some(3), Some(1))
+        (Some(4), Some(1))
     );
     let in_place = std::fs::read_to_string(out.join("update-object-encryption.csv")).unwrap();
     let copy = std::fs::read_to_string(out.join("copy-object.csv")).unwrap();
     assert_eq!(r.json["remediation"]["update-object-encryption"]["rows"], 2);
     assert_eq!(r.json["remediation"]["copy-object"]["rows"], 1);
+    assert_eq!(
+        r.json["remediation"]["delete-noncurrent-version"]["rows"],
+        1
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("delete-noncurrent-version.csv")).unwrap(),
+        format!(
+            "{},members/hopper.jpg,{}\n",
+            fleet_bucket.bucket, fleet.hopper_plain
+        )
+    );
     assert_eq!(in_place.lines().count(), 2, "{in_place}");
     assert!(
         in_place.contains(&format!(
@@ -120,6 +131,93 @@ async fn audit_inventory_keeps_its_contract() {
         )
     );
     assert!(!out.join("copy-object.csv.partial").exists());
+
+    // --apply: the current NOT-SSE version is copied with SSE-KMS (a new
+    // version, confirmed); the SSE-S3 version needs UpdateObjectEncryption,
+    // which moto lacks, so it stays unfixed, with S3's answer; the
+    // noncurrent NOT-SSE version is not touched. Exit 2: not all fixed.
+    let r = run(
+        &bin,
+        &mixed.manifest.to_string(),
+        &["--check-keys", "--kms-key-arn", &key, "--apply"],
+        &aws,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json["compliant_after_apply"], false);
+    let applied = r.json["applied"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.json));
+    assert_eq!(applied.len(), 4, "{}", r.json);
+    let entry = |remediation: &str, key: &str| {
+        applied
+            .iter()
+            .find(|a| a["remediation"] == remediation && a["key"] == key)
+            .unwrap_or_else(|| panic!("{remediation} {key}: {}", r.json))
+    };
+    let copied = entry("copy-object", support::inventory::GRACE);
+    assert!(copied["error"].is_null(), "{copied}");
+    assert_eq!(copied["old_version_id"], fleet.grace.as_str());
+    let new_version = copied["new_version_id"].as_str().unwrap();
+    assert_ne!(new_version, fleet.grace);
+    let head = fleet_bucket
+        .s3
+        .head_object()
+        .bucket(&fleet_bucket.bucket)
+        .key(support::inventory::GRACE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.version_id(), Some(new_version));
+    assert_eq!(head.ssekms_key_id(), Some(key.as_str()));
+    let update = entry("update-object-encryption", ADA);
+    assert!(
+        update["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{update}"
+    );
+    let noncurrent = entry("delete-noncurrent-version", support::inventory::HOPPER);
+    assert!(
+        noncurrent["error"]
+            .as_str()
+            .unwrap()
+            .contains("not re-encrypted"),
+        "{noncurrent}"
+    );
+    // --apply that fixes everything: exit 0, compliant after apply.
+    let plain = support::emulator::fixture(support::emulator::emulator().unwrap(), true).await;
+    let only = plain
+        .put("members/plain photo.jpg", None, None)
+        .await
+        .unwrap();
+    let report = deliver(
+        &plain,
+        &Report::csv(
+            &plain.bucket,
+            &inventory_rows(&plain, &plain.bucket).await,
+            1,
+        ),
+    )
+    .await;
+    let plain_key = plain.kms_key.clone();
+    let r = run(
+        &bin,
+        &report.manifest.to_string(),
+        &["--check-keys", "--kms-key-arn", &plain_key, "--apply"],
+        &aws,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        (
+            r.json["compliant"].as_bool(),
+            r.json["compliant_after_apply"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    assert_eq!(r.json["applied"][0]["old_version_id"], only.as_str());
+    assert!(r.json["applied"][0]["error"].is_null(), "{}", r.json);
+
+    // --apply needs the key checks.
+    let r = run(&bin, &mixed.manifest.to_string(), &["--apply"], &aws);
+    assert_eq!(r.code, 64, "{}", r.stderr);
 
     // 3: a checksum mismatch; no verdict, and no manifests left behind.
     let key_of_checksum = compliant

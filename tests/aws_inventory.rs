@@ -51,7 +51,7 @@ fn lines(bytes: Vec<u8>) -> Vec<String> {
 }
 
 /// A mixed fleet (SSE-KMS under the allowed and another key, SSE-S3,
-/// no encryption, a delete marker; keys with spaces, `+`, `%`, a comma and
+/// no encryption, current and noncurrent, a delete marker; keys with spaces, `+`, `%`, a comma and
 /// non-ASCII characters) reported over three data files: every version is
 /// classified, the foreign key is found by HeadObject, and both Batch
 /// Operations manifests are exact.
@@ -61,7 +61,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
     let f = fixture(emu, true).await;
     let fleet = mixed_fleet(&f).await;
     let rows = inventory_rows(&f, &f.bucket).await;
-    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(rows.len(), 8, "{rows:?}");
     // The report really carries the keys URL-encoded.
     assert!(Report::csv(&f.bucket, &rows, 1).files[0].contains(&inventory_encode(EMILIE)));
     let delivered = deliver(&f, &Report::csv(&f.bucket, &rows, 3)).await;
@@ -72,7 +72,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
         .check_kms_keys(true)
         .concurrency(2)
         .on_progress(move |p| seen.lock().unwrap().push(*p));
-    let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new());
+    let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
     let report = guard(&f, false)
         .audit_inventory(&delivered.manifest, options, &mut manifests)
         .await
@@ -85,23 +85,30 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
             report.versions,
             report.delete_markers
         ),
-        (3, 6, 5, 1)
+        (3, 8, 7, 1)
     );
     let counts: Vec<(&str, u64)> = report.counts.iter().map(|(k, v)| (*k, *v)).collect();
-    assert_eq!(counts, [("NOT-SSE", 1), ("SSE-KMS", 3), ("SSE-S3", 1)]);
+    assert_eq!(counts, [("NOT-SSE", 2), ("SSE-KMS", 4), ("SSE-S3", 1)]);
     assert_eq!(
         (
             report.keys_checked,
             report.keys_not_allowed,
             report.keys_unchecked
         ),
-        (3, 1, 0)
+        (4, 1, 0)
     );
-    assert_eq!((report.update_in_place, report.copy), (2, 1));
+    assert_eq!(
+        (
+            report.update_in_place,
+            report.copy,
+            report.delete_noncurrent
+        ),
+        (2, 1, 1)
+    );
     assert!(!report.is_compliant());
-    assert_eq!(report.non_compliant(), 3);
+    assert_eq!(report.non_compliant(), 4);
 
-    let (in_place, copy) = manifests.into_inner().unwrap();
+    let (in_place, copy, noncurrent) = manifests.into_inner().unwrap();
     let b = &f.bucket;
     assert_eq!(
         lines(in_place),
@@ -117,6 +124,12 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
         lines(copy),
         [format!("{b},members/grace%2Chopper.jpg,{}", fleet.grace)]
     );
+    // The noncurrent NOT-SSE version is listed for deletion, not copied:
+    // a copy would make its old content current again.
+    assert_eq!(
+        lines(noncurrent),
+        [format!("{b},members/hopper.jpg,{}", fleet.hopper_plain)]
+    );
 
     let progress = progress.lock().unwrap();
     let last = progress.last().unwrap();
@@ -127,7 +140,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
             last.rows,
             last.keys_checked
         ),
-        (3, 3, 6, 3)
+        (3, 3, 8, 4)
     );
     assert!(progress
         .windows(2)
@@ -329,4 +342,70 @@ async fn a_plain_http_endpoint_reads_nothing() {
             .all(|v| matches!(v, Violation::InsecureEndpoint(_))),
         "{refusal}"
     );
+}
+
+/// `--apply`'s CopyObject against moto: the current NOT-SSE version is
+/// copied onto its key with SSE-KMS (a new version, confirmed by
+/// HeadObject); a noncurrent one is refused, since a copy would make its
+/// old content current again, and nothing is written.
+#[tokio::test]
+async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() {
+    use rekognition_guard::inventory::Remediation;
+    use support::inventory::{GRACE, HOPPER};
+
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    let fleet = mixed_fleet(&f).await;
+    let guard = guard(&f, false);
+    let key = KmsKeyArn::parse(&f.kms_key).unwrap();
+
+    let grace = f.reference(GRACE).with_version_id(&fleet.grace).unwrap();
+    let done = guard
+        .reencrypt(&grace, Remediation::CopyObject, &key)
+        .await
+        .unwrap();
+    let new_version = done
+        .new_version_id
+        .clone()
+        .expect("a versioned bucket names the copy");
+    assert_ne!(new_version, fleet.grace, "a copy is a new version");
+    assert_eq!(done.kms_key, f.kms_key);
+    let head =
+        f.s3.head_object()
+            .bucket(&f.bucket)
+            .key(GRACE)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        head.version_id(),
+        Some(new_version.as_str()),
+        "the copy is current"
+    );
+    assert_eq!(head.ssekms_key_id(), Some(f.kms_key.as_str()));
+
+    let versions_before = inventory_rows(&f, &f.bucket).await.len();
+    let hopper = f
+        .reference(HOPPER)
+        .with_version_id(&fleet.hopper_plain)
+        .unwrap();
+    let err = guard
+        .reencrypt(&hopper, Remediation::CopyObject, &key)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    assert!(err.to_string().contains("not the current one"), "{err}");
+    assert_eq!(
+        inventory_rows(&f, &f.bucket).await.len(),
+        versions_before,
+        "nothing written"
+    );
+
+    // A key outside the allowlist is never a target.
+    let other = KmsKeyArn::parse(&f.other_kms_key).unwrap();
+    let err = guard
+        .reencrypt(&grace, Remediation::CopyObject, &other)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
 }

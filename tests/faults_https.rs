@@ -566,3 +566,125 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     );
     assert_no_secrets("the captured logs", &support::capture::logged());
 }
+
+/// `UpdateObjectEncryption` (which moto lacks) over real TLS, against a
+/// canned S3: the request names the version and the KMS key, and the
+/// version is checked with HeadObject afterwards; its id stays.
+#[tokio::test]
+async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
+    use rekognition_guard::inventory::Remediation;
+    use support::fault_server::{Request, Script};
+
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Request>>> = Default::default();
+    let script = Script(std::sync::Arc::new({
+        let seen = seen.clone();
+        move |request: &Request| {
+            seen.lock().unwrap().push(request.clone());
+            match request.method.as_str() {
+                "PUT" if request.target.contains("encryption") => Response::status(200),
+                "HEAD" => Response::sse_kms_head(KEY, VERSION),
+                _ => Response::status(400),
+            }
+        }
+    }));
+    let s3 = FaultServer::start(Fault::Script(script)).await;
+    let rekognition = FaultServer::start(good_rekognition()).await;
+    let guard = backend(&s3, &rekognition, &Setup::default())
+        .guard_builder()
+        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+        .opt_out(OptOutEvidence::waived("re-encryption calls no AI service").unwrap())
+        .build()
+        .unwrap();
+    let object = S3ObjectRef::parse(&format!(
+        "s3://library-photos/members/ada lovelace.jpg?versionId={VERSION}"
+    ))
+    .unwrap();
+
+    let done = guard
+        .reencrypt(
+            &object,
+            Remediation::UpdateObjectEncryption,
+            &KmsKeyArn::parse(KEY).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.new_version_id.as_deref(),
+        Some(VERSION),
+        "in place: the version id stays"
+    );
+    assert_eq!(done.kms_key, KEY);
+
+    let seen = seen.lock().unwrap();
+    let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["PUT", "HEAD"]);
+    let update = &seen[0];
+    assert!(
+        update
+            .target
+            .starts_with("/library-photos/members/ada%20lovelace.jpg?"),
+        "{}",
+        update.target
+    );
+    assert!(update.target.contains("encryption"), "{}", update.target);
+    assert!(
+        update.target.contains(&format!("versionId={VERSION}")),
+        "{}",
+        update.target
+    );
+    let body = String::from_utf8_lossy(&update.body);
+    assert!(
+        body.contains(&format!("<KMSKeyArn>{KEY}</KMSKeyArn>")),
+        "{body}"
+    );
+    assert!(
+        seen[1].target.contains(&format!("versionId={VERSION}")),
+        "{}",
+        seen[1].target
+    );
+}
+
+/// A re-encryption that S3 accepted but HeadObject does not confirm is an
+/// error: nothing is claimed.
+#[tokio::test]
+async fn a_re_encryption_head_object_does_not_confirm_is_an_error() {
+    use rekognition_guard::inventory::Remediation;
+    use support::fault_server::{Request, Script};
+
+    let script = Script(std::sync::Arc::new(|request: &Request| {
+        match request.method.as_str() {
+            "PUT" => Response::status(200),
+            _ => Response::status(200)
+                .header("content-length", "48213")
+                .header("x-amz-server-side-encryption", "AES256")
+                .header("x-amz-version-id", VERSION),
+        }
+    }));
+    let s3 = FaultServer::start(Fault::Script(script)).await;
+    let rekognition = FaultServer::start(good_rekognition()).await;
+    let guard = backend(&s3, &rekognition, &Setup::default())
+        .guard_builder()
+        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+        .opt_out(OptOutEvidence::waived("re-encryption calls no AI service").unwrap())
+        .build()
+        .unwrap();
+    let object = S3ObjectRef::parse(&format!(
+        "s3://library-photos/members/ada.jpg?versionId={VERSION}"
+    ))
+    .unwrap();
+    let err = guard
+        .reencrypt(
+            &object,
+            Remediation::UpdateObjectEncryption,
+            &KmsKeyArn::parse(KEY).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Backend(b) => {
+            assert_eq!(b.kind(), BackendErrorKind::InvalidResponse, "{err}");
+            assert!(err.to_string().contains("did not take effect"), "{err}");
+        }
+        other => panic!("{other}"),
+    }
+}

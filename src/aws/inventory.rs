@@ -1,11 +1,19 @@
-//! S3 `GetObject`, streamed: how S3 Inventory reports are read.
+//! S3 `GetObject`, streamed: how S3 Inventory reports are read; and
+//! `UpdateObjectEncryption` / `CopyObject`: how versions are re-encrypted.
 
 use async_trait::async_trait;
+use aws_sdk_s3::types::{
+    MetadataDirective, ObjectEncryption, ServerSideEncryption, SsekmsEncryption,
+};
 use aws_smithy_types::byte_stream::ByteStream;
 
 use super::erasure::map_error;
 use super::AwsBackend;
-use crate::backend::{BackendError, ObjectReader, ReadObjectRequest};
+use crate::backend::{
+    BackendError, BackendErrorKind, ObjectReader, ObjectReencryptor, ReadObjectRequest,
+    ReencryptRequest,
+};
+use crate::input::Service;
 
 const GET: &str = "GetObject";
 
@@ -36,5 +44,98 @@ impl ObjectReader for AwsBackend {
             .await
             .map_err(|e| map_error(e, GET, &object.to_string(), object.bucket(), region))?;
         Ok(out.body)
+    }
+}
+
+const UPDATE: &str = "UpdateObjectEncryption";
+const COPY: &str = "CopyObject";
+
+/// The key as `x-amz-copy-source` carries it: percent-encoded, `/` kept.
+const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+#[async_trait]
+impl ObjectReencryptor for AwsBackend {
+    fn endpoint(&self) -> String {
+        crate::backend::ObjectInspector::endpoint(self)
+    }
+
+    /// `UpdateObjectEncryption` with `SSEKMS` under the request's key, the
+    /// version and the expected owner.
+    async fn update_object_encryption(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<(), BackendError> {
+        let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
+        let object = request.object();
+        let encryption = SsekmsEncryption::builder()
+            .kms_key_arn(request.kms_key().as_str())
+            .build()
+            .map_err(|e| {
+                BackendError::new(
+                    BackendErrorKind::InvalidRequest,
+                    Service::S3,
+                    UPDATE,
+                    "the UpdateObjectEncryption request could not be built",
+                )
+                .with_source(e)
+            })?;
+        s3.update_object_encryption()
+            .bucket(object.bucket())
+            .key(object.key())
+            .set_version_id(object.version_id().map(str::to_owned))
+            .object_encryption(ObjectEncryption::Ssekms(encryption))
+            .set_expected_bucket_owner(
+                request
+                    .expected_bucket_owner()
+                    .map(|a| a.as_str().to_owned()),
+            )
+            .send()
+            .await
+            .map_err(|e| map_error(e, UPDATE, &object.to_string(), object.bucket(), region))?;
+        Ok(())
+    }
+
+    /// `CopyObject` of the version onto its key with `aws:kms` under the
+    /// request's key (metadata copied), the expected owner as both source
+    /// and destination owner.
+    async fn copy_in_place(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<Option<String>, BackendError> {
+        let s3 = self.s3_client();
+        let region = s3.config().region().map(|r| r.as_ref());
+        let object = request.object();
+        let mut source = format!(
+            "{}/{}",
+            object.bucket(),
+            percent_encoding::utf8_percent_encode(object.key(), COPY_SOURCE_ENCODE)
+        );
+        if let Some(v) = object.version_id() {
+            source.push_str("?versionId=");
+            source.push_str(v);
+        }
+        let owner = request
+            .expected_bucket_owner()
+            .map(|a| a.as_str().to_owned());
+        let out = s3
+            .copy_object()
+            .bucket(object.bucket())
+            .key(object.key())
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Copy)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(request.kms_key().as_str())
+            .set_expected_bucket_owner(owner.clone())
+            .set_expected_source_bucket_owner(owner)
+            .send()
+            .await
+            .map_err(|e| map_error(e, COPY, &object.to_string(), object.bucket(), region))?;
+        Ok(out.version_id().map(str::to_owned))
     }
 }

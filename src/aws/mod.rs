@@ -178,14 +178,16 @@ impl AwsBackend {
 
     /// A guard builder over this backend: inspector, analyzer, the
     /// uploader for [`Guard::enroll`], the bucket auditor for
-    /// [`Guard::start_liveness`], the eraser for [`Guard::erase`] and the
-    /// reader for [`Guard::audit_inventory`].
+    /// [`Guard::start_liveness`], the eraser for [`Guard::erase`], the
+    /// reader for [`Guard::audit_inventory`] and the re-encryptor for
+    /// [`Guard::reencrypt`].
     pub fn guard_builder(&self) -> GuardBuilder {
         Guard::builder(self.clone(), self.clone())
             .uploader(self.clone())
             .bucket_auditor(self.clone())
             .eraser(self.clone())
             .object_reader(self.clone())
+            .reencryptor(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).

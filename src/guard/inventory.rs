@@ -3,6 +3,7 @@
 //! concurrency, remediation streamed out. The rules are in
 //! [`crate::inventory`].
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::audit::AUDIT_TARGET;
@@ -10,12 +11,13 @@ use super::path::backend_error;
 use super::Guard;
 use crate::backend::{
     BackendError, BackendErrorKind, InspectRequest, ObjectReader, ReadObjectRequest,
+    ReencryptRequest,
 };
 use crate::error::{ConfigError, Error};
-use crate::input::{S3ObjectRef, Service};
+use crate::input::{InputError, KmsKeyArn, S3ObjectRef, Service};
 use crate::inventory::{
     DataFileReader, InventoryAuditOptions, InventoryError, InventoryManifest, InventoryProgress,
-    InventoryReport, Remediation, RemediationSink, PROGRESS_EVERY_ROWS,
+    InventoryReport, Reencrypted, Remediation, RemediationSink, PROGRESS_EVERY_ROWS,
 };
 use crate::refusal::Operation;
 use crate::SseAlgorithm;
@@ -26,11 +28,19 @@ const OP: Operation = Operation::AuditInventory;
 /// lists about 200 bytes per data file.
 const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
 
+/// Compressed bytes parsed between starts of key checks.
+const KEY_CHECK_SLICE: usize = 1024;
+
+/// How often (in keys) progress is reported while the last key checks
+/// finish.
+const PROGRESS_EVERY_KEYS: u64 = 1_000;
+
 /// A version whose KMS key is to be checked with HeadObject.
 struct KeyCheck {
     bucket: String,
     key: String,
     version_id: Option<String>,
+    current: bool,
 }
 
 /// What a key check found.
@@ -130,6 +140,15 @@ impl Guard {
         let checksum = read_small(reader, &read(&checksum_ref)).await?;
         let json = read_small(reader, &read(manifest_ref)).await?;
         let manifest = InventoryManifest::parse(manifest_ref, &json, &checksum)?;
+        if let Some(expected) = options.expected_source_bucket() {
+            if manifest.source_bucket() != expected {
+                return Err(InventoryError::WrongBucket {
+                    expected: crate::text::escape(expected).into_owned(),
+                    found: crate::inventory::quoted(manifest.source_bucket()),
+                }
+                .into());
+            }
+        }
         tracing::info!(
             manifest = %manifest_ref,
             files = manifest.files().len(),
@@ -140,10 +159,13 @@ impl Guard {
         let mut report = InventoryReport {
             source_bucket: manifest.source_bucket().to_owned(),
             kms_keys_checked: options.checks_kms_keys(),
+            all_versions: manifest.includes_all_versions(),
+            creation_timestamp_ms: manifest.creation_timestamp_ms(),
             ..InventoryReport::default()
         };
         let limit = options.calls_in_flight();
-        let mut inflight = FuturesUnordered::new();
+        let mut inflight: FuturesUnordered<BoxFuture<'_, (KeyCheck, KeyOutcome)>> =
+            FuturesUnordered::new();
         let mut pending: Vec<KeyCheck> = Vec::new();
         let mut progress = InventoryProgress {
             files_done: 0,
@@ -175,18 +197,26 @@ impl Guard {
                     )
                     .with_source(e)
                 })?;
-                rows.push(&chunk, &mut |row| {
-                    classify(&mut report, remediation, &mut pending, options, row)
-                })?;
-                // Key checks found so far start now, with at most `limit`
-                // in flight: the pending list never outgrows one chunk.
-                for check in pending.drain(..) {
-                    while inflight.len() >= limit {
-                        if let Some((check, outcome)) = inflight.next().await {
-                            settle(&mut report, remediation, check, outcome)?;
-                        }
-                    }
-                    inflight.push(self.check_kms_key(check));
+                // With key checks, rows are parsed a slice at a time and
+                // their checks started before the next: the pending list
+                // stays bounded by what one slice inflates to.
+                let step = if options.checks_kms_keys() {
+                    KEY_CHECK_SLICE
+                } else {
+                    chunk.len().max(1)
+                };
+                for slice in chunk.chunks(step) {
+                    rows.push(slice, &mut |row| {
+                        classify(&mut report, remediation, &mut pending, options, row)
+                    })?;
+                    self.start_key_checks(
+                        &mut pending,
+                        &mut inflight,
+                        limit,
+                        &mut report,
+                        remediation,
+                    )
+                    .await?;
                 }
                 if report.rows + rows.rows() >= next_progress {
                     next_progress += PROGRESS_EVERY_ROWS;
@@ -200,26 +230,47 @@ impl Guard {
             })?;
             report.rows += file_rows;
             report.files += 1;
-            for check in pending.drain(..) {
-                while inflight.len() >= limit {
-                    if let Some((check, outcome)) = inflight.next().await {
-                        settle(&mut report, remediation, check, outcome)?;
-                    }
-                }
-                inflight.push(self.check_kms_key(check));
-            }
+            self.start_key_checks(&mut pending, &mut inflight, limit, &mut report, remediation)
+                .await?;
             progress.files_done += 1;
             progress.rows = report.rows;
             progress.keys_checked = report.keys_checked;
             options.report_progress(&progress);
             tracing::info!(file = %file.object, rows = file_rows, "inventory data file read");
         }
+        let mut settled = 0u64;
         while let Some((check, outcome)) = inflight.next().await {
             settle(&mut report, remediation, check, outcome)?;
+            settled += 1;
+            if settled.is_multiple_of(PROGRESS_EVERY_KEYS) {
+                progress.keys_checked = report.keys_checked;
+                options.report_progress(&progress);
+            }
         }
         progress.keys_checked = report.keys_checked;
         options.report_progress(&progress);
         Ok(report)
+    }
+
+    /// Starts the pending key checks, with at most `limit` in flight,
+    /// settling finished ones to make room.
+    async fn start_key_checks<'g>(
+        &'g self,
+        pending: &mut Vec<KeyCheck>,
+        inflight: &mut FuturesUnordered<BoxFuture<'g, (KeyCheck, KeyOutcome)>>,
+        limit: usize,
+        report: &mut InventoryReport,
+        remediation: &mut dyn RemediationSink,
+    ) -> Result<(), InventoryError> {
+        for check in pending.drain(..) {
+            while inflight.len() >= limit {
+                if let Some((check, outcome)) = inflight.next().await {
+                    settle(report, remediation, check, outcome)?;
+                }
+            }
+            inflight.push(Box::pin(self.check_kms_key(check)));
+        }
+        Ok(())
     }
 
     /// HeadObject of one version, judged against the allowlist.
@@ -254,7 +305,11 @@ impl Guard {
                     _ => KeyOutcome::NotAllowed(Remediation::CopyObject),
                 }
             }
-            Err(e) if e.kind() == BackendErrorKind::NotFound => KeyOutcome::Gone,
+            // Only a pinned version can be known gone: an unpinned miss
+            // may be a key that does not name what the report meant.
+            Err(e) if e.kind() == BackendErrorKind::NotFound && check.version_id.is_some() => {
+                KeyOutcome::Gone
+            }
             Err(e) => {
                 tracing::warn!(object = %request.object(), error = %e, "KMS key check failed: counted as unchecked");
                 KeyOutcome::Unchecked
@@ -285,14 +340,26 @@ fn classify(
     if let Some(status) = row.bucket_key_status {
         *report.bucket_key_counts.entry(status.as_str()).or_default() += 1;
     }
-    let version_id = row.version_id.filter(|v| !v.is_empty());
+    let version_id = row.version_id;
+    // A report of current versions only has no IsLatest column; in a
+    // report of all versions, a row without IsLatest is not known to be
+    // current, and a copy of a noncurrent version would resurrect it.
+    let current = row.is_latest.unwrap_or(row.version_id.is_none());
     match row.encryption_status.classify() {
-        Some(fix) => add(report, remediation, fix, row.bucket, &row.key, version_id),
+        Some(fix) => add(
+            report,
+            remediation,
+            fix.for_version(current),
+            row.bucket,
+            &row.key,
+            version_id,
+        ),
         None if options.checks_kms_keys() && row.encryption_status.is_kms() => {
             pending.push(KeyCheck {
                 bucket: row.bucket.to_owned(),
                 key: row.key.into_owned(),
                 version_id: version_id.map(str::to_owned),
+                current,
             });
             Ok(())
         }
@@ -314,7 +381,7 @@ fn settle(
             add(
                 report,
                 remediation,
-                fix,
+                fix.for_version(check.current),
                 &check.bucket,
                 &check.key,
                 check.version_id.as_deref(),
@@ -337,6 +404,7 @@ fn add(
     match fix {
         Remediation::UpdateObjectEncryption => report.update_in_place += 1,
         Remediation::CopyObject => report.copy += 1,
+        Remediation::DeleteNoncurrentVersion => report.delete_noncurrent += 1,
     }
     remediation
         .add(fix, bucket, key, version_id)
@@ -378,4 +446,130 @@ async fn read_small(
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+impl Guard {
+    /// Fixes one version found by [`audit_inventory`](Self::audit_inventory):
+    /// re-encrypts it with SSE-KMS under `kms_key` (which must be in the
+    /// policy's allowlist), then checks with HeadObject that the version
+    /// now stored is SSE-KMS under an allowed key.
+    ///
+    /// * [`Remediation::UpdateObjectEncryption`] uses S3
+    ///   `UpdateObjectEncryption`, in place; version id, ETag and
+    ///   last-modified date stay, so pins stay valid.
+    /// * [`Remediation::CopyObject`] uses S3 `CopyObject` onto the same key,
+    ///   only for the **current** version (checked with HeadObject first:
+    ///   copying a noncurrent one would make its old content current
+    ///   again); the copy is a new version, the old one remains until
+    ///   deleted, and pins on it must be renewed.
+    ///
+    /// For small fleets: large ones run the audit's manifests as S3 Batch
+    /// Operations jobs. The verification cache forgets the object.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a re-encryptor or when `kms_key` is not
+    /// allowed; [`Error::Input`] for
+    /// [`Remediation::DeleteNoncurrentVersion`], or a copy of a version
+    /// that is not current; [`Error::Refused`] for an insecure endpoint
+    /// (nothing changed); [`Error::Backend`] when S3 refused or failed, or
+    /// when HeadObject afterwards does not report an allowed KMS key
+    /// ([`BackendErrorKind::InvalidResponse`]).
+    pub async fn reencrypt(
+        &self,
+        object: &S3ObjectRef,
+        remediation: Remediation,
+        kms_key: &KmsKeyArn,
+    ) -> Result<Reencrypted, Error> {
+        const OP: Operation = Operation::Reencrypt;
+        let reencryptor = self.reencryptor.as_deref().ok_or_else(|| {
+            ConfigError::Invalid(
+                "this guard has no re-encryptor: build it with AwsBackend::guard_builder or GuardBuilder::reencryptor".into(),
+            )
+        })?;
+        if !self.policy.allows_kms_key(kms_key.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "re-encryption under {kms_key} was asked for, but the policy does not allow that key: add it with Policy::allow_kms_key, or re-encrypt under an allowed key"
+            ))
+            .into());
+        }
+        if remediation == Remediation::DeleteNoncurrentVersion {
+            return Err(InputError::InvalidS3Reference {
+                input: object.to_string(),
+                reason: "a noncurrent version that needs a copy is not re-encrypted: copying it would make its old content current again; delete it by version id".into(),
+            }
+            .into());
+        }
+        self.clear(OP, []).await?;
+        let owner = self.policy.bucket_owner().cloned();
+        let head = |o: S3ObjectRef| InspectRequest::new(o, owner.clone());
+        let unpinned = S3ObjectRef::new(object.bucket(), object.key())?;
+        if remediation == Remediation::CopyObject {
+            if let Some(requested) = object.version_id() {
+                let latest = self
+                    .inspector
+                    .inspect(&head(unpinned.clone()))
+                    .await
+                    .map_err(|e| backend_error(OP, e))?;
+                if latest.version_id.as_deref() != Some(requested) {
+                    return Err(InputError::InvalidS3Reference {
+                        input: object.to_string(),
+                        reason: "this version is not the current one: copying it would make its old content current again; delete it by version id instead".into(),
+                    }
+                    .into());
+                }
+            }
+        }
+
+        let request = ReencryptRequest::new(object.clone(), kms_key.clone(), owner.clone());
+        self.forget_check(object);
+        let new_version_id = match remediation {
+            Remediation::CopyObject => reencryptor.copy_in_place(&request).await,
+            _ => reencryptor
+                .update_object_encryption(&request)
+                .await
+                .map(|()| object.version_id().map(str::to_owned)),
+        }
+        .map_err(|e| backend_error(OP, e))?;
+        self.forget_check(object);
+
+        let stored = match &new_version_id {
+            Some(v) => unpinned.clone().with_version_id(v)?,
+            None => unpinned.clone(),
+        };
+        let facts = self
+            .inspector
+            .inspect(&head(stored.clone()))
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());
+        match key {
+            Some(k) if facts.encryption.is_kms() && self.policy.allows_kms_key(k) => {
+                tracing::info!(
+                    target: AUDIT_TARGET,
+                    decision = "reencrypted",
+                    object = %object,
+                    remediation = remediation.as_str(),
+                    new_version_id = new_version_id.as_deref().unwrap_or(""),
+                    kms_key = %k,
+                    "object version re-encrypted"
+                );
+                Ok(Reencrypted {
+                    object: object.clone(),
+                    remediation,
+                    new_version_id,
+                    kms_key: k.to_owned(),
+                })
+            }
+            _ => Err(Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                "HeadObject",
+                format!(
+                    "after {}, HeadObject of {stored} reports it {}: the re-encryption did not take effect; nothing is claimed",
+                    remediation.as_str(),
+                    facts.encryption
+                ),
+            ))),
+        }
+    }
 }

@@ -22,7 +22,7 @@ use path::{backend_error, internal_error, refused};
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
     BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectEraser,
-    ObjectInspector, ObjectReader, ObjectUploader, UploadRequest, VerifiedImage,
+    ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader, UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
@@ -51,6 +51,7 @@ pub struct Guard {
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
     reader: Option<Arc<dyn ObjectReader>>,
+    reencryptor: Option<Arc<dyn ObjectReencryptor>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -69,6 +70,7 @@ impl fmt::Debug for Guard {
             .field("auditor", &self.auditor)
             .field("eraser", &self.eraser)
             .field("reader", &self.reader)
+            .field("reencryptor", &self.reencryptor)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -87,6 +89,7 @@ pub struct GuardBuilder {
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
     reader: Option<Arc<dyn ObjectReader>>,
+    reencryptor: Option<Arc<dyn ObjectReencryptor>>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -103,6 +106,7 @@ impl fmt::Debug for GuardBuilder {
             .field("auditor", &self.auditor)
             .field("eraser", &self.eraser)
             .field("reader", &self.reader)
+            .field("reencryptor", &self.reencryptor)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -152,6 +156,13 @@ impl GuardBuilder {
         self
     }
 
+    /// Sets the re-encryptor [`Guard::reencrypt`] fixes versions with (the
+    /// AWS backend's guard builder sets it).
+    pub fn reencryptor(mut self, reencryptor: impl ObjectReencryptor + 'static) -> Self {
+        self.reencryptor = Some(Arc::new(reencryptor));
+        self
+    }
+
     /// Enables Face Liveness ([`Guard::start_liveness`],
     /// [`Guard::verify_liveness`]) with `policy`.
     pub fn liveness(mut self, policy: LivenessPolicy) -> Self {
@@ -192,6 +203,7 @@ impl GuardBuilder {
             auditor: self.auditor,
             eraser: self.eraser,
             reader: self.reader,
+            reencryptor: self.reencryptor,
             policy: self.policy,
             quality: self.quality,
             liveness: self.liveness,
@@ -225,6 +237,7 @@ impl Guard {
             auditor: None,
             eraser: None,
             reader: None,
+            reencryptor: None,
             policy: Policy::default(),
             quality: QualityPolicy::default(),
             liveness: None,

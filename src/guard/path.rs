@@ -79,7 +79,10 @@ impl Guard {
         // reads the reference image Rekognition stored.
         let reads_s3 = matches!(
             operation,
-            Operation::Enroll | Operation::VerifyLiveness | Operation::AuditInventory
+            Operation::Enroll
+                | Operation::VerifyLiveness
+                | Operation::AuditInventory
+                | Operation::Reencrypt
         ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
         let s3_ok = !reads_s3
             || endpoint_pushed(
@@ -99,6 +102,14 @@ impl Guard {
                 endpoint_pushed(
                     &mut violations,
                     self.endpoint_ok(Service::S3, &reader.endpoint()),
+                );
+            }
+        }
+        if operation == Operation::Reencrypt {
+            if let Some(reencryptor) = &self.reencryptor {
+                endpoint_pushed(
+                    &mut violations,
+                    self.endpoint_ok(Service::S3, &reencryptor.endpoint()),
                 );
             }
         }

@@ -13,6 +13,10 @@ const MANIFEST_VERSION: &str = "2016-11-30";
 const ADD_FIELD: &str = "add it to the inventory configuration's OptionalFields (PutBucketInventoryConfiguration, or Management > Inventory configurations > Additional metadata fields in the S3 console) and audit the next report";
 const REQUIRED_FIELD: &str =
     "S3 Inventory always writes it: this manifest was not written by S3 Inventory";
+const WITH_ALL_VERSIONS: &str = "S3 Inventory writes it in every report of all versions (IncludedObjectVersions All): without it no row is known to be current, so this manifest was not written by S3 Inventory";
+
+/// More columns than S3 Inventory has fields.
+const MAX_COLUMNS: usize = 64;
 
 /// The column positions of a report's `fileSchema` that the audit reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,19 +36,43 @@ impl Columns {
     /// without spaces (`"Bucket, Key, VersionId, ..."`).
     pub(crate) fn from_schema(schema: &str) -> Result<Self, InventoryError> {
         let names: Vec<&str> = schema.split(',').map(str::trim).collect();
-        let find = |name: &str| names.iter().position(|n| *n == name);
-        let required = |name: &'static str, fix: &'static str| {
-            find(name).ok_or(InventoryError::MissingColumn { column: name, fix })
+        if names.len() > MAX_COLUMNS {
+            return Err(InventoryError::InvalidSchema {
+                reason: format!("{} columns, more than S3 Inventory writes", names.len()),
+            });
+        }
+        let find = |name: &str| -> Result<Option<usize>, InventoryError> {
+            let mut at = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n == name)
+                .map(|(i, _)| i);
+            match (at.next(), at.next()) {
+                (Some(_), Some(_)) => Err(InventoryError::InvalidSchema {
+                    reason: format!("column {name} appears twice"),
+                }),
+                (first, _) => Ok(first),
+            }
         };
+        let required = |name: &'static str, fix: &'static str| {
+            find(name)?.ok_or(InventoryError::MissingColumn { column: name, fix })
+        };
+        let version_id = find("VersionId")?;
         Ok(Self {
             count: names.len(),
             bucket: required("Bucket", REQUIRED_FIELD)?,
             key: required("Key", REQUIRED_FIELD)?,
             encryption_status: required("EncryptionStatus", ADD_FIELD)?,
-            version_id: find("VersionId"),
-            is_latest: find("IsLatest"),
-            is_delete_marker: find("IsDeleteMarker"),
-            bucket_key_status: find("BucketKeyStatus"),
+            is_latest: match version_id {
+                Some(_) => Some(required("IsLatest", WITH_ALL_VERSIONS)?),
+                None => find("IsLatest")?,
+            },
+            is_delete_marker: match version_id {
+                Some(_) => Some(required("IsDeleteMarker", WITH_ALL_VERSIONS)?),
+                None => find("IsDeleteMarker")?,
+            },
+            version_id,
+            bucket_key_status: find("BucketKeyStatus")?,
         })
     }
 }
@@ -150,6 +178,12 @@ impl InventoryManifest {
             });
         }
         let source_bucket = text("sourceBucket")?.to_owned();
+        if S3ObjectRef::new(&source_bucket, "k").is_err() {
+            return Err(invalid(format!(
+                "sourceBucket {} is not a bucket name",
+                quoted(&source_bucket)
+            )));
+        }
         let destination = text("destinationBucket")?;
         // S3 writes the destination as a bucket ARN.
         let destination_bucket = destination
@@ -158,6 +192,14 @@ impl InventoryManifest {
             .or_else(|| destination.strip_prefix("arn:aws-cn:s3:::"))
             .unwrap_or(destination)
             .to_owned();
+        // The data files are read from where the manifest is: a manifest
+        // that sends the reader to another bucket is not S3 Inventory's.
+        if destination_bucket != manifest.bucket() {
+            return Err(invalid(format!(
+                "destinationBucket {} is not the bucket the manifest is in",
+                quoted(destination)
+            )));
+        }
         let schema = text("fileSchema")?.to_owned();
         let columns = Columns::from_schema(&schema)?;
         let creation_timestamp_ms = value
@@ -188,6 +230,9 @@ impl InventoryManifest {
                     quoted(&destination_bucket)
                 ))
             })?;
+            if files.iter().any(|f: &DataFile| f.object == object) {
+                return Err(invalid(format!("files[{i}] is listed twice")));
+            }
             files.push(DataFile {
                 object,
                 size,
@@ -374,6 +419,49 @@ pub(crate) mod tests {
             }
         );
         assert!(err.to_string().contains("OptionalFields"), "{err}");
+    }
+
+    #[test]
+    fn a_report_of_all_versions_needs_is_latest() {
+        let err = parse(&json(
+            "CSV",
+            "Bucket, Key, VersionId, IsDeleteMarker, EncryptionStatus",
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                InventoryError::MissingColumn {
+                    column: "IsLatest",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let twice = parse(&json("CSV", "Bucket, Key, Key, EncryptionStatus")).unwrap_err();
+        assert!(
+            matches!(twice, InventoryError::InvalidSchema { .. }),
+            "{twice}"
+        );
+    }
+
+    #[test]
+    fn a_manifest_must_name_its_own_bucket_a_valid_source_and_each_file_once() {
+        let mut value: serde_json::Value = serde_json::from_slice(&json("CSV", SCHEMA)).unwrap();
+        let with = |field: &str, v: serde_json::Value| {
+            let mut changed = value.clone();
+            changed[field] = v;
+            parse(changed.to_string().as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(with("destinationBucket", "arn:aws:s3:::elsewhere".into())
+            .contains("not the bucket the manifest is in"));
+        assert!(with("sourceBucket", "bad\nbucket,".into()).contains("not a bucket name"));
+        let file = value["files"][0].clone();
+        value["files"] = serde_json::json!([file.clone(), file]);
+        let err = parse(value.to_string().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
     }
 
     #[test]

@@ -38,8 +38,10 @@
 //!    manifests (`S3BatchOperations_CSV_20180820`: `bucket,key,versionId`,
 //!    no header, keys percent-encoded): [`Remediation::UpdateObjectEncryption`]
 //!    (re-keyed in place; version id and ETag stay, so enrolled pins stay
-//!    valid) or [`Remediation::CopyObject`] (a copy writes a **new version**:
-//!    pins on these versions change).
+//!    valid), [`Remediation::CopyObject`] (a copy writes a **new version**:
+//!    pins on these versions change), or, for a noncurrent version that
+//!    would need a copy, [`Remediation::DeleteNoncurrentVersion`] (copying
+//!    it would make its old content current again).
 //!
 //! Facts and sources: S3 User Guide, "Amazon S3 Inventory list" and
 //! "Locating your inventory list"; S3 API `InventoryConfiguration`; S3 User
@@ -124,7 +126,7 @@ impl EncryptionStatus {
     /// |---|---|
     /// | `SSE-KMS`, `DSSE-KMS` | none (compliant) |
     /// | `SSE-S3` | [`Remediation::UpdateObjectEncryption`]: re-keyed in place |
-    /// | `NOT-SSE`, `SSE-C` | [`Remediation::CopyObject`]: a new version |
+    /// | `NOT-SSE`, `SSE-C` | [`Remediation::CopyObject`]: a new version (for a noncurrent version, [`Remediation::DeleteNoncurrentVersion`]: see [`Remediation::for_version`]) |
     /// | unknown | none (not compliant) |
     pub fn classify(self) -> Option<Remediation> {
         match self {
@@ -224,6 +226,13 @@ pub enum InventoryError {
         /// How to change the inventory configuration.
         fix: &'static str,
     },
+    /// `fileSchema` is not one S3 Inventory writes (too many columns, a
+    /// column twice).
+    #[error("the inventory report's fileSchema is unusable: {reason}")]
+    InvalidSchema {
+        /// What is wrong.
+        reason: String,
+    },
     /// `manifest.json` is not a manifest this crate can read.
     #[error("the inventory manifest {manifest} is unusable: {reason}")]
     InvalidManifest {
@@ -305,6 +314,7 @@ pub type ProgressFn = Arc<dyn Fn(&InventoryProgress) + Send + Sync>;
 /// Options of [`Guard::audit_inventory`](crate::Guard::audit_inventory).
 #[derive(Clone, Default)]
 pub struct InventoryAuditOptions {
+    source_bucket: Option<String>,
     check_kms_keys: bool,
     concurrency: Option<usize>,
     progress: Option<ProgressFn>,
@@ -313,6 +323,7 @@ pub struct InventoryAuditOptions {
 impl fmt::Debug for InventoryAuditOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InventoryAuditOptions")
+            .field("source_bucket", &self.source_bucket)
             .field("check_kms_keys", &self.check_kms_keys)
             .field("concurrency", &self.calls_in_flight())
             .field("progress", &self.progress.is_some())
@@ -325,6 +336,15 @@ impl InventoryAuditOptions {
     /// callback.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The bucket the report must cover: a report of another bucket
+    /// (its `sourceBucket`) fails with [`InventoryError::WrongBucket`]
+    /// before any data file is read. Without it, the report says which
+    /// bucket it covers ([`InventoryReport::source_bucket`]).
+    pub fn source_bucket(mut self, bucket: &str) -> Self {
+        self.source_bucket = Some(bucket.to_owned());
+        self
     }
 
     /// Checks the KMS key of every SSE-KMS and DSSE-KMS version against the
@@ -354,6 +374,10 @@ impl InventoryAuditOptions {
         self
     }
 
+    pub(crate) fn expected_source_bucket(&self) -> Option<&str> {
+        self.source_bucket.as_deref()
+    }
+
     pub(crate) fn checks_kms_keys(&self) -> bool {
         self.check_kms_keys
     }
@@ -380,6 +404,14 @@ impl InventoryAuditOptions {
 pub struct InventoryReport {
     /// The bucket the report covers (`sourceBucket`).
     pub source_bucket: String,
+    /// Whether the report lists every version (`IncludedObjectVersions`
+    /// `All`). When not, only current versions were judged: noncurrent
+    /// versions, which still store their photos, are not in the report.
+    pub all_versions: bool,
+    /// When S3 started the report (`creationTimestamp`, milliseconds since
+    /// the Unix epoch), if stated: what was written or re-encrypted since
+    /// is not in it.
+    pub creation_timestamp_ms: Option<u64>,
     /// Data files read.
     pub files: usize,
     /// Rows read, delete markers included.
@@ -403,8 +435,10 @@ pub struct InventoryReport {
     /// Versions whose key could not be checked (HeadObject failed after
     /// the SDK's retries, or reported no usable key): never compliant.
     pub keys_unchecked: u64,
-    /// Versions the report lists that S3 no longer has (HeadObject: not
-    /// found): deleted since the report; they store nothing.
+    /// Versions the report lists by version id that S3 no longer has
+    /// (HeadObject of that version: not found): deleted since the report;
+    /// they store nothing. (Without a version id, a miss is
+    /// [unchecked](Self::keys_unchecked).)
     pub versions_gone: u64,
     /// Versions written to the [`Remediation::UpdateObjectEncryption`]
     /// manifest.
@@ -412,6 +446,10 @@ pub struct InventoryReport {
     /// Versions written to the [`Remediation::CopyObject`] manifest (their
     /// version ids, and so pins, change when copied).
     pub copy: u64,
+    /// Noncurrent versions written to the
+    /// [`Remediation::DeleteNoncurrentVersion`] list (a copy would make
+    /// them current again).
+    pub delete_noncurrent: u64,
 }
 
 impl InventoryReport {
@@ -420,6 +458,7 @@ impl InventoryReport {
     pub fn non_compliant(&self) -> u64 {
         self.update_in_place
             + self.copy
+            + self.delete_noncurrent
             + self
                 .counts
                 .get(EncryptionStatus::Unknown.as_str())
@@ -428,12 +467,14 @@ impl InventoryReport {
             + self.keys_unchecked
     }
 
-    /// Whether every stored version is encrypted with SSE-KMS or DSSE-KMS
-    /// (and, when [`kms_keys_checked`](Self::kms_keys_checked), under an
-    /// allowed key). Fails closed: an unknown status or an unchecked key
-    /// is not compliant.
+    /// Whether every version the report lists is encrypted with SSE-KMS
+    /// or DSSE-KMS (and, when [`kms_keys_checked`](Self::kms_keys_checked),
+    /// under an allowed key). Fails closed: an unknown status or an
+    /// unchecked key is not compliant, and neither is a report of no
+    /// versions at all (nothing was shown). Covers noncurrent versions only
+    /// when [`all_versions`](Self::all_versions).
     pub fn is_compliant(&self) -> bool {
-        self.non_compliant() == 0
+        self.versions > 0 && self.non_compliant() == 0
     }
 }
 
@@ -442,8 +483,10 @@ impl InventoryReport {
 impl serde::Serialize for InventoryReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut r = serializer.serialize_struct("InventoryReport", 15)?;
+        let mut r = serializer.serialize_struct("InventoryReport", 19)?;
         r.serialize_field("source_bucket", &self.source_bucket)?;
+        r.serialize_field("all_versions", &self.all_versions)?;
+        r.serialize_field("creation_timestamp_ms", &self.creation_timestamp_ms)?;
         r.serialize_field("files", &self.files)?;
         r.serialize_field("rows", &self.rows)?;
         r.serialize_field("versions", &self.versions)?;
@@ -459,8 +502,27 @@ impl serde::Serialize for InventoryReport {
         r.serialize_field("versions_gone", &self.versions_gone)?;
         r.serialize_field("update_in_place", &self.update_in_place)?;
         r.serialize_field("copy", &self.copy)?;
+        r.serialize_field("delete_noncurrent", &self.delete_noncurrent)?;
         r.end()
     }
+}
+
+/// What [`Guard::reencrypt`](crate::Guard::reencrypt) did to one version,
+/// confirmed by HeadObject afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reencrypted {
+    /// The version that was fixed, as given.
+    pub object: S3ObjectRef,
+    /// How.
+    pub remediation: Remediation,
+    /// The version now stored: the same id after
+    /// [`Remediation::UpdateObjectEncryption`], a **new** one after
+    /// [`Remediation::CopyObject`] (`None` in a bucket without
+    /// versioning).
+    pub new_version_id: Option<String>,
+    /// The KMS key HeadObject reports for it afterwards (an allowed key).
+    pub kms_key: String,
 }
 
 #[cfg(test)]
@@ -493,8 +555,23 @@ mod tests {
     }
 
     #[test]
+    fn a_noncurrent_version_is_never_copied_over_its_key() {
+        use Remediation as R;
+        assert_eq!(R::CopyObject.for_version(true), R::CopyObject);
+        assert_eq!(R::CopyObject.for_version(false), R::DeleteNoncurrentVersion);
+        for current in [true, false] {
+            assert_eq!(
+                R::UpdateObjectEncryption.for_version(current),
+                R::UpdateObjectEncryption
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_status_is_never_compliant() {
         let mut report = InventoryReport::default();
+        assert!(!report.is_compliant(), "no versions shown, no verdict");
+        report.versions = 10;
         report.counts.insert("SSE-KMS", 10);
         assert!(report.is_compliant());
         report.counts.insert("UNKNOWN", 1);

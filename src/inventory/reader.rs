@@ -12,7 +12,7 @@ use super::manifest::Columns;
 use super::{
     quoted, BucketKeyStatus, DataFile, EncryptionStatus, InventoryError, InventoryManifest,
 };
-use crate::input::S3ObjectRef;
+use crate::input::{S3ObjectRef, NULL_VERSION_ID};
 
 /// Compressed bytes inflated at a time: with deflate's worst ratio
 /// (about 1:1032) the inflated buffer stays under 9 MiB whatever a chunk
@@ -33,8 +33,10 @@ pub struct InventoryRow<'a> {
     /// any Unicode, control characters included: escape it
     /// ([`text::escape`](crate::text::escape)) before showing it.
     pub key: Cow<'a, str>,
-    /// `VersionId` (reports of all versions; empty for a version written
-    /// before versioning was enabled).
+    /// `VersionId` (reports of all versions only). S3 Inventory leaves it
+    /// empty for the `null` version (written while versioning was off or
+    /// suspended); it is given here as `null`, the id S3's API takes for
+    /// that version.
     pub version_id: Option<&'a str>,
     /// `IsLatest`.
     pub is_latest: Option<bool>,
@@ -102,6 +104,7 @@ pub struct DataFileReader {
     ends: Vec<usize>,
     ends_len: usize,
     plus_decoded: String,
+    failed: bool,
 }
 
 impl std::fmt::Debug for DataFileReader {
@@ -137,6 +140,7 @@ impl DataFileReader {
             record_len: 0,
             ends_len: 0,
             plus_decoded: String::new(),
+            failed: false,
         }
     }
 
@@ -153,15 +157,45 @@ impl DataFileReader {
     /// is malformed or over 64 KiB, or names another bucket
     /// ([`InventoryError::WrongBucket`]); any error `on_row` returns.
     pub fn push(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
+        let result = self.push_inner(chunk, on_row);
+        // After an error the file is not read further: its rows could
+        // only be misread.
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn push_inner(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
+        if self.failed {
+            return Err(self.invalid("an earlier error ended this file".to_owned()));
+        }
         self.md5.update(chunk);
         self.compressed += chunk.len() as u64;
+        if self.compressed > self.expected_size {
+            return Err(self.mismatch("more bytes than"));
+        }
         for step in chunk.chunks(INFLATE_STEP) {
-            if let Err(e) = self.inflate.write_all(step) {
+            // flate2's writer hands inflated bytes on at the next write;
+            // flushing hands them on now, so rows are not held back.
+            if let Err(e) = self
+                .inflate
+                .write_all(step)
+                .and_then(|()| self.inflate.flush())
+            {
                 return Err(self.invalid(format!("not gzip ({e})")));
             }
             self.parse_inflated(false, on_row)?;
         }
         Ok(())
+    }
+
+    fn mismatch(&self, what: &str) -> InventoryError {
+        InventoryError::DataFileMismatch {
+            file: self.file.clone(),
+            detail: format!(
+                "{what} the {} bytes listed ({} read so far)",
+                self.expected_size, self.compressed
+            ),
+        }
     }
 
     /// Ends the file: parses what remains, then checks the file's size and
@@ -172,6 +206,9 @@ impl DataFileReader {
     /// for a file cut short); [`InventoryError::InvalidData`] for a gzip
     /// stream cut short; the errors of [`push`](Self::push).
     pub fn finish(mut self, on_row: &mut RowFn<'_>) -> Result<u64, InventoryError> {
+        if self.failed {
+            return Err(self.invalid("an earlier error ended this file".to_owned()));
+        }
         // Size and MD5 first: a file that is not the one S3 wrote is
         // reported as such, not by whatever parse error its damage causes.
         let actual = hex::encode(std::mem::take(&mut self.md5).finalize());
@@ -303,7 +340,9 @@ impl DataFileReader {
         if key.is_empty() {
             return Err(invalid("the key is empty".to_owned()));
         }
-        let version_id = optional(self.columns.version_id);
+        let version_id =
+            optional(self.columns.version_id)
+                .map(|v| if v.is_empty() { NULL_VERSION_ID } else { v });
         if version_id.is_some_and(|v| {
             !v.bytes()
                 .all(|b| b.is_ascii_graphic() && b != b',' && b != b'"')
@@ -327,9 +366,28 @@ impl DataFileReader {
 }
 
 /// Decodes a key as S3 Inventory writes it: URL-encoded in the form style,
-/// where `+` is a space and `%2B` a plus. `None` when the result is not
-/// UTF-8.
+/// where `+` is a space and `%2B` a plus. Strict: `None` for a `%` without
+/// two hexadecimal digits, a character no URL encoder leaves as is (a
+/// space, a control character, a quote, a comma, anything not ASCII), or a
+/// result that is not UTF-8. A loose decoder could turn a damaged row into
+/// another object's key.
 fn decode_key<'a>(encoded: &'a str, scratch: &'a mut String) -> Option<Cow<'a, str>> {
+    let bytes = encoded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                i += 3;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => i += 1,
+            b'*' | b'-' | b'.' | b'_' | b'~' | b'/' | b'+' | b'!' | b'\'' | b'(' | b')' => i += 1,
+            _ => return None,
+        }
+    }
     let source: &str = if encoded.contains('+') {
         scratch.clear();
         scratch.extend(encoded.chars().map(|c| if c == '+' { ' ' } else { c }));
@@ -450,6 +508,54 @@ mod tests {
     }
 
     #[test]
+    fn a_gzip_stream_cut_short_or_followed_by_other_bytes_is_refused() {
+        // The manifest lists exactly these bytes (MD5 and size match): the
+        // damage is in the gzip stream itself.
+        let data = gzip(ROWS.as_bytes());
+        let err = read(&data[..data.len() - 6], 7).unwrap_err();
+        assert!(err.to_string().contains("incomplete"), "{err}");
+        let mut trailing = data.clone();
+        trailing.extend_from_slice(b"\"library-photos\",\"x\"");
+        let err = read(&trailing, 7).unwrap_err();
+        assert!(matches!(err, InventoryError::InvalidData { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_empty_version_id_is_the_null_version() {
+        let row = "\"library-photos\",\"k\",\"\",\"true\",\"false\",\"1\",\"SSE-S3\",\"\"\n";
+        let rows = read(&gzip(row.as_bytes()), 64).unwrap();
+        assert_eq!(rows[0].1.as_deref(), Some("null"));
+    }
+
+    #[test]
+    fn after_an_error_the_file_is_not_read_further() {
+        let data =
+            gzip(b"\"other-bucket\",\"k\",\"v\",\"true\",\"false\",\"1\",\"SSE-KMS\",\"\"\n");
+        let manifest = manifest_with(SCHEMA, &data);
+        let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+        assert!(reader.push(&data, &mut |_| Ok(())).is_err());
+        let err = reader.push(b"", &mut |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("earlier error"), "{err}");
+        assert!(reader.finish(&mut |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn more_bytes_than_listed_stop_the_file_at_once() {
+        let data = gzip(ROWS.as_bytes());
+        let manifest = manifest_with(SCHEMA, &data[..10]);
+        let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+        let err = reader
+            .push(&data, &mut |_| {
+                panic!("no row from a file larger than listed")
+            })
+            .unwrap_err();
+        assert!(
+            matches!(err, InventoryError::DataFileMismatch { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn malformed_rows_are_errors_with_their_row_number() {
         for (rows, expect) in [
             ("\"library-photos\",\"k\",\"SSE-KMS\"\n", "3 columns"),
@@ -507,6 +613,17 @@ mod tests {
                 "{encoded}"
             );
         }
-        assert_eq!(decode_key("members/%FF.jpg", &mut scratch), None);
+        for damaged in [
+            "members/%FF.jpg",
+            "members/%4.jpg",
+            "members/%zz.jpg",
+            "members/100%",
+            "members/ada lovelace.jpg",
+            "members/a,b.jpg",
+            "members/é.jpg",
+            "members/a\"b.jpg",
+        ] {
+            assert_eq!(decode_key(damaged, &mut scratch), None, "{damaged}");
+        }
     }
 }

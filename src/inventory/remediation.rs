@@ -29,8 +29,16 @@ pub enum Remediation {
     /// S3 `CopyObject` onto itself with SSE-KMS (Batch Operations operation
     /// `S3PutObjectCopy`): writes a **new version**; the old one must then
     /// be deleted, and pins on it change. For `NOT-SSE`, `SSE-C`, and
-    /// DSSE-KMS versions under a key outside the allowlist.
+    /// DSSE-KMS versions under a key outside the allowlist, when the
+    /// version is the **current** one.
     CopyObject,
+    /// A **noncurrent** version that needs a copy: copying it onto its key
+    /// would make its old content current again, so it is listed for
+    /// deletion instead (by version id, with
+    /// [`Guard::erase`](crate::Guard::erase)'s rules or a lifecycle
+    /// `NoncurrentVersionExpiration` rule). Batch Operations cannot delete
+    /// objects: this list is in the same CSV format, for those tools.
+    DeleteNoncurrentVersion,
 }
 
 impl Remediation {
@@ -40,6 +48,17 @@ impl Remediation {
         match self {
             Self::UpdateObjectEncryption => "update-object-encryption",
             Self::CopyObject => "copy-object",
+            Self::DeleteNoncurrentVersion => "delete-noncurrent-version",
+        }
+    }
+
+    /// This remediation for a version that is current or not: a copy of a
+    /// noncurrent version becomes
+    /// [`DeleteNoncurrentVersion`](Self::DeleteNoncurrentVersion).
+    pub fn for_version(self, current: bool) -> Self {
+        match self {
+            Self::CopyObject if !current => Self::DeleteNoncurrentVersion,
+            other => other,
         }
     }
 }
@@ -68,8 +87,9 @@ impl RemediationSink for () {
     }
 }
 
-/// Writes the two remediation manifests in the S3 Batch Operations CSV
-/// format `S3BatchOperations_CSV_20180820`: one line per version,
+/// Writes the remediation manifests in the S3 Batch Operations CSV format
+/// `S3BatchOperations_CSV_20180820`, one per [`Remediation`]: one line per
+/// version,
 /// `bucket,key,versionId` (or `bucket,key` without a version id), no
 /// header, keys percent-encoded (a space as `%20`, `+` as `%2B`, `%` as
 /// `%25`, every non-ASCII byte as `%XX`).
@@ -77,10 +97,10 @@ impl RemediationSink for () {
 /// ```
 /// use rekognition_guard::inventory::{BatchManifestWriter, Remediation, RemediationSink};
 ///
-/// let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new());
+/// let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
 /// manifests.add(Remediation::CopyObject, "library-photos", "members/ada lovelace+1.jpg", Some("3sL4kqtJ"))?;
-/// let (in_place, copy) = manifests.into_inner()?;
-/// assert!(in_place.is_empty());
+/// let (in_place, copy, delete_noncurrent) = manifests.into_inner()?;
+/// assert!(in_place.is_empty() && delete_noncurrent.is_empty());
 /// assert_eq!(copy, b"library-photos,members/ada%20lovelace%2B1.jpg,3sL4kqtJ\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -88,27 +108,32 @@ impl RemediationSink for () {
 pub struct BatchManifestWriter<W: Write> {
     update_in_place: W,
     copy: W,
+    delete_noncurrent: W,
 }
 
 impl<W: Write> BatchManifestWriter<W> {
     /// Writes [`Remediation::UpdateObjectEncryption`] versions to
-    /// `update_in_place` and [`Remediation::CopyObject`] versions to
-    /// `copy`.
-    pub fn new(update_in_place: W, copy: W) -> Self {
+    /// `update_in_place`, [`Remediation::CopyObject`] versions to `copy`
+    /// and [`Remediation::DeleteNoncurrentVersion`] versions to
+    /// `delete_noncurrent`.
+    pub fn new(update_in_place: W, copy: W, delete_noncurrent: W) -> Self {
         Self {
             update_in_place,
             copy,
+            delete_noncurrent,
         }
     }
 
-    /// Flushes and returns both writers (`update_in_place`, `copy`).
+    /// Flushes and returns the writers (`update_in_place`, `copy`,
+    /// `delete_noncurrent`).
     ///
     /// # Errors
     /// A flush error.
-    pub fn into_inner(mut self) -> io::Result<(W, W)> {
+    pub fn into_inner(mut self) -> io::Result<(W, W, W)> {
         self.update_in_place.flush()?;
         self.copy.flush()?;
-        Ok((self.update_in_place, self.copy))
+        self.delete_noncurrent.flush()?;
+        Ok((self.update_in_place, self.copy, self.delete_noncurrent))
     }
 }
 
@@ -123,6 +148,7 @@ impl<W: Write + Send> RemediationSink for BatchManifestWriter<W> {
         let out = match remediation {
             Remediation::UpdateObjectEncryption => &mut self.update_in_place,
             Remediation::CopyObject => &mut self.copy,
+            Remediation::DeleteNoncurrentVersion => &mut self.delete_noncurrent,
         };
         // Bucket names and version ids need no encoding; the reader
         // refuses version ids with a comma or a quote.
@@ -146,10 +172,10 @@ mod tests {
             "x/~y_z-1.jpg",
             "a\nb",
         ] {
-            let mut w = BatchManifestWriter::new(Vec::new(), Vec::new());
+            let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
             w.add(Remediation::UpdateObjectEncryption, "b", key, None)
                 .unwrap();
-            let (line, _) = w.into_inner().unwrap();
+            let (line, _, _) = w.into_inner().unwrap();
             let line = String::from_utf8(line).unwrap();
             let encoded = line.trim_end().strip_prefix("b,").unwrap();
             assert!(!encoded.contains([' ', '+', ',', '"', '\n']), "{encoded}");

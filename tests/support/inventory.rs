@@ -245,6 +245,7 @@ pub const ADA: &str = "members/ada lovelace.jpg";
 pub const EMILIE: &str = "members/émilie+山田 100%.jpg";
 pub const GRACE: &str = "members/grace,hopper.jpg";
 pub const GONE: &str = "members/gone.jpg";
+pub const HOPPER: &str = "members/hopper.jpg";
 
 /// A versioned photo bucket with a fleet of mixed statuses:
 /// * `ADA`: SSE-KMS under the allowed key, then overwritten with SSE-S3
@@ -253,7 +254,10 @@ pub const GONE: &str = "members/gone.jpg";
 ///   only by key checks);
 /// * `GRACE`: no encryption header (NOT-SSE: CopyObject);
 /// * `GONE`: SSE-KMS under the allowed key, then deleted (a delete marker
-///   and a compliant noncurrent version).
+///   and a compliant noncurrent version);
+/// * `HOPPER`: no encryption header, then SSE-KMS under the allowed key
+///   (a noncurrent NOT-SSE version: a copy would make it current again,
+///   so it is listed for deletion).
 ///
 /// Returns the version ids by name.
 pub async fn mixed_fleet(f: &Fixture) -> Fleet {
@@ -278,12 +282,16 @@ pub async fn mixed_fleet(f: &Fixture) -> Fleet {
         .send()
         .await
         .expect("DeleteObject");
+    let hopper_plain = f.put(HOPPER, None, None).await.unwrap();
+    let hopper_kms = f.put_kms(HOPPER).await.unwrap();
     Fleet {
         ada_kms,
         ada_sse_s3,
         emilie,
         grace,
         gone,
+        hopper_plain,
+        hopper_kms,
     }
 }
 
@@ -293,4 +301,6 @@ pub struct Fleet {
     pub emilie: String,
     pub grace: String,
     pub gone: String,
+    pub hopper_plain: String,
+    pub hopper_kms: String,
 }
