@@ -42,7 +42,8 @@ impl fmt::Display for Severity {
 /// Ids: `default-encryption-not-kms`, `default-encryption-key-not-allowed`,
 /// `bucket-key-disabled` (info), `versioning-not-enabled`,
 /// `no-tls-only-policy`, `uploads-not-forced-to-kms`,
-/// `public-access-not-blocked`, and `unverifiable-<check>` when a
+/// `public-access-not-blocked`, `no-inventory-encryption-status`,
+/// `inventory-current-versions-only` (info), and `unverifiable-<check>` when a
 /// configuration could not be read (never a pass).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -117,6 +118,9 @@ const OTHER_FINDING_IDS: &[&str] = &[
     "policy-statement-not-credited",
     "unverifiable-bucket-policy",
     "unverifiable-public-access-block",
+    "no-inventory-encryption-status",
+    "inventory-current-versions-only",
+    "unverifiable-inventory",
 ];
 
 impl BucketAudit {

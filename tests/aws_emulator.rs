@@ -348,6 +348,7 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
         ids,
         [
             "default-encryption-not-kms",
+            "no-inventory-encryption-status",
             "no-tls-only-policy",
             "public-access-not-blocked",
             "uploads-not-forced-to-kms",

@@ -539,10 +539,13 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
     const PUBLIC_ACCESS: &str = "<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
     const WRONG_ROOT: &str =
         "<GetBucketVersioningResponse><Status>Enabled</Status></GetBucketVersioningResponse>";
+    const INVENTORY: &str =
+        "<ListInventoryConfigurationsResult><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>";
     for broken in [
         "GetBucketEncryption",
         "GetBucketVersioning",
         "GetPublicAccessBlock",
+        "ListBucketInventoryConfigurations",
     ] {
         let body = |op: &str, good: &'static str| if op == broken { WRONG_ROOT } else { good };
         let encryption = mock!(aws_sdk_s3::Client::get_bucket_encryption)
@@ -551,6 +554,8 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
             .then_http_response(xml(body("GetBucketVersioning", VERSIONING)));
         let public_access = mock!(aws_sdk_s3::Client::get_public_access_block)
             .then_http_response(xml(body("GetPublicAccessBlock", PUBLIC_ACCESS)));
+        let inventory = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
+            .then_http_response(xml(body("ListBucketInventoryConfigurations", INVENTORY)));
         let policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
             response(404, &[], "<Error><Code>NoSuchBucketPolicy</Code></Error>")
         });
@@ -558,7 +563,13 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
             mock_client!(
                 aws_sdk_s3,
                 RuleMode::MatchAny,
-                &[&encryption, &versioning, &public_access, &policy],
+                &[
+                    &encryption,
+                    &versioning,
+                    &public_access,
+                    &inventory,
+                    &policy
+                ],
                 |c| c.retry_config(no_retry.clone())
             ),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
@@ -628,7 +639,7 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
         aws.caller_account().await.unwrap_err(),
     ));
 
-    assert_eq!(failures.len(), 8);
+    assert_eq!(failures.len(), 9);
     for (service, operation, e) in failures {
         let text = e.to_string();
         assert_eq!((e.service(), e.operation()), (service, operation), "{text}");
@@ -1014,6 +1025,7 @@ mod audit {
     use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
     use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
     use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
+    use aws_sdk_s3::operation::list_bucket_inventory_configurations::ListBucketInventoryConfigurationsOutput;
     use aws_sdk_s3::types::{
         BucketVersioningStatus, PublicAccessBlockConfiguration, ServerSideEncryption,
         ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
@@ -1075,9 +1087,54 @@ mod audit {
         )
     }
 
+    /// One enabled CSV inventory of all versions with EncryptionStatus.
+    fn inventory_ok() -> Rule {
+        mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
+            use aws_sdk_s3::types::{
+                InventoryConfiguration, InventoryDestination, InventoryFormat, InventoryFrequency,
+                InventoryIncludedObjectVersions, InventoryOptionalField,
+                InventoryS3BucketDestination, InventorySchedule,
+            };
+            ListBucketInventoryConfigurationsOutput::builder()
+                .inventory_configuration_list(
+                    InventoryConfiguration::builder()
+                        .id("photos-audit")
+                        .is_enabled(true)
+                        .included_object_versions(InventoryIncludedObjectVersions::All)
+                        .optional_fields(InventoryOptionalField::EncryptionStatus)
+                        .optional_fields(InventoryOptionalField::BucketKeyStatus)
+                        .schedule(
+                            InventorySchedule::builder()
+                                .frequency(InventoryFrequency::Daily)
+                                .build()
+                                .unwrap(),
+                        )
+                        .destination(
+                            InventoryDestination::builder()
+                                .s3_bucket_destination(
+                                    InventoryS3BucketDestination::builder()
+                                        .bucket("arn:aws:s3:::inventory-reports")
+                                        .format(InventoryFormat::Csv)
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+    }
+
+    /// The audit of `library-photos` against S3 answering by `rules`; an
+    /// inventory configuration is there unless `rules` answer for it first.
     async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::aws::BucketAudit, Error> {
+        let inventory = inventory_ok();
+        let mut rules = rules.to_vec();
+        rules.push(&inventory);
         let aws = backend(
-            mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |c| c
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, |c| c
                 .retry_config(RetryConfig::disabled())),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
         );
@@ -1215,6 +1272,66 @@ mod audit {
         .await
         .unwrap();
         assert!(audit.is_compliant(), "{:#?}", audit.findings());
+    }
+
+    #[tokio::test]
+    async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
+        let none = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
+            .then_output(|| ListBucketInventoryConfigurationsOutput::builder().build());
+        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
+            )
+        });
+        let audit = run_audit(&[
+            &none,
+            &encryption_ok(),
+            &versioning_ok(),
+            &no_policy,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        let finding = audit
+            .findings()
+            .iter()
+            .find(|f| f.id == "no-inventory-encryption-status")
+            .unwrap_or_else(|| panic!("{:#?}", audit.findings()));
+        assert_eq!(
+            finding.severity,
+            rekognition_guard::posture::Severity::Medium
+        );
+        assert!(finding.fix.contains("EncryptionStatus"), "{finding}");
+        // Not an at-rest finding: a Face Liveness output bucket is not
+        // refused for it.
+        assert!(
+            audit.at_rest_findings().next().is_none(),
+            "{:#?}",
+            audit.findings()
+        );
+
+        let denied = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
+            .then_http_response(|| denied("ListBucketInventoryConfigurations"));
+        let audit = run_audit(&[
+            &denied,
+            &encryption_ok(),
+            &versioning_ok(),
+            &no_policy,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        assert!(
+            audit
+                .findings()
+                .iter()
+                .any(|f| f.id == "unverifiable-inventory"
+                    && f.fix.contains("s3:GetInventoryConfiguration")),
+            "{:#?}",
+            audit.findings()
+        );
     }
 
     #[tokio::test]
@@ -1517,7 +1634,7 @@ mod liveness {
         response(200, &[("content-type", "application/xml")], body)
     }
 
-    /// The bucket audit's four reads for a compliant output bucket.
+    /// The bucket audit's five reads for a compliant output bucket.
     fn compliant_output_bucket() -> Vec<Rule> {
         let encryption = format!("<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>{KEY}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>");
         vec![
@@ -1536,6 +1653,11 @@ mod liveness {
                     "<Error><Code>NoSuchPublicAccessBlockConfiguration</Code></Error>",
                 )
             }),
+            mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_http_response(
+                || {
+                    xml("<ListInventoryConfigurationsResult><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>")
+                },
+            ),
         ]
     }
 

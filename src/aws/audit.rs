@@ -6,7 +6,10 @@ use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
 use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
 use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
 use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
-use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, InventoryConfiguration, InventoryFormat,
+    InventoryIncludedObjectVersions, InventoryOptionalField, ServerSideEncryption,
+};
 use serde_json::Value;
 
 use super::bucket_policy::{
@@ -110,8 +113,10 @@ impl AwsBackend {
     /// Audits `bucket`'s configuration against `policy` (its KMS key
     /// allowlist and expected owner): default encryption SSE-KMS with an
     /// allowed key, versioning enabled, a bucket policy that denies
-    /// non-TLS requests and uploads without SSE-KMS, and Block Public Access
-    /// fully on. The five reads run concurrently.
+    /// non-TLS requests and uploads without SSE-KMS, Block Public Access
+    /// fully on, and an S3 Inventory configuration that reports
+    /// `EncryptionStatus` in CSV (for [`Guard::audit_inventory`](crate::Guard::audit_inventory)).
+    /// The reads run concurrently.
     ///
     /// A configuration that cannot be read for lack of permission is a
     /// `high` finding (`unverifiable-…`), never a pass.
@@ -122,7 +127,7 @@ impl AwsBackend {
         let s3 = self.s3_client();
         let region = s3.config().region().map(|r| r.as_ref());
         let owner = policy.bucket_owner().map(|a| a.as_str().to_owned());
-        let (encryption, versioning, bucket_policy, public_access) = tokio::join!(
+        let (encryption, versioning, bucket_policy, public_access, inventory) = tokio::join!(
             s3.get_bucket_encryption()
                 .bucket(bucket)
                 .set_expected_bucket_owner(owner.clone())
@@ -139,6 +144,7 @@ impl AwsBackend {
                 .bucket(bucket)
                 .set_expected_bucket_owner(owner.clone())
                 .send(),
+            inventory_configurations(s3, bucket, owner.clone(), region),
         );
         let encryption = read(
             encryption,
@@ -167,6 +173,7 @@ impl AwsBackend {
         versioning_status(versioning, &mut findings);
         bucket_policy_statements(bucket_policy, bucket, default_kms, &mut findings);
         public_access_block(public_access, &mut findings);
+        inventory_status(inventory?, &mut findings);
 
         let audit = BucketAudit::new(bucket, findings);
         tracing::info!(
@@ -256,6 +263,89 @@ fn default_encryption(
         ));
     }
     true
+}
+
+/// Every inventory configuration of the bucket, across pages.
+async fn inventory_configurations(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: Option<String>,
+    region: Option<&str>,
+) -> Result<Read<Vec<InventoryConfiguration>>, BackendError> {
+    const OPERATION: &str = "ListBucketInventoryConfigurations";
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_bucket_inventory_configurations()
+            .bucket(bucket)
+            .set_continuation_token(token.take())
+            .set_expected_bucket_owner(owner.clone())
+            .send()
+            .await;
+        match read(page, None, OPERATION, bucket, region)? {
+            Read::Got(out) => {
+                all.extend_from_slice(out.inventory_configuration_list());
+                match out.next_continuation_token() {
+                    Some(next) if out.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                    _ => return Ok(Read::Got(all)),
+                }
+            }
+            Read::NotConfigured => return Ok(Read::NotConfigured),
+            Read::Unverifiable(why) => return Ok(Read::Unverifiable(why)),
+        }
+    }
+}
+
+/// An enabled S3 Inventory configuration with `EncryptionStatus` in CSV,
+/// so [`Guard::audit_inventory`](crate::Guard::audit_inventory) can audit
+/// every stored version; all versions, not only current ones.
+fn inventory_status(read: Read<Vec<InventoryConfiguration>>, findings: &mut Vec<Finding>) {
+    const FIX: &str = "add an enabled inventory configuration with Format CSV, IncludedObjectVersions All and the optional fields EncryptionStatus and BucketKeyStatus (put-bucket-inventory-configuration), delivered to a bucket with SSE-KMS";
+    let configurations = match read {
+        Read::Got(c) => c,
+        Read::NotConfigured => Vec::new(),
+        Read::Unverifiable(why) => {
+            findings.push(unverifiable(
+                "unverifiable-inventory",
+                why,
+                "s3:GetInventoryConfiguration",
+            ));
+            return;
+        }
+    };
+    let usable: Vec<&InventoryConfiguration> = configurations
+        .iter()
+        .filter(|c| {
+            c.is_enabled()
+                && c.optional_fields()
+                    .contains(&InventoryOptionalField::EncryptionStatus)
+                && c.destination()
+                    .and_then(|d| d.s3_bucket_destination())
+                    .is_some_and(|d| *d.format() == InventoryFormat::Csv)
+        })
+        .collect();
+    if usable.is_empty() {
+        findings.push(Finding::new(
+            "no-inventory-encryption-status",
+            Severity::Medium,
+            format!(
+                "no enabled S3 Inventory configuration reports EncryptionStatus in CSV ({} configuration(s) found); the at-rest encryption of stored versions cannot be audited at scale",
+                configurations.len()
+            ),
+            FIX,
+        ));
+    } else if usable
+        .iter()
+        .all(|c| *c.included_object_versions() != InventoryIncludedObjectVersions::All)
+    {
+        findings.push(Finding::new(
+            "inventory-current-versions-only",
+            Severity::Info,
+            "the S3 Inventory configurations with EncryptionStatus list current versions only; noncurrent versions, which still store photos, are not audited",
+            "set IncludedObjectVersions to All",
+        ));
+    }
 }
 
 /// Versioning enabled, so the checked version of a photo can be pinned.

@@ -390,4 +390,49 @@ pub async fn configure_well(f: &Fixture) {
         .send()
         .await
         .expect("PutPublicAccessBlock");
+    put_inventory_configuration(f).await;
+}
+
+/// An enabled daily CSV inventory of all versions with EncryptionStatus
+/// and BucketKeyStatus, delivered to the bucket itself under `inventory/`.
+pub async fn put_inventory_configuration(f: &Fixture) {
+    use aws_sdk_s3::types::{
+        InventoryConfiguration, InventoryDestination, InventoryFormat, InventoryFrequency,
+        InventoryIncludedObjectVersions, InventoryOptionalField, InventoryS3BucketDestination,
+        InventorySchedule,
+    };
+    f.s3.put_bucket_inventory_configuration()
+        .bucket(&f.bucket)
+        .id("photos-audit")
+        .inventory_configuration(
+            InventoryConfiguration::builder()
+                .id("photos-audit")
+                .is_enabled(true)
+                .included_object_versions(InventoryIncludedObjectVersions::All)
+                .optional_fields(InventoryOptionalField::EncryptionStatus)
+                .optional_fields(InventoryOptionalField::BucketKeyStatus)
+                .schedule(
+                    InventorySchedule::builder()
+                        .frequency(InventoryFrequency::Daily)
+                        .build()
+                        .unwrap(),
+                )
+                .destination(
+                    InventoryDestination::builder()
+                        .s3_bucket_destination(
+                            InventoryS3BucketDestination::builder()
+                                .bucket(format!("arn:aws:s3:::{}", f.bucket))
+                                .prefix("inventory")
+                                .format(InventoryFormat::Csv)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketInventoryConfiguration");
 }

@@ -316,6 +316,9 @@ fn s3(world: &mut World, request: &Request) -> Response {
         "GET" if query.starts_with("publicAccessBlock") => {
             s3_error(404, "NoSuchPublicAccessBlockConfiguration")
         }
+        "GET" if query.starts_with("inventory") => xml(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ListInventoryConfigurationsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"#.to_owned(),
+        ),
         _ => s3_error(405, "MethodNotAllowed"),
     }
 }
