@@ -39,12 +39,15 @@ fn module_path(file: &Path) -> String {
 }
 
 /// Whether `file` is the module a `module::…::test` name points into: the
-/// module itself (`conformance::liveness`), or a file whose module the
-/// name starts with (`at_rest` for `at_rest::tests`).
+/// module itself (`conformance::liveness`), the file of a unit-test module
+/// (`inventory::reader` for `inventory::reader::tests`), or a file whose
+/// module the name starts with (`at_rest` for `at_rest::tests`).
 fn is_module(file: &Path, module: &str) -> bool {
     let path = module_path(file);
+    let file_module = module.strip_suffix("::tests").unwrap_or(module);
     path == module
         || path.ends_with(&format!("::{module}"))
+        || path == file_module
         || module.split("::").next() == path.rsplit("::").next()
 }
 
