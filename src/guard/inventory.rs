@@ -3,8 +3,7 @@
 //! concurrency, remediation streamed out. The rules are in
 //! [`crate::inventory`].
 
-use futures_util::future::BoxFuture;
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::task::{JoinError, JoinSet};
 
 use super::audit::AUDIT_TARGET;
 use super::path::backend_error;
@@ -15,9 +14,11 @@ use crate::backend::{
 };
 use crate::error::{ConfigError, Error};
 use crate::input::{InputError, KmsKeyArn, S3ObjectRef, Service};
+use crate::inventory::reader::{Inflater, RowParser, INFLATE_STEP};
 use crate::inventory::{
-    DataFileReader, InventoryAuditOptions, InventoryError, InventoryManifest, InventoryProgress,
-    InventoryReport, Reencrypted, Remediation, RemediationSink, PROGRESS_EVERY_ROWS,
+    BucketKeyStatus, EncryptionStatus, InventoryAuditOptions, InventoryError, InventoryManifest,
+    InventoryProgress, InventoryReport, Reencrypted, Remediation, RemediationSink,
+    PROGRESS_EVERY_ROWS,
 };
 use crate::refusal::Operation;
 use crate::SseAlgorithm;
@@ -34,6 +35,72 @@ const KEY_CHECK_SLICE: usize = 1024;
 /// How often (in keys) progress is reported while the last key checks
 /// finish.
 const PROGRESS_EVERY_KEYS: u64 = 1_000;
+
+/// Chunks (and inflated blocks) in flight between the reading side and
+/// the inflater.
+const PIPELINE_DEPTH: usize = 4;
+
+/// What the inflater hands the reading side.
+enum Inflated {
+    Block(Vec<u8>),
+    /// Size and MD5 matched, and the gzip stream ended.
+    Done,
+    Failed(InventoryError),
+}
+
+/// The inflater (or the reading side) ended without a word: it
+/// panicked, or was cancelled.
+fn stopped(file: &S3ObjectRef) -> InventoryError {
+    InventoryError::InvalidData {
+        file: file.clone(),
+        row: 0,
+        reason: "the inflating thread stopped before the end of the file".to_owned(),
+    }
+}
+
+/// Versions per status, counted in arrays (a map lookup per row costs
+/// more than the row's classification), turned into the report's maps at
+/// the end.
+#[derive(Default)]
+struct Tally {
+    statuses: [(u64, Option<EncryptionStatus>); 6],
+    bucket_keys: [(u64, Option<BucketKeyStatus>); 3],
+}
+
+impl Tally {
+    fn count(&mut self, status: EncryptionStatus, bucket_key: Option<BucketKeyStatus>) {
+        let at = match status {
+            EncryptionStatus::SseS3 => 0,
+            EncryptionStatus::SseKms => 1,
+            EncryptionStatus::DsseKms => 2,
+            EncryptionStatus::SseC => 3,
+            EncryptionStatus::NotSse => 4,
+            _ => 5,
+        };
+        self.statuses[at] = (self.statuses[at].0 + 1, Some(status));
+        if let Some(key) = bucket_key {
+            let at = match key {
+                BucketKeyStatus::Enabled => 0,
+                BucketKeyStatus::Disabled => 1,
+                _ => 2,
+            };
+            self.bucket_keys[at] = (self.bucket_keys[at].0 + 1, Some(key));
+        }
+    }
+
+    fn into_report(self, report: &mut InventoryReport) {
+        for (n, status) in self.statuses {
+            if let Some(status) = status {
+                report.counts.insert(status.as_str(), n);
+            }
+        }
+        for (n, key) in self.bucket_keys {
+            if let Some(key) = key {
+                report.bucket_key_counts.insert(key.as_str(), n);
+            }
+        }
+    }
+}
 
 /// A version whose KMS key is to be checked with HeadObject.
 struct KeyCheck {
@@ -164,8 +231,10 @@ impl Guard {
             ..InventoryReport::default()
         };
         let limit = options.calls_in_flight();
-        let mut inflight: FuturesUnordered<BoxFuture<'_, (KeyCheck, KeyOutcome)>> =
-            FuturesUnordered::new();
+        // Key checks run as tasks of their own, so each request progresses
+        // while rows are parsed (a request polled only now and then could
+        // stall mid-handshake and time out).
+        let mut inflight: JoinSet<(KeyCheck, KeyOutcome)> = JoinSet::new();
         let mut pending: Vec<KeyCheck> = Vec::new();
         let mut progress = InventoryProgress {
             files_done: 0,
@@ -174,6 +243,7 @@ impl Guard {
             keys_checked: 0,
         };
         let mut next_progress = PROGRESS_EVERY_ROWS;
+        let mut tally = Tally::default();
 
         for file in manifest.files() {
             let mut body = match reader.read_object(&read(&file.object)).await {
@@ -186,48 +256,107 @@ impl Guard {
                 }
                 Err(e) => return Err(backend_error(OP, e)),
             };
-            let mut rows = DataFileReader::new(&manifest, file);
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| {
-                    BackendError::new(
-                        BackendErrorKind::Transport,
-                        Service::S3,
-                        "GetObject",
-                        format!("reading {} failed: the connection ended early", file.object),
-                    )
-                    .with_source(e)
-                })?;
-                // With key checks, rows are parsed a slice at a time and
-                // their checks started before the next: the pending list
-                // stays bounded by what one slice inflates to.
-                let step = if options.checks_kms_keys() {
-                    KEY_CHECK_SLICE
-                } else {
-                    chunk.len().max(1)
+            // Size, MD5 and gzip on a blocking thread; CSV rows, their
+            // classification and key checks here, as blocks arrive: the
+            // two run side by side, and neither holds more than a few
+            // chunks. With key checks, smaller steps keep the pending list
+            // bounded by what one step inflates to.
+            let step = if options.checks_kms_keys() {
+                KEY_CHECK_SLICE
+            } else {
+                INFLATE_STEP
+            };
+            let (chunks, mut chunks_out) =
+                tokio::sync::mpsc::channel::<bytes::Bytes>(PIPELINE_DEPTH);
+            let (blocks_in, mut blocks) = tokio::sync::mpsc::channel(PIPELINE_DEPTH);
+            let mut inflater = Inflater::new(file, step);
+            let object = file.object.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut hand_over = |inflated: &[u8]| {
+                    blocks_in
+                        .blocking_send(Inflated::Block(inflated.to_vec()))
+                        .map_err(|_| stopped(&object))
                 };
-                for slice in chunk.chunks(step) {
-                    rows.push(slice, &mut |row| {
-                        classify(&mut report, remediation, &mut pending, options, row)
+                let mut result = Ok(());
+                while let Some(chunk) = chunks_out.blocking_recv() {
+                    result = inflater.push(&chunk, &mut hand_over);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                let result = result.and_then(|()| inflater.finish(&mut hand_over));
+                // When the reading side has gone, nobody is told.
+                let _ = blocks_in.blocking_send(match result {
+                    Ok(()) => Inflated::Done,
+                    Err(e) => Inflated::Failed(e),
+                });
+            });
+            let feed = async move {
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        BackendError::new(
+                            BackendErrorKind::Transport,
+                            Service::S3,
+                            "GetObject",
+                            format!("reading {} failed: the connection ended early", file.object),
+                        )
+                        .with_source(e)
                     })?;
-                    self.start_key_checks(
-                        &mut pending,
-                        &mut inflight,
-                        limit,
+                    if chunks.send(chunk).await.is_err() {
+                        // The inflater stopped: its message says why.
+                        break;
+                    }
+                }
+                Ok::<(), Error>(())
+            };
+            let mut parser = RowParser::new(&manifest, file);
+            let consume = async {
+                loop {
+                    match blocks.recv().await {
+                        Some(Inflated::Block(block)) => {
+                            parser.parse(&block, false, &mut |row| {
+                                classify(
+                                    &mut report,
+                                    &mut tally,
+                                    remediation,
+                                    &mut pending,
+                                    options,
+                                    row,
+                                )
+                            })?;
+                            self.start_key_checks(
+                                &mut pending,
+                                &mut inflight,
+                                limit,
+                                &mut report,
+                                remediation,
+                            )
+                            .await?;
+                            if report.rows + parser.rows() >= next_progress {
+                                next_progress += PROGRESS_EVERY_ROWS;
+                                progress.rows = report.rows + parser.rows();
+                                progress.keys_checked = report.keys_checked;
+                                options.report_progress(&progress);
+                            }
+                        }
+                        Some(Inflated::Done) => break,
+                        Some(Inflated::Failed(e)) => return Err(Error::from(e)),
+                        None => return Err(Error::from(stopped(&file.object))),
+                    }
+                }
+                parser.parse(&[], true, &mut |row| {
+                    classify(
                         &mut report,
+                        &mut tally,
                         remediation,
+                        &mut pending,
+                        options,
+                        row,
                     )
-                    .await?;
-                }
-                if report.rows + rows.rows() >= next_progress {
-                    next_progress += PROGRESS_EVERY_ROWS;
-                    progress.rows = report.rows + rows.rows();
-                    progress.keys_checked = report.keys_checked;
-                    options.report_progress(&progress);
-                }
-            }
-            let file_rows = rows.finish(&mut |row| {
-                classify(&mut report, remediation, &mut pending, options, row)
-            })?;
+                })?;
+                Ok::<u64, Error>(parser.rows())
+            };
+            let ((), file_rows) = tokio::try_join!(feed, consume)?;
             report.rows += file_rows;
             report.files += 1;
             self.start_key_checks(&mut pending, &mut inflight, limit, &mut report, remediation)
@@ -239,8 +368,8 @@ impl Guard {
             tracing::info!(file = %file.object, rows = file_rows, "inventory data file read");
         }
         let mut settled = 0u64;
-        while let Some((check, outcome)) = inflight.next().await {
-            settle(&mut report, remediation, check, outcome)?;
+        while let Some(done) = inflight.join_next().await {
+            settle(&mut report, remediation, done)?;
             settled += 1;
             if settled.is_multiple_of(PROGRESS_EVERY_KEYS) {
                 progress.keys_checked = report.keys_checked;
@@ -249,26 +378,28 @@ impl Guard {
         }
         progress.keys_checked = report.keys_checked;
         options.report_progress(&progress);
+        tally.into_report(&mut report);
         Ok(report)
     }
 
     /// Starts the pending key checks, with at most `limit` in flight,
     /// settling finished ones to make room.
-    async fn start_key_checks<'g>(
-        &'g self,
+    async fn start_key_checks(
+        &self,
         pending: &mut Vec<KeyCheck>,
-        inflight: &mut FuturesUnordered<BoxFuture<'g, (KeyCheck, KeyOutcome)>>,
+        inflight: &mut JoinSet<(KeyCheck, KeyOutcome)>,
         limit: usize,
         report: &mut InventoryReport,
         remediation: &mut dyn RemediationSink,
     ) -> Result<(), InventoryError> {
         for check in pending.drain(..) {
             while inflight.len() >= limit {
-                if let Some((check, outcome)) = inflight.next().await {
-                    settle(report, remediation, check, outcome)?;
+                if let Some(done) = inflight.join_next().await {
+                    settle(report, remediation, done)?;
                 }
             }
-            inflight.push(Box::pin(self.check_kms_key(check)));
+            let guard = self.clone();
+            inflight.spawn(async move { guard.check_kms_key(check).await });
         }
         Ok(())
     }
@@ -323,6 +454,7 @@ impl Guard {
 /// nothing (compliant, or a delete marker).
 fn classify(
     report: &mut InventoryReport,
+    tally: &mut Tally,
     remediation: &mut dyn RemediationSink,
     pending: &mut Vec<KeyCheck>,
     options: &InventoryAuditOptions,
@@ -333,13 +465,7 @@ fn classify(
         return Ok(());
     }
     report.versions += 1;
-    *report
-        .counts
-        .entry(row.encryption_status.as_str())
-        .or_default() += 1;
-    if let Some(status) = row.bucket_key_status {
-        *report.bucket_key_counts.entry(status.as_str()).or_default() += 1;
-    }
+    tally.count(row.encryption_status, row.bucket_key_status);
     let version_id = row.version_id;
     // A report of current versions only has no IsLatest column; in a
     // report of all versions, a row without IsLatest is not known to be
@@ -370,9 +496,13 @@ fn classify(
 fn settle(
     report: &mut InventoryReport,
     remediation: &mut dyn RemediationSink,
-    check: KeyCheck,
-    outcome: KeyOutcome,
+    done: Result<(KeyCheck, KeyOutcome), JoinError>,
 ) -> Result<(), InventoryError> {
+    let Ok((check, outcome)) = done else {
+        // A check that panicked checked nothing: not compliant.
+        report.keys_unchecked += 1;
+        return Ok(());
+    };
     match outcome {
         KeyOutcome::Allowed => report.keys_checked += 1,
         KeyOutcome::NotAllowed(fix) => {

@@ -48,7 +48,7 @@
 //! Guide, "Specifying a manifest" (Batch Operations).
 
 mod manifest;
-mod reader;
+pub(crate) mod reader;
 mod remediation;
 
 use std::collections::BTreeMap;

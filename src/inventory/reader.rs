@@ -17,7 +17,7 @@ use crate::input::{S3ObjectRef, NULL_VERSION_ID};
 /// Compressed bytes inflated at a time: with deflate's worst ratio
 /// (about 1:1032) the inflated buffer stays under 9 MiB whatever a chunk
 /// holds.
-const INFLATE_STEP: usize = 8 * 1024;
+pub(crate) const INFLATE_STEP: usize = 8 * 1024;
 
 /// The longest row accepted. A key is at most 1,024 bytes, three times
 /// that URL-encoded; every other column is short.
@@ -89,30 +89,16 @@ pub struct InventoryRow<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct DataFileReader {
-    file: S3ObjectRef,
-    expected_size: u64,
-    expected_md5: String,
-    source_bucket: String,
-    columns: Columns,
-    inflate: MultiGzDecoder<Vec<u8>>,
-    csv: csv_core::Reader,
-    md5: Md5,
-    compressed: u64,
-    rows: u64,
-    record: Vec<u8>,
-    record_len: usize,
-    ends: Vec<usize>,
-    ends_len: usize,
-    plus_decoded: String,
-    failed: bool,
+    inflater: Inflater,
+    parser: RowParser,
 }
 
 impl std::fmt::Debug for DataFileReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataFileReader")
-            .field("file", &self.file)
-            .field("compressed", &self.compressed)
-            .field("rows", &self.rows)
+            .field("file", &self.inflater.file)
+            .field("compressed", &self.inflater.compressed)
+            .field("rows", &self.parser.rows)
             .finish_non_exhaustive()
     }
 }
@@ -123,30 +109,15 @@ pub type RowFn<'f> = dyn FnMut(InventoryRow<'_>) -> Result<(), InventoryError> +
 impl DataFileReader {
     /// A reader for `file`, one of `manifest`'s data files.
     pub fn new(manifest: &InventoryManifest, file: &DataFile) -> Self {
-        let columns = manifest.columns().clone();
         Self {
-            file: file.object.clone(),
-            expected_size: file.size,
-            expected_md5: file.md5.clone(),
-            source_bucket: manifest.source_bucket().to_owned(),
-            ends: vec![0; columns.count + 1],
-            columns,
-            inflate: MultiGzDecoder::new(Vec::with_capacity(64 * 1024)),
-            csv: csv_core::ReaderBuilder::new().build(),
-            md5: Md5::new(),
-            compressed: 0,
-            rows: 0,
-            record: vec![0; 4096],
-            record_len: 0,
-            ends_len: 0,
-            plus_decoded: String::new(),
-            failed: false,
+            inflater: Inflater::new(file, INFLATE_STEP),
+            parser: RowParser::new(manifest, file),
         }
     }
 
     /// Rows parsed so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.parser.rows
     }
 
     /// Feeds the next `chunk` of the file's (compressed) bytes; `on_row`
@@ -155,62 +126,111 @@ impl DataFileReader {
     /// # Errors
     /// [`InventoryError::InvalidData`] when the bytes are not gzip, a row
     /// is malformed or over 64 KiB, or names another bucket
-    /// ([`InventoryError::WrongBucket`]); any error `on_row` returns.
+    /// ([`InventoryError::WrongBucket`]); [`InventoryError::DataFileMismatch`]
+    /// as soon as the file is longer than listed; any error `on_row`
+    /// returns. After an error the reader takes no more input.
     pub fn push(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
-        let result = self.push_inner(chunk, on_row);
-        // After an error the file is not read further: its rows could
-        // only be misread.
-        self.failed |= result.is_err();
-        result
+        let parser = &mut self.parser;
+        self.inflater
+            .push(chunk, &mut |inflated| parser.parse(inflated, false, on_row))
     }
 
-    fn push_inner(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
-        if self.failed {
-            return Err(self.invalid("an earlier error ended this file".to_owned()));
-        }
-        self.md5.update(chunk);
-        self.compressed += chunk.len() as u64;
-        if self.compressed > self.expected_size {
-            return Err(self.mismatch("more bytes than"));
-        }
-        for step in chunk.chunks(INFLATE_STEP) {
-            // flate2's writer hands inflated bytes on at the next write;
-            // flushing hands them on now, so rows are not held back.
-            if let Err(e) = self
-                .inflate
-                .write_all(step)
-                .and_then(|()| self.inflate.flush())
-            {
-                return Err(self.invalid(format!("not gzip ({e})")));
-            }
-            self.parse_inflated(false, on_row)?;
-        }
-        Ok(())
-    }
-
-    fn mismatch(&self, what: &str) -> InventoryError {
-        InventoryError::DataFileMismatch {
-            file: self.file.clone(),
-            detail: format!(
-                "{what} the {} bytes listed ({} read so far)",
-                self.expected_size, self.compressed
-            ),
-        }
-    }
-
-    /// Ends the file: parses what remains, then checks the file's size and
-    /// MD5 against the manifest. Returns the number of rows.
+    /// Ends the file: checks the file's size and MD5 against the manifest,
+    /// then parses what remains. Returns the number of rows.
     ///
     /// # Errors
     /// [`InventoryError::DataFileMismatch`] when size or MD5 differ (also
     /// for a file cut short); [`InventoryError::InvalidData`] for a gzip
     /// stream cut short; the errors of [`push`](Self::push).
     pub fn finish(mut self, on_row: &mut RowFn<'_>) -> Result<u64, InventoryError> {
-        if self.failed {
-            return Err(self.invalid("an earlier error ended this file".to_owned()));
+        let parser = &mut self.parser;
+        self.inflater
+            .finish(&mut |inflated| parser.parse(inflated, false, on_row))?;
+        self.parser.parse(&[], true, on_row)?;
+        Ok(self.parser.rows)
+    }
+}
+
+/// The first half of a [`DataFileReader`]: size, MD5 and gzip. The guard
+/// runs it on a blocking thread, beside the CSV parsing.
+pub(crate) struct Inflater {
+    file: S3ObjectRef,
+    expected_size: u64,
+    expected_md5: String,
+    step: usize,
+    inflate: MultiGzDecoder<Vec<u8>>,
+    md5: Md5,
+    compressed: u64,
+    failed: bool,
+}
+
+/// Where an [`Inflater`] hands inflated bytes.
+pub(crate) type InflatedFn<'f> = dyn FnMut(&[u8]) -> Result<(), InventoryError> + 'f;
+
+impl Inflater {
+    /// Inflates `file`, `step` compressed bytes at a time (bounding what
+    /// one hand-over holds).
+    pub(crate) fn new(file: &DataFile, step: usize) -> Self {
+        Self {
+            file: file.object.clone(),
+            expected_size: file.size,
+            expected_md5: file.md5.clone(),
+            step,
+            inflate: MultiGzDecoder::new(Vec::with_capacity(64 * 1024)),
+            md5: Md5::new(),
+            compressed: 0,
+            failed: false,
         }
-        // Size and MD5 first: a file that is not the one S3 wrote is
-        // reported as such, not by whatever parse error its damage causes.
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        chunk: &[u8],
+        out: &mut InflatedFn<'_>,
+    ) -> Result<(), InventoryError> {
+        let result = self.push_inner(chunk, out);
+        // After an error the file is not read further: its rows could
+        // only be misread.
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn push_inner(&mut self, chunk: &[u8], out: &mut InflatedFn<'_>) -> Result<(), InventoryError> {
+        if self.failed {
+            return Err(self.invalid("an earlier error ended this file"));
+        }
+        self.md5.update(chunk);
+        self.compressed += chunk.len() as u64;
+        if self.compressed > self.expected_size {
+            return Err(InventoryError::DataFileMismatch {
+                file: self.file.clone(),
+                detail: format!(
+                    "more bytes than the {} bytes listed ({} read so far)",
+                    self.expected_size, self.compressed
+                ),
+            });
+        }
+        for step in chunk.chunks(self.step) {
+            if let Err(e) = self.inflate.write_all(step) {
+                return Err(self.invalid(&format!("not gzip ({e})")));
+            }
+            self.hand_over(out)?;
+        }
+        // flate2's writer hands the last inflated bytes on at the next
+        // write; flushing hands them on now, so no row is held back.
+        if let Err(e) = self.inflate.flush() {
+            return Err(self.invalid(&format!("not gzip ({e})")));
+        }
+        self.hand_over(out)
+    }
+
+    /// Checks size and MD5 (first: a file that is not the one S3 wrote is
+    /// reported as such, not by whatever its damage causes), then hands
+    /// over the rest of the gzip stream.
+    pub(crate) fn finish(mut self, out: &mut InflatedFn<'_>) -> Result<(), InventoryError> {
+        if self.failed {
+            return Err(self.invalid("an earlier error ended this file"));
+        }
         let actual = hex::encode(std::mem::take(&mut self.md5).finalize());
         if self.compressed != self.expected_size || actual != self.expected_md5 {
             return Err(InventoryError::DataFileMismatch {
@@ -222,10 +242,63 @@ impl DataFileReader {
             });
         }
         if let Err(e) = self.inflate.try_finish() {
-            return Err(self.invalid(format!("the gzip stream is incomplete ({e})")));
+            return Err(self.invalid(&format!("the gzip stream is incomplete ({e})")));
         }
-        self.parse_inflated(true, on_row)?;
-        Ok(self.rows)
+        self.hand_over(out)
+    }
+
+    fn hand_over(&mut self, out: &mut InflatedFn<'_>) -> Result<(), InventoryError> {
+        let inflated = self.inflate.get_mut();
+        if inflated.is_empty() {
+            return Ok(());
+        }
+        let result = out(inflated);
+        inflated.clear();
+        result
+    }
+
+    fn invalid(&self, reason: &str) -> InventoryError {
+        InventoryError::InvalidData {
+            file: self.file.clone(),
+            row: 0,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// The second half of a [`DataFileReader`]: CSV rows from inflated bytes.
+pub(crate) struct RowParser {
+    file: S3ObjectRef,
+    source_bucket: String,
+    columns: Columns,
+    csv: csv_core::Reader,
+    rows: u64,
+    record: Vec<u8>,
+    record_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    key: Vec<u8>,
+}
+
+impl RowParser {
+    pub(crate) fn new(manifest: &InventoryManifest, file: &DataFile) -> Self {
+        let columns = manifest.columns().clone();
+        Self {
+            file: file.object.clone(),
+            source_bucket: manifest.source_bucket().to_owned(),
+            ends: vec![0; columns.count + 1],
+            columns,
+            csv: csv_core::ReaderBuilder::new().build(),
+            rows: 0,
+            record: vec![0; 4096],
+            record_len: 0,
+            ends_len: 0,
+            key: Vec::new(),
+        }
+    }
+
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
     }
 
     fn invalid(&self, reason: String) -> InventoryError {
@@ -236,20 +309,20 @@ impl DataFileReader {
         }
     }
 
-    /// Parses every complete row in the inflated buffer (and, at the end,
-    /// a last row without a line break).
-    fn parse_inflated(
+    /// Parses every complete row in `inflated` (and, `at_end`, a last row
+    /// without a line break).
+    pub(crate) fn parse(
         &mut self,
+        inflated: &[u8],
         at_end: bool,
         on_row: &mut RowFn<'_>,
     ) -> Result<(), InventoryError> {
-        let inflated = std::mem::take(self.inflate.get_mut());
-        let mut input: &[u8] = &inflated;
-        let result = loop {
+        let mut input = inflated;
+        loop {
             // csv-core reads an empty input as the end of the file: call it
             // with one only at the end.
             if input.is_empty() && !at_end {
-                break Ok(());
+                return Ok(());
             }
             let (state, read, written, ended) = self.csv.read_record(
                 input,
@@ -262,35 +335,25 @@ impl DataFileReader {
             match state {
                 // The next call, with an empty input, ends the file.
                 ReadRecordResult::InputEmpty if at_end => {}
-                ReadRecordResult::InputEmpty | ReadRecordResult::End => break Ok(()),
+                ReadRecordResult::InputEmpty | ReadRecordResult::End => return Ok(()),
                 ReadRecordResult::OutputFull => {
                     if self.record.len() >= MAX_ROW_BYTES {
-                        break Err(
+                        return Err(
                             self.invalid(format!("row {} is longer than 64 KiB", self.rows + 1))
                         );
                     }
                     self.record.resize(self.record.len() * 2, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    break Err(self.invalid(format!(
+                    return Err(self.invalid(format!(
                         "row {} has more than the {} columns of fileSchema",
                         self.rows + 1,
                         self.columns.count
                     )));
                 }
-                ReadRecordResult::Record => {
-                    if let Err(e) = self.emit(on_row) {
-                        break Err(e);
-                    }
-                }
+                ReadRecordResult::Record => self.emit(on_row)?,
             }
-        };
-        // Hand the buffer back to the decoder, emptied, to keep its
-        // allocation.
-        let mut buffer = inflated;
-        buffer.clear();
-        *self.inflate.get_mut() = buffer;
-        result
+        }
     }
 
     fn emit(&mut self, on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
@@ -335,7 +398,7 @@ impl DataFileReader {
                 found: quoted(bucket),
             });
         }
-        let key = decode_key(field(self.columns.key), &mut self.plus_decoded)
+        let key = decode_key(field(self.columns.key), &mut self.key)
             .ok_or_else(|| invalid("the key is not URL-encoded UTF-8".to_owned()))?;
         if key.is_empty() {
             return Err(invalid("the key is empty".to_owned()));
@@ -353,7 +416,7 @@ impl DataFileReader {
         }
         let row = InventoryRow {
             bucket,
-            key,
+            key: Cow::Borrowed(key),
             version_id,
             is_latest: flag(self.columns.is_latest, "IsLatest")?,
             is_delete_marker: flag(self.columns.is_delete_marker, "IsDeleteMarker")?
@@ -370,34 +433,54 @@ impl DataFileReader {
 /// two hexadecimal digits, a character no URL encoder leaves as is (a
 /// space, a control character, a quote, a comma, anything not ASCII), or a
 /// result that is not UTF-8. A loose decoder could turn a damaged row into
-/// another object's key.
-fn decode_key<'a>(encoded: &'a str, scratch: &'a mut String) -> Option<Cow<'a, str>> {
+/// another object's key; `percent-encoding`'s decoder passes a stray `%`
+/// through, so the decoding is done here, checked as it goes.
+fn decode_key<'a>(encoded: &'a str, decoded: &'a mut Vec<u8>) -> Option<&'a str> {
     let bytes = encoded.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        return bytes.iter().all(|&b| unreserved(b)).then_some(encoded);
+    }
+    // One pass, checking as it decodes, into a buffer kept across rows.
+    decoded.clear();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
+                let high = hex_digit(*bytes.get(i + 1)?)?;
+                let low = hex_digit(*bytes.get(i + 2)?)?;
+                decoded.push(high << 4 | low);
                 i += 3;
             }
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => i += 1,
-            b'*' | b'-' | b'.' | b'_' | b'~' | b'/' | b'+' | b'!' | b'\'' | b'(' | b')' => i += 1,
+            b'+' => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            b if unreserved(b) => {
+                decoded.push(b);
+                i += 1;
+            }
             _ => return None,
         }
     }
-    let source: &str = if encoded.contains('+') {
-        scratch.clear();
-        scratch.extend(encoded.chars().map(|c| if c == '+' { ' ' } else { c }));
-        scratch
-    } else {
-        encoded
-    };
-    percent_encoding::percent_decode_str(source)
-        .decode_utf8()
-        .ok()
+    std::str::from_utf8(decoded).ok()
+}
+
+/// The characters URL encoders leave as they are.
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'*' | b'-' | b'.' | b'_' | b'~' | b'/' | b'!' | b'\'' | b'(' | b')'
+        )
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -595,7 +678,7 @@ mod tests {
 
     #[test]
     fn keys_decode_in_the_form_style() {
-        let mut scratch = String::new();
+        let mut decoded = Vec::new();
         for (encoded, key) in [
             ("members/ada.jpg", "members/ada.jpg"),
             ("members/ada+lovelace.jpg", "members/ada lovelace.jpg"),
@@ -607,11 +690,7 @@ mod tests {
             ),
             ("members/%0A.jpg", "members/\n.jpg"),
         ] {
-            assert_eq!(
-                decode_key(encoded, &mut scratch).as_deref(),
-                Some(key),
-                "{encoded}"
-            );
+            assert_eq!(decode_key(encoded, &mut decoded), Some(key), "{encoded}");
         }
         for damaged in [
             "members/%FF.jpg",
@@ -623,7 +702,7 @@ mod tests {
             "members/é.jpg",
             "members/a\"b.jpg",
         ] {
-            assert_eq!(decode_key(damaged, &mut scratch), None, "{damaged}");
+            assert_eq!(decode_key(damaged, &mut decoded), None, "{damaged}");
         }
     }
 }
