@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example audit_inventory -- --manifest s3://DEST/PREFIX/SOURCE/CONFIG/YYYY-MM-DDTHH-MMZ/manifest.json \
-//!     [--source-bucket SOURCE] [--kms-key-arn ARN]... [--check-keys] [--concurrency N] [--remediation-out DIR] [--apply] \
+//!     [--source-bucket SOURCE] [--kms-key-arn ARN]... [--check-keys] [--concurrency N] [--remediation-out DIR_OR_S3_PREFIX] [--apply] \
 //!     [--expected-bucket-owner ACCOUNT_ID] [--region R] [--endpoint-url URL] [--ca-bundle PEM]
 //! ```
 //!
@@ -16,7 +16,10 @@
 //! least one `--kms-key-arn`, and the reverse) the KMS key of every
 //! SSE-KMS and DSSE-KMS version is checked with HeadObject, pinned to its
 //! version, `--concurrency` calls at a time (default 16, at most 256).
-//! With `--remediation-out DIR`, two Batch Operations CSV manifests
+//! With `--remediation-out DIR` (or `s3://BUCKET/PREFIX`: uploaded with
+//! SSE-KMS under the first `--kms-key-arn`, else the bucket's AWS managed
+//! key, over HTTPS, each checked with HeadObject), the Batch Operations CSV
+//! manifests
 //! (`bucket,key,versionId`, keys percent-encoded, no header) are written
 //! there: `update-object-encryption.csv` (re-key in place; version ids and
 //! pins stay), `copy-object.csv` (current versions only: a copy writes new
@@ -88,9 +91,10 @@ struct Cli {
     /// first --kms-key-arn (needs --check-keys; at most 1,000 versions).
     #[arg(long)]
     apply: bool,
-    /// A directory for the Batch Operations manifests of what to fix.
-    #[arg(long, value_name = "DIR")]
-    remediation_out: Option<PathBuf>,
+    /// Where the Batch Operations manifests of what to fix go: a local
+    /// directory, or s3://BUCKET/PREFIX (written with SSE-KMS over HTTPS).
+    #[arg(long, value_name = "DIR_OR_S3_PREFIX")]
+    remediation_out: Option<String>,
     /// The account that must own the report's bucket and the photos' bucket.
     #[arg(long, value_name = "ACCOUNT_ID")]
     expected_bucket_owner: Option<String>,
@@ -260,6 +264,113 @@ async fn apply(guard: &Guard, fixes: &[Fix], target: &KmsKeyArn, concurrency: us
         .await
 }
 
+/// Where `--remediation-out` points.
+enum Destination {
+    Local(PathBuf),
+    /// Staged in a fresh local directory, then uploaded.
+    S3 {
+        bucket: String,
+        prefix: String,
+        staging: PathBuf,
+    },
+}
+
+impl Destination {
+    fn parse(value: &str) -> Result<Self, String> {
+        let Some(rest) = value.strip_prefix("s3://") else {
+            return Ok(Self::Local(PathBuf::from(value)));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        S3ObjectRef::new(bucket, "manifest.csv").map_err(|e| e.to_string())?;
+        let prefix = match prefix {
+            "" => String::new(),
+            p if p.ends_with('/') => p.to_owned(),
+            p => format!("{p}/"),
+        };
+        let staging = std::env::temp_dir().join(format!(
+            "audit-inventory-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix,
+            staging,
+        })
+    }
+
+    fn local_dir(&self) -> PathBuf {
+        match self {
+            Self::Local(dir) => dir.clone(),
+            Self::S3 { staging, .. } => staging.clone(),
+        }
+    }
+}
+
+/// Uploads the published manifests with SSE-KMS (under `kms_key`, else the
+/// bucket's AWS managed key), over the backend's HTTPS-only S3 client, and
+/// checks each with HeadObject; returns `remediation` with S3 paths.
+async fn upload(
+    backend: &rekognition_guard::aws::AwsBackend,
+    bucket: &str,
+    prefix: &str,
+    staging: &Path,
+    remediation: &Value,
+    kms_key: Option<&str>,
+    owner: Option<&str>,
+) -> Result<Value, String> {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let s3 = backend.s3_client();
+    let mut uploaded = serde_json::Map::new();
+    for name in Outputs::NAMES {
+        let key = format!("{prefix}{name}.csv");
+        let body = std::fs::read(staging.join(format!("{name}.csv"))).map_err(|e| e.to_string())?;
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(body.into())
+            .content_type("text/csv")
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .set_ssekms_key_id(kms_key.map(str::to_owned))
+            .set_expected_bucket_owner(owner.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "PutObject s3://{bucket}/{key} failed: {}",
+                    rekognition_guard::text::escape(
+                        &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+                    )
+                )
+            })?;
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .set_expected_bucket_owner(owner.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "HeadObject s3://{bucket}/{key} failed: {}",
+                    rekognition_guard::text::escape(
+                        &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
+                    )
+                )
+            })?;
+        if head.server_side_encryption() != Some(&ServerSideEncryption::AwsKms) {
+            return Err(format!("s3://{bucket}/{key} was not stored with SSE-KMS"));
+        }
+        uploaded.insert(
+            name.to_owned(),
+            json!({ "path": format!("s3://{bucket}/{key}"), "rows": remediation[name]["rows"] }),
+        );
+    }
+    Ok(Value::Object(uploaded))
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
@@ -339,7 +450,22 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             )
         });
 
-    let outputs = cli.remediation_out.clone().map(|dir| Outputs { dir });
+    let destination = match cli
+        .remediation_out
+        .as_deref()
+        .map(Destination::parse)
+        .transpose()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            return failed(
+                &cli.manifest,
+                Exit::Usage,
+                format!("--remediation-out: {e}"),
+            )
+        }
+    };
+    let outputs = destination.as_ref().map(|d| Outputs { dir: d.local_dir() });
     let mut writer = match outputs.as_ref().map(Outputs::open).transpose() {
         Ok(w) => w,
         Err(e) => {
@@ -388,6 +514,38 @@ async fn run(cli: &Cli) -> (Exit, Value) {
                 format!("--remediation-out: {e}"),
             )
         }
+    };
+    let remediation = match &destination {
+        Some(Destination::S3 {
+            bucket,
+            prefix,
+            staging,
+        }) => {
+            let kms_key = cli.kms_key_arn.first().map(String::as_str);
+            let owner = cli.expected_bucket_owner.as_deref();
+            let uploaded = upload(
+                &backend,
+                bucket,
+                prefix,
+                staging,
+                &remediation,
+                kms_key,
+                owner,
+            )
+            .await;
+            let _ = std::fs::remove_dir_all(staging);
+            match uploaded {
+                Ok(r) => r,
+                Err(e) => {
+                    return failed(
+                        &cli.manifest,
+                        Exit::Error,
+                        format!("--remediation-out: {e}"),
+                    )
+                }
+            }
+        }
+        _ => remediation,
     };
     let out = json!({
         "manifest": manifest.to_string(),

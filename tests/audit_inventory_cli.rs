@@ -132,6 +132,51 @@ async fn audit_inventory_keeps_its_contract() {
     );
     assert!(!out.join("copy-object.csv.partial").exists());
 
+    // The manifests to S3: SSE-KMS under the first key, the same bytes.
+    let prefix = format!("s3://{}/remediation/2026-11-30", mixed.destination);
+    let r = run(
+        &bin,
+        &mixed.manifest.to_string(),
+        &[
+            "--check-keys",
+            "--kms-key-arn",
+            &key,
+            "--remediation-out",
+            &prefix,
+        ],
+        &aws,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for (name, local) in [
+        ("update-object-encryption", &in_place),
+        ("copy-object", &copy),
+    ] {
+        let path = format!("{prefix}/{name}.csv");
+        assert_eq!(
+            r.json["remediation"][name]["path"],
+            path.as_str(),
+            "{}",
+            r.json
+        );
+        let object = fleet_bucket
+            .s3
+            .get_object()
+            .bucket(&mixed.destination)
+            .key(format!("remediation/2026-11-30/{name}.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(object.ssekms_key_id(), Some(key.as_str()));
+        let body = object.body.collect().await.unwrap().into_bytes();
+        let (mut got, mut want): (Vec<&str>, Vec<&str>) = (
+            std::str::from_utf8(&body).unwrap().lines().collect(),
+            local.lines().collect(),
+        );
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{name}");
+    }
+
     // --apply: the current NOT-SSE version is copied with SSE-KMS (a new
     // version, confirmed); the SSE-S3 version needs UpdateObjectEncryption,
     // which moto lacks, so it stays unfixed, with S3's answer; the
