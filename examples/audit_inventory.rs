@@ -64,7 +64,7 @@ use rekognition_guard::inventory::{
     BatchManifestWriter, InventoryAuditOptions, InventoryReport, Remediation, RemediationSink,
     MAX_CONCURRENCY,
 };
-use rekognition_guard::{ConfigError, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{Guard, KmsKeyArn, Policy, S3ObjectRef};
 use serde_json::{json, Value};
 
 /// Audit at-rest compliance of a bucket from its S3 Inventory report.
@@ -412,29 +412,18 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         Ok(p) => p,
         Err(e) => return failed(&cli.manifest, Exit::Usage, e),
     };
-    let (builder, _) = match common::aws_builders(&cli.aws).await {
-        Ok(b) => b,
-        Err(e) => return failed(&cli.manifest, Exit::Error, e),
-    };
-    let config_failure =
-        |e: &ConfigError| failed(&cli.manifest, Exit::Error, common::explain_config(e));
-    let backend = match builder.build() {
-        Ok(b) => b,
-        Err(e) => return config_failure(&e),
-    };
-    // A fleet audit calls no AI service; the guard still needs evidence
-    // to be built, and this one records why none applies.
-    let guard = backend
-        .guard_builder()
-        .policy(policy)
-        .opt_out(
-            OptOutEvidence::waived("inventory audits call S3 only, no AI service")
-                .expect("valid evidence text"),
-        )
-        .build();
-    let guard = match guard {
-        Ok(g) => g,
-        Err(e) => return config_failure(&e),
+    let (backend, guard) = match common::s3_only_guard(
+        &cli.aws,
+        policy,
+        "inventory audits call S3 only, no AI service",
+    )
+    .await
+    {
+        Ok(made) => made,
+        Err(common::NoGuard::Setup(e)) => return failed(&cli.manifest, Exit::Error, e),
+        Err(common::NoGuard::Config(e)) => {
+            return failed(&cli.manifest, Exit::Error, common::explain_config(&e))
+        }
     };
     let mut options = InventoryAuditOptions::new();
     if let Some(bucket) = &cli.source_bucket {

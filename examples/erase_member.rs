@@ -33,7 +33,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rekognition_guard::erasure::{EraseOptions, ErasureReceipt};
-use rekognition_guard::{AccountId, ConfigError, Error, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{AccountId, ConfigError, Error, Policy, S3ObjectRef};
 use serde_json::{json, Value};
 
 /// Erase every version and delete marker of one S3 key.
@@ -128,36 +128,20 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             }
         }
     }
-    let (builder, _) = match common::aws_builders(&cli.aws).await {
-        Ok(b) => b,
-        Err(e) => return failed(&cli.object, Exit::Error, e),
-    };
-    let config_failure = |e: &ConfigError| {
-        let exit = if matches!(e, ConfigError::InsecureEndpoint(_)) {
-            Exit::Refused
-        } else {
-            Exit::Error
+    let (_, guard) =
+        match common::s3_only_guard(&cli.aws, policy, "erasure calls S3 only, no AI service").await
+        {
+            Ok(made) => made,
+            Err(common::NoGuard::Setup(e)) => return failed(&cli.object, Exit::Error, e),
+            Err(common::NoGuard::Config(e)) => {
+                let exit = if matches!(e, ConfigError::InsecureEndpoint(_)) {
+                    Exit::Refused
+                } else {
+                    Exit::Error
+                };
+                return failed(&cli.object, exit, common::explain_config(&e));
+            }
         };
-        failed(&cli.object, exit, common::explain_config(e))
-    };
-    let backend = match builder.build() {
-        Ok(b) => b,
-        Err(e) => return config_failure(&e),
-    };
-    // Erasure calls no AI service; the guard still needs evidence to be
-    // built, and this one records why none applies.
-    let guard = backend
-        .guard_builder()
-        .policy(policy)
-        .opt_out(
-            OptOutEvidence::waived("erasure calls S3 only, no AI service")
-                .expect("valid evidence text"),
-        )
-        .build();
-    let guard = match guard {
-        Ok(g) => g,
-        Err(e) => return config_failure(&e),
-    };
     let options = EraseOptions::new()
         .dry_run(cli.dry_run)
         .bypass_governance_retention(cli.bypass_governance_retention);

@@ -6,7 +6,6 @@
 
 mod support;
 
-use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::inventory::{BatchManifestWriter, InventoryAuditOptions, InventoryError};
 use rekognition_guard::{Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Violation};
 use support::emulator::{emulator, fixture, Fixture};
@@ -15,22 +14,7 @@ use support::inventory::{
 };
 
 fn guard(f: &Fixture, plain_http: bool) -> Guard {
-    let mut builder = AwsBackend::builder()
-        .sdk_config(&f.sdk)
-        .ca_bundle_pem(f.emu.ca.clone())
-        .trust_native_roots(false);
-    if plain_http {
-        let plain = f.emu.endpoint.replacen("https://", "http://", 1);
-        builder = builder.s3_client(aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&f.sdk)
-                .endpoint_url(plain)
-                .force_path_style(true)
-                .build(),
-        ));
-    }
-    builder
-        .build()
-        .unwrap()
+    f.aws_backend(plain_http)
         .guard_builder()
         .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()))
         .opt_out(OptOutEvidence::waived("fleet audits call no AI service").unwrap())

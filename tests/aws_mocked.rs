@@ -1090,39 +1090,10 @@ mod audit {
     /// One enabled CSV inventory of all versions with EncryptionStatus.
     fn inventory_ok() -> Rule {
         mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
-            use aws_sdk_s3::types::{
-                InventoryConfiguration, InventoryDestination, InventoryFormat, InventoryFrequency,
-                InventoryIncludedObjectVersions, InventoryOptionalField,
-                InventoryS3BucketDestination, InventorySchedule,
-            };
             ListBucketInventoryConfigurationsOutput::builder()
-                .inventory_configuration_list(
-                    InventoryConfiguration::builder()
-                        .id("photos-audit")
-                        .is_enabled(true)
-                        .included_object_versions(InventoryIncludedObjectVersions::All)
-                        .optional_fields(InventoryOptionalField::EncryptionStatus)
-                        .optional_fields(InventoryOptionalField::BucketKeyStatus)
-                        .schedule(
-                            InventorySchedule::builder()
-                                .frequency(InventoryFrequency::Daily)
-                                .build()
-                                .unwrap(),
-                        )
-                        .destination(
-                            InventoryDestination::builder()
-                                .s3_bucket_destination(
-                                    InventoryS3BucketDestination::builder()
-                                        .bucket("arn:aws:s3:::inventory-reports")
-                                        .format(InventoryFormat::Csv)
-                                        .build()
-                                        .unwrap(),
-                                )
-                                .build(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
+                .inventory_configuration_list(support::inventory::configuration(
+                    "arn:aws:s3:::inventory-reports",
+                ))
                 .build()
         })
     }

@@ -567,25 +567,23 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     assert_no_secrets("the captured logs", &support::capture::logged());
 }
 
-/// `UpdateObjectEncryption` (which moto lacks) over real TLS, against a
-/// canned S3: the request names the version and the KMS key, and the
-/// version is checked with HeadObject afterwards; its id stays.
-#[tokio::test]
-async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
+/// A re-encryption of `object` under `KEY` against a canned S3 answering
+/// by `script`; the requests it read.
+async fn reencrypt_against(
+    object: &str,
+    script: impl Fn(&support::fault_server::Request) -> Response + Send + Sync + 'static,
+) -> (
+    Result<rekognition_guard::inventory::Reencrypted, Error>,
+    Vec<support::fault_server::Request>,
+) {
     use rekognition_guard::inventory::Remediation;
     use support::fault_server::{Request, Script};
 
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Request>>> = Default::default();
-    let script = Script(std::sync::Arc::new({
-        let seen = seen.clone();
-        move |request: &Request| {
-            seen.lock().unwrap().push(request.clone());
-            match request.method.as_str() {
-                "PUT" if request.target.contains("encryption") => Response::status(200),
-                "HEAD" => Response::sse_kms_head(KEY, VERSION),
-                _ => Response::status(400),
-            }
-        }
+    let recorded = seen.clone();
+    let script = Script(std::sync::Arc::new(move |request: &Request| {
+        recorded.lock().unwrap().push(request.clone());
+        script(request)
     }));
     let s3 = FaultServer::start(Fault::Script(script)).await;
     let rekognition = FaultServer::start(good_rekognition()).await;
@@ -595,19 +593,33 @@ async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
         .opt_out(OptOutEvidence::waived("re-encryption calls no AI service").unwrap())
         .build()
         .unwrap();
-    let object = S3ObjectRef::parse(&format!(
-        "s3://library-photos/members/ada lovelace.jpg?versionId={VERSION}"
-    ))
-    .unwrap();
-
-    let done = guard
+    let object = S3ObjectRef::parse(object).unwrap();
+    let result = guard
         .reencrypt(
             &object,
             Remediation::UpdateObjectEncryption,
             &KmsKeyArn::parse(KEY).unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
+    let requests = seen.lock().unwrap().clone();
+    (result, requests)
+}
+
+/// `UpdateObjectEncryption` (which moto lacks) over real TLS, against a
+/// canned S3: the request names the version and the KMS key, and the
+/// version is checked with HeadObject afterwards; its id stays.
+#[tokio::test]
+async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
+    let (result, seen) = reencrypt_against(
+        &format!("s3://library-photos/members/ada lovelace.jpg?versionId={VERSION}"),
+        |request| match request.method.as_str() {
+            "PUT" if request.target.contains("encryption") => Response::status(200),
+            "HEAD" => Response::sse_kms_head(KEY, VERSION),
+            _ => Response::status(400),
+        },
+    )
+    .await;
+    let done = result.unwrap();
     assert_eq!(
         done.new_version_id.as_deref(),
         Some(VERSION),
@@ -615,7 +627,6 @@ async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
     );
     assert_eq!(done.kms_key, KEY);
 
-    let seen = seen.lock().unwrap();
     let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["PUT", "HEAD"]);
     let update = &seen[0];
@@ -648,38 +659,18 @@ async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
 /// error: nothing is claimed.
 #[tokio::test]
 async fn a_re_encryption_head_object_does_not_confirm_is_an_error() {
-    use rekognition_guard::inventory::Remediation;
-    use support::fault_server::{Request, Script};
-
-    let script = Script(std::sync::Arc::new(|request: &Request| {
-        match request.method.as_str() {
+    let (result, _) = reencrypt_against(
+        &format!("s3://library-photos/members/ada.jpg?versionId={VERSION}"),
+        |request| match request.method.as_str() {
             "PUT" => Response::status(200),
             _ => Response::status(200)
                 .header("content-length", "48213")
                 .header("x-amz-server-side-encryption", "AES256")
                 .header("x-amz-version-id", VERSION),
-        }
-    }));
-    let s3 = FaultServer::start(Fault::Script(script)).await;
-    let rekognition = FaultServer::start(good_rekognition()).await;
-    let guard = backend(&s3, &rekognition, &Setup::default())
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .opt_out(OptOutEvidence::waived("re-encryption calls no AI service").unwrap())
-        .build()
-        .unwrap();
-    let object = S3ObjectRef::parse(&format!(
-        "s3://library-photos/members/ada.jpg?versionId={VERSION}"
-    ))
-    .unwrap();
-    let err = guard
-        .reencrypt(
-            &object,
-            Remediation::UpdateObjectEncryption,
-            &KmsKeyArn::parse(KEY).unwrap(),
-        )
-        .await
-        .unwrap_err();
+        },
+    )
+    .await;
+    let err = result.unwrap_err();
     match &err {
         Error::Backend(b) => {
             assert_eq!(b.kind(), BackendErrorKind::InvalidResponse, "{err}");

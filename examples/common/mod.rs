@@ -190,3 +190,30 @@ pub async fn aws_builders(
     }
     Ok((backend, verifier))
 }
+
+/// Why a guard for an S3-only command could not be made.
+pub enum NoGuard {
+    /// The AWS flags or environment are unusable (the message says why).
+    Setup(String),
+    /// The configuration is unsafe or incomplete.
+    Config(rekognition_guard::ConfigError),
+}
+
+/// The AWS backend and a guard under `policy`, for a command that calls S3
+/// only (erasure, fleet audits): the guard still needs opt-out evidence to
+/// be built, and `why` records, as an explicit waiver, why none applies.
+pub async fn s3_only_guard(
+    aws: &AwsArgs,
+    policy: rekognition_guard::Policy,
+    why: &str,
+) -> Result<(rekognition_guard::aws::AwsBackend, rekognition_guard::Guard), NoGuard> {
+    let (builder, _) = aws_builders(aws).await.map_err(NoGuard::Setup)?;
+    let backend = builder.build().map_err(NoGuard::Config)?;
+    let guard = backend
+        .guard_builder()
+        .policy(policy)
+        .opt_out(rekognition_guard::OptOutEvidence::waived(why).expect("valid evidence text"))
+        .build()
+        .map_err(NoGuard::Config)?;
+    Ok((backend, guard))
+}

@@ -139,6 +139,26 @@ pub async fn set_versioning(s3: &aws_sdk_s3::Client, bucket: &str, status: Bucke
 }
 
 impl Fixture {
+    /// An `AwsBackend` on the fixture's SDK config, trusting only the
+    /// emulator's CA; with `plain_http`, its S3 client talks to the
+    /// emulator over `http://` (which the guard must refuse).
+    pub fn aws_backend(&self, plain_http: bool) -> rekognition_guard::aws::AwsBackend {
+        let mut builder = rekognition_guard::aws::AwsBackend::builder()
+            .sdk_config(&self.sdk)
+            .ca_bundle_pem(self.emu.ca.clone())
+            .trust_native_roots(false);
+        if plain_http {
+            let plain = self.emu.endpoint.replacen("https://", "http://", 1);
+            builder = builder.s3_client(aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .endpoint_url(plain)
+                    .force_path_style(true)
+                    .build(),
+            ));
+        }
+        builder.build().expect("backend")
+    }
+
     /// Puts a fake JPEG (moto never decodes it) with `sse`; returns the
     /// version id S3 assigned.
     pub async fn put(
@@ -396,42 +416,13 @@ pub async fn configure_well(f: &Fixture) {
 /// An enabled daily CSV inventory of all versions with EncryptionStatus
 /// and BucketKeyStatus, delivered to the bucket itself under `inventory/`.
 pub async fn put_inventory_configuration(f: &Fixture) {
-    use aws_sdk_s3::types::{
-        InventoryConfiguration, InventoryDestination, InventoryFormat, InventoryFrequency,
-        InventoryIncludedObjectVersions, InventoryOptionalField, InventoryS3BucketDestination,
-        InventorySchedule,
-    };
     f.s3.put_bucket_inventory_configuration()
         .bucket(&f.bucket)
         .id("photos-audit")
-        .inventory_configuration(
-            InventoryConfiguration::builder()
-                .id("photos-audit")
-                .is_enabled(true)
-                .included_object_versions(InventoryIncludedObjectVersions::All)
-                .optional_fields(InventoryOptionalField::EncryptionStatus)
-                .optional_fields(InventoryOptionalField::BucketKeyStatus)
-                .schedule(
-                    InventorySchedule::builder()
-                        .frequency(InventoryFrequency::Daily)
-                        .build()
-                        .unwrap(),
-                )
-                .destination(
-                    InventoryDestination::builder()
-                        .s3_bucket_destination(
-                            InventoryS3BucketDestination::builder()
-                                .bucket(format!("arn:aws:s3:::{}", f.bucket))
-                                .prefix("inventory")
-                                .format(InventoryFormat::Csv)
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .inventory_configuration(super::inventory::configuration(&format!(
+            "arn:aws:s3:::{}",
+            f.bucket
+        )))
         .send()
         .await
         .expect("PutBucketInventoryConfiguration");

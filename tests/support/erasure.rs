@@ -10,7 +10,6 @@ use aws_sdk_s3::types::{
     BucketVersioningStatus, ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockRetention,
     ObjectLockRetentionMode,
 };
-use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::conformance::erasure::{BucketKind, ErasureHarness, Hold};
 use rekognition_guard::erasure::StoredVersion;
 use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy};
@@ -162,23 +161,8 @@ impl ErasureHarness for MotoErasureHarness {
         versions.chain(markers).collect()
     }
     fn guard(&self, plain_http: bool) -> Guard {
-        let f = &self.fixture;
-        let mut builder = AwsBackend::builder()
-            .sdk_config(&f.sdk)
-            .ca_bundle_pem(f.emu.ca.clone())
-            .trust_native_roots(false);
-        if plain_http {
-            let plain = f.emu.endpoint.replacen("https://", "http://", 1);
-            builder = builder.s3_client(aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&f.sdk)
-                    .endpoint_url(plain)
-                    .force_path_style(true)
-                    .build(),
-            ));
-        }
-        builder
-            .build()
-            .expect("backend")
+        self.fixture
+            .aws_backend(plain_http)
             .guard_builder()
             .policy(Policy::new().allow_kms_key(self.kms_key()))
             .opt_out(OptOutEvidence::attested("conformance suite").unwrap())

@@ -304,3 +304,40 @@ pub struct Fleet {
     pub hopper_plain: String,
     pub hopper_kms: String,
 }
+
+/// An enabled daily CSV inventory of all versions with EncryptionStatus
+/// and BucketKeyStatus, delivered to `destination` (a bucket ARN) under
+/// `inventory/`: what the bucket audit asks for.
+pub fn configuration(destination: &str) -> aws_sdk_s3::types::InventoryConfiguration {
+    use aws_sdk_s3::types::{
+        InventoryConfiguration, InventoryDestination, InventoryFormat, InventoryFrequency,
+        InventoryIncludedObjectVersions, InventoryOptionalField, InventoryS3BucketDestination,
+        InventorySchedule,
+    };
+    InventoryConfiguration::builder()
+        .id("photos-audit")
+        .is_enabled(true)
+        .included_object_versions(InventoryIncludedObjectVersions::All)
+        .optional_fields(InventoryOptionalField::EncryptionStatus)
+        .optional_fields(InventoryOptionalField::BucketKeyStatus)
+        .schedule(
+            InventorySchedule::builder()
+                .frequency(InventoryFrequency::Daily)
+                .build()
+                .unwrap(),
+        )
+        .destination(
+            InventoryDestination::builder()
+                .s3_bucket_destination(
+                    InventoryS3BucketDestination::builder()
+                        .bucket(destination)
+                        .prefix("inventory")
+                        .format(InventoryFormat::Csv)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
