@@ -18,7 +18,8 @@
 //! object: `bucket`, `key`, `erased` (`{version_id, delete_marker}`),
 //! `remaining` (`{version_id, delete_marker, reason, detail}`: what is left
 //! and what would unblock it; for a dry run, everything that would be
-//! erased, with reason `dry_run`), `complete`, `dry_run`, `finished_at`
+//! erased, with reason `dry_run`), `complete`, `unconfirmed` (why the
+//! listing after the deletions failed, else null), `dry_run`, `finished_at`
 //! (RFC 3339) and `reasons` (for refusals and errors). Never image bytes or
 //! credentials.
 //!
@@ -83,6 +84,7 @@ fn receipt_json(r: &ErasureReceipt) -> Value {
             "reason": v.reason.label(), "detail": v.reason.to_string(),
         })).collect::<Vec<_>>(),
         "complete": r.is_complete(),
+        "unconfirmed": r.unconfirmed(),
         "dry_run": r.is_dry_run(),
         "finished_at": rfc3339(r.finished_at()),
         "reasons": [],
@@ -98,7 +100,7 @@ fn failed(object: &str, exit: Exit, reason: String) -> (Exit, Value) {
         exit,
         json!({
             "bucket": bucket, "key": key, "erased": [], "remaining": [],
-            "complete": false, "dry_run": null, "finished_at": null, "reasons": [reason],
+            "complete": false, "unconfirmed": null, "dry_run": null, "finished_at": null, "reasons": [reason],
         }),
     )
 }

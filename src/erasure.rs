@@ -282,6 +282,7 @@ pub struct ErasureReceipt {
     pub(crate) remaining: Vec<RemainingVersion>,
     pub(crate) dry_run: bool,
     pub(crate) finished_at: SystemTime,
+    pub(crate) unconfirmed: Option<String>,
 }
 
 impl ErasureReceipt {
@@ -306,9 +307,18 @@ impl ErasureReceipt {
     }
 
     /// Whether nothing of the key remains: checked by listing again after
-    /// the deletions. `false` for a dry run that found something.
+    /// the deletions. `false` for a dry run that found something, and when
+    /// the confirming listing failed ([`unconfirmed`](Self::unconfirmed)).
     pub fn is_complete(&self) -> bool {
-        self.remaining.is_empty()
+        self.remaining.is_empty() && self.unconfirmed.is_none()
+    }
+
+    /// Why the erasure could not be confirmed, when the listing after the
+    /// deletions failed: what [`erased`](Self::erased) names was deleted
+    /// (S3 said so), but whether anything remains is not known. Erase
+    /// again to confirm.
+    pub fn unconfirmed(&self) -> Option<&str> {
+        self.unconfirmed.as_deref()
     }
 
     /// Whether this was a dry run.
@@ -355,6 +365,12 @@ impl fmt::Display for ErasureReceipt {
                 r.reason
             )?;
         }
+        if let Some(why) = &self.unconfirmed {
+            write!(
+                f,
+                "; not confirmed, the listing after the deletions failed: {why}"
+            )?;
+        }
         Ok(())
     }
 }
@@ -368,11 +384,13 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// Three years (1,096 days: three years including a leap day), the
+    /// Three years counted short (1,095 days: three calendar years are
+    /// 1,095 or 1,096 days, so this is never past the deadline), the
     /// latest Illinois BIPA 740 ILCS 14/15(a) allows after the
-    /// individual's last interaction. A schedule may (and for purposes
-    /// met earlier, must) be shorter.
-    pub const BIPA_MAXIMUM: Duration = Duration::from_secs(1096 * 24 * 60 * 60);
+    /// individual's last interaction. A sweep erases what is older, so
+    /// run it at least daily; a schedule may (and for purposes met
+    /// earlier, must) be shorter.
+    pub const BIPA_MAXIMUM: Duration = Duration::from_secs(1095 * 24 * 60 * 60);
 
     /// Keep data at most `max` after the last interaction.
     pub fn new(max_since_last_interaction: Duration) -> Self {
@@ -476,9 +494,10 @@ mod tests {
         assert!(policy.is_due(&record(899), now));
         assert!(!policy.is_due(&record(900), now));
         assert!(!policy.is_due(&record(2_000), now), "future: not due");
+        // Never past three calendar years, leap day or not.
         assert_eq!(
             RetentionPolicy::BIPA_MAXIMUM,
-            Duration::from_secs(3 * 365 * 86_400 + 86_400)
+            Duration::from_secs(3 * 365 * 86_400)
         );
     }
 

@@ -15,26 +15,41 @@ use crate::backend::{
     BackendError, BackendErrorKind, DeleteVersionRequest, ListVersionsRequest, ObjectEraser,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
-use crate::input::{Service, NULL_VERSION_ID};
+use crate::input::{validate_version_id, Service, NULL_VERSION_ID};
 
 const LIST: &str = "ListObjectVersions";
 const DELETE: &str = "DeleteObject";
 
-/// S3's URL encoding of keys in listings (`EncodingType=url`), undone.
-/// Asked for so that any key S3 holds can be listed, even one XML 1.0
-/// cannot carry.
-fn decode(text: &str) -> Result<String, BackendError> {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|_| {
-            BackendError::new(
-                BackendErrorKind::InvalidResponse,
-                Service::S3,
-                LIST,
-                "a listed key is not URL-encoded UTF-8",
-            )
-        })
+/// A listed key as S3 sent it: with `EncodingType=url` (asked for so that
+/// any key S3 holds can be listed, even one XML 1.0 cannot carry) S3 writes
+/// keys form-style, a space as `+` and a plus as `%2B` (as botocore's
+/// `unquote_plus` reads them), so they are decoded that way, strictly;
+/// a server that ignored the request sends them raw.
+fn listed_key(text: &str, url_encoded: bool) -> Result<String, BackendError> {
+    if !url_encoded {
+        return Ok(text.to_owned());
+    }
+    crate::inventory::reader::decode_form(text).ok_or_else(|| {
+        BackendError::new(
+            BackendErrorKind::InvalidResponse,
+            Service::S3,
+            LIST,
+            "a listed key is not URL-encoded UTF-8",
+        )
+    })
+}
+
+/// A listed version id, checked: it is echoed in receipts and messages.
+fn listed_version(version_id: Option<&str>) -> Result<&str, BackendError> {
+    let v = version_id.unwrap_or(NULL_VERSION_ID);
+    validate_version_id(v).map(|()| v).map_err(|_| {
+        BackendError::new(
+            BackendErrorKind::InvalidResponse,
+            Service::S3,
+            LIST,
+            "a listed version id has characters S3 never uses",
+        )
+    })
 }
 
 pub(super) fn map_error<E>(
@@ -122,11 +137,12 @@ impl ObjectEraser for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
+            let url_encoded = out.encoding_type() == Some(&EncodingType::Url);
             for v in out.versions() {
                 if let Some(key) = v.key() {
                     found.push(StoredVersion::new(
-                        &decode(key)?,
-                        v.version_id().unwrap_or(NULL_VERSION_ID),
+                        &listed_key(key, url_encoded)?,
+                        listed_version(v.version_id())?,
                         false,
                     ));
                 }
@@ -134,8 +150,8 @@ impl ObjectEraser for AwsBackend {
             for m in out.delete_markers() {
                 if let Some(key) = m.key() {
                     found.push(StoredVersion::new(
-                        &decode(key)?,
-                        m.version_id().unwrap_or(NULL_VERSION_ID),
+                        &listed_key(key, url_encoded)?,
+                        listed_version(m.version_id())?,
                         true,
                     ));
                 }
@@ -143,7 +159,10 @@ impl ObjectEraser for AwsBackend {
             if out.is_truncated() != Some(true) {
                 return Ok(found);
             }
-            key_marker = out.next_key_marker().map(decode).transpose()?;
+            key_marker = out
+                .next_key_marker()
+                .map(|k| listed_key(k, url_encoded))
+                .transpose()?;
             version_marker = out.next_version_id_marker().map(str::to_owned);
             if key_marker.is_none() && version_marker.is_none() {
                 // Truncated without a way on: refuse rather than stop short.

@@ -223,13 +223,14 @@ async fn erase_key(
 ) -> Result<ErasureReceipt, crate::backend::BackendError> {
     let list = ListVersionsRequest::new(object.bucket(), object.key(), owner.clone());
     let found = exactly(eraser.list_versions(&list).await?, object.key());
-    let receipt = |erased, remaining| ErasureReceipt {
+    let receipt = |erased, remaining, unconfirmed| ErasureReceipt {
         bucket: object.bucket().to_owned(),
         key: object.key().to_owned(),
         erased,
         remaining,
         dry_run: options.is_dry_run(),
         finished_at: SystemTime::now(),
+        unconfirmed,
     };
     if options.is_dry_run() {
         let remaining = found
@@ -240,7 +241,7 @@ async fn erase_key(
                 reason: BlockReason::DryRun,
             })
             .collect();
-        return Ok(receipt(Vec::new(), remaining));
+        return Ok(receipt(Vec::new(), remaining, None));
     }
 
     let mut erased = Vec::new();
@@ -268,8 +269,14 @@ async fn erase_key(
     }
 
     // Confirm: list again. What was deleted must be gone; anything new
-    // was written meanwhile.
-    let after = exactly(eraser.list_versions(&list).await?, object.key());
+    // was written meanwhile. When the listing fails, what was deleted is
+    // still said (S3 confirmed each deletion), and nothing is claimed
+    // about the rest.
+    let after = match eraser.list_versions(&list).await {
+        Ok(listed) => exactly(listed, object.key()),
+        Err(e) if e.insecure_endpoint().is_some() => return Err(e),
+        Err(e) => return Ok(receipt(erased, remaining, Some(e.to_string()))),
+    };
     for v in after {
         let known = remaining.iter().any(|r| r.version_id == v.version_id);
         if known {
@@ -289,7 +296,7 @@ async fn erase_key(
             reason,
         });
     }
-    Ok(receipt(erased, remaining))
+    Ok(receipt(erased, remaining, None))
 }
 
 /// Why a deletion failed: what Object Lock holds, if anything, else S3's
