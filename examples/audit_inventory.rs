@@ -44,10 +44,11 @@
 //! (per `EncryptionStatus`), `bucket_key_counts`, `kms_keys_checked`,
 //! `keys_checked`, `keys_not_allowed`, `keys_unchecked`, `versions_gone`,
 //! `update_in_place`, `copy`, `delete_noncurrent` (versions to fix, by
-//! remediation), `remediation`, with `--apply` `applied` (per version
-//! `bucket`, `key`, `remediation`, `old_version_id`, `new_version_id`,
-//! `error`), `compliant_after_apply` (`null`, or per manifest `{path, rows}`) and `reasons`
-//! (for errors). Never credentials.
+//! remediation), `remediation` (`null`, or per manifest `{path, rows}`),
+//! with `--apply` `applied` (per version `bucket`, `key`, `remediation`,
+//! `old_version_id`, `new_version_id`, `error`), `compliant_after_apply`
+//! (a bool, also without `--apply`) and `reasons` (for errors). Never
+//! credentials.
 //!
 //! Exit status: 0 compliant (or, with `--apply`, every non-compliant
 //! version fixed and confirmed); 2 not compliant; 3 error, no verdict (a
@@ -267,11 +268,12 @@ async fn apply(guard: &Guard, fixes: &[Fix], target: &KmsKeyArn, concurrency: us
 /// Where `--remediation-out` points.
 enum Destination {
     Local(PathBuf),
-    /// Staged in a fresh local directory, then uploaded.
+    /// Staged in a private temporary directory (mode 0700, a random name,
+    /// removed when dropped, also after an error), then uploaded.
     S3 {
         bucket: String,
         prefix: String,
-        staging: PathBuf,
+        staging: tempfile::TempDir,
     },
 }
 
@@ -287,13 +289,10 @@ impl Destination {
             p if p.ends_with('/') => p.to_owned(),
             p => format!("{p}/"),
         };
-        let staging = std::env::temp_dir().join(format!(
-            "audit-inventory-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
+        let staging = tempfile::Builder::new()
+            .prefix("audit-inventory-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a staging directory: {e}"))?;
         Ok(Self::S3 {
             bucket: bucket.to_owned(),
             prefix,
@@ -304,7 +303,7 @@ impl Destination {
     fn local_dir(&self) -> PathBuf {
         match self {
             Self::Local(dir) => dir.clone(),
-            Self::S3 { staging, .. } => staging.clone(),
+            Self::S3 { staging, .. } => staging.path().to_owned(),
         }
     }
 }
@@ -326,11 +325,15 @@ async fn upload(
     let mut uploaded = serde_json::Map::new();
     for name in Outputs::NAMES {
         let key = format!("{prefix}{name}.csv");
-        let body = std::fs::read(staging.join(format!("{name}.csv"))).map_err(|e| e.to_string())?;
+        let path = staging.join(format!("{name}.csv"));
+        let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&path)
+            .await
+            .map_err(|e| e.to_string())?;
         s3.put_object()
             .bucket(bucket)
             .key(&key)
-            .body(body.into())
+            .body(body)
             .content_type("text/csv")
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .set_ssekms_key_id(kms_key.map(str::to_owned))
@@ -360,8 +363,16 @@ async fn upload(
                     )
                 )
             })?;
-        if head.server_side_encryption() != Some(&ServerSideEncryption::AwsKms) {
-            return Err(format!("s3://{bucket}/{key} was not stored with SSE-KMS"));
+        let key_matches = kms_key.is_none_or(|k| head.ssekms_key_id() == Some(k));
+        if head.server_side_encryption() != Some(&ServerSideEncryption::AwsKms) || !key_matches {
+            return Err(format!(
+                "s3://{bucket}/{key} was not stored with SSE-KMS under the key asked for"
+            ));
+        }
+        if head.content_length() != i64::try_from(size).ok() {
+            return Err(format!(
+                "s3://{bucket}/{key} does not hold what was written"
+            ));
         }
         uploaded.insert(
             name.to_owned(),
@@ -516,13 +527,12 @@ async fn run(cli: &Cli) -> (Exit, Value) {
                 &backend,
                 bucket,
                 prefix,
-                staging,
+                staging.path(),
                 &remediation,
                 kms_key,
                 owner,
             )
             .await;
-            let _ = std::fs::remove_dir_all(staging);
             match uploaded {
                 Ok(r) => r,
                 Err(e) => {

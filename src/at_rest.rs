@@ -147,6 +147,9 @@ pub struct ObjectFacts {
     pub content_length: Option<u64>,
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `ETag` (quoted, as S3 sends it): what a conditional copy checks
+    /// ([`Guard::reencrypt`](crate::Guard::reencrypt)).
+    pub etag: Option<String>,
 }
 
 impl ObjectFacts {
@@ -180,6 +183,7 @@ impl ObjectFacts {
             version_id: None,
             content_length: None,
             content_type: None,
+            etag: None,
         }
     }
 
@@ -222,6 +226,13 @@ impl ObjectFacts {
     #[must_use]
     pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Sets the object's `ETag`.
+    #[must_use]
+    pub fn with_etag(mut self, etag: impl Into<String>) -> Self {
+        self.etag = Some(etag.into());
         self
     }
 }

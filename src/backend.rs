@@ -615,6 +615,7 @@ pub struct ReencryptRequest {
     object: S3ObjectRef,
     kms_key: KmsKeyArn,
     expected_bucket_owner: Option<AccountId>,
+    current_etag: Option<String>,
 }
 
 impl ReencryptRequest {
@@ -622,12 +623,22 @@ impl ReencryptRequest {
         object: S3ObjectRef,
         kms_key: KmsKeyArn,
         expected_bucket_owner: Option<AccountId>,
+        current_etag: Option<String>,
     ) -> Self {
         Self {
             object,
             kms_key,
             expected_bucket_owner,
+            current_etag,
         }
+    }
+
+    /// For a copy: the `ETag` the key's **current** version must still
+    /// have when S3 copies it (`x-amz-copy-source-if-match`), so a version
+    /// written since the guard checked is never overwritten with older
+    /// content.
+    pub fn current_etag(&self) -> Option<&str> {
+        self.current_etag.as_deref()
     }
 
     /// The object, pinned to the version to re-encrypt (unpinned only in
@@ -666,9 +677,10 @@ pub trait ObjectReencryptor: Send + Sync + fmt::Debug {
         request: &ReencryptRequest,
     ) -> Result<(), BackendError>;
 
-    /// Copies the version onto its own key with SSE-KMS (S3 `CopyObject`),
-    /// metadata kept; returns the **new** version's id (none in a bucket
-    /// without versioning).
+    /// Copies the key's current version onto the key with SSE-KMS (S3
+    /// `CopyObject`), metadata kept, only if it still has
+    /// [`current_etag`](ReencryptRequest::current_etag); returns the
+    /// **new** version's id (none in a bucket without versioning).
     ///
     /// # Errors
     /// A [`BackendError`] when the store refused or failed.

@@ -385,6 +385,24 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
         "nothing written"
     );
 
+    // Keys with '+', '%', '#', '?' and non-ASCII characters are copied
+    // from the right source.
+    let odd = "members/zoë+1 #2?x%.jpg";
+    f.put(odd, None, None).await.unwrap();
+    let done = guard
+        .reencrypt(&f.reference(odd), Remediation::CopyObject, &key)
+        .await
+        .unwrap();
+    let head =
+        f.s3.head_object()
+            .bucket(&f.bucket)
+            .key(odd)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(head.version_id(), done.new_version_id.as_deref());
+    assert_eq!(head.ssekms_key_id(), Some(f.kms_key.as_str()));
+
     // A key outside the allowlist is never a target.
     let other = KmsKeyArn::parse(&f.other_kms_key).unwrap();
     let err = guard

@@ -545,7 +545,6 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
         "GetBucketEncryption",
         "GetBucketVersioning",
         "GetPublicAccessBlock",
-        "ListBucketInventoryConfigurations",
     ] {
         let body = |op: &str, good: &'static str| if op == broken { WRONG_ROOT } else { good };
         let encryption = mock!(aws_sdk_s3::Client::get_bucket_encryption)
@@ -639,7 +638,7 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
         aws.caller_account().await.unwrap_err(),
     ));
 
-    assert_eq!(failures.len(), 9);
+    assert_eq!(failures.len(), 8);
     for (service, operation, e) in failures {
         let text = e.to_string();
         assert_eq!((e.service(), e.operation()), (service, operation), "{text}");
@@ -1305,6 +1304,96 @@ mod audit {
         );
     }
 
+    /// An inventory of one prefix covers part of the bucket only.
+    /// An inventory listing S3 answered with something unparseable is a
+    /// finding naming the parse error, never a pass, and never an error
+    /// that would block what the other reads allow.
+    #[tokio::test]
+    async fn an_unparseable_inventory_listing_is_a_finding() {
+        let garbled = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
+            .then_http_response(|| {
+                response(
+                    200,
+                    &[("content-type", "application/xml")],
+                    "<GetBucketVersioningResponse></GetBucketVersioningResponse>",
+                )
+            });
+        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
+            )
+        });
+        let audit = run_audit(&[
+            &garbled,
+            &encryption_ok(),
+            &versioning_ok(),
+            &no_policy,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        let finding = audit
+            .findings()
+            .iter()
+            .find(|f| f.id == "unverifiable-inventory")
+            .unwrap_or_else(|| panic!("{:#?}", audit.findings()));
+        assert!(finding.detail.contains("could not be parsed"), "{finding}");
+        assert!(audit.at_rest_findings().next().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_inventory_of_one_prefix_does_not_count() {
+        let partial =
+            mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
+                let mut configuration =
+                    support::inventory::configuration("arn:aws:s3:::inventory-reports");
+                configuration = aws_sdk_s3::types::InventoryConfiguration::builder()
+                    .id(configuration.id())
+                    .is_enabled(true)
+                    .included_object_versions(configuration.included_object_versions().clone())
+                    .set_optional_fields(Some(configuration.optional_fields().to_vec()))
+                    .set_schedule(configuration.schedule().cloned())
+                    .set_destination(configuration.destination().cloned())
+                    .filter(
+                        aws_sdk_s3::types::InventoryFilter::builder()
+                            .prefix("thumbnails/")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap();
+                ListBucketInventoryConfigurationsOutput::builder()
+                    .inventory_configuration_list(configuration)
+                    .build()
+            });
+        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
+            response(
+                404,
+                &[("content-type", "application/xml")],
+                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
+            )
+        });
+        let audit = run_audit(&[
+            &partial,
+            &encryption_ok(),
+            &versioning_ok(),
+            &no_policy,
+            &public_access_ok(),
+        ])
+        .await
+        .unwrap();
+        assert!(
+            audit
+                .findings()
+                .iter()
+                .any(|f| f.id == "no-inventory-encryption-status"),
+            "{:#?}",
+            audit.findings()
+        );
+    }
+
     #[tokio::test]
     async fn a_missing_bucket_or_a_failing_s3_is_an_error() {
         let missing = mock!(aws_sdk_s3::Client::get_bucket_versioning).then_http_response(|| {
@@ -1784,5 +1873,93 @@ mod liveness {
         for expected in ["KMS key is not valid", KEY, OUTPUT, "region us-east-1"] {
             assert!(message.contains(expected), "{expected:?} in {message}");
         }
+    }
+}
+
+mod erasure {
+    use super::*;
+
+    fn versions(keys: &[(&str, &str)]) -> HttpResponse {
+        let versions: String = keys
+            .iter()
+            .map(|(k, v)| {
+                format!("<Version><Key>{k}</Key><VersionId>{v}</VersionId><IsLatest>true</IsLatest><Size>10</Size></Version>")
+            })
+            .collect();
+        response(
+            200,
+            &[("content-type", "application/xml")],
+            &format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>library-photos</Name><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>{versions}</ListVersionsResult>"#
+            ),
+        )
+    }
+
+    /// S3 lists keys with `EncodingType=url` form-style: a space as `+`, a
+    /// plus as `%2B` (moto writes `%20`, so only canned answers show it).
+    /// `members/ada smith.jpg` is found, erased by version id, confirmed
+    /// gone; its sibling `…jpg.bak` is left alone.
+    #[tokio::test]
+    async fn a_key_s3_lists_with_a_plus_for_its_space_is_erased() {
+        let first = mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
+            versions(&[
+                ("members/ada+smith.jpg", "v-space"),
+                ("members/ada+smith.jpg.bak", "v-bak"),
+            ])
+        });
+        let delete = mock!(aws_sdk_s3::Client::delete_object)
+            .match_requests(|input| {
+                input.key() == Some("members/ada smith.jpg")
+                    && input.version_id() == Some("v-space")
+            })
+            .then_http_response(|| response(204, &[], ""));
+        let confirm = mock!(aws_sdk_s3::Client::list_object_versions)
+            .then_http_response(|| versions(&[("members/ada+smith.jpg.bak", "v-bak")]));
+        let aws = backend(
+            mock_client!(
+                aws_sdk_s3,
+                RuleMode::Sequential,
+                &[&first, &delete, &confirm]
+            ),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        let receipt = guard(aws, Policy::new())
+            .erase(
+                &S3ObjectRef::parse("s3://library-photos/members/ada smith.jpg").unwrap(),
+                rekognition_guard::erasure::EraseOptions::new(),
+            )
+            .await
+            .unwrap();
+        assert!(receipt.is_complete(), "{receipt:?}");
+        let erased: Vec<&str> = receipt
+            .erased()
+            .iter()
+            .map(|e| e.version_id.as_str())
+            .collect();
+        assert_eq!(erased, ["v-space"]);
+        assert_eq!(delete.num_calls(), 1);
+    }
+
+    /// A listed key that is not form-style URL encoding (a stray `%`) is an
+    /// error, never another key.
+    #[tokio::test]
+    async fn a_listed_key_that_is_not_url_encoded_is_an_error() {
+        let list = mock!(aws_sdk_s3::Client::list_object_versions)
+            .then_http_response(|| versions(&[("members/ada%smith.jpg", "v1")]));
+        let aws = backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&list]),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        let err = guard(aws, Policy::new())
+            .erase(
+                &S3ObjectRef::parse("s3://library-photos/members/ada").unwrap(),
+                rekognition_guard::erasure::EraseOptions::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{err}"
+        );
     }
 }

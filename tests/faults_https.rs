@@ -567,16 +567,18 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     assert_no_secrets("the captured logs", &support::capture::logged());
 }
 
+use rekognition_guard::inventory::Remediation;
+
 /// A re-encryption of `object` under `KEY` against a canned S3 answering
 /// by `script`; the requests it read.
 async fn reencrypt_against(
     object: &str,
+    remediation: rekognition_guard::inventory::Remediation,
     script: impl Fn(&support::fault_server::Request) -> Response + Send + Sync + 'static,
 ) -> (
     Result<rekognition_guard::inventory::Reencrypted, Error>,
     Vec<support::fault_server::Request>,
 ) {
-    use rekognition_guard::inventory::Remediation;
     use support::fault_server::{Request, Script};
 
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Request>>> = Default::default();
@@ -595,11 +597,7 @@ async fn reencrypt_against(
         .unwrap();
     let object = S3ObjectRef::parse(object).unwrap();
     let result = guard
-        .reencrypt(
-            &object,
-            Remediation::UpdateObjectEncryption,
-            &KmsKeyArn::parse(KEY).unwrap(),
-        )
+        .reencrypt(&object, remediation, &KmsKeyArn::parse(KEY).unwrap())
         .await;
     let requests = seen.lock().unwrap().clone();
     (result, requests)
@@ -612,6 +610,7 @@ async fn reencrypt_against(
 async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
     let (result, seen) = reencrypt_against(
         &format!("s3://library-photos/members/ada lovelace.jpg?versionId={VERSION}"),
+        Remediation::UpdateObjectEncryption,
         |request| match request.method.as_str() {
             "PUT" if request.target.contains("encryption") => Response::status(200),
             "HEAD" => Response::sse_kms_head(KEY, VERSION),
@@ -661,6 +660,7 @@ async fn update_object_encryption_re_keys_the_version_in_place_and_checks_it() {
 async fn a_re_encryption_head_object_does_not_confirm_is_an_error() {
     let (result, _) = reencrypt_against(
         &format!("s3://library-photos/members/ada.jpg?versionId={VERSION}"),
+        Remediation::UpdateObjectEncryption,
         |request| match request.method.as_str() {
             "PUT" => Response::status(200),
             _ => Response::status(200)
@@ -678,4 +678,45 @@ async fn a_re_encryption_head_object_does_not_confirm_is_an_error() {
         }
         other => panic!("{other}"),
     }
+}
+
+/// A copy is conditional on the current version's ETag seen by HeadObject:
+/// the copy reads the key (no version id) with
+/// `x-amz-copy-source-if-match`, and when S3 answers 412 (a version was
+/// written in between) nothing is claimed.
+#[tokio::test]
+async fn a_copy_is_refused_when_the_current_version_changed_in_between() {
+    const ETAG: &str = "\"5d41402abc4b2a76b9719d911017c592\"";
+    let (result, seen) = reencrypt_against(
+        &format!("s3://library-photos/members/ada smith.jpg?versionId={VERSION}"),
+        Remediation::CopyObject,
+        |request| match request.method.as_str() {
+            "HEAD" => Response::status(200)
+                .header("content-length", "48213")
+                .header("x-amz-version-id", VERSION)
+                .header("etag", ETAG),
+            _ => Response::status(412)
+                .header("content-type", "application/xml")
+                .body("<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>"),
+        },
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Backend(_)), "{err}");
+    let copy = seen
+        .iter()
+        .find(|r| r.method == "PUT")
+        .unwrap_or_else(|| panic!("no CopyObject: {seen:?}"));
+    assert_eq!(copy.header("x-amz-copy-source-if-match"), Some(ETAG));
+    assert_eq!(
+        copy.header("x-amz-copy-source"),
+        Some("library-photos/members/ada%20smith.jpg"),
+        "the current version, by key"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|r| r.method == "HEAD" && r.target.contains("versionId")),
+        "nothing confirmed after a refused copy: {seen:?}"
+    );
 }

@@ -101,9 +101,10 @@ impl ObjectReencryptor for AwsBackend {
         Ok(())
     }
 
-    /// `CopyObject` of the version onto its key with `aws:kms` under the
-    /// request's key (metadata copied), the expected owner as both source
-    /// and destination owner.
+    /// `CopyObject` of the key onto itself with `aws:kms` under the
+    /// request's key (metadata copied), `x-amz-copy-source-if-match` with
+    /// the checked ETag, the expected owner as both source and destination
+    /// owner.
     async fn copy_in_place(
         &self,
         request: &ReencryptRequest,
@@ -111,15 +112,21 @@ impl ObjectReencryptor for AwsBackend {
         let s3 = self.s3_client();
         let region = s3.config().region().map(|r| r.as_ref());
         let object = request.object();
-        let mut source = format!(
+        // The current version, on condition that it is still the one the
+        // guard checked (its ETag): S3 answers 412 otherwise.
+        let Some(etag) = request.current_etag() else {
+            return Err(BackendError::new(
+                BackendErrorKind::InvalidRequest,
+                Service::S3,
+                COPY,
+                format!("a copy of {object} needs the ETag of the version checked as current"),
+            ));
+        };
+        let source = format!(
             "{}/{}",
             object.bucket(),
             percent_encoding::utf8_percent_encode(object.key(), COPY_SOURCE_ENCODE)
         );
-        if let Some(v) = object.version_id() {
-            source.push_str("?versionId=");
-            source.push_str(v);
-        }
         let owner = request
             .expected_bucket_owner()
             .map(|a| a.as_str().to_owned());
@@ -128,6 +135,7 @@ impl ObjectReencryptor for AwsBackend {
             .bucket(object.bucket())
             .key(object.key())
             .copy_source(source)
+            .copy_source_if_match(etag)
             .metadata_directive(MetadataDirective::Copy)
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .ssekms_key_id(request.kms_key().as_str())

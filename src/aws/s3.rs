@@ -55,6 +55,7 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
     facts.version_id = out.version_id().map(str::to_owned);
     facts.content_length = out.content_length().and_then(|l| u64::try_from(l).ok());
     facts.content_type = out.content_type().map(str::to_owned);
+    facts.etag = out.e_tag().map(str::to_owned);
     facts
 }
 

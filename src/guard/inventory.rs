@@ -498,10 +498,14 @@ fn settle(
     remediation: &mut dyn RemediationSink,
     done: Result<(KeyCheck, KeyOutcome), JoinError>,
 ) -> Result<(), InventoryError> {
-    let Ok((check, outcome)) = done else {
-        // A check that panicked checked nothing: not compliant.
-        report.keys_unchecked += 1;
-        return Ok(());
+    let (check, outcome) = match done {
+        Ok(done) => done,
+        Err(e) => {
+            // A check that panicked checked nothing: not compliant.
+            tracing::error!(error = %e, "a KMS key check ended abnormally: counted as unchecked");
+            report.keys_unchecked += 1;
+            return Ok(());
+        }
     };
     match outcome {
         KeyOutcome::Allowed => report.keys_checked += 1,
@@ -590,8 +594,12 @@ impl Guard {
     /// * [`Remediation::CopyObject`] uses S3 `CopyObject` onto the same key,
     ///   only for the **current** version (checked with HeadObject first:
     ///   copying a noncurrent one would make its old content current
-    ///   again); the copy is a new version, the old one remains until
-    ///   deleted, and pins on it must be renewed.
+    ///   again), and only if the key's current version still has the ETag
+    ///   seen then (`x-amz-copy-source-if-match`: a version written in
+    ///   between makes S3 refuse the copy); the copy is a new version, the
+    ///   old one remains until deleted, and pins on it must be renewed.
+    ///   The copy takes S3's defaults for what `CopyObject` does not copy
+    ///   (the storage class, ACL grants).
     ///
     /// For small fleets: large ones run the audit's manifests as S3 Batch
     /// Operations jobs. The verification cache forgets the object.
@@ -633,13 +641,18 @@ impl Guard {
         let owner = self.policy.bucket_owner().cloned();
         let head = |o: S3ObjectRef| InspectRequest::new(o, owner.clone());
         let unpinned = S3ObjectRef::new(object.bucket(), object.key())?;
+        // A copy reads the key's current version: it must be the version
+        // asked for (a copy of an older one would make its content current
+        // again), and S3 copies it only if its ETag is still the one seen
+        // here, so a version written in between is never overwritten.
+        let mut current_etag = None;
         if remediation == Remediation::CopyObject {
+            let latest = self
+                .inspector
+                .inspect(&head(unpinned.clone()))
+                .await
+                .map_err(|e| backend_error(OP, e))?;
             if let Some(requested) = object.version_id() {
-                let latest = self
-                    .inspector
-                    .inspect(&head(unpinned.clone()))
-                    .await
-                    .map_err(|e| backend_error(OP, e))?;
                 if latest.version_id.as_deref() != Some(requested) {
                     return Err(InputError::InvalidS3Reference {
                         input: object.to_string(),
@@ -648,9 +661,18 @@ impl Guard {
                     .into());
                 }
             }
+            current_etag = Some(latest.etag.ok_or_else(|| {
+                Error::Backend(BackendError::new(
+                    BackendErrorKind::InvalidResponse,
+                    Service::S3,
+                    "HeadObject",
+                    format!("HeadObject of {unpinned} reported no ETag: a copy could not be made conditional, so none is made"),
+                ))
+            })?);
         }
 
-        let request = ReencryptRequest::new(object.clone(), kms_key.clone(), owner.clone());
+        let request =
+            ReencryptRequest::new(object.clone(), kms_key.clone(), owner.clone(), current_etag);
         self.forget_check(object);
         let new_version_id = match remediation {
             Remediation::CopyObject => reencryptor.copy_in_place(&request).await,

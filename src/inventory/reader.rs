@@ -465,6 +465,13 @@ fn decode_key<'a>(encoded: &'a str, decoded: &'a mut Vec<u8>) -> Option<&'a str>
     std::str::from_utf8(decoded).ok()
 }
 
+/// [`decode_key`] into a new string: for keys S3 lists with
+/// `EncodingType=url`, which it encodes the same way.
+pub(crate) fn decode_form(encoded: &str) -> Option<String> {
+    let mut buffer = Vec::new();
+    decode_key(encoded, &mut buffer).map(str::to_owned)
+}
+
 /// The characters URL encoders leave as they are.
 fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
