@@ -1244,10 +1244,9 @@ mod audit {
         assert!(audit.is_compliant(), "{:#?}", audit.findings());
     }
 
-    #[tokio::test]
-    async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
-        let none = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
-            .then_output(|| ListBucketInventoryConfigurationsOutput::builder().build());
+    /// The audit of a bucket that is well configured but for what
+    /// `inventory` answers to ListBucketInventoryConfigurations.
+    async fn audit_with_inventory(inventory: &Rule) -> rekognition_guard::aws::BucketAudit {
         let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
             response(
                 404,
@@ -1255,15 +1254,22 @@ mod audit {
                 "<Error><Code>NoSuchBucketPolicy</Code></Error>",
             )
         });
-        let audit = run_audit(&[
-            &none,
+        run_audit(&[
+            inventory,
             &encryption_ok(),
             &versioning_ok(),
             &no_policy,
             &public_access_ok(),
         ])
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
+        let none = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
+            .then_output(|| ListBucketInventoryConfigurationsOutput::builder().build());
+        let audit = audit_with_inventory(&none).await;
         let finding = audit
             .findings()
             .iter()
@@ -1284,15 +1290,7 @@ mod audit {
 
         let denied = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
             .then_http_response(|| denied("ListBucketInventoryConfigurations"));
-        let audit = run_audit(&[
-            &denied,
-            &encryption_ok(),
-            &versioning_ok(),
-            &no_policy,
-            &public_access_ok(),
-        ])
-        .await
-        .unwrap();
+        let audit = audit_with_inventory(&denied).await;
         assert!(
             audit
                 .findings()
@@ -1304,7 +1302,6 @@ mod audit {
         );
     }
 
-    /// An inventory of one prefix covers part of the bucket only.
     /// An inventory listing S3 answered with something unparseable is a
     /// finding naming the parse error, never a pass, and never an error
     /// that would block what the other reads allow.
@@ -1318,22 +1315,7 @@ mod audit {
                     "<GetBucketVersioningResponse></GetBucketVersioningResponse>",
                 )
             });
-        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
-            response(
-                404,
-                &[("content-type", "application/xml")],
-                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
-            )
-        });
-        let audit = run_audit(&[
-            &garbled,
-            &encryption_ok(),
-            &versioning_ok(),
-            &no_policy,
-            &public_access_ok(),
-        ])
-        .await
-        .unwrap();
+        let audit = audit_with_inventory(&garbled).await;
         let finding = audit
             .findings()
             .iter()
@@ -1343,19 +1325,19 @@ mod audit {
         assert!(audit.at_rest_findings().next().is_none());
     }
 
+    /// An inventory of one prefix covers part of the bucket only.
     #[tokio::test]
     async fn an_inventory_of_one_prefix_does_not_count() {
         let partial =
             mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
-                let mut configuration =
-                    support::inventory::configuration("arn:aws:s3:::inventory-reports");
-                configuration = aws_sdk_s3::types::InventoryConfiguration::builder()
-                    .id(configuration.id())
+                let whole = support::inventory::configuration("arn:aws:s3:::inventory-reports");
+                let configuration = aws_sdk_s3::types::InventoryConfiguration::builder()
+                    .id(whole.id())
                     .is_enabled(true)
-                    .included_object_versions(configuration.included_object_versions().clone())
-                    .set_optional_fields(Some(configuration.optional_fields().to_vec()))
-                    .set_schedule(configuration.schedule().cloned())
-                    .set_destination(configuration.destination().cloned())
+                    .included_object_versions(whole.included_object_versions().clone())
+                    .set_optional_fields(Some(whole.optional_fields().to_vec()))
+                    .set_schedule(whole.schedule().cloned())
+                    .set_destination(whole.destination().cloned())
                     .filter(
                         aws_sdk_s3::types::InventoryFilter::builder()
                             .prefix("thumbnails/")
@@ -1368,22 +1350,7 @@ mod audit {
                     .inventory_configuration_list(configuration)
                     .build()
             });
-        let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
-            response(
-                404,
-                &[("content-type", "application/xml")],
-                "<Error><Code>NoSuchBucketPolicy</Code></Error>",
-            )
-        });
-        let audit = run_audit(&[
-            &partial,
-            &encryption_ok(),
-            &versioning_ok(),
-            &no_policy,
-            &public_access_ok(),
-        ])
-        .await
-        .unwrap();
+        let audit = audit_with_inventory(&partial).await;
         assert!(
             audit
                 .findings()
