@@ -196,7 +196,7 @@ impl fmt::Display for BlockReason {
             ),
             Self::Refused { message, .. } => write!(
                 f,
-                "S3 refused the deletion ({message}); grant s3:DeleteObjectVersion, and if the bucket has MFA delete enabled, delete with MFA (x-amz-mfa) as the bucket owner"
+                "S3 refused the deletion ({message}); if S3 names Object Lock, the version is under retention or a legal hold that could not be read (grant s3:GetObjectRetention and s3:GetObjectLegalHold to see which; GOVERNANCE retention yields to --bypass-governance-retention with s3:BypassGovernanceRetention); otherwise grant s3:DeleteObjectVersion, and if the bucket has MFA delete enabled, delete with MFA (x-amz-mfa) as the bucket owner"
             ),
             Self::StillListed => f.write_str(
                 "S3 accepted the deletion but still lists the version; erase again",

@@ -1847,6 +1847,17 @@ mod erasure {
     use super::*;
 
     fn versions(keys: &[(&str, &str)]) -> HttpResponse {
+        page(keys, None)
+    }
+
+    /// A listing page; truncated, with these next markers, when given.
+    fn page(keys: &[(&str, &str)], next: Option<(&str, &str)>) -> HttpResponse {
+        let truncation = match next {
+            Some((key, version)) => format!(
+                "<IsTruncated>true</IsTruncated><NextKeyMarker>{key}</NextKeyMarker><NextVersionIdMarker>{version}</NextVersionIdMarker>"
+            ),
+            None => "<IsTruncated>false</IsTruncated>".to_owned(),
+        };
         let versions: String = keys
             .iter()
             .map(|(k, v)| {
@@ -1857,7 +1868,7 @@ mod erasure {
             200,
             &[("content-type", "application/xml")],
             &format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>library-photos</Name><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>{versions}</ListVersionsResult>"#
+                r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>library-photos</Name><EncodingType>url</EncodingType>{truncation}{versions}</ListVersionsResult>"#
             ),
         )
     }
@@ -1905,6 +1916,80 @@ mod erasure {
             .collect();
         assert_eq!(erased, ["v-space"]);
         assert_eq!(delete.num_calls(), 1);
+    }
+
+    /// Versions over two pages are all erased; the second page is asked
+    /// for from the markers of the first.
+    #[tokio::test]
+    async fn versions_over_several_pages_are_all_erased() {
+        let first = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|input| input.key_marker().is_none())
+            .then_http_response(|| {
+                page(
+                    &[("members/ada.jpg", "v2")],
+                    Some(("members/ada.jpg", "v2")),
+                )
+            });
+        let second = mock!(aws_sdk_s3::Client::list_object_versions)
+            .match_requests(|input| {
+                input.key_marker() == Some("members/ada.jpg")
+                    && input.version_id_marker() == Some("v2")
+            })
+            .then_http_response(|| versions(&[("members/ada.jpg", "v1")]));
+        let delete_v2 = mock!(aws_sdk_s3::Client::delete_object)
+            .match_requests(|input| input.version_id() == Some("v2"))
+            .then_http_response(|| response(204, &[], ""));
+        let delete_v1 = mock!(aws_sdk_s3::Client::delete_object)
+            .match_requests(|input| input.version_id() == Some("v1"))
+            .then_http_response(|| response(204, &[], ""));
+        let gone =
+            mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| versions(&[]));
+        let aws = backend(
+            mock_client!(
+                aws_sdk_s3,
+                RuleMode::Sequential,
+                &[&first, &second, &delete_v2, &delete_v1, &gone]
+            ),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        let receipt = guard(aws, Policy::new())
+            .erase(
+                &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+                rekognition_guard::erasure::EraseOptions::new(),
+            )
+            .await
+            .unwrap();
+        let erased: Vec<&str> = receipt
+            .erased()
+            .iter()
+            .map(|e| e.version_id.as_str())
+            .collect();
+        assert_eq!(erased, ["v2", "v1"]);
+        assert!(receipt.is_complete(), "{receipt}");
+    }
+
+    /// A listing whose markers do not move on is an error, not a loop.
+    #[tokio::test]
+    async fn a_listing_that_repeats_its_markers_is_an_error_not_a_loop() {
+        let stuck = mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| {
+            page(
+                &[("members/ada.jpg", "v1")],
+                Some(("members/ada.jpg", "v1")),
+            )
+        });
+        let aws = backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&stuck]),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        );
+        let err = guard(aws, Policy::new())
+            .erase(
+                &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
+                rekognition_guard::erasure::EraseOptions::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("same markers twice"), "{err}");
+        assert_eq!(stuck.num_calls(), 2);
     }
 
     /// A listed key that is not form-style URL encoding (a stray `%`) is an

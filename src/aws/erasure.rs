@@ -18,6 +18,10 @@ use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{validate_version_id, Service, NULL_VERSION_ID};
 
 const LIST: &str = "ListObjectVersions";
+
+/// Pages of versions (1,000 each) of one key's prefix before a listing is
+/// taken to be looping: a million versions of one photo is not a photo.
+const MAX_PAGES: usize = 1_000;
 const DELETE: &str = "DeleteObject";
 
 /// A listed key as S3 sent it: with `EncodingType=url` (asked for so that
@@ -121,7 +125,18 @@ impl ObjectEraser for AwsBackend {
         let what = format!("s3://{}/{}*", request.bucket(), request.prefix());
         let mut found = Vec::new();
         let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        let mut previous: (Option<String>, Option<String>) = (None, None);
+        let mut pages = 0;
         loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidResponse,
+                    Service::S3,
+                    LIST,
+                    format!("{LIST} for {what} went on for {MAX_PAGES} pages: stopped rather than list forever"),
+                ));
+            }
             let out = s3
                 .list_object_versions()
                 .bucket(request.bucket())
@@ -159,11 +174,26 @@ impl ObjectEraser for AwsBackend {
             if out.is_truncated() != Some(true) {
                 return Ok(found);
             }
-            key_marker = out
+            let next_key = out
                 .next_key_marker()
                 .map(|k| listed_key(k, url_encoded))
                 .transpose()?;
-            version_marker = out.next_version_id_marker().map(str::to_owned);
+            let next_version = out.next_version_id_marker().map(str::to_owned);
+            // A listing must move on: markers S3 already gave (or none at
+            // all, checked below) would list the same page forever.
+            if (next_key.is_some() || next_version.is_some())
+                && (&next_key, &next_version) == (&previous.0, &previous.1)
+            {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidResponse,
+                    Service::S3,
+                    LIST,
+                    format!("{LIST} for {what} gave the same markers twice: stopped rather than list forever"),
+                ));
+            }
+            previous = (next_key.clone(), next_version.clone());
+            key_marker = next_key;
+            version_marker = next_version;
             if key_marker.is_none() && version_marker.is_none() {
                 // Truncated without a way on: refuse rather than stop short.
                 return Err(BackendError::new(
