@@ -14,6 +14,7 @@ use crate::backend::{
     ReencryptRequest,
 };
 use crate::input::Service;
+use crate::inventory::remediation::KEY_ENCODE;
 
 const GET: &str = "GetObject";
 
@@ -49,14 +50,6 @@ impl ObjectReader for AwsBackend {
 
 const UPDATE: &str = "UpdateObjectEncryption";
 const COPY: &str = "CopyObject";
-
-/// The key as `x-amz-copy-source` carries it: percent-encoded, `/` kept.
-const COPY_SOURCE_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
 
 #[async_trait]
 impl ObjectReencryptor for AwsBackend {
@@ -125,7 +118,7 @@ impl ObjectReencryptor for AwsBackend {
         let source = format!(
             "{}/{}",
             object.bucket(),
-            percent_encoding::utf8_percent_encode(object.key(), COPY_SOURCE_ENCODE)
+            percent_encoding::utf8_percent_encode(object.key(), KEY_ENCODE)
         );
         let owner = request
             .expected_bucket_owner()

@@ -293,15 +293,7 @@ impl Guard {
             });
             let feed = async move {
                 while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        BackendError::new(
-                            BackendErrorKind::Transport,
-                            Service::S3,
-                            "GetObject",
-                            format!("reading {} failed: the connection ended early", file.object),
-                        )
-                        .with_source(e)
-                    })?;
+                    let chunk = chunk.map_err(|e| body_error(&file.object, e))?;
                     if chunks.send(chunk).await.is_err() {
                         // The inflater stopped: its message says why.
                         break;
@@ -547,6 +539,20 @@ fn add(
         })
 }
 
+/// A GetObject body that ended before its end.
+fn body_error(
+    object: &S3ObjectRef,
+    e: aws_smithy_types::byte_stream::error::Error,
+) -> BackendError {
+    BackendError::new(
+        BackendErrorKind::Transport,
+        Service::S3,
+        "GetObject",
+        format!("reading {object} failed: the connection ended early"),
+    )
+    .with_source(e)
+}
+
 /// Reads a small object whole, refusing one over [`MAX_MANIFEST_BYTES`].
 async fn read_small(
     reader: &dyn ObjectReader,
@@ -558,18 +564,7 @@ async fn read_small(
         .map_err(|e| backend_error(OP, e))?;
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            BackendError::new(
-                BackendErrorKind::Transport,
-                Service::S3,
-                "GetObject",
-                format!(
-                    "reading {} failed: the connection ended early",
-                    request.object()
-                ),
-            )
-            .with_source(e)
-        })?;
+        let chunk = chunk.map_err(|e| body_error(request.object(), e))?;
         if bytes.len() + chunk.len() > MAX_MANIFEST_BYTES {
             return Err(InventoryError::invalid_manifest(
                 request.object(),

@@ -49,7 +49,7 @@
 
 mod manifest;
 pub(crate) mod reader;
-mod remediation;
+pub(crate) mod remediation;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -7,8 +7,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 /// Every byte but `A-Z a-z 0-9 - _ . ~ /` is percent-encoded in a written
 /// key, so a space is `%20`, a plus `%2B`, `%` is `%25` and a comma or a
 /// quote can never split or open a CSV field: form-style and plain
-/// percent-decoding read the same key back.
-const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+/// percent-decoding read the same key back. The same encoding carries a
+/// key in `x-amz-copy-source` (as the AWS SDKs encode it, `/` kept).
+pub(crate) const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
