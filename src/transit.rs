@@ -185,20 +185,38 @@ fn problem(url: &str, rule: Rule) -> Option<EndpointProblem> {
 /// host and no user information. Stricter than or equal to [`problem`]
 /// with [`Rule::Wire`]: whatever it passes, that passes too (tested).
 fn wire_ok(uri: &str) -> bool {
-    let Some(scheme) = uri.get(..8) else {
-        return false;
-    };
+    authority_end(uri).is_some()
+}
+
+/// The configured-endpoint rule's fast path: [`wire_ok`] and nothing after
+/// the authority but an optional `/` (so no query or fragment). Stricter
+/// than or equal to [`problem`] with [`Rule::Configured`] (tested); a URL
+/// it does not pass takes the full check.
+fn configured_ok(url: &str) -> bool {
+    authority_end(url).is_some_and(|end| matches!(&url[end..], "" | "/"))
+}
+
+/// Where the authority of an `https://` URI that passes [`wire_ok`] ends
+/// (its byte offset); `None` when the URI does not pass.
+fn authority_end(uri: &str) -> Option<usize> {
+    let scheme = uri.get(..8)?;
     if !scheme.eq_ignore_ascii_case("https://") {
-        return false;
+        return None;
     }
     let rest = &uri[8..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    // Bytes, not chars: the delimiters are ASCII, and a UTF-8 continuation
+    // byte never equals one.
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((host, after)) if host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') => {
                 (host, after)
             }
-            _ => return false,
+            _ => return None,
         },
         None => match authority.find(':') {
             Some(at) => (&authority[..at], &authority[at..]),
@@ -209,12 +227,22 @@ fn wire_ok(uri: &str) -> bool {
         || port.strip_prefix(':').is_some_and(|p| {
             !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
         });
-    !host.is_empty()
-        && port_ok
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
+    let host_ok = !host.is_empty() && host.bytes().all(|b| HOST_BYTE[usize::from(b)]);
+    (host_ok && port_ok).then_some(8 + end)
 }
+
+/// The bytes [`wire_ok`] accepts in a host: ASCII letters, digits, `-`, `.`
+/// and `:` (IPv6), as one table lookup per byte on the hot path.
+static HOST_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b':';
+        b += 1;
+    }
+    table
+};
 
 /// Checks a configured endpoint URL: `https://` (case-insensitive), a host,
 /// and no user information, query string or fragment.
@@ -233,6 +261,9 @@ fn wire_ok(uri: &str) -> bool {
 /// # Errors
 /// [`InsecureEndpoint`] saying what is wrong, with the endpoint redacted.
 pub fn check_endpoint_url(service: Service, url: &str) -> Result<(), InsecureEndpoint> {
+    if configured_ok(url) {
+        return Ok(());
+    }
     match problem(url, Rule::Configured) {
         None => Ok(()),
         Some(p) => Err(InsecureEndpoint::new(service, url, p)),
@@ -473,6 +504,13 @@ mod tests {
         fn whatever_the_fast_wire_check_passes_the_full_rule_passes(uri in "(https|HTTPS|http)://[a-z0-9@:.\\[\\]-]{0,20}(/[a-z?#=&]{0,10})?") {
             if wire_ok(&uri) {
                 proptest::prop_assert_eq!(problem(&uri, Rule::Wire), None, "{}", uri);
+            }
+        }
+
+        #[test]
+        fn whatever_the_fast_configured_check_passes_the_full_rule_passes(uri in "(https|HTTPS|http)://[a-z0-9@:.\\[\\]-]{0,20}(/[a-z?#=&]{0,10}|/)?") {
+            if configured_ok(&uri) {
+                proptest::prop_assert_eq!(problem(&uri, Rule::Configured), None, "{}", uri);
             }
         }
     }

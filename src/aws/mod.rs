@@ -73,7 +73,7 @@ mod errors;
 mod inventory;
 #[cfg(feature = "organizations")]
 mod organizations;
-mod rekognition;
+pub(crate) mod rekognition;
 mod s3;
 #[cfg(feature = "organizations")]
 mod sts;
@@ -183,6 +183,11 @@ impl AwsBackend {
     /// [`Guard::reencrypt`].
     pub fn guard_builder(&self) -> GuardBuilder {
         Guard::builder(self.clone(), self.clone())
+            .direct(crate::guard::Direct::new(
+                self.rekognition.clone(),
+                &self.s3_endpoint,
+                &self.rekognition_endpoint,
+            ))
             .uploader(self.clone())
             .bucket_auditor(self.clone())
             .eraser(self.clone())

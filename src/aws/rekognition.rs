@@ -2,6 +2,7 @@
 //! what the guard approved.
 
 use aws_sdk_rekognition::error::SdkError;
+use aws_sdk_rekognition::operation::compare_faces::builders::CompareFacesFluentBuilder;
 use aws_sdk_rekognition::operation::compare_faces::{CompareFacesError, CompareFacesOutput};
 use aws_sdk_rekognition::primitives::Blob;
 use aws_sdk_rekognition::types::{self as rk, Image};
@@ -27,6 +28,17 @@ pub(crate) async fn compare(
     client: &aws_sdk_rekognition::Client,
     request: CompareRequest,
 ) -> Result<ComparisonFacts, BackendError> {
+    let (call, sent) = prepare_compare(client, request)?;
+    sent.finish(call.send().await)
+}
+
+/// The CompareFaces call for `request`, not yet sent, and what reading its
+/// result needs. Split from [`compare`] so that the guard can await the
+/// SDK's future in place (see `Guard::compare`).
+pub(crate) fn prepare_compare<'a>(
+    client: &'a aws_sdk_rekognition::Client,
+    request: CompareRequest,
+) -> Result<(CompareFacesFluentBuilder, SentCompare<'a>), BackendError> {
     if matches!(request.source(), VerifiedImage::Bytes(_))
         || matches!(request.target(), VerifiedImage::Bytes(_))
     {
@@ -39,27 +51,49 @@ pub(crate) async fn compare(
     // only formatted when a call fails.
     let (source, source_s3) = image(source);
     let (target, target_s3) = image(target);
-    let result = client
+    let call = client
         .compare_faces()
         .source_image(source)
         .target_image(target)
         .similarity_threshold(threshold)
-        .quality_filter(quality)
-        .send()
-        .await;
-    match result {
-        Ok(out) => facts(&out),
-        Err(err) => {
-            let s3_images: Vec<String> = [source_s3, target_s3]
-                .into_iter()
-                .flatten()
-                .map(|o| o.to_string())
-                .collect();
-            map_error(
-                err,
-                &s3_images,
-                client.config().region().map(|r| r.as_ref()),
-            )
+        .quality_filter(quality);
+    Ok((
+        call,
+        SentCompare {
+            client,
+            s3_images: [source_s3, target_s3],
+        },
+    ))
+}
+
+/// A CompareFaces call on its way: the S3 images it names, for the hints
+/// of an error.
+pub(crate) struct SentCompare<'a> {
+    client: &'a aws_sdk_rekognition::Client,
+    s3_images: [Option<VerifiedS3Object>; 2],
+}
+
+impl SentCompare<'_> {
+    /// The call's result as facts, or as the crate's error.
+    pub(crate) fn finish(
+        self,
+        result: Result<CompareFacesOutput, SdkError<CompareFacesError, HttpResponse>>,
+    ) -> Result<ComparisonFacts, BackendError> {
+        match result {
+            Ok(out) => facts(&out),
+            Err(err) => {
+                let s3_images: Vec<String> = self
+                    .s3_images
+                    .into_iter()
+                    .flatten()
+                    .map(|o| o.to_string())
+                    .collect();
+                map_error(
+                    err,
+                    &s3_images,
+                    self.client.config().region().map(|r| r.as_ref()),
+                )
+            }
         }
     }
 }

@@ -21,8 +21,9 @@ use path::{backend_error, internal_error, refused};
 
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
-    BackendErrorKind, BucketAuditor, CompareRequest, DetectRequest, FaceAnalyzer, ObjectEraser,
-    ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader, UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, BucketAuditor, CompareRequest, ComparisonFacts, DetectRequest,
+    FaceAnalyzer, ObjectEraser, ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader,
+    UploadRequest, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
@@ -31,8 +32,8 @@ use crate::input::{
     NULL_VERSION_ID,
 };
 use crate::liveness::LivenessPolicy;
-use crate::opt_out::OptOutEvidence;
-use crate::policy::Policy;
+use crate::opt_out::{OptOutEvidence, OptOutRecord};
+use crate::policy::{Policy, SimilarityThreshold};
 use crate::quality::{FaceAssessment, QualityPolicy, GATE_ATTRIBUTES};
 use crate::refusal::{Operation, Violation};
 use crate::transit::{InsecureEndpoint, KnownEndpoints};
@@ -47,6 +48,9 @@ use crate::transit::{InsecureEndpoint, KnownEndpoints};
 pub struct Guard {
     inspector: Arc<dyn ObjectInspector>,
     analyzer: Arc<dyn FaceAnalyzer>,
+    /// When the backends are the AWS backend: what the hot path needs from
+    /// it without going through the trait objects (see [`Direct`]).
+    direct: Option<Direct>,
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
@@ -85,6 +89,7 @@ impl fmt::Debug for Guard {
 pub struct GuardBuilder {
     inspector: Arc<dyn ObjectInspector>,
     analyzer: Arc<dyn FaceAnalyzer>,
+    direct: Option<Direct>,
     uploader: Option<Arc<dyn ObjectUploader>>,
     auditor: Option<Arc<dyn BucketAuditor>>,
     eraser: Option<Arc<dyn ObjectEraser>>,
@@ -183,6 +188,13 @@ impl GuardBuilder {
         self
     }
 
+    /// For the AWS backend's guard builder, whose inspector and analyzer
+    /// `direct` describes.
+    pub(crate) fn direct(mut self, direct: Direct) -> Self {
+        self.direct = Some(direct);
+        self
+    }
+
     /// Sets the opt-out evidence. Required.
     pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
         self.opt_out = Some(evidence);
@@ -199,6 +211,7 @@ impl GuardBuilder {
         Ok(Guard {
             inspector: self.inspector,
             analyzer: self.analyzer,
+            direct: self.direct,
             uploader: self.uploader,
             auditor: self.auditor,
             eraser: self.eraser,
@@ -233,6 +246,7 @@ impl Guard {
         GuardBuilder {
             inspector,
             analyzer,
+            direct: None,
             uploader: None,
             auditor: None,
             eraser: None,
@@ -259,6 +273,22 @@ impl Guard {
     /// Whether `endpoint` may be called (see [`crate::transit`]).
     fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
         self.known_https.check(service, endpoint)
+    }
+
+    /// The in-transit rule on the inspector's (S3) endpoint.
+    fn inspector_endpoint_ok(&self) -> Result<(), InsecureEndpoint> {
+        match &self.direct {
+            Some(direct) => direct.s3_endpoint.clone(),
+            None => self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
+        }
+    }
+
+    /// The in-transit rule on the analyzer's (Rekognition) endpoint.
+    fn analyzer_endpoint_ok(&self) -> Result<(), InsecureEndpoint> {
+        match &self.direct {
+            Some(direct) => direct.rekognition_endpoint.clone(),
+            None => self.endpoint_ok(Service::Rekognition, &self.analyzer.endpoint()),
+        }
     }
 
     /// Checks one S3 object against the policy without comparing anything.
@@ -321,27 +351,66 @@ impl Guard {
     ) -> Result<Decision, Error> {
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        let result = self.compare_inner(source, target).await;
+        // One async frame from the checks to the call: every nested frame
+        // would copy the SDK's future (several KB) once more per call.
+        let result = match self.prepare_compare(source, target).await {
+            Ok(prepared) => {
+                let (request, checked) = (prepared.request, prepared.checked);
+                let facts = match &self.direct {
+                    Some(direct) => {
+                        match crate::aws::rekognition::prepare_compare(&direct.rekognition, request)
+                        {
+                            Ok((call, sent)) => sent.finish(call.send().await),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    None => self.analyzer.compare(request).await,
+                };
+                self.finish_compare(facts, checked)
+            }
+            Err(e) => Err(e),
+        };
         self.audit_compare(&result, labels);
         result
     }
 
-    async fn compare_inner(
+    /// The guarded path of a comparison and its request.
+    async fn prepare_compare(
         &self,
         source: ImageInput,
         target: ImageInput,
-    ) -> Result<Decision, Error> {
+    ) -> Result<PreparedCompare, Error> {
         const OP: Operation = Operation::CompareFaces;
         let clearance = self.clear(OP, [source, target]).await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
         let [source, target] = clearance.images;
         let threshold = self.policy.threshold();
-        let checked_source = CheckedImage::of(&source.image, source.origin);
-        let checked_target = CheckedImage::of(&target.image, target.origin);
+        let checked = Checked {
+            source: CheckedImage::of(&source.image, source.origin),
+            target: CheckedImage::of(&target.image, target.origin),
+            threshold,
+            opt_out,
+        };
         let request =
             CompareRequest::new(source.image, target.image, threshold, self.policy.quality());
-        let facts = match self.analyzer.compare(request).await {
-            Ok(facts) => facts,
+        Ok(PreparedCompare { request, checked })
+    }
+
+    /// The decision from CompareFaces' answer.
+    fn finish_compare(
+        &self,
+        facts: Result<ComparisonFacts, BackendError>,
+        checked: Checked,
+    ) -> Result<Decision, Error> {
+        const OP: Operation = Operation::CompareFaces;
+        match facts {
+            Ok(facts) => Ok(Decision {
+                verdict: verdict_from(facts, checked.threshold)?,
+                source: checked.source,
+                target: checked.target,
+                threshold: checked.threshold,
+                opt_out: checked.opt_out,
+            }),
             Err(e) => {
                 // Rekognition could not read an S3 image, or was denied:
                 // whatever was cached about them may no longer hold.
@@ -349,23 +418,16 @@ impl Guard {
                     e.kind(),
                     BackendErrorKind::InvalidS3Object | BackendErrorKind::AccessDenied
                 ) {
-                    for object in [&checked_source, &checked_target]
+                    for object in [&checked.source, &checked.target]
                         .into_iter()
                         .filter_map(CheckedImage::s3_object)
                     {
                         self.forget_check(&object.reference());
                     }
                 }
-                return Err(backend_error(OP, e));
+                Err(backend_error(OP, e))
             }
-        };
-        Ok(Decision {
-            verdict: verdict_from(facts, threshold)?,
-            source: checked_source,
-            target: checked_target,
-            threshold,
-            opt_out,
-        })
+        }
     }
 
     /// Runs the enrollment quality gate on `image` (Rekognition
@@ -490,4 +552,51 @@ impl Guard {
             .into_result(Operation::CheckObject)
             .map(|(v, _)| v)
     }
+}
+
+/// The AWS backend as the guard's inspector and analyzer, seen directly:
+/// its Rekognition client, so that CompareFaces is awaited in place (through
+/// the trait object its future, about 5.7 KB, would be boxed: a large
+/// allocation on every comparison), and the in-transit verdicts on its two
+/// endpoints, which cannot change once it is built (through the trait each
+/// check would clone both URLs). The same checks and the same call run
+/// either way.
+#[derive(Clone)]
+pub(crate) struct Direct {
+    rekognition: aws_sdk_rekognition::Client,
+    s3_endpoint: Result<(), InsecureEndpoint>,
+    rekognition_endpoint: Result<(), InsecureEndpoint>,
+}
+
+impl Direct {
+    /// From the backend's Rekognition client and its endpoint URLs.
+    pub(crate) fn new(
+        rekognition: aws_sdk_rekognition::Client,
+        s3_endpoint: &str,
+        rekognition_endpoint: &str,
+    ) -> Self {
+        Self {
+            rekognition,
+            s3_endpoint: crate::transit::check_endpoint_url(Service::S3, s3_endpoint),
+            rekognition_endpoint: crate::transit::check_endpoint_url(
+                Service::Rekognition,
+                rekognition_endpoint,
+            ),
+        }
+    }
+}
+
+/// A comparison that passed the guarded path: its request, and what the
+/// decision will say about its images.
+struct PreparedCompare {
+    request: CompareRequest,
+    checked: Checked,
+}
+
+/// What a decision records besides its verdict.
+struct Checked {
+    source: CheckedImage,
+    target: CheckedImage,
+    threshold: SimilarityThreshold,
+    opt_out: OptOutRecord,
 }

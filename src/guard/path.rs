@@ -84,11 +84,7 @@ impl Guard {
                 | Operation::AuditInventory
                 | Operation::Reencrypt
         ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
-        let s3_ok = !reads_s3
-            || endpoint_pushed(
-                &mut violations,
-                self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
-            );
+        let s3_ok = !reads_s3 || endpoint_pushed(&mut violations, self.inspector_endpoint_ok());
         if operation == Operation::Erase {
             if let Some(eraser) = &self.eraser {
                 endpoint_pushed(
@@ -131,10 +127,7 @@ impl Guard {
         }
         let rekognition = operation.calls_rekognition();
         if rekognition {
-            endpoint_pushed(
-                &mut violations,
-                self.endpoint_ok(Service::Rekognition, &self.analyzer.endpoint()),
-            );
+            endpoint_pushed(&mut violations, self.analyzer_endpoint_ok());
         }
         let verifier = self.opt_out.verifier().filter(|_| rekognition);
         let verifier_ok = verifier.is_some_and(|v| {
