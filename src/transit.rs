@@ -23,7 +23,10 @@
 //! The guard also asks each backend for its endpoint before every call and
 //! calls none of them unless it passes [`check_endpoint_url`]; endpoints
 //! that passed are remembered (only passes, at most 16 per guard), so the
-//! hot path compares a string instead of parsing a URL.
+//! hot path compares a string instead of parsing a URL. The S3 and
+//! Rekognition endpoints of an [`AwsBackend`](crate::aws::AwsBackend),
+//! which cannot change once it is built, are judged once, when its guard
+//! builder is made.
 
 use std::fmt;
 use std::sync::RwLock;
@@ -199,6 +202,10 @@ fn configured_ok(url: &str) -> bool {
 /// Where the authority of an `https://` URI that passes [`wire_ok`] ends
 /// (its byte offset); `None` when the URI does not pass.
 fn authority_end(uri: &str) -> Option<usize> {
+    // Longer than `http::Uri` accepts: not for the fast path.
+    if uri.len() > MAX_URI_LEN {
+        return None;
+    }
     let scheme = uri.get(..8)?;
     if !scheme.eq_ignore_ascii_case("https://") {
         return None;
@@ -213,7 +220,11 @@ fn authority_end(uri: &str) -> Option<usize> {
     let authority = &rest[..end];
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
-            Some((host, after)) if host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') => {
+            // At most 8 colons, as `http::Uri` allows.
+            Some((host, after))
+                if host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+                    && host.bytes().filter(|&b| b == b':').count() <= 8 =>
+            {
                 (host, after)
             }
             _ => return None,
@@ -230,6 +241,9 @@ fn authority_end(uri: &str) -> Option<usize> {
     let host_ok = !host.is_empty() && host.bytes().all(|b| HOST_BYTE[usize::from(b)]);
     (host_ok && port_ok).then_some(8 + end)
 }
+
+/// The longest URI `http::Uri` parses (`u16::MAX - 1` bytes).
+const MAX_URI_LEN: usize = 65_534;
 
 /// The bytes [`wire_ok`] accepts in a host: ASCII letters, digits, `-`, `.`
 /// and `:` (IPv6), as one table lookup per byte on the hot path.
@@ -494,9 +508,15 @@ mod tests {
             "ftp://host",
             "https://ho st/",
             "",
+            "https://[:::::::::]/",
         ] {
             assert!(!wire_ok(uri), "{uri}");
         }
+        let too_long = format!("https://{}", "a".repeat(MAX_URI_LEN));
+        assert!(!wire_ok(&too_long));
+        assert!(problem(&too_long, Rule::Wire).is_some());
+        assert!(problem("https://[:::::::::]", Rule::Configured).is_some());
+        assert!(!configured_ok("https://[:::::::::]"));
     }
 
     proptest::proptest! {

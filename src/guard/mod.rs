@@ -351,8 +351,8 @@ impl Guard {
     ) -> Result<Decision, Error> {
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        // One async frame from the checks to the call: every nested frame
-        // would copy the SDK's future (several KB) once more per call.
+        // The SDK's future is awaited in this frame: each async frame
+        // nested around it would copy it (several KB) once more per call.
         let result = match self.prepare_compare(source, target).await {
             Ok(prepared) => {
                 let (request, checked) = (prepared.request, prepared.checked);
