@@ -202,57 +202,68 @@ fn configured_ok(url: &str) -> bool {
 /// Where the authority of an `https://` URI that passes [`wire_ok`] ends
 /// (its byte offset); `None` when the URI does not pass.
 fn authority_end(uri: &str) -> Option<usize> {
+    let b = uri.as_bytes();
     // Longer than `http::Uri` accepts: not for the fast path.
-    if uri.len() > MAX_URI_LEN {
+    if b.len() > MAX_URI_LEN || b.len() < 8 || !b[..8].eq_ignore_ascii_case(b"https://") {
         return None;
     }
-    let scheme = uri.get(..8)?;
-    if !scheme.eq_ignore_ascii_case("https://") {
-        return None;
-    }
-    let rest = &uri[8..];
-    // Bytes, not chars: the delimiters are ASCII, and a UTF-8 continuation
-    // byte never equals one.
-    let end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            // At most 8 colons, as `http::Uri` allows.
-            Some((host, after))
-                if host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
-                    && host.bytes().filter(|&b| b == b':').count() <= 8 =>
-            {
-                (host, after)
+    // One pass over the bytes: host, optional port, then the end of the
+    // authority (the end of the URI, `/`, `?` or `#`).
+    let mut i = 8;
+    if b.get(i) == Some(&b'[') {
+        // An IPv6 literal: hex digits and at most 8 colons, as
+        // `http::Uri` allows.
+        i += 1;
+        let start = i;
+        let mut colons = 0;
+        while let Some(&c) = b.get(i) {
+            match c {
+                b':' => colons += 1,
+                c if c.is_ascii_hexdigit() => {}
+                _ => break,
             }
-            _ => return None,
-        },
-        None => match authority.find(':') {
-            Some(at) => (&authority[..at], &authority[at..]),
-            None => (authority, ""),
-        },
-    };
-    let port_ok = port.is_empty()
-        || port.strip_prefix(':').is_some_and(|p| {
-            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-        });
-    let host_ok = !host.is_empty() && host.bytes().all(|b| HOST_BYTE[usize::from(b)]);
-    (host_ok && port_ok).then_some(8 + end)
+            i += 1;
+        }
+        if i == start || colons > 8 || b.get(i) != Some(&b']') {
+            return None;
+        }
+        i += 1;
+    } else {
+        let start = i;
+        while b.get(i).is_some_and(|&c| HOST_BYTE[usize::from(c)]) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    if b.get(i) == Some(&b':') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start || i - start > 5 {
+            return None;
+        }
+    }
+    match b.get(i) {
+        None | Some(b'/' | b'?' | b'#') => Some(i),
+        _ => None,
+    }
 }
 
 /// The longest URI `http::Uri` parses (`u16::MAX - 1` bytes).
 const MAX_URI_LEN: usize = 65_534;
 
-/// The bytes [`wire_ok`] accepts in a host: ASCII letters, digits, `-`, `.`
-/// and `:` (IPv6), as one table lookup per byte on the hot path.
+/// The bytes [`wire_ok`] accepts in a host name or IPv4 address: ASCII
+/// letters, digits, `-` and `.`, as one table lookup per byte.
 static HOST_BYTE: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b':';
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.';
         b += 1;
     }
     table

@@ -140,67 +140,70 @@ impl Guard {
         // What needs no I/O is settled here: image bytes, and S3 images
         // whose pass is cached. Only the rest is awaited, concurrently
         // with the opt-out verifier, so a warm call builds no futures.
-        let slots = images.map(|input| match input {
-            ImageInput::Bytes(image) => Slot::Done(Check::Passed(Cleared {
-                image: VerifiedImage::Bytes(image),
-                origin: None,
-            })),
-            ImageInput::S3(_) if !s3_ok => Slot::Done(Check::Skipped),
-            ImageInput::S3(object) => match self.cache.as_ref().and_then(|c| c.get(&object)) {
-                Some((hit, age)) => {
-                    tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
-                    Slot::Done(Check::Passed(Cleared {
-                        image: VerifiedImage::S3(hit),
-                        origin: Some(CheckOrigin::Cache { age }),
-                    }))
+        // An S3 image left `None` without being pending was skipped: its
+        // endpoint is refused, which is already a violation.
+        let mut cleared: [Option<Cleared>; N] = std::array::from_fn(|_| None);
+        let mut pending: Vec<(usize, S3ObjectRef)> = Vec::new();
+        for (i, input) in images.into_iter().enumerate() {
+            match input {
+                ImageInput::Bytes(image) => {
+                    cleared[i] = Some(Cleared {
+                        image: VerifiedImage::Bytes(image),
+                        origin: None,
+                    });
                 }
-                None => Slot::Pending(object),
-            },
-        });
-        let pending: Vec<&S3ObjectRef> = slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Pending(object) => Some(object),
-                Slot::Done(_) => None,
-            })
-            .collect();
-        let (opt_out, mut fetched) = if pending.is_empty() && !(rekognition && verifier.is_some()) {
+                ImageInput::S3(_) if !s3_ok => {}
+                ImageInput::S3(object) => match self.cache.as_ref().and_then(|c| c.get(&object)) {
+                    Some((hit, age)) => {
+                        tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
+                        cleared[i] = Some(Cleared {
+                            image: VerifiedImage::S3(hit),
+                            origin: Some(CheckOrigin::Cache { age }),
+                        });
+                    }
+                    None => pending.push((i, object)),
+                },
+            }
+        }
+        let (opt_out, fetched) = if pending.is_empty() && !(rekognition && verifier.is_some()) {
             (Check::Passed(None), Vec::new())
         } else {
             tokio::join!(
                 self.check_opt_out(rekognition, verifier_ok),
-                join_all(pending.into_iter().map(|o| self.check_uncached(o))),
+                join_all(pending.iter().map(|(_, o)| self.check_uncached(o))),
             )
         };
-        fetched.reverse();
-        let checks = slots.map(|slot| match slot {
-            Slot::Done(check) => check,
-            Slot::Pending(_) => match fetched.pop() {
-                Some(Check::Passed((v, origin))) => Check::Passed(Cleared {
-                    image: VerifiedImage::S3(v),
-                    origin: Some(origin),
-                }),
-                Some(Check::Refused(v)) => Check::Refused(v),
-                Some(Check::Failed(e)) => Check::Failed(e),
-                Some(Check::Skipped) | None => Check::Skipped,
-            },
-        });
 
+        // Violations in a stable order: endpoints (above), opt-out, then
+        // the images in order (only pending images can add any).
         let mut failure: Option<BackendError> = None;
-        let mut collect = |check: Check<()>| match check {
-            Check::Refused(v) => violations.extend(v),
+        let opt_out = match opt_out {
+            Check::Passed(v) => Some(v),
+            Check::Refused(v) => {
+                violations.extend(v);
+                None
+            }
             Check::Failed(e) => {
                 failure.get_or_insert(e);
+                None
             }
-            Check::Passed(()) | Check::Skipped => {}
+            Check::Skipped => None,
         };
-        let (opt_out, check) = split(opt_out);
-        collect(check);
-        let checks = checks.map(|check| {
-            let (image, check) = split(check);
-            collect(check);
-            image
-        });
+        for ((i, _), check) in pending.iter().zip(fetched) {
+            match check {
+                Check::Passed((v, origin)) => {
+                    cleared[*i] = Some(Cleared {
+                        image: VerifiedImage::S3(v),
+                        origin: Some(origin),
+                    });
+                }
+                Check::Refused(v) => violations.extend(v),
+                Check::Failed(e) => {
+                    failure.get_or_insert(e);
+                }
+                Check::Skipped => {}
+            }
+        }
 
         if let Some(refusal) = Refusal::new(operation, violations) {
             return Err(Error::Refused(refusal));
@@ -213,10 +216,10 @@ impl Guard {
         let Some(opt_out) = opt_out else {
             return Err(internal_error(operation));
         };
-        if checks.iter().any(Option::is_none) {
+        if cleared.iter().any(Option::is_none) {
             return Err(internal_error(operation));
         }
-        let images = checks.map(|c| c.expect("checked just above"));
+        let images = cleared.map(|c| c.expect("checked just above"));
         let opt_out = match opt_out {
             Some(verified) => Some(
                 self.opt_out
@@ -303,13 +306,6 @@ impl Guard {
     }
 }
 
-/// One image on the guarded path: settled without I/O, or an S3 object
-/// still to check.
-enum Slot {
-    Done(Check<Cleared>),
-    Pending(S3ObjectRef),
-}
-
 /// Records an endpoint refusal, if any; `true` when there was none.
 fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureEndpoint>) -> bool {
     match result {
@@ -318,16 +314,6 @@ fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureE
             violations.push(Violation::InsecureEndpoint(v));
             false
         }
-    }
-}
-
-/// Separates a passed check's value from how the check ended.
-fn split<T>(check: Check<T>) -> (Option<T>, Check<()>) {
-    match check {
-        Check::Passed(v) => (Some(v), Check::Passed(())),
-        Check::Refused(v) => (None, Check::Refused(v)),
-        Check::Failed(e) => (None, Check::Failed(e)),
-        Check::Skipped => (None, Check::Skipped),
     }
 }
 
