@@ -65,10 +65,10 @@ fn cpu(c: &mut Criterion) {
 }
 
 /// The warm call and the raw call again, in the other order. In one
-/// criterion run the second of two equal benchmarks reads a few percent
-/// slower than the first on this machine, whichever it is; `scripts/bench`
-/// takes the geometric mean of the ratio in both orders, which cancels a
-/// drift that is the same in both.
+/// criterion run the second of two benchmarks reads a few percent slower
+/// than it would first on this machine, whichever it is; `scripts/bench`
+/// shows both orders and reads the warm CPU target from the paired
+/// measurement in `warm_pair.rs`, where drift cancels.
 fn cpu_reversed(c: &mut Criterion) {
     let rt = support::current_thread();
     let raw = support::raw(Duration::ZERO);
