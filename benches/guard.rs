@@ -7,8 +7,9 @@
 //!   `guarded_warm` (pinned references in the verification cache: no
 //!   HeadObject), `guarded_cold` (cache off: two concurrent HeadObjects,
 //!   then CompareFaces).
-//! - `cpu_reversed`: `guarded_warm`, then `raw` (the order effect, see
-//!   `cpu_reversed`).
+//! - `cpu_reversed`: `guarded_warm`, then `raw`: the same pair in the other
+//!   order, since criterion's sequential runs drift (the warm CPU target is
+//!   read from `warm_pair.rs`).
 //! - `latency_20ms`: every request answered after 20 ms.
 //! - `throughput_64`, `throughput_256`: that many comparisons in flight on
 //!   two worker threads, 20 ms per request.

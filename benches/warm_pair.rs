@@ -7,7 +7,11 @@
 //! over rounds is `RATIOS warm_cpu` in `scripts/bench`.
 //!
 //! Prints one line:
-//! `WARM_PAIR rounds=R calls=C raw_us=X guarded_us=Y median=M q1=A q3=B`.
+//! `WARM_PAIR rounds=R calls=C raw_us=X guarded_us=Y median=M q1=A q3=B
+//! raw_first=E guarded_first=F` (the last two: the median ratio of the
+//! rounds that ran raw first, and of those that ran guarded first, to show
+//! the order effect the pairing cancels). The median of an even number of
+//! rounds is the mean of the two middle ratios.
 //! Run without `--bench` (as `cargo test --benches` would), it does nothing.
 
 mod support;
@@ -25,6 +29,7 @@ fn main() {
     let raw = support::raw(Duration::ZERO);
     let guard = support::guard(Duration::ZERO, true);
     let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut raw_first, mut guarded_first) = (Vec::new(), Vec::new());
     let (mut raw_total, mut guarded_total) = (Duration::ZERO, Duration::ZERO);
     rt.block_on(async {
         // Warm up both paths (and fill the verification cache).
@@ -50,17 +55,38 @@ fn main() {
             }
             raw_total += r;
             guarded_total += g;
-            ratios.push(g.as_secs_f64() / r.as_secs_f64());
+            let ratio = g.as_secs_f64() / r.as_secs_f64();
+            ratios.push(ratio);
+            if round % 2 == 0 {
+                raw_first.push(ratio);
+            } else {
+                guarded_first.push(ratio);
+            }
         }
     });
-    ratios.sort_by(f64::total_cmp);
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / (ROUNDS * CALLS) as f64;
+    let q = quantiles(&mut ratios);
     println!(
-        "WARM_PAIR rounds={ROUNDS} calls={CALLS} raw_us={:.1} guarded_us={:.1} median={:.3} q1={:.3} q3={:.3}",
+        "WARM_PAIR rounds={ROUNDS} calls={CALLS} raw_us={:.1} guarded_us={:.1} median={:.3} q1={:.3} q3={:.3} raw_first={:.3} guarded_first={:.3}",
         per_call(raw_total),
         per_call(guarded_total),
-        ratios[ROUNDS / 2],
-        ratios[ROUNDS / 4],
-        ratios[3 * ROUNDS / 4],
+        q.1,
+        q.0,
+        q.2,
+        quantiles(&mut raw_first).1,
+        quantiles(&mut guarded_first).1,
     );
+}
+
+/// First quartile, median and third quartile of `values` (sorted in
+/// place); the median of an even count is the mean of the middle two.
+fn quantiles(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n.is_multiple_of(2) {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    } else {
+        values[n / 2]
+    };
+    (values[n / 4], median, values[3 * n / 4])
 }

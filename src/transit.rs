@@ -530,6 +530,41 @@ mod tests {
         assert!(!configured_ok("https://[:::::::::]"));
     }
 
+    #[test]
+    fn the_one_pass_authority_check_at_its_edges() {
+        for (uri, end) in [
+            ("HTTPS://S3.EU-WEST-1.AMAZONAWS.COM/k", Some(34)),
+            ("https://h:1/p", Some(11)),
+            ("https://host?x=1", Some(12)),
+            ("https://host#f", Some(12)),
+            ("https://host:443?x", Some(16)),
+            ("https://[::1]", Some(13)),
+            ("https://[1:2:3:4:5:6:7::]:8443/", Some(30)),
+            ("https://h\u{f3}st/", None),
+            ("https://host:/", None),
+            ("https://host:123456/", None),
+            ("https://a:1:2/", None),
+            ("https://[::1]x/", None),
+            ("https://[::1]:/", None),
+            ("https://[::1]]/", None),
+            ("https://[g::1]/", None),
+            ("https://[]/", None),
+            ("https://host\\evil/", None),
+            ("https://host%2f/", None),
+            ("https://u@host/", None),
+            ("http://host/", None),
+        ] {
+            assert_eq!(authority_end(uri), end, "{uri}");
+        }
+        assert!(configured_ok("https://host/"));
+        assert!(configured_ok("https://host:4566"));
+        // Not for the fast path; the full rule decides.
+        assert!(!configured_ok("https://host/path"));
+        assert!(!configured_ok("https://host?x=1"));
+        assert!(check_endpoint_url(Service::S3, "https://host/path").is_ok());
+        assert!(check_endpoint_url(Service::S3, "https://host?x=1").is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn whatever_the_fast_wire_check_passes_the_full_rule_passes(uri in "(https|HTTPS|http)://[a-z0-9@:.\\[\\]-]{0,20}(/[a-z?#=&]{0,10})?") {
