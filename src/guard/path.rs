@@ -60,6 +60,27 @@ pub(super) struct Clearance<const N: usize> {
     pub(super) opt_out: Option<OptOutRecord>,
 }
 
+/// The guarded path part-way: what is settled, what still needs I/O.
+struct Settled<const N: usize> {
+    violations: Vec<Violation>,
+    cleared: [Option<Cleared>; N],
+    /// S3 images (with their index) still to check with HeadObject.
+    pending: Vec<(usize, S3ObjectRef)>,
+    rekognition: bool,
+    verifier_ok: bool,
+    /// `Some` once the opt-out requirement passed (`Some(None)`: nothing
+    /// to verify).
+    opt_out: Option<Option<(String, crate::input::AccountId)>>,
+    opt_out_needed: bool,
+    failure: Option<BackendError>,
+}
+
+impl<const N: usize> Settled<N> {
+    fn needs_io(&self) -> bool {
+        !self.pending.is_empty() || self.opt_out_needed
+    }
+}
+
 impl Guard {
     /// The guarded path of `operation` over `images`.
     ///
@@ -74,6 +95,20 @@ impl Guard {
         operation: Operation,
         images: [ImageInput; N],
     ) -> Result<Clearance<N>, Error> {
+        // Two plain functions around the only await, so that the state
+        // machine of every operation stays small: a warm call runs
+        // `settle` and `conclude` and awaits nothing.
+        let mut settled = self.settle(operation, images);
+        if settled.needs_io() {
+            self.check_pending(&mut settled).await;
+        }
+        self.conclude(operation, settled)
+    }
+
+    /// The checks that need no I/O: endpoints, image bytes, and S3 images
+    /// whose pass is cached. What is left is in `pending`.
+    #[inline(never)]
+    fn settle<const N: usize>(&self, operation: Operation, images: [ImageInput; N]) -> Settled<N> {
         let mut violations = Vec::new();
         // Enrollment reads back what it stored; a liveness verification
         // reads the reference image Rekognition stored.
@@ -165,46 +200,70 @@ impl Guard {
                 },
             }
         }
-        let (opt_out, fetched) = if pending.is_empty() && !(rekognition && verifier.is_some()) {
-            (Check::Passed(None), Vec::new())
-        } else {
-            tokio::join!(
-                self.check_opt_out(rekognition, verifier_ok),
-                join_all(pending.iter().map(|(_, o)| self.check_uncached(o))),
-            )
-        };
+        let opt_out_needed = rekognition && verifier.is_some();
+        Settled {
+            violations,
+            cleared,
+            pending,
+            rekognition,
+            verifier_ok,
+            // Nothing to verify: passed, with no verified evidence.
+            opt_out: if opt_out_needed { None } else { Some(None) },
+            opt_out_needed,
+            failure: None,
+        }
+    }
 
-        // Violations in a stable order: endpoints (above), opt-out, then
-        // the images in order (only pending images can add any).
-        let mut failure: Option<BackendError> = None;
-        let opt_out = match opt_out {
-            Check::Passed(v) => Some(v),
-            Check::Refused(v) => {
-                violations.extend(v);
-                None
-            }
+    /// The checks that need I/O, concurrently: the opt-out verifier (with
+    /// the account that calls Rekognition) and HeadObject per pending S3
+    /// image. Violations go after the endpoints' in a stable order:
+    /// opt-out, then the images in order; the first backend error is kept.
+    async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
+        let (opt_out, fetched) = tokio::join!(
+            self.check_opt_out(settled.rekognition, settled.verifier_ok),
+            join_all(settled.pending.iter().map(|(_, o)| self.check_uncached(o))),
+        );
+        match opt_out {
+            Check::Passed(v) => settled.opt_out = Some(v),
+            Check::Refused(v) => settled.violations.extend(v),
             Check::Failed(e) => {
-                failure.get_or_insert(e);
-                None
+                settled.failure.get_or_insert(e);
             }
-            Check::Skipped => None,
-        };
-        for ((i, _), check) in pending.iter().zip(fetched) {
+            Check::Skipped => {}
+        }
+        for ((i, _), check) in settled.pending.iter().zip(fetched) {
             match check {
                 Check::Passed((v, origin)) => {
-                    cleared[*i] = Some(Cleared {
+                    settled.cleared[*i] = Some(Cleared {
                         image: VerifiedImage::S3(v),
                         origin: Some(origin),
                     });
                 }
-                Check::Refused(v) => violations.extend(v),
+                Check::Refused(v) => settled.violations.extend(v),
                 Check::Failed(e) => {
-                    failure.get_or_insert(e);
+                    settled.failure.get_or_insert(e);
                 }
                 Check::Skipped => {}
             }
         }
+    }
 
+    /// The refusal naming every violation, else the first backend error,
+    /// else the proofs.
+    #[inline(never)]
+    fn conclude<const N: usize>(
+        &self,
+        operation: Operation,
+        settled: Settled<N>,
+    ) -> Result<Clearance<N>, Error> {
+        let Settled {
+            violations,
+            cleared,
+            opt_out,
+            failure,
+            rekognition,
+            ..
+        } = settled;
         if let Some(refusal) = Refusal::new(operation, violations) {
             return Err(Error::Refused(refusal));
         }
