@@ -11,7 +11,6 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use rekognition_guard::{FaceImage, MAX_IMAGE_BYTES};
@@ -96,24 +95,11 @@ fn s3_image() -> aws_sdk_rekognition::types::Image {
 }
 
 fn run_child(side: &str) -> (usize, u64) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .arg(side)
-        .output()
-        .expect("run the measurement");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("MEASURE "))
-        .expect("a MEASURE line");
-    let mut parts = line.split_whitespace().skip(1);
-    let peak = parts.next().unwrap().parse().unwrap();
-    let total = parts.next().unwrap().parse().unwrap();
-    (peak, total)
+    let measured = support::measure_in_child(&[side], "MEASURE ");
+    (
+        usize::try_from(measured[0]).unwrap(),
+        u64::try_from(measured[1]).unwrap(),
+    )
 }
 
 fn main() {

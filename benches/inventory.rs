@@ -15,9 +15,10 @@
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,25 +170,6 @@ fn memory(rows: usize) {
     println!("MEMORY {}", dhat::HeapStats::get().max_bytes);
 }
 
-fn child(args: &[&str], tag: &str) -> Vec<u128> {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(args)
-        .output()
-        .expect("run the measurement");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(tag))
-        .expect("a measurement line")
-        .split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rows = |i: usize| {
@@ -201,10 +183,10 @@ fn main() {
         Some("--list") => return, // cargo bench --list: nothing to list
         _ => {}
     }
-    let timed = child(&["time", "1000000"], "TIME ");
+    let timed = support::measure_in_child(&["time", "1000000"], "TIME ");
     let (floor, audited) = (timed[0] as f64, timed[1] as f64);
-    let small = child(&["memory", "100000"], "MEMORY ")[0] as f64;
-    let large = child(&["memory", "1000000"], "MEMORY ")[0] as f64;
+    let small = support::measure_in_child(&["memory", "100000"], "MEMORY ")[0] as f64;
+    let large = support::measure_in_child(&["memory", "1000000"], "MEMORY ")[0] as f64;
     let mib = |b: f64| b / (1024.0 * 1024.0);
     println!("inventory: 1,000,000 rows in {FILES} gzip CSV files");
     println!(

@@ -164,3 +164,25 @@ pub async fn guarded_compare(guard: &Guard) {
         .expect("guarded compare");
     assert!(d.is_approved());
 }
+
+/// Runs this benchmark binary again with `args`, so that a measurement has
+/// a process (and a heap) of its own, and returns the numbers on the first
+/// stdout line that starts with `tag`.
+pub fn measure_in_child(args: &[&str], tag: &str) -> Vec<u128> {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .output()
+        .expect("run the measurement");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(tag))
+        .expect("a measurement line")
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
+}

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{
     ObjectLockRetentionMode,
 };
 use rekognition_guard::conformance::erasure::{BucketKind, ErasureHarness, Hold};
-use rekognition_guard::erasure::StoredVersion;
+use rekognition_guard::erasure::{ErasureReceipt, StoredVersion};
 use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy};
 
 use super::emulator::{set_versioning, unique, Fixture};
@@ -169,4 +169,13 @@ impl ErasureHarness for MotoErasureHarness {
             .build()
             .unwrap()
     }
+}
+
+/// The version ids a receipt says were erased, in its order.
+pub fn erased_version_ids(receipt: &ErasureReceipt) -> Vec<&str> {
+    receipt
+        .erased()
+        .iter()
+        .map(|e| e.version_id.as_str())
+        .collect()
 }
