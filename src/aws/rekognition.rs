@@ -45,7 +45,7 @@ pub(crate) fn prepare_compare<'a>(
         super::refuse_if_bodies_logged(Service::Rekognition, OPERATION)?;
     }
     let threshold = request.threshold().get();
-    let quality = rk::QualityFilter::from(request.quality_filter().as_str());
+    let quality = sdk_quality_filter(request.quality_filter());
     let (source, target) = request.into_images();
     // The S3 proofs are kept (moved, not copied) for error hints, which are
     // only formatted when a call fails.
@@ -81,20 +81,40 @@ impl SentCompare<'_> {
     ) -> Result<ComparisonFacts, BackendError> {
         match result {
             Ok(out) => facts(&out),
-            Err(err) => {
-                let s3_images: Vec<String> = self
-                    .s3_images
-                    .into_iter()
-                    .flatten()
-                    .map(|o| o.to_string())
-                    .collect();
-                map_error(
-                    err,
-                    &s3_images,
-                    self.client.config().region().map(|r| r.as_ref()),
-                )
-            }
+            Err(err) => self.failed(err),
         }
+    }
+
+    /// Out of line: the warm path only reads successes.
+    #[cold]
+    #[inline(never)]
+    fn failed(
+        self,
+        err: SdkError<CompareFacesError, HttpResponse>,
+    ) -> Result<ComparisonFacts, BackendError> {
+        let s3_images: Vec<String> = self
+            .s3_images
+            .into_iter()
+            .flatten()
+            .map(|o| o.to_string())
+            .collect();
+        map_error(
+            err,
+            &s3_images,
+            self.client.config().region().map(|r| r.as_ref()),
+        )
+    }
+}
+
+/// The SDK's value of `filter`.
+fn sdk_quality_filter(filter: crate::policy::QualityFilter) -> rk::QualityFilter {
+    use crate::policy::QualityFilter as Q;
+    match filter {
+        Q::None => rk::QualityFilter::None,
+        Q::Auto => rk::QualityFilter::Auto,
+        Q::Low => rk::QualityFilter::Low,
+        Q::Medium => rk::QualityFilter::Medium,
+        Q::High => rk::QualityFilter::High,
     }
 }
 
@@ -116,6 +136,7 @@ fn image(image: VerifiedImage) -> (Image, Option<VerifiedS3Object>) {
     }
 }
 
+#[cold]
 fn invalid(message: &str) -> BackendError {
     BackendError::new(
         BackendErrorKind::InvalidResponse,

@@ -213,14 +213,16 @@ pub(super) fn verdict_from(
     facts: ComparisonFacts,
     threshold: SimilarityThreshold,
 ) -> Result<Verdict, Error> {
-    let invalid = |message: String| {
+    #[cold]
+    #[inline(never)]
+    fn invalid(message: String) -> Error {
         Error::Backend(BackendError::new(
             BackendErrorKind::InvalidResponse,
             Service::Rekognition,
             "CompareFaces",
             message,
         ))
-    };
+    }
     match facts {
         ComparisonFacts::NoFaceInSource => Ok(Verdict::NoFace {
             image: Some(ImageRole::Source),

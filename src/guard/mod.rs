@@ -349,13 +349,20 @@ impl Guard {
         source: impl Into<ImageInput>,
         target: impl Into<ImageInput>,
     ) -> Result<Decision, Error> {
+        const OP: Operation = Operation::CompareFaces;
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        // The SDK's future is awaited in this frame: each async frame
+        // The guarded path (`clear`) written out, so that this is the only
+        // async frame: the SDK's future is awaited here, and each frame
         // nested around it would copy it (several KB) once more per call.
-        let result = match self.prepare_compare(source, target).await {
-            Ok(prepared) => {
-                let (request, checked) = (prepared.request, prepared.checked);
+        let mut settled = self.settle(OP, [source, target]);
+        if settled.needs_io() {
+            // HeadObject or opt-out verification: I/O, so the allocation
+            // is nothing, and its state stays out of the warm path's.
+            Box::pin(self.check_pending(&mut settled)).await;
+        }
+        let result = match self.prepare_compare(settled) {
+            Ok(PreparedCompare { request, checked }) => {
                 let facts = match &self.direct {
                     Some(direct) => {
                         match crate::aws::rekognition::prepare_compare(&direct.rekognition, request)
@@ -374,14 +381,12 @@ impl Guard {
         result
     }
 
-    /// The guarded path of a comparison and its request.
-    async fn prepare_compare(
-        &self,
-        source: ImageInput,
-        target: ImageInput,
-    ) -> Result<PreparedCompare, Error> {
+    /// The request of a comparison that passed the guarded path, or the
+    /// refusal.
+    #[inline(never)]
+    fn prepare_compare(&self, settled: path::Settled<2>) -> Result<PreparedCompare, Error> {
         const OP: Operation = Operation::CompareFaces;
-        let clearance = self.clear(OP, [source, target]).await?;
+        let clearance = self.conclude(OP, settled)?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
         let [source, target] = clearance.images;
         let threshold = self.policy.threshold();
@@ -402,7 +407,6 @@ impl Guard {
         facts: Result<ComparisonFacts, BackendError>,
         checked: Checked,
     ) -> Result<Decision, Error> {
-        const OP: Operation = Operation::CompareFaces;
         match facts {
             Ok(facts) => Ok(Decision {
                 verdict: verdict_from(facts, checked.threshold)?,
@@ -411,23 +415,28 @@ impl Guard {
                 threshold: checked.threshold,
                 opt_out: checked.opt_out,
             }),
-            Err(e) => {
-                // Rekognition could not read an S3 image, or was denied:
-                // whatever was cached about them may no longer hold.
-                if matches!(
-                    e.kind(),
-                    BackendErrorKind::InvalidS3Object | BackendErrorKind::AccessDenied
-                ) {
-                    for object in [&checked.source, &checked.target]
-                        .into_iter()
-                        .filter_map(CheckedImage::s3_object)
-                    {
-                        self.forget_check(&object.reference());
-                    }
-                }
-                Err(backend_error(OP, e))
+            Err(e) => Err(self.compare_failed(e, &checked)),
+        }
+    }
+
+    /// CompareFaces failed. Out of line: the warm path only decides.
+    #[cold]
+    #[inline(never)]
+    fn compare_failed(&self, e: BackendError, checked: &Checked) -> Error {
+        // Rekognition could not read an S3 image, or was denied: whatever
+        // was cached about them may no longer hold.
+        if matches!(
+            e.kind(),
+            BackendErrorKind::InvalidS3Object | BackendErrorKind::AccessDenied
+        ) {
+            for object in [&checked.source, &checked.target]
+                .into_iter()
+                .filter_map(CheckedImage::s3_object)
+            {
+                self.forget_check(&object.reference());
             }
         }
+        backend_error(Operation::CompareFaces, e)
     }
 
     /// Runs the enrollment quality gate on `image` (Rekognition

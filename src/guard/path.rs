@@ -61,7 +61,7 @@ pub(super) struct Clearance<const N: usize> {
 }
 
 /// The guarded path part-way: what is settled, what still needs I/O.
-struct Settled<const N: usize> {
+pub(super) struct Settled<const N: usize> {
     violations: Vec<Violation>,
     cleared: [Option<Cleared>; N],
     /// S3 images (with their index) still to check with HeadObject.
@@ -76,7 +76,7 @@ struct Settled<const N: usize> {
 }
 
 impl<const N: usize> Settled<N> {
-    fn needs_io(&self) -> bool {
+    pub(super) fn needs_io(&self) -> bool {
         !self.pending.is_empty() || self.opt_out_needed
     }
 }
@@ -108,7 +108,11 @@ impl Guard {
     /// The checks that need no I/O: endpoints, image bytes, and S3 images
     /// whose pass is cached. What is left is in `pending`.
     #[inline(never)]
-    fn settle<const N: usize>(&self, operation: Operation, images: [ImageInput; N]) -> Settled<N> {
+    pub(super) fn settle<const N: usize>(
+        &self,
+        operation: Operation,
+        images: [ImageInput; N],
+    ) -> Settled<N> {
         let mut violations = Vec::new();
         // Enrollment reads back what it stored; a liveness verification
         // reads the reference image Rekognition stored.
@@ -120,46 +124,7 @@ impl Guard {
                 | Operation::Reencrypt
         ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
         let s3_ok = !reads_s3 || endpoint_pushed(&mut violations, self.inspector_endpoint_ok());
-        if operation == Operation::Erase {
-            if let Some(eraser) = &self.eraser {
-                endpoint_pushed(
-                    &mut violations,
-                    self.endpoint_ok(Service::S3, &eraser.endpoint()),
-                );
-            }
-        }
-        if operation == Operation::AuditInventory {
-            if let Some(reader) = &self.reader {
-                endpoint_pushed(
-                    &mut violations,
-                    self.endpoint_ok(Service::S3, &reader.endpoint()),
-                );
-            }
-        }
-        if operation == Operation::Reencrypt {
-            if let Some(reencryptor) = &self.reencryptor {
-                endpoint_pushed(
-                    &mut violations,
-                    self.endpoint_ok(Service::S3, &reencryptor.endpoint()),
-                );
-            }
-        }
-        if operation == Operation::StartLiveness {
-            if let Some(auditor) = &self.auditor {
-                endpoint_pushed(
-                    &mut violations,
-                    self.endpoint_ok(Service::S3, &auditor.endpoint()),
-                );
-            }
-        }
-        if operation == Operation::Enroll {
-            if let Some(uploader) = &self.uploader {
-                endpoint_pushed(
-                    &mut violations,
-                    self.endpoint_ok(Service::S3, &uploader.endpoint()),
-                );
-            }
-        }
+        self.check_store_endpoint(operation, &mut violations);
         let rekognition = operation.calls_rekognition();
         if rekognition {
             endpoint_pushed(&mut violations, self.analyzer_endpoint_ok());
@@ -214,11 +179,29 @@ impl Guard {
         }
     }
 
+    /// The S3 client an operation writes, reads or audits with beyond
+    /// HeadObject (its uploader, eraser, reader, re-encryptor or bucket
+    /// auditor), if it has one: its endpoint must be HTTPS too.
+    #[inline(never)]
+    fn check_store_endpoint(&self, operation: Operation, violations: &mut Vec<Violation>) {
+        let endpoint = match operation {
+            Operation::Erase => self.eraser.as_ref().map(|e| e.endpoint()),
+            Operation::AuditInventory => self.reader.as_ref().map(|r| r.endpoint()),
+            Operation::Reencrypt => self.reencryptor.as_ref().map(|r| r.endpoint()),
+            Operation::StartLiveness => self.auditor.as_ref().map(|a| a.endpoint()),
+            Operation::Enroll => self.uploader.as_ref().map(|u| u.endpoint()),
+            _ => None,
+        };
+        if let Some(endpoint) = endpoint {
+            endpoint_pushed(violations, self.endpoint_ok(Service::S3, &endpoint));
+        }
+    }
+
     /// The checks that need I/O, concurrently: the opt-out verifier (with
     /// the account that calls Rekognition) and HeadObject per pending S3
     /// image. Violations go after the endpoints' in a stable order:
     /// opt-out, then the images in order; the first backend error is kept.
-    async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
+    pub(super) async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
         let (opt_out, fetched) = tokio::join!(
             self.check_opt_out(settled.rekognition, settled.verifier_ok),
             join_all(settled.pending.iter().map(|(_, o)| self.check_uncached(o))),
@@ -251,7 +234,7 @@ impl Guard {
     /// The refusal naming every violation, else the first backend error,
     /// else the proofs.
     #[inline(never)]
-    fn conclude<const N: usize>(
+    pub(super) fn conclude<const N: usize>(
         &self,
         operation: Operation,
         settled: Settled<N>,
@@ -264,11 +247,11 @@ impl Guard {
             rekognition,
             ..
         } = settled;
-        if let Some(refusal) = Refusal::new(operation, violations) {
-            return Err(Error::Refused(refusal));
+        if !violations.is_empty() {
+            return Err(refused(operation, violations));
         }
         if let Some(e) = failure {
-            return Err(Error::Backend(e));
+            return Err(backend_failure(e));
         }
         // Every check that did not pass left a violation or an error, so
         // these hold; should one ever not, fail closed, not panic.
@@ -370,13 +353,31 @@ fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureE
     match result {
         Ok(()) => true,
         Err(v) => {
-            violations.push(Violation::InsecureEndpoint(v));
+            push_insecure(violations, v);
             false
         }
     }
 }
 
+// The functions below build errors. `#[cold]` keeps them, and the branches
+// that reach them, out of the warm path's code, which runs from a cold
+// instruction cache on every call.
+
+#[cold]
+#[inline(never)]
+fn push_insecure(violations: &mut Vec<Violation>, v: InsecureEndpoint) {
+    violations.push(Violation::InsecureEndpoint(v));
+}
+
+#[cold]
+#[inline(never)]
+fn backend_failure(e: BackendError) -> Error {
+    Error::Backend(e)
+}
+
 /// A refusal of `operation`; fails closed should `violations` be empty.
+#[cold]
+#[inline(never)]
 pub(super) fn refused(operation: Operation, violations: Vec<Violation>) -> Error {
     match Refusal::new(operation, violations) {
         Some(r) => Error::Refused(r),
@@ -386,6 +387,8 @@ pub(super) fn refused(operation: Operation, violations: Vec<Violation>) -> Error
 
 /// A backend failure as this crate's error: a refusal before transmit is a
 /// policy refusal of `operation`, anything else a backend error.
+#[cold]
+#[inline(never)]
 pub(super) fn backend_error(operation: Operation, e: BackendError) -> Error {
     match e.insecure_endpoint() {
         Some(v) => refused(operation, vec![Violation::InsecureEndpoint(v.clone())]),
@@ -395,6 +398,8 @@ pub(super) fn backend_error(operation: Operation, e: BackendError) -> Error {
 
 /// For states the checks rule out by construction: should one ever occur,
 /// fail closed with an error naming the operation rather than panic.
+#[cold]
+#[inline(never)]
 pub(super) fn internal_error(operation: Operation) -> Error {
     let service = if operation.calls_rekognition() {
         Service::Rekognition
