@@ -233,13 +233,28 @@ impl fmt::Display for Service {
 /// assert_eq!(S3ObjectRef::parse(&text)?, stored);
 /// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct S3ObjectRef(
+    // Shared: references are cloned into inputs, audit labels and error
+    // hints on every operation; a clone costs one reference count.
+    std::sync::Arc<ObjectRefParts>,
+);
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct S3ObjectRef {
-    // Shared: references are cloned into proofs, decisions and audit
-    // labels on every operation; a clone costs reference counts.
-    bucket: std::sync::Arc<str>,
-    key: std::sync::Arc<str>,
-    version_id: Option<std::sync::Arc<str>>,
+struct ObjectRefParts {
+    bucket: Box<str>,
+    key: Box<str>,
+    version_id: Option<Box<str>>,
+}
+
+impl fmt::Debug for S3ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3ObjectRef")
+            .field("bucket", &self.0.bucket)
+            .field("key", &self.0.key)
+            .field("version_id", &self.0.version_id)
+            .finish()
+    }
 }
 
 const VERSION_MARKER: &str = "?versionId=";
@@ -253,11 +268,11 @@ impl S3ObjectRef {
     pub fn new(bucket: &str, key: &str) -> Result<Self, InputError> {
         validate_bucket(bucket)?;
         validate_key(key)?;
-        Ok(Self {
+        Ok(Self(std::sync::Arc::new(ObjectRefParts {
             bucket: bucket.into(),
             key: key.into(),
             version_id: None,
-        })
+        })))
     }
 
     /// The same object, pinned to `version_id`.
@@ -268,7 +283,7 @@ impl S3ObjectRef {
     /// excluded).
     pub fn with_version_id(mut self, version_id: &str) -> Result<Self, InputError> {
         validate_version_id(version_id)?;
-        self.version_id = Some(version_id.into());
+        std::sync::Arc::make_mut(&mut self.0).version_id = Some(version_id.into());
         Ok(self)
     }
 
@@ -307,18 +322,18 @@ impl S3ObjectRef {
 
     /// The bucket name.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        &self.0.bucket
     }
 
     /// The object key.
     pub fn key(&self) -> &str {
-        &self.key
+        &self.0.key
     }
 
     /// The version id, if the reference names one (possibly `null`,
     /// which names no immutable version).
     pub fn version_id(&self) -> Option<&str> {
-        self.version_id.as_deref()
+        self.0.version_id.as_deref()
     }
 
     /// The version id, if the reference names an immutable version
@@ -339,8 +354,8 @@ impl FromStr for S3ObjectRef {
 
 impl fmt::Display for S3ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)?;
-        if let Some(v) = &self.version_id {
+        write!(f, "s3://{}/{}", self.0.bucket, self.0.key)?;
+        if let Some(v) = &self.0.version_id {
             write!(f, "{VERSION_MARKER}{v}")?;
         }
         Ok(())
