@@ -952,7 +952,11 @@ mod tests {
                             let cache = VerificationCache::new(CacheConfig::default());
                             cache.insert(&object, verified);
                             let cacheable = pinned && requested == version;
-                            assert_eq!(cache.get(&object).is_some(), cacheable, "{case}");
+                            assert_eq!(
+                                cache.get(&object, std::time::Instant::now()).is_some(),
+                                cacheable,
+                                "{case}"
+                            );
                         }
                         (Mismatch, Err(v)) => assert!(
                             matches!(v[..], [AtRestViolation::VersionMismatch { .. }]),

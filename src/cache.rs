@@ -2,7 +2,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 use quick_cache::Equivalent;
@@ -112,13 +112,17 @@ impl VerificationCache {
         }
     }
 
-    /// The cached proof for `object` and its age, if the reference names an
-    /// immutable version that passed within the TTL.
-    pub(crate) fn get(&self, object: &S3ObjectRef) -> Option<(VerifiedS3Object, Duration)> {
+    /// The cached proof for `object` and its age at `now`, if the reference
+    /// names an immutable version that passed within the TTL.
+    pub(crate) fn get(
+        &self,
+        object: &S3ObjectRef,
+        now: Instant,
+    ) -> Option<(VerifiedS3Object, Duration)> {
         let version = object.pinned_version()?;
         let versions = self.entries.get(&KeyRef(object.bucket(), object.key()))?;
         let hit = versions.iter().find(|v| v.version_id() == Some(version))?;
-        let age = hit.checked_at().elapsed();
+        let age = now.saturating_duration_since(hit.checked_at());
         (age < self.ttl).then(|| (hit.clone(), age))
     }
 

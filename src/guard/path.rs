@@ -4,6 +4,8 @@
 //! proofs, or one [`Refusal`] naming the operation and every requirement
 //! that failed, or the first backend error.
 
+use std::time::Instant;
+
 use futures_util::future::join_all;
 
 use super::decision::CheckOrigin;
@@ -144,6 +146,8 @@ impl Guard {
         // endpoint is refused, which is already a violation.
         let mut cleared: [Option<Cleared>; N] = std::array::from_fn(|_| None);
         let mut pending: Vec<(usize, S3ObjectRef)> = Vec::new();
+        // One clock read for every cache lookup of this call.
+        let mut now = None;
         for (i, input) in images.into_iter().enumerate() {
             match input {
                 ImageInput::Bytes(image) => {
@@ -153,7 +157,11 @@ impl Guard {
                     });
                 }
                 ImageInput::S3(_) if !s3_ok => {}
-                ImageInput::S3(object) => match self.cache.as_ref().and_then(|c| c.get(&object)) {
+                ImageInput::S3(object) => match self
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.get(&object, *now.get_or_insert_with(Instant::now)))
+                {
                     Some((hit, age)) => {
                         tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
                         cleared[i] = Some(Cleared {
@@ -321,7 +329,11 @@ impl Guard {
         &self,
         object: &S3ObjectRef,
     ) -> Check<(VerifiedS3Object, CheckOrigin)> {
-        if let Some((hit, age)) = self.cache.as_ref().and_then(|c| c.get(object)) {
+        if let Some((hit, age)) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(object, Instant::now()))
+        {
             tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
             return Check::Passed((hit, CheckOrigin::Cache { age }));
         }
