@@ -802,6 +802,31 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_is_one_shared_value_with_the_same_debug_equality_and_hash() {
+        use std::hash::BuildHasher;
+        let unpinned = S3ObjectRef::new("library-photos", "members/ada.jpg").unwrap();
+        let shared = unpinned.clone();
+        let pinned = shared.with_version_id("3sL4kqtJ").unwrap();
+        // Pinning a clone leaves the other clones as they were.
+        assert_eq!(unpinned.version_id(), None);
+        assert_eq!(pinned.version_id(), Some("3sL4kqtJ"));
+        assert_eq!(
+            format!("{unpinned:?}"),
+            r#"S3ObjectRef { bucket: "library-photos", key: "members/ada.jpg", version_id: None }"#
+        );
+        assert_eq!(
+            format!("{pinned:?}"),
+            r#"S3ObjectRef { bucket: "library-photos", key: "members/ada.jpg", version_id: Some("3sL4kqtJ") }"#
+        );
+        // Equal by value, not by allocation; hashes follow equality.
+        let rebuilt = parse("s3://library-photos/members/ada.jpg?versionId=3sL4kqtJ").unwrap();
+        assert_eq!(rebuilt, pinned);
+        assert_ne!(rebuilt, unpinned);
+        let state = std::collections::hash_map::RandomState::new();
+        assert_eq!(state.hash_one(&rebuilt), state.hash_one(&pinned));
+    }
+
+    #[test]
     fn parses_bucket_key_and_version() {
         let r = parse(
             "s3://library-photos/members/ada.jpg?versionId=3sL4kqtJ.lcpXroDTDmJ+rmSpXd3dIbrHY",
