@@ -7,7 +7,12 @@
 //!   ([`ComparisonFacts`]), `DetectFaces` ([`FaceDetail`]s), and which account
 //!   it calls as.
 //!
-//! Backends report **facts**; the guard decides. Each Rekognition method
+//! Backends report **facts**; the guard decides. The facts of Face Liveness
+//! sessions ([`LivenessFacts`]) and of erasure ([`StoredVersion`],
+//! [`ObjectLockFacts`]) are defined here, with the traits that report them,
+//! and re-exported by [`liveness`](crate::liveness) and
+//! [`erasure`](crate::erasure), so that those modules build on this one and
+//! not the other way round (no import circle). Each Rekognition method
 //! only receives a request ([`CompareRequest`], [`DetectRequest`]) that only
 //! the guard can build and that holds only [`VerifiedImage`]s, so an
 //! unchecked object cannot reach it:
@@ -51,17 +56,19 @@
 //! three as a simulation.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 use crate::at_rest::{ObjectFacts, VerifiedS3Object};
-use crate::erasure::{ObjectLockFacts, StoredVersion};
 use crate::input::Service;
-use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef};
-use crate::liveness::{LivenessFacts, LivenessSessionId};
+use crate::input::{AccountId, FaceImage, InputError, KmsKeyArn, S3ObjectRef};
 use crate::policy::{Policy, QualityFilter, SimilarityThreshold};
 use crate::posture::BucketAudit;
+pub use crate::quality::BoundingBox;
 use crate::quality::{FaceAttribute, FaceDetail};
+use crate::text::Quoted;
 use crate::transit::InsecureEndpoint;
 
 /// What the guard asks an [`ObjectInspector`] about one object.
@@ -170,39 +177,6 @@ impl CompareRequest {
     }
 }
 
-/// Where a face is in an image, as ratios of the image's width and height.
-/// Values may lie slightly outside 0..=1 for faces at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-#[non_exhaustive]
-pub struct BoundingBox {
-    /// Left edge.
-    pub left: f32,
-    /// Top edge.
-    pub top: f32,
-    /// Width.
-    pub width: f32,
-    /// Height.
-    pub height: f32,
-}
-
-impl BoundingBox {
-    /// A bounding box.
-    pub fn new(left: f32, top: f32, width: f32, height: f32) -> Self {
-        Self {
-            left,
-            top,
-            width,
-            height,
-        }
-    }
-
-    pub(crate) fn is_finite(&self) -> bool {
-        [self.left, self.top, self.width, self.height]
-            .iter()
-            .all(|v| v.is_finite())
-    }
-}
-
 /// A face in the target that matched the source face.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -274,6 +248,175 @@ impl DetectRequest {
     /// request without copying them.
     pub fn into_image(self) -> VerifiedImage {
         self.image
+    }
+}
+
+// What a `FaceAnalyzer` reports about a Face Liveness session (re-exported
+// by `liveness`).
+
+/// A Face Liveness session id, as Rekognition issues them: a UUID
+/// (`8-4-4-4-12` hexadecimal digits), kept in lower case.
+///
+/// ```
+/// use rekognition_guard::liveness::LivenessSessionId;
+///
+/// let id = LivenessSessionId::parse("0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90")?;
+/// assert_eq!(id.as_str(), "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90");
+/// assert!(LivenessSessionId::parse("../../etc").is_err());
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LivenessSessionId(Arc<str>);
+
+impl LivenessSessionId {
+    /// Parses a session id.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidLivenessSessionId`] unless it is a UUID.
+    pub fn parse(id: &str) -> Result<Self, InputError> {
+        let groups: Vec<&str> = id.split('-').collect();
+        let lengths_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
+        if lengths_ok
+            && groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            // One spelling per session, so single use cannot be dodged by
+            // changing the case.
+            Ok(Self(id.to_ascii_lowercase().into()))
+        } else {
+            Err(InputError::InvalidLivenessSessionId {
+                input: crate::text::quote(id, 64),
+            })
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LivenessSessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A session's status, as `GetFaceLivenessSessionResults` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LivenessStatus {
+    /// `CREATED`: the kiosk has not streamed the video yet.
+    Created,
+    /// `IN_PROGRESS`: the check is running.
+    InProgress,
+    /// `SUCCEEDED`: the check finished; the confidence says how live.
+    Succeeded,
+    /// `FAILED`: the check could not be completed.
+    Failed,
+    /// `EXPIRED`: the session expired before the check.
+    Expired,
+    /// A value newer than this crate. Never approves.
+    Other(String),
+}
+
+impl LivenessStatus {
+    /// From the API value.
+    pub fn from_api(value: &str) -> Self {
+        match value {
+            "CREATED" => Self::Created,
+            "IN_PROGRESS" => Self::InProgress,
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" => Self::Failed,
+            "EXPIRED" => Self::Expired,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The API value.
+    pub fn as_api(&self) -> &str {
+        match self {
+            Self::Created => "CREATED",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Expired => "EXPIRED",
+            Self::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for LivenessStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Other(v) => write!(f, "{}", Quoted(v)),
+            known => f.write_str(known.as_api()),
+        }
+    }
+}
+
+/// Where Rekognition put a session's reference image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LivenessImage {
+    /// An S3 object, with the version Rekognition reported, if any.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The version.
+        version: Option<String>,
+    },
+    /// Returned as bytes, not stored in S3 (the backend keeps no bytes).
+    /// Refused: the guard only compares images it checked at rest.
+    NotInS3,
+}
+
+/// What `GetFaceLivenessSessionResults` reported: facts, not a verdict.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LivenessFacts {
+    /// The session's status.
+    pub status: LivenessStatus,
+    /// The liveness confidence, 0 to 100, if reported.
+    pub confidence: Option<f32>,
+    /// The reference image, if any.
+    pub reference_image: Option<LivenessImage>,
+}
+
+impl LivenessFacts {
+    /// Facts with `status` and nothing else.
+    pub fn new(status: LivenessStatus) -> Self {
+        Self {
+            status,
+            confidence: None,
+            reference_image: None,
+        }
+    }
+
+    /// With a confidence.
+    #[must_use]
+    pub fn with_confidence(mut self, confidence: f32) -> Self {
+        self.confidence = Some(confidence);
+        self
+    }
+
+    /// With a reference image stored in S3.
+    #[must_use]
+    pub fn with_s3_reference_image(
+        mut self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Self {
+        self.reference_image = Some(LivenessImage::S3 {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version: version.map(str::to_owned),
+        });
+        self
     }
 }
 
@@ -517,6 +660,99 @@ impl DeleteVersionRequest {
     /// The account that must own the bucket, if the policy sets one.
     pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
         self.expected_bucket_owner.as_ref()
+    }
+}
+
+// What an `ObjectEraser` reports (re-exported by `erasure`).
+
+/// One version or delete marker of an S3 key, as `ListObjectVersions`
+/// reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredVersion {
+    /// The key.
+    pub key: String,
+    /// The version id; `null` for what was written while versioning was
+    /// off or suspended.
+    pub version_id: String,
+    /// Whether it is a delete marker.
+    pub delete_marker: bool,
+}
+
+impl StoredVersion {
+    /// A version (`delete_marker` false) or a delete marker of `key`.
+    pub fn new(key: &str, version_id: &str, delete_marker: bool) -> Self {
+        Self {
+            key: key.to_owned(),
+            version_id: version_id.to_owned(),
+            delete_marker,
+        }
+    }
+}
+
+/// An S3 Object Lock retention mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetentionMode {
+    /// `GOVERNANCE`: deletable with `s3:BypassGovernanceRetention` and the
+    /// bypass header.
+    Governance,
+    /// `COMPLIANCE`: no one can delete it before its retain-until date.
+    Compliance,
+    /// A value newer than this crate.
+    Other(String),
+}
+
+impl RetentionMode {
+    /// From the API value.
+    pub fn from_api(value: &str) -> Self {
+        match value {
+            "GOVERNANCE" => Self::Governance,
+            "COMPLIANCE" => Self::Compliance,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for RetentionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Governance => f.write_str("GOVERNANCE"),
+            Self::Compliance => f.write_str("COMPLIANCE"),
+            Self::Other(v) => write!(f, "{}", Quoted(v)),
+        }
+    }
+}
+
+/// What S3 Object Lock holds on one version (`GetObjectRetention`,
+/// `GetObjectLegalHold`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ObjectLockFacts {
+    /// The retention mode and retain-until date, if any.
+    pub retention: Option<(RetentionMode, Option<SystemTime>)>,
+    /// Whether a legal hold is on.
+    pub legal_hold: bool,
+}
+
+impl ObjectLockFacts {
+    /// No retention, no legal hold.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// With a retention.
+    #[must_use]
+    pub fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
+        self.retention = Some((mode, until));
+        self
+    }
+
+    /// With a legal hold.
+    #[must_use]
+    pub fn with_legal_hold(mut self) -> Self {
+        self.legal_hold = true;
+        self
     }
 }
 
@@ -848,6 +1084,14 @@ pub enum BackendErrorKind {
     Other,
 }
 
+/// What the `https()` mocks of S3 report (`testing::S3_ENDPOINT`).
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) const MOCK_S3_ENDPOINT: &str = "https://s3.us-east-1.amazonaws.com";
+
+/// What `MockFaceAnalyzer::https()` reports (`testing::REKOGNITION_ENDPOINT`).
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) const MOCK_REKOGNITION_ENDPOINT: &str = "https://rekognition.us-east-1.amazonaws.com";
+
 /// Adds `https()` to a generated mock: one that passes the guard's HTTPS
 /// check. A plain `Mock*::new()` has no `endpoint` expectation, so the
 /// first guarded call panics with mockall's "No matching expectation
@@ -870,37 +1114,37 @@ pub(crate) use https_mock;
 
 https_mock!(
     MockObjectInspector,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT) (any number of times). Add the `expect_inspect` the test needs."
 );
 https_mock!(
     MockObjectUploader,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_upload` the test needs."
 );
 https_mock!(
     MockObjectEraser,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_list_versions`, `expect_delete_version` and `expect_object_lock` the test needs."
 );
 https_mock!(
     MockObjectReader,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_read_object` the test needs."
 );
 https_mock!(
     MockObjectReencryptor,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_update_object_encryption` or `expect_copy_in_place` the test needs."
 );
 https_mock!(
     MockBucketAuditor,
-    crate::testing::S3_ENDPOINT,
+    MOCK_S3_ENDPOINT,
     "A mock reporting the S3 endpoint [`testing::S3_ENDPOINT`](crate::testing::S3_ENDPOINT). Add the `expect_audit_bucket` the test needs."
 );
 https_mock!(
     MockFaceAnalyzer,
-    crate::testing::REKOGNITION_ENDPOINT,
+    MOCK_REKOGNITION_ENDPOINT,
     "A mock reporting the Rekognition endpoint [`testing::REKOGNITION_ENDPOINT`](crate::testing::REKOGNITION_ENDPOINT). Add the `expect_compare`, `expect_detect_faces` or liveness expectations the test needs (`.never()` to prove a refusal sent nothing), and `expect_caller_account` when the opt-out evidence is verified."
 );
 

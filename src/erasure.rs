@@ -24,99 +24,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::backend::BackendErrorKind;
+// What an `ObjectEraser` reports, defined with the trait.
+#[doc(inline)]
+pub use crate::backend::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::S3ObjectRef;
-use crate::text::Quoted;
-
-/// One version or delete marker of an S3 key, as `ListObjectVersions`
-/// reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StoredVersion {
-    /// The key.
-    pub key: String,
-    /// The version id; `null` for what was written while versioning was
-    /// off or suspended.
-    pub version_id: String,
-    /// Whether it is a delete marker.
-    pub delete_marker: bool,
-}
-
-impl StoredVersion {
-    /// A version (`delete_marker` false) or a delete marker of `key`.
-    pub fn new(key: &str, version_id: &str, delete_marker: bool) -> Self {
-        Self {
-            key: key.to_owned(),
-            version_id: version_id.to_owned(),
-            delete_marker,
-        }
-    }
-}
-
-/// An S3 Object Lock retention mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RetentionMode {
-    /// `GOVERNANCE`: deletable with `s3:BypassGovernanceRetention` and the
-    /// bypass header.
-    Governance,
-    /// `COMPLIANCE`: no one can delete it before its retain-until date.
-    Compliance,
-    /// A value newer than this crate.
-    Other(String),
-}
-
-impl RetentionMode {
-    /// From the API value.
-    pub fn from_api(value: &str) -> Self {
-        match value {
-            "GOVERNANCE" => Self::Governance,
-            "COMPLIANCE" => Self::Compliance,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for RetentionMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Governance => f.write_str("GOVERNANCE"),
-            Self::Compliance => f.write_str("COMPLIANCE"),
-            Self::Other(v) => write!(f, "{}", Quoted(v)),
-        }
-    }
-}
-
-/// What S3 Object Lock holds on one version (`GetObjectRetention`,
-/// `GetObjectLegalHold`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ObjectLockFacts {
-    /// The retention mode and retain-until date, if any.
-    pub retention: Option<(RetentionMode, Option<SystemTime>)>,
-    /// Whether a legal hold is on.
-    pub legal_hold: bool,
-}
-
-impl ObjectLockFacts {
-    /// No retention, no legal hold.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// With a retention.
-    #[must_use]
-    pub fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
-        self.retention = Some((mode, until));
-        self
-    }
-
-    /// With a legal hold.
-    #[must_use]
-    pub fn with_legal_hold(mut self) -> Self {
-        self.legal_hold = true;
-        self
-    }
-}
 
 /// Why a version could not be erased, and what would unblock it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -119,6 +119,7 @@ mod cache;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
+mod decision;
 pub mod erasure;
 pub mod error;
 mod guard;

@@ -39,7 +39,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::guard::{CheckedImage, Verdict};
+// What a `FaceAnalyzer` reports about a session, defined with the trait.
+#[doc(inline)]
+pub use crate::backend::{LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus};
+use crate::decision::{CheckedImage, Verdict};
 use crate::input::{InputError, S3ObjectRef};
 use crate::opt_out::OptOutRecord;
 use crate::policy::SimilarityThreshold;
@@ -141,55 +144,6 @@ impl KioskId {
 }
 
 impl fmt::Display for KioskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A Face Liveness session id, as Rekognition issues them: a UUID
-/// (`8-4-4-4-12` hexadecimal digits), kept in lower case.
-///
-/// ```
-/// use rekognition_guard::liveness::LivenessSessionId;
-///
-/// let id = LivenessSessionId::parse("0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90")?;
-/// assert_eq!(id.as_str(), "0f6b3a0e-27a4-4b8e-9a61-2c1d5e8f7a90");
-/// assert!(LivenessSessionId::parse("../../etc").is_err());
-/// # Ok::<(), rekognition_guard::InputError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LivenessSessionId(Arc<str>);
-
-impl LivenessSessionId {
-    /// Parses a session id.
-    ///
-    /// # Errors
-    /// [`InputError::InvalidLivenessSessionId`] unless it is a UUID.
-    pub fn parse(id: &str) -> Result<Self, InputError> {
-        let groups: Vec<&str> = id.split('-').collect();
-        let lengths_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]);
-        if lengths_ok
-            && groups
-                .iter()
-                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            // One spelling per session, so single use cannot be dodged by
-            // changing the case.
-            Ok(Self(id.to_ascii_lowercase().into()))
-        } else {
-            Err(InputError::InvalidLivenessSessionId {
-                input: crate::text::quote(id, 64),
-            })
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for LivenessSessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -466,123 +420,6 @@ pub fn kiosk_tag(kiosk: &KioskId) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(kiosk.as_str().as_bytes());
     format!("kiosk-{}", &hex::encode(digest)[..16])
-}
-
-/// A session's status, as `GetFaceLivenessSessionResults` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LivenessStatus {
-    /// `CREATED`: the kiosk has not streamed the video yet.
-    Created,
-    /// `IN_PROGRESS`: the check is running.
-    InProgress,
-    /// `SUCCEEDED`: the check finished; the confidence says how live.
-    Succeeded,
-    /// `FAILED`: the check could not be completed.
-    Failed,
-    /// `EXPIRED`: the session expired before the check.
-    Expired,
-    /// A value newer than this crate. Never approves.
-    Other(String),
-}
-
-impl LivenessStatus {
-    /// From the API value.
-    pub fn from_api(value: &str) -> Self {
-        match value {
-            "CREATED" => Self::Created,
-            "IN_PROGRESS" => Self::InProgress,
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" => Self::Failed,
-            "EXPIRED" => Self::Expired,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    /// The API value.
-    pub fn as_api(&self) -> &str {
-        match self {
-            Self::Created => "CREATED",
-            Self::InProgress => "IN_PROGRESS",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::Expired => "EXPIRED",
-            Self::Other(v) => v,
-        }
-    }
-}
-
-impl fmt::Display for LivenessStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Other(v) => write!(f, "{}", Quoted(v)),
-            known => f.write_str(known.as_api()),
-        }
-    }
-}
-
-/// Where Rekognition put a session's reference image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LivenessImage {
-    /// An S3 object, with the version Rekognition reported, if any.
-    S3 {
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The version.
-        version: Option<String>,
-    },
-    /// Returned as bytes, not stored in S3 (the backend keeps no bytes).
-    /// Refused: the guard only compares images it checked at rest.
-    NotInS3,
-}
-
-/// What `GetFaceLivenessSessionResults` reported: facts, not a verdict.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct LivenessFacts {
-    /// The session's status.
-    pub status: LivenessStatus,
-    /// The liveness confidence, 0 to 100, if reported.
-    pub confidence: Option<f32>,
-    /// The reference image, if any.
-    pub reference_image: Option<LivenessImage>,
-}
-
-impl LivenessFacts {
-    /// Facts with `status` and nothing else.
-    pub fn new(status: LivenessStatus) -> Self {
-        Self {
-            status,
-            confidence: None,
-            reference_image: None,
-        }
-    }
-
-    /// With a confidence.
-    #[must_use]
-    pub fn with_confidence(mut self, confidence: f32) -> Self {
-        self.confidence = Some(confidence);
-        self
-    }
-
-    /// With a reference image stored in S3.
-    #[must_use]
-    pub fn with_s3_reference_image(
-        mut self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-    ) -> Self {
-        self.reference_image = Some(LivenessImage::S3 {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            version: version.map(str::to_owned),
-        });
-        self
-    }
 }
 
 /// A started Face Liveness session: give [`id`](Self::id) to the kiosk's

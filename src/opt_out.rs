@@ -43,9 +43,15 @@ pub trait OptOutVerifier: Send + Sync + fmt::Debug {
     async fn verify(&self) -> Result<OptOutStatus, BackendError>;
 }
 
+/// What `MockOptOutVerifier::https()` reports
+/// (`testing::ORGANIZATIONS_ENDPOINT`).
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) const MOCK_ORGANIZATIONS_ENDPOINT: &str =
+    "https://organizations.us-east-1.amazonaws.com";
+
 crate::backend::https_mock!(
     MockOptOutVerifier,
-    crate::testing::ORGANIZATIONS_ENDPOINT,
+    MOCK_ORGANIZATIONS_ENDPOINT,
     "A mock reporting the Organizations endpoint [`testing::ORGANIZATIONS_ENDPOINT`](crate::testing::ORGANIZATIONS_ENDPOINT), so the guard's HTTPS check passes. Add the `expect_verify` the test needs."
 );
 

@@ -23,7 +23,38 @@
 
 use std::fmt;
 
-use crate::backend::BoundingBox;
+/// Where a face is in an image, as ratios of the image's width and height.
+/// Values may lie slightly outside 0..=1 for faces at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub struct BoundingBox {
+    /// Left edge.
+    pub left: f32,
+    /// Top edge.
+    pub top: f32,
+    /// Width.
+    pub width: f32,
+    /// Height.
+    pub height: f32,
+}
+
+impl BoundingBox {
+    /// A bounding box.
+    pub fn new(left: f32, top: f32, width: f32, height: f32) -> Self {
+        Self {
+            left,
+            top,
+            width,
+            height,
+        }
+    }
+
+    pub(crate) fn is_finite(&self) -> bool {
+        [self.left, self.top, self.width, self.height]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
 
 /// The face attributes the gate asks DetectFaces for, beyond Rekognition's
 /// default set (`BoundingBox`, `Confidence`, `Pose`, `Quality`,

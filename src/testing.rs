@@ -95,10 +95,10 @@ pub use crate::opt_out::MockOptOutVerifier;
 
 /// The S3 endpoint `MockObjectInspector::https()` and
 /// `MockObjectUploader::https()` report.
-pub const S3_ENDPOINT: &str = "https://s3.us-east-1.amazonaws.com";
+pub const S3_ENDPOINT: &str = crate::backend::MOCK_S3_ENDPOINT;
 
 /// The Rekognition endpoint `MockFaceAnalyzer::https()` reports.
-pub const REKOGNITION_ENDPOINT: &str = "https://rekognition.us-east-1.amazonaws.com";
+pub const REKOGNITION_ENDPOINT: &str = crate::backend::MOCK_REKOGNITION_ENDPOINT;
 
 /// The AWS Organizations endpoint `MockOptOutVerifier::https()` reports.
-pub const ORGANIZATIONS_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
+pub const ORGANIZATIONS_ENDPOINT: &str = crate::opt_out::MOCK_ORGANIZATIONS_ENDPOINT;

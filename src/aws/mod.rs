@@ -51,7 +51,7 @@
 //! ## Enrollment, opt-out verification, bucket audit
 //!
 //! [`AwsBackend::guard_builder`] gives the guard an uploader, so
-//! [`Guard::enroll`] stores reference photos with PutObject (SSE-KMS under
+//! [`Guard::enroll`](crate::Guard::enroll) stores reference photos with PutObject (SSE-KMS under
 //! the policy's first allowed key) and checks them back.
 //! `OrganizationsOptOutVerifier` (feature `organizations`) verifies the AI
 //! services opt-out. [`AwsBackend::audit_bucket`] reports whether a
@@ -98,7 +98,6 @@ use crate::backend::{
     UploadRequest,
 };
 use crate::error::{BackendError, ConfigError};
-use crate::guard::{Guard, GuardBuilder};
 use crate::input::{AccountId, Service};
 use crate::liveness::{LivenessFacts, LivenessSessionId};
 use crate::quality::FaceDetail;
@@ -174,25 +173,6 @@ impl AwsBackend {
     /// A builder for custom endpoints, CA bundles or existing clients.
     pub fn builder() -> AwsBackendBuilder {
         AwsBackendBuilder::default()
-    }
-
-    /// A guard builder over this backend: inspector, analyzer, the
-    /// uploader for [`Guard::enroll`], the bucket auditor for
-    /// [`Guard::start_liveness`], the eraser for [`Guard::erase`], the
-    /// reader for [`Guard::audit_inventory`] and the re-encryptor for
-    /// [`Guard::reencrypt`].
-    pub fn guard_builder(&self) -> GuardBuilder {
-        Guard::builder(self.clone(), self.clone())
-            .direct(crate::guard::Direct::new(
-                self.rekognition.clone(),
-                &self.s3_endpoint,
-                &self.rekognition_endpoint,
-            ))
-            .uploader(self.clone())
-            .bucket_auditor(self.clone())
-            .eraser(self.clone())
-            .object_reader(self.clone())
-            .reencryptor(self.clone())
     }
 
     /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).

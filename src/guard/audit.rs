@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use super::decision::Decision;
 use super::Guard;
 use crate::at_rest::VerifiedS3Object;
+use crate::decision::Decision;
 use crate::error::Error;
 use crate::input::{ImageFormat, ImageInput, S3ObjectRef};
 use crate::quality::FaceAssessment;

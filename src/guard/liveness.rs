@@ -5,13 +5,14 @@
 use std::time::{Instant, SystemTime};
 
 use super::audit::AUDIT_TARGET;
-use super::decision::{verdict_from, CheckedImage, Verdict};
 use super::path::{backend_error, internal_error, refused};
+use super::verdict::verdict_from;
 use super::Guard;
 use crate::at_rest::AtRestViolation;
 use crate::backend::{
     BackendError, BackendErrorKind, CompareRequest, LivenessResultsRequest, LivenessSessionRequest,
 };
+use crate::decision::{CheckedImage, Verdict};
 use crate::error::{ConfigError, Error};
 use crate::input::{names_immutable_version, ImageInput, S3ObjectRef, Service};
 use crate::liveness::{

@@ -3,21 +3,23 @@
 //! exactly one backend method with the proofs.
 
 mod audit;
-mod decision;
+mod direct;
 mod erasure;
 mod inventory;
 mod liveness;
 mod path;
+mod verdict;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
 pub use audit::AUDIT_TARGET;
-pub use decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
 
 use audit::InputLabel;
-use decision::verdict_from;
+use direct::Direct;
 use path::{backend_error, internal_error, refused};
+use verdict::verdict_from;
 
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
@@ -190,7 +192,7 @@ impl GuardBuilder {
 
     /// For the AWS backend's guard builder, whose inspector and analyzer
     /// `direct` describes.
-    pub(crate) fn direct(mut self, direct: Direct) -> Self {
+    fn direct(mut self, direct: Direct) -> Self {
         self.direct = Some(direct);
         self
     }
@@ -563,38 +565,6 @@ impl Guard {
             .await
             .into_result(Operation::CheckObject)
             .map(|(v, _)| v)
-    }
-}
-
-/// The AWS backend as the guard's inspector and analyzer, seen directly:
-/// its Rekognition client, so that CompareFaces is awaited in place (through
-/// the trait object its future, about 5.7 KB, would be boxed: a large
-/// allocation on every comparison), and the in-transit verdicts on its two
-/// endpoints, which cannot change once it is built (through the trait each
-/// check would clone both URLs). The same checks and the same call run
-/// either way.
-#[derive(Clone)]
-pub(crate) struct Direct {
-    rekognition: aws_sdk_rekognition::Client,
-    s3_endpoint: Result<(), InsecureEndpoint>,
-    rekognition_endpoint: Result<(), InsecureEndpoint>,
-}
-
-impl Direct {
-    /// From the backend's Rekognition client and its endpoint URLs.
-    pub(crate) fn new(
-        rekognition: aws_sdk_rekognition::Client,
-        s3_endpoint: &str,
-        rekognition_endpoint: &str,
-    ) -> Self {
-        Self {
-            rekognition,
-            s3_endpoint: crate::transit::check_endpoint_url(Service::S3, s3_endpoint),
-            rekognition_endpoint: crate::transit::check_endpoint_url(
-                Service::Rekognition,
-                rekognition_endpoint,
-            ),
-        }
     }
 }
 

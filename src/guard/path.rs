@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use futures_util::future::join_all;
 
-use super::decision::CheckOrigin;
 use super::Guard;
 use crate::at_rest::{verify, VerifiedS3Object};
 use crate::backend::{BackendError, BackendErrorKind, InspectRequest, VerifiedImage};
+use crate::decision::CheckOrigin;
 use crate::error::Error;
 use crate::input::{ImageInput, S3ObjectRef, Service};
 use crate::opt_out::{OptOutRecord, OptOutStatus, OptOutViolation};

@@ -4,9 +4,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::at_rest::VerifiedS3Object;
-use crate::backend::{BackendError, BackendErrorKind, BoundingBox, ComparisonFacts, VerifiedImage};
-use crate::error::Error;
-use crate::input::{ImageFormat, Service};
+use crate::backend::{BoundingBox, VerifiedImage};
+use crate::input::ImageFormat;
 use crate::opt_out::OptOutRecord;
 use crate::policy::SimilarityThreshold;
 
@@ -134,7 +133,7 @@ pub enum CheckedImage {
 }
 
 impl CheckedImage {
-    pub(super) fn of(image: &VerifiedImage, origin: Option<CheckOrigin>) -> Self {
+    pub(crate) fn of(image: &VerifiedImage, origin: Option<CheckOrigin>) -> Self {
         match image {
             VerifiedImage::S3(o) => CheckedImage::S3 {
                 object: o.clone(),
@@ -168,11 +167,11 @@ impl fmt::Display for CheckedImage {
 /// A comparison that passed every check and was sent to Rekognition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub(super) verdict: Verdict,
-    pub(super) source: CheckedImage,
-    pub(super) target: CheckedImage,
-    pub(super) threshold: SimilarityThreshold,
-    pub(super) opt_out: OptOutRecord,
+    pub(crate) verdict: Verdict,
+    pub(crate) source: CheckedImage,
+    pub(crate) target: CheckedImage,
+    pub(crate) threshold: SimilarityThreshold,
+    pub(crate) opt_out: OptOutRecord,
 }
 
 impl Decision {
@@ -204,61 +203,5 @@ impl Decision {
     /// The opt-out evidence this decision relied on.
     pub fn opt_out(&self) -> &OptOutRecord {
         &self.opt_out
-    }
-}
-
-/// Turns a comparer's facts into a verdict, refusing facts that cannot be
-/// trusted (similarity out of range, non-finite numbers).
-pub(super) fn verdict_from(
-    facts: ComparisonFacts,
-    threshold: SimilarityThreshold,
-) -> Result<Verdict, Error> {
-    #[cold]
-    #[inline(never)]
-    fn invalid(message: String) -> Error {
-        Error::Backend(BackendError::new(
-            BackendErrorKind::InvalidResponse,
-            Service::Rekognition,
-            "CompareFaces",
-            message,
-        ))
-    }
-    match facts {
-        ComparisonFacts::NoFaceInSource => Ok(Verdict::NoFace {
-            image: Some(ImageRole::Source),
-        }),
-        ComparisonFacts::NoFaceDetected => Ok(Verdict::NoFace { image: None }),
-        ComparisonFacts::Faces {
-            matches,
-            unmatched_faces,
-        } => {
-            for m in &matches {
-                if !(0.0..=100.0).contains(&m.similarity) {
-                    return Err(invalid(format!(
-                        "the comparer reported similarity {}, outside 0 to 100",
-                        m.similarity
-                    )));
-                }
-                if !m.bounding_box.is_finite() {
-                    return Err(invalid(
-                        "the comparer reported a face box that is not a finite number".into(),
-                    ));
-                }
-            }
-            let best = matches
-                .iter()
-                .max_by(|a, b| a.similarity.total_cmp(&b.similarity));
-            Ok(match best {
-                Some(m) if m.similarity >= threshold.get() => Verdict::Match {
-                    similarity: m.similarity,
-                    face: m.bounding_box,
-                },
-                Some(_) => Verdict::NoMatch,
-                None if unmatched_faces == 0 => Verdict::NoFace {
-                    image: Some(ImageRole::Target),
-                },
-                None => Verdict::NoMatch,
-            })
-        }
     }
 }
