@@ -66,6 +66,7 @@ use crate::input::Service;
 use crate::input::{AccountId, FaceImage, InputError, KmsKeyArn, S3ObjectRef};
 use crate::policy::{Policy, QualityFilter, SimilarityThreshold};
 use crate::posture::BucketAudit;
+#[doc(inline)]
 pub use crate::quality::BoundingBox;
 use crate::quality::{FaceAttribute, FaceDetail};
 use crate::text::Quoted;
@@ -251,8 +252,8 @@ impl DetectRequest {
     }
 }
 
-// What a `FaceAnalyzer` reports about a Face Liveness session (re-exported
-// by `liveness`).
+// The Face Liveness session types a `FaceAnalyzer` takes and reports
+// (re-exported by `liveness`).
 
 /// A Face Liveness session id, as Rekognition issues them: a UUID
 /// (`8-4-4-4-12` hexadecimal digits), kept in lower case.

@@ -156,9 +156,7 @@ pub use backend::{
 };
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
-pub use guard::{
-    CheckOrigin, CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict, AUDIT_TARGET,
-};
+pub use guard::{CheckOrigin, CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
@@ -170,3 +168,4 @@ pub use opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier, Op
 pub use policy::{Policy, QualityFilter, SimilarityThreshold};
 pub use quality::{FaceAssessment, FaceDetail, QualityIssue, QualityPolicy};
 pub use refusal::{Operation, Refusal, Violation};
+pub use text::AUDIT_TARGET;

@@ -39,7 +39,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-// What a `FaceAnalyzer` reports about a session, defined with the trait.
+// The session types a `FaceAnalyzer` takes and reports, defined with the
+// trait.
 #[doc(inline)]
 pub use crate::backend::{LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus};
 use crate::decision::{CheckedImage, Verdict};

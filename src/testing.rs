@@ -93,12 +93,33 @@ pub use crate::backend::{
 };
 pub use crate::opt_out::MockOptOutVerifier;
 
-/// The S3 endpoint `MockObjectInspector::https()` and
-/// `MockObjectUploader::https()` report.
+/// The S3 endpoint the `https()` S3 mocks (`MockObjectInspector`,
+/// `MockObjectUploader` and the others) report:
+/// `https://s3.us-east-1.amazonaws.com`.
+///
+/// ```
+/// assert_eq!(rekognition_guard::testing::S3_ENDPOINT, "https://s3.us-east-1.amazonaws.com");
+/// ```
 pub const S3_ENDPOINT: &str = crate::backend::MOCK_S3_ENDPOINT;
 
-/// The Rekognition endpoint `MockFaceAnalyzer::https()` reports.
+/// The Rekognition endpoint `MockFaceAnalyzer::https()` reports:
+/// `https://rekognition.us-east-1.amazonaws.com`.
+///
+/// ```
+/// assert_eq!(
+///     rekognition_guard::testing::REKOGNITION_ENDPOINT,
+///     "https://rekognition.us-east-1.amazonaws.com"
+/// );
+/// ```
 pub const REKOGNITION_ENDPOINT: &str = crate::backend::MOCK_REKOGNITION_ENDPOINT;
 
-/// The AWS Organizations endpoint `MockOptOutVerifier::https()` reports.
+/// The AWS Organizations endpoint `MockOptOutVerifier::https()` reports:
+/// `https://organizations.us-east-1.amazonaws.com`.
+///
+/// ```
+/// assert_eq!(
+///     rekognition_guard::testing::ORGANIZATIONS_ENDPOINT,
+///     "https://organizations.us-east-1.amazonaws.com"
+/// );
+/// ```
 pub const ORGANIZATIONS_ENDPOINT: &str = crate::opt_out::MOCK_ORGANIZATIONS_ENDPOINT;

@@ -377,7 +377,7 @@ impl HttpsOnly {
 
     fn refuse(&self, refusal: InsecureEndpoint) -> BoxError {
         tracing::warn!(
-            target: crate::AUDIT_TARGET,
+            target: crate::text::AUDIT_TARGET,
             service = %self.service,
             endpoint = %refusal.endpoint(),
             problem = %refusal.problem(),

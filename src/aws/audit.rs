@@ -187,7 +187,7 @@ impl AwsBackend {
 
         let audit = BucketAudit::new(bucket, findings);
         tracing::info!(
-            target: crate::AUDIT_TARGET,
+            target: crate::text::AUDIT_TARGET,
             bucket,
             compliant = audit.is_compliant(),
             findings = audit.findings().len(),

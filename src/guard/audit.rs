@@ -9,26 +9,7 @@ use crate::decision::Decision;
 use crate::error::Error;
 use crate::input::{ImageFormat, ImageInput, S3ObjectRef};
 use crate::quality::FaceAssessment;
-
-/// The `tracing` target of audit events: one event per guarded operation,
-/// at `INFO` when it ran and `WARN` when it was refused or failed.
-///
-/// Comparisons: `decision` (`match`, `no_match`, `no_face`, `refused`,
-/// `error`), `source` and `target` (S3 reference with pinned version, KMS
-/// key ARN and where its check came from, or image format and size),
-/// `similarity`, `threshold`, `opt_out` (which evidence), `opt_out_account`
-/// (for verified evidence, the account it was verified for, which is the
-/// account that called Rekognition) and `reasons`. Enrollment: `decision`
-/// (`enrolled`, `rejected`, `refused`, `error`), `object`, `reasons`. Face
-/// assessment: `decision` (`acceptable`, `rejected`, `refused`, `error`),
-/// `image`, `issues` or `reasons`. Face Liveness start: `decision`
-/// (`started`, `refused`, `error`), `session_id`, `member`, `kiosk`;
-/// verification: `decision` (`match`, `no_match`, `no_face`, `not_live`,
-/// `not_finished`, `refused`, `error`), `session_id`, `kiosk`, `status`,
-/// `confidence`, `liveness_threshold`, `source`, `target`, `similarity`,
-/// `threshold`, `opt_out`; a kiosk locked by the failure limit is logged
-/// at `WARN`. Never image bytes.
-pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
+use crate::text::AUDIT_TARGET;
 
 /// An input, for the audit event: the S3 reference, or the bytes' format
 /// and size.

@@ -1,5 +1,7 @@
-//! The AWS backend as the guard sees it: its guard builder, and the
-//! direct path a guard built by it takes to CompareFaces.
+//! The AWS backend as the guard sees it: its guard builder, and what a
+//! guard built by it reads directly instead of through the backend traits
+//! (the Rekognition client CompareFaces is awaited on, and the in-transit
+//! verdicts on the S3 and Rekognition endpoints).
 
 use super::{Guard, GuardBuilder};
 use crate::aws::AwsBackend;

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use super::audit::AUDIT_TARGET;
 use super::path::backend_error;
 use super::Guard;
 use crate::backend::{DeleteVersionRequest, ListVersionsRequest, ObjectEraser};
@@ -15,6 +14,7 @@ use crate::erasure::{
 use crate::error::{ConfigError, Error};
 use crate::input::{InputError, S3ObjectRef};
 use crate::refusal::Operation;
+use crate::text::AUDIT_TARGET;
 
 impl Guard {
     /// Erases **every version and delete marker of exactly `object`'s

@@ -5,7 +5,6 @@
 
 use tokio::task::{JoinError, JoinSet};
 
-use super::audit::AUDIT_TARGET;
 use super::path::backend_error;
 use super::Guard;
 use crate::backend::{
@@ -21,6 +20,7 @@ use crate::inventory::{
     PROGRESS_EVERY_ROWS,
 };
 use crate::refusal::Operation;
+use crate::text::AUDIT_TARGET;
 use crate::SseAlgorithm;
 
 const OP: Operation = Operation::AuditInventory;

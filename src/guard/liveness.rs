@@ -4,7 +4,6 @@
 
 use std::time::{Instant, SystemTime};
 
-use super::audit::AUDIT_TARGET;
 use super::path::{backend_error, internal_error, refused};
 use super::verdict::verdict_from;
 use super::Guard;
@@ -21,6 +20,7 @@ use crate::liveness::{
     NotLiveReason, PostureCache, UsedSessions,
 };
 use crate::refusal::{Operation, Violation};
+use crate::text::AUDIT_TARGET;
 
 /// What a guard (and its clones) remembers for Face Liveness: failures
 /// per kiosk, verified sessions, output buckets whose audit passed.

@@ -14,7 +14,6 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use crate::decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
-pub use audit::AUDIT_TARGET;
 
 use audit::InputLabel;
 use direct::Direct;
