@@ -3,30 +3,23 @@
 //! The backend refuses to be built, or to send image bytes, while it is
 //! set. This binary holds one test because the environment is process-wide.
 
-use aws_credential_types::Credentials;
-use aws_sdk_s3::config::{BehaviorVersion, Region};
+mod support;
+
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
     BackendErrorKind, ConfigError, Error, FaceImage, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef,
 };
 
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 
 #[test]
 fn image_bytes_are_never_sent_while_the_sdk_would_log_them() {
     let (http, rx) = capture_request(None);
-    let sdk =
-        aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    Credentials::for_tests(),
-                ),
-            )
-            .http_client(http)
-            .build();
+    let sdk = support::sdk_config("eu-west-1", "AKIDBODYLOG", "body-log-secret")
+        .to_builder()
+        .http_client(http)
+        .build();
 
     // Set before any other thread exists.
     std::env::set_var("LOG_SIGNABLE_BODY", "True");

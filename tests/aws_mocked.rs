@@ -20,7 +20,7 @@ use rekognition_guard::{
 };
 use support::answers::Face;
 
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 const VERSION: &str = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo";
 
 type HttpResponse = Response<SdkBody>;
@@ -1396,8 +1396,6 @@ mod audit {
 
 mod timeouts {
     use super::*;
-    use aws_credential_types::provider::SharedCredentialsProvider;
-    use aws_credential_types::Credentials;
     use aws_smithy_runtime_api::client::http::{
         http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
     };
@@ -1416,10 +1414,8 @@ mod timeouts {
 
     fn sdk(timeouts: Option<TimeoutConfig>) -> aws_types::SdkConfig {
         let connector = SharedHttpConnector::new(Hung);
-        let mut b = aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+        let mut b = crate::support::sdk_config("eu-west-1", "AKIDTIMEOUTS", "timeouts-secret")
+            .to_builder()
             .http_client(http_client_fn(move |_, _| connector.clone()));
         if let Some(t) = timeouts {
             b = b.timeout_config(t);

@@ -523,9 +523,6 @@ mod over_https {
 
     use std::sync::{Arc, Mutex};
 
-    use aws_credential_types::provider::SharedCredentialsProvider;
-    use aws_credential_types::Credentials;
-    use aws_sdk_s3::config::{BehaviorVersion, Region};
     use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
     use rekognition_guard::{AccountId, OptOutEvidence, OptOutViolation, Violation};
 
@@ -561,16 +558,8 @@ mod over_https {
     }
 
     fn sdk(server: &FaultServer, access_key: &str) -> aws_types::SdkConfig {
-        aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                access_key,
-                "stand-in-secret",
-                None,
-                None,
-                "test",
-            )))
+        crate::support::sdk_config("eu-west-1", access_key, "stand-in-secret")
+            .to_builder()
             .http_client(https_client_trusting(ca_pem().as_bytes(), false).unwrap())
             .endpoint_url(&server.endpoint)
             .build()

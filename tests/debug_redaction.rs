@@ -19,7 +19,7 @@ const ACCESS_KEY: &str = "AKIDREDACTTEST01";
 const SECRET_KEY: &str = "secret-redact-3b7f";
 const SESSION_TOKEN: &str = "token-redact-91aa";
 const URL_PASSWORD: &str = "urlpass-77d1";
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 
 fn photo(aws: &InMemoryBackend, face: &str) -> FaceImage {
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];

@@ -10,8 +10,6 @@
 
 mod support;
 
-use aws_credential_types::Credentials;
-use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::{AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::transit::EndpointProblem;
@@ -19,18 +17,10 @@ use rekognition_guard::{ConfigError, FaceImage, OptOutEvidence, S3ObjectRef, Ser
 use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
 const PASSWORD: &str = "rg-endpoint-password-5c2e";
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 
 fn sdk(endpoint: Option<&str>) -> aws_types::SdkConfig {
-    let mut b =
-        aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    Credentials::for_tests(),
-                ),
-            );
+    let mut b = support::sdk_config("eu-west-1", "AKIDSECRETS", "secrets-secret").to_builder();
     if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }

@@ -25,7 +25,7 @@ use rekognition_guard::{
 };
 use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
 const ACCESS_KEY: &str = "AKIDFAULTTEST0001";
 const SECRET_KEY: &str = "fault-secret-key-4e1d";

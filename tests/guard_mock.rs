@@ -2,6 +2,8 @@
 //! downstream crate would use them. Every refusal proves the comparer was
 //! never called (`.times(0)`).
 
+mod support;
+
 use std::sync::Arc;
 
 use rekognition_guard::transit::check_endpoint_url;
@@ -14,7 +16,7 @@ use rekognition_guard::{
 };
 use rekognition_guard::{AtRestViolation, OptOutViolation};
 
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 const S3_ENDPOINT: &str = "https://s3.eu-west-1.amazonaws.com";
 const REKOGNITION_ENDPOINT: &str = "https://rekognition.eu-west-1.amazonaws.com";
 

@@ -1,6 +1,8 @@
 //! End-to-end behaviour on the in-memory simulation: version pinning,
 //! concurrency of the checks, audit events.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +16,7 @@ use rekognition_guard::{
     AUDIT_TARGET,
 };
 
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 const OWNER: &str = "111122223333";
 /// A marker inside the test image: it must never appear in any output.
 const MARKER: &[u8] = b"BIOMETRIC-MARKER-7f3a";
@@ -739,7 +741,8 @@ mod retention {
     use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject};
     use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
 
-    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    use super::KEY;
+
     const YEAR: Duration = Duration::from_secs(365 * 86_400);
 
     fn world() -> (InMemoryBackend, Guard) {

@@ -11,6 +11,8 @@
 //! exactly the comparisons whose checks passed and whose comparer answer
 //! was a match at or above the threshold, counted one by one.
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +29,7 @@ use rekognition_guard::{AtRestViolation, OptOutViolation};
 
 const REQUESTS: usize = 4000;
 const OBJECTS: u64 = 200;
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+use support::KEY;
 const OTHER_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
 const ENDPOINT: &str = "https://127.0.0.1:1";
