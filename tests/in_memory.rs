@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -209,40 +207,9 @@ async fn different_faces_are_denied() {
     assert_eq!(decision.verdict(), &Verdict::NoMatch);
 }
 
-/// Collects everything a `tracing` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything any test in this binary logs. A process-wide subscriber, set
-/// once: a thread-scoped one races with other tests over tracing's
-/// per-callsite interest cache and can miss events.
-fn captured_logs() -> &'static Captured {
-    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .init();
-        captured
-    })
-}
-
 #[tokio::test]
 async fn every_decision_is_audited_without_image_bytes() {
-    let captured = captured_logs();
+    support::capture::start();
     let aws = library();
     aws.create_bucket("audit-photos", OWNER, true);
     aws.put_object(
@@ -265,7 +232,7 @@ async fn every_decision_is_audited_without_image_bytes() {
         .await
         .unwrap_err();
 
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let out = support::capture::logged();
     let lines: Vec<&str> = out
         .lines()
         .filter(|l| l.contains(AUDIT_TARGET) && l.contains("s3://audit-photos/"))
@@ -330,7 +297,7 @@ impl ObjectInspector for ForgingInspector {
 
 #[tokio::test]
 async fn text_a_service_answered_cannot_forge_an_audit_line() {
-    let captured = captured_logs();
+    support::capture::start();
     let aws = library();
     let guard = guard_over(ForgingInspector, &aws, Policy::new());
     let reference = S3ObjectRef::parse("s3://library-photos/members/forged.jpg").unwrap();
@@ -346,7 +313,7 @@ async fn text_a_service_answered_cannot_forge_an_audit_line() {
     assert!(shown.contains("\\u{2028}"), "{shown}");
     assert_eq!(aws.compare_calls(), 0);
 
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let out = support::capture::logged();
     let lines: Vec<&str> = out
         .lines()
         .filter(|l| l.contains("members/forged.jpg"))
