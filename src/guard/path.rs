@@ -99,7 +99,8 @@ impl Guard {
     ) -> Result<Clearance<N>, Error> {
         // Two plain functions around the only await, so that the state
         // machine of every operation stays small: a warm call runs
-        // `settle` and `conclude` and awaits nothing.
+        // `settle` and `conclude` and awaits nothing. `Guard::compare`
+        // writes these three steps out itself; a change here goes there too.
         let mut settled = self.settle(operation, images);
         if settled.needs_io() {
             self.check_pending(&mut settled).await;
