@@ -109,8 +109,8 @@ fn main() {
         println!("MEASURE {peak} {total}");
         return;
     }
-    if args.iter().any(|a| a == "--list") {
-        return; // cargo bench --list: nothing to list
+    if args.iter().any(|a| a == "--list") || !support::selected("image_copy") {
+        return; // cargo bench --list: nothing to list; or filtered out
     }
     let (raw_peak, raw_total) = run_child("raw");
     let (guarded_peak, guarded_total) = run_child("guarded");

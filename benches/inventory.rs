@@ -181,6 +181,7 @@ fn main() {
         Some("time") => return time(rows(1)),
         Some("memory") => return memory(rows(1)),
         Some("--list") => return, // cargo bench --list: nothing to list
+        _ if !support::selected("inventory") => return,
         _ => {}
     }
     let timed = support::measure_in_child(&["time", "1000000"], "TIME ");

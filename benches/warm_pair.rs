@@ -22,7 +22,7 @@ const ROUNDS: usize = 100;
 const CALLS: usize = 400;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    if !std::env::args().any(|a| a == "--bench") || !support::selected("warm_pair") {
         return;
     }
     let rt = support::current_thread();

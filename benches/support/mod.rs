@@ -165,6 +165,16 @@ pub async fn guarded_compare(guard: &Guard) {
     assert!(d.is_approved());
 }
 
+/// Whether `cargo bench [FILTER]` selects the benchmark `name`: no filter,
+/// or `name` contains it (as criterion filters its benchmarks). For the
+/// binaries with their own `main`, which cargo runs whatever the filter.
+pub fn selected(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .all(|filter| name.contains(filter.as_str()))
+}
+
 /// Runs this benchmark binary again with `args`, so that a measurement has
 /// a process (and a heap) of its own, and returns the numbers on the first
 /// stdout line that starts with `tag`.
