@@ -71,15 +71,14 @@ pub(super) struct Settled<const N: usize> {
     rekognition: bool,
     verifier_ok: bool,
     /// `Some` once the opt-out requirement passed (`Some(None)`: nothing
-    /// to verify).
+    /// to verify); `None` while the verifier is still to be asked.
     opt_out: Option<Option<(String, crate::input::AccountId)>>,
-    opt_out_needed: bool,
     failure: Option<BackendError>,
 }
 
 impl<const N: usize> Settled<N> {
     pub(super) fn needs_io(&self) -> bool {
-        !self.pending.is_empty() || self.opt_out_needed
+        !self.pending.is_empty() || self.opt_out.is_none()
     }
 }
 
@@ -158,23 +157,19 @@ impl Guard {
                     });
                 }
                 ImageInput::S3(_) if !s3_ok => {}
-                ImageInput::S3(object) => match self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.get(&object, *now.get_or_insert_with(Instant::now)))
-                {
-                    Some((hit, age)) => {
-                        tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
-                        cleared[i] = Some(Cleared {
-                            image: VerifiedImage::S3(hit),
-                            origin: Some(CheckOrigin::Cache { age }),
-                        });
+                ImageInput::S3(object) => {
+                    match self.cached(&object, *now.get_or_insert_with(Instant::now)) {
+                        Some((hit, origin)) => {
+                            cleared[i] = Some(Cleared {
+                                image: VerifiedImage::S3(hit),
+                                origin: Some(origin),
+                            });
+                        }
+                        None => pending.push((i, object)),
                     }
-                    None => pending.push((i, object)),
-                },
+                }
             }
         }
-        let opt_out_needed = rekognition && verifier.is_some();
         Settled {
             violations,
             cleared,
@@ -182,8 +177,7 @@ impl Guard {
             rekognition,
             verifier_ok,
             // Nothing to verify: passed, with no verified evidence.
-            opt_out: if opt_out_needed { None } else { Some(None) },
-            opt_out_needed,
+            opt_out: if verifier.is_some() { None } else { Some(None) },
             failure: None,
         }
     }
@@ -330,15 +324,21 @@ impl Guard {
         &self,
         object: &S3ObjectRef,
     ) -> Check<(VerifiedS3Object, CheckOrigin)> {
-        if let Some((hit, age)) = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.get(object, Instant::now()))
-        {
-            tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
-            return Check::Passed((hit, CheckOrigin::Cache { age }));
+        if let Some(hit) = self.cached(object, Instant::now()) {
+            return Check::Passed(hit);
         }
         self.check_uncached(object).await
+    }
+
+    /// The cached pass of `object` at `now`, if any.
+    fn cached(
+        &self,
+        object: &S3ObjectRef,
+        now: Instant,
+    ) -> Option<(VerifiedS3Object, CheckOrigin)> {
+        let (hit, age) = self.cache.as_ref()?.get(object, now)?;
+        tracing::debug!(object = %object, age_ms = age.as_millis(), "verification cache hit: HeadObject skipped");
+        Some((hit, CheckOrigin::Cache { age }))
     }
 
     /// HeadObject and the at-rest judge; a pass is cached.
