@@ -950,7 +950,8 @@ mod tests {
                             // Cached only when the reference named the
                             // immutable version that was pinned.
                             let cache = VerificationCache::new(CacheConfig::default());
-                            cache.insert(&object, verified);
+                            let ticket = cache.ticket(&object);
+                            cache.insert(&object, verified, ticket);
                             let cacheable = pinned && requested == version;
                             assert_eq!(
                                 cache.get(&object, std::time::Instant::now()).is_some(),

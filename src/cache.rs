@@ -1,7 +1,7 @@
 //! The verification cache: positive checks of version-pinned objects.
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -38,6 +38,13 @@ use crate::input::S3ObjectRef;
 /// access. Operators who re-encrypt objects call
 /// [`Guard::forget_check`](crate::Guard::forget_check) or
 /// [`Guard::forget_all_checks`](crate::Guard::forget_all_checks).
+///
+/// A forgotten key stays forgotten: a check that was already under way
+/// when the key was forgotten or erased ([`Guard::erase`](crate::Guard::erase))
+/// does not write its pass into the cache afterwards (each key has a
+/// generation that every forgetting bumps; a check caches its pass only
+/// if its key's generation did not change while HeadObject ran). The
+/// check itself still reports what HeadObject answered.
 ///
 /// Default: on, **60 seconds**, 10 000 object keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,11 +104,26 @@ impl Equivalent<Key> for KeyRef<'_> {
 /// The cached passes of one object key, one per pinned version.
 type Versions = Arc<[VerifiedS3Object]>;
 
-/// A sharded, size-bounded map (no global lock on lookups).
+/// How many generation counters keys share (by hash). Two keys in one
+/// stripe only cost each other a cache write now and then, never a wrong
+/// pass.
+const STRIPES: usize = 256;
+
+/// A sharded, size-bounded map (no global lock on lookups), and per key
+/// (striped) the generation that forgetting it bumps.
 #[derive(Debug)]
 pub(crate) struct VerificationCache {
     entries: Cache<Key, Versions>,
     ttl: Duration,
+    generations: Box<[Mutex<u64>]>,
+}
+
+/// The generation of a key when its check began: the check may cache its
+/// pass only if it is still the same.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    stripe: usize,
+    generation: u64,
 }
 
 impl VerificationCache {
@@ -109,6 +131,28 @@ impl VerificationCache {
         Self {
             entries: Cache::new(config.capacity.max(1)),
             ttl: config.ttl,
+            generations: (0..STRIPES).map(|_| Mutex::new(0)).collect(),
+        }
+    }
+
+    fn stripe(object: &S3ObjectRef) -> usize {
+        let mut hasher = std::hash::DefaultHasher::new();
+        KeyRef(object.bucket(), object.key()).hash(&mut hasher);
+        (hasher.finish() % STRIPES as u64) as usize
+    }
+
+    fn generation(&self, stripe: usize) -> std::sync::MutexGuard<'_, u64> {
+        self.generations[stripe]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Taken before a check's HeadObject is sent.
+    pub(crate) fn ticket(&self, object: &S3ObjectRef) -> Ticket {
+        let stripe = Self::stripe(object);
+        Ticket {
+            stripe,
+            generation: *self.generation(stripe),
         }
     }
 
@@ -127,12 +171,19 @@ impl VerificationCache {
     }
 
     /// Remembers a pass, only for a reference that named the immutable
-    /// version the check pinned.
-    pub(crate) fn insert(&self, object: &S3ObjectRef, verified: &VerifiedS3Object) {
+    /// version the check pinned, and only if nothing forgot the key since
+    /// the check's `ticket` was taken.
+    pub(crate) fn insert(&self, object: &S3ObjectRef, verified: &VerifiedS3Object, ticket: Ticket) {
         let Some(version) = object.pinned_version() else {
             return;
         };
         if !verified.is_pinned() || verified.version_id() != Some(version) {
+            return;
+        }
+        // Held until the entry is written, so a forgetting either comes
+        // first (and the pass is not written) or removes it afterwards.
+        let generation = self.generation(ticket.stripe);
+        if *generation != ticket.generation {
             return;
         }
         let key = KeyRef(object.bucket(), object.key());
@@ -156,13 +207,70 @@ impl VerificationCache {
         );
     }
 
-    /// Forgets every cached version of `object`'s bucket and key.
+    /// Forgets every cached version of `object`'s bucket and key, and
+    /// every pass of it still being checked.
     pub(crate) fn forget(&self, object: &S3ObjectRef) {
+        let mut generation = self.generation(Self::stripe(object));
+        *generation += 1;
         self.entries.remove(&KeyRef(object.bucket(), object.key()));
     }
 
-    /// Forgets everything.
+    /// Forgets everything, and every pass still being checked.
     pub(crate) fn clear(&self) {
+        let mut all: Vec<_> = (0..STRIPES).map(|s| self.generation(s)).collect();
+        for generation in &mut all {
+            **generation += 1;
+        }
         self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::at_rest::{verify, ObjectFacts, SseAlgorithm};
+    use crate::policy::Policy;
+
+    fn pinned(key: &str) -> (S3ObjectRef, VerifiedS3Object) {
+        let object = S3ObjectRef::new("library-photos", key)
+            .unwrap()
+            .with_version_id("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+            .unwrap();
+        let facts = ObjectFacts::new(SseAlgorithm::AwsKms)
+            .with_kms_key_id(
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            )
+            .with_version_id("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+            .with_content_length(1000);
+        let verified = verify(&object, &facts, &Policy::new()).unwrap();
+        (object, verified)
+    }
+
+    #[test]
+    fn a_pass_checked_before_a_forgetting_is_not_cached_after_it() {
+        let cache = VerificationCache::new(CacheConfig::default());
+        let (ada, verified) = pinned("members/ada.jpg");
+        let (grace, grace_verified) = pinned("members/grace.jpg");
+        let now = Instant::now;
+
+        // Forgotten (or erased) while its check ran: not written.
+        let ticket = cache.ticket(&ada);
+        cache.forget(&ada);
+        cache.insert(&ada, &verified, ticket);
+        assert!(cache.get(&ada, now()).is_none());
+
+        // Forgetting everything counts for every key.
+        let ticket = cache.ticket(&grace);
+        cache.clear();
+        cache.insert(&grace, &grace_verified, ticket);
+        assert!(cache.get(&grace, now()).is_none());
+
+        // A check that began after the forgetting is cached.
+        let ticket = cache.ticket(&ada);
+        cache.insert(&ada, &verified, ticket);
+        assert!(cache.get(&ada, now()).is_some());
+        // And a forgetting after it removes it.
+        cache.forget(&ada);
+        assert!(cache.get(&ada, now()).is_none());
     }
 }

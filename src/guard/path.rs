@@ -344,11 +344,14 @@ impl Guard {
     /// HeadObject and the at-rest judge; a pass is cached.
     async fn check_uncached(&self, object: &S3ObjectRef) -> Check<(VerifiedS3Object, CheckOrigin)> {
         let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
+        // Taken before HeadObject: an erasure or forgetting while it runs
+        // keeps this pass out of the cache.
+        let ticket = self.cache.as_ref().map(|c| (c, c.ticket(object)));
         let check = match self.inspector.inspect(&request).await {
             Ok(facts) => match verify(object, &facts, &self.policy) {
                 Ok(v) => {
-                    if let Some(cache) = &self.cache {
-                        cache.insert(object, &v);
+                    if let Some((cache, ticket)) = ticket {
+                        cache.insert(object, &v, ticket);
                     }
                     return Check::Passed((v, CheckOrigin::HeadObject));
                 }
