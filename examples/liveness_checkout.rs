@@ -4,7 +4,7 @@
 //! cargo run --example liveness_checkout -- start --member s3://B/K?versionId=V \
 //!     --output-bucket B --kms-key-arn ARN --opt-out-attestation TEXT
 //! cargo run --example liveness_checkout -- verify --session-id ID --member s3://B/K?versionId=V \
-//!     --kms-key-arn ARN --opt-out-attestation TEXT
+//!     --output-bucket B --kms-key-arn ARN --opt-out-attestation TEXT
 //! ```
 //!
 //! `start` creates a Face Liveness session for the member (Rekognition
@@ -18,12 +18,15 @@
 //! `--output-prefix P`, `--kms-key-arn ARN` (the session's key, also the
 //! allowlist). `verify` options: `--session-id ID`, `--member REF` (the
 //! enrolled photo, with its `?versionId=`), `--output-prefix P` and
-//! `--output-bucket B` (as given to `start`: the reference image must be
-//! where a session for this member at this kiosk puts it),
+//! `--output-bucket B` (required, as given to `start`: the reference
+//! image is accepted only where a session for this member at this kiosk
+//! puts it; without it `verify` is a usage error),
 //! `--liveness-threshold N` (default 80), `--threshold N` (similarity,
 //! default 99), repeatable `--kms-key-arn ARN`, `--expected-bucket-owner
 //! ACCOUNT_ID`, `--require-versioning`. Both: `--opt-out-attestation TEXT`
-//! or `--verify-opt-out`, `--kiosk ID`, `--region R`, `--endpoint-url URL`,
+//! or `--verify-opt-out`, `--kiosk ID`, `--allow-face-movement-challenge`
+//! (also request and accept the lighter `FaceMovementChallenge`; by default
+//! only `FaceMovementAndLightChallenge`), `--region R`, `--endpoint-url URL`,
 //! `--ca-bundle PEM`. The standard AWS credential chain, `AWS_ENDPOINT_URL*`,
 //! `AWS_CA_BUNDLE` and the profile's `ca_bundle` apply.
 //!
@@ -31,7 +34,8 @@
 //! object. `start`: `decision` (`started`, `refused`, `error`),
 //! `session_id`, `expires_at` (RFC 3339), `member`, `reasons`. `verify`:
 //! `decision` (`match`, `no_match`, `not_live`, `refused`, `error`),
-//! `liveness` (`status`, `confidence`), `similarity`, `reasons`,
+//! `liveness` (`status`, `confidence`, `challenge`: `type` and `version`
+//! as Rekognition reported them, or null), `similarity`, `reasons`,
 //! `threshold`, `liveness_threshold`, `session_id`, and the checked
 //! `source` (the member's photo) and `target` (the session's reference
 //! image) as in `compare_faces`. Never image bytes or credentials.
@@ -105,7 +109,8 @@ struct VerifyArgs {
     /// The member's enrolled photo the session was started for.
     #[arg(long, value_name = "REF")]
     member: String,
-    /// The output bucket sessions were started with (checked when given).
+    /// The output bucket sessions were started with (required: the
+    /// reference image is accepted only from it).
     #[arg(long, value_name = "BUCKET")]
     output_bucket: Option<String>,
     /// The output prefix sessions were started with (the same as `start`'s).
@@ -138,6 +143,11 @@ struct CommonArgs {
     /// limit counts per kiosk within one run (see the docs).
     #[arg(long, value_name = "ID", default_value = "liveness_checkout")]
     kiosk: String,
+    /// Also request and accept FaceMovementChallenge, the lighter
+    /// challenge without the light sequence (by default only
+    /// FaceMovementAndLightChallenge).
+    #[arg(long)]
+    allow_face_movement_challenge: bool,
     #[command(flatten)]
     aws: common::AwsArgs,
 }
@@ -210,6 +220,11 @@ async fn guard(
                 reason,
             })?;
     let backend = builder.build().map_err(|e| Failure::config(&e))?;
+    let liveness = if common.allow_face_movement_challenge {
+        liveness.allow_face_movement_challenge()
+    } else {
+        liveness
+    };
     let mut guard = backend.guard_builder().policy(policy).liveness(liveness);
     if common.opt_out.verify_opt_out {
         let verifier = verifier.build().map_err(|e| Failure::config(&e))?;
@@ -259,7 +274,7 @@ async fn start(args: StartArgs) -> (Outcome, Value) {
         Ok(k) => k,
         Err(e) => return report(Failure::usage(format!("--kms-key-arn: {e}"))),
     };
-    let mut liveness = match LivenessPolicy::new().with_output_bucket(&args.output_bucket) {
+    let mut liveness = match LivenessPolicy::new(&args.output_bucket) {
         Ok(l) => l,
         Err(e) => return report(Failure::usage(format!("--output-bucket: {e}"))),
     };
@@ -314,12 +329,15 @@ fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions, Failure> {
         args.expected_bucket_owner.as_deref(),
     )
     .map_err(Failure::usage)?;
-    let mut liveness = LivenessPolicy::new();
-    if let Some(bucket) = &args.output_bucket {
-        liveness = liveness
-            .with_output_bucket(bucket)
-            .map_err(|e| Failure::usage(format!("--output-bucket: {e}")))?;
-    }
+    // The reference image is trusted only in the bucket sessions were
+    // told to use: without it, nothing can be verified.
+    let bucket = args.output_bucket.as_deref().ok_or_else(|| {
+        Failure::usage(
+            "--output-bucket is required: the session's reference image is accepted only from the output bucket sessions were started with".to_owned(),
+        )
+    })?;
+    let mut liveness =
+        LivenessPolicy::new(bucket).map_err(|e| Failure::usage(format!("--output-bucket: {e}")))?;
     if let Some(prefix) = &args.output_prefix {
         liveness = liveness
             .with_output_prefix(prefix)
@@ -346,7 +364,7 @@ async fn verify(args: VerifyArgs) -> (Outcome, Value) {
             failure.outcome,
             json!({
                 "decision": failure.label(),
-                "liveness": { "status": null, "confidence": null },
+                "liveness": { "status": null, "confidence": null, "challenge": null },
                 "similarity": null,
                 "reasons": [failure.reason],
                 "threshold": threshold,
@@ -409,7 +427,14 @@ fn verified(d: &LivenessDecision) -> (Outcome, Value) {
         outcome,
         json!({
             "decision": decision,
-            "liveness": { "status": d.status().as_api(), "confidence": d.confidence() },
+            "liveness": {
+                "status": d.status().as_api(),
+                "confidence": d.confidence(),
+                "challenge": d.challenge().map(|c| json!({
+                    "type": c.challenge_type.as_api(),
+                    "version": c.version,
+                })),
+            },
             "similarity": d.similarity(),
             "reasons": reasons,
             "threshold": d.threshold().get(),

@@ -375,6 +375,84 @@ pub enum LivenessImage {
     NotInS3,
 }
 
+/// A Face Liveness challenge type (`ChallengePreference.Type` when a
+/// session is created, `Challenge.Type` in its results; Rekognition API
+/// reference, `ChallengePreference` and `Challenge`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChallengeType {
+    /// `FaceMovementAndLightChallenge`: the face moves into an oval, then
+    /// a sequence of coloured lights. AWS's default and recommendation
+    /// (the most accurate).
+    FaceMovementAndLight,
+    /// `FaceMovementChallenge`: the face movement only, without the light
+    /// sequence (a few seconds shorter, less evidence of liveness).
+    FaceMovement,
+    /// A value newer than this crate, as sent. Never allowed.
+    Other(String),
+}
+
+impl ChallengeType {
+    /// From the API value.
+    pub fn from_api(value: &str) -> Self {
+        match value {
+            "FaceMovementAndLightChallenge" => Self::FaceMovementAndLight,
+            "FaceMovementChallenge" => Self::FaceMovement,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The API value.
+    pub fn as_api(&self) -> &str {
+        match self {
+            Self::FaceMovementAndLight => "FaceMovementAndLightChallenge",
+            Self::FaceMovement => "FaceMovementChallenge",
+            Self::Other(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for ChallengeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Other(v) => write!(f, "{}", Quoted(v)),
+            known => f.write_str(known.as_api()),
+        }
+    }
+}
+
+/// The challenge a session ran, as `GetFaceLivenessSessionResults`
+/// reports it (`Challenge`: `Type` and `Version`, both optional on the
+/// wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Challenge {
+    /// `Challenge.Type`.
+    pub challenge_type: ChallengeType,
+    /// `Challenge.Version` (such as `2.0.0`), if reported: a missing or
+    /// empty version is `None`, never `""`.
+    pub version: Option<String>,
+}
+
+impl Challenge {
+    /// A challenge of `challenge_type`, at `version` if known.
+    pub fn new(challenge_type: ChallengeType, version: Option<&str>) -> Self {
+        Self {
+            challenge_type,
+            version: version.filter(|v| !v.is_empty()).map(str::to_owned),
+        }
+    }
+}
+
+impl fmt::Display for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{} {}", self.challenge_type, Quoted(v)),
+            None => write!(f, "{} (no version reported)", self.challenge_type),
+        }
+    }
+}
+
 /// What `GetFaceLivenessSessionResults` reported: facts, not a verdict.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -385,6 +463,9 @@ pub struct LivenessFacts {
     pub confidence: Option<f32>,
     /// The reference image, if any.
     pub reference_image: Option<LivenessImage>,
+    /// The challenge the session ran, if reported. A session that names
+    /// none is never approved.
+    pub challenge: Option<Challenge>,
 }
 
 impl LivenessFacts {
@@ -394,7 +475,15 @@ impl LivenessFacts {
             status,
             confidence: None,
             reference_image: None,
+            challenge: None,
         }
+    }
+
+    /// With the challenge the session ran.
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
     }
 
     /// With a confidence.
@@ -508,6 +597,7 @@ pub struct LivenessSessionRequest {
     output_prefix: String,
     audit_images_limit: u8,
     client_request_token: String,
+    challenge_preferences: Vec<ChallengeType>,
 }
 
 impl LivenessSessionRequest {
@@ -517,6 +607,7 @@ impl LivenessSessionRequest {
         output_prefix: String,
         audit_images_limit: u8,
         client_request_token: String,
+        challenge_preferences: Vec<ChallengeType>,
     ) -> Self {
         Self {
             kms_key,
@@ -524,7 +615,14 @@ impl LivenessSessionRequest {
             output_prefix,
             audit_images_limit,
             client_request_token,
+            challenge_preferences,
         }
+    }
+
+    /// `Settings.ChallengePreferences`, in order of preference: the
+    /// challenge types the liveness policy allows (never empty).
+    pub fn challenge_preferences(&self) -> &[ChallengeType] {
+        &self.challenge_preferences
     }
 
     /// `KmsKeyId`.

@@ -440,6 +440,18 @@ fn validate_key(key: &str) -> Result<(), InputError> {
     }
 }
 
+/// Whether `key` has a `.` or `..` segment between slashes (`a/../b`,
+/// `./a`, `a/.`). S3 keys are literal, but a path-style endpoint, a proxy
+/// or an emulator that normalises paths would read `a/../b` as `b`. Keys
+/// the crate reads or writes because a document named them (an inventory
+/// manifest's data files, a liveness session's reference image, a
+/// configured output prefix) must not have them, so that what is read is
+/// what was named.
+pub(crate) fn has_dot_segment(key: &str) -> bool {
+    key.split('/')
+        .any(|segment| segment == "." || segment == "..")
+}
+
 /// S3's version id for what was last written while versioning was off or
 /// suspended. A later PUT replaces that object **in place**, so `null`
 /// names no immutable version (S3 User Guide, "Adding objects to
@@ -799,6 +811,23 @@ mod tests {
 
     fn parse(s: &str) -> Result<S3ObjectRef, InputError> {
         S3ObjectRef::parse(s)
+    }
+
+    #[test]
+    fn dot_segments_are_whole_segments() {
+        for dotted in [
+            ".",
+            "..",
+            "../other-bucket/secret.csv.gz",
+            "data/./a.csv.gz",
+            "data/..",
+            "a//../b",
+        ] {
+            assert!(has_dot_segment(dotted), "{dotted}");
+        }
+        for plain in ["data/a.csv.gz", "a..b/c", ".hidden/x", "x/...", "x/.a", ""] {
+            assert!(!has_dot_segment(plain), "{plain}");
+        }
     }
 
     #[test]

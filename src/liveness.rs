@@ -42,7 +42,9 @@ use std::time::{Duration, Instant, SystemTime};
 // The session types a `FaceAnalyzer` takes and reports, defined with the
 // trait.
 #[doc(inline)]
-pub use crate::backend::{LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus};
+pub use crate::backend::{
+    Challenge, ChallengeType, LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus,
+};
 use crate::decision::{CheckedImage, Verdict};
 use crate::input::{InputError, S3ObjectRef};
 use crate::opt_out::OptOutRecord;
@@ -207,37 +209,36 @@ impl Default for FailureLimit {
 }
 
 /// How the guard runs Face Liveness: where Rekognition stores the
-/// reference image (needed to start sessions; a process that only
-/// verifies them may leave it out), how live is live enough, how many
-/// audit images to keep, how long a good output-bucket posture is
+/// reference image, which challenges count, how live is live enough, how
+/// many audit images to keep, how long a good output-bucket posture is
 /// trusted, and the failure limit. The KMS key is the policy's first
 /// allowed key, as for enrollment.
 ///
-/// ```
-/// use rekognition_guard::liveness::{LivenessPolicy, LivenessThreshold};
+/// The output bucket is required, also in a process that only verifies
+/// sessions: a session's reference image is trusted only in the bucket
+/// (and under the prefix) the guard told Rekognition to use, so a guard
+/// that does not know that bucket cannot verify anything.
 ///
-/// let policy = LivenessPolicy::new()
-///     .with_output_bucket("library-liveness")?
+/// ```
+/// use rekognition_guard::liveness::{ChallengeType, LivenessPolicy, LivenessThreshold};
+///
+/// let policy = LivenessPolicy::new("library-liveness")?
 ///     .with_output_prefix("kiosks/")?
 ///     .with_threshold(LivenessThreshold::new(85.0)?);
-/// assert_eq!(policy.output_bucket(), Some("library-liveness"));
+/// assert_eq!(policy.output_bucket(), "library-liveness");
 /// assert_eq!(policy.audit_images_limit(), 0);
+/// assert_eq!(policy.allowed_challenges(), [ChallengeType::FaceMovementAndLight]);
 /// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct LivenessPolicy {
-    output_bucket: Option<String>,
+    output_bucket: String,
     output_prefix: String,
     threshold: LivenessThreshold,
     audit_images_limit: u8,
     posture_ttl: Duration,
     failure_limit: FailureLimit,
-}
-
-impl Default for LivenessPolicy {
-    fn default() -> Self {
-        Self::new()
-    }
+    challenges: Vec<ChallengeType>,
 }
 
 impl LivenessPolicy {
@@ -247,33 +248,30 @@ impl LivenessPolicy {
     /// verification checks one by one with HeadObject anyway.
     pub const DEFAULT_POSTURE_TTL: Duration = Duration::from_secs(300);
 
-    /// The defaults: no output bucket (needed to start sessions, not to
-    /// verify them), no prefix, [`LivenessThreshold::DEFAULT`], no audit
+    /// Reference images go to `output_bucket`
+    /// (`Settings.OutputConfig.S3Bucket`), and are accepted from it only:
+    /// in the caller's account and Rekognition's region, with default
+    /// encryption SSE-KMS under an allowed key and versioning on (checked
+    /// before the first session). The other settings start at their
+    /// defaults: no prefix, [`LivenessThreshold::DEFAULT`], no audit
     /// images, [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL),
-    /// [`FailureLimit::default`].
-    pub fn new() -> Self {
-        Self {
-            output_bucket: None,
+    /// [`FailureLimit::default`], and only
+    /// [`ChallengeType::FaceMovementAndLight`].
+    ///
+    /// # Errors
+    /// [`InputError::InvalidBucketName`] for a name S3 would not accept.
+    pub fn new(output_bucket: &str) -> Result<Self, InputError> {
+        // Reuse the S3 reference rules for the bucket name.
+        S3ObjectRef::new(output_bucket, "x")?;
+        Ok(Self {
+            output_bucket: output_bucket.to_owned(),
             output_prefix: String::new(),
             threshold: LivenessThreshold::DEFAULT,
             audit_images_limit: 0,
             posture_ttl: Self::DEFAULT_POSTURE_TTL,
             failure_limit: FailureLimit::default(),
-        }
-    }
-
-    /// Reference images go to `bucket` (`Settings.OutputConfig.S3Bucket`):
-    /// in the caller's account and Rekognition's region, with default
-    /// encryption SSE-KMS under an allowed key and versioning on (checked
-    /// before the first session). Required to start sessions.
-    ///
-    /// # Errors
-    /// [`InputError::InvalidBucketName`].
-    pub fn with_output_bucket(mut self, bucket: &str) -> Result<Self, InputError> {
-        // Reuse the S3 reference rules for the bucket name.
-        S3ObjectRef::new(bucket, "x")?;
-        self.output_bucket = Some(bucket.to_owned());
-        Ok(self)
+            challenges: vec![ChallengeType::FaceMovementAndLight],
+        })
     }
 
     /// A key prefix for the output (default none), a folder: a `/` is
@@ -283,10 +281,14 @@ impl LivenessPolicy {
     ///
     /// # Errors
     /// [`InputError::InvalidOutputPrefix`] when longer than 512 bytes, holding
-    /// a log-unsafe character or `?versionId=`.
+    /// a log-unsafe character or `?versionId=`, or with a `.` or `..`
+    /// segment (reference images under it would not be accepted).
     pub fn with_output_prefix(mut self, prefix: &str) -> Result<Self, InputError> {
         let invalid = || InputError::InvalidOutputPrefix { len: prefix.len() };
-        if prefix.len() > 512 || crate::text::has_log_unsafe(prefix) {
+        if prefix.len() > 512
+            || crate::text::has_log_unsafe(prefix)
+            || crate::input::has_dot_segment(prefix)
+        {
             return Err(invalid());
         }
         // A folder: `kiosks` and `kiosks/` mean the same.
@@ -341,9 +343,35 @@ impl LivenessPolicy {
         self
     }
 
-    /// The output bucket, if set.
-    pub fn output_bucket(&self) -> Option<&str> {
-        self.output_bucket.as_deref()
+    /// **Also accepts the lighter challenge**,
+    /// [`ChallengeType::FaceMovement`] (`FaceMovementChallenge`: no light
+    /// sequence). By default only `FaceMovementAndLightChallenge`, which
+    /// AWS recommends as the most accurate, is requested and approved; the
+    /// lighter one saves the member a few seconds and gives less evidence
+    /// that a live person is there, which matters most at an unattended
+    /// kiosk. Sessions still prefer the stronger challenge
+    /// (`ChallengePreferences` lists it first); a session that ran either
+    /// may then be approved. An explicit choice, named so that a review
+    /// finds it.
+    #[must_use]
+    pub fn allow_face_movement_challenge(mut self) -> Self {
+        if !self.challenges.contains(&ChallengeType::FaceMovement) {
+            self.challenges.push(ChallengeType::FaceMovement);
+        }
+        self
+    }
+
+    /// The challenge types a session may run and be approved, in order of
+    /// preference: sent as `Settings.ChallengePreferences` when a session
+    /// starts. Never empty.
+    pub fn allowed_challenges(&self) -> &[ChallengeType] {
+        &self.challenges
+    }
+
+    /// The output bucket: where sessions put their reference images, and
+    /// the only bucket verification accepts them from.
+    pub fn output_bucket(&self) -> &str {
+        &self.output_bucket
     }
 
     /// The configured key prefix (before the member tag).
@@ -479,6 +507,13 @@ pub enum NotLiveReason {
     /// `SUCCEEDED` without a reference image: AWS says to retry with a
     /// new session.
     NoReferenceImage,
+    /// `SUCCEEDED` under a challenge the policy does not allow
+    /// ([`LivenessPolicy::allowed_challenges`]), or a result that names no
+    /// challenge at all (`None`).
+    ChallengeNotAllowed {
+        /// The challenge type reported, if any.
+        found: Option<ChallengeType>,
+    },
 }
 
 impl fmt::Display for NotLiveReason {
@@ -495,6 +530,13 @@ impl fmt::Display for NotLiveReason {
             ),
             Self::NoReferenceImage => f.write_str(
                 "the check succeeded but Rekognition returned no reference image; start a new session",
+            ),
+            Self::ChallengeNotAllowed { found: Some(found) } => write!(
+                f,
+                "the session ran challenge {found}, which the liveness policy does not allow; the kiosk's client component must run FaceMovementAndLightChallenge (or allow the lighter challenge explicitly)"
+            ),
+            Self::ChallengeNotAllowed { found: None } => f.write_str(
+                "the session's results name no challenge, so it cannot be shown to be one the liveness policy allows; start a new session",
             ),
         }
     }
@@ -534,6 +576,7 @@ pub struct LivenessDecision {
     pub(crate) kiosk: KioskId,
     pub(crate) status: LivenessStatus,
     pub(crate) confidence: Option<f32>,
+    pub(crate) challenge: Option<Challenge>,
     pub(crate) liveness_threshold: LivenessThreshold,
     pub(crate) source: Option<CheckedImage>,
     pub(crate) target: Option<CheckedImage>,
@@ -591,6 +634,12 @@ impl LivenessDecision {
         self.confidence
     }
 
+    /// The challenge the session ran (type and version), as Rekognition
+    /// reported it, if it did.
+    pub fn challenge(&self) -> Option<&Challenge> {
+        self.challenge.as_ref()
+    }
+
     /// The liveness threshold applied.
     pub fn liveness_threshold(&self) -> LivenessThreshold {
         self.liveness_threshold
@@ -638,6 +687,9 @@ impl fmt::Display for LivenessDecision {
         if let Some(c) = self.confidence {
             write!(f, ", confidence {c:.2}")?;
         }
+        if let Some(c) = &self.challenge {
+            write!(f, ", challenge {c}")?;
+        }
         if let Some(s) = self.similarity() {
             write!(f, ", similarity {s:.2}")?;
         }
@@ -656,6 +708,32 @@ pub enum LivenessViolation {
         kiosk: KioskId,
         /// How long until it may try again.
         retry_after: Duration,
+    },
+    /// As many checks of the kiosk are in flight as its failure limit has
+    /// room for in the window (failures counted plus checks not yet
+    /// decided): one more could exceed the limit before any of them is
+    /// counted. Refused before any AWS call.
+    #[error("kiosk {} has {in_flight} liveness checks in flight, as many as its failure limit leaves room for; wait for them to finish (or staff can help the member)", Quoted(.kiosk.as_str()))]
+    KioskBusy {
+        /// The kiosk.
+        kiosk: KioskId,
+        /// Its checks in flight.
+        in_flight: u32,
+    },
+    /// The session's reference image is not in the output bucket, or its
+    /// key has `.` or `..` segments (which a path-style endpoint or a
+    /// normalising proxy would resolve elsewhere): not where the guard
+    /// told Rekognition to put it, so it is not evidence about this
+    /// session.
+    #[error("liveness session {session_id} reported its reference image at {}, which is not in the output bucket {output_bucket} under a plain key; the guard only trusts reference images where it told Rekognition to store them (a verifying process needs the same output bucket and prefix as the one that starts sessions)", Quoted(.reported))]
+    ReferenceImageOutsideOutput {
+        /// The session.
+        session_id: LivenessSessionId,
+        /// Where Rekognition said the image is (`s3://bucket/key`, as
+        /// reported; shown escaped).
+        reported: String,
+        /// The output bucket of the policy.
+        output_bucket: String,
     },
     /// The session was already verified by this guard; every check needs a
     /// new session.
@@ -704,7 +782,7 @@ pub enum LivenessViolation {
     },
 }
 
-/// Per-kiosk failure counts and locks.
+/// Per-kiosk failure counts, checks in flight and locks.
 #[derive(Debug, Default)]
 pub(crate) struct FailureLimiter {
     kiosks: Mutex<HashMap<KioskId, KioskState>>,
@@ -713,25 +791,81 @@ pub(crate) struct FailureLimiter {
 #[derive(Debug, Default)]
 struct KioskState {
     failures: VecDeque<Instant>,
+    in_flight: u32,
     locked_until: Option<Instant>,
+}
+
+impl KioskState {
+    /// Forgets failures older than the window and a lock that is over.
+    fn expire(&mut self, limit: FailureLimit, now: Instant) {
+        if self.locked_until.is_some_and(|until| until <= now) {
+            // The lock is over: count afresh.
+            self.locked_until = None;
+            self.failures.clear();
+        }
+        while self
+            .failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= limit.window)
+        {
+            self.failures.pop_front();
+        }
+    }
+}
+
+/// Why a kiosk may not start a check now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotNow {
+    /// Locked for this long still.
+    Locked(Duration),
+    /// This many checks in flight fill the failure limit's room.
+    Busy(u32),
 }
 
 impl FailureLimiter {
     /// `Err(retry_after)` while `kiosk` is locked.
     pub(crate) fn check(&self, kiosk: &KioskId, now: Instant) -> Result<(), Duration> {
-        let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
-        match kiosks.get_mut(kiosk).and_then(|s| s.locked_until) {
+        let kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
+        match kiosks.get(kiosk).and_then(|s| s.locked_until) {
             Some(until) if until > now => Err(until - now),
-            Some(_) => {
-                // The lock is over: start counting afresh.
-                kiosks.remove(kiosk);
-                Ok(())
-            }
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
+    /// Reserves one check of `kiosk`, atomically with the lock check:
+    /// refused while the kiosk is locked, or while the failures counted in
+    /// the window plus the checks in flight already reach
+    /// `limit.max_failures()`. So at most that many failures can be
+    /// counted or in flight per window, however many checks run at once.
+    /// The [`Attempt`] settles the reservation: [`Attempt::failed`] counts
+    /// a failure; dropping it (a pass, a refusal, an error) frees it.
+    pub(crate) fn reserve(
+        &self,
+        kiosk: &KioskId,
+        limit: FailureLimit,
+        now: Instant,
+    ) -> Result<Attempt<'_>, NotNow> {
+        let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
+        let state = kiosks.entry(kiosk.clone()).or_default();
+        state.expire(limit, now);
+        if let Some(until) = state.locked_until {
+            return Err(NotNow::Locked(until - now));
+        }
+        let taken = state.failures.len() as u64 + u64::from(state.in_flight);
+        if taken >= u64::from(limit.max_failures) {
+            return Err(NotNow::Busy(state.in_flight));
+        }
+        state.in_flight += 1;
+        Ok(Attempt {
+            limiter: self,
+            kiosk: kiosk.clone(),
+            limit,
+            settled: false,
+        })
+    }
+
     /// Counts a failed check; `true` when it locked the kiosk.
+    #[cfg(test)]
     pub(crate) fn record_failure(
         &self,
         kiosk: &KioskId,
@@ -740,13 +874,11 @@ impl FailureLimiter {
     ) -> bool {
         let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
         let state = kiosks.entry(kiosk.clone()).or_default();
-        while state
-            .failures
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= limit.window)
-        {
-            state.failures.pop_front();
-        }
+        Self::count(state, limit, now)
+    }
+
+    fn count(state: &mut KioskState, limit: FailureLimit, now: Instant) -> bool {
+        state.expire(limit, now);
         state.failures.push_back(now);
         if state.failures.len() >= limit.max_failures as usize {
             state.failures.clear();
@@ -760,6 +892,50 @@ impl FailureLimiter {
             true
         } else {
             false
+        }
+    }
+
+    /// Ends a reservation; counts a failure when `failed`.
+    fn settle(&self, kiosk: &KioskId, limit: FailureLimit, failed: bool, now: Instant) -> bool {
+        let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(state) = kiosks.get_mut(kiosk) else {
+            return false;
+        };
+        state.in_flight = state.in_flight.saturating_sub(1);
+        if failed {
+            Self::count(state, limit, now)
+        } else {
+            false
+        }
+    }
+}
+
+/// One reserved check of a kiosk ([`FailureLimiter::reserve`]). Dropped
+/// without [`failed`](Self::failed), it frees its place: a pass, a
+/// refusal, an error or a cancelled call counts no failure.
+#[derive(Debug)]
+pub(crate) struct Attempt<'a> {
+    limiter: &'a FailureLimiter,
+    kiosk: KioskId,
+    limit: FailureLimit,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The check failed (not live, no match, no face): counted. `true`
+    /// when this failure locked the kiosk.
+    pub(crate) fn failed(mut self) -> bool {
+        self.settled = true;
+        self.limiter
+            .settle(&self.kiosk, self.limit, true, Instant::now())
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.limiter
+                .settle(&self.kiosk, self.limit, false, Instant::now());
         }
     }
 }
@@ -905,7 +1081,10 @@ mod tests {
     #[test]
     fn sessions_are_bound_to_member_and_kiosk_by_prefix() {
         let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-        let policy = LivenessPolicy::new().with_output_prefix("kiosks").unwrap();
+        let policy = LivenessPolicy::new("library-liveness")
+            .unwrap()
+            .with_output_prefix("kiosks")
+            .unwrap();
         let prefix = policy.output_prefix_for(&member, &kiosk());
         assert_eq!(
             prefix,
@@ -943,14 +1122,51 @@ mod tests {
     }
 
     #[test]
+    fn reservations_and_failures_share_the_limit() {
+        let limiter = FailureLimiter::default();
+        let limit = FailureLimit::new(3, Duration::from_secs(180), Duration::from_secs(1800));
+        let t0 = Instant::now();
+        let a = limiter.reserve(&kiosk(), limit, t0).unwrap();
+        let b = limiter.reserve(&kiosk(), limit, t0).unwrap();
+        let c = limiter.reserve(&kiosk(), limit, t0).unwrap();
+        // Three in flight fill the room for three failures.
+        assert_eq!(
+            limiter.reserve(&kiosk(), limit, t0).unwrap_err(),
+            NotNow::Busy(3)
+        );
+        // A pass (dropped) frees its place; a failure keeps it, counted.
+        drop(a);
+        assert!(!b.failed());
+        let d = limiter.reserve(&kiosk(), limit, t0).unwrap();
+        assert_eq!(
+            limiter.reserve(&kiosk(), limit, t0).unwrap_err(),
+            NotNow::Busy(2)
+        );
+        assert!(!c.failed());
+        assert!(d.failed(), "the third failure locks the kiosk");
+        assert!(matches!(
+            limiter.reserve(&kiosk(), limit, t0),
+            Err(NotNow::Locked(d)) if d >= Duration::from_secs(1800)
+        ));
+        assert!(limiter.check(&kiosk(), t0).is_err());
+        // Another kiosk is not affected; after the lockout, afresh.
+        assert!(limiter
+            .reserve(&KioskId::new("kiosk-2").unwrap(), limit, t0)
+            .is_ok());
+        // (A settled failure is stamped with the clock's now.)
+        let after = Instant::now() + limit.lockout();
+        assert!(limiter.reserve(&kiosk(), limit, after).is_ok());
+    }
+
+    #[test]
     fn policy_values_are_validated() {
-        assert!(LivenessPolicy::new()
-            .with_output_bucket("Bad_Bucket")
-            .is_err());
-        let p = LivenessPolicy::new()
-            .with_output_bucket("library-liveness")
-            .unwrap();
+        assert!(LivenessPolicy::new("Bad_Bucket").is_err());
+        let p = LivenessPolicy::new("library-liveness").unwrap();
         assert!(p.clone().with_audit_images_limit(5).is_err());
+        for dotted in ["..", "kiosks/../other", "./kiosks", "kiosks/./"] {
+            assert!(p.clone().with_output_prefix(dotted).is_err(), "{dotted}");
+        }
+        assert!(p.clone().with_output_prefix("kiosks..x/a.b").is_ok());
         assert!(p.clone().with_output_prefix("a\u{2028}b").is_err());
         assert!(p.clone().with_output_prefix("a?versionId=b").is_err());
         assert!(p.clone().with_output_prefix(&"k".repeat(513)).is_err());

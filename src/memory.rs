@@ -41,7 +41,7 @@ use crate::backend::{
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{AccountId, Service, NULL_VERSION_ID};
-use crate::liveness::{LivenessFacts, LivenessSessionId, LivenessStatus};
+use crate::liveness::{Challenge, ChallengeType, LivenessFacts, LivenessSessionId, LivenessStatus};
 use crate::policy::Policy;
 use crate::posture::{BucketAudit, Finding, Severity};
 use crate::quality::FaceDetail;
@@ -125,8 +125,13 @@ pub struct SimulatedLiveness {
     confidence: Option<f32>,
     reference_face: Option<String>,
     reference_object: Option<SimulatedObject>,
+    reference_bucket: Option<String>,
+    reference_key: Option<fn(&str) -> String>,
     store_reference: bool,
     report_version: bool,
+    /// `None`: the session's first challenge preference, as Rekognition
+    /// runs it; `Some(c)`: `c` is reported.
+    challenge: Option<Option<Challenge>>,
 }
 
 impl SimulatedLiveness {
@@ -138,8 +143,11 @@ impl SimulatedLiveness {
             confidence: Some(confidence),
             reference_face: Some(face.to_owned()),
             reference_object: None,
+            reference_bucket: None,
+            reference_key: None,
             store_reference: true,
             report_version: true,
+            challenge: None,
         }
     }
 
@@ -151,9 +159,30 @@ impl SimulatedLiveness {
             confidence: None,
             reference_face: None,
             reference_object: None,
+            reference_bucket: None,
+            reference_key: None,
             store_reference: false,
             report_version: false,
+            challenge: Some(None),
         }
+    }
+
+    /// Reports `challenge` as the challenge the session ran (`None`: no
+    /// `Challenge` in the results). By default a live session reports the
+    /// session's first challenge preference at version `2.0.0`.
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: Option<Challenge>) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// Stores and reports the reference image in `bucket` (which must
+    /// exist) instead of the session's output bucket, under the same key:
+    /// a results answer naming a location the guard did not choose.
+    #[must_use]
+    pub fn reference_in_bucket(mut self, bucket: &str) -> Self {
+        self.reference_bucket = Some(bucket.to_owned());
+        self
     }
 
     /// Stores the reference image as `object` (its face is set to the
@@ -161,6 +190,15 @@ impl SimulatedLiveness {
     #[must_use]
     pub fn with_reference_object(mut self, object: SimulatedObject) -> Self {
         self.reference_object = Some(object);
+        self
+    }
+
+    /// Stores and reports the reference image at the key `key` makes of
+    /// the session's output prefix (by default `<prefix><session
+    /// id>/reference.jpg`).
+    #[must_use]
+    pub fn reference_at_key(mut self, key: fn(&str) -> String) -> Self {
+        self.reference_key = Some(key);
         self
     }
 
@@ -526,7 +564,7 @@ impl InMemoryBackend {
     /// # Panics
     /// When no such session was started.
     pub fn finish_liveness(&self, session_id: &LivenessSessionId, outcome: SimulatedLiveness) {
-        let (bucket, key, kms_key) = {
+        let (bucket, key, kms_key, preferred) = {
             let state = self.state();
             let session = state
                 .sessions
@@ -534,15 +572,28 @@ impl InMemoryBackend {
                 .unwrap_or_else(|| panic!("no liveness session {session_id}"));
             (
                 session.request.output_bucket().to_owned(),
-                format!(
-                    "{}{session_id}/reference.jpg",
-                    session.request.output_prefix()
-                ),
+                match outcome.reference_key {
+                    Some(key) => key(session.request.output_prefix()),
+                    None => format!(
+                        "{}{session_id}/reference.jpg",
+                        session.request.output_prefix()
+                    ),
+                },
                 session.request.kms_key().as_str().to_owned(),
+                session
+                    .request
+                    .challenge_preferences()
+                    .first()
+                    .cloned()
+                    .unwrap_or(ChallengeType::FaceMovementAndLight),
             )
         };
+        let bucket = outcome.reference_bucket.unwrap_or(bucket);
         let mut facts = LivenessFacts::new(outcome.status);
         facts.confidence = outcome.confidence;
+        facts.challenge = outcome
+            .challenge
+            .unwrap_or_else(|| Some(Challenge::new(preferred, Some("2.0.0"))));
         if let Some(face) = outcome.reference_face {
             let object = outcome
                 .reference_object

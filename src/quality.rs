@@ -362,6 +362,14 @@ impl QualityPolicy {
                 min: self.min_face_share,
             }),
         }
+        // Rekognition reports boxes that reach past the image's edges for
+        // faces it sees only partly (API reference, `BoundingBox`): such a
+        // face is not all there to compare later.
+        if let Some(b) = face.bounding_box.filter(BoundingBox::is_finite) {
+            if b.left < 0.0 || b.top < 0.0 || b.left + b.width > 1.0 || b.top + b.height > 1.0 {
+                issues.push(QualityIssue::FaceNotInFrame { bounding_box: b });
+            }
+        }
         match finite(face.sharpness) {
             Some(s) if s >= self.min_sharpness => {}
             found => issues.push(QualityIssue::NotSharp {
@@ -446,6 +454,13 @@ pub enum QualityIssue {
         /// The brightness required.
         min: f32,
     },
+    /// The face is not wholly in the image: its bounding box reaches past
+    /// an edge (`Left` or `Top` under 0, `Left + Width` or `Top + Height`
+    /// over 1).
+    FaceNotInFrame {
+        /// The bounding box reported.
+        bounding_box: BoundingBox,
+    },
     /// The head is turned or tilted too far (or no pose was reported).
     PoseOutOfRange {
         /// The pose reported, if any.
@@ -470,7 +485,8 @@ pub enum QualityIssue {
 
 impl QualityIssue {
     /// A stable id: `no_face`, `several_faces`, `uncertain_face`,
-    /// `face_too_small`, `not_sharp`, `too_dark`, `pose_out_of_range`,
+    /// `face_too_small`, `face_not_in_frame`, `not_sharp`, `too_dark`,
+    /// `pose_out_of_range`,
     /// `eyes_not_open`, `sunglasses`, `face_occluded`.
     pub fn id(&self) -> &'static str {
         match self {
@@ -478,6 +494,7 @@ impl QualityIssue {
             Self::SeveralFaces { .. } => "several_faces",
             Self::UncertainFace { .. } => "uncertain_face",
             Self::FaceTooSmall { .. } => "face_too_small",
+            Self::FaceNotInFrame { .. } => "face_not_in_frame",
             Self::NotSharp { .. } => "not_sharp",
             Self::TooDark { .. } => "too_dark",
             Self::PoseOutOfRange { .. } => "pose_out_of_range",
@@ -521,6 +538,14 @@ impl fmt::Display for QualityIssue {
                 f,
                 "the face covers {} of the image, under {min}; move closer to the camera",
                 Reported(*share)
+            ),
+            Self::FaceNotInFrame { bounding_box: b } => write!(
+                f,
+                "the face is not wholly in the picture (left {:.2}, top {:.2}, right {:.2}, bottom {:.2} of the image); center the face in the camera",
+                b.left,
+                b.top,
+                b.left + b.width,
+                b.top + b.height
             ),
             Self::NotSharp { sharpness, min } => write!(
                 f,
@@ -618,15 +643,36 @@ mod tests {
     fn a_good_face_passes_and_every_gap_is_named() {
         let gate = QualityPolicy::default();
         assert!(gate.assess(&[FaceDetail::good()]).is_acceptable());
+        // Touching the edges is in frame.
+        assert!(gate
+            .assess(&[FaceDetail::good().with_bounding_box(BoundingBox::new(0.0, 0.0, 1.0, 1.0))])
+            .is_acceptable());
         assert_eq!(ids(&[], &gate), ["no_face"]);
         assert_eq!(
             ids(&[FaceDetail::good(), FaceDetail::good()], &gate),
             ["several_faces"]
         );
-        let cases: [(FaceDetail, &[&str]); 8] = [
+        let cases: [(FaceDetail, &[&str]); 12] = [
             (
                 FaceDetail::good().with_bounding_box(BoundingBox::new(0.4, 0.4, 0.1, 0.2)),
                 &["face_too_small"],
+            ),
+            // Each edge of the image, crossed.
+            (
+                FaceDetail::good().with_bounding_box(BoundingBox::new(-0.05, 0.2, 0.5, 0.5)),
+                &["face_not_in_frame"],
+            ),
+            (
+                FaceDetail::good().with_bounding_box(BoundingBox::new(0.3, -0.01, 0.4, 0.5)),
+                &["face_not_in_frame"],
+            ),
+            (
+                FaceDetail::good().with_bounding_box(BoundingBox::new(0.7, 0.2, 0.35, 0.5)),
+                &["face_not_in_frame"],
+            ),
+            (
+                FaceDetail::good().with_bounding_box(BoundingBox::new(0.3, 0.6, 0.4, 0.45)),
+                &["face_not_in_frame"],
             ),
             (FaceDetail::good().with_quality(80.0, 12.0), &["not_sharp"]),
             (FaceDetail::good().with_quality(10.0, 80.0), &["too_dark"]),

@@ -1642,8 +1642,7 @@ mod liveness {
                 .require_versioning(true),
         )
         .liveness(
-            LivenessPolicy::new()
-                .with_output_bucket(OUTPUT)
+            LivenessPolicy::new(OUTPUT)
                 .unwrap()
                 .with_output_prefix("kiosks/")
                 .unwrap(),

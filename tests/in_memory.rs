@@ -722,11 +722,7 @@ mod retention {
             .bucket_auditor(aws.clone())
             .eraser(aws.clone())
             .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-            .liveness(
-                LivenessPolicy::new()
-                    .with_output_bucket("library-liveness")
-                    .unwrap(),
-            )
+            .liveness(LivenessPolicy::new("library-liveness").unwrap())
             .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
             .build()
             .unwrap();
@@ -827,5 +823,330 @@ mod retention {
             .await
             .unwrap();
         assert_eq!(graces.len(), 1);
+    }
+}
+
+/// Races made deterministic: a stand-in holds a backend's answer until the
+/// test releases it, so what happens meanwhile happens every run.
+mod races {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    use rekognition_guard::erasure::EraseOptions;
+    use rekognition_guard::liveness::{
+        FailureLimit, KioskId, LivenessFacts, LivenessPolicy, LivenessStatus, LivenessVerdict,
+        LivenessViolation, NotLiveReason,
+    };
+    use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject};
+    use rekognition_guard::{
+        AccountId, BackendError, CompareRequest, ComparisonFacts, DetectRequest, Error,
+        FaceAnalyzer, FaceDetail, Guard, InspectRequest, KmsKeyArn, LivenessResultsRequest,
+        LivenessSessionRequest, ObjectFacts, ObjectInspector, OptOutEvidence, Policy, S3ObjectRef,
+        Violation,
+    };
+    use tokio::sync::{Notify, Semaphore};
+
+    use super::KEY;
+
+    /// Holds answers until released: each held call first counts itself
+    /// as arrived (and says so), then waits for a permit.
+    #[derive(Debug)]
+    struct Gate {
+        arrived: AtomicUsize,
+        arrival: Notify,
+        permits: Semaphore,
+    }
+
+    impl Default for Gate {
+        fn default() -> Self {
+            Self {
+                arrived: AtomicUsize::new(0),
+                arrival: Notify::new(),
+                permits: Semaphore::new(0),
+            }
+        }
+    }
+
+    impl Gate {
+        async fn hold(&self) {
+            self.arrived.fetch_add(1, Ordering::SeqCst);
+            self.arrival.notify_waiters();
+            self.permits.acquire().await.expect("open").forget();
+        }
+
+        /// Waits until `n` calls are held (a condition, not a timer; the
+        /// bound only turns a hang into a failure).
+        async fn until_arrived(&self, n: usize) {
+            tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    let notified = self.arrival.notified();
+                    if self.arrived.load(Ordering::SeqCst) >= n {
+                        return;
+                    }
+                    notified.await;
+                }
+            })
+            .await
+            .expect("the calls arrive");
+        }
+
+        fn release(&self, n: usize) {
+            self.permits.add_permits(n);
+        }
+    }
+
+    /// Rekognition whose liveness results are held at the gate.
+    #[derive(Debug)]
+    struct HeldResults {
+        aws: InMemoryBackend,
+        gate: Arc<Gate>,
+    }
+
+    #[async_trait]
+    impl FaceAnalyzer for HeldResults {
+        fn endpoint(&self) -> String {
+            FaceAnalyzer::endpoint(&self.aws)
+        }
+        async fn compare(&self, r: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+            self.aws.compare(r).await
+        }
+        async fn detect_faces(&self, r: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
+            self.aws.detect_faces(r).await
+        }
+        async fn caller_account(&self) -> Result<AccountId, BackendError> {
+            self.aws.caller_account().await
+        }
+        async fn create_liveness_session(
+            &self,
+            r: LivenessSessionRequest,
+        ) -> Result<rekognition_guard::liveness::LivenessSessionId, BackendError> {
+            self.aws.create_liveness_session(r).await
+        }
+        async fn liveness_session_results(
+            &self,
+            r: LivenessResultsRequest,
+        ) -> Result<LivenessFacts, BackendError> {
+            self.gate.hold().await;
+            self.aws.liveness_session_results(r).await
+        }
+    }
+
+    /// S3 whose HeadObject answers are taken at once and handed back only
+    /// when released: an answer given before whatever the test does in
+    /// between.
+    #[derive(Debug)]
+    struct HeldHead {
+        aws: InMemoryBackend,
+        gate: Arc<Gate>,
+    }
+
+    #[async_trait]
+    impl ObjectInspector for HeldHead {
+        fn endpoint(&self) -> String {
+            ObjectInspector::endpoint(&self.aws)
+        }
+        async fn inspect(&self, r: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+            let answered = self.aws.inspect(r).await;
+            self.gate.hold().await;
+            answered
+        }
+    }
+
+    fn world() -> InMemoryBackend {
+        let aws = InMemoryBackend::new();
+        aws.create_bucket("library-photos", "111122223333", true);
+        aws.create_bucket("library-liveness", "111122223333", true);
+        aws.set_default_encryption("library-liveness", Some(KEY));
+        aws.set_similarity("ada", "ada", 99.5);
+        aws
+    }
+
+    fn enrolled(aws: &InMemoryBackend) -> S3ObjectRef {
+        let v = aws
+            .put_object(
+                "library-photos",
+                "members/ada.jpg",
+                SimulatedObject::sse_kms(KEY).with_face("ada"),
+            )
+            .expect("a versioned bucket");
+        S3ObjectRef::new("library-photos", "members/ada.jpg")
+            .and_then(|r| r.with_version_id(&v))
+            .unwrap()
+    }
+
+    fn policy() -> Policy {
+        Policy::new()
+            .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+            .require_versioning(true)
+    }
+
+    fn evidence() -> OptOutEvidence {
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap()
+    }
+
+    /// Twenty verifications at one kiosk run at once, every one of them a
+    /// failure: only as many as the failure limit allows reach
+    /// Rekognition; the others are refused before any AWS call, while the
+    /// first are still in flight. When those fail the kiosk is locked.
+    #[tokio::test]
+    async fn concurrent_failures_cannot_outrun_the_kiosk_limit() {
+        let aws = world();
+        let ada = enrolled(&aws);
+        let gate = Arc::new(Gate::default());
+        let held = HeldResults {
+            aws: aws.clone(),
+            gate: gate.clone(),
+        };
+        let limit = FailureLimit::new(5, Duration::from_secs(180), Duration::from_secs(1800));
+        let guard = Guard::builder(aws.clone(), held)
+            .bucket_auditor(aws.clone())
+            .policy(policy())
+            .liveness(
+                LivenessPolicy::new("library-liveness")
+                    .unwrap()
+                    .with_failure_limit(limit),
+            )
+            .opt_out(evidence())
+            .build()
+            .unwrap();
+        let at = KioskId::new("kiosk-under-attack").unwrap();
+        let mut sessions = Vec::new();
+        for _ in 0..20 {
+            let started = guard.start_liveness(&ada, &at).await.unwrap();
+            aws.finish_liveness(
+                started.id(),
+                SimulatedLiveness::ended(LivenessStatus::Failed),
+            );
+            sessions.push(started.id().clone());
+        }
+        let before = aws.liveness_calls();
+
+        let mut running: FuturesUnordered<_> = sessions
+            .iter()
+            .map(|id| {
+                let (guard, ada, at) = (guard.clone(), ada.clone(), at.clone());
+                async move { guard.verify_liveness(id, &ada, &at).await }
+            })
+            .collect();
+        // The held five cannot finish, so the first fifteen to finish are
+        // the refused ones.
+        for _ in 0..15 {
+            let err = tokio::time::timeout(Duration::from_secs(30), running.next())
+                .await
+                .expect("refusals come at once")
+                .unwrap()
+                .expect_err("refused");
+            assert!(
+                matches!(
+                    err.as_refusal().map(|r| r.violations()),
+                    Some([Violation::Liveness(LivenessViolation::KioskBusy {
+                        in_flight: 5,
+                        ..
+                    })])
+                ),
+                "{err}"
+            );
+        }
+        gate.until_arrived(5).await;
+        assert_eq!(aws.liveness_calls() - before, 0, "held before answering");
+        assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
+
+        gate.release(5);
+        for _ in 0..5 {
+            let d = tokio::time::timeout(Duration::from_secs(30), running.next())
+                .await
+                .expect("released")
+                .unwrap()
+                .expect("decided");
+            assert_eq!(
+                d.verdict(),
+                &LivenessVerdict::NotLive(NotLiveReason::Failed)
+            );
+        }
+        assert_eq!(aws.liveness_calls() - before, 5, "five reached Rekognition");
+        // Five failures: locked, for new checks and every clone.
+        let err = guard
+            .clone()
+            .verify_liveness(&sessions[0], &ada, &at)
+            .await
+            .expect_err("locked");
+        assert!(
+            matches!(
+                err.as_refusal().map(|r| r.violations()),
+                Some([Violation::Liveness(LivenessViolation::KioskLocked { .. })])
+            ),
+            "{err}"
+        );
+        assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
+    }
+
+    /// A check whose HeadObject was answered before the key was erased (or
+    /// forgotten) must not cache its pass after the erasure cleared the
+    /// cache: the next comparison checks again, finds the photo gone, and
+    /// sends nothing to Rekognition.
+    #[tokio::test]
+    async fn a_check_answered_before_an_erasure_is_not_cached_after_it() {
+        for forget_only in [false, true] {
+            let aws = world();
+            let ada = enrolled(&aws);
+            let gate = Arc::new(Gate::default());
+            let held = HeldHead {
+                aws: aws.clone(),
+                gate: gate.clone(),
+            };
+            let guard = Guard::builder(held, aws.clone())
+                .eraser(aws.clone())
+                .policy(policy())
+                .opt_out(evidence())
+                .build()
+                .unwrap();
+
+            let check = tokio::spawn({
+                let (guard, ada) = (guard.clone(), ada.clone());
+                async move { guard.check(&ada).await }
+            });
+            gate.until_arrived(1).await;
+            // Meanwhile: the member is erased (or the check forgotten).
+            if forget_only {
+                guard.forget_check(&ada);
+            } else {
+                let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
+                let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+                assert!(receipt.is_complete(), "{receipt}");
+            }
+            gate.release(1);
+            check.await.unwrap().expect("the check was answered before");
+
+            let inspected = aws.inspect_calls();
+            let compares = aws.compare_calls();
+            gate.release(1);
+            let live = {
+                let bytes = b"\xFF\xD8\xFF\xE0 live photo of ada".to_vec();
+                aws.register_image(&bytes, "ada");
+                rekognition_guard::FaceImage::from_vec(bytes).unwrap()
+            };
+            let result = guard.compare(&ada, live).await;
+            assert_eq!(
+                aws.inspect_calls(),
+                inspected + 1,
+                "forget_only={forget_only}: HeadObject again, not the cache"
+            );
+            if forget_only {
+                assert!(result.expect("still stored").is_approved());
+            } else {
+                assert!(
+                    matches!(&result, Err(Error::Backend(e)) if e.kind() == rekognition_guard::BackendErrorKind::NotFound),
+                    "{result:?}"
+                );
+                assert_eq!(
+                    aws.compare_calls(),
+                    compares,
+                    "nothing sent for an erased photo"
+                );
+            }
+        }
     }
 }

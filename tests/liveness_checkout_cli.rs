@@ -5,7 +5,9 @@
 
 mod support;
 
-use rekognition_guard::conformance::liveness::{LivenessHarness, LivenessOutcome, OutputPosture};
+use rekognition_guard::conformance::liveness::{
+    LivenessHarness, LivenessOutcome, OutputPosture, ReferenceImage,
+};
 use rekognition_guard::liveness::{LivenessSessionId, LivenessStatus};
 use serde_json::Value;
 use support::emulator::{example_binary, run_cli, unique, Run};
@@ -121,6 +123,11 @@ async fn liveness_checkout_keeps_its_contract() {
     assert_eq!(r.json["target"]["bucket"], h.output_bucket().as_str());
     assert_eq!(r.json["target"]["kms_key_arn"], key.as_str());
     assert_eq!(r.json["liveness_threshold"].as_f64(), Some(80.0));
+    assert_eq!(
+        r.json["liveness"]["challenge"]["type"],
+        "FaceMovementAndLightChallenge"
+    );
+    assert_eq!(r.json["liveness"]["challenge"]["version"], "2.0.0");
 
     // verify, 1: not live (FAILED; low confidence), told apart.
     for (outcome, reason) in [
@@ -161,6 +168,54 @@ async fn liveness_checkout_keeps_its_contract() {
         .as_str()
         .unwrap()
         .contains("was not started for"));
+
+    // verify, 2: Rekognition names a reference image in a bucket the guard
+    // never told it to use (compliant there, under the right tags): not
+    // trusted, nothing compared.
+    let r = cli.run("start", &start(&ada)).await;
+    let id = session_id(&r);
+    h.finish(
+        &id,
+        LivenessOutcome::live(99.0, "ada").reference(ReferenceImage::OutsideOutputBucket),
+    )
+    .await;
+    let compares = h.compare_calls();
+    let r = cli.run("verify", &verify(&id, &ada)).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json["decision"], "refused");
+    assert!(
+        r.json["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("not in the output bucket"),
+        "{}",
+        r.json
+    );
+    assert_eq!(h.compare_calls(), compares);
+
+    // verify, 64: without --output-bucket nothing can be verified (the
+    // reference image would have no place it must come from).
+    let r = cli.run("start", &start(&ada)).await;
+    let id = session_id(&r);
+    h.finish(&id, LivenessOutcome::live(99.0, "ada")).await;
+    let mut no_bucket = verify(&id, &ada);
+    let at = no_bucket
+        .iter()
+        .position(|a| a == "--output-bucket")
+        .unwrap();
+    no_bucket.drain(at..at + 2);
+    let r = cli.run("verify", &no_bucket).await;
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert_eq!(r.json["decision"], "error");
+    assert!(
+        r.json["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("--output-bucket is required"),
+        "{}",
+        r.json
+    );
+    assert_eq!(h.compare_calls(), compares);
 
     // start, 2: an output bucket without versioning gets no session.
     h.set_output_posture(OutputPosture::Unversioned).await;

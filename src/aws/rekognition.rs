@@ -17,7 +17,9 @@ use crate::backend::{
     LivenessSessionRequest, VerifiedImage,
 };
 use crate::input::Service;
-use crate::liveness::{LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus};
+use crate::liveness::{
+    Challenge, ChallengeType, LivenessFacts, LivenessImage, LivenessSessionId, LivenessStatus,
+};
 use crate::quality::{FaceDetail, FaceTrait, Pose};
 
 const OPERATION: &str = "CompareFaces";
@@ -263,14 +265,25 @@ pub(crate) async fn detect_faces(
         .map(|a| rk::Attribute::from(a.as_str()))
         .collect();
     let (image, s3) = image(request.into_image());
+    let witness = ValueWitness::default();
     let result = client
         .detect_faces()
         .image(image)
         .set_attributes(Some(attributes))
+        .customize()
+        .interceptor(witness.clone())
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out.face_details().iter().map(face_detail).collect()),
+        Ok(out) => {
+            let sent = witness.take();
+            Ok(out
+                .face_details()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| face_detail(f, sent.get(i).copied().unwrap_or_default()))
+                .collect())
+        }
         Err(err) => {
             let s3_images: Vec<String> = s3.iter().map(ToString::to_string).collect();
             Err(map_rekognition_error(
@@ -283,13 +296,89 @@ pub(crate) async fn detect_faces(
     }
 }
 
+/// Which yes/no attributes of one face came with a `Value` on the wire:
+/// `EyesOpen`, `Sunglasses`, `FaceOccluded`. The SDK's types hold these
+/// values as plain `bool`s and read a missing `Value` as `false`, which is
+/// the passing value for sunglasses and occlusion; only the response
+/// itself can tell "false" from "not sent".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ValuesSent {
+    pub(crate) eyes_open: bool,
+    pub(crate) sunglasses: bool,
+    pub(crate) face_occluded: bool,
+}
+
+/// Reads DetectFaces' response body (JSON, never image bytes) after the
+/// SDK has parsed it, and records per face which yes/no attributes had a
+/// `Value`. Installed on each DetectFaces call only. A body it cannot read
+/// records nothing, so every such attribute counts as not reported.
+#[derive(Debug, Clone, Default)]
+struct ValueWitness(std::sync::Arc<std::sync::Mutex<Vec<ValuesSent>>>);
+
+impl ValueWitness {
+    fn take(&self) -> Vec<ValuesSent> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Per face of a DetectFaces response body, which yes/no attributes carry
+/// a boolean `Value`. Empty when the body is not such a response.
+pub(crate) fn values_sent(body: &[u8]) -> Vec<ValuesSent> {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let Some(faces) = json.get("FaceDetails").and_then(|f| f.as_array()) else {
+        return Vec::new();
+    };
+    let sent = |face: &serde_json::Value, name: &str| {
+        face.get(name)
+            .and_then(|a| a.get("Value"))
+            .is_some_and(serde_json::Value::is_boolean)
+    };
+    faces
+        .iter()
+        .map(|face| ValuesSent {
+            eyes_open: sent(face, "EyesOpen"),
+            sunglasses: sent(face, "Sunglasses"),
+            face_occluded: sent(face, "FaceOccluded"),
+        })
+        .collect()
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ValueWitness {
+    fn name(&self) -> &'static str {
+        "rekognition_guard::DetectFacesValueWitness"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // The body was read in full before deserialization (DetectFaces is
+        // not a streaming operation); each attempt overwrites the last.
+        let sent = context
+            .response()
+            .body()
+            .bytes()
+            .map(values_sent)
+            .unwrap_or_default();
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = sent;
+        Ok(())
+    }
+}
+
 /// The facts the gate uses; everything else Rekognition sends (landmarks)
-/// is dropped, and it was never asked for age, gender or emotions. The SDK
-/// reads a missing `Value` of a yes/no attribute as `false`; an answer
-/// without a `Confidence` counts as not reported.
-pub(crate) fn face_detail(f: &rk::FaceDetail) -> FaceDetail {
-    let trait_of =
-        |value: bool, confidence: Option<f32>| confidence.map(|c| FaceTrait::new(value, c));
+/// is dropped, and it was never asked for age, gender or emotions. A yes/no
+/// attribute counts as not reported (an issue, never a pass) unless the
+/// response carried both its `Value` (`sent`) and its `Confidence`.
+pub(crate) fn face_detail(f: &rk::FaceDetail, sent: ValuesSent) -> FaceDetail {
+    let trait_of = |value: bool, sent: bool, confidence: Option<f32>| {
+        confidence
+            .filter(|_| sent)
+            .map(|c| FaceTrait::new(value, c))
+    };
     FaceDetail {
         bounding_box: f.bounding_box().and_then(|b| {
             Some(BoundingBox::new(
@@ -305,19 +394,28 @@ pub(crate) fn face_detail(f: &rk::FaceDetail) -> FaceDetail {
         pose: f
             .pose()
             .and_then(|p| Some(Pose::new(p.roll()?, p.yaw()?, p.pitch()?))),
-        eyes_open: f.eyes_open().and_then(|e| trait_of(e.value, e.confidence)),
-        sunglasses: f.sunglasses().and_then(|e| trait_of(e.value, e.confidence)),
+        eyes_open: f
+            .eyes_open()
+            .and_then(|e| trait_of(e.value, sent.eyes_open, e.confidence)),
+        sunglasses: f
+            .sunglasses()
+            .and_then(|e| trait_of(e.value, sent.sunglasses, e.confidence)),
         face_occluded: f
             .face_occluded()
-            .and_then(|e| trait_of(e.value, e.confidence)),
+            .and_then(|e| trait_of(e.value, sent.face_occluded, e.confidence)),
     }
 }
+
+/// What the SDK's deserializer puts in a required enum field the service
+/// did not send (`serde_util::*_correct_errors`).
+const SDK_MISSING_VALUE: &str = "no value was set";
 
 const CREATE_LIVENESS: &str = "CreateFaceLivenessSession";
 const LIVENESS_RESULTS: &str = "GetFaceLivenessSessionResults";
 
 /// Sends CreateFaceLivenessSession with the request's KMS key, output
-/// bucket and prefix, audit image limit and idempotency token.
+/// bucket and prefix, audit image limit, challenge preferences and
+/// idempotency token.
 pub(crate) async fn create_liveness_session(
     client: &aws_sdk_rekognition::Client,
     request: LivenessSessionRequest,
@@ -331,6 +429,18 @@ pub(crate) async fn create_liveness_session(
                 .map_err(|e| invalid_request(CREATE_LIVENESS, &e.to_string()))?,
         )
         .audit_images_limit(i32::from(request.audit_images_limit()))
+        .set_challenge_preferences(Some(
+            request
+                .challenge_preferences()
+                .iter()
+                .map(|c| {
+                    rk::ChallengePreference::builder()
+                        .r#type(rk::ChallengeType::from(c.as_api()))
+                        .build()
+                        .map_err(|e| invalid_request(CREATE_LIVENESS, &e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
         .build();
     let result = client
         .create_face_liveness_session()
@@ -361,9 +471,9 @@ pub(crate) async fn create_liveness_session(
     }
 }
 
-/// Sends GetFaceLivenessSessionResults and keeps the status, confidence
-/// and where the reference image is; image bytes, audit images, the
-/// challenge and feedback are dropped.
+/// Sends GetFaceLivenessSessionResults and keeps the status, confidence,
+/// the challenge and where the reference image is; image bytes and audit
+/// images are dropped.
 pub(crate) async fn liveness_session_results(
     client: &aws_sdk_rekognition::Client,
     request: LivenessResultsRequest,
@@ -390,6 +500,19 @@ pub(crate) fn liveness_facts(
 ) -> LivenessFacts {
     let mut facts = LivenessFacts::new(LivenessStatus::from_api(out.status().as_str()));
     facts.confidence = out.confidence();
+    // `Challenge.Type` and `Version` are required in the model, so the SDK
+    // fills them in when they are missing: `Type` with the unknown value
+    // "no value was set" and `Version` with "". Neither is an answer: a
+    // challenge without its type names none, a version "" is no version.
+    facts.challenge = out
+        .challenge()
+        .filter(|c| c.r#type().as_str() != SDK_MISSING_VALUE)
+        .map(|c| {
+            Challenge::new(
+                ChallengeType::from_api(c.r#type().as_str()),
+                Some(c.version()),
+            )
+        });
     facts.reference_image = out.reference_image().map(|image| match image.s3_object() {
         Some(o) => match (o.bucket(), o.name()) {
             (Some(bucket), Some(key)) => LivenessImage::S3 {

@@ -22,8 +22,8 @@ use crate::error::Error;
 use crate::guard::{CheckedImage, Guard, Verdict};
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
 use crate::liveness::{
-    kiosk_tag, member_tag, FailureLimit, KioskId, LivenessPolicy, LivenessSessionId,
-    LivenessStatus, LivenessVerdict, LivenessViolation, NotLiveReason,
+    kiosk_tag, member_tag, Challenge, ChallengeType, FailureLimit, KioskId, LivenessPolicy,
+    LivenessSessionId, LivenessStatus, LivenessVerdict, LivenessViolation, NotLiveReason,
 };
 use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT_ACCOUNT};
 use crate::opt_out::OptOutEvidence;
@@ -55,6 +55,37 @@ pub enum ReferenceImage {
     NotStored,
     /// Stored SSE-KMS, reported without its version.
     Unversioned,
+    /// Stored SSE-KMS under the allowed key and reported with its version,
+    /// at the key the session would use, but in [`FOREIGN_BUCKET`]: a
+    /// location the guard did not direct Rekognition to.
+    OutsideOutputBucket,
+    /// Stored SSE-KMS in the output bucket and reported with its version,
+    /// under the session's prefix but at a key with `..` segments that a
+    /// normalising endpoint resolves elsewhere.
+    DotSegmentKey,
+}
+
+/// The bucket [`ReferenceImage::OutsideOutputBucket`] stores in: not the
+/// output bucket.
+pub const FOREIGN_BUCKET: &str = "attacker-bucket";
+
+/// The key [`ReferenceImage::DotSegmentKey`] reports, under a session's
+/// output prefix.
+pub fn dot_segment_key(output_prefix: &str) -> String {
+    format!("{output_prefix}../../elsewhere/reference.jpg")
+}
+
+/// Which challenge a finished session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReportedChallenge {
+    /// The session's first challenge preference, version `2.0.0`, as
+    /// Rekognition runs it.
+    AsRequested,
+    /// This challenge.
+    Reported(Challenge),
+    /// No `Challenge` in the results.
+    NotReported,
 }
 
 /// How a session ends.
@@ -68,6 +99,8 @@ pub struct LivenessOutcome {
     pub face: String,
     /// Where the reference image is.
     pub reference: ReferenceImage,
+    /// Which challenge the results name.
+    pub challenge: ReportedChallenge,
 }
 
 impl LivenessOutcome {
@@ -78,6 +111,7 @@ impl LivenessOutcome {
             confidence: Some(confidence),
             face: face.to_owned(),
             reference: ReferenceImage::Stored(Stored::SseKms),
+            challenge: ReportedChallenge::AsRequested,
         }
     }
 
@@ -88,7 +122,15 @@ impl LivenessOutcome {
             confidence: None,
             face: String::new(),
             reference: ReferenceImage::None,
+            challenge: ReportedChallenge::NotReported,
         }
+    }
+
+    /// With the results naming `challenge`.
+    #[must_use]
+    pub fn challenge(mut self, challenge: ReportedChallenge) -> Self {
+        self.challenge = challenge;
+        self
     }
 
     /// With the reference image as `reference` says.
@@ -112,6 +154,8 @@ pub struct StartedSession {
     pub audit_images_limit: u8,
     /// `ClientRequestToken`.
     pub client_request_token: String,
+    /// `Settings.ChallengePreferences[].Type`, in order.
+    pub challenge_preferences: Vec<String>,
 }
 
 /// One backend under test for Face Liveness: members' photos, the output
@@ -125,7 +169,8 @@ pub trait LivenessHarness: Send + Sync {
     /// The liveness output bucket.
     fn output_bucket(&self) -> String;
     /// Stores member `name`'s photo (face `name`, SSE-KMS under
-    /// [`kms_key`](Self::kms_key)); returns its pinned reference.
+    /// [`kms_key`](Self::kms_key)); returns its pinned reference. The
+    /// harness also has a compliant [`FOREIGN_BUCKET`].
     async fn enroll(&self, name: &str) -> S3ObjectRef;
     /// Configures the output bucket.
     async fn set_output_posture(&self, posture: OutputPosture);
@@ -152,6 +197,8 @@ pub async fn run_all(h: &dyn LivenessHarness) {
     sessions_that_are_not_live_are_told_apart_and_never_compared(h).await;
     an_unfinished_session_can_be_verified_once_it_finishes(h).await;
     a_reference_image_failing_the_at_rest_checks_is_never_compared(h).await;
+    a_reference_image_not_where_the_guard_put_it_is_never_compared(h).await;
+    only_an_allowed_challenge_approves(h).await;
     a_session_verified_for_another_member_is_refused(h).await;
     a_session_is_verified_once(h).await;
     repeated_failures_lock_the_kiosk_before_any_aws_call(h).await;
@@ -165,8 +212,7 @@ fn policies(h: &dyn LivenessHarness) -> (Policy, LivenessPolicy) {
         Policy::new()
             .allow_kms_key(h.kms_key())
             .require_versioning(true),
-        LivenessPolicy::new()
-            .with_output_bucket(&h.output_bucket())
+        LivenessPolicy::new(&h.output_bucket())
             .expect("a bucket name")
             .with_output_prefix("liveness/")
             .expect("a prefix"),
@@ -254,6 +300,19 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     assert_eq!(decision.status(), &LivenessStatus::Succeeded, "{name}");
     assert_eq!(decision.confidence(), Some(99.1), "{name}");
     assert!(decision.similarity().is_some_and(|s| s >= 99.0), "{name}");
+    assert_eq!(
+        request.challenge_preferences,
+        ["FaceMovementAndLightChallenge"],
+        "{name}: the stronger challenge only, by default"
+    );
+    assert_eq!(
+        decision.challenge(),
+        Some(&Challenge::new(
+            ChallengeType::FaceMovementAndLight,
+            Some("2.0.0")
+        )),
+        "{name}: the decision records the challenge"
+    );
     match (decision.source(), decision.target()) {
         (
             Some(CheckedImage::S3 { object: source, .. }),
@@ -386,6 +445,100 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
         }
     }
     assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
+}
+
+/// A reference image Rekognition reports outside the output bucket the
+/// session was given, or at a key with `..` segments, is refused before
+/// it is checked or compared, even though it is compliant at rest and
+/// under the member's and kiosk's tags: evidence counts only where the
+/// guard put it. A guard cannot be built without an output bucket.
+pub async fn a_reference_image_not_where_the_guard_put_it_is_never_compared(
+    h: &dyn LivenessHarness,
+) {
+    let name = h.name();
+    let (guard, ada, at) = compliant(h, "kiosk-elsewhere-bucket").await;
+    let compares = h.compare_calls();
+    for (reference, reported_in) in [
+        (ReferenceImage::OutsideOutputBucket, FOREIGN_BUCKET),
+        (ReferenceImage::DotSegmentKey, "/../../elsewhere/"),
+    ] {
+        let outcome = LivenessOutcome::live(99.0, "ada").reference(reference);
+        let id = session(h, &guard, &ada, &at, outcome).await;
+        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        assert!(
+            matches!(
+                liveness_refusal(&err),
+                Some(LivenessViolation::ReferenceImageOutsideOutput { session_id, reported, output_bucket })
+                    if session_id == &id && reported.contains(reported_in) && output_bucket == &h.output_bucket()
+            ),
+            "{name}: {reference:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("where it told Rekognition"),
+            "{name}: {err}"
+        );
+    }
+    assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
+}
+
+/// Sessions request the challenges the policy allows, strongest first;
+/// only a session that ran an allowed one is approved. The lighter
+/// `FaceMovementChallenge` is allowed only when the policy says so, and
+/// results that name no challenge never approve. Neither is compared.
+pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
+    let name = h.name();
+    let (guard, ada, _) = compliant(h, "kiosk-challenge").await;
+    let compares = h.compare_calls();
+    let lighter = Challenge::new(ChallengeType::FaceMovement, Some("1.0.0"));
+    for (at, challenge, found) in [
+        (
+            "kiosk-challenge-light",
+            ReportedChallenge::Reported(lighter.clone()),
+            Some(ChallengeType::FaceMovement),
+        ),
+        ("kiosk-challenge-none", ReportedChallenge::NotReported, None),
+    ] {
+        let at = kiosk(at);
+        let outcome = LivenessOutcome::live(99.0, "ada").challenge(challenge);
+        let id = session(h, &guard, &ada, &at, outcome).await;
+        let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+        assert_eq!(
+            decision.verdict(),
+            &LivenessVerdict::NotLive(NotLiveReason::ChallengeNotAllowed {
+                found: found.clone()
+            }),
+            "{name}"
+        );
+        assert!(!decision.is_approved(), "{name}");
+        assert_eq!(
+            decision.challenge().map(|c| &c.challenge_type),
+            found.as_ref(),
+            "{name}: the decision records what was reported"
+        );
+    }
+    assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
+
+    // Allowed explicitly: requested after the stronger one, and approved.
+    let (policy, liveness) = policies(h);
+    let relaxed = h.guard(policy, liveness.allow_face_movement_challenge(), None);
+    let at = kiosk("kiosk-challenge-relaxed");
+    let started = relaxed.start_liveness(&ada, &at).await.expect(name);
+    assert_eq!(
+        h.started().pop().expect("a request").challenge_preferences,
+        ["FaceMovementAndLightChallenge", "FaceMovementChallenge"],
+        "{name}"
+    );
+    h.finish(
+        started.id(),
+        LivenessOutcome::live(99.0, "ada").challenge(ReportedChallenge::Reported(lighter.clone())),
+    )
+    .await;
+    let decision = relaxed
+        .verify_liveness(started.id(), &ada, &at)
+        .await
+        .expect(name);
+    assert!(decision.is_approved(), "{name}: {decision:?}");
+    assert_eq!(decision.challenge(), Some(&lighter), "{name}");
 }
 
 /// A session started for one member and verified for another, or at
@@ -611,6 +764,7 @@ impl InMemoryLivenessHarness {
         aws.create_bucket(PHOTOS, DEFAULT_ACCOUNT, true);
         aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, true);
         aws.set_default_encryption(OUTPUT, Some(KEY));
+        aws.create_bucket(FOREIGN_BUCKET, DEFAULT_ACCOUNT, true);
         for face in ["ada", "grace"] {
             aws.set_similarity(face, face, 99.4);
         }
@@ -700,6 +854,13 @@ impl LivenessHarness for InMemoryLivenessHarness {
             }
             ReferenceImage::NotStored => sim.reference_not_stored(),
             ReferenceImage::Unversioned => sim.without_reference_version(),
+            ReferenceImage::OutsideOutputBucket => sim.reference_in_bucket(FOREIGN_BUCKET),
+            ReferenceImage::DotSegmentKey => sim.reference_at_key(dot_segment_key),
+        };
+        sim = match outcome.challenge {
+            ReportedChallenge::AsRequested => sim,
+            ReportedChallenge::Reported(c) => sim.with_challenge(Some(c)),
+            ReportedChallenge::NotReported => sim.with_challenge(None),
         };
         self.aws.finish_liveness(session, sim);
     }
@@ -713,6 +874,11 @@ impl LivenessHarness for InMemoryLivenessHarness {
                 output_prefix: r.output_prefix().to_owned(),
                 audit_images_limit: r.audit_images_limit(),
                 client_request_token: r.client_request_token().to_owned(),
+                challenge_preferences: r
+                    .challenge_preferences()
+                    .iter()
+                    .map(|c| c.as_api().to_owned())
+                    .collect(),
             })
             .collect()
     }

@@ -6,14 +6,16 @@ use std::time::SystemTime;
 
 use super::path::backend_error;
 use super::Guard;
+use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{DeleteVersionRequest, ListVersionsRequest, ObjectEraser};
 use crate::erasure::{
     BlockReason, EraseOptions, ErasedVersion, ErasureReceipt, MemberRecord, RemainingVersion,
     RetentionPolicy, StoredVersion, SweepSummary,
 };
 use crate::error::{ConfigError, Error};
-use crate::input::{InputError, S3ObjectRef};
+use crate::input::{has_dot_segment, InputError, S3ObjectRef, Service};
 use crate::refusal::Operation;
+use crate::text::Quoted;
 use crate::text::AUDIT_TARGET;
 
 impl Guard {
@@ -115,7 +117,8 @@ impl Guard {
     ///
     /// # Errors
     /// As [`erase`](Self::erase); [`Error::Config`] without a liveness
-    /// policy with an output bucket.
+    /// policy; [`Error::Backend`] when the listing names a key outside the
+    /// member's prefix or with a `.` or `..` segment (nothing erased).
     pub async fn erase_liveness_artifacts(
         &self,
         member: &S3ObjectRef,
@@ -128,11 +131,7 @@ impl Guard {
                     .into(),
             ))
         })?;
-        let bucket = liveness.output_bucket().ok_or_else(|| {
-            Error::from(ConfigError::Invalid(
-                "this guard's Face Liveness policy has no output bucket: set LivenessPolicy::with_output_bucket".into(),
-            ))
-        })?;
+        let bucket = liveness.output_bucket();
         let eraser = self.eraser()?;
         self.clear(OP, []).await?;
         let prefix = liveness.member_prefix(member);
@@ -145,6 +144,24 @@ impl Guard {
             .await
             .map_err(|e| backend_error(OP, e))?;
         let keys: BTreeSet<String> = listed.into_iter().map(|v| v.key).collect();
+        // Only keys under the member's prefix, as asked, are erased: a
+        // listing that strays (or names a key a path-style endpoint would
+        // resolve elsewhere) is not evidence of what to delete.
+        if let Some(stray) = keys
+            .iter()
+            .find(|k| !k.starts_with(&prefix) || has_dot_segment(k))
+        {
+            return Err(Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                "ListObjectVersions",
+                format!(
+                    "the listing of prefix {} in bucket {bucket} named key {}, which is not a plain key under that prefix; nothing was erased",
+                    Quoted(&prefix),
+                    Quoted(stray)
+                ),
+            )));
+        }
         let mut receipts = Vec::with_capacity(keys.len());
         for key in keys {
             let object = S3ObjectRef::new(bucket, &key).map_err(Error::from)?;

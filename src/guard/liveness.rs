@@ -13,11 +13,11 @@ use crate::backend::{
 };
 use crate::decision::{CheckedImage, Verdict};
 use crate::error::{ConfigError, Error};
-use crate::input::{names_immutable_version, ImageInput, S3ObjectRef, Service};
+use crate::input::{has_dot_segment, names_immutable_version, ImageInput, S3ObjectRef, Service};
 use crate::liveness::{
-    FailureLimiter, KioskId, LivenessDecision, LivenessFacts, LivenessImage, LivenessPolicy,
-    LivenessSession, LivenessSessionId, LivenessStatus, LivenessVerdict, LivenessViolation,
-    NotLiveReason, PostureCache, UsedSessions,
+    Attempt, FailureLimiter, KioskId, LivenessDecision, LivenessFacts, LivenessImage,
+    LivenessPolicy, LivenessSession, LivenessSessionId, LivenessStatus, LivenessVerdict,
+    LivenessViolation, NotLiveReason, NotNow, PostureCache, UsedSessions,
 };
 use crate::refusal::{Operation, Violation};
 use crate::text::AUDIT_TARGET;
@@ -47,8 +47,10 @@ impl Guard {
     /// the policy's first allowed KMS key, the output bucket, a key prefix
     /// carrying [`member_tag`](crate::liveness::member_tag) and
     /// [`kiosk_tag`](crate::liveness::kiosk_tag) (binding the session to
-    /// the member and the kiosk), the audit image limit and a UUID v4
-    /// idempotency token.
+    /// the member and the kiosk), the audit image limit, the allowed
+    /// challenge types as `ChallengePreferences`
+    /// ([`LivenessPolicy::allowed_challenges`]) and a UUID v4 idempotency
+    /// token.
     ///
     /// # Errors
     /// [`Error::Config`] without a [`LivenessPolicy`], a bucket auditor or
@@ -97,11 +99,7 @@ impl Guard {
                 "Face Liveness needs a KMS key for the session: add one with Policy::allow_kms_key (the first is used)".into(),
             )
         })?;
-        let bucket = liveness.output_bucket().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard's Face Liveness policy has no output bucket: set LivenessPolicy::with_output_bucket to start sessions".into(),
-            )
-        })?;
+        let bucket = liveness.output_bucket();
         let auditor = self.auditor.as_ref().ok_or_else(|| {
             ConfigError::Invalid(
                 "this guard has no bucket auditor for the liveness output bucket: build it with AwsBackend::guard_builder or GuardBuilder::bucket_auditor".into(),
@@ -139,6 +137,7 @@ impl Guard {
             liveness.output_prefix_for(member, kiosk),
             liveness.audit_images_limit(),
             uuid::Uuid::new_v4().to_string(),
+            liveness.allowed_challenges().to_vec(),
         );
         // Rekognition's three minutes start no earlier than this.
         let started_at = SystemTime::now();
@@ -161,19 +160,23 @@ impl Guard {
     ///
     /// In order, stopping at the first that fails:
     ///
-    /// 1. the kiosk is not locked, `member` names an immutable version (an
+    /// 1. the kiosk is not locked and has room for one more check under
+    ///    its failure limit (the check is reserved at once, so concurrent
+    ///    checks cannot overshoot it), `member` names an immutable version (an
     ///    enrolled reference, [`VerifiedS3Object::reference`](crate::VerifiedS3Object::reference))
     ///    and passes HeadObject under the policy, the endpoints are HTTPS
     ///    and the opt-out evidence holds, and this guard has not verified
     ///    the session before (refusals);
     /// 2. `GetFaceLivenessSessionResults`: `CREATED` or `IN_PROGRESS` is
     ///    [`NotFinished`](LivenessVerdict::NotFinished) (ask again);
-    ///    `FAILED`, `EXPIRED`, a confidence under the liveness threshold or
-    ///    no reference image is [`NotLive`](LivenessVerdict::NotLive);
-    /// 3. the reference image is in the output bucket under
-    ///    [`LivenessPolicy::output_prefix_for`] this member and kiosk (else
-    ///    the session was for someone else, or elsewhere) with a version
-    ///    Rekognition reported (refusals);
+    ///    `FAILED`, `EXPIRED`, a confidence under the liveness threshold,
+    ///    a challenge the policy does not allow (or none reported) or no
+    ///    reference image is [`NotLive`](LivenessVerdict::NotLive);
+    /// 3. the reference image is in the policy's output bucket, under
+    ///    [`LivenessPolicy::output_prefix_for`] this member and kiosk, with
+    ///    no `.` or `..` key segment (else the session was for someone
+    ///    else, or the image is not where the guard put it) and with a
+    ///    version Rekognition reported (refusals);
     /// 4. the reference image passes HeadObject under the policy (the
     ///    member's photo again, or from the verification cache), and
     ///    `CompareFaces` compares them, version-pinned, at the similarity
@@ -202,6 +205,11 @@ impl Guard {
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
                 status = %d.status(),
                 confidence = d.confidence().map(tracing::field::display),
+                challenge = d.challenge().map(|c| tracing::field::display(&c.challenge_type)),
+                challenge_version = d
+                    .challenge()
+                    .and_then(|c| c.version.as_deref())
+                    .map(|v| tracing::field::display(crate::text::Quoted(v))),
                 liveness_threshold = %d.liveness_threshold(),
                 source = d.source().map(tracing::field::display),
                 target = d.target().map(tracing::field::display),
@@ -232,7 +240,9 @@ impl Guard {
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
         let liveness = self.liveness_policy()?;
-        self.kiosk_unlocked(OP, kiosk)?;
+        // Reserved before any AWS call, and held until the check is
+        // decided: a failure counts, anything else frees the place.
+        let attempt = self.reserve_attempt(OP, kiosk, liveness)?;
         if member.pinned_version().is_none() {
             return Err(refused(
                 OP,
@@ -258,7 +268,7 @@ impl Guard {
             ));
         }
         let result = self
-            .verify_claimed(session_id, member, kiosk, liveness, opt_out)
+            .verify_claimed(session_id, member, kiosk, liveness, opt_out, attempt)
             .await;
         // A session whose check was not finished, or whose verification an
         // error cut short (nothing decided), may be asked about again.
@@ -280,6 +290,7 @@ impl Guard {
         kiosk: &KioskId,
         liveness: &LivenessPolicy,
         opt_out: crate::opt_out::OptOutRecord,
+        attempt: Attempt<'_>,
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
         let facts = self
@@ -294,6 +305,7 @@ impl Guard {
             kiosk: kiosk.clone(),
             status: facts.status.clone(),
             confidence: facts.confidence,
+            challenge: facts.challenge.clone(),
             liveness_threshold: liveness.threshold(),
             source,
             target,
@@ -311,7 +323,7 @@ impl Guard {
                 ));
             }
             Judged::NotLive(reason) => {
-                self.count_failure(kiosk, liveness);
+                self.count_failure(kiosk, liveness, attempt);
                 return Ok(decision(
                     LivenessVerdict::NotLive(reason),
                     None,
@@ -352,7 +364,7 @@ impl Guard {
             .map_err(|e| backend_error(OP, e))?;
         let verdict = verdict_from(compared, threshold)?;
         if !matches!(verdict, Verdict::Match { .. }) {
-            self.count_failure(kiosk, liveness);
+            self.count_failure(kiosk, liveness, attempt);
         }
         Ok(decision(
             LivenessVerdict::Compared(verdict),
@@ -372,6 +384,32 @@ impl Guard {
         })
     }
 
+    /// Reserves one check of `kiosk` under the failure limit, or refuses
+    /// it (locked, or no room left), before any AWS call.
+    fn reserve_attempt(
+        &self,
+        operation: Operation,
+        kiosk: &KioskId,
+        liveness: &LivenessPolicy,
+    ) -> Result<Attempt<'_>, Error> {
+        self.liveness_state
+            .limiter
+            .reserve(kiosk, liveness.failure_limit(), Instant::now())
+            .map_err(|not_now| {
+                let violation = match not_now {
+                    NotNow::Locked(retry_after) => LivenessViolation::KioskLocked {
+                        kiosk: kiosk.clone(),
+                        retry_after,
+                    },
+                    NotNow::Busy(in_flight) => LivenessViolation::KioskBusy {
+                        kiosk: kiosk.clone(),
+                        in_flight,
+                    },
+                };
+                refused(operation, vec![violation.into()])
+            })
+    }
+
     /// Refuses a locked kiosk, before any AWS call.
     fn kiosk_unlocked(&self, operation: Operation, kiosk: &KioskId) -> Result<(), Error> {
         self.liveness_state
@@ -389,12 +427,8 @@ impl Guard {
             })
     }
 
-    fn count_failure(&self, kiosk: &KioskId, liveness: &LivenessPolicy) {
-        if self.liveness_state.limiter.record_failure(
-            kiosk,
-            liveness.failure_limit(),
-            Instant::now(),
-        ) {
+    fn count_failure(&self, kiosk: &KioskId, liveness: &LivenessPolicy, attempt: Attempt<'_>) {
+        if attempt.failed() {
             tracing::warn!(
                 target: AUDIT_TARGET,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
@@ -405,7 +439,8 @@ impl Guard {
     }
 
     /// The reference image as a pinned S3 reference, if it is one for
-    /// `member`: in S3, under the member's tag, with an immutable version.
+    /// `member`: in S3, in the output bucket, under the member's and the
+    /// kiosk's tags with no dot segment, with an immutable version.
     fn reference_image(
         &self,
         operation: Operation,
@@ -439,13 +474,25 @@ impl Guard {
                 format!("the reference image's {what} is not usable"),
             ))
         };
+        // Evidence only from where the guard put it: the output bucket the
+        // session was created with, under a key a path-style endpoint or
+        // proxy cannot resolve elsewhere.
+        if bucket != liveness.output_bucket() || has_dot_segment(key) {
+            return Err(refused(
+                operation,
+                vec![LivenessViolation::ReferenceImageOutsideOutput {
+                    session_id: session_id.clone(),
+                    reported: format!("s3://{bucket}/{key}"),
+                    output_bucket: liveness.output_bucket().to_owned(),
+                }
+                .into()],
+            ));
+        }
         let object = S3ObjectRef::new(bucket, key).map_err(|_| unusable("S3 bucket or key"))?;
         // Rekognition writes under the S3KeyPrefix the session was started
-        // with, in the output bucket: for this member at this kiosk, that
-        // is exactly where the guard put it.
-        let in_place = key.starts_with(&liveness.output_prefix_for(member, kiosk))
-            && liveness.output_bucket().is_none_or(|b| b == bucket);
-        if !in_place {
+        // with: for this member at this kiosk, that is exactly where the
+        // guard put it.
+        if !key.starts_with(&liveness.output_prefix_for(member, kiosk)) {
             return Err(refused(
                 operation,
                 vec![LivenessViolation::SessionForAnotherMember {
@@ -500,10 +547,18 @@ fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judg
                         threshold,
                     })
                 }
-                Some(_) => match &facts.reference_image {
-                    None => Judged::NotLive(NotLiveReason::NoReferenceImage),
-                    Some(image) => Judged::Live(image),
-                },
+                Some(_) => {
+                    let challenge = facts.challenge.as_ref().map(|c| &c.challenge_type);
+                    if !challenge.is_some_and(|c| policy.allowed_challenges().contains(c)) {
+                        return Judged::NotLive(NotLiveReason::ChallengeNotAllowed {
+                            found: challenge.cloned(),
+                        });
+                    }
+                    match &facts.reference_image {
+                        None => Judged::NotLive(NotLiveReason::NoReferenceImage),
+                        Some(image) => Judged::Live(image),
+                    }
+                }
             }
         }
     }

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::conformance::liveness::{
-    LivenessHarness, LivenessOutcome, OutputPosture, ReferenceImage, StartedSession,
+    dot_segment_key, LivenessHarness, LivenessOutcome, OutputPosture, ReferenceImage,
+    ReportedChallenge, StartedSession, FOREIGN_BUCKET,
 };
 use rekognition_guard::conformance::Stored;
 use rekognition_guard::liveness::{LivenessPolicy, LivenessSessionId};
@@ -193,6 +194,15 @@ fn create_session(world: &mut World, request: &Request) -> Response {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
+                challenge_preferences: b["Settings"]["ChallengePreferences"]
+                    .as_array()
+                    .map(|prefs| {
+                        prefs
+                            .iter()
+                            .map(|p| p["Type"].as_str().unwrap_or_default().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             ended: None,
         },
@@ -228,8 +238,25 @@ fn session_results(world: &mut World, request: &Request) -> Response {
                 "S3Object": s3,
                 "BoundingBox": {"Width": 0.33, "Height": 0.45, "Left": 0.31, "Top": 0.2}
             });
-            answer["Challenge"] =
-                json!({"Type": "FaceMovementAndLightChallenge", "Version": "2.0.0"});
+        }
+        match &outcome.challenge {
+            ReportedChallenge::AsRequested => {
+                let first = session
+                    .started
+                    .challenge_preferences
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "FaceMovementAndLightChallenge".to_owned());
+                answer["Challenge"] = json!({"Type": first, "Version": "2.0.0"});
+            }
+            ReportedChallenge::Reported(c) => {
+                let mut challenge = json!({"Type": c.challenge_type.as_api()});
+                if let Some(v) = &c.version {
+                    challenge["Version"] = json!(v);
+                }
+                answer["Challenge"] = challenge;
+            }
+            _ => {}
         }
     }
     Response::json(200, &answer.to_string())
@@ -392,6 +419,15 @@ impl LivenessHarness for TlsLivenessHarness {
                 Some((bucket, key, None))
             }
             ReferenceImage::NotStored => Some((bucket, key, Some("3HL4kqtJgone".to_owned()))),
+            ReferenceImage::OutsideOutputBucket => {
+                let v = world.put(FOREIGN_BUCKET, &key, object(Stored::SseKms, &outcome.face));
+                Some((FOREIGN_BUCKET.to_owned(), key, Some(v)))
+            }
+            ReferenceImage::DotSegmentKey => {
+                let key = dot_segment_key(&started.output_prefix);
+                let v = world.put(&bucket, &key, object(Stored::SseKms, &outcome.face));
+                Some((bucket, key, Some(v)))
+            }
             _ => None,
         };
         world
