@@ -8,7 +8,7 @@ use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
 use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, InventoryConfiguration, InventoryFormat,
-    InventoryIncludedObjectVersions, InventoryOptionalField, ServerSideEncryption,
+    InventoryIncludedObjectVersions, InventoryOptionalField, MfaDeleteStatus, ServerSideEncryption,
 };
 use serde_json::Value;
 
@@ -296,9 +296,21 @@ async fn inventory_configurations(
         match read(page, None, OPERATION, bucket, region)? {
             Read::Got(out) => {
                 all.extend_from_slice(out.inventory_configuration_list());
-                match out.next_continuation_token() {
-                    Some(next) if out.is_truncated() == Some(true) => token = Some(next.to_owned()),
-                    _ => return Ok(Read::Got(all)),
+                // A page that does not say whether more follow, or says so
+                // without a way on, is not read as the last one.
+                match (out.is_truncated(), out.next_continuation_token()) {
+                    (Some(false), _) => return Ok(Read::Got(all)),
+                    (Some(true), Some(next)) => token = Some(next.to_owned()),
+                    (Some(true), None) => {
+                        return Ok(Read::Unverifiable(format!(
+                            "{OPERATION} said more configurations follow but gave no continuation token"
+                        )))
+                    }
+                    (None, _) => {
+                        return Ok(Read::Unverifiable(format!(
+                            "{OPERATION} did not say whether the list is complete (no IsTruncated)"
+                        )))
+                    }
                 }
             }
             Read::NotConfigured => return Ok(Read::NotConfigured),
@@ -327,9 +339,11 @@ fn inventory_status(read: Read<Vec<InventoryConfiguration>>, findings: &mut Vec<
     let usable: Vec<&InventoryConfiguration> = configurations
         .iter()
         .filter(|c| {
-            // A prefix filter covers part of the bucket only.
+            // A filter covers part of the bucket only. (A `Filter` whose
+            // `Prefix` was not sent reads as "" in the SDK: a filter all
+            // the same, never the whole bucket.)
             c.is_enabled()
-                && c.filter().is_none_or(|f| f.prefix().is_empty())
+                && c.filter().is_none()
                 && c.optional_fields()
                     .contains(&InventoryOptionalField::EncryptionStatus)
                 && c.destination()
@@ -360,8 +374,20 @@ fn inventory_status(read: Read<Vec<InventoryConfiguration>>, findings: &mut Vec<
     }
 }
 
-/// Versioning enabled, so the checked version of a photo can be pinned.
+/// Versioning enabled, so the checked version of a photo can be pinned;
+/// MFA Delete reported for information (erasure needs the root user's MFA
+/// for every version).
 fn versioning_status(read: Read<GetBucketVersioningOutput>, findings: &mut Vec<Finding>) {
+    if let Read::Got(out) = &read {
+        if out.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
+            findings.push(Finding::new(
+                "mfa-delete-enabled",
+                Severity::Info,
+                "MFA Delete is enabled: deleting any version (erasing a member's photo) needs the bucket owner's MFA code, which in practice only the root user has; Guard::erase reports such versions as remaining and says why",
+                "to erase through the guard, disable MFA Delete (put-bucket-versioning with the root user's MFA); otherwise erase as the root user with x-amz-mfa",
+            ));
+        }
+    }
     match read {
         Read::Got(out) if out.status() == Some(&BucketVersioningStatus::Enabled) => {}
         Read::Got(out) => findings.push(Finding::new(

@@ -15,7 +15,7 @@ use crate::backend::{
     BackendError, BackendErrorKind, DeleteVersionRequest, ListVersionsRequest, ObjectEraser,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
-use crate::input::{validate_version_id, Service, NULL_VERSION_ID};
+use crate::input::{validate_version_id, Service};
 
 const LIST: &str = "ListObjectVersions";
 
@@ -27,10 +27,21 @@ const DELETE: &str = "DeleteObject";
 /// A listed key as S3 sent it: with `EncodingType=url` (asked for so that
 /// any key S3 holds can be listed, even one XML 1.0 cannot carry) S3 writes
 /// keys form-style, a space as `+` and a plus as `%2B` (as botocore's
-/// `unquote_plus` reads them), so they are decoded that way, strictly;
-/// a server that ignored the request sends them raw.
+/// `unquote_plus` reads them), so they are decoded that way, strictly.
+/// A server that does not echo `EncodingType` (some emulators ignore the
+/// request) is taken to send keys raw, but only keys that read the same
+/// either way: a key with `%` or `+` could be either, and a wrong guess
+/// would match no key and erase nothing, so it is an error.
 fn listed_key(text: &str, url_encoded: bool) -> Result<String, BackendError> {
     if !url_encoded {
+        if text.contains(['%', '+']) {
+            return Err(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                LIST,
+                "S3 was asked for URL-encoded keys and did not say whether it encoded them (no EncodingType in the answer); a listed key with '%' or '+' reads differently either way, so nothing is assumed",
+            ));
+        }
         return Ok(text.to_owned());
     }
     crate::inventory::reader::decode_form(text).ok_or_else(|| {
@@ -44,8 +55,11 @@ fn listed_key(text: &str, url_encoded: bool) -> Result<String, BackendError> {
 }
 
 /// A listed version id, checked: it is echoed in receipts and messages.
+/// S3 lists every version with a `VersionId` (`null` for the one written
+/// while versioning was off), so an entry without one is not an answer.
 fn listed_version(version_id: Option<&str>) -> Result<&str, BackendError> {
-    let v = version_id.unwrap_or(NULL_VERSION_ID);
+    let v =
+        version_id.ok_or_else(|| missing("a listed version or delete marker has no VersionId"))?;
     validate_version_id(v).map(|()| v).map_err(|_| {
         BackendError::new(
             BackendErrorKind::InvalidResponse,
@@ -54,6 +68,17 @@ fn listed_version(version_id: Option<&str>) -> Result<&str, BackendError> {
             "a listed version id has characters S3 never uses",
         )
     })
+}
+
+/// An answer without a field the listing cannot do without.
+#[cold]
+fn missing(what: &str) -> BackendError {
+    BackendError::new(
+        BackendErrorKind::InvalidResponse,
+        Service::S3,
+        LIST,
+        format!("{what}: a field S3 always sends is missing, so the listing is not trusted"),
+    )
 }
 
 pub(super) fn map_error<E>(
@@ -153,26 +178,38 @@ impl ObjectEraser for AwsBackend {
                 .await
                 .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
             let url_encoded = out.encoding_type() == Some(&EncodingType::Url);
+            // An entry without its key would be neither erased nor named
+            // as remaining, and a page that does not say whether more
+            // follow could end the listing early: either would let a
+            // receipt say "complete" about versions never seen.
             for v in out.versions() {
-                if let Some(key) = v.key() {
-                    found.push(StoredVersion::new(
-                        &listed_key(key, url_encoded)?,
-                        listed_version(v.version_id())?,
-                        false,
-                    ));
-                }
+                let key = v
+                    .key()
+                    .ok_or_else(|| missing("a listed version has no Key"))?;
+                found.push(StoredVersion::new(
+                    &listed_key(key, url_encoded)?,
+                    listed_version(v.version_id())?,
+                    false,
+                ));
             }
             for m in out.delete_markers() {
-                if let Some(key) = m.key() {
-                    found.push(StoredVersion::new(
-                        &listed_key(key, url_encoded)?,
-                        listed_version(m.version_id())?,
-                        true,
-                    ));
-                }
+                let key = m
+                    .key()
+                    .ok_or_else(|| missing("a listed delete marker has no Key"))?;
+                found.push(StoredVersion::new(
+                    &listed_key(key, url_encoded)?,
+                    listed_version(m.version_id())?,
+                    true,
+                ));
             }
-            if out.is_truncated() != Some(true) {
-                return Ok(found);
+            match out.is_truncated() {
+                Some(false) => return Ok(found),
+                Some(true) => {}
+                None => {
+                    return Err(missing(
+                        "the listing does not say whether it is truncated (IsTruncated)",
+                    ))
+                }
             }
             let next_key = out
                 .next_key_marker()

@@ -546,6 +546,18 @@ impl Guard {
                 .clone()
                 .with_version_id(v)
                 .map_err(|_| internal_error(OP))?,
+            // S3 names the version a write made in a versioned bucket; a
+            // policy that requires versioning does not read its absence as
+            // "check the latest", which may be another writer's.
+            None if self.policy.versioning_required() => {
+                return Err(refused(
+                    Operation::CheckObject,
+                    vec![Violation::AtRest(AtRestViolation::UnusableMetadata {
+                        object: object.clone(),
+                        field: "version id",
+                    })],
+                ))
+            }
             // No version, or S3's null version, which names nothing
             // immutable: check the latest, which the policy then treats as
             // unversioned.
