@@ -19,7 +19,9 @@
 //! `remaining` (`{version_id, delete_marker, reason, detail}`: what is left
 //! and what would unblock it; for a dry run, everything that would be
 //! erased, with reason `dry_run`), `complete`, `unconfirmed` (why the
-//! listing after the deletions failed, else null), `dry_run`, `finished_at`
+//! listing after the deletions failed, else null), `mfa_delete` (whether
+//! the bucket has MFA Delete enabled, which blocks every deletion with
+//! reason `mfa_delete`; null when not read or unreadable), `dry_run`, `finished_at`
 //! (RFC 3339) and `reasons` (for refusals and errors). Never image bytes or
 //! credentials.
 //!
@@ -85,6 +87,7 @@ fn receipt_json(r: &ErasureReceipt) -> Value {
         })).collect::<Vec<_>>(),
         "complete": r.is_complete(),
         "unconfirmed": r.unconfirmed(),
+        "mfa_delete": r.mfa_delete_enabled(),
         "dry_run": r.is_dry_run(),
         "finished_at": rfc3339(r.finished_at()),
         "reasons": [],
@@ -100,7 +103,7 @@ fn failed(object: &str, exit: Exit, reason: String) -> (Exit, Value) {
         exit,
         json!({
             "bucket": bucket, "key": key, "erased": [], "remaining": [],
-            "complete": false, "unconfirmed": null, "dry_run": null, "finished_at": null, "reasons": [reason],
+            "complete": false, "unconfirmed": null, "mfa_delete": null, "dry_run": null, "finished_at": null, "reasons": [reason],
         }),
     )
 }

@@ -114,6 +114,92 @@ pub trait ObjectInspector: Send + Sync + fmt::Debug {
     /// # Errors
     /// A [`BackendError`] when the metadata cannot be read (403, 404, …).
     async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError>;
+
+    /// What the bucket's versioning configuration says (S3
+    /// `GetBucketVersioning`): whether versioning was ever enabled, and
+    /// MFA Delete. Erasure reads it to say when MFA Delete blocks
+    /// deletions; an inventory audit reads it to know whether a
+    /// current-versions-only report can cover the bucket.
+    ///
+    /// The default fails: a backend that cannot tell is never read as
+    /// "never versioned" or "no MFA Delete".
+    ///
+    /// # Errors
+    /// A [`BackendError`] when the configuration cannot be read.
+    async fn bucket_versioning(
+        &self,
+        request: &VersioningRequest,
+    ) -> Result<VersioningFacts, BackendError> {
+        Err(BackendError::new(
+            BackendErrorKind::Other,
+            Service::S3,
+            "GetBucketVersioning",
+            format!(
+                "this backend does not read the versioning configuration of bucket {}",
+                request.bucket()
+            ),
+        ))
+    }
+}
+
+/// A versioning read the guard approved. Only the guard builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersioningRequest {
+    bucket: String,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl VersioningRequest {
+    pub(crate) fn new(bucket: &str, expected_bucket_owner: Option<AccountId>) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            expected_bucket_owner,
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The account that must own it, if the policy sets one.
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
+        self.expected_bucket_owner.as_ref()
+    }
+}
+
+/// What `GetBucketVersioning` reported. S3 leaves out `Status` when
+/// versioning was never enabled and `MfaDelete` when MFA Delete was never
+/// configured (S3 API reference); those absences are S3's answers, and
+/// are kept as `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct VersioningFacts {
+    /// `Status`: `Enabled` or `Suspended`; `None`: never enabled.
+    pub status: Option<String>,
+    /// `MfaDelete`: `Enabled` or `Disabled`; `None`: never configured.
+    pub mfa_delete: Option<String>,
+}
+
+impl VersioningFacts {
+    /// Facts with this status and MFA Delete setting.
+    pub fn new(status: Option<&str>, mfa_delete: Option<&str>) -> Self {
+        Self {
+            status: status.map(str::to_owned),
+            mfa_delete: mfa_delete.map(str::to_owned),
+        }
+    }
+
+    /// Whether versioning was never enabled (then no noncurrent versions
+    /// can exist).
+    pub fn never_enabled(&self) -> bool {
+        self.status.is_none()
+    }
+
+    /// Whether MFA Delete is enabled.
+    pub fn mfa_delete_enabled(&self) -> bool {
+        self.mfa_delete.as_deref() == Some("Enabled")
+    }
 }
 
 /// An image that passed the guard's checks.

@@ -42,6 +42,10 @@ pub enum BlockReason {
     },
     /// An S3 Object Lock legal hold.
     LegalHold,
+    /// The bucket has MFA Delete enabled and S3 denied the deletion: it
+    /// deletes versions only with the bucket owner's MFA code
+    /// (`x-amz-mfa`), which the guard never sends.
+    MfaDelete,
     /// S3 refused the deletion for another reason; its words.
     Refused {
         /// What kind of failure the backend reported.
@@ -58,12 +62,13 @@ pub enum BlockReason {
 }
 
 impl BlockReason {
-    /// A short stable label: `retention`, `legal_hold`, `refused`,
-    /// `still_listed`, `appeared_during_erasure`, `dry_run`.
+    /// A short stable label: `retention`, `legal_hold`, `mfa_delete`,
+    /// `refused`, `still_listed`, `appeared_during_erasure`, `dry_run`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Retention { .. } => "retention",
             Self::LegalHold => "legal_hold",
+            Self::MfaDelete => "mfa_delete",
             Self::Refused { .. } => "refused",
             Self::StillListed => "still_listed",
             Self::AppearedDuringErasure => "appeared_during_erasure",
@@ -105,9 +110,12 @@ impl fmt::Display for BlockReason {
             Self::LegalHold => f.write_str(
                 "S3 Object Lock legal hold; remove it (PutObjectLegalHold Status=OFF, needs s3:PutObjectLegalHold) and erase again",
             ),
+            Self::MfaDelete => f.write_str(
+                "the bucket has MFA Delete enabled, and S3 deletes a version only with the bucket owner's MFA code (x-amz-mfa), which in practice only the root user has; erase it as the root user with MFA, or disable MFA Delete (put-bucket-versioning with MFA) and erase again",
+            ),
             Self::Refused { message, .. } => write!(
                 f,
-                "S3 refused the deletion ({message}); if S3 names Object Lock, the version is under retention or a legal hold that could not be read (grant s3:GetObjectRetention and s3:GetObjectLegalHold to see which; GOVERNANCE retention yields to --bypass-governance-retention with s3:BypassGovernanceRetention); otherwise grant s3:DeleteObjectVersion, and if the bucket has MFA delete enabled, delete with MFA (x-amz-mfa) as the bucket owner"
+                "S3 refused the deletion ({message}); if S3 names Object Lock, the version is under retention or a legal hold that could not be read (grant s3:GetObjectRetention and s3:GetObjectLegalHold to see which; GOVERNANCE retention yields to --bypass-governance-retention with s3:BypassGovernanceRetention); otherwise grant s3:DeleteObjectVersion"
             ),
             Self::StillListed => f.write_str(
                 "S3 accepted the deletion but still lists the version; erase again",
@@ -194,6 +202,7 @@ pub struct ErasureReceipt {
     pub(crate) dry_run: bool,
     pub(crate) finished_at: SystemTime,
     pub(crate) unconfirmed: Option<String>,
+    pub(crate) mfa_delete: Option<bool>,
 }
 
 impl ErasureReceipt {
@@ -241,6 +250,16 @@ impl ErasureReceipt {
     pub fn finished_at(&self) -> SystemTime {
         self.finished_at
     }
+
+    /// Whether the bucket has MFA Delete enabled, as `GetBucketVersioning`
+    /// said when the erasure ran: then S3 deletes no version without the
+    /// owner's MFA code, and each such version remains with
+    /// [`BlockReason::MfaDelete`]. `None` when there was nothing to erase
+    /// (not read) or it could not be read (each refused deletion then says
+    /// so).
+    pub fn mfa_delete_enabled(&self) -> Option<bool> {
+        self.mfa_delete
+    }
 }
 
 impl fmt::Display for ErasureReceipt {
@@ -281,6 +300,9 @@ impl fmt::Display for ErasureReceipt {
                 f,
                 "; not confirmed, the listing after the deletions failed: {why}"
             )?;
+        }
+        if self.mfa_delete == Some(true) {
+            f.write_str("; the bucket has MFA Delete enabled")?;
         }
         Ok(())
     }
@@ -343,12 +365,13 @@ pub struct SweepSummary {
 }
 
 impl SweepSummary {
-    /// How many records were looked at.
+    /// How many photos were looked at: distinct bucket and key pairs among
+    /// the records (a photo listed twice counts once).
     pub fn examined(&self) -> usize {
         self.examined
     }
 
-    /// How many were due.
+    /// How many photos were due.
     pub fn due(&self) -> usize {
         self.receipts.len() + self.failed.len()
     }
@@ -359,9 +382,19 @@ impl SweepSummary {
         &self.receipts
     }
 
-    /// How many erasures are complete.
+    /// How many erasures are complete (none in a dry run, which erases
+    /// nothing).
     pub fn complete(&self) -> usize {
         self.receipts.iter().filter(|r| r.is_complete()).count()
+    }
+
+    /// For a dry run: how many versions and delete markers the due photos
+    /// have, all of which an erasure would try to delete. 0 otherwise.
+    pub fn would_erase(&self) -> usize {
+        if !self.dry_run {
+            return 0;
+        }
+        self.receipts.iter().map(|r| r.remaining().len()).sum()
     }
 
     /// Due members whose erasure failed with an error, and the error.
@@ -377,10 +410,20 @@ impl SweepSummary {
 
 impl fmt::Display for SweepSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dry_run {
+            return write!(
+                f,
+                "dry run of a retention sweep: {} examined, {} due, would erase {} versions and delete markers of {} photos, {} failed",
+                self.examined,
+                self.due(),
+                self.would_erase(),
+                self.receipts.len(),
+                self.failed.len()
+            );
+        }
         write!(
             f,
-            "{}retention sweep: {} examined, {} due, {} erased completely, {} incomplete, {} failed",
-            if self.dry_run { "dry run of a " } else { "" },
+            "retention sweep: {} examined, {} due, {} erased completely, {} incomplete, {} failed",
             self.examined,
             self.due(),
             self.complete(),

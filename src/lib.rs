@@ -146,7 +146,8 @@ pub use backend::{
     DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
     ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
     ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader, ReadObjectRequest,
-    ReencryptRequest, UploadReceipt, UploadRequest, VerifiedImage,
+    ReencryptRequest, UploadReceipt, UploadRequest, VerifiedImage, VersioningFacts,
+    VersioningRequest,
 };
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

@@ -37,7 +37,8 @@ use crate::backend::{
     BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
     DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
     ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
-    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage,
+    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage, VersioningFacts,
+    VersioningRequest,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{AccountId, Service, NULL_VERSION_ID};
@@ -259,6 +260,9 @@ struct Bucket {
     /// Versioning on; `suspended` while it is suspended.
     versioned: bool,
     suspended: bool,
+    /// MFA Delete enabled: deleting a version needs `x-amz-mfa`, which
+    /// the guard never sends.
+    mfa_delete: bool,
     /// Default encryption: SSE-KMS under this key, else SSE-S3.
     default_kms_key: Option<String>,
     objects: HashMap<String, Vec<Version>>,
@@ -409,6 +413,7 @@ impl InMemoryBackend {
                 owner: owner_account.to_owned(),
                 versioned,
                 suspended: false,
+                mfa_delete: false,
                 default_kms_key: None,
                 objects: HashMap::new(),
             },
@@ -490,6 +495,21 @@ impl InMemoryBackend {
             .get_mut(bucket)
             .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
         b.suspended = true;
+    }
+
+    /// Enables or disables MFA Delete on a bucket: while enabled, every
+    /// deletion of a version is denied (403), as S3 denies one without
+    /// `x-amz-mfa`.
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn set_mfa_delete(&self, bucket: &str, enabled: bool) {
+        let mut state = self.state();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        b.mfa_delete = enabled;
     }
 
     /// Sets what S3 Object Lock holds on one version (`null` for the null
@@ -743,6 +763,25 @@ impl ObjectInspector for InMemoryBackend {
             facts = facts.with_version_id(v);
         }
         Ok(facts)
+    }
+
+    async fn bucket_versioning(
+        &self,
+        request: &VersioningRequest,
+    ) -> Result<VersioningFacts, BackendError> {
+        let state = self.state();
+        let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        let status = if bucket.suspended {
+            Some("Suspended")
+        } else if bucket.versioned {
+            Some("Enabled")
+        } else {
+            None
+        };
+        Ok(VersioningFacts::new(
+            status,
+            bucket.mfa_delete.then_some("Enabled"),
+        ))
     }
 }
 
@@ -1000,6 +1039,21 @@ impl ObjectEraser for InMemoryBackend {
             return Ok(());
         };
         let Some(at) = versions.iter().position(|v| v.id() == request.version_id()) else {
+            return Ok(());
+        };
+        if state.buckets[request.bucket()].mfa_delete {
+            return Err(BackendError::new(
+                BackendErrorKind::AccessDenied,
+                Service::S3,
+                "DeleteObject",
+                "DeleteObject was denied (403) (S3 said \"AccessDenied\": \"Mfa Authentication must be used for this request\")",
+            ));
+        }
+        let Some(versions) = state
+            .buckets
+            .get_mut(request.bucket())
+            .and_then(|b| b.objects.get_mut(request.key()))
+        else {
             return Ok(());
         };
         let lock = &versions[at].lock;

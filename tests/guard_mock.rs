@@ -897,7 +897,18 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
         .expect_delete_version()
         .times(1)
         .returning(|_| Ok(()));
-    let guard = Guard::builder(MockObjectInspector::https(), MockFaceAnalyzer::https())
+    // Erasure reads the bucket's versioning configuration once (MFA Delete).
+    let mut inspector = MockObjectInspector::https();
+    inspector
+        .expect_bucket_versioning()
+        .times(1)
+        .returning(|_| {
+            Ok(rekognition_guard::VersioningFacts::new(
+                Some("Enabled"),
+                None,
+            ))
+        });
+    let guard = Guard::builder(inspector, MockFaceAnalyzer::https())
         .eraser(eraser)
         .opt_out(OptOutEvidence::waived("erasure calls no AI service").unwrap())
         .build()

@@ -793,6 +793,109 @@ mod retention {
         );
     }
 
+    /// A sweep counts photos, not records: a member listed twice is one
+    /// photo, due only by their latest interaction, erased once; a dry
+    /// run says what it would erase, not that anything is incomplete.
+    #[tokio::test]
+    async fn a_sweep_counts_each_photo_once_and_a_dry_run_says_what_it_would_erase() {
+        let (aws, guard) = world();
+        let now = SystemTime::now();
+        let old = now - 4 * YEAR;
+        let mut records = Vec::new();
+        for name in ["ada", "grace", "hedy", "katherine", "mary"] {
+            records.push(MemberRecord {
+                reference: enrolled(&aws, name),
+                last_interaction: old,
+            });
+        }
+        // Ada listed again (same photo, an older version pinned): one
+        // photo. Mary listed again with a recent interaction: not due.
+        records.push(MemberRecord {
+            reference: records[0].reference.clone(),
+            last_interaction: old - YEAR,
+        });
+        records.push(MemberRecord {
+            reference: records[4].reference.clone(),
+            last_interaction: now - YEAR,
+        });
+        // Katherine's photo cannot be erased (a legal hold), hedy's has two
+        // versions.
+        let katherine = records[3].reference.clone();
+        aws.set_object_lock(
+            katherine.bucket(),
+            katherine.key(),
+            katherine.version_id().unwrap(),
+            rekognition_guard::erasure::ObjectLockFacts::none().with_legal_hold(),
+        );
+        enrolled(&aws, "hedy");
+        let policy = RetentionPolicy::new(RetentionPolicy::BIPA_MAXIMUM);
+
+        let dry = guard
+            .sweep_retention_at(
+                records.clone(),
+                &policy,
+                EraseOptions::new().dry_run(true),
+                now,
+            )
+            .await;
+        assert_eq!((dry.examined(), dry.due(), dry.complete()), (5, 4, 0));
+        assert_eq!(
+            dry.would_erase(),
+            5,
+            "ada, grace, katherine and hedy's two versions"
+        );
+        let text = dry.to_string();
+        assert!(
+            text.contains("would erase 5 versions and delete markers of 4 photos")
+                && !text.contains("incomplete"),
+            "{text}"
+        );
+        assert_eq!(aws.delete_calls(), 0);
+
+        let summary = guard
+            .sweep_retention_at(records, &policy, EraseOptions::new(), now)
+            .await;
+        assert_eq!(
+            (summary.examined(), summary.due(), summary.complete()),
+            (5, 4, 3)
+        );
+        assert_eq!(summary.would_erase(), 0);
+        assert_eq!(summary.receipts().len(), 4, "each due photo erased once");
+        let text = summary.to_string();
+        assert!(
+            text.contains("5 examined, 4 due, 3 erased completely, 1 incomplete"),
+            "{text}"
+        );
+        let mary = S3ObjectRef::parse("s3://library-photos/members/mary.jpg").unwrap();
+        guard.check(&mary).await.expect("mary interacted recently");
+    }
+
+    /// With MFA Delete on, S3 deletes no version without the owner's MFA
+    /// code: the receipt says so, and each version remains for that
+    /// reason (not a generic hint).
+    #[tokio::test]
+    async fn mfa_delete_is_named_as_what_blocks_an_erasure() {
+        let (aws, guard) = world();
+        let ada = enrolled(&aws, "ada");
+        aws.set_mfa_delete("library-photos", true);
+        let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
+        let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+        assert!(!receipt.is_complete());
+        assert_eq!(receipt.mfa_delete_enabled(), Some(true));
+        assert_eq!(receipt.remaining().len(), 1);
+        assert_eq!(receipt.remaining()[0].reason.label(), "mfa_delete");
+        assert!(
+            receipt.to_string().contains("MFA Delete enabled"),
+            "{receipt}"
+        );
+
+        // Without it, a refusal does not talk about MFA at all.
+        aws.set_mfa_delete("library-photos", false);
+        let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+        assert!(receipt.is_complete(), "{receipt}");
+        assert_eq!(receipt.mfa_delete_enabled(), Some(false));
+    }
+
     #[tokio::test]
     async fn erasing_a_members_liveness_artifacts_leaves_other_members_alone() {
         let (aws, guard) = world();

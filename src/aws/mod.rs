@@ -95,7 +95,7 @@ use crate::at_rest::ObjectFacts;
 use crate::backend::{
     CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer, InspectRequest,
     LivenessResultsRequest, LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt,
-    UploadRequest,
+    UploadRequest, VersioningFacts, VersioningRequest,
 };
 use crate::error::{BackendError, ConfigError};
 use crate::input::{AccountId, Service};
@@ -194,6 +194,13 @@ impl ObjectInspector for AwsBackend {
 
     async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
         s3::inspect(&self.s3, request).await
+    }
+
+    async fn bucket_versioning(
+        &self,
+        request: &VersioningRequest,
+    ) -> Result<VersioningFacts, BackendError> {
+        s3::bucket_versioning(&self.s3, request).await
     }
 }
 

@@ -9,7 +9,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use super::errors::{by_status, common, status, wrong_region};
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
 use crate::backend::{BackendError, BackendErrorKind};
-use crate::backend::{InspectRequest, UploadReceipt, UploadRequest};
+use crate::backend::{
+    InspectRequest, UploadReceipt, UploadRequest, VersioningFacts, VersioningRequest,
+};
 use crate::input::{ImageFormat, Service};
 
 const OPERATION: &str = "HeadObject";
@@ -185,6 +187,44 @@ pub(crate) async fn upload(
                 other => by_status(other, &format!("PutObject for {object}")),
             };
             Err(BackendError::new(kind, Service::S3, PUT, message).with_source(err))
+        }
+    }
+}
+
+/// Sends GetBucketVersioning for the request's bucket, with
+/// `ExpectedBucketOwner` when the policy sets one. `Status` and
+/// `MfaDelete` are kept as S3 sent them (absent: never enabled, never
+/// configured).
+pub(crate) async fn bucket_versioning(
+    client: &aws_sdk_s3::Client,
+    request: &VersioningRequest,
+) -> Result<VersioningFacts, BackendError> {
+    const GET: &str = "GetBucketVersioning";
+    let result = client
+        .get_bucket_versioning()
+        .bucket(request.bucket())
+        .set_expected_bucket_owner(
+            request
+                .expected_bucket_owner()
+                .map(|a| a.as_str().to_owned()),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(VersioningFacts::new(
+            out.status().map(|s| s.as_str()),
+            out.mfa_delete().map(|m| m.as_str()),
+        )),
+        Err(err) => {
+            let region = client.config().region().map(|r| r.as_ref());
+            let what = format!("bucket {}", request.bucket());
+            Err(super::erasure::map_error(
+                err,
+                GET,
+                &what,
+                request.bucket(),
+                region,
+            ))
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Erasure on the guarded path: every version and delete marker of one
 //! key, confirmed by listing again. The rules are in [`crate::erasure`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use super::path::backend_error;
 use super::Guard;
 use crate::backend::{BackendError, BackendErrorKind};
-use crate::backend::{DeleteVersionRequest, ListVersionsRequest, ObjectEraser};
+use crate::backend::{
+    DeleteVersionRequest, ListVersionsRequest, ObjectEraser, ObjectInspector, VersioningFacts,
+    VersioningRequest,
+};
 use crate::erasure::{
     BlockReason, EraseOptions, ErasedVersion, ErasureReceipt, MemberRecord, RemainingVersion,
     RetentionPolicy, StoredVersion, SweepSummary,
@@ -96,7 +99,14 @@ impl Guard {
         self.clear(OP, []).await?;
         // Whatever happens next, no pass of this key may outlive it.
         self.forget_check(object);
-        let result = erase_key(eraser, object, options, self.policy.bucket_owner().cloned()).await;
+        let result = erase_key(
+            eraser,
+            self.inspector.as_ref(),
+            object,
+            options,
+            self.policy.bucket_owner().cloned(),
+        )
+        .await;
         self.forget_check(object);
         result.map_err(|e| backend_error(OP, e))
     }
@@ -175,6 +185,10 @@ impl Guard {
     /// does, one after another; with [`EraseOptions::dry_run`], only
     /// reports what would be erased. An error erasing one member is
     /// recorded and the sweep goes on.
+    ///
+    /// Records are counted per distinct photo (bucket and key): a photo
+    /// listed twice is one member, due only when its **latest** last
+    /// interaction is older than the policy allows, and erased once.
     pub async fn sweep_retention(
         &self,
         records: impl IntoIterator<Item = MemberRecord>,
@@ -198,7 +212,27 @@ impl Guard {
             dry_run: options.is_dry_run(),
             ..SweepSummary::default()
         };
+        // One entry per photo, in the order first seen, with its latest
+        // last interaction.
+        let mut photos: Vec<MemberRecord> = Vec::new();
+        let mut at: HashMap<(String, String), usize> = HashMap::new();
         for record in records {
+            let id = (
+                record.reference.bucket().to_owned(),
+                record.reference.key().to_owned(),
+            );
+            match at.get(&id) {
+                Some(&i) => {
+                    let kept = &mut photos[i];
+                    kept.last_interaction = kept.last_interaction.max(record.last_interaction);
+                }
+                None => {
+                    at.insert(id, photos.len());
+                    photos.push(record);
+                }
+            }
+        }
+        for record in photos {
             summary.examined += 1;
             if !policy.is_due(&record, now) {
                 continue;
@@ -220,6 +254,7 @@ impl Guard {
             examined = summary.examined,
             due = summary.due(),
             complete = summary.complete(),
+            would_erase = summary.would_erase(),
             failed = summary.failed.len(),
             "retention sweep"
         );
@@ -234,12 +269,30 @@ fn exactly(listed: Vec<StoredVersion>, key: &str) -> Vec<StoredVersion> {
 
 async fn erase_key(
     eraser: &dyn ObjectEraser,
+    inspector: &dyn ObjectInspector,
     object: &S3ObjectRef,
     options: EraseOptions,
     owner: Option<crate::input::AccountId>,
 ) -> Result<ErasureReceipt, crate::backend::BackendError> {
     let list = ListVersionsRequest::new(object.bucket(), object.key(), owner.clone());
     let found = exactly(eraser.list_versions(&list).await?, object.key());
+    // With MFA Delete on, S3 deletes no version without the owner's MFA
+    // code: read once, so the receipt can say so instead of guessing.
+    let versioning = if found.is_empty() {
+        None
+    } else {
+        match inspector
+            .bucket_versioning(&VersioningRequest::new(object.bucket(), owner.clone()))
+            .await
+        {
+            Err(e) if e.insecure_endpoint().is_some() => return Err(e),
+            read => Some(read),
+        }
+    };
+    let mfa_delete = versioning
+        .as_ref()
+        .and_then(|v| v.as_ref().ok())
+        .map(VersioningFacts::mfa_delete_enabled);
     let receipt = |erased, remaining, unconfirmed| ErasureReceipt {
         bucket: object.bucket().to_owned(),
         key: object.key().to_owned(),
@@ -248,6 +301,7 @@ async fn erase_key(
         dry_run: options.is_dry_run(),
         finished_at: SystemTime::now(),
         unconfirmed,
+        mfa_delete,
     };
     if options.is_dry_run() {
         let remaining = found
@@ -280,7 +334,14 @@ async fn erase_key(
             Err(e) => remaining.push(RemainingVersion {
                 version_id: version.version_id.clone(),
                 delete_marker: version.delete_marker,
-                reason: block_reason(eraser, &request, version.delete_marker, &e).await,
+                reason: block_reason(
+                    eraser,
+                    &request,
+                    version.delete_marker,
+                    &e,
+                    versioning.as_ref(),
+                )
+                .await,
             }),
         }
     }
@@ -316,13 +377,15 @@ async fn erase_key(
     Ok(receipt(erased, remaining, None))
 }
 
-/// Why a deletion failed: what Object Lock holds, if anything, else S3's
-/// words. Never a guess.
+/// Why a deletion failed: what Object Lock holds, if anything, else MFA
+/// Delete when the bucket has it on and S3 denied the deletion, else S3's
+/// words (saying when MFA Delete could not be read). Never a guess.
 async fn block_reason(
     eraser: &dyn ObjectEraser,
     request: &DeleteVersionRequest,
     delete_marker: bool,
     error: &crate::backend::BackendError,
+    versioning: Option<&Result<VersioningFacts, crate::backend::BackendError>>,
 ) -> BlockReason {
     // Delete markers carry no Object Lock settings.
     if !delete_marker {
@@ -338,8 +401,18 @@ async fn block_reason(
             }
         }
     }
+    let mut message = error.to_string();
+    match versioning {
+        Some(Ok(v)) if v.mfa_delete_enabled() && error.kind() == BackendErrorKind::AccessDenied => {
+            return BlockReason::MfaDelete;
+        }
+        Some(Err(e)) => message.push_str(&format!(
+            "; whether the bucket has MFA Delete could not be read (grant s3:GetBucketVersioning to know): {e}"
+        )),
+        _ => {}
+    }
     BlockReason::Refused {
         kind: error.kind(),
-        message: error.to_string(),
+        message,
     }
 }

@@ -117,13 +117,15 @@ impl Guard {
     ) -> Settled<N> {
         let mut violations = Vec::new();
         // Enrollment reads back what it stored; a liveness verification
-        // reads the reference image Rekognition stored.
+        // reads the reference image Rekognition stored; erasure and an
+        // inventory audit read the bucket's versioning configuration.
         let reads_s3 = matches!(
             operation,
             Operation::Enroll
                 | Operation::VerifyLiveness
                 | Operation::AuditInventory
                 | Operation::Reencrypt
+                | Operation::Erase
         ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
         let s3_ok = !reads_s3 || endpoint_pushed(&mut violations, self.inspector_endpoint_ok());
         self.check_store_endpoint(operation, &mut violations);
@@ -379,10 +381,15 @@ fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureE
 // that reach them, out of the warm path's code, which runs from a cold
 // instruction cache on every call.
 
+/// Records an insecure endpoint once: several backends of one operation
+/// (an inspector and an eraser on one S3 client) report the same one.
 #[cold]
 #[inline(never)]
 fn push_insecure(violations: &mut Vec<Violation>, v: InsecureEndpoint) {
-    violations.push(Violation::InsecureEndpoint(v));
+    let v = Violation::InsecureEndpoint(v);
+    if !violations.contains(&v) {
+        violations.push(v);
+    }
 }
 
 #[cold]
