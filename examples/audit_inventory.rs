@@ -16,10 +16,12 @@
 //! least one `--kms-key-arn`, and the reverse) the KMS key of every
 //! SSE-KMS and DSSE-KMS version is checked with HeadObject, pinned to its
 //! version, `--concurrency` calls at a time (default 16, at most 256).
-//! With `--remediation-out DIR` (or `s3://BUCKET/PREFIX`: uploaded with
-//! SSE-KMS under the first `--kms-key-arn`, else the bucket's AWS managed
-//! key, over HTTPS, each checked with HeadObject), the Batch Operations CSV
-//! manifests
+//! With `--remediation-out DIR` (or `s3://BUCKET/PREFIX`: uploaded over
+//! HTTPS with **SSE-S3**, each checked with HeadObject of the version
+//! written; S3 Batch Operations reads SSE-KMS only from S3 Inventory
+//! report manifests, never from hand-made CSV manifests, and these hold
+//! bucket, key and version id, never image bytes), the Batch Operations
+//! CSV manifests
 //! (`bucket,key,versionId`, keys percent-encoded, no header) are written
 //! there: `update-object-encryption.csv` (re-key in place; version ids and
 //! pins stay), `copy-object.csv` (current versions only: a copy writes new
@@ -45,13 +47,22 @@
 //! `keys_checked`, `keys_not_allowed`, `keys_unchecked`, `versions_gone`,
 //! `update_in_place`, `copy`, `delete_noncurrent` (versions to fix, by
 //! remediation), `remediation` (`null`, or per manifest `{path, rows}`),
+//! (each also `format`, `S3BatchOperations_CSV_20180820`, and `fields`,
+//! the columns for CreateJob's `ManifestSpec`; uploaded to S3 also
+//! `object_arn`, `etag` and `version_id`, CreateJob's `Location`, and
+//! `encryption`, `SSE-S3`), `covers_all_versions` and `uncovered` (a
+//! report of current versions only covers a bucket only if its versioning
+//! was never enabled; otherwise why not and how to get an all-versions
+//! report, also in `reasons`),
 //! with `--apply` `applied` (per version `bucket`, `key`, `remediation`,
 //! `old_version_id`, `new_version_id`, `error`), `compliant_after_apply`
 //! (a bool, also without `--apply`) and `reasons` (for errors). Never
 //! credentials.
 //!
 //! Exit status: 0 compliant (or, with `--apply`, every non-compliant
-//! version fixed and confirmed); 2 not compliant; 3 error, no verdict (a
+//! version fixed and confirmed, in a report that covers every stored
+//! version); 2 not compliant, or not proven compliant (a current-versions
+//! report of a versioned bucket); 3 error, no verdict (a
 //! checksum mismatch, a missing column, a report that is not CSV, an
 //! unreadable report, an insecure endpoint, S3 failing); 64 usage error.
 
@@ -93,7 +104,8 @@ struct Cli {
     #[arg(long)]
     apply: bool,
     /// Where the Batch Operations manifests of what to fix go: a local
-    /// directory, or s3://BUCKET/PREFIX (written with SSE-KMS over HTTPS).
+    /// directory, or s3://BUCKET/PREFIX (written with SSE-S3 over HTTPS,
+    /// which Batch Operations can read).
     #[arg(long, value_name = "DIR_OR_S3_PREFIX")]
     remediation_out: Option<String>,
     /// The account that must own the report's bucket and the photos' bucket.
@@ -161,6 +173,13 @@ impl Outputs {
     }
 
     fn publish(&self, report: &InventoryReport) -> std::io::Result<Value> {
+        // Every row carries a version id exactly when the report lists
+        // every version.
+        let fields: &[&str] = if report.all_versions {
+            &["Bucket", "Key", "VersionId"]
+        } else {
+            &["Bucket", "Key"]
+        };
         let mut written = serde_json::Map::new();
         for (name, rows) in Self::NAMES.into_iter().zip([
             report.update_in_place,
@@ -170,7 +189,12 @@ impl Outputs {
             std::fs::rename(self.partial(name), self.done(name))?;
             written.insert(
                 name.to_owned(),
-                json!({ "path": display(&self.done(name)), "rows": rows }),
+                json!({
+                    "path": display(&self.done(name)),
+                    "rows": rows,
+                    "format": BATCH_FORMAT,
+                    "fields": fields,
+                }),
             );
         }
         Ok(Value::Object(written))
@@ -182,6 +206,10 @@ impl Outputs {
         }
     }
 }
+
+/// The S3 Batch Operations manifest format of the CSV files written
+/// (CreateJob `ManifestSpec.Format`).
+const BATCH_FORMAT: &str = "S3BatchOperations_CSV_20180820";
 
 /// The most versions `--apply` fixes; beyond, S3 Batch Operations.
 const MAX_APPLY: usize = 1_000;
@@ -284,6 +312,11 @@ impl Destination {
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         S3ObjectRef::new(bucket, "manifest.csv").map_err(|e| e.to_string())?;
+        if prefix.split('/').any(|s| s == "." || s == "..") {
+            return Err(format!(
+                "the prefix {prefix:?} has a '.' or '..' segment, which an endpoint could resolve elsewhere"
+            ));
+        }
         let prefix = match prefix {
             "" => String::new(),
             p if p.ends_with('/') => p.to_owned(),
@@ -308,20 +341,34 @@ impl Destination {
     }
 }
 
-/// Uploads the published manifests with SSE-KMS (under `kms_key`, else the
-/// bucket's AWS managed key), over the backend's HTTPS-only S3 client, and
-/// checks each with HeadObject; returns `remediation` with S3 paths.
+/// Uploads the published manifests with SSE-S3 over the backend's
+/// HTTPS-only S3 client, checks each with HeadObject of the version
+/// written (SSE-S3, size, ETag), and returns `remediation` with what
+/// CreateJob's manifest `Location` needs: object ARN, ETag, version id.
+///
+/// Why SSE-S3: S3 Batch Operations reads SSE-KMS only from S3 Inventory
+/// report manifests, never from hand-made CSV manifests
+/// (`S3BatchOperations_CSV_20180820`), and never SSE-C (S3 User Guide,
+/// "Creating an S3 Batch Operations job"). These files list bucket, key
+/// and version id, never image bytes.
 async fn upload(
     backend: &rekognition_guard::aws::AwsBackend,
     bucket: &str,
     prefix: &str,
     staging: &Path,
     remediation: &Value,
-    kms_key: Option<&str>,
     owner: Option<&str>,
 ) -> Result<Value, String> {
     use aws_sdk_s3::types::ServerSideEncryption;
     let s3 = backend.s3_client();
+    let sdk_error = |what: &str, e: &dyn std::error::Error| {
+        format!(
+            "{what} failed: {}",
+            rekognition_guard::text::escape(
+                &aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+            )
+        )
+    };
     let mut uploaded = serde_json::Map::new();
     for name in Outputs::NAMES {
         let key = format!("{prefix}{name}.csv");
@@ -330,54 +377,48 @@ async fn upload(
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&path)
             .await
             .map_err(|e| e.to_string())?;
-        s3.put_object()
+        let put = s3
+            .put_object()
             .bucket(bucket)
             .key(&key)
             .body(body)
             .content_type("text/csv")
-            .server_side_encryption(ServerSideEncryption::AwsKms)
-            .set_ssekms_key_id(kms_key.map(str::to_owned))
+            .server_side_encryption(ServerSideEncryption::Aes256)
             .set_expected_bucket_owner(owner.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "PutObject s3://{bucket}/{key} failed: {}",
-                    rekognition_guard::text::escape(
-                        &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
-                    )
-                )
-            })?;
+            .map_err(|e| sdk_error(&format!("PutObject s3://{bucket}/{key}"), &e))?;
+        let written_etag = put.e_tag().map(str::to_owned);
+        let version_id = put.version_id().map(str::to_owned);
         let head = s3
             .head_object()
             .bucket(bucket)
             .key(&key)
+            .set_version_id(version_id.clone())
             .set_expected_bucket_owner(owner.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "HeadObject s3://{bucket}/{key} failed: {}",
-                    rekognition_guard::text::escape(
-                        &aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()
-                    )
-                )
-            })?;
-        let key_matches = kms_key.is_none_or(|k| head.ssekms_key_id() == Some(k));
-        if head.server_side_encryption() != Some(&ServerSideEncryption::AwsKms) || !key_matches {
+            .map_err(|e| sdk_error(&format!("HeadObject s3://{bucket}/{key}"), &e))?;
+        if head.server_side_encryption() != Some(&ServerSideEncryption::Aes256) {
             return Err(format!(
-                "s3://{bucket}/{key} was not stored with SSE-KMS under the key asked for"
+                "s3://{bucket}/{key} was not stored with SSE-S3, which S3 Batch Operations needs for a CSV manifest"
             ));
         }
-        if head.content_length() != i64::try_from(size).ok() {
+        if head.content_length() != i64::try_from(size).ok()
+            || written_etag.is_none()
+            || head.e_tag() != written_etag.as_deref()
+        {
             return Err(format!(
                 "s3://{bucket}/{key} does not hold what was written"
             ));
         }
-        uploaded.insert(
-            name.to_owned(),
-            json!({ "path": format!("s3://{bucket}/{key}"), "rows": remediation[name]["rows"] }),
-        );
+        let mut entry = remediation[name].clone();
+        entry["path"] = json!(format!("s3://{bucket}/{key}"));
+        entry["object_arn"] = json!(format!("arn:aws:s3:::{bucket}/{key}"));
+        entry["etag"] = json!(written_etag.as_deref().map(|e| e.trim_matches('"')));
+        entry["version_id"] = json!(version_id);
+        entry["encryption"] = json!("SSE-S3");
+        uploaded.insert(name.to_owned(), entry);
     }
     Ok(Value::Object(uploaded))
 }
@@ -521,7 +562,6 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             prefix,
             staging,
         }) => {
-            let kms_key = cli.kms_key_arn.first().map(String::as_str);
             let owner = cli.expected_bucket_owner.as_deref();
             let uploaded = upload(
                 &backend,
@@ -529,7 +569,6 @@ async fn run(cli: &Cli) -> (Exit, Value) {
                 prefix,
                 staging.path(),
                 &remediation,
-                kms_key,
                 owner,
             )
             .await;
@@ -550,6 +589,8 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         "manifest": manifest.to_string(),
         "source_bucket": report.source_bucket,
         "all_versions": report.all_versions,
+        "covers_all_versions": report.covers_all_versions,
+        "uncovered": report.uncovered,
         "creation_timestamp_ms": report.creation_timestamp_ms,
         "files": report.files,
         "rows": report.rows,
@@ -568,16 +609,18 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         "copy": report.copy,
         "delete_noncurrent": report.delete_noncurrent,
         "remediation": remediation,
-        "reasons": [],
+        "reasons": report.uncovered.iter().collect::<Vec<_>>(),
     });
     let mut out = out;
     let mut fixed = 0;
     if cli.apply {
         if overflow {
-            out["reasons"] = json!([format!(
-                "--apply fixes at most {MAX_APPLY} versions and this report has {}: run S3 Batch Operations jobs with the manifests of --remediation-out",
-                report.non_compliant()
-            )]);
+            if let Some(reasons) = out["reasons"].as_array_mut() {
+                reasons.push(json!(format!(
+                    "--apply fixes at most {MAX_APPLY} versions and this report has {}: run S3 Batch Operations jobs with the manifests of --remediation-out",
+                    report.non_compliant()
+                )));
+            }
         } else {
             let target = KmsKeyArn::parse(&cli.kms_key_arn[0]).expect("checked with the policy");
             let applied = apply(&guard, &fixes, &target, usize::from(cli.concurrency)).await;
@@ -585,8 +628,13 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             out["applied"] = Value::Array(applied);
         }
     }
-    let fixed_all =
-        cli.apply && !overflow && report.versions > 0 && fixed == report.non_compliant();
+    // Fixing every version listed proves nothing about versions the report
+    // did not list.
+    let fixed_all = cli.apply
+        && !overflow
+        && report.covers_all_versions
+        && report.versions > 0
+        && fixed == report.non_compliant();
     out["compliant_after_apply"] = json!(report.is_compliant() || fixed_all);
     let exit = if report.is_compliant() || fixed_all {
         Exit::Compliant
@@ -611,13 +659,18 @@ async fn main() -> ExitCode {
     };
     let (exit, report) = run(&cli).await;
     match exit {
-        Exit::Compliant | Exit::NotCompliant => eprintln!(
-            "{}: {} versions, {} not compliant ({})",
-            report["source_bucket"].as_str().unwrap_or_default(),
-            report["versions"],
-            report["non_compliant"],
-            report["counts"]
-        ),
+        Exit::Compliant | Exit::NotCompliant => {
+            eprintln!(
+                "{}: {} versions, {} not compliant ({})",
+                report["source_bucket"].as_str().unwrap_or_default(),
+                report["versions"],
+                report["non_compliant"],
+                report["counts"]
+            );
+            for reason in report["reasons"].as_array().into_iter().flatten() {
+                eprintln!("  - {}", reason.as_str().unwrap_or_default());
+            }
+        }
         Exit::Error | Exit::Usage => {
             for reason in report["reasons"].as_array().into_iter().flatten() {
                 eprintln!("audit_inventory: {}", reason.as_str().unwrap_or_default());

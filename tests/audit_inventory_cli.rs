@@ -132,7 +132,9 @@ async fn audit_inventory_keeps_its_contract() {
     );
     assert!(!out.join("copy-object.csv.partial").exists());
 
-    // The manifests to S3: SSE-KMS under the first key, the same bytes.
+    // The manifests to S3: SSE-S3 (the only server-side encryption S3
+    // Batch Operations reads for a CSV manifest), the same bytes, and what
+    // CreateJob needs to name each one.
     let prefix = format!("s3://{}/remediation/2026-11-30", mixed.destination);
     let r = run(
         &bin,
@@ -158,6 +160,21 @@ async fn audit_inventory_keeps_its_contract() {
             "{}",
             r.json
         );
+        let entry = &r.json["remediation"][name];
+        assert_eq!(
+            entry["object_arn"],
+            format!(
+                "arn:aws:s3:::{}/remediation/2026-11-30/{name}.csv",
+                mixed.destination
+            )
+            .as_str()
+        );
+        assert_eq!(entry["format"], "S3BatchOperations_CSV_20180820");
+        assert_eq!(
+            entry["fields"],
+            serde_json::json!(["Bucket", "Key", "VersionId"])
+        );
+        assert_eq!(entry["encryption"], "SSE-S3");
         let object = fleet_bucket
             .s3
             .get_object()
@@ -166,7 +183,17 @@ async fn audit_inventory_keeps_its_contract() {
             .send()
             .await
             .unwrap();
-        assert_eq!(object.ssekms_key_id(), Some(key.as_str()));
+        assert_eq!(
+            object.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        );
+        assert_eq!(object.ssekms_key_id(), None);
+        assert_eq!(
+            entry["etag"].as_str(),
+            object.e_tag().map(|e| e.trim_matches('"')),
+            "CreateJob's ETag"
+        );
+        assert_eq!(entry["version_id"].as_str(), object.version_id());
         let body = object.body.collect().await.unwrap().into_bytes();
         let (mut got, mut want): (Vec<&str>, Vec<&str>) = (
             std::str::from_utf8(&body).unwrap().lines().collect(),
@@ -298,6 +325,30 @@ async fn audit_inventory_keeps_its_contract() {
     assert!(!failed_out
         .join("update-object-encryption.csv.partial")
         .exists());
+
+    // 2: a report of current versions only, of a versioned bucket: every
+    // version it lists is compliant, but the noncurrent ones were never
+    // read; not proven compliant, and the JSON says how to get a report
+    // that is.
+    let current_only = deliver(
+        &f,
+        &Report::current_versions(&f.bucket, &inventory_rows(&f, &f.bucket).await, 1),
+    )
+    .await;
+    let r = run(&bin, &current_only.manifest.to_string(), &checked, &aws);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json["compliant"], false);
+    assert_eq!(r.json["non_compliant"], 0);
+    assert_eq!(r.json["all_versions"], false);
+    assert_eq!(r.json["covers_all_versions"], false);
+    let uncovered = r.json["uncovered"].as_str().unwrap();
+    assert!(
+        uncovered.contains("noncurrent versions")
+            && uncovered.contains("IncludedObjectVersions to All"),
+        "{uncovered}"
+    );
+    assert_eq!(r.json["reasons"][0].as_str(), Some(uncovered));
+    assert!(r.stderr.contains("IncludedObjectVersions"), "{}", r.stderr);
 
     // 3: a Parquet report.
     let mut parquet = Report::csv(&f.bucket, &[], 1);

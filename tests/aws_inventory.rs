@@ -160,6 +160,58 @@ async fn an_all_kms_fleet_is_compliant() {
     }
 }
 
+/// A report of current versions only covers a bucket whose versioning
+/// was never enabled (no noncurrent version can exist), and no other: of a
+/// versioned bucket it gives no compliant verdict, says what was not
+/// covered and how to get a report that is, however compliant the
+/// versions it lists.
+#[tokio::test]
+async fn a_current_versions_report_proves_compliance_only_of_a_never_versioned_bucket() {
+    let Some(emu) = emulator() else { return };
+    let versioned = fixture(emu, true).await;
+    versioned.put_kms(ADA).await.unwrap();
+    versioned.put_kms(ADA).await.unwrap();
+    let never = fixture(emulator().expect("the emulator"), false).await;
+    never.put_kms(ADA).await;
+    for (f, covered) in [(&versioned, false), (&never, true)] {
+        let rows = if covered {
+            // moto refuses HeadObject of version `null` in a bucket that
+            // never had versioning, so this one row is written out.
+            vec![support::inventory::Row {
+                key: ADA.to_owned(),
+                version_id: "null".to_owned(),
+                is_latest: true,
+                is_delete_marker: false,
+                size: 10,
+                encryption_status: "SSE-KMS",
+                bucket_key_status: "DISABLED",
+            }]
+        } else {
+            inventory_rows(f, &f.bucket).await
+        };
+        let delivered = deliver(f, &Report::current_versions(&f.bucket, &rows, 1)).await;
+        let report = guard(f, false)
+            .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+            .await
+            .unwrap();
+        assert!(!report.all_versions);
+        assert_eq!(report.versions, 1, "the current version only");
+        assert_eq!(report.non_compliant(), 0);
+        assert_eq!(report.covers_all_versions, covered, "{report:?}");
+        assert_eq!(report.is_compliant(), covered, "{report:?}");
+        match &report.uncovered {
+            None => assert!(covered),
+            Some(why) => {
+                assert!(!covered);
+                assert!(
+                    why.contains("Enabled") && why.contains("IncludedObjectVersions to All"),
+                    "{why}"
+                );
+            }
+        }
+    }
+}
+
 /// Delivers `report`, lets `tamper` change it, and audits it: the error.
 async fn audit_error(
     f: &Fixture,
@@ -203,6 +255,85 @@ async fn a_changed_manifest_fails_its_checksum() {
         ),
         "{err}"
     );
+}
+
+/// A checksum-valid manifest that names a data file outside the report's
+/// own data folder, or through a `.` or `..` segment (which a path-style
+/// endpoint or a normalising proxy resolves elsewhere, or which names one
+/// file twice), is refused before any data file is read.
+#[tokio::test]
+async fn data_files_outside_the_reports_folder_or_with_dot_segments_are_never_read() {
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    f.put_kms(ADA).await.unwrap();
+    let rows = inventory_rows(&f, &f.bucket).await;
+    let report = Report::csv(&f.bucket, &rows, 1);
+    let delivered = deliver(&f, &report).await;
+    let own = delivered.data_keys[0].clone();
+    let folder = own.rsplit_once('/').unwrap().0.to_owned();
+    let file = support::inventory::gzip(report.files[0].as_bytes());
+    // What each manifest names; every named key exists, with this file.
+    for (keys, why) in [
+        (
+            vec!["../other-bucket/secret.csv.gz".to_owned()],
+            "'.' or '..'",
+        ),
+        (
+            vec![format!("{folder}/./a.csv.gz"), format!("{folder}/a.csv.gz")],
+            "'.' or '..'",
+        ),
+        (vec!["other-report/data/a.csv.gz".to_owned()], "data folder"),
+        (
+            vec![own.clone(), own.replacen("/data/", "/data//", 1)],
+            "listed twice",
+        ),
+    ] {
+        for key in &keys {
+            support::inventory::put(&f, &delivered.destination, key, file.clone()).await;
+        }
+        let files: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|k| serde_json::json!({"key": k, "size": file.len(), "MD5checksum": support::inventory::md5_hex(&file)}))
+            .collect();
+        let manifest = serde_json::json!({
+            "sourceBucket": f.bucket,
+            "destinationBucket": format!("arn:aws:s3:::{}", delivered.destination),
+            "version": "2016-11-30",
+            "fileFormat": "CSV",
+            "fileSchema": support::inventory::SCHEMA,
+            "files": files,
+        })
+        .to_string();
+        support::inventory::put(
+            &f,
+            &delivered.destination,
+            delivered.manifest.key(),
+            manifest.clone().into_bytes(),
+        )
+        .await;
+        support::inventory::put(
+            &f,
+            &delivered.destination,
+            &delivered
+                .manifest
+                .key()
+                .replace("manifest.json", "manifest.checksum"),
+            format!("{}\n", support::inventory::md5_hex(manifest.as_bytes())).into_bytes(),
+        )
+        .await;
+        let err = guard(&f, false)
+            .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Inventory(InventoryError::InvalidManifest { .. })
+            ),
+            "{keys:?}: {err}"
+        );
+        assert!(err.to_string().contains(why), "{keys:?}: {err}");
+    }
 }
 
 /// A data file replaced after delivery fails its MD5checksum.

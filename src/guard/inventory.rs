@@ -9,10 +9,10 @@ use super::path::backend_error;
 use super::Guard;
 use crate::backend::{
     BackendError, BackendErrorKind, InspectRequest, ObjectReader, ReadObjectRequest,
-    ReencryptRequest,
+    ReencryptRequest, VersioningRequest,
 };
 use crate::error::{ConfigError, Error};
-use crate::input::{InputError, KmsKeyArn, S3ObjectRef, Service};
+use crate::input::{has_dot_segment, InputError, KmsKeyArn, S3ObjectRef, Service, NULL_VERSION_ID};
 use crate::inventory::reader::{Inflater, RowParser, INFLATE_STEP};
 use crate::inventory::{
     BucketKeyStatus, EncryptionStatus, InventoryAuditOptions, InventoryError, InventoryManifest,
@@ -159,9 +159,17 @@ impl Guard {
         match &result {
             Ok(r) => tracing::info!(
                 target: AUDIT_TARGET,
-                decision = if r.is_compliant() { "compliant" } else { "non_compliant" },
+                decision = if r.is_compliant() {
+                    "compliant"
+                } else if r.non_compliant() == 0 && r.versions > 0 {
+                    "not_covered"
+                } else {
+                    "non_compliant"
+                },
                 manifest = %manifest,
                 source_bucket = %crate::text::escape(&r.source_bucket),
+                covers_all_versions = r.covers_all_versions,
+                uncovered = r.uncovered.as_deref(),
                 versions = r.versions,
                 non_compliant = r.non_compliant(),
                 counts = ?r.counts,
@@ -223,10 +231,13 @@ impl Guard {
             "inventory report: manifest checked"
         );
 
+        let (covers_all_versions, uncovered) = self.coverage(&manifest, owner.clone()).await?;
         let mut report = InventoryReport {
             source_bucket: manifest.source_bucket().to_owned(),
             kms_keys_checked: options.checks_kms_keys(),
             all_versions: manifest.includes_all_versions(),
+            covers_all_versions,
+            uncovered,
             creation_timestamp_ms: manifest.creation_timestamp_ms(),
             ..InventoryReport::default()
         };
@@ -374,6 +385,40 @@ impl Guard {
         Ok(report)
     }
 
+    /// Whether the report covers every version the bucket stores, and if
+    /// not, why and what to do: a report of all versions does; a report of
+    /// current versions does only for a bucket whose versioning was never
+    /// enabled, which `GetBucketVersioning` must say.
+    async fn coverage(
+        &self,
+        manifest: &InventoryManifest,
+        owner: Option<crate::input::AccountId>,
+    ) -> Result<(bool, Option<String>), Error> {
+        if manifest.includes_all_versions() {
+            return Ok((true, None));
+        }
+        const FIX: &str = "set the inventory configuration's IncludedObjectVersions to All (put-bucket-inventory-configuration) and audit its next report";
+        let bucket = crate::text::escape(manifest.source_bucket());
+        let request = VersioningRequest::new(manifest.source_bucket(), owner);
+        match self.inspector.bucket_versioning(&request).await {
+            Ok(v) if v.never_enabled() => Ok((true, None)),
+            Ok(v) => Ok((
+                false,
+                Some(format!(
+                    "the report lists current versions only, and versioning of bucket {bucket} is {}: its noncurrent versions, which still hold photos, were not read, so the bucket is not proven compliant; {FIX}",
+                    crate::text::quote(v.status.as_deref().unwrap_or_default(), 32)
+                )),
+            )),
+            Err(e) if e.insecure_endpoint().is_some() => Err(backend_error(OP, e)),
+            Err(e) => Ok((
+                false,
+                Some(format!(
+                    "the report lists current versions only, and the versioning of bucket {bucket} could not be read ({e}; grant s3:GetBucketVersioning), so noncurrent versions the report does not list may exist; {FIX}"
+                )),
+            )),
+        }
+    }
+
     /// Starts the pending key checks, with at most `limit` in flight,
     /// settling finished ones to make room.
     async fn start_key_checks(
@@ -408,8 +453,25 @@ impl Guard {
             // 1,024 bytes): not checked, so not compliant.
             return (check, KeyOutcome::Unchecked);
         };
+        if has_dot_segment(&check.key) {
+            // A path-style endpoint or a proxy could answer for another
+            // key: not checked, so not compliant.
+            tracing::warn!(object = %object, "KMS key check skipped: the key has a '.' or '..' segment; counted as unchecked");
+            return (check, KeyOutcome::Unchecked);
+        }
         let request = InspectRequest::new(object, self.policy.bucket_owner().cloned());
         let outcome = match self.inspector.inspect(&request).await {
+            // An answer about another version than the one asked about
+            // says nothing about this one.
+            Ok(facts)
+                if answered_for_another_version(
+                    check.version_id.as_deref(),
+                    facts.version_id.as_deref(),
+                ) =>
+            {
+                tracing::warn!(object = %request.object(), "KMS key check answered for another version: counted as unchecked");
+                KeyOutcome::Unchecked
+            }
             Ok(facts) => {
                 let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());
                 match (&facts.encryption, key) {
@@ -439,6 +501,17 @@ impl Guard {
             }
         };
         (check, outcome)
+    }
+}
+
+/// Whether HeadObject of version `asked` answered about another one. S3
+/// may leave out the header for the `null` version; a version asked for
+/// and not named back otherwise is not an answer about it.
+fn answered_for_another_version(asked: Option<&str>, reported: Option<&str>) -> bool {
+    match (asked, reported) {
+        (Some(asked), Some(reported)) => asked != reported,
+        (Some(asked), None) => asked != NULL_VERSION_ID,
+        (None, _) => false,
     }
 }
 
@@ -641,12 +714,17 @@ impl Guard {
         // again), and S3 copies it only if its ETag is still the one seen
         // here, so a version written in between is never overwritten.
         let mut current_etag = None;
+        let mut versioned = false;
         if remediation == Remediation::CopyObject {
             let latest = self
                 .inspector
                 .inspect(&head(unpinned.clone()))
                 .await
                 .map_err(|e| backend_error(OP, e))?;
+            versioned = latest
+                .version_id
+                .as_deref()
+                .is_some_and(crate::input::names_immutable_version);
             if let Some(requested) = object.version_id() {
                 if latest.version_id.as_deref() != Some(requested) {
                     return Err(InputError::InvalidS3Reference {
@@ -678,6 +756,17 @@ impl Guard {
         }
         .map_err(|e| backend_error(OP, e))?;
         self.forget_check(object);
+        // A copy in a versioned bucket makes a new version, and S3 says
+        // which: without it, the check below would read whatever is latest
+        // (perhaps another writer's), so nothing is confirmed.
+        if versioned && new_version_id.is_none() {
+            return Err(Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                "CopyObject",
+                format!("CopyObject of {unpinned} in a versioned bucket answered without the new version id, so the copy cannot be confirmed; check the key's versions"),
+            )));
+        }
 
         let stored = match &new_version_id {
             Some(v) => unpinned.clone().with_version_id(v)?,

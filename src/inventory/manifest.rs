@@ -4,7 +4,7 @@ use md5::{Digest, Md5};
 use serde_json::Value;
 
 use super::{quoted, InventoryError};
-use crate::input::S3ObjectRef;
+use crate::input::{has_dot_segment, S3ObjectRef};
 
 /// The only `version` of `manifest.json` S3 has written.
 const MANIFEST_VERSION: &str = "2016-11-30";
@@ -211,6 +211,12 @@ impl InventoryManifest {
             .get("files")
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("no files array".to_owned()))?;
+        // S3 Inventory writes a report's data files under its own folder,
+        // `PREFIX/SOURCE-BUCKET/CONFIG-ID/data/`, beside the dated folder
+        // of its manifest (S3 User Guide, "Inventory manifest"). A
+        // manifest names only those: never another report's files, never a
+        // key a path-style endpoint would resolve elsewhere.
+        let data_folder = format!("{}data/", report_root(manifest.key()));
         let mut files = Vec::with_capacity(listed.len());
         for (i, file) in listed.iter().enumerate() {
             let key = file.get("key").and_then(Value::as_str);
@@ -230,7 +236,25 @@ impl InventoryManifest {
                     quoted(&destination_bucket)
                 ))
             })?;
-            if files.iter().any(|f: &DataFile| f.object == object) {
+            if has_dot_segment(key) {
+                return Err(invalid(format!(
+                    "files[{i}] key {} has a '.' or '..' segment, which an endpoint could resolve to another object",
+                    quoted(key)
+                )));
+            }
+            if !collapse_slashes(key).starts_with(&collapse_slashes(&data_folder)) {
+                return Err(invalid(format!(
+                    "files[{i}] key {} is not in this report's data folder {} (PREFIX/SOURCE-BUCKET/CONFIG-ID/data/ beside the manifest's dated folder)",
+                    quoted(key),
+                    quoted(&data_folder)
+                )));
+            }
+            // Two spellings of one file (`data//a` and `data/a`) are read
+            // as one by a normalising endpoint: listed twice all the same.
+            if files
+                .iter()
+                .any(|f: &DataFile| collapse_slashes(f.object.key()) == collapse_slashes(key))
+            {
                 return Err(invalid(format!("files[{i}] is listed twice")));
             }
             files.push(DataFile {
@@ -313,6 +337,31 @@ impl InventoryManifest {
     }
 }
 
+/// `PREFIX/SOURCE-BUCKET/CONFIG-ID/` (with its slash; empty at the top
+/// of the bucket) of a manifest at
+/// `PREFIX/SOURCE-BUCKET/CONFIG-ID/YYYY-MM-DDTHH-MMZ/manifest.json`.
+fn report_root(manifest_key: &str) -> &str {
+    // Without `manifest.json`, then without the dated folder.
+    let Some((folder, _)) = manifest_key.rsplit_once('/') else {
+        return "";
+    };
+    match folder.rsplit_once('/') {
+        Some((root, _)) => &manifest_key[..root.len() + 1],
+        None => "",
+    }
+}
+
+/// `key` with runs of `/` as one: how a normalising endpoint reads it.
+fn collapse_slashes(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -325,7 +374,7 @@ pub(crate) mod tests {
             "version": "2016-11-30",
             "fileFormat": "CSV",
             "fileSchema": schema,
-            "files": [{"key": "photos/data/a.csv.gz", "size": data.len(), "MD5checksum": hex::encode(Md5::digest(data))}]
+            "files": [{"key": "photos/library-photos/all/data/a.csv.gz", "size": data.len(), "MD5checksum": hex::encode(Md5::digest(data))}]
         })
         .to_string();
         parse(json.as_bytes()).unwrap()
@@ -462,6 +511,65 @@ pub(crate) mod tests {
         value["files"] = serde_json::json!([file.clone(), file]);
         let err = parse(value.to_string().as_bytes()).unwrap_err();
         assert!(err.to_string().contains("listed twice"), "{err}");
+    }
+
+    /// Data files only from this report's own data folder, never through
+    /// a `.` or `..` segment, and one file never twice under two
+    /// spellings.
+    #[test]
+    fn data_files_come_from_the_reports_own_folder_and_are_named_plainly() {
+        let with_keys = |keys: &[&str]| {
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&json("CSV", SCHEMA)).unwrap();
+            let file = value["files"][0].clone();
+            value["files"] = keys
+                .iter()
+                .map(|k| {
+                    let mut f = file.clone();
+                    f["key"] = (*k).into();
+                    f
+                })
+                .collect();
+            parse(value.to_string().as_bytes()).map_err(|e| e.to_string())
+        };
+        const OWN: &str = "photos/library-photos/all/data/";
+        assert!(with_keys(&[&format!("{OWN}a.csv.gz"), &format!("{OWN}b.csv.gz")]).is_ok());
+        for (keys, why) in [
+            (vec!["../other-bucket/secret.csv.gz"], "'.' or '..'"),
+            (
+                vec!["photos/library-photos/all/data/../../x/data/a.csv.gz"],
+                "'.' or '..'",
+            ),
+            (
+                vec!["photos/library-photos/all/data/./a.csv.gz"],
+                "'.' or '..'",
+            ),
+            (
+                vec!["photos/library-photos/other-config/data/a.csv.gz"],
+                "data folder",
+            ),
+            (
+                vec!["photos/library-photos/all/2026-11-28T01-00Z/a.csv.gz"],
+                "data folder",
+            ),
+            (vec!["elsewhere/a.csv.gz"], "data folder"),
+            (
+                vec![
+                    "photos/library-photos/all/data/a.csv.gz",
+                    "photos/library-photos/all/data//a.csv.gz",
+                ],
+                "listed twice",
+            ),
+        ] {
+            let err = with_keys(&keys).unwrap_err();
+            assert!(err.contains(why), "{keys:?}: {err}");
+        }
+        assert_eq!(
+            report_root("p/src/cfg/2026-11-29T01-00Z/manifest.json"),
+            "p/src/cfg/"
+        );
+        assert_eq!(report_root("2026-11-29T01-00Z/manifest.json"), "");
+        assert_eq!(report_root("manifest.json"), "");
     }
 
     #[test]

@@ -408,6 +408,15 @@ pub struct InventoryReport {
     /// `All`). When not, only current versions were judged: noncurrent
     /// versions, which still store their photos, are not in the report.
     pub all_versions: bool,
+    /// Whether the report covers every version the bucket stores: a report
+    /// of all versions, or a current-versions report of a bucket whose
+    /// versioning was never enabled (`GetBucketVersioning` without a
+    /// `Status`: no noncurrent version can exist). Without it there is no
+    /// compliant verdict ([`uncovered`](Self::uncovered) says why).
+    pub covers_all_versions: bool,
+    /// Why the report does not cover every stored version, and how to get
+    /// one that does; `None` when it does.
+    pub uncovered: Option<String>,
     /// When S3 started the report (`creationTimestamp`, milliseconds since
     /// the Unix epoch), if stated: what was written or re-encrypted since
     /// is not in it.
@@ -467,14 +476,16 @@ impl InventoryReport {
             + self.keys_unchecked
     }
 
-    /// Whether every version the report lists is encrypted with SSE-KMS
+    /// Whether every version the bucket stores is encrypted with SSE-KMS
     /// or DSSE-KMS (and, when [`kms_keys_checked`](Self::kms_keys_checked),
     /// under an allowed key). Fails closed: an unknown status or an
     /// unchecked key is not compliant, and neither is a report of no
-    /// versions at all (nothing was shown). Covers noncurrent versions only
-    /// when [`all_versions`](Self::all_versions).
+    /// versions at all (nothing was shown), nor one that does not
+    /// [cover every stored version](Self::covers_all_versions) (a
+    /// current-versions report of a versioned bucket: its noncurrent
+    /// versions were never seen).
     pub fn is_compliant(&self) -> bool {
-        self.versions > 0 && self.non_compliant() == 0
+        self.covers_all_versions && self.versions > 0 && self.non_compliant() == 0
     }
 }
 
@@ -483,9 +494,11 @@ impl InventoryReport {
 impl serde::Serialize for InventoryReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut r = serializer.serialize_struct("InventoryReport", 19)?;
+        let mut r = serializer.serialize_struct("InventoryReport", 21)?;
         r.serialize_field("source_bucket", &self.source_bucket)?;
         r.serialize_field("all_versions", &self.all_versions)?;
+        r.serialize_field("covers_all_versions", &self.covers_all_versions)?;
+        r.serialize_field("uncovered", &self.uncovered)?;
         r.serialize_field("creation_timestamp_ms", &self.creation_timestamp_ms)?;
         r.serialize_field("files", &self.files)?;
         r.serialize_field("rows", &self.rows)?;
@@ -569,11 +582,19 @@ mod tests {
 
     #[test]
     fn an_unknown_status_is_never_compliant() {
-        let mut report = InventoryReport::default();
+        let mut report = InventoryReport {
+            covers_all_versions: true,
+            ..InventoryReport::default()
+        };
         assert!(!report.is_compliant(), "no versions shown, no verdict");
         report.versions = 10;
         report.counts.insert("SSE-KMS", 10);
         assert!(report.is_compliant());
+        // Every version listed is compliant, but not every stored one
+        // was listed: no verdict.
+        report.covers_all_versions = false;
+        assert!(!report.is_compliant());
+        report.covers_all_versions = true;
         report.counts.insert("UNKNOWN", 1);
         assert!(!report.is_compliant());
         assert_eq!(report.non_compliant(), 1);

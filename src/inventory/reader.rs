@@ -67,7 +67,7 @@ pub struct InventoryRow<'a> {
 /// let json = serde_json::json!({
 ///     "sourceBucket": "library-photos", "destinationBucket": "arn:aws:s3:::inventory",
 ///     "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, EncryptionStatus",
-///     "files": [{"key": "data/1.csv.gz", "size": data.len(), "MD5checksum": md5_hex(&data)}],
+///     "files": [{"key": "library-photos/all/data/1.csv.gz", "size": data.len(), "MD5checksum": md5_hex(&data)}],
 /// }).to_string();
 /// let manifest = InventoryManifest::parse(
 ///     &S3ObjectRef::parse("s3://inventory/library-photos/all/2026-11-29T01-00Z/manifest.json")?,
@@ -380,10 +380,12 @@ impl RowParser {
         let field = |i: usize| &record[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
         let optional = |i: Option<usize>| i.map(field);
         let flag = |i: Option<usize>, name: &str| -> Result<Option<bool>, InventoryError> {
+            // AWS's documentation shows `true`, `TRUE` and `True`; any
+            // other value fails the audit.
             match optional(i) {
                 None => Ok(None),
-                Some("true") => Ok(Some(true)),
-                Some("false") => Ok(Some(false)),
+                Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
                 Some(other) => Err(invalid(format!(
                     "{name} is {}, not true or false",
                     quoted(other)
@@ -608,6 +610,42 @@ mod tests {
         trailing.extend_from_slice(b"\"library-photos\",\"x\"");
         let err = read(&trailing, 7).unwrap_err();
         assert!(matches!(err, InventoryError::InvalidData { .. }), "{err}");
+    }
+
+    /// AWS documents `true` in more than one spelling; any case reads the
+    /// same, and anything else still fails.
+    #[test]
+    fn booleans_are_read_whatever_their_case() {
+        for (latest, marker, expected) in [
+            ("true", "false", (Some(true), false)),
+            ("TRUE", "FALSE", (Some(true), false)),
+            ("True", "False", (Some(true), false)),
+            ("tRUE", "fALSE", (Some(true), false)),
+            ("False", "TRUE", (Some(false), true)),
+        ] {
+            let row = format!(
+                "\"library-photos\",\"k\",\"v1\",\"{latest}\",\"{marker}\",\"1\",\"SSE-KMS\",\"\"\n"
+            );
+            let manifest = manifest_with(SCHEMA, &gzip(row.as_bytes()));
+            let data = gzip(row.as_bytes());
+            let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+            let mut seen = None;
+            reader
+                .push(&data, &mut |r| {
+                    seen = Some((r.is_latest, r.is_delete_marker));
+                    Ok(())
+                })
+                .unwrap();
+            reader.finish(&mut |_| Ok(())).unwrap();
+            assert_eq!(seen, Some(expected), "{latest} {marker}");
+        }
+        for bad in ["yes", "1", "t", " true", ""] {
+            let row = format!(
+                "\"library-photos\",\"k\",\"v1\",\"{bad}\",\"false\",\"1\",\"SSE-KMS\",\"\"\n"
+            );
+            let err = read(&gzip(row.as_bytes()), 64).unwrap_err();
+            assert!(err.to_string().contains("IsLatest"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -93,7 +93,15 @@ impl RemediationSink for () {
 /// version,
 /// `bucket,key,versionId` (or `bucket,key` without a version id), no
 /// header, keys percent-encoded (a space as `%20`, `+` as `%2B`, `%` as
-/// `%25`, every non-ASCII byte as `%XX`).
+/// `%25`, every non-ASCII byte as `%XX`). The first row of a manifest
+/// decides whether it has a version-id column; Batch Operations requires
+/// every row of such a manifest to carry one, so a row that differs is an
+/// error (S3 User Guide, "Creating an S3 Batch Operations job").
+///
+/// Batch Operations reads a CSV manifest stored with SSE-S3, not SSE-KMS
+/// (which it reads only for S3 Inventory report manifests) and not SSE-C:
+/// store these files in S3 with SSE-S3. They hold bucket, key and version
+/// id, never image bytes.
 ///
 /// ```
 /// use rekognition_guard::inventory::{BatchManifestWriter, Remediation, RemediationSink};
@@ -110,6 +118,9 @@ pub struct BatchManifestWriter<W: Write> {
     update_in_place: W,
     copy: W,
     delete_noncurrent: W,
+    /// Per manifest (in the order above), whether its rows carry a
+    /// version id, once the first row is written.
+    versioned: [Option<bool>; 3],
 }
 
 impl<W: Write> BatchManifestWriter<W> {
@@ -122,6 +133,7 @@ impl<W: Write> BatchManifestWriter<W> {
             update_in_place,
             copy,
             delete_noncurrent,
+            versioned: [None; 3],
         }
     }
 
@@ -146,11 +158,21 @@ impl<W: Write + Send> RemediationSink for BatchManifestWriter<W> {
         key: &str,
         version_id: Option<&str>,
     ) -> io::Result<()> {
-        let out = match remediation {
-            Remediation::UpdateObjectEncryption => &mut self.update_in_place,
-            Remediation::CopyObject => &mut self.copy,
-            Remediation::DeleteNoncurrentVersion => &mut self.delete_noncurrent,
+        let (out, slot) = match remediation {
+            Remediation::UpdateObjectEncryption => (&mut self.update_in_place, 0),
+            Remediation::CopyObject => (&mut self.copy, 1),
+            Remediation::DeleteNoncurrentVersion => (&mut self.delete_noncurrent, 2),
         };
+        let has_version = version_id.is_some();
+        if *self.versioned[slot].get_or_insert(has_version) != has_version {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the {} manifest mixes rows with and without a version id; S3 Batch Operations needs every row of a manifest with a version-id column to carry one",
+                    remediation.as_str()
+                ),
+            ));
+        }
         // Bucket names and version ids need no encoding; the reader
         // refuses version ids with a comma or a quote.
         write!(out, "{bucket},{}", utf8_percent_encode(key, KEY_ENCODE))?;
@@ -164,6 +186,25 @@ impl<W: Write + Send> RemediationSink for BatchManifestWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_with_a_version_column_has_a_version_in_every_row() {
+        let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
+        w.add(Remediation::CopyObject, "b", "k1", Some("v1"))
+            .unwrap();
+        let err = w.add(Remediation::CopyObject, "b", "k2", None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("copy-object"), "{err}");
+        // Each manifest decides by its own first row.
+        w.add(Remediation::UpdateObjectEncryption, "b", "k3", None)
+            .unwrap();
+        assert!(w
+            .add(Remediation::UpdateObjectEncryption, "b", "k4", Some("v4"))
+            .is_err());
+        let (in_place, copy, _) = w.into_inner().unwrap();
+        assert_eq!(copy, b"b,k1,v1\n");
+        assert_eq!(in_place, b"b,k3\n");
+    }
 
     #[test]
     fn written_keys_read_back_with_either_decoder() {

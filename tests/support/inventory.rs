@@ -164,6 +164,31 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The current versions among `rows` of `source_bucket`, as a report
+    /// configured with `IncludedObjectVersions` `Current` has them: no
+    /// `VersionId`, `IsLatest` or `IsDeleteMarker` column, no delete
+    /// markers, no noncurrent versions.
+    pub fn current_versions(source_bucket: &str, rows: &[Row], files: usize) -> Self {
+        let mut data = vec![String::new(); files];
+        let current = rows.iter().filter(|r| r.is_latest && !r.is_delete_marker);
+        for (i, row) in current.enumerate() {
+            data[i % files].push_str(&format!(
+                "\"{source_bucket}\",\"{}\",\"{}\",\"{}\"\n",
+                inventory_encode(&row.key),
+                row.size,
+                row.encryption_status,
+            ));
+        }
+        Self {
+            source_bucket: source_bucket.to_owned(),
+            format: "CSV".into(),
+            schema: "Bucket, Key, Size, EncryptionStatus".into(),
+            files: data,
+        }
+    }
+}
+
 /// Where a delivered report is, and what was written.
 pub struct Delivered {
     pub manifest: S3ObjectRef,
