@@ -342,9 +342,11 @@ impl Destination {
 }
 
 /// Uploads the published manifests with SSE-S3 over the backend's
-/// HTTPS-only S3 client, checks each with HeadObject of the version
-/// written (SSE-S3, size, ETag), and returns `remediation` with what
-/// CreateJob's manifest `Location` needs: object ARN, ETag, version id.
+/// HTTPS-only S3 client, checks each (the ETag S3 answered is the MD5 of
+/// the file, as for every single-part SSE-S3 upload, and HeadObject of the
+/// version written reports SSE-S3, that ETag and the size), and returns
+/// `remediation` with what CreateJob's manifest `Location` needs: object
+/// ARN, ETag, version id.
 ///
 /// Why SSE-S3: S3 Batch Operations reads SSE-KMS only from S3 Inventory
 /// report manifests, never from hand-made CSV manifests
@@ -360,7 +362,14 @@ async fn upload(
     owner: Option<&str>,
 ) -> Result<Value, String> {
     use aws_sdk_s3::types::ServerSideEncryption;
+    use md5::Digest;
     let s3 = backend.s3_client();
+    // The partition of the client's region, for the object ARNs.
+    let partition = match s3.config().region().map(|r| r.as_ref()) {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    };
     let sdk_error = |what: &str, e: &dyn std::error::Error| {
         format!(
             "{what} failed: {}",
@@ -373,7 +382,9 @@ async fn upload(
     for name in Outputs::NAMES {
         let key = format!("{prefix}{name}.csv");
         let path = staging.join(format!("{name}.csv"));
-        let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        let written = std::fs::read(&path).map_err(|e| e.to_string())?;
+        let size = written.len() as u64;
+        let md5 = hex::encode(md5::Md5::digest(&written));
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&path)
             .await
             .map_err(|e| e.to_string())?;
@@ -388,7 +399,16 @@ async fn upload(
             .send()
             .await
             .map_err(|e| sdk_error(&format!("PutObject s3://{bucket}/{key}"), &e))?;
-        let written_etag = put.e_tag().map(str::to_owned);
+        let Some(written_etag) = put.e_tag().map(str::to_owned) else {
+            return Err(format!(
+                "PutObject s3://{bucket}/{key} answered without an ETag, which CreateJob needs"
+            ));
+        };
+        if !written_etag.trim_matches('"').eq_ignore_ascii_case(&md5) {
+            return Err(format!(
+                "s3://{bucket}/{key}: S3's ETag is not the MD5 of the file written"
+            ));
+        }
         let version_id = put.version_id().map(str::to_owned);
         let head = s3
             .head_object()
@@ -405,8 +425,7 @@ async fn upload(
             ));
         }
         if head.content_length() != i64::try_from(size).ok()
-            || written_etag.is_none()
-            || head.e_tag() != written_etag.as_deref()
+            || head.e_tag() != Some(written_etag.as_str())
         {
             return Err(format!(
                 "s3://{bucket}/{key} does not hold what was written"
@@ -414,8 +433,8 @@ async fn upload(
         }
         let mut entry = remediation[name].clone();
         entry["path"] = json!(format!("s3://{bucket}/{key}"));
-        entry["object_arn"] = json!(format!("arn:aws:s3:::{bucket}/{key}"));
-        entry["etag"] = json!(written_etag.as_deref().map(|e| e.trim_matches('"')));
+        entry["object_arn"] = json!(format!("arn:{partition}:s3:::{bucket}/{key}"));
+        entry["etag"] = json!(written_etag.trim_matches('"'));
         entry["version_id"] = json!(version_id);
         entry["encryption"] = json!("SSE-S3");
         uploaded.insert(name.to_owned(), entry);

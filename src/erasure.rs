@@ -44,8 +44,12 @@ pub enum BlockReason {
     LegalHold,
     /// The bucket has MFA Delete enabled and S3 denied the deletion: it
     /// deletes versions only with the bucket owner's MFA code
-    /// (`x-amz-mfa`), which the guard never sends.
-    MfaDelete,
+    /// (`x-amz-mfa`), which the guard never sends. S3's own words are kept:
+    /// a missing permission is denied the same way.
+    MfaDelete {
+        /// What S3 said.
+        message: String,
+    },
     /// S3 refused the deletion for another reason; its words.
     Refused {
         /// What kind of failure the backend reported.
@@ -68,7 +72,7 @@ impl BlockReason {
         match self {
             Self::Retention { .. } => "retention",
             Self::LegalHold => "legal_hold",
-            Self::MfaDelete => "mfa_delete",
+            Self::MfaDelete { .. } => "mfa_delete",
             Self::Refused { .. } => "refused",
             Self::StillListed => "still_listed",
             Self::AppearedDuringErasure => "appeared_during_erasure",
@@ -110,8 +114,9 @@ impl fmt::Display for BlockReason {
             Self::LegalHold => f.write_str(
                 "S3 Object Lock legal hold; remove it (PutObjectLegalHold Status=OFF, needs s3:PutObjectLegalHold) and erase again",
             ),
-            Self::MfaDelete => f.write_str(
-                "the bucket has MFA Delete enabled, and S3 deletes a version only with the bucket owner's MFA code (x-amz-mfa), which in practice only the root user has; erase it as the root user with MFA, or disable MFA Delete (put-bucket-versioning with MFA) and erase again",
+            Self::MfaDelete { message } => write!(
+                f,
+                "S3 denied the deletion ({message}) and the bucket has MFA Delete enabled: S3 deletes a version only with the bucket owner's MFA code (x-amz-mfa), which in practice only the root user has; erase it as the root user with MFA, or disable MFA Delete (put-bucket-versioning with MFA) and erase again (if MFA is not the cause, grant s3:DeleteObjectVersion)"
             ),
             Self::Refused { message, .. } => write!(
                 f,
@@ -385,6 +390,9 @@ impl SweepSummary {
     /// How many erasures are complete (none in a dry run, which erases
     /// nothing).
     pub fn complete(&self) -> usize {
+        if self.dry_run {
+            return 0;
+        }
         self.receipts.iter().filter(|r| r.is_complete()).count()
     }
 

@@ -159,8 +159,12 @@ impl fmt::Display for KioskId {
 /// AWS's "Recommendations for Face Liveness" (Rekognition Developer Guide),
 /// which suggests about 5 failed checks in 3 minutes, then a 30 to 60
 /// minute timeout. A failure is a check that ended not live, no match or no
-/// face; refusals and AWS errors do not count. The count is in-process:
-/// each guard (and its clones) keeps its own.
+/// face; refusals and AWS errors do not count. Checks still in flight take
+/// room too: while failures counted plus checks in flight reach the limit,
+/// another check is refused before any AWS call
+/// ([`LivenessViolation::KioskBusy`]), so concurrent checks cannot
+/// overshoot it. The count is in-process: each guard (and its clones)
+/// keeps its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureLimit {
     max_failures: u32,
@@ -895,18 +899,19 @@ impl FailureLimiter {
         }
     }
 
-    /// Ends a reservation; counts a failure when `failed`.
+    /// Ends a reservation; counts a failure when `failed`. A kiosk with
+    /// nothing left to remember (no failure in the window, nothing in
+    /// flight, no lock) is forgotten, so kiosk ids do not pile up.
     fn settle(&self, kiosk: &KioskId, limit: FailureLimit, failed: bool, now: Instant) -> bool {
         let mut kiosks = self.kiosks.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(state) = kiosks.get_mut(kiosk) else {
-            return false;
-        };
+        let state = kiosks.entry(kiosk.clone()).or_default();
         state.in_flight = state.in_flight.saturating_sub(1);
-        if failed {
-            Self::count(state, limit, now)
-        } else {
-            false
+        let locked = failed && Self::count(state, limit, now);
+        state.expire(limit, now);
+        if state.failures.is_empty() && state.in_flight == 0 && state.locked_until.is_none() {
+            kiosks.remove(kiosk);
         }
+        locked
     }
 }
 
@@ -1150,9 +1155,10 @@ mod tests {
         ));
         assert!(limiter.check(&kiosk(), t0).is_err());
         // Another kiosk is not affected; after the lockout, afresh.
-        assert!(limiter
-            .reserve(&KioskId::new("kiosk-2").unwrap(), limit, t0)
-            .is_ok());
+        let other = KioskId::new("kiosk-2").unwrap();
+        assert!(limiter.reserve(&other, limit, t0).is_ok());
+        // A kiosk with nothing to remember is not kept.
+        assert!(!limiter.kiosks.lock().unwrap().contains_key(&other));
         // (A settled failure is stamped with the clock's now.)
         let after = Instant::now() + limit.lockout();
         assert!(limiter.reserve(&kiosk(), limit, after).is_ok());

@@ -1090,6 +1090,7 @@ mod audit {
     fn inventory_ok() -> Rule {
         mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
             ListBucketInventoryConfigurationsOutput::builder()
+                .is_truncated(false)
                 .inventory_configuration_list(support::inventory::configuration(
                     "arn:aws:s3:::inventory-reports",
                 ))
@@ -1267,8 +1268,12 @@ mod audit {
 
     #[tokio::test]
     async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
-        let none = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
-            .then_output(|| ListBucketInventoryConfigurationsOutput::builder().build());
+        let none =
+            mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations).then_output(|| {
+                ListBucketInventoryConfigurationsOutput::builder()
+                    .is_truncated(false)
+                    .build()
+            });
         let audit = audit_with_inventory(&none).await;
         let finding = audit
             .findings()
@@ -1347,6 +1352,7 @@ mod audit {
                     .build()
                     .unwrap();
                 ListBucketInventoryConfigurationsOutput::builder()
+                    .is_truncated(false)
                     .inventory_configuration_list(configuration)
                     .build()
             });
@@ -1845,6 +1851,16 @@ mod erasure {
         page(keys, None)
     }
 
+    /// GetBucketVersioning, which erasure reads once when there is
+    /// something to delete (for MFA Delete): versioning on, no MFA Delete.
+    fn versioning_enabled() -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_s3::Client::get_bucket_versioning).then_output(|| {
+            aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build()
+        })
+    }
+
     /// A listing page; truncated, with these next markers, when given.
     fn page(keys: &[(&str, &str)], next: Option<(&str, &str)>) -> HttpResponse {
         let truncation = match next {
@@ -1888,11 +1904,12 @@ mod erasure {
             .then_http_response(|| response(204, &[], ""));
         let confirm = mock!(aws_sdk_s3::Client::list_object_versions)
             .then_http_response(|| versions(&[("members/ada+smith.jpg.bak", "v-bak")]));
+        let versioning = versioning_enabled();
         let aws = backend(
             mock_client!(
                 aws_sdk_s3,
                 RuleMode::Sequential,
-                &[&first, &delete, &confirm]
+                &[&first, &versioning, &delete, &confirm]
             ),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
         );
@@ -1935,11 +1952,12 @@ mod erasure {
             .then_http_response(|| response(204, &[], ""));
         let gone =
             mock!(aws_sdk_s3::Client::list_object_versions).then_http_response(|| versions(&[]));
+        let versioning = versioning_enabled();
         let aws = backend(
             mock_client!(
                 aws_sdk_s3,
                 RuleMode::Sequential,
-                &[&first, &second, &delete_v2, &delete_v1, &gone]
+                &[&first, &second, &versioning, &delete_v2, &delete_v1, &gone]
             ),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
         );

@@ -904,7 +904,7 @@ mod sdk_defaults {
         Row {
             field: "PutObject x-amz-version-id (versioning required)",
             probe: Probe::Put("x-amz-version-id"),
-            outcome: "refused: UnusableMetadata version id",
+            outcome: "refused: VersionRequired",
             source: "API_PutObject: VersionId optional",
         },
         Row {

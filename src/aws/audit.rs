@@ -275,27 +275,59 @@ fn default_encryption(
     true
 }
 
+/// An inventory configuration, and whether it covers the whole bucket.
+type Inventory = (InventoryConfiguration, bool);
+
+/// Whether each configuration of a page covers the whole bucket: no
+/// `Filter`, or one whose `Prefix` was sent and is empty. The SDK reads a
+/// `Filter` without `Prefix` (a required field) as prefix `""`, the same
+/// as an empty one, so the page's own XML decides; a page it cannot
+/// match to the SDK's reading counts as filtered throughout.
+fn whole_bucket(configurations: &[InventoryConfiguration], body: Option<&[u8]>) -> Vec<bool> {
+    let blocks = body
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map(|xml| super::witness::elements(xml, "InventoryConfiguration"))
+        .filter(|blocks| blocks.len() == configurations.len());
+    configurations
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.filter() {
+            None => true,
+            Some(_) => blocks
+                .as_ref()
+                .and_then(|b| super::witness::elements(b[i], "Filter").first().copied())
+                .and_then(|f| super::witness::elements(f, "Prefix").first().copied())
+                .is_some_and(str::is_empty),
+        })
+        .collect()
+}
+
 /// Every inventory configuration of the bucket, across pages.
 async fn inventory_configurations(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     owner: Option<String>,
     region: Option<&str>,
-) -> Result<Read<Vec<InventoryConfiguration>>, BackendError> {
+) -> Result<Read<Vec<Inventory>>, BackendError> {
     const OPERATION: &str = "ListBucketInventoryConfigurations";
     let mut all = Vec::new();
     let mut token = None;
     loop {
+        let witness = super::witness::BodyWitness::default();
         let page = s3
             .list_bucket_inventory_configurations()
             .bucket(bucket)
             .set_continuation_token(token.take())
             .set_expected_bucket_owner(owner.clone())
+            .customize()
+            .interceptor(witness.clone())
             .send()
             .await;
         match read(page, None, OPERATION, bucket, region)? {
             Read::Got(out) => {
-                all.extend_from_slice(out.inventory_configuration_list());
+                let listed = out.inventory_configuration_list();
+                let whole = whole_bucket(listed, witness.take().as_deref());
+                all.extend(listed.iter().cloned().zip(whole));
                 // A page that does not say whether more follow, or says so
                 // without a way on, is not read as the last one.
                 match (out.is_truncated(), out.next_continuation_token()) {
@@ -322,7 +354,7 @@ async fn inventory_configurations(
 /// An enabled S3 Inventory configuration with `EncryptionStatus` in CSV,
 /// so [`Guard::audit_inventory`](crate::Guard::audit_inventory) can audit
 /// every stored version; all versions, not only current ones.
-fn inventory_status(read: Read<Vec<InventoryConfiguration>>, findings: &mut Vec<Finding>) {
+fn inventory_status(read: Read<Vec<Inventory>>, findings: &mut Vec<Finding>) {
     const FIX: &str = "add an enabled inventory configuration of the whole bucket (no prefix filter) with Format CSV, IncludedObjectVersions All and the optional fields EncryptionStatus and BucketKeyStatus (put-bucket-inventory-configuration), with the report encrypted with SSE-KMS";
     let configurations = match read {
         Read::Got(c) => c,
@@ -338,12 +370,11 @@ fn inventory_status(read: Read<Vec<InventoryConfiguration>>, findings: &mut Vec<
     };
     let usable: Vec<&InventoryConfiguration> = configurations
         .iter()
+        .filter(|(_, whole)| *whole)
+        .map(|(c, _)| c)
         .filter(|c| {
-            // A filter covers part of the bucket only. (A `Filter` whose
-            // `Prefix` was not sent reads as "" in the SDK: a filter all
-            // the same, never the whole bucket.)
+            // A prefix filter covers part of the bucket only.
             c.is_enabled()
-                && c.filter().is_none()
                 && c.optional_fields()
                     .contains(&InventoryOptionalField::EncryptionStatus)
                 && c.destination()

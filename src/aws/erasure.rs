@@ -29,29 +29,31 @@ const DELETE: &str = "DeleteObject";
 /// keys form-style, a space as `+` and a plus as `%2B` (as botocore's
 /// `unquote_plus` reads them), so they are decoded that way, strictly.
 /// A server that does not echo `EncodingType` (some emulators ignore the
-/// request) is taken to send keys raw, but only keys that read the same
-/// either way: a key with `%` or `+` could be either, and a wrong guess
-/// would match no key and erase nothing, so it is an error.
-fn listed_key(text: &str, url_encoded: bool) -> Result<String, BackendError> {
-    if !url_encoded {
-        if text.contains(['%', '+']) {
-            return Err(BackendError::new(
-                BackendErrorKind::InvalidResponse,
-                Service::S3,
-                LIST,
-                "S3 was asked for URL-encoded keys and did not say whether it encoded them (no EncodingType in the answer); a listed key with '%' or '+' reads differently either way, so nothing is assumed",
-            ));
-        }
-        return Ok(text.to_owned());
+/// request) is taken to send keys raw.
+///
+/// S3 lists only keys that start with the prefix asked for, so a key that
+/// does not is not trusted: it strays, or (without the echo) it was
+/// encoded after all, which a wrong reading would turn into "nothing of
+/// the key remains".
+fn listed_key(text: &str, url_encoded: bool, prefix: &str) -> Result<String, BackendError> {
+    let invalid =
+        |why: &str| BackendError::new(BackendErrorKind::InvalidResponse, Service::S3, LIST, why);
+    let key = if url_encoded {
+        crate::inventory::reader::decode_form(text)
+            .ok_or_else(|| invalid("a listed key is not URL-encoded UTF-8"))?
+    } else {
+        text.to_owned()
+    };
+    if key.starts_with(prefix) {
+        return Ok(key);
     }
-    crate::inventory::reader::decode_form(text).ok_or_else(|| {
-        BackendError::new(
-            BackendErrorKind::InvalidResponse,
-            Service::S3,
-            LIST,
-            "a listed key is not URL-encoded UTF-8",
-        )
-    })
+    let encoded_after_all = !url_encoded
+        && crate::inventory::reader::decode_form(text).is_some_and(|k| k.starts_with(prefix));
+    Err(invalid(if encoded_after_all {
+        "S3 was asked for URL-encoded keys and did not say whether it encoded them (no EncodingType in the answer), and a listed key reads as one under the prefix only when decoded; nothing is assumed"
+    } else {
+        "a listed key does not start with the prefix asked for; the listing is not trusted"
+    }))
 }
 
 /// A listed version id, checked: it is echoed in receipts and messages.
@@ -187,7 +189,7 @@ impl ObjectEraser for AwsBackend {
                     .key()
                     .ok_or_else(|| missing("a listed version has no Key"))?;
                 found.push(StoredVersion::new(
-                    &listed_key(key, url_encoded)?,
+                    &listed_key(key, url_encoded, request.prefix())?,
                     listed_version(v.version_id())?,
                     false,
                 ));
@@ -197,7 +199,7 @@ impl ObjectEraser for AwsBackend {
                     .key()
                     .ok_or_else(|| missing("a listed delete marker has no Key"))?;
                 found.push(StoredVersion::new(
-                    &listed_key(key, url_encoded)?,
+                    &listed_key(key, url_encoded, request.prefix())?,
                     listed_version(m.version_id())?,
                     true,
                 ));
@@ -213,7 +215,7 @@ impl ObjectEraser for AwsBackend {
             }
             let next_key = out
                 .next_key_marker()
-                .map(|k| listed_key(k, url_encoded))
+                .map(|k| listed_key(k, url_encoded, request.prefix()))
                 .transpose()?;
             let next_version = out.next_version_id_marker().map(str::to_owned);
             // A listing must move on: markers S3 already gave (or none at

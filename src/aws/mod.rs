@@ -77,6 +77,7 @@ pub(crate) mod rekognition;
 mod s3;
 #[cfg(feature = "organizations")]
 mod sts;
+mod witness;
 
 use std::fmt;
 

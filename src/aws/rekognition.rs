@@ -265,7 +265,8 @@ pub(crate) async fn detect_faces(
         .map(|a| rk::Attribute::from(a.as_str()))
         .collect();
     let (image, s3) = image(request.into_image());
-    let witness = ValueWitness::default();
+    // The body itself says which yes/no attributes came with a `Value`.
+    let witness = super::witness::BodyWitness::default();
     let result = client
         .detect_faces()
         .image(image)
@@ -276,7 +277,12 @@ pub(crate) async fn detect_faces(
         .await;
     match result {
         Ok(out) => {
-            let sent = witness.take();
+            let mut sent = witness.take().map(|b| values_sent(&b)).unwrap_or_default();
+            // Should the two readings ever disagree on the faces, nothing
+            // counts as sent.
+            if sent.len() != out.face_details().len() {
+                sent.clear();
+            }
             Ok(out
                 .face_details()
                 .iter()
@@ -308,19 +314,6 @@ pub(crate) struct ValuesSent {
     pub(crate) face_occluded: bool,
 }
 
-/// Reads DetectFaces' response body (JSON, never image bytes) after the
-/// SDK has parsed it, and records per face which yes/no attributes had a
-/// `Value`. Installed on each DetectFaces call only. A body it cannot read
-/// records nothing, so every such attribute counts as not reported.
-#[derive(Debug, Clone, Default)]
-struct ValueWitness(std::sync::Arc<std::sync::Mutex<Vec<ValuesSent>>>);
-
-impl ValueWitness {
-    fn take(&self) -> Vec<ValuesSent> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 /// Per face of a DetectFaces response body, which yes/no attributes carry
 /// a boolean `Value`. Empty when the body is not such a response.
 pub(crate) fn values_sent(body: &[u8]) -> Vec<ValuesSent> {
@@ -343,30 +336,6 @@ pub(crate) fn values_sent(body: &[u8]) -> Vec<ValuesSent> {
             face_occluded: sent(face, "FaceOccluded"),
         })
         .collect()
-}
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for ValueWitness {
-    fn name(&self) -> &'static str {
-        "rekognition_guard::DetectFacesValueWitness"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        // The body was read in full before deserialization (DetectFaces is
-        // not a streaming operation); each attempt overwrites the last.
-        let sent = context
-            .response()
-            .body()
-            .bytes()
-            .map(values_sent)
-            .unwrap_or_default();
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = sent;
-        Ok(())
-    }
 }
 
 /// The facts the gate uses; everything else Rekognition sends (landmarks)

@@ -172,9 +172,13 @@ impl Guard {
                 ),
             )));
         }
-        let mut receipts = Vec::with_capacity(keys.len());
-        for key in keys {
-            let object = S3ObjectRef::new(bucket, &key).map_err(Error::from)?;
+        // Every key named first, so none is erased when one cannot be.
+        let objects = keys
+            .iter()
+            .map(|key| S3ObjectRef::new(bucket, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut receipts = Vec::with_capacity(objects.len());
+        for object in objects {
             receipts.push(self.erase(&object, options).await?);
         }
         Ok(receipts)
@@ -404,10 +408,15 @@ async fn block_reason(
     let mut message = error.to_string();
     match versioning {
         Some(Ok(v)) if v.mfa_delete_enabled() && error.kind() == BackendErrorKind::AccessDenied => {
-            return BlockReason::MfaDelete;
+            return BlockReason::MfaDelete { message };
         }
         Some(Err(e)) => message.push_str(&format!(
-            "; whether the bucket has MFA Delete could not be read (grant s3:GetBucketVersioning to know): {e}"
+            "; whether the bucket has MFA Delete could not be read ({e}{})",
+            if e.kind() == BackendErrorKind::AccessDenied {
+                "; grant s3:GetBucketVersioning to know"
+            } else {
+                ""
+            }
         )),
         _ => {}
     }

@@ -413,7 +413,12 @@ impl Guard {
             Err(e) => Ok((
                 false,
                 Some(format!(
-                    "the report lists current versions only, and the versioning of bucket {bucket} could not be read ({e}; grant s3:GetBucketVersioning), so noncurrent versions the report does not list may exist; {FIX}"
+                    "the report lists current versions only, and the versioning of bucket {bucket} could not be read ({e}{}), so noncurrent versions the report does not list may exist; {FIX}",
+                    if e.kind() == BackendErrorKind::AccessDenied {
+                        "; grant s3:GetBucketVersioning"
+                    } else {
+                        ""
+                    }
                 )),
             )),
         }

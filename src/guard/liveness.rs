@@ -183,7 +183,10 @@ impl Guard {
     ///    threshold.
     ///
     /// Not live, no match and no face count as failures for the kiosk's
-    /// [`FailureLimit`](crate::liveness::FailureLimit).
+    /// [`FailureLimit`](crate::liveness::FailureLimit); while failures and
+    /// checks in flight fill it, the kiosk is refused
+    /// ([`KioskBusy`](LivenessViolation::KioskBusy)), when it is reached,
+    /// locked ([`KioskLocked`](LivenessViolation::KioskLocked)).
     ///
     /// # Errors
     /// [`Error::Config`] without a [`LivenessPolicy`]; [`Error::Refused`]

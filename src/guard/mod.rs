@@ -552,9 +552,8 @@ impl Guard {
             None if self.policy.versioning_required() => {
                 return Err(refused(
                     Operation::CheckObject,
-                    vec![Violation::AtRest(AtRestViolation::UnusableMetadata {
+                    vec![Violation::AtRest(AtRestViolation::VersionRequired {
                         object: object.clone(),
-                        field: "version id",
                     })],
                 ))
             }

@@ -216,7 +216,22 @@ impl InventoryManifest {
         // of its manifest (S3 User Guide, "Inventory manifest"). A
         // manifest names only those: never another report's files, never a
         // key a path-style endpoint would resolve elsewhere.
-        let data_folder = format!("{}data/", report_root(manifest.key()));
+        let root = report_root(manifest.key());
+        // The root is `PREFIX/SOURCE-BUCKET/CONFIG-ID/`: the report names
+        // the bucket it is about where S3 Inventory puts it, too.
+        let root_source = root
+            .trim_end_matches('/')
+            .rsplit('/')
+            .nth(1)
+            .filter(|_| root.contains('/'));
+        if root_source != Some(source_bucket.as_str()) {
+            return Err(invalid(format!(
+                "manifest.json is not at PREFIX/{}/CONFIG-ID/YYYY-MM-DDTHH-MMZ/manifest.json, where S3 Inventory writes the report of sourceBucket {}",
+                quoted(&source_bucket),
+                quoted(&source_bucket)
+            )));
+        }
+        let data_folder = format!("{root}data/");
         let mut files = Vec::with_capacity(listed.len());
         for (i, file) in listed.iter().enumerate() {
             let key = file.get("key").and_then(Value::as_str);
@@ -242,7 +257,7 @@ impl InventoryManifest {
                     quoted(key)
                 )));
             }
-            if !collapse_slashes(key).starts_with(&collapse_slashes(&data_folder)) {
+            if !in_folder(key, &data_folder) {
                 return Err(invalid(format!(
                     "files[{i}] key {} is not in this report's data folder {} (PREFIX/SOURCE-BUCKET/CONFIG-ID/data/ beside the manifest's dated folder)",
                     quoted(key),
@@ -349,6 +364,18 @@ fn report_root(manifest_key: &str) -> &str {
         Some((root, _)) => &manifest_key[..root.len() + 1],
         None => "",
     }
+}
+
+/// Whether `key` is in `folder` (which ends in `/`): exactly, as S3 reads
+/// keys. One tolerance, for a known S3 Inventory quirk: when the
+/// manifest's own path has a doubled `/` (a destination prefix ending in
+/// `/`), data file keys may have lost it, so a key without any doubled
+/// `/` may match the folder with its `/` runs read as one.
+fn in_folder(key: &str, folder: &str) -> bool {
+    key.starts_with(folder)
+        || (folder.contains("//")
+            && !key.contains("//")
+            && key.starts_with(&collapse_slashes(folder)))
 }
 
 /// `key` with runs of `/` as one: how a normalising endpoint reads it.
@@ -507,6 +534,9 @@ pub(crate) mod tests {
         assert!(with("destinationBucket", "arn:aws:s3:::elsewhere".into())
             .contains("not the bucket the manifest is in"));
         assert!(with("sourceBucket", "bad\nbucket,".into()).contains("not a bucket name"));
+        // The report of another bucket than the path S3 put it under.
+        assert!(with("sourceBucket", "other-photos".into())
+            .contains("PREFIX/\"other-photos\"/CONFIG-ID"));
         let file = value["files"][0].clone();
         value["files"] = serde_json::json!([file.clone(), file]);
         let err = parse(value.to_string().as_bytes()).unwrap_err();
@@ -534,6 +564,18 @@ pub(crate) mod tests {
         };
         const OWN: &str = "photos/library-photos/all/data/";
         assert!(with_keys(&[&format!("{OWN}a.csv.gz"), &format!("{OWN}b.csv.gz")]).is_ok());
+        // Read as S3 reads keys: a doubled slash names another folder.
+        assert!(with_keys(&["photos//library-photos/all/data/a.csv.gz"])
+            .unwrap_err()
+            .contains("data folder"));
+        assert!(with_keys(&["photos/library-photos//all/data/a.csv.gz"])
+            .unwrap_err()
+            .contains("data folder"));
+        assert!(
+            in_folder("p/src/cfg/data/a.csv.gz", "p//src/cfg/data/"),
+            "the quirk"
+        );
+        assert!(!in_folder("p//src/cfg/data/a.csv.gz", "p/src/cfg/data/"));
         for (keys, why) in [
             (vec!["../other-bucket/secret.csv.gz"], "'.' or '..'"),
             (
