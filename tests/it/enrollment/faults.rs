@@ -1,0 +1,92 @@
+//! Fault injection over real TLS: the real SDK clients, built by
+//! `AwsBackend`, talk to HTTPS servers on loopback that hang, reset, answer
+//! late, answer garbage or answer with errors (see `fault_server`).
+
+use crate::support::fault_server::{Fault, FaultServer, Response};
+use crate::support::faults::*;
+use crate::support::{self, KEY};
+use rekognition_guard::{Error, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+
+/// The enrollment quality gate over real TLS: DetectFaces answered by a
+/// fault server; nothing reaches S3 unless the gate accepts the photo.
+#[tokio::test]
+async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
+    use rekognition_guard::QualityIssue;
+    use support::answers::Face;
+    use support::fault_server::{Request, Script};
+    support::capture::start();
+    let s3_answer = || {
+        Fault::Script(Script(std::sync::Arc::new(|r: &Request| {
+            match r.method.as_str() {
+                "PUT" => Response::status(200).header("x-amz-version-id", VERSION),
+                _ => Response::sse_kms_head(KEY, VERSION),
+            }
+        })))
+    };
+    let enroll = |s3: &FaultServer, rekognition: &FaultServer| {
+        let guard = backend(s3, rekognition, &Setup::default())
+            .guard_builder()
+            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
+            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+            .build()
+            .unwrap();
+        async move {
+            let object = S3ObjectRef::parse("s3://library-photos/members/new.jpg").unwrap();
+            guard.enroll(&object, live_photo()).await
+        }
+    };
+
+    let mut sunglasses = Face::GOOD;
+    sunglasses.sunglasses = true;
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition =
+        FaultServer::start(Fault::Respond(Response::detect_faces(&[sunglasses]))).await;
+    match enroll(&s3, &rekognition).await {
+        Err(Error::PhotoRejected(a)) => {
+            assert!(
+                matches!(a.issues(), [QualityIssue::Sunglasses { .. }]),
+                "{a}"
+            )
+        }
+        other => panic!("expected a rejected photo: {other:?}"),
+    }
+    assert_eq!(rekognition.requests(), ["POST /"]);
+    assert!(
+        s3.requests().is_empty(),
+        "nothing stored: {:?}",
+        s3.requests()
+    );
+
+    // DetectFaces failing: retried, reported, nothing stored.
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition = FaultServer::start(Fault::Respond(Response::json(
+        500,
+        r#"{"__type":"InternalServerError","Message":"test"}"#,
+    )))
+    .await;
+    let err = enroll(&s3, &rekognition).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.operation() == "DetectFaces" && b.is_retryable()),
+        "{err:?}"
+    );
+    assert_eq!(rekognition.requests().len(), 3, "the SDK's three attempts");
+    assert!(s3.requests().is_empty());
+
+    // Positive control: accepted, stored, read back.
+    let s3 = FaultServer::start(s3_answer()).await;
+    let rekognition =
+        FaultServer::start(Fault::Respond(Response::detect_faces(&[Face::GOOD]))).await;
+    let enrolled = enroll(&s3, &rekognition).await.expect("enrolled");
+    assert_eq!(enrolled.version_id(), Some(VERSION));
+    let requests = s3.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests[0].starts_with("PUT /library-photos/members/new.jpg"),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("HEAD /library-photos/members/new.jpg"),
+        "{requests:?}"
+    );
+    assert_no_secrets("the captured logs", &support::capture::logged());
+}

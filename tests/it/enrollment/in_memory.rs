@@ -1,0 +1,175 @@
+//! Enrollment on the in-memory simulation.
+
+use rekognition_guard::memory::InMemoryBackend;
+use rekognition_guard::AtRestViolation;
+use rekognition_guard::{
+    AccountId, BackendErrorKind, Error, Guard, OptOutEvidence, Policy, S3ObjectRef, Violation,
+};
+
+use crate::support::memory::*;
+use crate::support::KEY;
+use rekognition_guard::{ConfigError, InputError, Service};
+
+fn enrolling_guard(aws: &InMemoryBackend, policy: Policy) -> Guard {
+    Guard::builder(aws.clone(), aws.clone())
+        .uploader(aws.clone())
+        .policy(policy)
+        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+        .build()
+        .unwrap()
+}
+
+fn kms_policy() -> Policy {
+    Policy::new()
+        .allow_kms_key(rekognition_guard::KmsKeyArn::parse(KEY).unwrap())
+        .require_versioning(true)
+}
+
+/// The quality gate runs before the upload: a photo with two faces is
+/// rejected with the reason and never stored; `assess_face` tells a
+/// kiosk the same without enrolling.
+#[tokio::test]
+async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
+    use rekognition_guard::{FaceDetail, QualityIssue};
+    let aws = library();
+    aws.set_face_details("crowd", vec![FaceDetail::good(), FaceDetail::good()]);
+    let guard = enrolling_guard(&aws, kms_policy());
+    let object = S3ObjectRef::parse("s3://library-photos/members/crowd.jpg").unwrap();
+    let err = guard
+        .enroll(&object, live_photo(&aws, "crowd"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::PhotoRejected(a) => assert!(
+            matches!(a.issues(), [QualityIssue::SeveralFaces { count: 2 }]),
+            "{a}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("2 faces found"), "{err}");
+    assert_eq!(aws.inspect_calls(), 0, "nothing stored, nothing read back");
+    assert!(
+        guard.check(&object).await.is_err(),
+        "the object does not exist"
+    );
+
+    let assessment = guard.assess_face(live_photo(&aws, "crowd")).await.unwrap();
+    assert!(!assessment.is_acceptable());
+    let assessment = guard.assess_face(live_photo(&aws, "ada")).await.unwrap();
+    assert!(assessment.is_acceptable(), "{assessment}");
+    assert_eq!(aws.detect_calls(), 3);
+    assert_eq!(aws.compare_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
+    let aws = library();
+    let guard = enrolling_guard(&aws, kms_policy());
+    let reference_photo = live_photo(&aws, "ada");
+    let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let enrolled = guard.enroll(&object, reference_photo).await.unwrap();
+    assert_eq!(enrolled.kms_key_id(), KEY);
+    assert_eq!(enrolled.version_id(), Some("v1"));
+    assert_eq!(
+        enrolled.reference().to_string(),
+        "s3://library-photos/members/ada.jpg?versionId=v1"
+    );
+    // Later, at the kiosk, the stored pinned reference is compared (and
+    // checked again).
+    let decision = guard
+        .compare(enrolled.reference(), live_photo(&aws, "ada"))
+        .await
+        .unwrap();
+    assert!(decision.is_approved());
+    // Enrollment's read-back checked that exact version: the kiosk's
+    // compare reuses the cached pass and sends no HeadObject.
+    assert_eq!(aws.inspect_calls(), 1);
+}
+
+#[tokio::test]
+async fn enrollment_needs_an_uploader_a_key_and_no_version() {
+    let aws = library();
+    let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+
+    let no_uploader = Guard::builder(aws.clone(), aws.clone())
+        .policy(kms_policy())
+        .opt_out(OptOutEvidence::waived("test").unwrap())
+        .build()
+        .unwrap();
+    let err = no_uploader
+        .enroll(&object, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ConfigError::Invalid(ref m)) if m.contains("uploader")),
+        "{err}"
+    );
+
+    let no_key = enrolling_guard(&aws, Policy::new());
+    let err = no_key
+        .enroll(&object, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ConfigError::Invalid(ref m)) if m.contains("allow_kms_key")),
+        "{err}"
+    );
+
+    let guard = enrolling_guard(&aws, kms_policy());
+    let versioned = object.clone().with_version_id("v9").unwrap();
+    let err = guard
+        .enroll(&versioned, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Input(InputError::InvalidS3Reference { .. })),
+        "{err}"
+    );
+    assert_eq!(aws.inspect_calls(), 0);
+}
+
+#[tokio::test]
+async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
+    let aws = library();
+    let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+    let insecure = aws.clone().with_s3_endpoint("http://s3.local");
+    let guard = Guard::builder(aws.clone(), aws.clone())
+        .uploader(insecure)
+        .policy(kms_policy())
+        .opt_out(OptOutEvidence::waived("test").unwrap())
+        .build()
+        .unwrap();
+    let err = guard
+        .enroll(&object, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_refusal().unwrap().violations(),
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::S3
+    ));
+
+    let foreign = enrolling_guard(
+        &aws,
+        kms_policy().expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
+    );
+    let err = foreign
+        .enroll(&object, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::AccessDenied),
+        "{err}"
+    );
+
+    // Unversioned bucket under a versioning policy: stored, but refused.
+    aws.create_bucket("flat-photos", OWNER, false);
+    let flat = S3ObjectRef::parse("s3://flat-photos/members/ada.jpg").unwrap();
+    let err = enrolling_guard(&aws, kms_policy())
+        .enroll(&flat, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.as_refusal().unwrap().violations(),
+        [Violation::AtRest(AtRestViolation::VersionRequired { .. })]
+    ));
+}

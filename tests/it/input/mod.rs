@@ -1,0 +1,3 @@
+//! Parsing what callers hand in: references, images, thresholds.
+
+mod properties;

@@ -1,0 +1,5 @@
+//! Fleet audits from S3 Inventory reports, remediation manifests and
+//! re-encryption.
+
+mod emulator;
+mod faults;

@@ -1,0 +1,165 @@
+//! Face Liveness on the in-memory simulation.
+
+/// The Face Liveness conformance suite
+/// (`rekognition_guard::conformance::liveness`) on the simulation.
+#[tokio::test]
+async fn liveness_conformance() {
+    rekognition_guard::conformance::liveness::run_all(
+        &rekognition_guard::conformance::liveness::InMemoryLivenessHarness::new(),
+    )
+    .await;
+}
+
+/// Races made deterministic with answers held at a gate (`support::gate`).
+mod races {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+
+    use rekognition_guard::liveness::{
+        FailureLimit, KioskId, LivenessFacts, LivenessPolicy, LivenessStatus, LivenessVerdict,
+        LivenessViolation, NotLiveReason,
+    };
+    use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness};
+    use rekognition_guard::{
+        AccountId, BackendError, CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer,
+        FaceDetail, Guard, LivenessResultsRequest, LivenessSessionRequest, Violation,
+    };
+
+    use crate::support::gate::*;
+
+    /// Rekognition whose liveness results are held at the gate.
+    #[derive(Debug)]
+    struct HeldResults {
+        aws: InMemoryBackend,
+        gate: Arc<Gate>,
+    }
+
+    #[async_trait]
+    impl FaceAnalyzer for HeldResults {
+        fn endpoint(&self) -> String {
+            FaceAnalyzer::endpoint(&self.aws)
+        }
+        async fn compare(&self, r: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+            self.aws.compare(r).await
+        }
+        async fn detect_faces(&self, r: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
+            self.aws.detect_faces(r).await
+        }
+        async fn caller_account(&self) -> Result<AccountId, BackendError> {
+            self.aws.caller_account().await
+        }
+        async fn create_liveness_session(
+            &self,
+            r: LivenessSessionRequest,
+        ) -> Result<rekognition_guard::liveness::LivenessSessionId, BackendError> {
+            self.aws.create_liveness_session(r).await
+        }
+        async fn liveness_session_results(
+            &self,
+            r: LivenessResultsRequest,
+        ) -> Result<LivenessFacts, BackendError> {
+            self.gate.hold().await;
+            self.aws.liveness_session_results(r).await
+        }
+    }
+
+    /// Twenty verifications at one kiosk run at once, every one of them a
+    /// failure: only as many as the failure limit allows reach
+    /// Rekognition; the others are refused before any AWS call, while the
+    /// first are still in flight. When those fail the kiosk is locked.
+    #[tokio::test]
+    async fn concurrent_failures_cannot_outrun_the_kiosk_limit() {
+        let aws = world();
+        let ada = enrolled(&aws);
+        let gate = Arc::new(Gate::default());
+        let held = HeldResults {
+            aws: aws.clone(),
+            gate: gate.clone(),
+        };
+        let limit = FailureLimit::new(5, Duration::from_secs(180), Duration::from_secs(1800));
+        let guard = Guard::builder(aws.clone(), held)
+            .bucket_auditor(aws.clone())
+            .policy(policy())
+            .liveness(
+                LivenessPolicy::new("library-liveness")
+                    .unwrap()
+                    .with_failure_limit(limit),
+            )
+            .opt_out(evidence())
+            .build()
+            .unwrap();
+        let at = KioskId::new("kiosk-under-attack").unwrap();
+        let mut sessions = Vec::new();
+        for _ in 0..20 {
+            let started = guard.start_liveness(&ada, &at).await.unwrap();
+            aws.finish_liveness(
+                started.id(),
+                SimulatedLiveness::ended(LivenessStatus::Failed),
+            );
+            sessions.push(started.id().clone());
+        }
+        let before = aws.liveness_calls();
+
+        let mut running: FuturesUnordered<_> = sessions
+            .iter()
+            .map(|id| {
+                let (guard, ada, at) = (guard.clone(), ada.clone(), at.clone());
+                async move { guard.verify_liveness(id, &ada, &at).await }
+            })
+            .collect();
+        // The held five cannot finish, so the first fifteen to finish are
+        // the refused ones.
+        for _ in 0..15 {
+            let err = tokio::time::timeout(Duration::from_secs(30), running.next())
+                .await
+                .expect("refusals come at once")
+                .unwrap()
+                .expect_err("refused");
+            assert!(
+                matches!(
+                    err.as_refusal().map(|r| r.violations()),
+                    Some([Violation::Liveness(LivenessViolation::KioskBusy {
+                        in_flight: 5,
+                        ..
+                    })])
+                ),
+                "{err}"
+            );
+        }
+        gate.until_arrived(5).await;
+        assert_eq!(aws.liveness_calls() - before, 0, "held before answering");
+        assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
+
+        gate.release(5);
+        for _ in 0..5 {
+            let d = tokio::time::timeout(Duration::from_secs(30), running.next())
+                .await
+                .expect("released")
+                .unwrap()
+                .expect("decided");
+            assert_eq!(
+                d.verdict(),
+                &LivenessVerdict::NotLive(NotLiveReason::Failed)
+            );
+        }
+        assert_eq!(aws.liveness_calls() - before, 5, "five reached Rekognition");
+        // Five failures: locked, for new checks and every clone.
+        let err = guard
+            .clone()
+            .verify_liveness(&sessions[0], &ada, &at)
+            .await
+            .expect_err("locked");
+        assert!(
+            matches!(
+                err.as_refusal().map(|r| r.violations()),
+                Some([Violation::Liveness(LivenessViolation::KioskLocked { .. })])
+            ),
+            "{err}"
+        );
+        assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
+    }
+}

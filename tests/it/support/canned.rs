@@ -1,0 +1,149 @@
+//! Shared by the tests of the AWS backends on canned HTTP answers
+//! (aws-smithy-mocks).
+#![allow(dead_code)]
+
+use aws_sdk_rekognition::config::Region;
+use aws_smithy_http_client::test_util::capture_request;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::http::{Response, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::{Error, FaceImage, Guard, OptOutEvidence, Policy, S3ObjectRef};
+
+use crate::support::KEY;
+
+pub const VERSION: &str = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo";
+
+pub type HttpResponse = Response<SdkBody>;
+
+pub fn response(status: u16, headers: &[(&'static str, &str)], body: &str) -> HttpResponse {
+    let mut r = Response::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(body.to_owned()),
+    );
+    for (name, value) in headers {
+        r.headers_mut().insert(*name, value.to_string());
+    }
+    r
+}
+
+/// A HeadObject answer with these headers (plus a size).
+pub fn head(headers: &[(&'static str, &str)]) -> HttpResponse {
+    let mut all = vec![("content-length", "48213"), ("content-type", "image/jpeg")];
+    all.extend_from_slice(headers);
+    response(200, &all, "")
+}
+
+pub fn kms_head() -> HttpResponse {
+    head(&[
+        ("x-amz-server-side-encryption", "aws:kms"),
+        ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+        ("x-amz-server-side-encryption-bucket-key-enabled", "true"),
+        ("x-amz-version-id", VERSION),
+    ])
+}
+
+pub fn json(status: u16, body: &str) -> HttpResponse {
+    response(
+        status,
+        &[("content-type", "application/x-amz-json-1.1")],
+        body,
+    )
+}
+
+pub fn one_match(similarity: f32) -> HttpResponse {
+    json(
+        200,
+        &format!(
+            r#"{{"FaceMatches":[{{"Similarity":{similarity},"Face":{{"BoundingBox":{{"Width":0.25,"Height":0.4,"Left":0.3,"Top":0.2}},"Confidence":99.9}}}}],"UnmatchedFaces":[],"SourceImageFace":{{"BoundingBox":{{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2}},"Confidence":99.9}}}}"#
+        ),
+    )
+}
+
+pub fn service_error(status: u16, code: &str) -> HttpResponse {
+    json(
+        status,
+        &format!(r#"{{"__type":"{code}","Message":"test"}}"#),
+    )
+}
+
+pub fn reference() -> S3ObjectRef {
+    S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
+}
+
+pub fn live_photo() -> FaceImage {
+    FaceImage::from_vec(b"\xFF\xD8\xFF\xE0live".to_vec()).unwrap()
+}
+
+pub fn guard(backend: AwsBackend, policy: Policy) -> Guard {
+    backend
+        .guard_builder()
+        .policy(policy)
+        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
+        .build()
+        .unwrap()
+}
+
+pub fn backend(s3: aws_sdk_s3::Client, rekognition: aws_sdk_rekognition::Client) -> AwsBackend {
+    AwsBackend::builder()
+        .s3_client(s3)
+        .rekognition_client(rekognition)
+        .build()
+        .unwrap()
+}
+
+pub async fn compare_with(answer: HttpResponse) -> Result<rekognition_guard::Decision, Error> {
+    let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
+    let answer = std::sync::Mutex::new(Some(answer));
+    let compare_rule = mock!(aws_sdk_rekognition::Client::compare_faces)
+        .then_http_response(move || answer.lock().unwrap().take().expect("one attempt only"));
+    let guard = guard(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
+            mock_client!(
+                aws_sdk_rekognition,
+                RuleMode::MatchAny,
+                &[&compare_rule],
+                |c| c
+                    .retry_config(RetryConfig::disabled())
+                    .region(Region::new("eu-west-1"))
+            ),
+        ),
+        Policy::new(),
+    );
+    guard.compare(reference(), live_photo()).await
+}
+
+/// A client whose HTTP layer records requests: if anything were
+/// transmitted, the receiver would see it.
+pub fn s3_capturing(
+    endpoint: &str,
+) -> (
+    aws_sdk_s3::Client,
+    aws_smithy_http_client::test_util::CaptureRequestReceiver,
+) {
+    let (http, rx) = capture_request(None);
+    let conf = aws_sdk_s3::Config::builder()
+        .with_test_defaults_v2()
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .build();
+    (aws_sdk_s3::Client::from_conf(conf), rx)
+}
+
+pub fn rekognition_capturing(
+    configure: impl FnOnce(aws_sdk_rekognition::config::Builder) -> aws_sdk_rekognition::config::Builder,
+) -> (
+    aws_sdk_rekognition::Client,
+    aws_smithy_http_client::test_util::CaptureRequestReceiver,
+) {
+    let (http, rx) = capture_request(None);
+    let conf = configure(
+        aws_sdk_rekognition::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(http),
+    )
+    .build();
+    (aws_sdk_rekognition::Client::from_conf(conf), rx)
+}
