@@ -4,7 +4,7 @@
 //! at 100,000 and 1,000,000 rows (dhat), which must not grow with the rows.
 //!
 //! The report (8 data files, every version, mixed statuses, URL-encoded
-//! keys) is served from memory by a mock `ObjectReader`: the audit's own
+//! keys) is served from memory by a mock `S3Backend`: the audit's own
 //! work is measured, not a network. Run without arguments, the binary runs
 //! itself once per measurement (dhat's peak is per process) and ends with
 //! one line `INVENTORY rows=N speed_ratio=X memory_ratio=Y`, where
@@ -26,9 +26,8 @@ use aws_smithy_types::byte_stream::ByteStream;
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use rekognition_guard::inventory::{BatchManifestWriter, InventoryAuditOptions};
-use rekognition_guard::{
-    Guard, MockFaceAnalyzer, MockObjectInspector, MockObjectReader, OptOutEvidence, S3ObjectRef,
-};
+use rekognition_guard::testing::{MockRekognitionBackend, MockS3Backend};
+use rekognition_guard::{Guard, OptOutEvidence, S3ObjectRef};
 
 const FILES: usize = 8;
 const BUCKET: &str = "library-photos";
@@ -88,12 +87,10 @@ fn report(rows: usize) -> (HashMap<String, Bytes>, Vec<Bytes>) {
 
 fn guard(objects: HashMap<String, Bytes>) -> Guard {
     let objects = Arc::new(objects);
-    let mut reader = MockObjectReader::https();
-    reader
-        .expect_read_object()
+    let mut s3 = MockS3Backend::new();
+    s3.expect_get_object()
         .returning(move |request| Ok(ByteStream::from(objects[request.object().key()].clone())));
-    Guard::builder(MockObjectInspector::https(), MockFaceAnalyzer::https())
-        .object_reader(reader)
+    Guard::builder(s3, MockRekognitionBackend::new())
         .opt_out(OptOutEvidence::waived("benchmark").unwrap())
         .build()
         .unwrap()

@@ -366,7 +366,7 @@ mod tests {
         rt.block_on(async {
             let aws = InMemoryBackend::new();
             aws.create_bucket("library-photos", "111122223333", true);
-            aws.put_object(
+            aws.put(
                 "library-photos",
                 "a.jpg",
                 SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/k")

@@ -134,9 +134,7 @@ impl Site {
     /// A guard builder over the site's backends, able to enroll.
     fn builder(&self) -> GuardBuilder {
         let builder = match &self.backend {
-            Backend::Simulated(aws) => {
-                Guard::builder(aws.clone(), aws.clone()).uploader(aws.clone())
-            }
+            Backend::Simulated(aws) => Guard::builder(aws.clone(), aws.clone()),
             Backend::Aws { backend, .. } => backend.guard_builder(),
         };
         builder.policy(self.policy())
@@ -189,7 +187,7 @@ impl Site {
         }
         match &self.backend {
             Backend::Simulated(aws) => {
-                aws.put_object(
+                aws.put(
                     &self.bucket,
                     "members/alan.jpg",
                     SimulatedObject::sse_s3().with_face("alan"),

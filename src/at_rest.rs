@@ -101,7 +101,7 @@ impl fmt::Display for SseAlgorithm {
     }
 }
 
-/// What an [`ObjectInspector`](crate::ObjectInspector) learned about an
+/// What an [`S3Backend`](crate::S3Backend) learned about an
 /// object (for S3: the HeadObject response). Facts, not verdicts.
 ///
 /// # What a pass needs

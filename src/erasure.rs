@@ -24,7 +24,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::backend::BackendErrorKind;
-// What an `ObjectEraser` reports, defined with the trait.
+// What an `S3Backend` reports, defined with the trait.
 #[doc(inline)]
 pub use crate::backend::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::S3ObjectRef;

@@ -32,9 +32,9 @@
 //!
 //! * Inputs are parsed into types that cannot hold invalid values
 //!   ([`S3ObjectRef`], [`FaceImage`], [`SimilarityThreshold`], [`KmsKeyArn`]).
-//! * Backends ([`ObjectInspector`], [`FaceAnalyzer`]) report facts; only the
+//! * Backends ([`S3Backend`], [`RekognitionBackend`]) report facts; only the
 //!   guard's policy check creates a [`VerifiedS3Object`], and a
-//!   [`FaceAnalyzer`] only accepts a [`CompareRequest`] or [`DetectRequest`]
+//!   [`RekognitionBackend`] only accepts a [`CompareFacesRequest`] or [`DetectFacesRequest`]
 //!   of [`VerifiedImage`]s, which only the guard builds. An unchecked object
 //!   cannot reach Rekognition: that call does not compile (see [`backend`]).
 //! * The comparison reads the **version the check saw**
@@ -61,7 +61,7 @@
 //! let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 //! let aws = InMemoryBackend::new();
 //! aws.create_bucket("library-photos", "111122223333", true);
-//! aws.put_object("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada"));
+//! aws.put("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada"));
 //! let live_photo = b"\xFF\xD8\xFF\xE0 live kiosk photo".to_vec();
 //! aws.register_image(&live_photo, "ada");
 //! aws.set_similarity("ada", "ada", 99.6);
@@ -142,18 +142,11 @@ pub mod transit;
 
 pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
-    BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
-    DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
-    ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
-    ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader, ReadObjectRequest,
-    ReencryptRequest, UploadReceipt, UploadRequest, VerifiedImage, VersioningFacts,
-    VersioningRequest,
-};
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub use backend::{
-    MockBucketAuditor, MockFaceAnalyzer, MockObjectEraser, MockObjectInspector, MockObjectReader,
-    MockObjectReencryptor, MockObjectUploader,
+    BackendError, BackendErrorKind, BoundingBox, CompareFacesRequest, ComparisonFacts,
+    CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
+    GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
+    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
+    ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 pub use cache::CacheConfig;
 pub use error::{ConfigError, Error};
@@ -162,9 +155,6 @@ pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
 };
-#[cfg(any(test, feature = "test-util"))]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub use opt_out::MockOptOutVerifier;
 pub use opt_out::{OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier, OptOutViolation};
 pub use policy::{Policy, QualityFilter, SimilarityThreshold};
 pub use quality::{FaceAssessment, FaceDetail, QualityIssue, QualityPolicy};

@@ -39,7 +39,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-// The session types a `FaceAnalyzer` takes and reports, defined with the
+// The session types a `RekognitionBackend` takes and reports, defined with the
 // trait.
 #[doc(inline)]
 pub use crate::backend::{

@@ -14,7 +14,7 @@
 //!
 //! let backend = InMemoryBackend::new();
 //! backend.create_bucket("library-photos", "111122223333", true);
-//! let v1 = backend.put_object(
+//! let v1 = backend.put(
 //!     "library-photos",
 //!     "members/ada.jpg",
 //!     SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
@@ -34,11 +34,11 @@ use async_trait::async_trait;
 
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
 use crate::backend::{
-    BackendError, BackendErrorKind, BoundingBox, BucketAuditor, CompareRequest, ComparisonFacts,
-    DeleteVersionRequest, DetectRequest, FaceAnalyzer, FaceMatch, InspectRequest,
-    ListVersionsRequest, LivenessResultsRequest, LivenessSessionRequest, ObjectEraser,
-    ObjectInspector, ObjectUploader, UploadReceipt, UploadRequest, VerifiedImage, VersioningFacts,
-    VersioningRequest,
+    BackendError, BackendErrorKind, BoundingBox, CompareFacesRequest, ComparisonFacts,
+    CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
+    GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
+    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
+    ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{AccountId, Service, NULL_VERSION_ID};
@@ -55,6 +55,7 @@ pub struct SimulatedObject {
     sse_customer_algorithm: Option<String>,
     face: Option<String>,
     size: u64,
+    body: Option<Vec<u8>>,
 }
 
 impl SimulatedObject {
@@ -66,6 +67,7 @@ impl SimulatedObject {
             sse_customer_algorithm: None,
             face: None,
             size: 50_000,
+            body: None,
         }
     }
 
@@ -107,6 +109,17 @@ impl SimulatedObject {
     #[must_use]
     pub fn with_face(mut self, label: &str) -> Self {
         self.face = Some(label.to_owned());
+        self
+    }
+
+    /// Sets the bytes GetObject returns (and the size HeadObject reports):
+    /// for an S3 Inventory report's `manifest.json`, `manifest.checksum`
+    /// and data files. An object without a body reads as no bytes.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        self.size = body.len() as u64;
+        self.body = Some(body);
         self
     }
 
@@ -271,7 +284,7 @@ struct Bucket {
 /// A Face Liveness session in the simulation.
 #[derive(Debug)]
 struct SimSession {
-    request: LivenessSessionRequest,
+    request: CreateFaceLivenessSessionRequest,
     facts: Option<LivenessFacts>,
 }
 
@@ -297,7 +310,7 @@ struct Counters {
 }
 
 /// A simulated S3 + Rekognition, implementing both
-/// [`ObjectInspector`] and [`FaceAnalyzer`]. Clones share their state, so a
+/// [`S3Backend`] and [`RekognitionBackend`]. Clones share their state, so a
 /// test can keep one clone to set up data and count calls while the guard
 /// owns others.
 #[derive(Clone)]
@@ -364,6 +377,18 @@ fn digest(bytes: &[u8]) -> u64 {
 }
 
 impl InMemoryBackend {
+    /// What the crate's HTTPS-only interceptor does on the wire: a request
+    /// to a service whose endpoint is not `https://` is refused before
+    /// anything happens (see [`with_s3_endpoint`](Self::with_s3_endpoint)).
+    fn wire(&self, service: Service, operation: &'static str) -> Result<(), BackendError> {
+        let endpoint = match service {
+            Service::Rekognition => &self.rekognition_endpoint,
+            _ => &self.s3_endpoint,
+        };
+        crate::transit::check_endpoint_url(service, endpoint)
+            .map_err(|refusal| BackendError::refused_endpoint(operation, refusal))
+    }
+
     /// An empty simulation with HTTPS endpoints.
     pub fn new() -> Self {
         Self {
@@ -376,7 +401,7 @@ impl InMemoryBackend {
     }
 
     /// The same simulation (shared state), calling Rekognition as
-    /// `account` ([`FaceAnalyzer::caller_account`]; default
+    /// `account` ([`RekognitionBackend::caller_account`]; default
     /// [`DEFAULT_ACCOUNT`]).
     #[must_use]
     pub fn with_account(mut self, account: AccountId) -> Self {
@@ -384,15 +409,19 @@ impl InMemoryBackend {
         self
     }
 
-    /// The same simulation (shared state), reporting `endpoint` for S3.
+    /// The same simulation (shared state), reaching S3 at `endpoint`: when
+    /// it is not `https://`, every S3 request is refused before it is
+    /// "sent", as the AWS backend's
+    /// [`HttpsOnly`](crate::transit::HttpsOnly) interceptor refuses it.
     #[must_use]
     pub fn with_s3_endpoint(mut self, endpoint: &str) -> Self {
         endpoint.clone_into(&mut self.s3_endpoint);
         self
     }
 
-    /// The same simulation (shared state), reporting `endpoint` for
-    /// Rekognition.
+    /// The same simulation (shared state), reaching Rekognition at
+    /// `endpoint`, refused as for
+    /// [`with_s3_endpoint`](Self::with_s3_endpoint) when not `https://`.
     #[must_use]
     pub fn with_rekognition_endpoint(mut self, endpoint: &str) -> Self {
         endpoint.clone_into(&mut self.rekognition_endpoint);
@@ -425,7 +454,7 @@ impl InMemoryBackend {
     ///
     /// # Panics
     /// When the bucket was not created with [`create_bucket`](Self::create_bucket).
-    pub fn put_object(&self, bucket: &str, key: &str, object: SimulatedObject) -> Option<String> {
+    pub fn put(&self, bucket: &str, key: &str, object: SimulatedObject) -> Option<String> {
         self.write(bucket, key, Some(object))
     }
 
@@ -620,7 +649,7 @@ impl InMemoryBackend {
                 .unwrap_or_else(|| SimulatedObject::sse_kms(&kms_key))
                 .with_face(&face);
             let version = if outcome.store_reference {
-                self.put_object(&bucket, &key, object)
+                self.put(&bucket, &key, object)
             } else {
                 Some("v-never-stored".to_owned())
             };
@@ -636,7 +665,7 @@ impl InMemoryBackend {
     }
 
     /// The Face Liveness sessions started, in order, as requested.
-    pub fn liveness_requests(&self) -> Vec<LivenessSessionRequest> {
+    pub fn liveness_requests(&self) -> Vec<CreateFaceLivenessSessionRequest> {
         let state = self.state();
         let mut sessions: Vec<_> = state.sessions.iter().collect();
         sessions.sort_by(|a, b| a.0.cmp(b.0));
@@ -714,12 +743,9 @@ impl InMemoryBackend {
 }
 
 #[async_trait]
-impl ObjectInspector for InMemoryBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
-    }
-
-    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+impl S3Backend for InMemoryBackend {
+    async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
+        self.wire(Service::S3, "HeadObject")?;
         self.counters.inspect.fetch_add(1, Ordering::SeqCst);
         let object = request.object();
         let err =
@@ -756,6 +782,7 @@ impl ObjectInspector for InMemoryBackend {
         let mut facts = ObjectFacts::new(o.encryption.clone())
             .with_content_length(o.size)
             .with_content_type("image/jpeg");
+        facts.etag = Some(etag_of(object.bucket(), object.key(), reported.as_deref()));
         if let Some(k) = &o.kms_key_id {
             facts = facts.with_kms_key_id(k.clone());
         }
@@ -765,10 +792,11 @@ impl ObjectInspector for InMemoryBackend {
         Ok(facts)
     }
 
-    async fn bucket_versioning(
+    async fn get_bucket_versioning(
         &self,
-        request: &VersioningRequest,
+        request: &GetBucketVersioningRequest,
     ) -> Result<VersioningFacts, BackendError> {
+        self.wire(Service::S3, "GetBucketVersioning")?;
         let state = self.state();
         let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
         let status = if bucket.suspended {
@@ -783,137 +811,14 @@ impl ObjectInspector for InMemoryBackend {
             bucket.mfa_delete.then_some("Enabled"),
         ))
     }
-}
-
-#[async_trait]
-impl FaceAnalyzer for InMemoryBackend {
-    fn endpoint(&self) -> String {
-        self.rekognition_endpoint.clone()
-    }
-
-    /// The faces set with [`InMemoryBackend::set_face_details`] for the
-    /// image's face label; a labelled face with none set is one
-    /// [`FaceDetail::good`] face; an image without a face label shows none.
-    async fn detect_faces(&self, request: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
-        self.counters.detect.fetch_add(1, Ordering::SeqCst);
-        let Some(face) = self.face_of(request.image())? else {
-            return Ok(Vec::new());
-        };
-        Ok(self
-            .state()
-            .face_details
-            .get(&face)
-            .cloned()
-            .unwrap_or_else(|| vec![FaceDetail::good()]))
-    }
-
-    async fn caller_account(&self) -> Result<AccountId, BackendError> {
-        Ok(self.account.clone())
-    }
-
-    /// Starts a session (ids `00000000-0000-4000-8000-000000000001`, …);
-    /// the output bucket must exist and belong to the caller's account.
-    async fn create_liveness_session(
-        &self,
-        request: LivenessSessionRequest,
-    ) -> Result<LivenessSessionId, BackendError> {
-        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
-        let mut state = self.state();
-        match state.buckets.get(request.output_bucket()) {
-            Some(b) if b.owner == self.account.as_str() => {}
-            _ => {
-                return Err(BackendError::new(
-                    BackendErrorKind::InvalidRequest,
-                    Service::Rekognition,
-                    "CreateFaceLivenessSession",
-                    format!(
-                        "output bucket {} does not exist in the caller's account",
-                        request.output_bucket()
-                    ),
-                ))
-            }
-        }
-        state.next_session += 1;
-        let id = LivenessSessionId::parse(&format!(
-            "00000000-0000-4000-8000-{:012x}",
-            state.next_session
-        ))
-        .expect("a UUID");
-        state.sessions.insert(
-            id.as_str().to_owned(),
-            SimSession {
-                request,
-                facts: None,
-            },
-        );
-        Ok(id)
-    }
-
-    /// The outcome set with [`InMemoryBackend::finish_liveness`];
-    /// `CREATED` before that; `SessionNotFoundException` for an unknown id.
-    async fn liveness_session_results(
-        &self,
-        request: LivenessResultsRequest,
-    ) -> Result<LivenessFacts, BackendError> {
-        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
-        let state = self.state();
-        match state.sessions.get(request.session_id().as_str()) {
-            Some(session) => Ok(session
-                .facts
-                .clone()
-                .unwrap_or_else(|| LivenessFacts::new(LivenessStatus::Created))),
-            None => Err(BackendError::new(
-                BackendErrorKind::NotFound,
-                Service::Rekognition,
-                "GetFaceLivenessSessionResults",
-                format!("session {} was not found", request.session_id()),
-            )),
-        }
-    }
-
-    async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
-        self.counters.compare.fetch_add(1, Ordering::SeqCst);
-        let Some(source) = self.face_of(request.source())? else {
-            return Ok(ComparisonFacts::NoFaceInSource);
-        };
-        let Some(target) = self.face_of(request.target())? else {
-            return Ok(ComparisonFacts::Faces {
-                matches: Vec::new(),
-                unmatched_faces: 0,
-            });
-        };
-        let similarity = self
-            .state()
-            .similarity
-            .get(&(source, target))
-            .copied()
-            .unwrap_or(0.0);
-        Ok(if similarity >= request.threshold().get() {
-            ComparisonFacts::Faces {
-                matches: vec![FaceMatch::new(
-                    similarity,
-                    BoundingBox::new(0.31, 0.22, 0.38, 0.47),
-                )],
-                unmatched_faces: 0,
-            }
-        } else {
-            ComparisonFacts::Faces {
-                matches: Vec::new(),
-                unmatched_faces: 1,
-            }
-        })
-    }
-}
-
-#[async_trait]
-impl ObjectUploader for InMemoryBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
-    }
 
     /// Stores the image as an SSE-KMS object under the request's key; its
     /// face is the one registered for these bytes, if any.
-    async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError> {
+    async fn put_object(
+        &self,
+        request: PutObjectRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        self.wire(Service::S3, "PutObject")?;
         let object = request.object();
         let face = {
             let state = self.state();
@@ -928,18 +833,11 @@ impl ObjectUploader for InMemoryBackend {
         if let Some(face) = face {
             stored = stored.with_face(&face);
         }
-        Ok(UploadReceipt::new(self.put_object(
+        Ok(PutObjectReceipt::new(self.put(
             object.bucket(),
             object.key(),
             stored,
         )))
-    }
-}
-
-#[async_trait]
-impl BucketAuditor for InMemoryBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
     }
 
     /// Audits the simulated default encryption and versioning (the
@@ -949,6 +847,7 @@ impl BucketAuditor for InMemoryBackend {
         bucket: &str,
         policy: &Policy,
     ) -> Result<BucketAudit, BackendError> {
+        self.wire(Service::S3, "GetBucketEncryption")?;
         self.counters.audit.fetch_add(1, Ordering::SeqCst);
         let state = self.state();
         let err = |kind, message: String| {
@@ -994,18 +893,12 @@ impl BucketAuditor for InMemoryBackend {
         }
         Ok(BucketAudit::new(bucket, findings))
     }
-}
 
-#[async_trait]
-impl ObjectEraser for InMemoryBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
-    }
-
-    async fn list_versions(
+    async fn list_object_versions(
         &self,
-        request: &ListVersionsRequest,
+        request: &ListObjectVersionsRequest,
     ) -> Result<Vec<StoredVersion>, BackendError> {
+        self.wire(Service::S3, "ListObjectVersions")?;
         let state = self.state();
         let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
         let mut keys: Vec<&String> = bucket
@@ -1027,7 +920,11 @@ impl ObjectEraser for InMemoryBackend {
 
     /// Refuses, as S3 does with 403, versions under a legal hold or an
     /// unexpired retention (GOVERNANCE unless bypassed).
-    async fn delete_version(&self, request: &DeleteVersionRequest) -> Result<(), BackendError> {
+    async fn delete_object_version(
+        &self,
+        request: &DeleteObjectVersionRequest,
+    ) -> Result<(), BackendError> {
+        self.wire(Service::S3, "DeleteObject")?;
         self.counters.delete.fetch_add(1, Ordering::SeqCst);
         let mut state = self.state();
         listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
@@ -1075,8 +972,9 @@ impl ObjectEraser for InMemoryBackend {
 
     async fn object_lock(
         &self,
-        request: &DeleteVersionRequest,
+        request: &DeleteObjectVersionRequest,
     ) -> Result<ObjectLockFacts, BackendError> {
+        self.wire(Service::S3, "GetObjectRetention")?;
         let state = self.state();
         Ok(state
             .buckets
@@ -1086,6 +984,274 @@ impl ObjectEraser for InMemoryBackend {
             .map(|v| v.lock.clone())
             .unwrap_or_default())
     }
+
+    /// The bytes stored with [`SimulatedObject::with_body`] (none for an
+    /// object stored without).
+    async fn get_object(
+        &self,
+        request: &GetObjectRequest,
+    ) -> Result<aws_smithy_types::byte_stream::ByteStream, BackendError> {
+        self.wire(Service::S3, "GetObject")?;
+        let object = request.object();
+        let state = self.state();
+        let bucket = owned_bucket(&state, object, request.expected_bucket_owner(), "GetObject")?;
+        let found = find_version(bucket.objects.get(object.key()), object.version_id())
+            .ok_or_else(|| {
+                BackendError::new(
+                    BackendErrorKind::NotFound,
+                    Service::S3,
+                    "GetObject",
+                    format!("GetObject for {object}: not found (404)"),
+                )
+            })?;
+        Ok(aws_smithy_types::byte_stream::ByteStream::from(
+            found.body.clone().unwrap_or_default(),
+        ))
+    }
+
+    /// Re-encrypts the version in place under the request's key, as S3
+    /// `UpdateObjectEncryption` does: only from SSE-S3 or SSE-KMS, never
+    /// under Object Lock retention or a legal hold; the version id stays.
+    async fn update_object_encryption(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<(), BackendError> {
+        self.wire(Service::S3, "UpdateObjectEncryption")?;
+        const OP: &str = "UpdateObjectEncryption";
+        let object = request.object();
+        let mut state = self.state();
+        owned_bucket(&state, object, request.expected_bucket_owner(), OP)?;
+        let refused = |kind, message: String| BackendError::new(kind, Service::S3, OP, message);
+        let versions = state
+            .buckets
+            .get_mut(object.bucket())
+            .and_then(|b| b.objects.get_mut(object.key()))
+            .ok_or_else(|| {
+                refused(
+                    BackendErrorKind::NotFound,
+                    format!("{object}: not found (404)"),
+                )
+            })?;
+        let version = match object.version_id() {
+            Some(v) => versions.iter_mut().find(|s| s.id() == v),
+            None => versions.last_mut(),
+        }
+        .ok_or_else(|| {
+            refused(
+                BackendErrorKind::NotFound,
+                format!("{object}: not found (404)"),
+            )
+        })?;
+        let locked =
+            version.lock.legal_hold
+                || version.lock.retention.as_ref().is_some_and(|(_, until)| {
+                    until.is_none_or(|t| t > std::time::SystemTime::now())
+                });
+        let Some(stored) = version.object.as_mut() else {
+            return Err(refused(
+                BackendErrorKind::InvalidRequest,
+                format!("{object} is a delete marker"),
+            ));
+        };
+        if locked {
+            return Err(refused(
+                BackendErrorKind::AccessDenied,
+                format!("{object} is under Object Lock retention or a legal hold"),
+            ));
+        }
+        match stored.encryption {
+            SseAlgorithm::Aes256 | SseAlgorithm::AwsKms if stored.sse_customer_algorithm.is_none() => {
+                stored.encryption = SseAlgorithm::AwsKms;
+                stored.kms_key_id = Some(request.kms_key().as_str().to_owned());
+                Ok(())
+            }
+            _ => Err(refused(
+                BackendErrorKind::InvalidRequest,
+                format!("{object}: UpdateObjectEncryption takes SSE-S3 or SSE-KMS objects only (InvalidRequest)"),
+            )),
+        }
+    }
+
+    /// Copies the key's current version onto the key under the request's
+    /// key, as S3 `CopyObject` does, only if its ETag is still the one
+    /// checked (else 412); returns the new version's id.
+    async fn copy_object(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<Option<String>, BackendError> {
+        self.wire(Service::S3, "CopyObject")?;
+        const OP: &str = "CopyObject";
+        let object = request.object();
+        let copy = {
+            let state = self.state();
+            let bucket = owned_bucket(&state, object, request.expected_bucket_owner(), OP)?;
+            let versions = bucket.objects.get(object.key());
+            let current = versions.and_then(|vs| vs.last());
+            let (Some(current), Some(stored)) = (current, current.and_then(|v| v.object.as_ref()))
+            else {
+                return Err(BackendError::new(
+                    BackendErrorKind::NotFound,
+                    Service::S3,
+                    OP,
+                    format!("{object}: no current version to copy (404)"),
+                ));
+            };
+            let etag = etag_of(object.bucket(), object.key(), current.version_id.as_deref());
+            if request.current_etag() != Some(etag.as_str()) {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidRequest,
+                    Service::S3,
+                    OP,
+                    format!("{object}: the current version changed since it was checked (412 PreconditionFailed)"),
+                ));
+            }
+            let mut copy = stored.clone();
+            copy.encryption = SseAlgorithm::AwsKms;
+            copy.kms_key_id = Some(request.kms_key().as_str().to_owned());
+            copy.sse_customer_algorithm = None;
+            copy
+        };
+        Ok(self.put(object.bucket(), object.key(), copy))
+    }
+}
+
+#[async_trait]
+impl RekognitionBackend for InMemoryBackend {
+    /// The faces set with [`InMemoryBackend::set_face_details`] for the
+    /// image's face label; a labelled face with none set is one
+    /// [`FaceDetail::good`] face; an image without a face label shows none.
+    async fn detect_faces(
+        &self,
+        request: DetectFacesRequest,
+    ) -> Result<Vec<FaceDetail>, BackendError> {
+        self.wire(Service::Rekognition, "DetectFaces")?;
+        self.counters.detect.fetch_add(1, Ordering::SeqCst);
+        let Some(face) = self.face_of(request.image())? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .state()
+            .face_details
+            .get(&face)
+            .cloned()
+            .unwrap_or_else(|| vec![FaceDetail::good()]))
+    }
+
+    async fn caller_account(&self) -> Result<AccountId, BackendError> {
+        self.wire(Service::Rekognition, "GetCallerIdentity")?;
+        Ok(self.account.clone())
+    }
+
+    /// Starts a session (ids `00000000-0000-4000-8000-000000000001`, …);
+    /// the output bucket must exist and belong to the caller's account.
+    async fn create_face_liveness_session(
+        &self,
+        request: CreateFaceLivenessSessionRequest,
+    ) -> Result<LivenessSessionId, BackendError> {
+        self.wire(Service::Rekognition, "CreateFaceLivenessSession")?;
+        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
+        let mut state = self.state();
+        match state.buckets.get(request.output_bucket()) {
+            Some(b) if b.owner == self.account.as_str() => {}
+            _ => {
+                return Err(BackendError::new(
+                    BackendErrorKind::InvalidRequest,
+                    Service::Rekognition,
+                    "CreateFaceLivenessSession",
+                    format!(
+                        "output bucket {} does not exist in the caller's account",
+                        request.output_bucket()
+                    ),
+                ))
+            }
+        }
+        state.next_session += 1;
+        let id = LivenessSessionId::parse(&format!(
+            "00000000-0000-4000-8000-{:012x}",
+            state.next_session
+        ))
+        .expect("a UUID");
+        state.sessions.insert(
+            id.as_str().to_owned(),
+            SimSession {
+                request,
+                facts: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// The outcome set with [`InMemoryBackend::finish_liveness`];
+    /// `CREATED` before that; `SessionNotFoundException` for an unknown id.
+    async fn get_face_liveness_session_results(
+        &self,
+        request: GetFaceLivenessSessionResultsRequest,
+    ) -> Result<LivenessFacts, BackendError> {
+        self.wire(Service::Rekognition, "GetFaceLivenessSessionResults")?;
+        self.counters.liveness.fetch_add(1, Ordering::SeqCst);
+        let state = self.state();
+        match state.sessions.get(request.session_id().as_str()) {
+            Some(session) => Ok(session
+                .facts
+                .clone()
+                .unwrap_or_else(|| LivenessFacts::new(LivenessStatus::Created))),
+            None => Err(BackendError::new(
+                BackendErrorKind::NotFound,
+                Service::Rekognition,
+                "GetFaceLivenessSessionResults",
+                format!("session {} was not found", request.session_id()),
+            )),
+        }
+    }
+
+    async fn compare_faces(
+        &self,
+        request: CompareFacesRequest,
+    ) -> Result<ComparisonFacts, BackendError> {
+        self.wire(Service::Rekognition, "CompareFaces")?;
+        self.counters.compare.fetch_add(1, Ordering::SeqCst);
+        let Some(source) = self.face_of(request.source())? else {
+            return Ok(ComparisonFacts::NoFaceInSource);
+        };
+        let Some(target) = self.face_of(request.target())? else {
+            return Ok(ComparisonFacts::Faces {
+                matches: Vec::new(),
+                unmatched_faces: 0,
+            });
+        };
+        let similarity = self
+            .state()
+            .similarity
+            .get(&(source, target))
+            .copied()
+            .unwrap_or(0.0);
+        Ok(if similarity >= request.threshold().get() {
+            ComparisonFacts::Faces {
+                matches: vec![FaceMatch::new(
+                    similarity,
+                    BoundingBox::new(0.31, 0.22, 0.38, 0.47),
+                )],
+                unmatched_faces: 0,
+            }
+        } else {
+            ComparisonFacts::Faces {
+                matches: Vec::new(),
+                unmatched_faces: 1,
+            }
+        })
+    }
+}
+
+/// The `ETag` the simulation reports for a version: quoted, as S3 sends
+/// it, and different for every version of every key.
+fn etag_of(bucket: &str, key: &str, version: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [bucket, key, version.unwrap_or(NULL_VERSION_ID)] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    format!("\"{}\"", &hex::encode(hasher.finalize())[..32])
 }
 
 /// A bucket for a listing or deletion, as S3 answers: 404 when missing,

@@ -31,29 +31,17 @@ use crate::text::{escape, quote};
 #[cfg_attr(any(test, feature = "test-util"), mockall::automock)]
 #[async_trait]
 pub trait OptOutVerifier: Send + Sync + fmt::Debug {
-    /// The endpoint the verifier calls; the guard refuses a non-HTTPS one
-    /// before calling [`verify`](Self::verify).
-    fn endpoint(&self) -> String;
-
-    /// Finds out whether the opt-out is in effect.
+    /// Finds out whether the opt-out is in effect. A verifier reaches its
+    /// service over HTTPS only (for AWS: the Organizations client carries
+    /// [`HttpsOnly`](crate::transit::HttpsOnly)); a request it refused for
+    /// an insecure endpoint is a [`BackendError::refused_endpoint`], which
+    /// the guard turns into a refusal.
     ///
     /// # Errors
     /// A [`BackendError`] when the answer could not be obtained; the guard
     /// then refuses to compare.
     async fn verify(&self) -> Result<OptOutStatus, BackendError>;
 }
-
-/// What `MockOptOutVerifier::https()` reports
-/// (`testing::ORGANIZATIONS_ENDPOINT`).
-#[cfg(any(test, feature = "test-util"))]
-pub(crate) const MOCK_ORGANIZATIONS_ENDPOINT: &str =
-    "https://organizations.us-east-1.amazonaws.com";
-
-crate::backend::https_mock!(
-    MockOptOutVerifier,
-    MOCK_ORGANIZATIONS_ENDPOINT,
-    "A mock reporting the Organizations endpoint [`testing::ORGANIZATIONS_ENDPOINT`](crate::testing::ORGANIZATIONS_ENDPOINT), so the guard's HTTPS check passes. Add the `expect_verify` the test needs."
-);
 
 /// The opt-out requirement was not met.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +72,7 @@ pub enum OptOutStatus {
     /// Opted out; `detail` says how (e.g. the effective policy's value),
     /// `account` which account the evidence is about. The guard refuses
     /// unless that is the account whose credentials call Rekognition
-    /// ([`FaceAnalyzer::caller_account`](crate::FaceAnalyzer::caller_account)).
+    /// ([`RekognitionBackend::caller_account`](crate::RekognitionBackend::caller_account)).
     OptedOut {
         /// How the opt-out was established.
         detail: String,

@@ -1,6 +1,6 @@
 //! Bucket posture: what a bucket's configuration does to the objects put
 //! in it. The result of a bucket audit, shared by every auditor
-//! ([`BucketAuditor`](crate::BucketAuditor), the AWS backend's
+//! ([`S3Backend`](crate::S3Backend), the AWS backend's
 //! [`audit_bucket`](crate::aws::AwsBackend::audit_bucket)) and by the guard,
 //! which refuses a Face Liveness output bucket with
 //! [at-rest findings](BucketAudit::at_rest_findings).
@@ -87,7 +87,7 @@ impl fmt::Display for Finding {
     }
 }
 
-/// The result of a bucket audit ([`BucketAuditor::audit_bucket`](crate::BucketAuditor::audit_bucket),
+/// The result of a bucket audit ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket),
 /// [`AwsBackend::audit_bucket`](crate::aws::AwsBackend::audit_bucket)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketAudit {

@@ -29,7 +29,6 @@
 //! builder is made.
 
 use std::fmt;
-use std::sync::RwLock;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -314,28 +313,6 @@ pub fn redact(endpoint: &str) -> String {
             }
         }
         Err(_) => "<unparseable endpoint>".to_owned(),
-    }
-}
-
-/// Endpoints a guard already found acceptable, so the hot path compares a
-/// string instead of parsing a URL. Only passes are remembered (at most
-/// 16): a refused endpoint is parsed and refused every time.
-#[derive(Debug, Default)]
-pub(crate) struct KnownEndpoints(RwLock<Vec<String>>);
-
-impl KnownEndpoints {
-    pub(crate) fn check(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
-        let known = self.0.read().unwrap_or_else(|e| e.into_inner());
-        if known.iter().any(|e| e == endpoint) {
-            return Ok(());
-        }
-        drop(known);
-        check_endpoint_url(service, endpoint)?;
-        let mut known = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if known.len() < 16 && !known.iter().any(|e| e == endpoint) {
-            known.push(endpoint.to_owned());
-        }
-        Ok(())
     }
 }
 

@@ -585,27 +585,20 @@ fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding>
     findings
 }
 
-#[async_trait::async_trait]
-impl crate::backend::BucketAuditor for AwsBackend {
-    fn endpoint(&self) -> String {
-        crate::backend::ObjectInspector::endpoint(self)
-    }
-
-    /// [`AwsBackend::audit_bucket`].
-    async fn audit_bucket(
-        &self,
-        bucket: &str,
-        policy: &Policy,
-    ) -> Result<BucketAudit, BackendError> {
-        match AwsBackend::audit_bucket(self, bucket, policy).await {
-            Ok(audit) => Ok(audit),
-            Err(Error::Backend(e)) => Err(e),
-            Err(other) => Err(BackendError::new(
-                BackendErrorKind::Other,
-                Service::S3,
-                "bucket audit",
-                other.to_string(),
-            )),
-        }
+/// [`AwsBackend::audit_bucket`] as the backend's error.
+pub(super) async fn audit_bucket_for_guard(
+    aws: &AwsBackend,
+    bucket: &str,
+    policy: &Policy,
+) -> Result<BucketAudit, BackendError> {
+    match aws.audit_bucket(bucket, policy).await {
+        Ok(audit) => Ok(audit),
+        Err(Error::Backend(e)) => Err(e),
+        Err(other) => Err(BackendError::new(
+            BackendErrorKind::Other,
+            Service::S3,
+            "bucket audit",
+            other.to_string(),
+        )),
     }
 }

@@ -3,16 +3,14 @@
 
 use std::time::SystemTime;
 
-use async_trait::async_trait;
 use aws_sdk_s3::types::{EncodingType, ObjectLockLegalHoldStatus};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::errors::{by_status, common, status, wrong_region};
-use super::AwsBackend;
 use crate::backend::{
-    BackendError, BackendErrorKind, DeleteVersionRequest, ListVersionsRequest, ObjectEraser,
+    BackendError, BackendErrorKind, DeleteObjectVersionRequest, ListObjectVersionsRequest,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{validate_version_id, Service};
@@ -135,132 +133,35 @@ where
     BackendError::new(kind, Service::S3, operation, message).with_source(err)
 }
 
-#[async_trait]
-impl ObjectEraser for AwsBackend {
-    fn endpoint(&self) -> String {
-        crate::backend::ObjectInspector::endpoint(self)
-    }
-
-    /// `ListObjectVersions` with the prefix, `EncodingType=url` and the
-    /// expected owner, every page.
-    async fn list_versions(
-        &self,
-        request: &ListVersionsRequest,
-    ) -> Result<Vec<StoredVersion>, BackendError> {
-        let s3 = self.s3_client();
-        let region = s3.config().region().map(|r| r.as_ref());
-        let what = format!("s3://{}/{}*", request.bucket(), request.prefix());
-        let mut found = Vec::new();
-        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
-        let mut previous: (Option<String>, Option<String>) = (None, None);
-        let mut pages = 0;
-        loop {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(BackendError::new(
-                    BackendErrorKind::InvalidResponse,
-                    Service::S3,
-                    LIST,
-                    format!("{LIST} for {what} went on for {MAX_PAGES} pages: stopped rather than list forever"),
-                ));
-            }
-            let out = s3
-                .list_object_versions()
-                .bucket(request.bucket())
-                .prefix(request.prefix())
-                .encoding_type(EncodingType::Url)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
-                .set_expected_bucket_owner(
-                    request
-                        .expected_bucket_owner()
-                        .map(|a| a.as_str().to_owned()),
-                )
-                .send()
-                .await
-                .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
-            let url_encoded = out.encoding_type() == Some(&EncodingType::Url);
-            // An entry without its key would be neither erased nor named
-            // as remaining, and a page that does not say whether more
-            // follow could end the listing early: either would let a
-            // receipt say "complete" about versions never seen.
-            for v in out.versions() {
-                let key = v
-                    .key()
-                    .ok_or_else(|| missing("a listed version has no Key"))?;
-                found.push(StoredVersion::new(
-                    &listed_key(key, url_encoded, request.prefix())?,
-                    listed_version(v.version_id())?,
-                    false,
-                ));
-            }
-            for m in out.delete_markers() {
-                let key = m
-                    .key()
-                    .ok_or_else(|| missing("a listed delete marker has no Key"))?;
-                found.push(StoredVersion::new(
-                    &listed_key(key, url_encoded, request.prefix())?,
-                    listed_version(m.version_id())?,
-                    true,
-                ));
-            }
-            match out.is_truncated() {
-                Some(false) => return Ok(found),
-                Some(true) => {}
-                None => {
-                    return Err(missing(
-                        "the listing does not say whether it is truncated (IsTruncated)",
-                    ))
-                }
-            }
-            let next_key = out
-                .next_key_marker()
-                .map(|k| listed_key(k, url_encoded, request.prefix()))
-                .transpose()?;
-            let next_version = out.next_version_id_marker().map(str::to_owned);
-            // A listing must move on: markers S3 already gave (or none at
-            // all, checked below) would list the same page forever.
-            if (next_key.is_some() || next_version.is_some())
-                && (&next_key, &next_version) == (&previous.0, &previous.1)
-            {
-                return Err(BackendError::new(
-                    BackendErrorKind::InvalidResponse,
-                    Service::S3,
-                    LIST,
-                    format!("{LIST} for {what} gave the same markers twice: stopped rather than list forever"),
-                ));
-            }
-            previous = (next_key.clone(), next_version.clone());
-            key_marker = next_key;
-            version_marker = next_version;
-            if key_marker.is_none() && version_marker.is_none() {
-                // Truncated without a way on: refuse rather than stop short.
-                return Err(BackendError::new(
-                    BackendErrorKind::InvalidResponse,
-                    Service::S3,
-                    LIST,
-                    format!("{LIST} for {what} said the listing is truncated but gave no marker to continue from"),
-                ));
-            }
+/// `ListObjectVersions` with the prefix, `EncodingType=url` and the
+/// expected owner, every page.
+pub(super) async fn list_object_versions(
+    s3: &aws_sdk_s3::Client,
+    request: &ListObjectVersionsRequest,
+) -> Result<Vec<StoredVersion>, BackendError> {
+    let region = s3.config().region().map(|r| r.as_ref());
+    let what = format!("s3://{}/{}*", request.bucket(), request.prefix());
+    let mut found = Vec::new();
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    let mut previous: (Option<String>, Option<String>) = (None, None);
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                LIST,
+                format!("{LIST} for {what} went on for {MAX_PAGES} pages: stopped rather than list forever"),
+            ));
         }
-    }
-
-    /// `DeleteObject` with the version id, the expected owner and, when
-    /// asked, `x-amz-bypass-governance-retention: true`.
-    async fn delete_version(&self, request: &DeleteVersionRequest) -> Result<(), BackendError> {
-        let s3 = self.s3_client();
-        let region = s3.config().region().map(|r| r.as_ref());
-        let what = format!(
-            "s3://{}/{} version {}",
-            request.bucket(),
-            request.key(),
-            request.version_id()
-        );
-        s3.delete_object()
+        let out = s3
+            .list_object_versions()
             .bucket(request.bucket())
-            .key(request.key())
-            .version_id(request.version_id())
-            .set_bypass_governance_retention(request.bypass_governance_retention().then_some(true))
+            .prefix(request.prefix())
+            .encoding_type(EncodingType::Url)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
             .set_expected_bucket_owner(
                 request
                     .expected_bucket_owner()
@@ -268,78 +169,168 @@ impl ObjectEraser for AwsBackend {
             )
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| map_error(e, DELETE, &what, request.bucket(), region))
+            .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
+        let url_encoded = out.encoding_type() == Some(&EncodingType::Url);
+        // An entry without its key would be neither erased nor named
+        // as remaining, and a page that does not say whether more
+        // follow could end the listing early: either would let a
+        // receipt say "complete" about versions never seen.
+        for v in out.versions() {
+            let key = v
+                .key()
+                .ok_or_else(|| missing("a listed version has no Key"))?;
+            found.push(StoredVersion::new(
+                &listed_key(key, url_encoded, request.prefix())?,
+                listed_version(v.version_id())?,
+                false,
+            ));
+        }
+        for m in out.delete_markers() {
+            let key = m
+                .key()
+                .ok_or_else(|| missing("a listed delete marker has no Key"))?;
+            found.push(StoredVersion::new(
+                &listed_key(key, url_encoded, request.prefix())?,
+                listed_version(m.version_id())?,
+                true,
+            ));
+        }
+        match out.is_truncated() {
+            Some(false) => return Ok(found),
+            Some(true) => {}
+            None => {
+                return Err(missing(
+                    "the listing does not say whether it is truncated (IsTruncated)",
+                ))
+            }
+        }
+        let next_key = out
+            .next_key_marker()
+            .map(|k| listed_key(k, url_encoded, request.prefix()))
+            .transpose()?;
+        let next_version = out.next_version_id_marker().map(str::to_owned);
+        // A listing must move on: markers S3 already gave (or none at
+        // all, checked below) would list the same page forever.
+        if (next_key.is_some() || next_version.is_some())
+            && (&next_key, &next_version) == (&previous.0, &previous.1)
+        {
+            return Err(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                LIST,
+                format!("{LIST} for {what} gave the same markers twice: stopped rather than list forever"),
+            ));
+        }
+        previous = (next_key.clone(), next_version.clone());
+        key_marker = next_key;
+        version_marker = next_version;
+        if key_marker.is_none() && version_marker.is_none() {
+            // Truncated without a way on: refuse rather than stop short.
+            return Err(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                LIST,
+                format!("{LIST} for {what} said the listing is truncated but gave no marker to continue from"),
+            ));
+        }
     }
+}
 
-    /// `GetObjectRetention` and `GetObjectLegalHold`, concurrently. A
-    /// bucket without Object Lock answers with an error code that means
-    /// "none", read as such; a read that fails otherwise reports nothing
-    /// (the refusal is then explained in S3's words).
-    async fn object_lock(
-        &self,
-        request: &DeleteVersionRequest,
-    ) -> Result<ObjectLockFacts, BackendError> {
-        let s3 = self.s3_client();
-        let region = s3.config().region().map(|r| r.as_ref());
-        let what = format!(
-            "s3://{}/{} version {}",
-            request.bucket(),
-            request.key(),
-            request.version_id()
-        );
-        let owner = request
-            .expected_bucket_owner()
-            .map(|a| a.as_str().to_owned());
-        let (retention, hold) = tokio::join!(
-            s3.get_object_retention()
-                .bucket(request.bucket())
-                .key(request.key())
-                .version_id(request.version_id())
-                .set_expected_bucket_owner(owner.clone())
-                .send(),
-            s3.get_object_legal_hold()
-                .bucket(request.bucket())
-                .key(request.key())
-                .version_id(request.version_id())
-                .set_expected_bucket_owner(owner)
-                .send(),
-        );
-        // What cannot be read is left out, never reported as absent: the
-        // guard then gives S3's own words for the refused deletion.
-        let mut facts = ObjectLockFacts::none();
-        match retention {
-            Ok(out) => {
-                if let Some(r) = out.retention() {
-                    if let Some(mode) = r.mode() {
-                        let until = r
-                            .retain_until_date()
-                            .and_then(|d| SystemTime::try_from(*d).ok());
-                        facts.retention = Some((RetentionMode::from_api(mode.as_str()), until));
-                    }
+/// `DeleteObject` with the version id, the expected owner and, when
+/// asked, `x-amz-bypass-governance-retention: true`.
+pub(super) async fn delete_object_version(
+    s3: &aws_sdk_s3::Client,
+    request: &DeleteObjectVersionRequest,
+) -> Result<(), BackendError> {
+    let region = s3.config().region().map(|r| r.as_ref());
+    let what = format!(
+        "s3://{}/{} version {}",
+        request.bucket(),
+        request.key(),
+        request.version_id()
+    );
+    s3.delete_object()
+        .bucket(request.bucket())
+        .key(request.key())
+        .version_id(request.version_id())
+        .set_bypass_governance_retention(request.bypass_governance_retention().then_some(true))
+        .set_expected_bucket_owner(
+            request
+                .expected_bucket_owner()
+                .map(|a| a.as_str().to_owned()),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| map_error(e, DELETE, &what, request.bucket(), region))
+}
+
+/// `GetObjectRetention` and `GetObjectLegalHold`, concurrently. A
+/// bucket without Object Lock answers with an error code that means
+/// "none", read as such; a read that fails otherwise reports nothing
+/// (the refusal is then explained in S3's words).
+pub(super) async fn object_lock(
+    s3: &aws_sdk_s3::Client,
+    request: &DeleteObjectVersionRequest,
+) -> Result<ObjectLockFacts, BackendError> {
+    let region = s3.config().region().map(|r| r.as_ref());
+    let what = format!(
+        "s3://{}/{} version {}",
+        request.bucket(),
+        request.key(),
+        request.version_id()
+    );
+    let owner = request
+        .expected_bucket_owner()
+        .map(|a| a.as_str().to_owned());
+    let (retention, hold) = tokio::join!(
+        s3.get_object_retention()
+            .bucket(request.bucket())
+            .key(request.key())
+            .version_id(request.version_id())
+            .set_expected_bucket_owner(owner.clone())
+            .send(),
+        s3.get_object_legal_hold()
+            .bucket(request.bucket())
+            .key(request.key())
+            .version_id(request.version_id())
+            .set_expected_bucket_owner(owner)
+            .send(),
+    );
+    // What cannot be read is left out, never reported as absent: the
+    // guard then gives S3's own words for the refused deletion.
+    let mut facts = ObjectLockFacts::none();
+    match retention {
+        Ok(out) => {
+            if let Some(r) = out.retention() {
+                if let Some(mode) = r.mode() {
+                    let until = r
+                        .retain_until_date()
+                        .and_then(|d| SystemTime::try_from(*d).ok());
+                    facts.retention = Some((RetentionMode::from_api(mode.as_str()), until));
                 }
             }
-            Err(e) if means_no_lock(&e) => {}
-            Err(e) => {
-                let e = map_error(e, "GetObjectRetention", &what, request.bucket(), region);
-                tracing::debug!(error = %e, "object retention unreadable");
-            }
         }
-        match hold {
-            Ok(out) => {
-                facts.legal_hold = out
-                    .legal_hold()
-                    .and_then(|h| h.status())
-                    .is_some_and(|s| *s == ObjectLockLegalHoldStatus::On);
-            }
-            Err(e) if means_no_lock(&e) => {}
-            Err(e) => {
-                let e = map_error(e, "GetObjectLegalHold", &what, request.bucket(), region);
-                tracing::debug!(error = %e, "object legal hold unreadable");
-            }
+        Err(e) if means_no_lock(&e) => {}
+        Err(e) => {
+            let e = map_error(e, "GetObjectRetention", &what, request.bucket(), region);
+            tracing::debug!(error = %e, "object retention unreadable");
         }
-        Ok(facts)
     }
+    match hold {
+        Ok(out) => {
+            facts.legal_hold = out
+                .legal_hold()
+                .and_then(|h| h.status())
+                .is_some_and(|s| *s == ObjectLockLegalHoldStatus::On);
+        }
+        Err(e) if means_no_lock(&e) => {}
+        Err(e) => {
+            let e = map_error(e, "GetObjectLegalHold", &what, request.bucket(), region);
+            tracing::debug!(error = %e, "object legal hold unreadable");
+        }
+    }
+    Ok(facts)
 }
 
 /// The errors with which S3 says a version has no retention or legal

@@ -50,7 +50,6 @@
 //!
 //! ## Enrollment, opt-out verification, bucket audit
 //!
-//! [`AwsBackend::guard_builder`] gives the guard an uploader, so
 //! [`Guard::enroll`](crate::Guard::enroll) stores reference photos with PutObject (SSE-KMS under
 //! the policy's first allowed key) and checks them back.
 //! `OrganizationsOptOutVerifier` (feature `organizations`) verifies the AI
@@ -94,9 +93,11 @@ pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilde
 
 use crate::at_rest::ObjectFacts;
 use crate::backend::{
-    CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer, InspectRequest,
-    LivenessResultsRequest, LivenessSessionRequest, ObjectInspector, ObjectUploader, UploadReceipt,
-    UploadRequest, VersioningFacts, VersioningRequest,
+    CompareFacesRequest, ComparisonFacts, CreateFaceLivenessSessionRequest,
+    DeleteObjectVersionRequest, DetectFacesRequest, GetBucketVersioningRequest,
+    GetFaceLivenessSessionResultsRequest, GetObjectRequest, HeadObjectRequest,
+    ListObjectVersionsRequest, ObjectLockFacts, PutObjectReceipt, PutObjectRequest,
+    ReencryptRequest, RekognitionBackend, S3Backend, StoredVersion, VersioningFacts,
 };
 use crate::error::{BackendError, ConfigError};
 use crate::input::{AccountId, Service};
@@ -135,7 +136,7 @@ pub(crate) fn refuse_if_bodies_logged(
 }
 
 /// S3 and Rekognition clients, each guarded by [`HttpsOnly`](crate::transit::HttpsOnly), as the
-/// guard's [`ObjectInspector`] and [`FaceAnalyzer`]. Cheap to clone.
+/// guard's [`S3Backend`] and [`RekognitionBackend`]. Cheap to clone.
 #[derive(Clone)]
 pub struct AwsBackend {
     s3: aws_sdk_s3::Client,
@@ -185,50 +186,111 @@ impl AwsBackend {
     pub fn rekognition_client(&self) -> &aws_sdk_rekognition::Client {
         &self.rekognition
     }
+
+    /// A guard builder with this backend for both S3 and Rekognition.
+    pub fn guard_builder(&self) -> crate::GuardBuilder {
+        crate::Guard::builder(self.clone(), self.clone())
+    }
 }
 
 #[async_trait]
-impl ObjectInspector for AwsBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
-    }
-
-    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+impl S3Backend for AwsBackend {
+    async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         s3::inspect(&self.s3, request).await
     }
 
-    async fn bucket_versioning(
+    async fn get_bucket_versioning(
         &self,
-        request: &VersioningRequest,
+        request: &GetBucketVersioningRequest,
     ) -> Result<VersioningFacts, BackendError> {
         s3::bucket_versioning(&self.s3, request).await
+    }
+
+    async fn put_object(
+        &self,
+        request: PutObjectRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        s3::upload(&self.s3, request).await
+    }
+
+    async fn get_object(
+        &self,
+        request: &GetObjectRequest,
+    ) -> Result<aws_smithy_types::byte_stream::ByteStream, BackendError> {
+        inventory::get_object(&self.s3, request).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        request: &ListObjectVersionsRequest,
+    ) -> Result<Vec<StoredVersion>, BackendError> {
+        erasure::list_object_versions(&self.s3, request).await
+    }
+
+    async fn delete_object_version(
+        &self,
+        request: &DeleteObjectVersionRequest,
+    ) -> Result<(), BackendError> {
+        erasure::delete_object_version(&self.s3, request).await
+    }
+
+    async fn object_lock(
+        &self,
+        request: &DeleteObjectVersionRequest,
+    ) -> Result<ObjectLockFacts, BackendError> {
+        erasure::object_lock(&self.s3, request).await
+    }
+
+    async fn update_object_encryption(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<(), BackendError> {
+        inventory::update_object_encryption(&self.s3, request).await
+    }
+
+    async fn copy_object(
+        &self,
+        request: &ReencryptRequest,
+    ) -> Result<Option<String>, BackendError> {
+        inventory::copy_object(&self.s3, request).await
+    }
+
+    /// [`AwsBackend::audit_bucket`].
+    async fn audit_bucket(
+        &self,
+        bucket: &str,
+        policy: &crate::policy::Policy,
+    ) -> Result<BucketAudit, BackendError> {
+        audit::audit_bucket_for_guard(self, bucket, policy).await
     }
 }
 
 #[async_trait]
-impl FaceAnalyzer for AwsBackend {
-    fn endpoint(&self) -> String {
-        self.rekognition_endpoint.clone()
-    }
-
-    async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+impl RekognitionBackend for AwsBackend {
+    async fn compare_faces(
+        &self,
+        request: CompareFacesRequest,
+    ) -> Result<ComparisonFacts, BackendError> {
         rekognition::compare(&self.rekognition, request).await
     }
 
-    async fn detect_faces(&self, request: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
+    async fn detect_faces(
+        &self,
+        request: DetectFacesRequest,
+    ) -> Result<Vec<FaceDetail>, BackendError> {
         rekognition::detect_faces(&self.rekognition, request).await
     }
 
-    async fn create_liveness_session(
+    async fn create_face_liveness_session(
         &self,
-        request: LivenessSessionRequest,
+        request: CreateFaceLivenessSessionRequest,
     ) -> Result<LivenessSessionId, BackendError> {
         rekognition::create_liveness_session(&self.rekognition, request).await
     }
 
-    async fn liveness_session_results(
+    async fn get_face_liveness_session_results(
         &self,
-        request: LivenessResultsRequest,
+        request: GetFaceLivenessSessionResultsRequest,
     ) -> Result<LivenessFacts, BackendError> {
         rekognition::liveness_session_results(&self.rekognition, request).await
     }
@@ -255,17 +317,6 @@ impl FaceAnalyzer for AwsBackend {
                 "verified opt-out evidence must be bound to the account that calls Rekognition, which the AWS backend learns from STS: enable the organizations feature of rekognition-guard",
             ))
         }
-    }
-}
-
-#[async_trait]
-impl ObjectUploader for AwsBackend {
-    fn endpoint(&self) -> String {
-        self.s3_endpoint.clone()
-    }
-
-    async fn upload(&self, request: UploadRequest) -> Result<UploadReceipt, BackendError> {
-        s3::upload(&self.s3, request).await
     }
 }
 
@@ -321,8 +372,7 @@ impl AwsBackendBuilder {
     ///
     /// An `endpoint_url` set on the client itself is used, and refused
     /// before transmit if it is not HTTPS, but the SDK does not let it be
-    /// read back: [`ObjectInspector::endpoint`] and `Debug` report the
-    /// regional endpoint instead. Set it with
+    /// read back: `Debug` reports the regional endpoint instead. Set it with
     /// [`endpoint_url`](Self::endpoint_url) to have it reported.
     pub fn s3_client(mut self, client: aws_sdk_s3::Client) -> Self {
         self.s3 = Some(client);
@@ -339,7 +389,7 @@ impl AwsBackendBuilder {
 
     /// An existing STS client with the **same credentials as the
     /// Rekognition client**, for learning which account calls Rekognition
-    /// (`GetCallerIdentity`; see [`FaceAnalyzer::caller_account`]). It is
+    /// (`GetCallerIdentity`; see [`RekognitionBackend::caller_account`]). It is
     /// rebuilt with [`HttpsOnly`](crate::transit::HttpsOnly) added. Without it, STS is built from the
     /// `SdkConfig` the Rekognition client is built from; a handed-in
     /// Rekognition client needs it (the SDK does not let a client's
@@ -375,7 +425,7 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// The STS endpoint (for [`FaceAnalyzer::caller_account`]). Same rules
+    /// The STS endpoint (for [`RekognitionBackend::caller_account`]). Same rules
     /// as [`endpoint_url`](Self::endpoint_url).
     #[cfg(feature = "organizations")]
     #[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]

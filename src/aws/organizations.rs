@@ -31,7 +31,7 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 /// read for (the `TargetId` Organizations answers with; else the target
 /// account set here; else the verifier's own account from STS
 /// `GetCallerIdentity`) is the account whose credentials call Rekognition
-/// ([`FaceAnalyzer::caller_account`](crate::FaceAnalyzer::caller_account)).
+/// ([`RekognitionBackend::caller_account`](crate::RekognitionBackend::caller_account)).
 /// A verifier built from the same `SdkConfig` as the backend passes without
 /// extra setup. Not in an organization, no policy, access denied, opted in
 /// or another account: the guard refuses, with a message that says which
@@ -252,10 +252,6 @@ impl OrganizationsVerifierBuilder {
 
 #[async_trait]
 impl OptOutVerifier for OrganizationsOptOutVerifier {
-    fn endpoint(&self) -> String {
-        self.endpoint.clone()
-    }
-
     async fn verify(&self) -> Result<OptOutStatus, BackendError> {
         if let Some((detail, account)) = self.cached() {
             return Ok(OptOutStatus::OptedOut { detail, account });

@@ -13,8 +13,8 @@ use super::errors::{by_status, common, status};
 use crate::at_rest::VerifiedS3Object;
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
-    BoundingBox, CompareRequest, ComparisonFacts, DetectRequest, FaceMatch, LivenessResultsRequest,
-    LivenessSessionRequest, VerifiedImage,
+    BoundingBox, CompareFacesRequest, ComparisonFacts, CreateFaceLivenessSessionRequest,
+    DetectFacesRequest, FaceMatch, GetFaceLivenessSessionResultsRequest, VerifiedImage,
 };
 use crate::input::Service;
 use crate::liveness::{
@@ -28,7 +28,7 @@ const OPERATION: &str = "CompareFaces";
 /// version; bytes are moved into the request without a copy.
 pub(crate) async fn compare(
     client: &aws_sdk_rekognition::Client,
-    request: CompareRequest,
+    request: CompareFacesRequest,
 ) -> Result<ComparisonFacts, BackendError> {
     let (call, sent) = prepare_compare(client, request)?;
     sent.finish(call.send().await)
@@ -39,7 +39,7 @@ pub(crate) async fn compare(
 /// SDK's future in place (see `Guard::compare`).
 pub(crate) fn prepare_compare<'a>(
     client: &'a aws_sdk_rekognition::Client,
-    request: CompareRequest,
+    request: CompareFacesRequest,
 ) -> Result<(CompareFacesFluentBuilder, SentCompare<'a>), BackendError> {
     if matches!(request.source(), VerifiedImage::Bytes(_))
         || matches!(request.target(), VerifiedImage::Bytes(_))
@@ -254,7 +254,7 @@ const DETECT: &str = "DetectFaces";
 /// requested attributes (Rekognition adds its default set).
 pub(crate) async fn detect_faces(
     client: &aws_sdk_rekognition::Client,
-    request: DetectRequest,
+    request: DetectFacesRequest,
 ) -> Result<Vec<FaceDetail>, BackendError> {
     if matches!(request.image(), VerifiedImage::Bytes(_)) {
         super::refuse_if_bodies_logged(Service::Rekognition, DETECT)?;
@@ -387,7 +387,7 @@ const LIVENESS_RESULTS: &str = "GetFaceLivenessSessionResults";
 /// idempotency token.
 pub(crate) async fn create_liveness_session(
     client: &aws_sdk_rekognition::Client,
-    request: LivenessSessionRequest,
+    request: CreateFaceLivenessSessionRequest,
 ) -> Result<LivenessSessionId, BackendError> {
     let settings = rk::CreateFaceLivenessSessionRequestSettings::builder()
         .output_config(
@@ -445,7 +445,7 @@ pub(crate) async fn create_liveness_session(
 /// images are dropped.
 pub(crate) async fn liveness_session_results(
     client: &aws_sdk_rekognition::Client,
-    request: LivenessResultsRequest,
+    request: GetFaceLivenessSessionResultsRequest,
 ) -> Result<LivenessFacts, BackendError> {
     let result = client
         .get_face_liveness_session_results()

@@ -10,7 +10,8 @@ use super::errors::{by_status, common, status, wrong_region};
 use crate::at_rest::{ObjectFacts, SseAlgorithm};
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
-    InspectRequest, UploadReceipt, UploadRequest, VersioningFacts, VersioningRequest,
+    GetBucketVersioningRequest, HeadObjectRequest, PutObjectReceipt, PutObjectRequest,
+    VersioningFacts,
 };
 use crate::input::{ImageFormat, Service};
 
@@ -20,7 +21,7 @@ const OPERATION: &str = "HeadObject";
 /// `ExpectedBucketOwner` when the policy sets one.
 pub(crate) async fn inspect(
     client: &aws_sdk_s3::Client,
-    request: &InspectRequest,
+    request: &HeadObjectRequest,
 ) -> Result<ObjectFacts, BackendError> {
     let object = request.object();
     let result = client
@@ -63,7 +64,7 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
 
 fn map_error(
     err: SdkError<HeadObjectError, HttpResponse>,
-    request: &InspectRequest,
+    request: &HeadObjectRequest,
     client_region: Option<&str>,
 ) -> BackendError {
     if let Some(mapped) = common(&err, Service::S3, OPERATION) {
@@ -130,8 +131,8 @@ fn map_error(
 /// body without a copy.
 pub(crate) async fn upload(
     client: &aws_sdk_s3::Client,
-    request: UploadRequest,
-) -> Result<UploadReceipt, BackendError> {
+    request: PutObjectRequest,
+) -> Result<PutObjectReceipt, BackendError> {
     const PUT: &str = "PutObject";
     super::refuse_if_bodies_logged(Service::S3, PUT)?;
     let object = request.object().clone();
@@ -156,7 +157,7 @@ pub(crate) async fn upload(
         .send()
         .await;
     match result {
-        Ok(out) => Ok(UploadReceipt::new(out.version_id().map(str::to_owned))),
+        Ok(out) => Ok(PutObjectReceipt::new(out.version_id().map(str::to_owned))),
         Err(err) => {
             if let Some(mapped) = common(&err, Service::S3, PUT) {
                 return Err(mapped.with_source(err));
@@ -197,7 +198,7 @@ pub(crate) async fn upload(
 /// configured).
 pub(crate) async fn bucket_versioning(
     client: &aws_sdk_s3::Client,
-    request: &VersioningRequest,
+    request: &GetBucketVersioningRequest,
 ) -> Result<VersioningFacts, BackendError> {
     const GET: &str = "GetBucketVersioning";
     let result = client

@@ -409,7 +409,7 @@ impl ErasureHarness for InMemoryErasureHarness {
     }
     async fn put(&self, bucket: &str, key: &str) -> String {
         self.aws
-            .put_object(bucket, key, SimulatedObject::sse_kms(KEY))
+            .put(bucket, key, SimulatedObject::sse_kms(KEY))
             .unwrap_or_else(|| "null".to_owned())
     }
     async fn delete(&self, bucket: &str, key: &str) {
@@ -433,9 +433,9 @@ impl ErasureHarness for InMemoryErasureHarness {
             .set_object_lock(bucket, key, version, ObjectLockFacts::none());
     }
     async fn listed(&self, bucket: &str, prefix: &str) -> Vec<StoredVersion> {
-        use crate::backend::{ListVersionsRequest, ObjectEraser};
+        use crate::backend::{ListObjectVersionsRequest, S3Backend};
         self.aws
-            .list_versions(&ListVersionsRequest::new(bucket, prefix, None))
+            .list_object_versions(&ListObjectVersionsRequest::new(bucket, prefix, None))
             .await
             .expect("a listing")
     }
@@ -447,8 +447,7 @@ impl ErasureHarness for InMemoryErasureHarness {
         } else {
             self.aws.clone()
         };
-        Guard::builder(s3.clone(), self.aws.clone())
-            .eraser(s3)
+        Guard::builder(s3, self.aws.clone())
             .policy(Policy::new().allow_kms_key(self.kms_key()))
             .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
             .build()

@@ -794,7 +794,7 @@ impl LivenessHarness for InMemoryLivenessHarness {
         let key = format!("members/{name}.jpg");
         let version = self
             .aws
-            .put_object(PHOTOS, &key, SimulatedObject::sse_kms(KEY).with_face(name))
+            .put(PHOTOS, &key, SimulatedObject::sse_kms(KEY).with_face(name))
             .expect("a versioned bucket");
         S3ObjectRef::new(PHOTOS, &key)
             .and_then(|r| r.with_version_id(&version))
@@ -828,8 +828,7 @@ impl LivenessHarness for InMemoryLivenessHarness {
         } else {
             self.aws.clone()
         };
-        Guard::builder(s3.clone(), analyzer)
-            .bucket_auditor(s3)
+        Guard::builder(s3, analyzer)
             .policy(policy)
             .liveness(liveness)
             .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))

@@ -8,8 +8,8 @@ use super::path::backend_error;
 use super::Guard;
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
-    DeleteVersionRequest, ListVersionsRequest, ObjectEraser, ObjectInspector, VersioningFacts,
-    VersioningRequest,
+    DeleteObjectVersionRequest, GetBucketVersioningRequest, ListObjectVersionsRequest, S3Backend,
+    VersioningFacts,
 };
 use crate::erasure::{
     BlockReason, EraseOptions, ErasedVersion, ErasureReceipt, MemberRecord, RemainingVersion,
@@ -27,7 +27,7 @@ impl Guard {
     /// again to confirm nothing remains. Keys that merely share the prefix
     /// (`members/ada.jpg.bak` for `members/ada.jpg`) are never touched.
     ///
-    /// The eraser's endpoint must be HTTPS; `ExpectedBucketOwner` is sent
+    /// Every S3 request goes over HTTPS (checked on the wire); `ExpectedBucketOwner` is sent
     /// when the policy sets one; the verification cache forgets the key.
     /// A version that cannot be deleted (Object Lock retention or legal
     /// hold, MFA delete, a missing permission) stays in
@@ -36,7 +36,7 @@ impl Guard {
     ///
     /// # Errors
     /// [`Error::Input`] when `object` names a version (erasure takes the
-    /// whole key); [`Error::Config`] without an eraser;
+    /// whole key);
     /// [`Error::Refused`] for an insecure endpoint (nothing listed or
     /// deleted); [`Error::Backend`] when listing failed (nothing is known,
     /// so nothing is claimed).
@@ -95,13 +95,11 @@ impl Guard {
             }
             .into());
         }
-        let eraser = self.eraser()?;
         self.clear(OP, []).await?;
         // Whatever happens next, no pass of this key may outlive it.
         self.forget_check(object);
         let result = erase_key(
-            eraser,
-            self.inspector.as_ref(),
+            self.s3.as_ref(),
             object,
             options,
             self.policy.bucket_owner().cloned(),
@@ -109,15 +107,6 @@ impl Guard {
         .await;
         self.forget_check(object);
         result.map_err(|e| backend_error(OP, e))
-    }
-
-    fn eraser(&self) -> Result<&dyn ObjectEraser, Error> {
-        self.eraser.as_deref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no eraser: build it with AwsBackend::guard_builder or GuardBuilder::eraser".into(),
-            )
-            .into()
-        })
     }
 
     /// Erases the output images of `member`'s Face Liveness sessions:
@@ -142,11 +131,11 @@ impl Guard {
             ))
         })?;
         let bucket = liveness.output_bucket();
-        let eraser = self.eraser()?;
         self.clear(OP, []).await?;
         let prefix = liveness.member_prefix(member);
-        let listed = eraser
-            .list_versions(&ListVersionsRequest::new(
+        let listed = self
+            .s3
+            .list_object_versions(&ListObjectVersionsRequest::new(
                 bucket,
                 &prefix,
                 self.policy.bucket_owner().cloned(),
@@ -272,21 +261,23 @@ fn exactly(listed: Vec<StoredVersion>, key: &str) -> Vec<StoredVersion> {
 }
 
 async fn erase_key(
-    eraser: &dyn ObjectEraser,
-    inspector: &dyn ObjectInspector,
+    s3: &dyn S3Backend,
     object: &S3ObjectRef,
     options: EraseOptions,
     owner: Option<crate::input::AccountId>,
 ) -> Result<ErasureReceipt, crate::backend::BackendError> {
-    let list = ListVersionsRequest::new(object.bucket(), object.key(), owner.clone());
-    let found = exactly(eraser.list_versions(&list).await?, object.key());
+    let list = ListObjectVersionsRequest::new(object.bucket(), object.key(), owner.clone());
+    let found = exactly(s3.list_object_versions(&list).await?, object.key());
     // With MFA Delete on, S3 deletes no version without the owner's MFA
     // code: read once, so the receipt can say so instead of guessing.
     let versioning = if found.is_empty() {
         None
     } else {
-        match inspector
-            .bucket_versioning(&VersioningRequest::new(object.bucket(), owner.clone()))
+        match s3
+            .get_bucket_versioning(&GetBucketVersioningRequest::new(
+                object.bucket(),
+                owner.clone(),
+            ))
             .await
         {
             Err(e) if e.insecure_endpoint().is_some() => return Err(e),
@@ -322,14 +313,14 @@ async fn erase_key(
     let mut erased = Vec::new();
     let mut remaining = Vec::new();
     for version in &found {
-        let request = DeleteVersionRequest::new(
+        let request = DeleteObjectVersionRequest::new(
             object.bucket(),
             object.key(),
             &version.version_id,
             options.bypasses_governance_retention(),
             owner.clone(),
         );
-        match eraser.delete_version(&request).await {
+        match s3.delete_object_version(&request).await {
             Ok(()) => erased.push(ErasedVersion {
                 version_id: version.version_id.clone(),
                 delete_marker: version.delete_marker,
@@ -338,14 +329,8 @@ async fn erase_key(
             Err(e) => remaining.push(RemainingVersion {
                 version_id: version.version_id.clone(),
                 delete_marker: version.delete_marker,
-                reason: block_reason(
-                    eraser,
-                    &request,
-                    version.delete_marker,
-                    &e,
-                    versioning.as_ref(),
-                )
-                .await,
+                reason: block_reason(s3, &request, version.delete_marker, &e, versioning.as_ref())
+                    .await,
             }),
         }
     }
@@ -354,7 +339,7 @@ async fn erase_key(
     // was written meanwhile. When the listing fails, what was deleted is
     // still said (S3 confirmed each deletion), and nothing is claimed
     // about the rest.
-    let after = match eraser.list_versions(&list).await {
+    let after = match s3.list_object_versions(&list).await {
         Ok(listed) => exactly(listed, object.key()),
         Err(e) if e.insecure_endpoint().is_some() => return Err(e),
         Err(e) => return Ok(receipt(erased, remaining, Some(e.to_string()))),
@@ -385,15 +370,15 @@ async fn erase_key(
 /// Delete when the bucket has it on and S3 denied the deletion, else S3's
 /// words (saying when MFA Delete could not be read). Never a guess.
 async fn block_reason(
-    eraser: &dyn ObjectEraser,
-    request: &DeleteVersionRequest,
+    s3: &dyn S3Backend,
+    request: &DeleteObjectVersionRequest,
     delete_marker: bool,
     error: &crate::backend::BackendError,
     versioning: Option<&Result<VersioningFacts, crate::backend::BackendError>>,
 ) -> BlockReason {
     // Delete markers carry no Object Lock settings.
     if !delete_marker {
-        if let Ok(lock) = eraser.object_lock(request).await {
+        if let Ok(lock) = s3.object_lock(request).await {
             if lock.legal_hold {
                 return BlockReason::LegalHold;
             }

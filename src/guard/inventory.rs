@@ -8,8 +8,8 @@ use tokio::task::{JoinError, JoinSet};
 use super::path::backend_error;
 use super::Guard;
 use crate::backend::{
-    BackendError, BackendErrorKind, InspectRequest, ObjectReader, ReadObjectRequest,
-    ReencryptRequest, VersioningRequest,
+    BackendError, BackendErrorKind, GetBucketVersioningRequest, GetObjectRequest,
+    HeadObjectRequest, ReencryptRequest, S3Backend,
 };
 use crate::error::{ConfigError, Error};
 use crate::input::{has_dot_segment, InputError, KmsKeyArn, S3ObjectRef, Service, NULL_VERSION_ID};
@@ -141,7 +141,7 @@ impl Guard {
     /// or weekly): versions written or re-encrypted since are not in it.
     ///
     /// # Errors
-    /// [`Error::Config`] without an object reader, or for key checks
+    /// [`Error::Config`] for key checks
     /// without an allowlist; [`Error::Refused`] for an insecure endpoint
     /// (nothing read); [`Error::Inventory`] when the report is not usable
     /// ([`InventoryError`]: checksum, format, columns, rows);
@@ -195,11 +195,7 @@ impl Guard {
         options: &InventoryAuditOptions,
         remediation: &mut dyn RemediationSink,
     ) -> Result<InventoryReport, Error> {
-        let reader = self.reader.as_deref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no object reader: build it with AwsBackend::guard_builder or GuardBuilder::object_reader".into(),
-            )
-        })?;
+        let reader = self.s3.as_ref();
         if options.checks_kms_keys() && self.policy.allowed_kms_keys().is_empty() {
             return Err(ConfigError::Invalid(
                 "KMS key checks need an allowlist: add the allowed keys with Policy::allow_kms_key"
@@ -211,7 +207,7 @@ impl Guard {
         self.clear(OP, []).await?;
 
         let owner = self.policy.bucket_owner().cloned();
-        let read = |object: &S3ObjectRef| ReadObjectRequest::new(object.clone(), owner.clone());
+        let read = |object: &S3ObjectRef| GetObjectRequest::new(object.clone(), owner.clone());
         let checksum = read_small(reader, &read(&checksum_ref)).await?;
         let json = read_small(reader, &read(manifest_ref)).await?;
         let manifest = InventoryManifest::parse(manifest_ref, &json, &checksum)?;
@@ -257,7 +253,7 @@ impl Guard {
         let mut tally = Tally::default();
 
         for file in manifest.files() {
-            let mut body = match reader.read_object(&read(&file.object)).await {
+            let mut body = match reader.get_object(&read(&file.object)).await {
                 Ok(body) => body,
                 Err(e) if e.kind() == BackendErrorKind::NotFound => {
                     return Err(InventoryError::MissingDataFile {
@@ -399,8 +395,8 @@ impl Guard {
         }
         const FIX: &str = "set the inventory configuration's IncludedObjectVersions to All (put-bucket-inventory-configuration) and audit its next report";
         let bucket = crate::text::escape(manifest.source_bucket());
-        let request = VersioningRequest::new(manifest.source_bucket(), owner);
-        match self.inspector.bucket_versioning(&request).await {
+        let request = GetBucketVersioningRequest::new(manifest.source_bucket(), owner);
+        match self.s3.get_bucket_versioning(&request).await {
             Ok(v) if v.never_enabled() => Ok((true, None)),
             Ok(v) => Ok((
                 false,
@@ -464,8 +460,8 @@ impl Guard {
             tracing::warn!(object = %object, "KMS key check skipped: the key has a '.' or '..' segment; counted as unchecked");
             return (check, KeyOutcome::Unchecked);
         }
-        let request = InspectRequest::new(object, self.policy.bucket_owner().cloned());
-        let outcome = match self.inspector.inspect(&request).await {
+        let request = HeadObjectRequest::new(object, self.policy.bucket_owner().cloned());
+        let outcome = match self.s3.head_object(&request).await {
             // An answer about another version than the one asked about
             // says nothing about this one.
             Ok(facts)
@@ -632,12 +628,9 @@ fn body_error(
 }
 
 /// Reads a small object whole, refusing one over [`MAX_MANIFEST_BYTES`].
-async fn read_small(
-    reader: &dyn ObjectReader,
-    request: &ReadObjectRequest,
-) -> Result<Vec<u8>, Error> {
+async fn read_small(reader: &dyn S3Backend, request: &GetObjectRequest) -> Result<Vec<u8>, Error> {
     let mut body = reader
-        .read_object(request)
+        .get_object(request)
         .await
         .map_err(|e| backend_error(OP, e))?;
     let mut bytes = Vec::new();
@@ -678,8 +671,7 @@ impl Guard {
     /// Operations jobs. The verification cache forgets the object.
     ///
     /// # Errors
-    /// [`Error::Config`] without a re-encryptor or when `kms_key` is not
-    /// allowed; [`Error::Input`] for
+    /// [`Error::Config`] when `kms_key` is not allowed; [`Error::Input`] for
     /// [`Remediation::DeleteNoncurrentVersion`], or a copy of a version
     /// that is not current; [`Error::Refused`] for an insecure endpoint
     /// (nothing changed); [`Error::Backend`] when S3 refused or failed, or
@@ -692,11 +684,6 @@ impl Guard {
         kms_key: &KmsKeyArn,
     ) -> Result<Reencrypted, Error> {
         const OP: Operation = Operation::Reencrypt;
-        let reencryptor = self.reencryptor.as_deref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no re-encryptor: build it with AwsBackend::guard_builder or GuardBuilder::reencryptor".into(),
-            )
-        })?;
         if !self.policy.allows_kms_key(kms_key.as_str()) {
             return Err(ConfigError::Invalid(format!(
                 "re-encryption under {kms_key} was asked for, but the policy does not allow that key: add it with Policy::allow_kms_key, or re-encrypt under an allowed key"
@@ -712,7 +699,7 @@ impl Guard {
         }
         self.clear(OP, []).await?;
         let owner = self.policy.bucket_owner().cloned();
-        let head = |o: S3ObjectRef| InspectRequest::new(o, owner.clone());
+        let head = |o: S3ObjectRef| HeadObjectRequest::new(o, owner.clone());
         let unpinned = S3ObjectRef::new(object.bucket(), object.key())?;
         // A copy reads the key's current version: it must be the version
         // asked for (a copy of an older one would make its content current
@@ -722,8 +709,8 @@ impl Guard {
         let mut versioned = false;
         if remediation == Remediation::CopyObject {
             let latest = self
-                .inspector
-                .inspect(&head(unpinned.clone()))
+                .s3
+                .head_object(&head(unpinned.clone()))
                 .await
                 .map_err(|e| backend_error(OP, e))?;
             versioned = latest
@@ -753,8 +740,9 @@ impl Guard {
             ReencryptRequest::new(object.clone(), kms_key.clone(), owner.clone(), current_etag);
         self.forget_check(object);
         let new_version_id = match remediation {
-            Remediation::CopyObject => reencryptor.copy_in_place(&request).await,
-            _ => reencryptor
+            Remediation::CopyObject => self.s3.copy_object(&request).await,
+            _ => self
+                .s3
                 .update_object_encryption(&request)
                 .await
                 .map(|()| object.version_id().map(str::to_owned)),
@@ -778,8 +766,8 @@ impl Guard {
             None => unpinned.clone(),
         };
         let facts = self
-            .inspector
-            .inspect(&head(stored.clone()))
+            .s3
+            .head_object(&head(stored.clone()))
             .await
             .map_err(|e| backend_error(OP, e))?;
         let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());

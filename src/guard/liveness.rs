@@ -9,7 +9,8 @@ use super::verdict::verdict_from;
 use super::Guard;
 use crate::at_rest::AtRestViolation;
 use crate::backend::{
-    BackendError, BackendErrorKind, CompareRequest, LivenessResultsRequest, LivenessSessionRequest,
+    BackendError, BackendErrorKind, CompareFacesRequest, CreateFaceLivenessSessionRequest,
+    GetFaceLivenessSessionResultsRequest,
 };
 use crate::decision::{CheckedImage, Verdict};
 use crate::error::{ConfigError, Error};
@@ -39,8 +40,8 @@ impl Guard {
     /// member.
     ///
     /// Before anything is sent: the kiosk must not be locked
-    /// ([`FailureLimit`](crate::liveness::FailureLimit)); the Rekognition
-    /// and auditor endpoints must be HTTPS and the opt-out evidence hold;
+    /// ([`FailureLimit`](crate::liveness::FailureLimit)); the opt-out
+    /// evidence must hold;
     /// the output bucket must have no
     /// [at-rest findings](crate::posture::BucketAudit::at_rest_findings)
     /// (audited once per [`LivenessPolicy::posture_ttl`]). The session gets
@@ -53,8 +54,8 @@ impl Guard {
     /// token.
     ///
     /// # Errors
-    /// [`Error::Config`] without a [`LivenessPolicy`], a bucket auditor or
-    /// an allowed KMS key; [`Error::Refused`] (nothing sent to
+    /// [`Error::Config`] without a [`LivenessPolicy`] or an allowed KMS
+    /// key; [`Error::Refused`] (nothing sent to
     /// Rekognition) for a locked kiosk, an insecure endpoint, missing
     /// opt-out evidence or a non-compliant output bucket;
     /// [`Error::Backend`] when the audit or the call failed.
@@ -100,12 +101,7 @@ impl Guard {
             )
         })?;
         let bucket = liveness.output_bucket();
-        let auditor = self.auditor.as_ref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no bucket auditor for the liveness output bucket: build it with AwsBackend::guard_builder or GuardBuilder::bucket_auditor".into(),
-            )
-        })?;
-        // Endpoints (Rekognition and the auditor's S3) and the opt-out.
+        // The opt-out.
         self.clear(OP, []).await?;
 
         let state = &self.liveness_state;
@@ -113,7 +109,8 @@ impl Guard {
             .posture
             .fresh(bucket, liveness.posture_ttl(), Instant::now())
         {
-            let audit = auditor
+            let audit = self
+                .s3
                 .audit_bucket(bucket, &self.policy)
                 .await
                 .map_err(|e| backend_error(OP, e))?;
@@ -131,7 +128,7 @@ impl Guard {
             state.posture.remember(bucket, Instant::now());
         }
 
-        let request = LivenessSessionRequest::new(
+        let request = CreateFaceLivenessSessionRequest::new(
             kms_key.clone(),
             bucket.to_owned(),
             liveness.output_prefix_for(member, kiosk),
@@ -142,8 +139,8 @@ impl Guard {
         // Rekognition's three minutes start no earlier than this.
         let started_at = SystemTime::now();
         let id = self
-            .analyzer
-            .create_liveness_session(request)
+            .rekognition
+            .create_face_liveness_session(request)
             .await
             .map_err(|e| backend_error(OP, e))?;
         Ok(LivenessSession {
@@ -297,8 +294,10 @@ impl Guard {
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
         let facts = self
-            .analyzer
-            .liveness_session_results(LivenessResultsRequest::new(session_id.clone()))
+            .rekognition
+            .get_face_liveness_session_results(GetFaceLivenessSessionResultsRequest::new(
+                session_id.clone(),
+            ))
             .await
             .map_err(|e| backend_error(OP, e))?;
         let decision = |verdict, source, target, opt_out| LivenessDecision {
@@ -359,10 +358,10 @@ impl Guard {
         let checked_target = CheckedImage::of(&target.image, target.origin);
         let threshold = self.policy.threshold();
         let request =
-            CompareRequest::new(source.image, target.image, threshold, self.policy.quality());
+            CompareFacesRequest::new(source.image, target.image, threshold, self.policy.quality());
         let compared = self
-            .analyzer
-            .compare(request)
+            .rekognition
+            .compare_faces(request)
             .await
             .map_err(|e| backend_error(OP, e))?;
         let verdict = verdict_from(compared, threshold)?;

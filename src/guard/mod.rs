@@ -3,7 +3,6 @@
 //! exactly one backend method with the proofs.
 
 mod audit;
-mod direct;
 mod erasure;
 mod inventory;
 mod liveness;
@@ -16,28 +15,24 @@ use std::sync::Arc;
 pub use crate::decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
 
 use audit::InputLabel;
-use direct::Direct;
 use path::{backend_error, internal_error, refused};
 use verdict::verdict_from;
 
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
 use crate::backend::{
-    BackendError, BackendErrorKind, BucketAuditor, CompareRequest, ComparisonFacts, DetectRequest,
-    FaceAnalyzer, ObjectEraser, ObjectInspector, ObjectReader, ObjectReencryptor, ObjectUploader,
-    UploadRequest, VerifiedImage,
+    BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts, DetectFacesRequest,
+    PutObjectRequest, RekognitionBackend, S3Backend, VerifiedImage,
 };
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::{ConfigError, Error};
 use crate::input::{
-    names_immutable_version, FaceImage, ImageInput, InputError, S3ObjectRef, Service,
-    NULL_VERSION_ID,
+    names_immutable_version, FaceImage, ImageInput, InputError, S3ObjectRef, NULL_VERSION_ID,
 };
 use crate::liveness::LivenessPolicy;
 use crate::opt_out::{OptOutEvidence, OptOutRecord};
 use crate::policy::{Policy, SimilarityThreshold};
 use crate::quality::{FaceAssessment, QualityPolicy, GATE_ATTRIBUTES};
 use crate::refusal::{Operation, Violation};
-use crate::transit::{InsecureEndpoint, KnownEndpoints};
 
 /// Refuses face operations that break the privacy policy, and runs the
 /// ones that keep it.
@@ -47,35 +42,21 @@ use crate::transit::{InsecureEndpoint, KnownEndpoints};
 /// verification cache.
 #[derive(Clone)]
 pub struct Guard {
-    inspector: Arc<dyn ObjectInspector>,
-    analyzer: Arc<dyn FaceAnalyzer>,
-    /// When the backends are the AWS backend: what the hot path needs from
-    /// it without going through the trait objects (see [`Direct`]).
-    direct: Option<Direct>,
-    uploader: Option<Arc<dyn ObjectUploader>>,
-    auditor: Option<Arc<dyn BucketAuditor>>,
-    eraser: Option<Arc<dyn ObjectEraser>>,
-    reader: Option<Arc<dyn ObjectReader>>,
-    reencryptor: Option<Arc<dyn ObjectReencryptor>>,
+    s3: Arc<dyn S3Backend>,
+    rekognition: Arc<dyn RekognitionBackend>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
     opt_out: OptOutEvidence,
     cache: Option<Arc<VerificationCache>>,
-    known_https: Arc<KnownEndpoints>,
     liveness_state: Arc<liveness::State>,
 }
 
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
-            .field("inspector", &self.inspector)
-            .field("analyzer", &self.analyzer)
-            .field("uploader", &self.uploader)
-            .field("auditor", &self.auditor)
-            .field("eraser", &self.eraser)
-            .field("reader", &self.reader)
-            .field("reencryptor", &self.reencryptor)
+            .field("s3", &self.s3)
+            .field("rekognition", &self.rekognition)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -88,14 +69,8 @@ impl fmt::Debug for Guard {
 /// fails without it.
 #[must_use]
 pub struct GuardBuilder {
-    inspector: Arc<dyn ObjectInspector>,
-    analyzer: Arc<dyn FaceAnalyzer>,
-    direct: Option<Direct>,
-    uploader: Option<Arc<dyn ObjectUploader>>,
-    auditor: Option<Arc<dyn BucketAuditor>>,
-    eraser: Option<Arc<dyn ObjectEraser>>,
-    reader: Option<Arc<dyn ObjectReader>>,
-    reencryptor: Option<Arc<dyn ObjectReencryptor>>,
+    s3: Arc<dyn S3Backend>,
+    rekognition: Arc<dyn RekognitionBackend>,
     policy: Policy,
     quality: QualityPolicy,
     liveness: Option<LivenessPolicy>,
@@ -106,13 +81,8 @@ pub struct GuardBuilder {
 impl fmt::Debug for GuardBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardBuilder")
-            .field("inspector", &self.inspector)
-            .field("analyzer", &self.analyzer)
-            .field("uploader", &self.uploader)
-            .field("auditor", &self.auditor)
-            .field("eraser", &self.eraser)
-            .field("reader", &self.reader)
-            .field("reencryptor", &self.reencryptor)
+            .field("s3", &self.s3)
+            .field("rekognition", &self.rekognition)
             .field("policy", &self.policy)
             .field("quality", &self.quality)
             .field("liveness", &self.liveness)
@@ -131,41 +101,6 @@ impl GuardBuilder {
     /// Sets the enrollment quality gate (default: [`QualityPolicy::default`]).
     pub fn quality_gate(mut self, gate: QualityPolicy) -> Self {
         self.quality = gate;
-        self
-    }
-
-    /// Sets the uploader [`Guard::enroll`] stores reference photos with
-    /// (the AWS backend's guard builder sets it).
-    pub fn uploader(mut self, uploader: impl ObjectUploader + 'static) -> Self {
-        self.uploader = Some(Arc::new(uploader));
-        self
-    }
-
-    /// Sets the bucket auditor [`Guard::start_liveness`] checks the output
-    /// bucket with (the AWS backend's guard builder sets it).
-    pub fn bucket_auditor(mut self, auditor: impl BucketAuditor + 'static) -> Self {
-        self.auditor = Some(Arc::new(auditor));
-        self
-    }
-
-    /// Sets the eraser [`Guard::erase`] deletes with (the AWS backend's
-    /// guard builder sets it).
-    pub fn eraser(mut self, eraser: impl ObjectEraser + 'static) -> Self {
-        self.eraser = Some(Arc::new(eraser));
-        self
-    }
-
-    /// Sets the reader [`Guard::audit_inventory`] reads S3 Inventory
-    /// reports with (the AWS backend's guard builder sets it).
-    pub fn object_reader(mut self, reader: impl ObjectReader + 'static) -> Self {
-        self.reader = Some(Arc::new(reader));
-        self
-    }
-
-    /// Sets the re-encryptor [`Guard::reencrypt`] fixes versions with (the
-    /// AWS backend's guard builder sets it).
-    pub fn reencryptor(mut self, reencryptor: impl ObjectReencryptor + 'static) -> Self {
-        self.reencryptor = Some(Arc::new(reencryptor));
         self
     }
 
@@ -189,13 +124,6 @@ impl GuardBuilder {
         self
     }
 
-    /// For the AWS backend's guard builder, whose inspector and analyzer
-    /// `direct` describes.
-    fn direct(mut self, direct: Direct) -> Self {
-        self.direct = Some(direct);
-        self
-    }
-
     /// Sets the opt-out evidence. Required.
     pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
         self.opt_out = Some(evidence);
@@ -210,49 +138,30 @@ impl GuardBuilder {
     pub fn build(self) -> Result<Guard, ConfigError> {
         let opt_out = self.opt_out.ok_or(ConfigError::MissingOptOutEvidence)?;
         Ok(Guard {
-            inspector: self.inspector,
-            analyzer: self.analyzer,
-            direct: self.direct,
-            uploader: self.uploader,
-            auditor: self.auditor,
-            eraser: self.eraser,
-            reader: self.reader,
-            reencryptor: self.reencryptor,
+            s3: self.s3,
+            rekognition: self.rekognition,
             policy: self.policy,
             quality: self.quality,
             liveness: self.liveness,
             opt_out,
             cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
-            known_https: Arc::default(),
             liveness_state: Arc::default(),
         })
     }
 }
 
 impl Guard {
-    /// Starts a guard over an inspector (S3 HeadObject) and an analyzer
-    /// (Rekognition), often one backend implementing both.
+    /// Starts a guard over S3 and Rekognition backends, often one backend
+    /// implementing both ([`AwsBackend`](crate::aws::AwsBackend),
+    /// [`InMemoryBackend`](crate::memory::InMemoryBackend)). To share a
+    /// backend, pass an `Arc` of it: an `Arc` of a backend is a backend.
     pub fn builder(
-        inspector: impl ObjectInspector + 'static,
-        analyzer: impl FaceAnalyzer + 'static,
-    ) -> GuardBuilder {
-        Self::builder_shared(Arc::new(inspector), Arc::new(analyzer))
-    }
-
-    /// Starts a guard over shared backends.
-    pub fn builder_shared(
-        inspector: Arc<dyn ObjectInspector>,
-        analyzer: Arc<dyn FaceAnalyzer>,
+        s3: impl S3Backend + 'static,
+        rekognition: impl RekognitionBackend + 'static,
     ) -> GuardBuilder {
         GuardBuilder {
-            inspector,
-            analyzer,
-            direct: None,
-            uploader: None,
-            auditor: None,
-            eraser: None,
-            reader: None,
-            reencryptor: None,
+            s3: Arc::new(s3),
+            rekognition: Arc::new(rekognition),
             policy: Policy::default(),
             quality: QualityPolicy::default(),
             liveness: None,
@@ -269,27 +178,6 @@ impl Guard {
     /// The enrollment quality gate.
     pub fn quality_gate(&self) -> &QualityPolicy {
         &self.quality
-    }
-
-    /// Whether `endpoint` may be called (see [`crate::transit`]).
-    fn endpoint_ok(&self, service: Service, endpoint: &str) -> Result<(), InsecureEndpoint> {
-        self.known_https.check(service, endpoint)
-    }
-
-    /// The in-transit rule on the inspector's (S3) endpoint.
-    fn inspector_endpoint_ok(&self) -> Result<(), InsecureEndpoint> {
-        match &self.direct {
-            Some(direct) => direct.s3_endpoint.clone(),
-            None => self.endpoint_ok(Service::S3, &self.inspector.endpoint()),
-        }
-    }
-
-    /// The in-transit rule on the analyzer's (Rekognition) endpoint.
-    fn analyzer_endpoint_ok(&self) -> Result<(), InsecureEndpoint> {
-        match &self.direct {
-            Some(direct) => direct.rekognition_endpoint.clone(),
-            None => self.endpoint_ok(Service::Rekognition, &self.analyzer.endpoint()),
-        }
     }
 
     /// Checks one S3 object against the policy without comparing anything.
@@ -353,9 +241,8 @@ impl Guard {
         const OP: Operation = Operation::CompareFaces;
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        // The guarded path (`clear`) written out, so that this is the only
-        // async frame: the SDK's future is awaited here, and each frame
-        // nested around it would copy it (several KB) once more per call.
+        // The guarded path (`clear`) written out, so that the backend's
+        // future is awaited here, not in a frame nested around it.
         let mut settled = self.settle(OP, [source, target]);
         if settled.needs_io() {
             // Boxed, so that its state (HeadObject and opt-out verifier
@@ -367,16 +254,7 @@ impl Guard {
         }
         let result = match self.prepare_compare(settled) {
             Ok(PreparedCompare { request, checked }) => {
-                let facts = match &self.direct {
-                    Some(direct) => {
-                        match crate::aws::rekognition::prepare_compare(&direct.rekognition, request)
-                        {
-                            Ok((call, sent)) => sent.finish(call.send().await),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    None => self.analyzer.compare(request).await,
-                };
+                let facts = self.rekognition.compare_faces(request).await;
                 self.finish_compare(facts, checked)
             }
             Err(e) => Err(e),
@@ -401,7 +279,7 @@ impl Guard {
             opt_out,
         };
         let request =
-            CompareRequest::new(source.image, target.image, threshold, self.policy.quality());
+            CompareFacesRequest::new(source.image, target.image, threshold, self.policy.quality());
         Ok(PreparedCompare { request, checked })
     }
 
@@ -469,8 +347,8 @@ impl Guard {
     ) -> Result<FaceAssessment, Error> {
         let [cleared] = self.clear(operation, [image]).await?.images;
         let faces = self
-            .analyzer
-            .detect_faces(DetectRequest::new(cleared.image, GATE_ATTRIBUTES))
+            .rekognition
+            .detect_faces(DetectFacesRequest::new(cleared.image, GATE_ATTRIBUTES))
             .await
             .map_err(|e| backend_error(operation, e))?;
         Ok(self.quality.assess(&faces))
@@ -483,7 +361,7 @@ impl Guard {
     /// for the application to keep and compare against later.
     ///
     /// # Errors
-    /// [`Error::Config`] when the guard has no uploader or the policy names
+    /// [`Error::Config`] when the policy names
     /// no KMS key; [`Error::Input`] when `object` names a version (an upload
     /// creates one); [`Error::PhotoRejected`] when the photo fails the
     /// quality gate (nothing stored); [`Error::Refused`] when a requirement
@@ -506,11 +384,6 @@ impl Guard {
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
         const OP: Operation = Operation::Enroll;
-        let uploader = self.uploader.as_ref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no uploader: build it with AwsBackend::guard_builder or GuardBuilder::uploader".into(),
-            )
-        })?;
         if object.version_id().is_some() {
             return Err(InputError::InvalidS3Reference {
                 input: object.to_string(),
@@ -531,14 +404,15 @@ impl Guard {
         if !assessment.is_acceptable() {
             return Err(Error::PhotoRejected(assessment));
         }
-        let request = UploadRequest::new(
+        let request = PutObjectRequest::new(
             object.clone(),
             image,
             kms_key.clone(),
             self.policy.bucket_owner().cloned(),
         );
-        let receipt = uploader
-            .upload(request)
+        let receipt = self
+            .s3
+            .put_object(request)
             .await
             .map_err(|e| backend_error(OP, e))?;
         let stored = match receipt.version_id.as_deref() {
@@ -581,7 +455,7 @@ impl Guard {
 /// A comparison that passed the guarded path: its request, and what the
 /// decision will say about its images.
 struct PreparedCompare {
-    request: CompareRequest,
+    request: CompareFacesRequest,
     checked: Checked,
 }
 

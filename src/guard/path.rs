@@ -10,21 +10,18 @@ use futures_util::future::join_all;
 
 use super::Guard;
 use crate::at_rest::{verify, VerifiedS3Object};
-use crate::backend::{BackendError, BackendErrorKind, InspectRequest, VerifiedImage};
+use crate::backend::{BackendError, BackendErrorKind, HeadObjectRequest, VerifiedImage};
 use crate::decision::CheckOrigin;
 use crate::error::Error;
 use crate::input::{ImageInput, S3ObjectRef, Service};
 use crate::opt_out::{OptOutRecord, OptOutStatus, OptOutViolation};
 use crate::refusal::{Operation, Refusal, Violation};
-use crate::transit::InsecureEndpoint;
 
 /// How one check ended.
 pub(super) enum Check<T> {
     Passed(T),
     Refused(Vec<Violation>),
     Failed(BackendError),
-    /// Not attempted because its endpoint is refused (already a violation).
-    Skipped,
 }
 
 impl<T> Check<T> {
@@ -44,7 +41,6 @@ impl<T> Check<T> {
             Check::Passed(v) => Ok(v),
             Check::Refused(v) => Err(refused(operation, v)),
             Check::Failed(e) => Err(Error::Backend(e)),
-            Check::Skipped => Err(internal_error(operation)),
         }
     }
 }
@@ -69,7 +65,6 @@ pub(super) struct Settled<const N: usize> {
     /// S3 images (with their index) still to check with HeadObject.
     pending: Vec<(usize, S3ObjectRef)>,
     rekognition: bool,
-    verifier_ok: bool,
     /// `Some` once the opt-out requirement passed (`Some(None)`: nothing
     /// to verify); `None` while the verifier is still to be asked.
     opt_out: Option<Option<(String, crate::input::AccountId)>>,
@@ -115,31 +110,12 @@ impl Guard {
         operation: Operation,
         images: [ImageInput; N],
     ) -> Settled<N> {
-        let mut violations = Vec::new();
-        // Enrollment reads back what it stored; a liveness verification
-        // reads the reference image Rekognition stored; erasure and an
-        // inventory audit read the bucket's versioning configuration.
-        let reads_s3 = matches!(
-            operation,
-            Operation::Enroll
-                | Operation::VerifyLiveness
-                | Operation::AuditInventory
-                | Operation::Reencrypt
-                | Operation::Erase
-        ) || images.iter().any(|i| matches!(i, ImageInput::S3(_)));
-        let s3_ok = !reads_s3 || endpoint_pushed(&mut violations, self.inspector_endpoint_ok());
-        self.check_store_endpoint(operation, &mut violations);
+        // Endpoints are not checked here: HTTPS is enforced where a
+        // backend's endpoint is set and on the wire (`transit`); a request
+        // refused there comes back as a violation (`Check::failed`).
+        let violations = Vec::new();
         let rekognition = operation.calls_rekognition();
-        if rekognition {
-            endpoint_pushed(&mut violations, self.analyzer_endpoint_ok());
-        }
         let verifier = self.opt_out.verifier().filter(|_| rekognition);
-        let verifier_ok = verifier.is_some_and(|v| {
-            endpoint_pushed(
-                &mut violations,
-                self.endpoint_ok(Service::Organizations, &v.endpoint()),
-            )
-        });
 
         // What needs no I/O is settled here: image bytes, and S3 images
         // whose pass is cached. Only the rest is awaited, concurrently
@@ -158,7 +134,6 @@ impl Guard {
                         origin: None,
                     });
                 }
-                ImageInput::S3(_) if !s3_ok => {}
                 ImageInput::S3(object) => {
                     match self.cached(&object, *now.get_or_insert_with(Instant::now)) {
                         Some((hit, origin)) => {
@@ -177,28 +152,9 @@ impl Guard {
             cleared,
             pending,
             rekognition,
-            verifier_ok,
             // Nothing to verify: passed, with no verified evidence.
             opt_out: if verifier.is_some() { None } else { Some(None) },
             failure: None,
-        }
-    }
-
-    /// The S3 client an operation writes, reads or audits with beyond
-    /// HeadObject (its uploader, eraser, reader, re-encryptor or bucket
-    /// auditor), if it has one: its endpoint must be HTTPS too.
-    #[inline(never)]
-    fn check_store_endpoint(&self, operation: Operation, violations: &mut Vec<Violation>) {
-        let endpoint = match operation {
-            Operation::Erase => self.eraser.as_ref().map(|e| e.endpoint()),
-            Operation::AuditInventory => self.reader.as_ref().map(|r| r.endpoint()),
-            Operation::Reencrypt => self.reencryptor.as_ref().map(|r| r.endpoint()),
-            Operation::StartLiveness => self.auditor.as_ref().map(|a| a.endpoint()),
-            Operation::Enroll => self.uploader.as_ref().map(|u| u.endpoint()),
-            _ => None,
-        };
-        if let Some(endpoint) = endpoint {
-            endpoint_pushed(violations, self.endpoint_ok(Service::S3, &endpoint));
         }
     }
 
@@ -208,16 +164,15 @@ impl Guard {
     /// opt-out, then the images in order; the first backend error is kept.
     pub(super) async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
         let (opt_out, fetched) = tokio::join!(
-            self.check_opt_out(settled.rekognition, settled.verifier_ok),
+            self.check_opt_out(settled.rekognition),
             join_all(settled.pending.iter().map(|(_, o)| self.check_uncached(o))),
         );
         match opt_out {
             Check::Passed(v) => settled.opt_out = Some(v),
-            Check::Refused(v) => settled.violations.extend(v),
+            Check::Refused(v) => push_violations(&mut settled.violations, v),
             Check::Failed(e) => {
                 settled.failure.get_or_insert(e);
             }
-            Check::Skipped => {}
         }
         for ((i, _), check) in settled.pending.iter().zip(fetched) {
             match check {
@@ -227,11 +182,10 @@ impl Guard {
                         origin: Some(origin),
                     });
                 }
-                Check::Refused(v) => settled.violations.extend(v),
+                Check::Refused(v) => push_violations(&mut settled.violations, v),
                 Check::Failed(e) => {
                     settled.failure.get_or_insert(e);
                 }
-                Check::Skipped => {}
             }
         }
     }
@@ -289,16 +243,12 @@ impl Guard {
     async fn check_opt_out(
         &self,
         rekognition: bool,
-        verifier_ok: bool,
     ) -> Check<Option<(String, crate::input::AccountId)>> {
         let verifier = match self.opt_out.verifier() {
             Some(v) if rekognition => v,
             _ => return Check::Passed(None),
         };
-        if !verifier_ok {
-            return Check::Skipped;
-        }
-        let (status, caller) = tokio::join!(verifier.verify(), self.analyzer.caller_account());
+        let (status, caller) = tokio::join!(verifier.verify(), self.rekognition.caller_account());
         match (status, caller) {
             (Ok(OptOutStatus::OptedOut { detail, account }), Ok(caller)) if account == caller => {
                 Check::Passed(Some((detail, account)))
@@ -345,11 +295,11 @@ impl Guard {
 
     /// HeadObject and the at-rest judge; a pass is cached.
     async fn check_uncached(&self, object: &S3ObjectRef) -> Check<(VerifiedS3Object, CheckOrigin)> {
-        let request = InspectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
+        let request = HeadObjectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
         // Taken before HeadObject: an erasure or forgetting while it runs
         // keeps this pass out of the cache.
         let ticket = self.cache.as_ref().map(|c| (c, c.ticket(object)));
-        let check = match self.inspector.inspect(&request).await {
+        let check = match self.s3.head_object(&request).await {
             Ok(facts) => match verify(object, &facts, &self.policy) {
                 Ok(v) => {
                     if let Some((cache, ticket)) = ticket {
@@ -366,29 +316,20 @@ impl Guard {
     }
 }
 
-/// Records an endpoint refusal, if any; `true` when there was none.
-fn endpoint_pushed(violations: &mut Vec<Violation>, result: Result<(), InsecureEndpoint>) -> bool {
-    match result {
-        Ok(()) => true,
-        Err(v) => {
-            push_insecure(violations, v);
-            false
-        }
-    }
-}
-
 // The functions below build errors. `#[cold]` keeps them, and the branches
 // that reach them, out of the warm path's code, which runs from a cold
 // instruction cache on every call.
 
-/// Records an insecure endpoint once: several backends of one operation
-/// (an inspector and an eraser on one S3 client) report the same one.
+/// Adds `found` to `violations`, an insecure endpoint once: several
+/// requests of one operation (both images' HeadObject, on one S3 client)
+/// are refused for the same one.
 #[cold]
 #[inline(never)]
-fn push_insecure(violations: &mut Vec<Violation>, v: InsecureEndpoint) {
-    let v = Violation::InsecureEndpoint(v);
-    if !violations.contains(&v) {
-        violations.push(v);
+fn push_violations(violations: &mut Vec<Violation>, found: Vec<Violation>) {
+    for v in found {
+        if !(matches!(v, Violation::InsecureEndpoint(_)) && violations.contains(&v)) {
+            violations.push(v);
+        }
     }
 }
 

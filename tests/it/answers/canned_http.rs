@@ -18,7 +18,7 @@ use crate::support::{self, KEY};
 #[tokio::test]
 async fn unparseable_answers_are_reported_as_such_for_every_operation() {
     use rekognition_guard::aws::OrganizationsOptOutVerifier;
-    use rekognition_guard::{FaceAnalyzer, OptOutVerifier};
+    use rekognition_guard::{OptOutVerifier, RekognitionBackend};
     let xml =
         |body: &'static str| move || response(200, &[("content-type", "application/xml")], body);
     let bad_header = || {

@@ -7,25 +7,26 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
-    AccountId, BackendError, BackendErrorKind, Error, Guard, InspectRequest, ObjectFacts,
-    ObjectInspector, OptOutEvidence, Policy, S3ObjectRef, Verdict, AUDIT_TARGET,
+    AccountId, BackendError, BackendErrorKind, Error, Guard, HeadObjectRequest, ObjectFacts,
+    OptOutEvidence, Policy, S3Backend, S3ObjectRef, Verdict, AUDIT_TARGET,
 };
 
 use crate::support::memory::*;
+use crate::support::wrap::{S3Wrap, Wrapped};
 use crate::support::{self, KEY};
 
 #[tokio::test]
 async fn the_comparison_reads_the_version_the_check_saw() {
     let aws = library();
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
     let guard = guard_over(
-        SwapAfterCheck {
+        Wrapped(SwapAfterCheck {
             backend: aws.clone(),
-        },
+        }),
         &aws,
         Policy::new(),
     );
@@ -48,12 +49,12 @@ async fn the_comparison_reads_the_version_the_check_saw() {
 #[tokio::test]
 async fn both_objects_are_checked_concurrently() {
     let aws = library();
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
-    aws.put_object(
+    aws.put(
         "library-photos",
         "kiosk/today.jpg",
         SimulatedObject::dsse_kms(KEY).with_face("ada"),
@@ -62,7 +63,7 @@ async fn both_objects_are_checked_concurrently() {
         backend: aws.clone(),
         barrier: tokio::sync::Barrier::new(2),
     };
-    let guard = guard_over(inspector, &aws, Policy::new());
+    let guard = guard_over(Wrapped(inspector), &aws, Policy::new());
     let source = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let target = S3ObjectRef::parse("s3://library-photos/kiosk/today.jpg").unwrap();
     // Sequential checks would wait on the barrier forever.
@@ -76,12 +77,12 @@ async fn both_objects_are_checked_concurrently() {
 #[tokio::test]
 async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
     let aws = library();
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/sse-c.jpg",
         SimulatedObject::sse_c(),
@@ -116,7 +117,7 @@ async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
 #[tokio::test]
 async fn different_faces_are_denied() {
     let aws = library();
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
@@ -137,12 +138,12 @@ async fn every_decision_is_audited_without_image_bytes() {
     support::capture::start();
     let aws = library();
     aws.create_bucket("audit-photos", OWNER, true);
-    aws.put_object(
+    aws.put(
         "audit-photos",
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
-    aws.put_object(
+    aws.put(
         "audit-photos",
         "members/bob.jpg",
         SimulatedObject::sse_s3().with_face("bob"),
@@ -202,7 +203,10 @@ async fn every_decision_is_audited_without_image_bytes() {
 async fn text_a_service_answered_cannot_forge_an_audit_line() {
     support::capture::start();
     let aws = library();
-    let guard = guard_over(ForgingInspector, &aws, Policy::new());
+    let forging = ForgingInspector {
+        backend: aws.clone(),
+    };
+    let guard = guard_over(Wrapped(forging), &aws, Policy::new());
     let reference = S3ObjectRef::parse("s3://library-photos/members/forged.jpg").unwrap();
     let refused = guard
         .compare(reference, live_photo(&aws, "ada"))
@@ -240,7 +244,7 @@ mod verification_cache {
     fn setup() -> (InMemoryBackend, S3ObjectRef, S3ObjectRef) {
         let aws = library();
         let v = aws
-            .put_object(
+            .put(
                 "library-photos",
                 "members/ada.jpg",
                 SimulatedObject::sse_kms(KEY).with_face("ada"),
@@ -308,7 +312,7 @@ mod verification_cache {
     async fn refusals_are_never_cached() {
         let aws = library();
         let v = aws
-            .put_object(
+            .put(
                 "library-photos",
                 "members/alan.jpg",
                 SimulatedObject::sse_s3().with_face("alan"),
@@ -368,7 +372,7 @@ mod verification_cache {
         for i in 0..50 {
             let key = format!("members/m{i}.jpg");
             let v = aws
-                .put_object(
+                .put(
                     "library-photos",
                     &key,
                     SimulatedObject::sse_kms(KEY).with_face("ada"),
@@ -424,10 +428,11 @@ mod races {
 
     use rekognition_guard::memory::InMemoryBackend;
     use rekognition_guard::{
-        BackendError, Error, Guard, InspectRequest, ObjectFacts, ObjectInspector, S3ObjectRef,
+        BackendError, Error, Guard, HeadObjectRequest, ObjectFacts, S3Backend, S3ObjectRef,
     };
 
     use crate::support::gate::*;
+    use crate::support::wrap::{S3Wrap, Wrapped};
 
     /// S3 whose HeadObject answers are taken at once and handed back only
     /// when released: an answer given before whatever the test does in
@@ -439,12 +444,12 @@ mod races {
     }
 
     #[async_trait]
-    impl ObjectInspector for HeldHead {
-        fn endpoint(&self) -> String {
-            ObjectInspector::endpoint(&self.aws)
+    impl S3Wrap for HeldHead {
+        fn inner(&self) -> &dyn S3Backend {
+            &self.aws
         }
-        async fn inspect(&self, r: &InspectRequest) -> Result<ObjectFacts, BackendError> {
-            let answered = self.aws.inspect(r).await;
+        async fn head_object(&self, r: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
+            let answered = self.aws.head_object(r).await;
             self.gate.hold().await;
             answered
         }
@@ -464,8 +469,7 @@ mod races {
                 aws: aws.clone(),
                 gate: gate.clone(),
             };
-            let guard = Guard::builder(held, aws.clone())
-                .eraser(aws.clone())
+            let guard = Guard::builder(Wrapped(held), aws.clone())
                 .policy(policy())
                 .opt_out(evidence())
                 .build()
@@ -526,26 +530,28 @@ struct NeedsTwoAtOnce {
 }
 
 #[async_trait]
-impl ObjectInspector for NeedsTwoAtOnce {
-    fn endpoint(&self) -> String {
-        self.backend.endpoint()
+impl S3Wrap for NeedsTwoAtOnce {
+    fn inner(&self) -> &dyn S3Backend {
+        &self.backend
     }
-    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+    async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         self.barrier.wait().await;
-        self.backend.inspect(request).await
+        self.backend.head_object(request).await
     }
 }
 
 /// Reports whatever a hostile or broken S3 might send in text headers.
 #[derive(Debug)]
-struct ForgingInspector;
+struct ForgingInspector {
+    backend: InMemoryBackend,
+}
 
 #[async_trait]
-impl ObjectInspector for ForgingInspector {
-    fn endpoint(&self) -> String {
-        "https://s3.eu-west-1.amazonaws.com".into()
+impl S3Wrap for ForgingInspector {
+    fn inner(&self) -> &dyn S3Backend {
+        &self.backend
     }
-    async fn inspect(&self, _request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+    async fn head_object(&self, _request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         const FORGED: &str =
             "\u{2028}2026-11-30T10:00:00Z  INFO rekognition_guard::audit: decision=\"match\"";
         Ok(

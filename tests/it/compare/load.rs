@@ -18,21 +18,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rekognition_guard::testing::{MockOptOutVerifier, MockRekognitionBackend, MockS3Backend};
 use rekognition_guard::{
-    AccountId, BackendError, BackendErrorKind, BoundingBox, CompareRequest, ComparisonFacts, Error,
-    FaceAnalyzer, FaceImage, FaceMatch, Guard, InspectRequest, KmsKeyArn, MockFaceAnalyzer,
-    MockObjectInspector, MockOptOutVerifier, ObjectFacts, ObjectInspector, OptOutEvidence,
-    OptOutStatus, OptOutVerifier, Policy, S3ObjectRef, Service, SseAlgorithm, VerifiedImage,
-    Violation,
+    AccountId, BackendError, BackendErrorKind, BoundingBox, CompareFacesRequest, ComparisonFacts,
+    Error, FaceImage, FaceMatch, Guard, HeadObjectRequest, KmsKeyArn, ObjectFacts, OptOutEvidence,
+    OptOutStatus, OptOutVerifier, Policy, RekognitionBackend, S3Backend, S3ObjectRef, Service,
+    SseAlgorithm, VerifiedImage, Violation,
 };
 use rekognition_guard::{AtRestViolation, OptOutViolation};
 
 const REQUESTS: usize = 4000;
 const OBJECTS: u64 = 200;
+use support::wrap::{RekognitionWrap, S3Wrap, Wrapped};
 use support::KEY;
 const OTHER_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
-const ENDPOINT: &str = "https://127.0.0.1:1";
 /// The account the opt-out is verified for, and another one.
 const ACCOUNT: &str = "111122223333";
 const OTHER_ACCOUNT: &str = "999988887777";
@@ -139,24 +139,27 @@ impl<T> Yielding<T> {
 }
 
 #[async_trait]
-impl ObjectInspector for Yielding<MockObjectInspector> {
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
+impl S3Wrap for Yielding<MockS3Backend> {
+    fn inner(&self) -> &dyn S3Backend {
+        &self.inner
     }
-    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
+    async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         self.jitter().await;
-        self.inner.inspect(request).await
+        self.inner.head_object(request).await
     }
 }
 
 #[async_trait]
-impl FaceAnalyzer for Yielding<MockFaceAnalyzer> {
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
+impl RekognitionWrap for Yielding<MockRekognitionBackend> {
+    fn inner(&self) -> &dyn RekognitionBackend {
+        &self.inner
     }
-    async fn compare(&self, request: CompareRequest) -> Result<ComparisonFacts, BackendError> {
+    async fn compare_faces(
+        &self,
+        request: CompareFacesRequest,
+    ) -> Result<ComparisonFacts, BackendError> {
         self.jitter().await;
-        self.inner.compare(request).await
+        self.inner.compare_faces(request).await
     }
     async fn caller_account(&self) -> Result<AccountId, BackendError> {
         self.jitter().await;
@@ -164,7 +167,7 @@ impl FaceAnalyzer for Yielding<MockFaceAnalyzer> {
     }
     async fn detect_faces(
         &self,
-        request: rekognition_guard::DetectRequest,
+        request: rekognition_guard::DetectFacesRequest,
     ) -> Result<Vec<rekognition_guard::FaceDetail>, BackendError> {
         self.jitter().await;
         self.inner.detect_faces(request).await
@@ -173,9 +176,6 @@ impl FaceAnalyzer for Yielding<MockFaceAnalyzer> {
 
 #[async_trait]
 impl OptOutVerifier for Yielding<MockOptOutVerifier> {
-    fn endpoint(&self) -> String {
-        self.inner.endpoint()
-    }
     async fn verify(&self) -> Result<OptOutStatus, BackendError> {
         self.jitter().await;
         self.inner.verify().await
@@ -188,11 +188,10 @@ struct Ledger {
     unverified_compared: AtomicUsize,
 }
 
-fn inspector() -> MockObjectInspector {
+fn inspector() -> MockS3Backend {
     let draws = AtomicU64::new(0);
-    let mut m = MockObjectInspector::new();
-    m.expect_endpoint().return_const(ENDPOINT.to_owned());
-    m.expect_inspect().returning(move |request| {
+    let mut m = MockS3Backend::new();
+    m.expect_head_object().returning(move |request| {
         let fail = |kind| {
             Err(BackendError::new(
                 kind,
@@ -211,11 +210,10 @@ fn inspector() -> MockObjectInspector {
     m
 }
 
-fn comparer(ledger: Arc<Ledger>) -> MockFaceAnalyzer {
+fn comparer(ledger: Arc<Ledger>) -> MockRekognitionBackend {
     let draws = AtomicU64::new(0);
-    let mut m = MockFaceAnalyzer::new();
-    m.expect_endpoint().return_const(ENDPOINT.to_owned());
-    m.expect_compare().returning(move |request| {
+    let mut m = MockRekognitionBackend::new();
+    m.expect_compare_faces().returning(move |request| {
         let n = request_number(request.target());
         let good_source = match request.source() {
             VerifiedImage::S3(v) => {
@@ -283,7 +281,6 @@ fn comparer(ledger: Arc<Ledger>) -> MockFaceAnalyzer {
 fn verifier() -> MockOptOutVerifier {
     let draws = AtomicU64::new(0);
     let mut m = MockOptOutVerifier::new();
-    m.expect_endpoint().return_const(ENDPOINT.to_owned());
     m.expect_verify()
         .returning(move || match roll(&draws, 0x3) {
             0..=2 => Err(BackendError::new(
@@ -315,8 +312,8 @@ fn thousands_of_concurrent_comparisons_approve_exactly_the_passing_matches() {
         unverified_compared: AtomicUsize::new(0),
     });
     let guard = Guard::builder(
-        Yielding::new(inspector()),
-        Yielding::new(comparer(ledger.clone())),
+        Wrapped(Yielding::new(inspector())),
+        Wrapped(Yielding::new(comparer(ledger.clone()))),
     )
     .policy(
         Policy::new()

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use rekognition_guard::testing::{MockRekognitionBackend, MockS3Backend};
 use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, BoundingBox, CheckedImage, ComparisonFacts, Error,
-    FaceMatch, Guard, ImageRole, KmsKeyArn, MockFaceAnalyzer, MockObjectInspector, ObjectFacts,
-    OptOutEvidence, Policy, S3ObjectRef, Service, SimilarityThreshold, SseAlgorithm, Verdict,
-    VerifiedImage, Violation,
+    FaceMatch, Guard, ImageRole, KmsKeyArn, ObjectFacts, OptOutEvidence, Policy, S3ObjectRef,
+    Service, SimilarityThreshold, SseAlgorithm, Verdict, VerifiedImage, Violation,
 };
 
 use crate::support::mocks::*;
@@ -17,15 +17,11 @@ use crate::support::KEY;
 
 #[tokio::test]
 async fn sse_s3_reference_is_refused_and_never_compared() {
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect()
+    let mut s3 = inspector();
+    s3.expect_head_object()
         .times(1)
         .returning(|_| Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(10)));
-    let guard = guard(
-        s3,
-        never_called_comparer(REKOGNITION_ENDPOINT),
-        Policy::new(),
-    );
+    let guard = guard(s3, never_called_comparer(), Policy::new());
 
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(!err.is_retryable());
@@ -41,8 +37,8 @@ async fn sse_s3_reference_is_refused_and_never_compared() {
 #[tokio::test]
 async fn every_failed_requirement_of_both_images_is_listed() {
     let target = S3ObjectRef::parse("s3://kiosk-captures/today/1.png").unwrap();
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect().times(2).returning(|req| {
+    let mut s3 = inspector();
+    s3.expect_head_object().times(2).returning(|req| {
         Ok(if req.object().bucket() == "library-photos" {
             ObjectFacts::new(SseAlgorithm::None).with_content_length(10)
         } else {
@@ -54,11 +50,24 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     let policy = Policy::new()
         .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
         .require_versioning(true);
-    let guard = guard(
-        s3,
-        never_called_comparer("http://rekognition.local:8080"),
-        policy,
-    );
+    // The opt-out verifier's request was refused on the wire: plain HTTP.
+    let mut v = verifier();
+    v.expect_verify().times(1).returning(|| {
+        Err(refused_on_the_wire(
+            Service::Organizations,
+            "DescribeEffectivePolicy",
+            "http://organizations.local:8080",
+        ))
+    });
+    let mut rekognition = never_called_comparer();
+    rekognition
+        .expect_caller_account()
+        .returning(|| Ok(account(KIOSK_ACCOUNT)));
+    let guard = Guard::builder(s3, rekognition)
+        .policy(policy)
+        .opt_out(OptOutEvidence::verified_by(v))
+        .build()
+        .unwrap();
 
     let violations = refusal(
         guard
@@ -68,7 +77,7 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     );
     assert_eq!(violations.len(), 5, "{violations:#?}");
     assert!(
-        matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service() == Service::Rekognition && e.endpoint() == "http://rekognition.local:8080")
+        matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service() == Service::Organizations && e.endpoint() == "http://organizations.local:8080")
     );
     assert!(
         matches!(&violations[1], Violation::AtRest(AtRestViolation::NotKmsEncrypted { object, found: SseAlgorithm::None }) if *object == reference())
@@ -86,8 +95,8 @@ async fn every_failed_requirement_of_both_images_is_listed() {
 
 #[tokio::test]
 async fn head_object_failure_is_a_backend_error_and_never_compared() {
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect().times(1).returning(|req| {
+    let mut s3 = inspector();
+    s3.expect_head_object().times(1).returning(|req| {
         Err(BackendError::new(
             BackendErrorKind::AccessDenied,
             Service::S3,
@@ -95,11 +104,7 @@ async fn head_object_failure_is_a_backend_error_and_never_compared() {
             format!("403 Forbidden for {}: grant s3:GetObject", req.object()),
         ))
     });
-    let guard = guard(
-        s3,
-        never_called_comparer(REKOGNITION_ENDPOINT),
-        Policy::new(),
-    );
+    let guard = guard(s3, never_called_comparer(), Policy::new());
 
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     match &err {
@@ -114,17 +119,17 @@ async fn head_object_failure_is_a_backend_error_and_never_compared() {
 
 #[tokio::test]
 async fn the_checked_version_and_expected_owner_reach_the_backends() {
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect()
+    let mut s3 = inspector();
+    s3.expect_head_object()
         .withf(|req| {
             req.object() == &reference()
                 && req.expected_bucket_owner().map(AccountId::as_str) == Some("111122223333")
         })
         .times(1)
         .returning(|_| Ok(kms_facts("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")));
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    let mut rekognition = comparer();
     rekognition
-        .expect_compare()
+        .expect_compare_faces()
         .withf(|req| {
             matches!(req.source(), VerifiedImage::S3(o)
                 if o.version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
@@ -151,12 +156,12 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
 #[tokio::test]
 async fn a_match_below_the_guards_threshold_is_no_match() {
     // A comparer that ignores the threshold it was sent cannot approve.
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    let mut rekognition = comparer();
     rekognition
-        .expect_compare()
+        .expect_compare_faces()
         .times(1)
         .returning(|_| Ok(one_match(98.9)));
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let guard = guard(inspector(), rekognition, Policy::new());
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
     assert_eq!(decision.verdict(), &Verdict::NoMatch);
     assert!(!decision.is_approved());
@@ -164,8 +169,8 @@ async fn a_match_below_the_guards_threshold_is_no_match() {
 
 #[tokio::test]
 async fn the_best_of_several_matches_decides() {
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
-    rekognition.expect_compare().times(1).returning(|_| {
+    let mut rekognition = comparer();
+    rekognition.expect_compare_faces().times(1).returning(|_| {
         Ok(ComparisonFacts::Faces {
             matches: vec![
                 FaceMatch::new(91.0, BoundingBox::default()),
@@ -175,7 +180,7 @@ async fn the_best_of_several_matches_decides() {
         })
     });
     let policy = Policy::new().similarity_threshold(SimilarityThreshold::new(90.0).unwrap());
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, policy);
+    let guard = guard(inspector(), rekognition, policy);
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
     assert_eq!(
         decision.verdict(),
@@ -199,25 +204,25 @@ async fn no_face_in_either_image_is_reported_as_such() {
         ),
     ];
     for (facts, role) in cases {
-        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+        let mut rekognition = comparer();
         rekognition
-            .expect_compare()
+            .expect_compare_faces()
             .times(1)
             .return_once(move |_| Ok(facts));
-        let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+        let guard = guard(inspector(), rekognition, Policy::new());
         let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
         assert_eq!(decision.verdict(), &Verdict::NoFace { image: Some(role) });
         assert!(!decision.is_approved());
     }
     // Faces in the target, none matching: no match, not "no face".
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
-    rekognition.expect_compare().times(1).returning(|_| {
+    let mut rekognition = comparer();
+    rekognition.expect_compare_faces().times(1).returning(|_| {
         Ok(ComparisonFacts::Faces {
             matches: vec![],
             unmatched_faces: 3,
         })
     });
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let guard = guard(inspector(), rekognition, Policy::new());
     assert_eq!(
         guard
             .compare(live_photo(), live_photo())
@@ -231,20 +236,20 @@ async fn no_face_in_either_image_is_reported_as_such() {
 #[tokio::test]
 async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
     for similarity in [100.5, -1.0, f32::NAN, f32::INFINITY] {
-        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+        let mut rekognition = comparer();
         rekognition
-            .expect_compare()
+            .expect_compare_faces()
             .times(1)
             .returning(move |_| Ok(one_match(similarity)));
-        let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+        let guard = guard(inspector(), rekognition, Policy::new());
         let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
         assert!(
             matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
             "{similarity}: {err:?}"
         );
     }
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
-    rekognition.expect_compare().times(1).returning(|_| {
+    let mut rekognition = comparer();
+    rekognition.expect_compare_faces().times(1).returning(|_| {
         Ok(ComparisonFacts::Faces {
             matches: vec![FaceMatch::new(
                 99.9,
@@ -253,14 +258,14 @@ async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
             unmatched_faces: 0,
         })
     });
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let guard = guard(inspector(), rekognition, Policy::new());
     assert!(guard.compare(live_photo(), live_photo()).await.is_err());
 }
 
 #[tokio::test]
 async fn comparer_failures_are_backend_errors_with_retry_hints() {
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
-    rekognition.expect_compare().times(1).returning(|_| {
+    let mut rekognition = comparer();
+    rekognition.expect_compare_faces().times(1).returning(|_| {
         Err(BackendError::new(
             BackendErrorKind::Throttled,
             Service::Rekognition,
@@ -268,7 +273,7 @@ async fn comparer_failures_are_backend_errors_with_retry_hints() {
             "ThrottlingException",
         ))
     });
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+    let guard = guard(inspector(), rekognition, Policy::new());
     let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
     assert!(err.is_retryable());
     assert!(err.to_string().contains("(retryable)"), "{err}");
@@ -277,8 +282,8 @@ async fn comparer_failures_are_backend_errors_with_retry_hints() {
 #[tokio::test]
 async fn a_refusal_wins_over_a_concurrent_backend_error() {
     let target = S3ObjectRef::parse("s3://kiosk-captures/1.jpg").unwrap();
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect().times(2).returning(|req| {
+    let mut s3 = inspector();
+    s3.expect_head_object().times(2).returning(|req| {
         if req.object().bucket() == "library-photos" {
             Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(1))
         } else {
@@ -290,11 +295,7 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
             ))
         }
     });
-    let guard = guard(
-        s3,
-        never_called_comparer(REKOGNITION_ENDPOINT),
-        Policy::new(),
-    );
+    let guard = guard(s3, never_called_comparer(), Policy::new());
     let violations = refusal(guard.compare(reference(), target).await.unwrap_err());
     assert!(matches!(
         &violations[..],
@@ -304,15 +305,11 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
 
 #[tokio::test]
 async fn check_alone_returns_the_proof() {
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect()
+    let mut s3 = inspector();
+    s3.expect_head_object()
         .times(1)
         .returning(|_| Ok(kms_facts("v3")));
-    let guard = guard(
-        s3,
-        never_called_comparer(REKOGNITION_ENDPOINT),
-        Policy::new(),
-    );
+    let guard = guard(s3, never_called_comparer(), Policy::new());
     let verified = guard.check(&reference()).await.unwrap();
     assert_eq!(verified.version_id(), Some("v3"));
     assert_eq!(
@@ -323,17 +320,17 @@ async fn check_alone_returns_the_proof() {
 
 #[tokio::test]
 async fn shared_backends_can_serve_many_guards() {
-    let mut s3 = inspector(S3_ENDPOINT);
-    s3.expect_inspect().times(0);
-    let s3: Arc<dyn rekognition_guard::ObjectInspector> = Arc::new(s3);
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    let mut s3 = inspector();
+    s3.expect_head_object().times(0);
+    let s3: Arc<dyn rekognition_guard::S3Backend> = Arc::new(s3);
+    let mut rekognition = comparer();
     rekognition
-        .expect_compare()
+        .expect_compare_faces()
         .times(2)
         .returning(|_| Ok(one_match(99.2)));
-    let rekognition: Arc<dyn rekognition_guard::FaceAnalyzer> = Arc::new(rekognition);
+    let rekognition: Arc<dyn rekognition_guard::RekognitionBackend> = Arc::new(rekognition);
     for _ in 0..2 {
-        let guard = Guard::builder_shared(s3.clone(), rekognition.clone())
+        let guard = Guard::builder(s3.clone(), rekognition.clone())
             .opt_out(OptOutEvidence::waived("integration test account, no real faces").unwrap())
             .build()
             .unwrap();
@@ -365,24 +362,24 @@ mod verification_cache {
     fn inspector_with(
         calls: Arc<AtomicUsize>,
         answer: impl Fn(&str, usize) -> Result<ObjectFacts, BackendError> + Send + Sync + 'static,
-    ) -> MockObjectInspector {
-        let mut m = inspector(S3_ENDPOINT);
-        m.expect_inspect().returning(move |request| {
+    ) -> MockS3Backend {
+        let mut m = inspector();
+        m.expect_head_object().returning(move |request| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             answer(request.object().version_id().unwrap_or(""), n)
         });
         m
     }
 
-    fn matching_comparer() -> MockFaceAnalyzer {
-        let mut m = comparer(REKOGNITION_ENDPOINT);
-        m.expect_compare().returning(|_| Ok(one_match(99.9)));
+    fn matching_comparer() -> MockRekognitionBackend {
+        let mut m = comparer();
+        m.expect_compare_faces().returning(|_| Ok(one_match(99.9)));
         m
     }
 
     fn cached_guard(
-        inspector: MockObjectInspector,
-        comparer: MockFaceAnalyzer,
+        inspector: MockS3Backend,
+        comparer: MockRekognitionBackend,
         cache: CacheConfig,
     ) -> Guard {
         Guard::builder(inspector, comparer)
@@ -515,8 +512,8 @@ mod verification_cache {
     async fn a_comparison_that_could_not_read_the_object_evicts_it() {
         let calls = Arc::new(AtomicUsize::new(0));
         let compares = Arc::new(AtomicUsize::new(0));
-        let mut rekognition = comparer(REKOGNITION_ENDPOINT);
-        rekognition.expect_compare().returning({
+        let mut rekognition = comparer();
+        rekognition.expect_compare_faces().returning({
             let compares = compares.clone();
             move |_| {
                 if compares.fetch_add(1, Ordering::SeqCst) == 1 {

@@ -12,7 +12,6 @@ use rekognition_guard::{ConfigError, InputError, Service};
 
 fn enrolling_guard(aws: &InMemoryBackend, policy: Policy) -> Guard {
     Guard::builder(aws.clone(), aws.clone())
-        .uploader(aws.clone())
         .policy(policy)
         .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
         .build()
@@ -87,23 +86,9 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
 }
 
 #[tokio::test]
-async fn enrollment_needs_an_uploader_a_key_and_no_version() {
+async fn enrollment_needs_a_key_and_no_version() {
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-
-    let no_uploader = Guard::builder(aws.clone(), aws.clone())
-        .policy(kms_policy())
-        .opt_out(OptOutEvidence::waived("test").unwrap())
-        .build()
-        .unwrap();
-    let err = no_uploader
-        .enroll(&object, live_photo(&aws, "ada"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Config(ConfigError::Invalid(ref m)) if m.contains("uploader")),
-        "{err}"
-    );
 
     let no_key = enrolling_guard(&aws, Policy::new());
     let err = no_key
@@ -114,6 +99,8 @@ async fn enrollment_needs_an_uploader_a_key_and_no_version() {
         matches!(err, Error::Config(ConfigError::Invalid(ref m)) if m.contains("allow_kms_key")),
         "{err}"
     );
+    // Refused before the quality gate: the photo went nowhere.
+    assert_eq!(aws.detect_calls(), 0);
 
     let guard = enrolling_guard(&aws, kms_policy());
     let versioned = object.clone().with_version_id("v9").unwrap();
@@ -133,8 +120,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let insecure = aws.clone().with_s3_endpoint("http://s3.local");
-    let guard = Guard::builder(aws.clone(), aws.clone())
-        .uploader(insecure)
+    let guard = Guard::builder(insecure, aws.clone())
         .policy(kms_policy())
         .opt_out(OptOutEvidence::waived("test").unwrap())
         .build()

@@ -33,8 +33,6 @@ mod retention {
         aws.set_default_encryption("library-liveness", Some(KEY));
         aws.set_similarity("ada", "ada", 99.5);
         let guard = Guard::builder(aws.clone(), aws.clone())
-            .bucket_auditor(aws.clone())
-            .eraser(aws.clone())
             .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
             .liveness(LivenessPolicy::new("library-liveness").unwrap())
             .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
@@ -46,7 +44,7 @@ mod retention {
     fn enrolled(aws: &InMemoryBackend, name: &str) -> S3ObjectRef {
         let key = format!("members/{name}.jpg");
         let v = aws
-            .put_object(
+            .put(
                 "library-photos",
                 &key,
                 SimulatedObject::sse_kms(KEY).with_face(name),

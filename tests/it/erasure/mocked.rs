@@ -1,22 +1,21 @@
 //! Erasure with the exported mockall mocks.
 
-use rekognition_guard::{
-    Guard, MockFaceAnalyzer, MockObjectInspector, OptOutEvidence, S3ObjectRef,
-};
+use rekognition_guard::testing::MockRekognitionBackend;
+use rekognition_guard::{Guard, OptOutEvidence, S3ObjectRef};
 
 /// When the listing after the deletions fails, the receipt still names
 /// what S3 deleted, and is not complete: nothing is claimed about the rest.
 #[tokio::test]
 async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
     use rekognition_guard::erasure::{EraseOptions, StoredVersion};
-    use rekognition_guard::{BackendErrorKind, MockObjectEraser, Service};
+    use rekognition_guard::testing::MockS3Backend;
+    use rekognition_guard::{BackendErrorKind, Service};
 
-    let mut eraser = MockObjectEraser::https();
-    eraser
-        .expect_list_versions()
+    let mut s3 = MockS3Backend::new();
+    s3.expect_list_object_versions()
         .times(1)
         .returning(|_| Ok(vec![StoredVersion::new("members/ada.jpg", "v1", false)]));
-    eraser.expect_list_versions().times(1).returning(|_| {
+    s3.expect_list_object_versions().times(1).returning(|_| {
         Err(rekognition_guard::BackendError::new(
             BackendErrorKind::ServiceUnavailable,
             Service::S3,
@@ -24,23 +23,17 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
             "S3 answered 503",
         ))
     });
-    eraser
-        .expect_delete_version()
+    s3.expect_delete_object_version()
         .times(1)
         .returning(|_| Ok(()));
     // Erasure reads the bucket's versioning configuration once (MFA Delete).
-    let mut inspector = MockObjectInspector::https();
-    inspector
-        .expect_bucket_versioning()
-        .times(1)
-        .returning(|_| {
-            Ok(rekognition_guard::VersioningFacts::new(
-                Some("Enabled"),
-                None,
-            ))
-        });
-    let guard = Guard::builder(inspector, MockFaceAnalyzer::https())
-        .eraser(eraser)
+    s3.expect_get_bucket_versioning().times(1).returning(|_| {
+        Ok(rekognition_guard::VersioningFacts::new(
+            Some("Enabled"),
+            None,
+        ))
+    });
+    let guard = Guard::builder(s3, MockRekognitionBackend::new())
         .opt_out(OptOutEvidence::waived("erasure calls no AI service").unwrap())
         .build()
         .unwrap();

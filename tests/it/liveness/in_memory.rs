@@ -25,11 +25,11 @@ mod races {
     };
     use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness};
     use rekognition_guard::{
-        AccountId, BackendError, CompareRequest, ComparisonFacts, DetectRequest, FaceAnalyzer,
-        FaceDetail, Guard, LivenessResultsRequest, LivenessSessionRequest, Violation,
+        BackendError, GetFaceLivenessSessionResultsRequest, Guard, RekognitionBackend, Violation,
     };
 
     use crate::support::gate::*;
+    use crate::support::wrap::{RekognitionWrap, Wrapped};
 
     /// Rekognition whose liveness results are held at the gate.
     #[derive(Debug)]
@@ -39,31 +39,16 @@ mod races {
     }
 
     #[async_trait]
-    impl FaceAnalyzer for HeldResults {
-        fn endpoint(&self) -> String {
-            FaceAnalyzer::endpoint(&self.aws)
+    impl RekognitionWrap for HeldResults {
+        fn inner(&self) -> &dyn RekognitionBackend {
+            &self.aws
         }
-        async fn compare(&self, r: CompareRequest) -> Result<ComparisonFacts, BackendError> {
-            self.aws.compare(r).await
-        }
-        async fn detect_faces(&self, r: DetectRequest) -> Result<Vec<FaceDetail>, BackendError> {
-            self.aws.detect_faces(r).await
-        }
-        async fn caller_account(&self) -> Result<AccountId, BackendError> {
-            self.aws.caller_account().await
-        }
-        async fn create_liveness_session(
+        async fn get_face_liveness_session_results(
             &self,
-            r: LivenessSessionRequest,
-        ) -> Result<rekognition_guard::liveness::LivenessSessionId, BackendError> {
-            self.aws.create_liveness_session(r).await
-        }
-        async fn liveness_session_results(
-            &self,
-            r: LivenessResultsRequest,
+            r: GetFaceLivenessSessionResultsRequest,
         ) -> Result<LivenessFacts, BackendError> {
             self.gate.hold().await;
-            self.aws.liveness_session_results(r).await
+            self.aws.get_face_liveness_session_results(r).await
         }
     }
 
@@ -81,8 +66,7 @@ mod races {
             gate: gate.clone(),
         };
         let limit = FailureLimit::new(5, Duration::from_secs(180), Duration::from_secs(1800));
-        let guard = Guard::builder(aws.clone(), held)
-            .bucket_auditor(aws.clone())
+        let guard = Guard::builder(aws.clone(), Wrapped(held))
             .policy(policy())
             .liveness(
                 LivenessPolicy::new("library-liveness")

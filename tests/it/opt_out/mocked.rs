@@ -11,12 +11,9 @@ use crate::support::mocks::*;
 
 #[test]
 fn a_guard_without_opt_out_evidence_cannot_be_built() {
-    let err = Guard::builder(
-        inspector(S3_ENDPOINT),
-        never_called_comparer(REKOGNITION_ENDPOINT),
-    )
-    .build()
-    .unwrap_err();
+    let err = Guard::builder(inspector(), never_called_comparer())
+        .build()
+        .unwrap_err();
     assert_eq!(err, ConfigError::MissingOptOutEvidence);
     assert!(
         err.to_string().contains("OptOutEvidence::attested"),
@@ -26,16 +23,16 @@ fn a_guard_without_opt_out_evidence_cannot_be_built() {
 
 #[tokio::test]
 async fn a_verified_opt_out_is_recorded_in_the_decision() {
-    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
         Ok(OptOutStatus::OptedOut {
             detail: "effective policy: rekognition optOut".into(),
             account: account(KIOSK_ACCOUNT),
         })
     });
-    let mut rekognition = comparer(REKOGNITION_ENDPOINT);
+    let mut rekognition = comparer();
     rekognition
-        .expect_compare()
+        .expect_compare_faces()
         .times(1)
         .returning(|_| Ok(one_match(99.9)));
     let decision = verified_guard(v, rekognition)
@@ -56,7 +53,7 @@ async fn a_verified_opt_out_is_recorded_in_the_decision() {
 /// account, not for the one that calls Rekognition.
 #[tokio::test]
 async fn opt_out_evidence_about_another_account_is_refused_and_never_compared() {
-    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
         Ok(OptOutStatus::OptedOut {
             detail: "effective policy: default optOut".into(),
@@ -64,7 +61,7 @@ async fn opt_out_evidence_about_another_account_is_refused_and_never_compared() 
         })
     });
     let violations = refusal(
-        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+        verified_guard(v, never_called_comparer())
             .compare(live_photo(), live_photo())
             .await
             .unwrap_err(),
@@ -85,14 +82,14 @@ async fn opt_out_evidence_about_another_account_is_refused_and_never_compared() 
 
 #[tokio::test]
 async fn a_verified_opt_out_needs_the_account_that_calls_rekognition() {
-    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    let mut v = verifier();
     v.expect_verify().returning(|| {
         Ok(OptOutStatus::OptedOut {
             detail: "effective policy: default optOut".into(),
             account: account(KIOSK_ACCOUNT),
         })
     });
-    let mut rekognition = never_called_comparer(REKOGNITION_ENDPOINT);
+    let mut rekognition = never_called_comparer();
     rekognition.expect_caller_account().times(1).returning(|| {
         Err(BackendError::new(
             BackendErrorKind::AccessDenied,
@@ -101,7 +98,7 @@ async fn a_verified_opt_out_needs_the_account_that_calls_rekognition() {
             "the credentials are invalid",
         ))
     });
-    let guard = Guard::builder(inspector(S3_ENDPOINT), rekognition)
+    let guard = Guard::builder(inspector(), rekognition)
         .opt_out(OptOutEvidence::verified_by(v))
         .build()
         .unwrap();
@@ -114,14 +111,14 @@ async fn a_verified_opt_out_needs_the_account_that_calls_rekognition() {
 
 #[tokio::test]
 async fn not_opted_out_is_refused_and_never_compared() {
-    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
         Ok(OptOutStatus::NotOptedOut {
             reason: "the effective policy sets rekognition to optIn".into(),
         })
     });
     let violations = refusal(
-        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+        verified_guard(v, never_called_comparer())
             .compare(live_photo(), live_photo())
             .await
             .unwrap_err(),
@@ -136,7 +133,7 @@ async fn not_opted_out_is_refused_and_never_compared() {
 
 #[tokio::test]
 async fn a_failing_verifier_blocks_the_comparison() {
-    let mut v = verifier("https://organizations.us-east-1.amazonaws.com");
+    let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
         Err(BackendError::new(
             BackendErrorKind::AccessDenied,
@@ -145,7 +142,7 @@ async fn a_failing_verifier_blocks_the_comparison() {
             "grant organizations:DescribeEffectivePolicy",
         ))
     });
-    let err = verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+    let err = verified_guard(v, never_called_comparer())
         .compare(live_photo(), live_photo())
         .await
         .unwrap_err();

@@ -68,7 +68,6 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
 
     // A full run: enrollment, a match, a refusal, an error.
     let guard = Guard::builder(aws.clone(), aws.clone())
-        .uploader(aws.clone())
         .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
         .verification_cache(CacheConfig::default())
         .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
@@ -86,7 +85,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
         "Decision",
         format!("{decision:?} {} {}", decision.verdict(), decision.source()),
     );
-    aws.put_object(
+    aws.put(
         "library-photos",
         "members/old.jpg",
         SimulatedObject::sse_s3(),

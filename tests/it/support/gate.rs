@@ -69,7 +69,7 @@ pub fn world() -> InMemoryBackend {
 
 pub fn enrolled(aws: &InMemoryBackend) -> S3ObjectRef {
     let v = aws
-        .put_object(
+        .put(
             "library-photos",
             "members/ada.jpg",
             SimulatedObject::sse_kms(KEY).with_face("ada"),

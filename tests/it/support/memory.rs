@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
-    BackendError, FaceImage, Guard, InspectRequest, ObjectFacts, ObjectInspector, OptOutEvidence,
-    Policy,
+    BackendError, FaceImage, Guard, HeadObjectRequest, ObjectFacts, OptOutEvidence, Policy,
+    S3Backend,
 };
 
+use crate::support::wrap::S3Wrap;
 use crate::support::KEY;
 
 pub const OWNER: &str = "111122223333";
@@ -32,7 +33,7 @@ pub fn library() -> InMemoryBackend {
 }
 
 pub fn guard_over(
-    inspector: impl ObjectInspector + 'static,
+    inspector: impl S3Backend + 'static,
     backend: &InMemoryBackend,
     policy: Policy,
 ) -> Guard {
@@ -51,14 +52,14 @@ pub struct SwapAfterCheck {
 }
 
 #[async_trait]
-impl ObjectInspector for SwapAfterCheck {
-    fn endpoint(&self) -> String {
-        self.backend.endpoint()
+impl S3Wrap for SwapAfterCheck {
+    fn inner(&self) -> &dyn S3Backend {
+        &self.backend
     }
-    async fn inspect(&self, request: &InspectRequest) -> Result<ObjectFacts, BackendError> {
-        let facts = self.backend.inspect(request).await;
+    async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
+        let facts = self.backend.head_object(request).await;
         let o = request.object();
-        self.backend.put_object(
+        self.backend.put(
             o.bucket(),
             o.key(),
             SimulatedObject::sse_kms(KEY).with_face("grace"),

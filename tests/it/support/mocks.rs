@@ -2,17 +2,14 @@
 //! mocks.
 #![allow(dead_code)]
 
+use rekognition_guard::testing::{MockOptOutVerifier, MockRekognitionBackend, MockS3Backend};
+use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{
-    AccountId, BoundingBox, ComparisonFacts, Error, FaceImage, FaceMatch, Guard, MockFaceAnalyzer,
-    MockObjectInspector, MockOptOutVerifier, ObjectFacts, OptOutEvidence, Policy, S3ObjectRef,
-    SseAlgorithm, Violation,
+    AccountId, BackendError, BoundingBox, ComparisonFacts, Error, FaceImage, FaceMatch, Guard,
+    ObjectFacts, OptOutEvidence, Policy, S3ObjectRef, Service, SseAlgorithm, Violation,
 };
 
 use crate::support::KEY;
-
-pub const S3_ENDPOINT: &str = "https://s3.eu-west-1.amazonaws.com";
-
-pub const REKOGNITION_ENDPOINT: &str = "https://rekognition.eu-west-1.amazonaws.com";
 
 pub fn reference() -> S3ObjectRef {
     S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap()
@@ -29,30 +26,33 @@ pub fn kms_facts(version: &str) -> ObjectFacts {
         .with_content_length(48_213)
 }
 
-pub fn inspector(endpoint: &str) -> MockObjectInspector {
-    let mut m = MockObjectInspector::new();
-    m.expect_endpoint().return_const(endpoint.to_owned());
-    m
+pub fn inspector() -> MockS3Backend {
+    MockS3Backend::new()
 }
 
-pub fn comparer(endpoint: &str) -> MockFaceAnalyzer {
-    let mut m = MockFaceAnalyzer::new();
-    m.expect_endpoint().return_const(endpoint.to_owned());
-    m
+pub fn comparer() -> MockRekognitionBackend {
+    MockRekognitionBackend::new()
 }
 
 /// A comparer that must never be asked to compare.
-pub fn never_called_comparer(endpoint: &str) -> MockFaceAnalyzer {
-    let mut m = comparer(endpoint);
-    m.expect_compare().times(0);
+pub fn never_called_comparer() -> MockRekognitionBackend {
+    let mut m = comparer();
+    m.expect_compare_faces().times(0);
     m
+}
+
+/// What a backend reports when the HTTPS-only check on the wire refused
+/// `operation` to `url` (as [`HttpsOnly`](rekognition_guard::transit::HttpsOnly)
+/// does in the AWS backend): nothing was sent.
+pub fn refused_on_the_wire(service: Service, operation: &'static str, url: &str) -> BackendError {
+    BackendError::refused_endpoint(operation, check_endpoint_url(service, url).unwrap_err())
 }
 
 pub fn attested() -> OptOutEvidence {
     OptOutEvidence::attested("AWS Support case 1234567890").unwrap()
 }
 
-pub fn guard(inspector: MockObjectInspector, comparer: MockFaceAnalyzer, policy: Policy) -> Guard {
+pub fn guard(inspector: MockS3Backend, comparer: MockRekognitionBackend, policy: Policy) -> Guard {
     Guard::builder(inspector, comparer)
         .policy(policy)
         .opt_out(attested())
@@ -77,10 +77,8 @@ pub fn refusal(err: Error) -> Vec<Violation> {
     }
 }
 
-pub fn verifier(endpoint: &str) -> MockOptOutVerifier {
-    let mut v = MockOptOutVerifier::new();
-    v.expect_endpoint().return_const(endpoint.to_owned());
-    v
+pub fn verifier() -> MockOptOutVerifier {
+    MockOptOutVerifier::new()
 }
 
 /// The account the kiosk's credentials call Rekognition with.
@@ -92,11 +90,11 @@ pub fn account(id: &str) -> AccountId {
 
 /// A guard with verified evidence; its comparer calls Rekognition as
 /// [`KIOSK_ACCOUNT`].
-pub fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockFaceAnalyzer) -> Guard {
+pub fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockRekognitionBackend) -> Guard {
     comparer
         .expect_caller_account()
         .returning(|| Ok(account(KIOSK_ACCOUNT)));
-    Guard::builder(inspector(S3_ENDPOINT), comparer)
+    Guard::builder(inspector(), comparer)
         .opt_out(OptOutEvidence::verified_by(verifier))
         .build()
         .unwrap()

@@ -22,6 +22,7 @@ pub mod liveness;
 pub mod memory;
 pub mod mocks;
 pub mod process;
+pub mod wrap;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;

@@ -1,20 +1,24 @@
-//! Insecure endpoints with the exported mockall mocks: refused before the
-//! backend behind them is called.
+//! Insecure endpoints with the exported mockall mocks: a request the
+//! backend refused on the wire (as the AWS backend's HTTPS-only interceptor
+//! does) is a refusal naming the endpoint, and nothing is compared.
 
+use rekognition_guard::testing::MockRekognitionBackend;
 use rekognition_guard::transit::check_endpoint_url;
-use rekognition_guard::{MockFaceAnalyzer, Policy, Service, Violation};
+use rekognition_guard::{Policy, Service, Violation};
 
 use crate::support::mocks::*;
 
 #[tokio::test]
 async fn insecure_s3_endpoint_means_no_head_object_and_no_compare() {
-    let mut s3 = inspector("http://127.0.0.1:9000");
-    s3.expect_inspect().times(0);
-    let guard = guard(
-        s3,
-        never_called_comparer(REKOGNITION_ENDPOINT),
-        Policy::new(),
-    );
+    let mut s3 = inspector();
+    s3.expect_head_object().times(1).returning(|_| {
+        Err(refused_on_the_wire(
+            Service::S3,
+            "HeadObject",
+            "http://127.0.0.1:9000",
+        ))
+    });
+    let guard = guard(s3, never_called_comparer(), Policy::new());
 
     let violations = refusal(guard.compare(reference(), live_photo()).await.unwrap_err());
     assert_eq!(
@@ -27,15 +31,20 @@ async fn insecure_s3_endpoint_means_no_head_object_and_no_compare() {
 
 #[tokio::test]
 async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
-    let mut s3 = inspector("http://not-needed.invalid");
-    s3.expect_inspect().times(0);
-    let guard = guard(
-        s3,
-        never_called_comparer("HTTP://rekognition.eu-west-1.amazonaws.com"),
-        Policy::new(),
-    );
+    let mut s3 = inspector();
+    s3.expect_head_object().times(0);
+    let mut rekognition = comparer();
+    rekognition.expect_compare_faces().times(1).returning(|_| {
+        Err(refused_on_the_wire(
+            Service::Rekognition,
+            "CompareFaces",
+            "HTTP://rekognition.eu-west-1.amazonaws.com",
+        ))
+    });
+    let guard = guard(s3, rekognition, Policy::new());
 
-    // Both images are bytes: the S3 endpoint is irrelevant, Rekognition's is not.
+    // Both images are bytes: no S3 call, and Rekognition's refusal is a
+    // refusal, not a backend error.
     let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
     assert!(matches!(
         &violations[..],
@@ -44,11 +53,17 @@ async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
 }
 
 #[tokio::test]
-async fn an_insecure_verifier_endpoint_is_never_called() {
-    let mut v = verifier("http://organizations.local");
-    v.expect_verify().times(0);
+async fn an_insecure_verifier_endpoint_refuses_the_comparison() {
+    let mut v = verifier();
+    v.expect_verify().times(1).returning(|| {
+        Err(refused_on_the_wire(
+            Service::Organizations,
+            "DescribeEffectivePolicy",
+            "http://organizations.local",
+        ))
+    });
     let violations = refusal(
-        verified_guard(v, never_called_comparer(REKOGNITION_ENDPOINT))
+        verified_guard(v, never_called_comparer())
             .compare(live_photo(), live_photo())
             .await
             .unwrap_err(),
@@ -61,22 +76,25 @@ async fn an_insecure_verifier_endpoint_is_never_called() {
 
 #[tokio::test]
 async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
-    // The guard remembers endpoints it found to be HTTPS; it must still see
-    // a changed endpoint.
+    // Nothing about an endpoint is remembered: a request refused on the
+    // wire after others passed is still a refusal.
     let calls = std::sync::atomic::AtomicUsize::new(0);
-    let mut rekognition = MockFaceAnalyzer::new();
-    rekognition.expect_endpoint().returning(move || {
-        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-            REKOGNITION_ENDPOINT.to_owned()
-        } else {
-            "http://rekognition.eu-west-1.amazonaws.com".to_owned()
-        }
-    });
+    let mut rekognition = MockRekognitionBackend::new();
     rekognition
-        .expect_compare()
-        .times(1)
-        .returning(|_| Ok(one_match(99.9)));
-    let guard = guard(inspector(S3_ENDPOINT), rekognition, Policy::new());
+        .expect_compare_faces()
+        .times(3)
+        .returning(move |_| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Ok(one_match(99.9))
+            } else {
+                Err(refused_on_the_wire(
+                    Service::Rekognition,
+                    "CompareFaces",
+                    "http://rekognition.eu-west-1.amazonaws.com",
+                ))
+            }
+        });
+    let guard = guard(inspector(), rekognition, Policy::new());
     assert!(guard
         .compare(live_photo(), live_photo())
         .await
