@@ -26,8 +26,8 @@ use aws_smithy_types::byte_stream::ByteStream;
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use rekognition_guard::inventory::{BatchManifestWriter, InventoryAuditOptions};
-use rekognition_guard::testing::{MockRekognitionBackend, MockS3Backend};
-use rekognition_guard::{Guard, OptOutEvidence, S3ObjectRef};
+use rekognition_guard::testing::MockS3Backend;
+use rekognition_guard::{PhotoStore, Policy, S3ObjectRef};
 
 const FILES: usize = 8;
 const BUCKET: &str = "library-photos";
@@ -85,22 +85,19 @@ fn report(rows: usize) -> (HashMap<String, Bytes>, Vec<Bytes>) {
     (objects, data)
 }
 
-fn guard(objects: HashMap<String, Bytes>) -> Guard {
+fn store(objects: HashMap<String, Bytes>) -> PhotoStore {
     let objects = Arc::new(objects);
     let mut s3 = MockS3Backend::new();
     s3.expect_get_object()
         .returning(move |request| Ok(ByteStream::from(objects[request.object().key()].clone())));
-    Guard::builder(s3, MockRekognitionBackend::new())
-        .opt_out(OptOutEvidence::waived("benchmark").unwrap())
-        .build()
-        .unwrap()
+    PhotoStore::new(s3, Policy::any_kms_key().with_versioning_required(false))
 }
 
 /// One audit; returns the rows read.
-async fn audit(guard: &Guard) -> u64 {
+async fn audit(store: &PhotoStore) -> u64 {
     let manifest = S3ObjectRef::new(DESTINATION, MANIFEST).unwrap();
     let mut sink = BatchManifestWriter::new(std::io::sink(), std::io::sink(), std::io::sink());
-    let report = guard
+    let report = store
         .audit_inventory(&manifest, InventoryAuditOptions::new(), &mut sink)
         .await
         .unwrap();
@@ -145,12 +142,12 @@ fn runtime() -> tokio::runtime::Runtime {
 fn time(rows: usize) {
     let (objects, data) = report(rows);
     let rt = runtime();
-    let guard = guard(objects);
+    let store = store(objects);
     let mut read = 0;
     let floor = best_of(5, || {
         std::hint::black_box(gunzip(&data));
     });
-    let audited = best_of(5, || read = rt.block_on(audit(&guard)));
+    let audited = best_of(5, || read = rt.block_on(audit(&store)));
     assert_eq!(read, rows as u64);
     println!("TIME {} {}", floor.as_nanos(), audited.as_nanos());
 }
@@ -158,11 +155,11 @@ fn time(rows: usize) {
 fn memory(rows: usize) {
     let (objects, _) = report(rows);
     let rt = runtime();
-    let guard = guard(objects);
+    let store = store(objects);
     // Everything above (the report itself, held in memory as S3 would hold
     // it) is outside the measurement.
     let _profiler = dhat::Profiler::builder().testing().build();
-    let read = rt.block_on(audit(&guard));
+    let read = rt.block_on(audit(&store));
     assert_eq!(read, rows as u64);
     println!("MEMORY {}", dhat::HeapStats::get().max_bytes);
 }

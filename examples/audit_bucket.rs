@@ -63,7 +63,7 @@ fn fail(code: u8, bucket: &str, message: &str) -> ExitCode {
 
 fn policy(cli: &Cli) -> Result<Policy, String> {
     common::with_keys_and_owner(
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
         &cli.kms_key_arns,
         cli.expected_bucket_owner.as_deref(),
     )
@@ -101,7 +101,7 @@ async fn main() -> ExitCode {
     }
     let backend = match builder.build() {
         Ok(b) => b,
-        Err(e) => return fail(3, &cli.bucket, &common::explain_config(&e)),
+        Err(e) => return fail(3, &cli.bucket, &common::explain(&e)),
     };
     let audit = match backend.audit_bucket(&cli.bucket, &policy).await {
         Ok(a) => a,

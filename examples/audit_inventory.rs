@@ -76,7 +76,7 @@ use rekognition_guard::inventory::{
     BatchManifestWriter, InventoryAuditOptions, InventoryReport, Remediation, RemediationSink,
     MAX_CONCURRENCY,
 };
-use rekognition_guard::{Guard, KmsKeyArn, Policy, S3ObjectRef};
+use rekognition_guard::{KmsKeyArn, PhotoStore, Policy, S3ObjectRef};
 use serde_json::{json, Value};
 
 /// Audit at-rest compliance of a bucket from its S3 Inventory report.
@@ -259,7 +259,12 @@ impl RemediationSink for Collect<'_> {
 /// Fixes each version, `concurrency` at a time: old and new version ids,
 /// or the error. Noncurrent versions that need a copy are not re-encrypted
 /// (a copy would make them current again): they are reported as such.
-async fn apply(guard: &Guard, fixes: &[Fix], target: &KmsKeyArn, concurrency: usize) -> Vec<Value> {
+async fn apply(
+    store: &PhotoStore,
+    fixes: &[Fix],
+    target: &KmsKeyArn,
+    concurrency: usize,
+) -> Vec<Value> {
     use futures_util::stream::{self, StreamExt};
     stream::iter(fixes)
         .map(|fix| async move {
@@ -269,7 +274,7 @@ async fn apply(guard: &Guard, fixes: &[Fix], target: &KmsKeyArn, concurrency: us
                     None => Ok(o),
                 });
             let result = match object {
-                Ok(object) => guard
+                Ok(object) => store
                     .reencrypt(&object, fix.remediation, target)
                     .await
                     .map_err(|e| common::explain(&e)),
@@ -476,23 +481,17 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         );
     }
     let policy = match common::with_keys_and_owner(
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
         &cli.kms_key_arn,
         cli.expected_bucket_owner.as_deref(),
     ) {
         Ok(p) => p,
         Err(e) => return failed(&cli.manifest, Exit::Usage, e),
     };
-    let (backend, guard) = match common::s3_only_guard(
-        &cli.aws,
-        policy,
-        "inventory audits call S3 only, no AI service",
-    )
-    .await
-    {
+    let (backend, store) = match common::photo_store(&cli.aws, policy).await {
         Ok(made) => made,
-        Err(common::NoGuard::Setup(e)) => return failed(&cli.manifest, Exit::Error, e),
-        Err(common::NoGuard::Config(e)) => {
+        Err(common::NoStore::Setup(e)) => return failed(&cli.manifest, Exit::Error, e),
+        Err(common::NoStore::Config(e)) => {
             return failed(&cli.manifest, Exit::Error, common::explain_config(&e))
         }
     };
@@ -542,7 +541,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         overflow: false,
         collect: cli.apply,
     };
-    let result = guard.audit_inventory(&manifest, options, &mut sink).await;
+    let result = store.audit_inventory(&manifest, options, &mut sink).await;
     let (fixes, overflow) = (std::mem::take(&mut sink.fixes), sink.overflow);
     drop(sink);
     let flushed = writer.map(BatchManifestWriter::into_inner).transpose();
@@ -642,7 +641,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             }
         } else {
             let target = KmsKeyArn::parse(&cli.kms_key_arn[0]).expect("checked with the policy");
-            let applied = apply(&guard, &fixes, &target, usize::from(cli.concurrency)).await;
+            let applied = apply(&store, &fixes, &target, usize::from(cli.concurrency)).await;
             fixed = applied.iter().filter(|a| a["error"].is_null()).count() as u64;
             out["applied"] = Value::Array(applied);
         }

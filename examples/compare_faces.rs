@@ -39,8 +39,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rekognition_guard::{
-    ConfigError, Decision, Error, FaceImage, ImageInput, OptOutEvidence, Policy, S3ObjectRef,
-    SimilarityThreshold, Verdict,
+    ConfigError, Decision, Error, FaceImage, Guard, ImageInput, OptOutEvidence, PhotoStore, Policy,
+    S3ObjectRef, SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -165,9 +165,9 @@ struct Options {
 }
 
 fn options(cli: &Cli) -> Result<Options, String> {
-    let mut policy = Policy::new().require_versioning(cli.require_versioning);
+    let mut policy = Policy::any_kms_key().with_versioning_required(cli.require_versioning);
     if let Some(t) = cli.threshold {
-        policy = policy.similarity_threshold(
+        policy = policy.with_similarity_threshold(
             SimilarityThreshold::new(t).map_err(|e| format!("--threshold: {e}"))?,
         );
     }
@@ -186,7 +186,7 @@ fn options(cli: &Cli) -> Result<Options, String> {
 }
 
 async fn run(cli: Cli, opts: Options) -> Report {
-    let threshold = opts.policy.threshold().get();
+    let threshold = opts.policy.similarity_threshold().get();
     let source = read_image(&cli.source);
     let target = read_image(&cli.target);
     let mut report = Report {
@@ -222,7 +222,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
         };
         report.reasons.push(common::explain_config(&e));
     };
-    let backend = match builder.build() {
+    let backend = match builder.build().map_err(common::config_of) {
         Ok(b) => b,
         Err(e) => {
             config_failure(&mut report, e);
@@ -230,7 +230,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
         }
     };
     let opt_out = if cli.opt_out.verify_opt_out {
-        match verifier.build() {
+        match verifier.build().map_err(common::config_of) {
             Ok(v) => Some(OptOutEvidence::verified_by(v)),
             Err(e) => {
                 config_failure(&mut report, e);
@@ -241,29 +241,18 @@ async fn run(cli: Cli, opts: Options) -> Report {
         opts.opt_out
     };
 
-    let guard = match opt_out {
-        Some(evidence) => backend
-            .guard_builder()
-            .policy(opts.policy)
-            .opt_out(evidence)
-            .build(),
-        None => backend.guard_builder().policy(opts.policy).build(),
+    // No evidence, no guard: the library cannot build one. Its Rust
+    // advice would not help a shell user; this command's flags do.
+    let Some(evidence) = opt_out else {
+        report.decision = "refused";
+        report.reasons.push(common::NO_OPT_OUT.to_owned());
+        return report;
     };
-    let guard = match guard {
-        Ok(g) => g,
-        Err(ConfigError::MissingOptOutEvidence) => {
-            // The library's message names its Rust API; a shell user needs
-            // this command's flags.
-            report.decision = "refused";
-            report.reasons.push(common::NO_OPT_OUT.to_owned());
-            return report;
-        }
-        Err(e) => {
-            report.decision = "refused";
-            report.reasons.push(e.to_string());
-            return report;
-        }
-    };
+    let guard = Guard::new(
+        PhotoStore::new(backend.clone(), opts.policy),
+        backend,
+        evidence,
+    );
 
     match guard.compare(source, target).await {
         Ok(d) => {
@@ -375,10 +364,14 @@ mod tests {
             aws.set_similarity("ada", "bob", 12.0);
             let bob = b"\xFF\xD8\xFF bob".to_vec();
             aws.register_image(&bob, "bob");
-            let guard = rekognition_guard::Guard::builder(aws.clone(), aws.clone())
-                .opt_out(OptOutEvidence::waived("unit test").unwrap())
-                .build()
-                .unwrap();
+            let guard = rekognition_guard::Guard::new(
+                PhotoStore::new(
+                    aws.clone(),
+                    Policy::any_kms_key().with_versioning_required(false),
+                ),
+                aws.clone(),
+                OptOutEvidence::attested("unit test: AWS Support case 1234567890").unwrap(),
+            );
             let reference = S3ObjectRef::parse("s3://library-photos/a.jpg").unwrap();
             let d = guard
                 .compare(reference.clone(), FaceImage::from_vec(bob).unwrap())

@@ -120,10 +120,10 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         Ok(o) => o,
         Err(e) => return failed(&cli.object, Exit::Usage, format!("--object: {e}")),
     };
-    let mut policy = Policy::new();
+    let mut policy = Policy::any_kms_key().with_versioning_required(false);
     if let Some(owner) = &cli.expected_bucket_owner {
         match AccountId::parse(owner) {
-            Ok(a) => policy = policy.expected_bucket_owner(a),
+            Ok(a) => policy = policy.with_expected_bucket_owner(a),
             Err(e) => {
                 return failed(
                     &cli.object,
@@ -133,24 +133,22 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             }
         }
     }
-    let (_, guard) =
-        match common::s3_only_guard(&cli.aws, policy, "erasure calls S3 only, no AI service").await
-        {
-            Ok(made) => made,
-            Err(common::NoGuard::Setup(e)) => return failed(&cli.object, Exit::Error, e),
-            Err(common::NoGuard::Config(e)) => {
-                let exit = if matches!(e, ConfigError::InsecureEndpoint(_)) {
-                    Exit::Refused
-                } else {
-                    Exit::Error
-                };
-                return failed(&cli.object, exit, common::explain_config(&e));
-            }
-        };
+    let (_, store) = match common::photo_store(&cli.aws, policy).await {
+        Ok(made) => made,
+        Err(common::NoStore::Setup(e)) => return failed(&cli.object, Exit::Error, e),
+        Err(common::NoStore::Config(e)) => {
+            let exit = if matches!(e, ConfigError::InsecureEndpoint(_)) {
+                Exit::Refused
+            } else {
+                Exit::Error
+            };
+            return failed(&cli.object, exit, common::explain_config(&e));
+        }
+    };
     let options = EraseOptions::new()
         .dry_run(cli.dry_run)
         .bypass_governance_retention(cli.bypass_governance_retention);
-    match guard.erase(&object, options).await {
+    match store.erase(&object, options).await {
         Ok(r) if r.is_complete() || r.is_dry_run() => (Exit::Complete, receipt_json(&r)),
         Ok(r) => (Exit::Incomplete, receipt_json(&r)),
         Err(e @ Error::Refused(_)) => failed(&cli.object, Exit::Refused, common::explain(&e)),

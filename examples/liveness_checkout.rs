@@ -62,8 +62,8 @@ use rekognition_guard::liveness::{
     LivenessThreshold, LivenessVerdict,
 };
 use rekognition_guard::{
-    ConfigError, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, SimilarityThreshold,
-    Verdict,
+    ConfigError, Error, FaceLiveness, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy,
+    S3ObjectRef, SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -191,7 +191,6 @@ impl Failure {
     fn config(e: &ConfigError) -> Self {
         let (outcome, reason) = match e {
             ConfigError::InsecureEndpoint(_) => (Outcome::Refused, e.to_string()),
-            ConfigError::MissingOptOutEvidence => (Outcome::Refused, common::NO_OPT_OUT.to_owned()),
             _ => (Outcome::Error, common::explain_config(e)),
         };
         Self { outcome, reason }
@@ -205,13 +204,14 @@ impl Failure {
     }
 }
 
-/// A guard for this run: the AWS backend from the standard chain and the
-/// flags, the policy, the liveness policy and the opt-out evidence.
-async fn guard(
+/// Face Liveness for this run: the AWS backend from the standard chain
+/// and the flags, the policy, the liveness policy and the opt-out
+/// evidence (without evidence there is no guard: refused).
+async fn face_liveness(
     common: &CommonArgs,
     policy: Policy,
     liveness: LivenessPolicy,
-) -> Result<Guard, Failure> {
+) -> Result<FaceLiveness, Failure> {
     let (builder, verifier) =
         common::aws_builders(&common.aws)
             .await
@@ -219,22 +219,30 @@ async fn guard(
                 outcome: Outcome::Error,
                 reason,
             })?;
-    let backend = builder.build().map_err(|e| Failure::config(&e))?;
+    let backend = builder
+        .build()
+        .map_err(|e| Failure::config(&common::config_of(e)))?;
     let liveness = if common.allow_face_movement_challenge {
         liveness.allow_face_movement_challenge()
     } else {
         liveness
     };
-    let mut guard = backend.guard_builder().policy(policy).liveness(liveness);
-    if common.opt_out.verify_opt_out {
-        let verifier = verifier.build().map_err(|e| Failure::config(&e))?;
-        guard = guard.opt_out(OptOutEvidence::verified_by(verifier));
+    let evidence = if common.opt_out.verify_opt_out {
+        let verifier = verifier
+            .build()
+            .map_err(|e| Failure::config(&common::config_of(e)))?;
+        OptOutEvidence::verified_by(verifier)
     } else if let Some(text) = &common.opt_out.opt_out_attestation {
-        let evidence = OptOutEvidence::attested(text)
-            .map_err(|e| Failure::usage(format!("--opt-out-attestation: {e}")))?;
-        guard = guard.opt_out(evidence);
-    }
-    guard.build().map_err(|e| Failure::config(&e))
+        OptOutEvidence::attested(text)
+            .map_err(|e| Failure::usage(format!("--opt-out-attestation: {e}")))?
+    } else {
+        return Err(Failure {
+            outcome: Outcome::Refused,
+            reason: common::NO_OPT_OUT.to_owned(),
+        });
+    };
+    let store = PhotoStore::new(backend.clone(), policy);
+    Ok(Guard::new(store, backend, evidence).liveness(liveness))
 }
 
 fn parse_member(member: &str) -> Result<S3ObjectRef, Failure> {
@@ -284,12 +292,12 @@ async fn start(args: StartArgs) -> (Outcome, Value) {
             Err(e) => return report(Failure::usage(format!("--output-prefix: {e}"))),
         };
     }
-    let policy = Policy::new().allow_kms_key(key);
-    let guard = match guard(&args.common, policy, liveness).await {
-        Ok(g) => g,
+    let policy = Policy::allow_kms_key(key).with_versioning_required(false);
+    let liveness = match face_liveness(&args.common, policy, liveness).await {
+        Ok(l) => l,
         Err(f) => return report(f),
     };
-    match guard.start_liveness(&member, &kiosk).await {
+    match liveness.start_session(&member, &kiosk).await {
         Ok(session) => (Outcome::Approved, started(&session)),
         Err(e) => report(Failure::of(&e)),
     }
@@ -317,9 +325,9 @@ struct VerifyOptions {
 fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions, Failure> {
     let session_id = LivenessSessionId::parse(&args.session_id)
         .map_err(|e| Failure::usage(format!("--session-id: {e}")))?;
-    let mut policy = Policy::new().require_versioning(args.require_versioning);
+    let mut policy = Policy::any_kms_key().with_versioning_required(args.require_versioning);
     if let Some(t) = args.threshold {
-        policy = policy.similarity_threshold(
+        policy = policy.with_similarity_threshold(
             SimilarityThreshold::new(t).map_err(|e| Failure::usage(format!("--threshold: {e}")))?,
         );
     }
@@ -384,15 +392,15 @@ async fn verify(args: VerifyArgs) -> (Outcome, Value) {
         Err(f) => return failed(f, defaults.0, defaults.1),
     };
     let thresholds = (
-        options.policy.threshold().get(),
+        options.policy.similarity_threshold().get(),
         options.liveness.threshold().get(),
     );
-    let guard = match guard(&args.common, options.policy, options.liveness).await {
-        Ok(g) => g,
+    let liveness = match face_liveness(&args.common, options.policy, options.liveness).await {
+        Ok(l) => l,
         Err(f) => return failed(f, thresholds.0, thresholds.1),
     };
-    match guard
-        .verify_liveness(&options.session_id, &options.member, &options.kiosk)
+    match liveness
+        .verify_session(&options.session_id, &options.member, &options.kiosk)
         .await
     {
         Ok(d) => verified(&d),

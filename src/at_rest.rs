@@ -114,7 +114,7 @@ impl fmt::Display for SseAlgorithm {
 /// | `encryption` | [`SseAlgorithm::AwsKms`] or [`SseAlgorithm::AwsKmsDsse`] |
 /// | `kms_key_id` | present (for SSE-KMS), printable, and on [`Policy::allow_kms_key`](crate::Policy::allow_kms_key)'s list when one is set |
 /// | `sse_customer_algorithm` | absent (SSE-C is refused) |
-/// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::require_versioning`](crate::Policy::require_versioning) is on |
+/// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::with_versioning_required`](crate::Policy::with_versioning_required) is on |
 /// | `content_length` | **present** and at most [`MAX_S3_IMAGE_BYTES`] (15 MiB): an unknown size is refused |
 /// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
 ///
@@ -148,7 +148,7 @@ pub struct ObjectFacts {
     /// `Content-Type`.
     pub content_type: Option<String>,
     /// `ETag` (quoted, as S3 sends it): what a conditional copy checks
-    /// ([`Guard::reencrypt`](crate::Guard::reencrypt)).
+    /// ([`PhotoStore::reencrypt`](crate::PhotoStore::reencrypt)).
     pub etag: Option<String>,
 }
 
@@ -239,11 +239,11 @@ impl ObjectFacts {
 
 /// One at-rest requirement an S3 object did not meet. Each names the object
 /// and says what to fix.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, derive_more::Display)]
 #[non_exhaustive]
 pub enum AtRestViolation {
     /// The object is not encrypted with SSE-KMS (or DSSE-KMS).
-    #[error("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
+    #[display("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
     NotKmsEncrypted {
         /// The object.
         object: S3ObjectRef,
@@ -252,7 +252,7 @@ pub enum AtRestViolation {
     },
     /// The object uses customer-provided keys (SSE-C), which Rekognition
     /// cannot read and which is not SSE-KMS.
-    #[error("{object} is encrypted with a customer-provided key (SSE-C, {}); store it with SSE-KMS instead", Quoted(.algorithm))]
+    #[display("{object} is encrypted with a customer-provided key (SSE-C, {}); store it with SSE-KMS instead", Quoted(algorithm))]
     CustomerProvidedKey {
         /// The object.
         object: S3ObjectRef,
@@ -260,7 +260,7 @@ pub enum AtRestViolation {
         algorithm: String,
     },
     /// S3 reported SSE-KMS but no KMS key id, so the key cannot be checked.
-    #[error(
+    #[display(
         "{object} reports SSE-KMS but S3 sent no KMS key id; cannot tell which key protects it"
     )]
     KmsKeyUnknown {
@@ -269,7 +269,7 @@ pub enum AtRestViolation {
     },
     /// S3 reported a value this crate cannot use safely (control characters
     /// or other text S3 never sends in that field).
-    #[error("{object}: S3 reported an unusable {field}; refusing rather than guessing")]
+    #[display("{object}: S3 reported an unusable {field}; refusing rather than guessing")]
     UnusableMetadata {
         /// The object.
         object: S3ObjectRef,
@@ -277,7 +277,7 @@ pub enum AtRestViolation {
         field: &'static str,
     },
     /// The object's KMS key is not on the allowlist.
-    #[error("{object} is encrypted with KMS key {kms_key}, which is not on the allowlist ({allowed}); re-encrypt it with an allowed key or add this key ARN to the policy")]
+    #[display("{object} is encrypted with KMS key {kms_key}, which is not on the allowlist ({allowed}); re-encrypt it with an allowed key or add this key ARN to the policy")]
     KmsKeyNotAllowed {
         /// The object.
         object: S3ObjectRef,
@@ -289,13 +289,13 @@ pub enum AtRestViolation {
     /// The policy requires a pinned version and the object names none: it
     /// has no version id, or only S3's `null` version, which a later upload
     /// replaces in place.
-    #[error("{object} names no immutable version (no version id, or S3's null version, which a later upload replaces in place: bucket versioning is off or suspended); enable versioning on bucket {bucket} and upload the object again, so the checked version can be pinned", bucket = object.bucket())]
+    #[display("{object} names no immutable version (no version id, or S3's null version, which a later upload replaces in place: bucket versioning is off or suspended); enable versioning on bucket {bucket} and upload the object again, so the checked version can be pinned", bucket = object.bucket())]
     VersionRequired {
         /// The object.
         object: S3ObjectRef,
     },
     /// S3 reported another version than the one requested, or none.
-    #[error("{object}: requested version {requested} but S3 reported {}", reported.as_deref().map_or_else(|| "no version id".to_owned(), |r| format!("version {r}")))]
+    #[display("{object}: requested version {requested} but S3 reported {}", reported.as_deref().map_or_else(|| "no version id".to_owned(), |r| format!("version {r}")))]
     VersionMismatch {
         /// The object.
         object: S3ObjectRef,
@@ -307,7 +307,7 @@ pub enum AtRestViolation {
     /// The object is larger than Rekognition reads from S3, or S3 did not
     /// report a size (`Content-Length`), so it cannot be shown to be within
     /// the limit.
-    #[error("{}", too_large(.object, *.size, *.limit))]
+    #[display("{}", too_large(object, *size, *limit))]
     ObjectTooLarge {
         /// The object.
         object: S3ObjectRef,
@@ -523,7 +523,7 @@ pub(crate) fn verify(
             }
             Some(key) => {
                 if !policy.allows_kms_key(key) {
-                    let allowed = policy.allowed_kms_keys();
+                    let allowed = policy.kms_keys().unwrap_or_default();
                     violations.push(AtRestViolation::KmsKeyNotAllowed {
                         object: object.clone(),
                         kms_key: key.to_owned(),
@@ -640,7 +640,7 @@ mod tests {
         let v = verify(
             &object(),
             &kms_facts().with_bucket_key_enabled(true),
-            &Policy::new(),
+            &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
         assert_eq!(v.bucket(), "library-photos");
@@ -656,7 +656,12 @@ mod tests {
     fn dsse_kms_counts_as_kms() {
         let mut facts = kms_facts();
         facts.encryption = SseAlgorithm::AwsKmsDsse;
-        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        let v = verify(
+            &object(),
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap();
         assert_eq!(v.encryption(), &SseAlgorithm::AwsKmsDsse);
     }
 
@@ -675,7 +680,10 @@ mod tests {
             let mut facts = kms_facts();
             facts.encryption = sse.clone();
             assert_eq!(
-                violations(&facts, &Policy::new()),
+                violations(
+                    &facts,
+                    &Policy::any_kms_key().with_versioning_required(false)
+                ),
                 vec![AtRestViolation::NotKmsEncrypted {
                     object: object(),
                     found: sse
@@ -688,7 +696,10 @@ mod tests {
     fn sse_c_is_refused_even_next_to_a_kms_header() {
         let facts = kms_facts().with_sse_customer_algorithm("AES256");
         assert_eq!(
-            violations(&facts, &Policy::new()),
+            violations(
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            ),
             vec![AtRestViolation::CustomerProvidedKey {
                 object: object(),
                 algorithm: "AES256".into()
@@ -701,19 +712,26 @@ mod tests {
         let mut facts = kms_facts();
         facts.kms_key_id = None;
         assert_eq!(
-            violations(&facts, &Policy::new()),
+            violations(
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            ),
             vec![AtRestViolation::KmsKeyUnknown { object: object() }]
         );
         facts.kms_key_id = Some(String::new());
         assert_eq!(
-            violations(&facts, &Policy::new()),
+            violations(
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            ),
             vec![AtRestViolation::KmsKeyUnknown { object: object() }]
         );
     }
 
     #[test]
     fn allowlist_admits_only_listed_key_arns() {
-        let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+        let policy =
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false);
         assert!(verify(&object(), &kms_facts(), &policy).is_ok());
 
         let other = kms_facts().with_kms_key_id(OTHER_KEY);
@@ -732,16 +750,19 @@ mod tests {
             [AtRestViolation::KmsKeyNotAllowed { .. }]
         ));
         // With two keys allowed, both pass.
-        let both = policy.allow_kms_key(KmsKeyArn::parse(OTHER_KEY).unwrap());
+        let both = policy.with_kms_key(KmsKeyArn::parse(OTHER_KEY).unwrap());
         assert!(verify(&object(), &other, &both).is_ok());
-        assert_eq!(both.allowed_kms_keys().len(), 2);
+        assert_eq!(both.kms_keys().map(<[_]>::len), Some(2));
     }
 
     #[test]
     fn unusable_metadata_is_refused() {
         let facts = kms_facts().with_version_id("v1\nforged log line");
         assert_eq!(
-            violations(&facts, &Policy::new()),
+            violations(
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            ),
             vec![AtRestViolation::UnusableMetadata {
                 object: object(),
                 field: "version id"
@@ -749,7 +770,10 @@ mod tests {
         );
         let facts = kms_facts().with_kms_key_id("arn:aws:kms:x\u{1b}[31m");
         assert_eq!(
-            violations(&facts, &Policy::new()),
+            violations(
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            ),
             vec![AtRestViolation::UnusableMetadata {
                 object: object(),
                 field: "KMS key id"
@@ -762,7 +786,7 @@ mod tests {
         let v = verify(
             &object(),
             &kms_facts().with_version_id("v9"),
-            &Policy::new(),
+            &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
         assert_eq!(v.version_id(), Some("v9"));
@@ -774,7 +798,7 @@ mod tests {
         let v = verify(
             &object().with_version_id("v7").unwrap(),
             &kms_facts().with_version_id("v7"),
-            &Policy::new(),
+            &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
         let record: serde_json::Value = serde_json::to_value(&v).unwrap();
@@ -797,13 +821,18 @@ mod tests {
     #[test]
     fn a_requested_version_must_be_the_one_reported() {
         let requested = object().with_version_id("v7").unwrap();
-        let ok = verify(&requested, &kms_facts(), &Policy::new()).unwrap();
+        let ok = verify(
+            &requested,
+            &kms_facts(),
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap();
         assert_eq!(ok.version_id(), Some("v7"));
 
         let err = verify(
             &requested,
             &kms_facts().with_version_id("v8"),
-            &Policy::new(),
+            &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap_err();
         assert_eq!(
@@ -820,7 +849,12 @@ mod tests {
         );
         let mut none = kms_facts();
         none.version_id = None;
-        let err = verify(&requested, &none, &Policy::new()).unwrap_err();
+        let err = verify(
+            &requested,
+            &none,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap_err();
         assert!(matches!(
             err[..],
             [AtRestViolation::VersionMismatch { reported: None, .. }]
@@ -835,10 +869,15 @@ mod tests {
     fn unversioned_objects_pass_unpinned_unless_versioning_is_required() {
         let mut facts = kms_facts();
         facts.version_id = None;
-        let v = verify(&object(), &facts, &Policy::new()).unwrap();
+        let v = verify(
+            &object(),
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap();
         assert_eq!(v.version_id(), None);
         assert_eq!(
-            violations(&facts, &Policy::new().require_versioning(true)),
+            violations(&facts, &Policy::any_kms_key()),
             vec![AtRestViolation::VersionRequired { object: object() }]
         );
     }
@@ -847,13 +886,17 @@ mod tests {
     fn the_null_version_is_never_pinned() {
         let facts = kms_facts().with_version_id("null");
         assert_eq!(
-            verify(&object(), &facts, &Policy::new())
-                .unwrap()
-                .version_id(),
+            verify(
+                &object(),
+                &facts,
+                &Policy::any_kms_key().with_versioning_required(false)
+            )
+            .unwrap()
+            .version_id(),
             None
         );
         assert_eq!(
-            violations(&facts, &Policy::new().require_versioning(true)),
+            violations(&facts, &Policy::any_kms_key()),
             vec![AtRestViolation::VersionRequired { object: object() }]
         );
     }
@@ -933,7 +976,7 @@ mod tests {
                 let mut facts = kms_facts();
                 facts.version_id = reported.map(str::to_owned);
                 for require in [false, true] {
-                    let policy = Policy::new().require_versioning(require);
+                    let policy = Policy::any_kms_key().with_versioning_required(require);
                     let case = format!("requested {requested:?}, reported {reported:?}, require_versioning {require}");
                     let result = verify(&object, &facts, &policy);
                     match (expected, &result) {
@@ -985,12 +1028,12 @@ mod tests {
         assert!(verify(
             &object(),
             &kms_facts().with_content_length(MAX_S3_IMAGE_BYTES),
-            &Policy::new()
+            &Policy::any_kms_key().with_versioning_required(false)
         )
         .is_ok());
         let big = kms_facts().with_content_length(MAX_S3_IMAGE_BYTES + 1);
         assert_eq!(
-            violations(&big, &Policy::new()),
+            violations(&big, &Policy::any_kms_key().with_versioning_required(false)),
             vec![AtRestViolation::ObjectTooLarge {
                 object: object(),
                 size: Some(MAX_S3_IMAGE_BYTES + 1),
@@ -998,12 +1041,15 @@ mod tests {
             }]
         );
         assert_eq!(
-            violations(&big, &Policy::new())[0].to_string(),
+            violations(&big, &Policy::any_kms_key().with_versioning_required(false))[0].to_string(),
             "s3://library-photos/members/ada.jpg is 15728641 bytes; Rekognition reads images of at most 15728640 bytes from S3; store a smaller image"
         );
         let mut unknown = kms_facts();
         unknown.content_length = None;
-        let found = violations(&unknown, &Policy::new());
+        let found = violations(
+            &unknown,
+            &Policy::any_kms_key().with_versioning_required(false),
+        );
         assert!(matches!(
             found[..],
             [AtRestViolation::ObjectTooLarge { size: None, .. }]
@@ -1020,7 +1066,7 @@ mod tests {
         let mut facts =
             ObjectFacts::new(SseAlgorithm::Aes256).with_sse_customer_algorithm("AES256");
         facts.content_length = Some(MAX_S3_IMAGE_BYTES * 2);
-        let found = violations(&facts, &Policy::new().require_versioning(true));
+        let found = violations(&facts, &Policy::any_kms_key());
         assert_eq!(found.len(), 4, "{found:?}");
         assert!(matches!(
             found[0],
@@ -1035,7 +1081,11 @@ mod tests {
     fn violation_messages_say_what_to_fix() {
         let mut facts = kms_facts();
         facts.encryption = SseAlgorithm::Aes256;
-        let msg = violations(&facts, &Policy::new())[0].to_string();
+        let msg = violations(
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )[0]
+        .to_string();
         assert!(msg.contains("s3://library-photos/members/ada.jpg"), "{msg}");
         assert!(
             msg.contains("SSE-S3 (AES256)") && msg.contains("SSE-KMS"),
@@ -1043,7 +1093,7 @@ mod tests {
         );
         let mut facts = kms_facts();
         facts.version_id = None;
-        let msg = violations(&facts, &Policy::new().require_versioning(true))[0].to_string();
+        let msg = violations(&facts, &Policy::any_kms_key())[0].to_string();
         assert!(
             msg.contains("enable versioning on bucket library-photos"),
             "{msg}"

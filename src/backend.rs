@@ -840,12 +840,12 @@ impl<T: RekognitionBackend + ?Sized> RekognitionBackend for Arc<T> {
 }
 
 /// A Face Liveness session the guard approved: the KMS key (the policy's
-/// first allowed key), the output bucket (whose posture passed) and key
+/// first allowed key; none when the policy allows any key), the output bucket (whose posture passed) and key
 /// prefix (binding the session to its member), the audit image limit and
 /// an idempotency token. Only the guard builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateFaceLivenessSessionRequest {
-    kms_key: KmsKeyArn,
+    kms_key: Option<KmsKeyArn>,
     output_bucket: String,
     output_prefix: String,
     audit_images_limit: u8,
@@ -855,7 +855,7 @@ pub struct CreateFaceLivenessSessionRequest {
 
 impl CreateFaceLivenessSessionRequest {
     pub(crate) fn new(
-        kms_key: KmsKeyArn,
+        kms_key: Option<KmsKeyArn>,
         output_bucket: String,
         output_prefix: String,
         audit_images_limit: u8,
@@ -878,9 +878,10 @@ impl CreateFaceLivenessSessionRequest {
         &self.challenge_preferences
     }
 
-    /// `KmsKeyId`.
-    pub fn kms_key(&self) -> &KmsKeyArn {
-        &self.kms_key
+    /// `KmsKeyId`; `None`: not sent, so the output bucket's default
+    /// encryption applies (the guard audited it first).
+    pub fn kms_key(&self) -> Option<&KmsKeyArn> {
+        self.kms_key.as_ref()
     }
 
     /// `Settings.OutputConfig.S3Bucket`.
@@ -1192,7 +1193,7 @@ impl ReencryptRequest {
 pub struct PutObjectRequest {
     object: S3ObjectRef,
     image: FaceImage,
-    kms_key: KmsKeyArn,
+    kms_key: Option<KmsKeyArn>,
     expected_bucket_owner: Option<AccountId>,
 }
 
@@ -1200,7 +1201,7 @@ impl PutObjectRequest {
     pub(crate) fn new(
         object: S3ObjectRef,
         image: FaceImage,
-        kms_key: KmsKeyArn,
+        kms_key: Option<KmsKeyArn>,
         expected_bucket_owner: Option<AccountId>,
     ) -> Self {
         Self {
@@ -1221,9 +1222,12 @@ impl PutObjectRequest {
         &self.image
     }
 
-    /// The KMS key to encrypt it with (SSE-KMS).
-    pub fn kms_key(&self) -> &KmsKeyArn {
-        &self.kms_key
+    /// The KMS key to encrypt it with (`x-amz-server-side-encryption:
+    /// aws:kms` and this key id); `None`: `aws:kms` without a key id, so
+    /// S3 uses the bucket's default KMS key (or `aws/s3`), for a policy
+    /// that allows any key.
+    pub fn kms_key(&self) -> Option<&KmsKeyArn> {
+        self.kms_key.as_ref()
     }
 
     /// The account that must own the bucket, if the policy sets one.

@@ -36,11 +36,11 @@ use crate::input::S3ObjectRef;
 /// HeadObject error, any refusal of it, and a CompareFaces answer that
 /// Rekognition could not read it (`InvalidS3ObjectException`) or was denied
 /// access. Operators who re-encrypt objects call
-/// [`Guard::forget_check`](crate::Guard::forget_check) or
-/// [`Guard::forget_all_checks`](crate::Guard::forget_all_checks).
+/// [`PhotoStore::forget_check`](crate::PhotoStore::forget_check) or
+/// [`PhotoStore::forget_all_checks`](crate::PhotoStore::forget_all_checks).
 ///
 /// A forgotten key stays forgotten: a check that was already under way
-/// when the key was forgotten or erased ([`Guard::erase`](crate::Guard::erase))
+/// when the key was forgotten or erased ([`PhotoStore::erase`](crate::PhotoStore::erase))
 /// does not write its pass into the cache afterwards (each key has a
 /// generation that every forgetting bumps; a check caches its pass only
 /// if its key's generation did not change while HeadObject ran). The
@@ -242,7 +242,12 @@ mod tests {
             )
             .with_version_id("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
             .with_content_length(1000);
-        let verified = verify(&object, &facts, &Policy::new()).unwrap();
+        let verified = verify(
+            &object,
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap();
         (object, verified)
     }
 

@@ -2,7 +2,7 @@
 //!
 //! In a versioned bucket (which the guard recommends, for pinning) a plain
 //! DELETE only adds a delete marker and every old photo stays (S3 User
-//! Guide, "Deleting object versions"). [`Guard::erase`](crate::Guard::erase)
+//! Guide, "Deleting object versions"). [`PhotoStore::erase`](crate::PhotoStore::erase)
 //! deletes **every version and delete marker of exactly one key**, by
 //! version id (S3's `null` version included), then lists again to confirm
 //! nothing remains, and returns an [`ErasureReceipt`] saying what was
@@ -15,7 +15,7 @@
 //! bypassed only when asked ([`EraseOptions::bypass_governance_retention`]).
 //!
 //! Retention: [`RetentionPolicy`] and
-//! [`Guard::sweep_retention`](crate::Guard::sweep_retention) erase the
+//! [`PhotoStore::sweep_retention`](crate::PhotoStore::sweep_retention) erase the
 //! photos of members whose last interaction is older than the policy
 //! allows (Illinois BIPA 740 ILCS 14/15(a): within 3 years of the last
 //! interaction at the latest; GDPR Art. 17 on request).
@@ -361,11 +361,11 @@ pub struct MemberRecord {
 }
 
 /// What a retention sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct SweepSummary {
     pub(crate) examined: usize,
     pub(crate) receipts: Vec<ErasureReceipt>,
-    pub(crate) failed: Vec<(S3ObjectRef, String)>,
+    pub(crate) failed: Vec<(S3ObjectRef, crate::Error)>,
     pub(crate) dry_run: bool,
 }
 
@@ -405,8 +405,10 @@ impl SweepSummary {
         self.receipts.iter().map(|r| r.remaining().len()).sum()
     }
 
-    /// Due members whose erasure failed with an error, and the error.
-    pub fn failed(&self) -> &[(S3ObjectRef, String)] {
+    /// Due members whose erasure failed, and the error, whole: its
+    /// [`kind`](crate::Error::kind), whether it
+    /// [is retryable](crate::Error::is_retryable), and its source.
+    pub fn failed(&self) -> &[(S3ObjectRef, crate::Error)] {
         &self.failed
     }
 

@@ -460,7 +460,7 @@ pub const NULL_VERSION_ID: &str = "null";
 
 /// Whether `version_id` names an immutable object version: a well-formed
 /// version id other than [`NULL_VERSION_ID`]. The one rule for what may be
-/// pinned, satisfy [`Policy::require_versioning`](crate::Policy::require_versioning)
+/// pinned, satisfy [`Policy::with_versioning_required`](crate::Policy::with_versioning_required)
 /// and be cached.
 ///
 /// ```

@@ -1,82 +1,118 @@
 //! # rekognition-guard
 //!
-//! A privacy guard for Amazon Rekognition face verification. Every
-//! operation on a member's biometric data goes through one guarded path: the
-//! kiosk comparison ([`Guard::compare`], Rekognition `CompareFaces`), the
-//! enrollment quality gate ([`Guard::enroll`], `DetectFaces` before the
-//! reference photo is stored), Face Liveness at the kiosk
-//! ([`Guard::start_liveness`], [`Guard::verify_liveness`]), the at-rest
-//! check of a stored photo ([`Guard::check`]) and erasure
-//! ([`Guard::erase`], every version of a member's photo), and at-rest
-//! compliance of a whole fleet from its S3 Inventory report
-//! ([`Guard::audit_inventory`], [`inventory`]). Each runs
-//! **only** when (opt-out evidence for those that call Rekognition):
+//! Face verification on Amazon Rekognition that refuses to break three
+//! privacy rules: face images **encrypted at rest** with SSE-KMS, every
+//! call **encrypted in transit** (HTTPS), and images sent to Rekognition
+//! only from an account **opted out** of AI-service data use.
 //!
-//! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
-//!    dual-layer `aws:kms:dsse`) in HeadObject, with a KMS key from the
-//!    allowlist if one is set. SSE-S3 (`AES256`), SSE-C, no header and any
-//!    unknown value are refused.
-//! 2. **Encrypted in transit**: every endpoint involved is `https://`,
-//!    checked on the wire of every request whatever set the endpoint
-//!    ([`transit`]).
-//! 3. **Not used to improve the service**: the AWS account's AI services
-//!    opt-out is evidenced ([`OptOutEvidence`]): verified for the account
-//!    that calls Rekognition, attested or explicitly waived. There is no
-//!    default.
+//! ## Every job, and the one method that does it
 //!
-//! A refusal sends nothing to Rekognition and lists **every** requirement
-//! that failed ([`Refusal`]). Any error, unknown value or missing header ends
-//! without approval.
+//! | job | type and method | sends images to Rekognition |
+//! |---|---|---|
+//! | compare a member's photo with a live photo | [`Guard::compare`] → [`Decision`] | yes |
+//! | enroll a member (quality gate, then store) | [`Guard::enroll`] | yes (DetectFaces) |
+//! | check a photo before retaking it | [`Guard::assess_face`] | yes (DetectFaces) |
+//! | Face Liveness at the kiosk | [`Guard::liveness`] → [`FaceLiveness::start_session`], [`FaceLiveness::verify_session`] | yes |
+//! | store a reference photo | [`PhotoStore::store_reference`] | no |
+//! | check a stored photo at rest | [`PhotoStore::check`] | no |
+//! | erase a member (every version) | [`PhotoStore::erase`]; liveness images: [`PhotoStore::erase_liveness_artifacts`] | no |
+//! | erase by retention | [`PhotoStore::sweep_retention`] | no |
+//! | audit a fleet (S3 Inventory) and fix it | [`PhotoStore::audit_inventory`], [`PhotoStore::reencrypt`] | no |
+//! | audit a bucket's configuration | [`PhotoStore::audit_bucket`] | no |
 //!
-//! ## How misuse is ruled out
-//!
-//! * Inputs are parsed into types that cannot hold invalid values
-//!   ([`S3ObjectRef`], [`FaceImage`], [`SimilarityThreshold`], [`KmsKeyArn`]).
-//! * Backends ([`S3Backend`], [`RekognitionBackend`]) report facts; only the
-//!   guard's policy check creates a [`VerifiedS3Object`], and a
-//!   [`RekognitionBackend`] only accepts a [`CompareFacesRequest`] or [`DetectFacesRequest`]
-//!   of [`VerifiedImage`]s, which only the guard builds. An unchecked object
-//!   cannot reach Rekognition: that call does not compile (see [`backend`]).
-//! * The comparison reads the **version the check saw**
-//!   ([`VerifiedS3Object::version_id`]); S3's `null` version id is never a
-//!   pin, and [`Policy::require_versioning`] refuses objects that have no
-//!   immutable version. A cached check lasts 60 seconds by
-//!   default and states what it can miss ([`CacheConfig`]).
-//! * Image bytes never appear in `Debug`, `Display`, errors or logs:
-//!   [`FaceImage`] shows format and size only and is not `Clone`. Text that
-//!   came from a caller or a service is escaped before it is shown
-//!   ([`text`]).
+//! A [`PhotoStore`] is an S3 backend and a [`Policy`]: everything it does
+//! touches S3 only, so it needs no opt-out evidence, and privacy work
+//! (erasing, auditing) never needs a waiver. A [`Guard`] is a store, a
+//! Rekognition backend and the [`OptOutEvidence`]. Errors are one type,
+//! [`Error`]: match on [`Error::kind`], read a refusal's violations with
+//! [`Error::violations`].
 //!
 //! ## Example
 //!
 //! The kiosk flow on the in-memory simulation (feature `test-util`); with
-//! real AWS the backends are the SDK clients and the code is the same.
+//! AWS, the backend is [`aws::AwsBackend`] and the code is the same.
 //!
 //! ```
 //! use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
-//! use rekognition_guard::{FaceImage, Guard, OptOutEvidence, Policy, S3ObjectRef};
+//! use rekognition_guard::{FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 //! let aws = InMemoryBackend::new();
 //! aws.create_bucket("library-photos", "111122223333", true);
-//! aws.put("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada"));
+//! let version = aws.put("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada"));
 //! let live_photo = b"\xFF\xD8\xFF\xE0 live kiosk photo".to_vec();
 //! aws.register_image(&live_photo, "ada");
 //! aws.set_similarity("ada", "ada", 99.6);
 //!
-//! let guard = Guard::builder(aws.clone(), aws.clone())
-//!     .policy(Policy::new().require_versioning(true))
-//!     .opt_out(OptOutEvidence::attested("AWS Organizations policy p-examplepolicy")?)
-//!     .build()?;
+//! let store = PhotoStore::new(aws.clone(), Policy::allow_kms_key(KmsKeyArn::parse(key)?));
+//! let guard = Guard::new(store, aws, OptOutEvidence::attested("AWS Organizations policy p-examplepolicy")?);
 //!
-//! let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg")?;
+//! let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg")?
+//!     .with_version_id(&version.expect("a versioned bucket"))?;
 //! let decision = guard.compare(reference, FaceImage::from_vec(live_photo)?).await?;
 //! assert!(decision.is_approved());
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! With AWS:
+//!
+//! ```no_run
+//! use rekognition_guard::{aws::AwsBackend, Guard, OptOutEvidence, PhotoStore, Policy};
+//!
+//! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
+//! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let aws = AwsBackend::from_sdk_config(&sdk_config)?;
+//! let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+//! let guard = Guard::new(store, aws, OptOutEvidence::attested("AWS Support case 1234567890")?);
+//! # let _ = guard; Ok(()) }
+//! ```
+//!
+//! ## The three rules
+//!
+//! 1. **Encrypted at rest**: every S3 image reports SSE-KMS (`aws:kms`, or
+//!    dual-layer `aws:kms:dsse`) in HeadObject, under a key the policy
+//!    allows ([`Policy::allow_kms_key`], or explicitly
+//!    [`Policy::any_kms_key`]). SSE-S3 (`AES256`), SSE-C, no header and
+//!    any unknown value are refused.
+//! 2. **Encrypted in transit**: every request is `https://`, checked on
+//!    the wire whatever set the endpoint ([`transit`]); the backends enforce
+//!    it, and a request they refused is a refusal naming the endpoint.
+//! 3. **Not used to improve the service**: images reach Rekognition only
+//!    with [`OptOutEvidence`] (verified for the account that calls
+//!    Rekognition, or attested); a waiver exists only behind
+//!    [`OptOutEvidence::dangerous`].
+//!
+//! A refusal sends nothing to Rekognition and lists **every** requirement
+//! that failed. Any error, unknown value or missing header ends without
+//! approval.
+//!
+//! ## Capabilities in types
+//!
+//! What an operation needs is what its type is made of, so a missing
+//! backend or missing evidence does not compile instead of failing at run
+//! time. We chose **separate types per capability** over a typestate
+//! builder or generic bounds: [`PhotoStore::new`] takes the S3 backend and
+//! the policy; [`Guard::new`] takes a store, the Rekognition backend and
+//! the evidence; [`Guard::liveness`] takes the [`liveness::LivenessPolicy`].
+//! Each is a plain, non-generic type a newcomer can name and store, and
+//! each method exists only where everything it needs is present (a store
+//! has no `compare`). Inside, the backends report facts; only the guard's
+//! checks build a [`VerifiedS3Object`] or the requests a
+//! [`RekognitionBackend`] accepts, so an unchecked object cannot reach
+//! Rekognition (see [`backend`]).
+//!
+//! * The comparison reads the **version the check saw**
+//!   ([`VerifiedS3Object::version_id`]); S3's `null` version id is never a
+//!   pin, and versioning is required by default
+//!   ([`Policy::with_versioning_required`]). A cached check lasts 60
+//!   seconds by default and states what it can miss ([`CacheConfig`]).
+//! * Image bytes never appear in `Debug`, `Display`, errors or logs:
+//!   [`FaceImage`] shows format and size only and is not `Clone`. Text that
+//!   came from a caller or a service is escaped before it is shown
+//!   ([`text`]).
 //!
 //! ## Audit events
 //!
@@ -86,25 +122,12 @@
 //!
 //! ## Features
 //!
-//! With AWS, [`aws::AwsBackend`] implements both backends on the official
-//! SDK clients, each guarded by the [`transit::HttpsOnly`] interceptor:
-//!
-//! ```no_run
-//! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
-//! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-//! let aws = rekognition_guard::aws::AwsBackend::from_sdk_config(&sdk_config)?;
-//! let guard = aws.guard_builder().opt_out(rekognition_guard::OptOutEvidence::attested("AWS Support case 1234567890")?).build()?;
-//! # let _ = guard; Ok(()) }
-//! ```
-//!
-//! See [`aws`] for what each refusal means and how to fix it, for
-//! [`Guard::enroll`] (storing reference photos with SSE-KMS) and for the
-//! bucket posture audit.
+//! See [`aws`] for what each refusal means and how to fix it.
 //!
 //! | feature | what it adds |
 //! |---|---|
 //! | `organizations` | `aws::OrganizationsOptOutVerifier`: the opt-out verified through AWS Organizations, bound to the Rekognition caller's account through STS |
-//! | `test-util` | `Mock*` backends (mockall) with [`testing`]'s worked example, [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
+//! | `test-util` | the mockall mocks and a worked example ([`testing`]), [`memory::InMemoryBackend`] and the [`conformance`] suite, for tests and examples; not covered by semver |
 
 #![forbid(unsafe_code)]
 // docs.rs (nightly) labels each feature-gated item with its feature.
@@ -149,8 +172,10 @@ pub use backend::{
     ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 pub use cache::CacheConfig;
-pub use error::{ConfigError, Error};
-pub use guard::{CheckOrigin, CheckedImage, Decision, Guard, GuardBuilder, ImageRole, Verdict};
+pub use error::{ConfigError, Error, ErrorKind};
+pub use guard::{
+    CheckOrigin, CheckedImage, Decision, FaceLiveness, Guard, ImageRole, PhotoStore, Verdict,
+};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,

@@ -4,13 +4,13 @@
 //! The server half of Face Liveness, as the Rekognition Developer Guide
 //! ("Programming the Amazon Rekognition Face Liveness APIs") describes it:
 //!
-//! 1. [`Guard::start_liveness`](crate::Guard::start_liveness) calls
+//! 1. [`FaceLiveness::start_session`](crate::FaceLiveness::start_session) calls
 //!    `CreateFaceLivenessSession` for one member at one kiosk, with the
 //!    policy's KMS key and an output bucket that passed the at-rest posture
 //!    checks ([`LivenessPolicy`]). The kiosk's client component (AWS
 //!    Amplify `FaceLivenessDetector`) streams the selfie video to
 //!    Rekognition with the session id; the server never sees the video.
-//! 2. [`Guard::verify_liveness`](crate::Guard::verify_liveness) calls
+//! 2. [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session) calls
 //!    `GetFaceLivenessSessionResults`, requires `SUCCEEDED` at or above the
 //!    liveness threshold, checks the reference image Rekognition stored in
 //!    S3 like any S3 image (HeadObject: SSE-KMS, allowed key, the reported
@@ -456,7 +456,7 @@ pub fn kiosk_tag(kiosk: &KioskId) -> String {
 }
 
 /// A started Face Liveness session: give [`id`](Self::id) to the kiosk's
-/// client component, then [`Guard::verify_liveness`](crate::Guard::verify_liveness)
+/// client component, then [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session)
 /// with the same member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LivenessSession {
@@ -570,7 +570,7 @@ impl LivenessVerdict {
     }
 }
 
-/// What [`Guard::verify_liveness`](crate::Guard::verify_liveness) decided,
+/// What [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session) decided,
 /// with everything checked. Holds no image bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LivenessDecision {
@@ -702,11 +702,11 @@ impl fmt::Display for LivenessDecision {
 }
 
 /// A Face Liveness requirement that was not met.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, derive_more::Display)]
 #[non_exhaustive]
 pub enum LivenessViolation {
     /// The kiosk had too many failed checks and is locked.
-    #[error("kiosk {} is locked after too many failed liveness checks; it may try again in {} s (or staff can help the member)", Quoted(.kiosk.as_str()), .retry_after.as_secs())]
+    #[display("kiosk {} is locked after too many failed liveness checks; it may try again in {} s (or staff can help the member)", Quoted(kiosk.as_str()), retry_after.as_secs())]
     KioskLocked {
         /// The kiosk.
         kiosk: KioskId,
@@ -717,7 +717,7 @@ pub enum LivenessViolation {
     /// room for in the window (failures counted plus checks not yet
     /// decided): one more could exceed the limit before any of them is
     /// counted. Refused before any AWS call.
-    #[error("kiosk {} has {in_flight} liveness checks in flight, as many as its failure limit leaves room for; wait for them to finish (or staff can help the member)", Quoted(.kiosk.as_str()))]
+    #[display("kiosk {} has {in_flight} liveness checks in flight, as many as its failure limit leaves room for; wait for them to finish (or staff can help the member)", Quoted(kiosk.as_str()))]
     KioskBusy {
         /// The kiosk.
         kiosk: KioskId,
@@ -729,7 +729,7 @@ pub enum LivenessViolation {
     /// normalising proxy would resolve elsewhere): not where the guard
     /// told Rekognition to put it, so it is not evidence about this
     /// session.
-    #[error("liveness session {session_id} reported its reference image at {}, which is not in the output bucket {output_bucket} under a plain key; the guard only trusts reference images where it told Rekognition to store them (a verifying process needs the same output bucket and prefix as the one that starts sessions)", Quoted(.reported))]
+    #[display("liveness session {session_id} reported its reference image at {}, which is not in the output bucket {output_bucket} under a plain key; the guard only trusts reference images where it told Rekognition to store them (a verifying process needs the same output bucket and prefix as the one that starts sessions)", Quoted(reported))]
     ReferenceImageOutsideOutput {
         /// The session.
         session_id: LivenessSessionId,
@@ -741,7 +741,7 @@ pub enum LivenessViolation {
     },
     /// The session was already verified by this guard; every check needs a
     /// new session.
-    #[error(
+    #[display(
         "liveness session {session_id} was already verified; start a new session for every check"
     )]
     SessionReused {
@@ -752,7 +752,7 @@ pub enum LivenessViolation {
     /// reference image is not under the prefix the guard gives such
     /// sessions ([`LivenessPolicy::output_prefix_for`]), or not in the
     /// output bucket.
-    #[error("liveness session {session_id} was not started for {member} at kiosk {}: its reference image is outside that session's output prefix (a verifying process needs the same output prefix as the one that starts sessions); start a session for this member at this kiosk", Quoted(.kiosk.as_str()))]
+    #[display("liveness session {session_id} was not started for {member} at kiosk {}: its reference image is outside that session's output prefix (a verifying process needs the same output prefix as the one that starts sessions); start a session for this member at this kiosk", Quoted(kiosk.as_str()))]
     SessionForAnotherMember {
         /// The session.
         session_id: LivenessSessionId,
@@ -763,21 +763,21 @@ pub enum LivenessViolation {
     },
     /// The reference image is not an S3 object (bytes, or an S3 object
     /// without a bucket and key), so it cannot be checked at rest.
-    #[error("liveness session {session_id} did not return its reference image as an S3 object (it came as bytes, or without a bucket and key); sessions must be started with an output bucket")]
+    #[display("liveness session {session_id} did not return its reference image as an S3 object (it came as bytes, or without a bucket and key); sessions must be started with an output bucket")]
     ReferenceImageNotInS3 {
         /// The session.
         session_id: LivenessSessionId,
     },
     /// The member's photo is not named at a version: verification compares
     /// the enrolled version, as enrollment returned it.
-    #[error("{member} names no version: give the member's enrolled photo as enrollment returned it (s3://bucket/key?versionId=...), so the comparison reads the version that was checked")]
+    #[display("{member} names no version: give the member's enrolled photo as enrollment returned it (s3://bucket/key?versionId=...), so the comparison reads the version that was checked")]
     MemberNotPinned {
         /// The member reference given.
         member: S3ObjectRef,
     },
     /// The output bucket's configuration would not keep reference images
     /// SSE-KMS under an allowed key and version-pinnable.
-    #[error("liveness output bucket {bucket} is not compliant: {}", .findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[display("liveness output bucket {bucket} is not compliant: {}", findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     OutputBucketNotCompliant {
         /// The bucket.
         bucket: String,

@@ -345,6 +345,13 @@ impl Default for InMemoryBackend {
 
 /// The object's bucket, as S3 answers: 404 when missing, 403 when not
 /// owned by the expected account.
+/// The simulation's stand-in for the AWS managed key `aws/s3` of
+/// `account`: what S3 uses for `aws:kms` without a key id when the bucket
+/// has no default KMS key.
+fn aws_managed_s3_key(account: &str) -> String {
+    format!("arn:aws:kms:eu-west-1:{account}:key/aws-managed-s3")
+}
+
 fn owned_bucket<'a>(
     state: &'a State,
     object: &crate::input::S3ObjectRef,
@@ -628,7 +635,14 @@ impl InMemoryBackend {
                         session.request.output_prefix()
                     ),
                 },
-                session.request.kms_key().as_str().to_owned(),
+                match session.request.kms_key() {
+                    Some(k) => k.as_str().to_owned(),
+                    None => state
+                        .buckets
+                        .get(session.request.output_bucket())
+                        .and_then(|b| b.default_kms_key.clone())
+                        .unwrap_or_else(|| aws_managed_s3_key(DEFAULT_ACCOUNT)),
+                },
                 session
                     .request
                     .challenge_preferences()
@@ -820,16 +834,26 @@ impl S3Backend for InMemoryBackend {
     ) -> Result<PutObjectReceipt, BackendError> {
         self.wire(Service::S3, "PutObject")?;
         let object = request.object();
-        let face = {
+        let (face, kms_key) = {
             let state = self.state();
-            owned_bucket(&state, object, request.expected_bucket_owner(), "PutObject")?;
-            state
+            let bucket =
+                owned_bucket(&state, object, request.expected_bucket_owner(), "PutObject")?;
+            // `aws:kms` without a key id: the bucket's default KMS key,
+            // else the AWS managed key.
+            let kms_key = match request.kms_key() {
+                Some(k) => k.as_str().to_owned(),
+                None => bucket
+                    .default_kms_key
+                    .clone()
+                    .unwrap_or_else(|| aws_managed_s3_key(&bucket.owner)),
+            };
+            let face = state
                 .faces_by_digest
                 .get(&digest(request.image().expose_bytes()))
-                .cloned()
+                .cloned();
+            (face, kms_key)
         };
-        let mut stored = SimulatedObject::sse_kms(request.kms_key().as_str())
-            .with_size(request.image().len() as u64);
+        let mut stored = SimulatedObject::sse_kms(&kms_key).with_size(request.image().len() as u64);
         if let Some(face) = face {
             stored = stored.with_face(&face);
         }
@@ -859,7 +883,7 @@ impl S3Backend for InMemoryBackend {
                 format!("bucket {bucket} does not exist"),
             )
         })?;
-        if let Some(owner) = policy.bucket_owner() {
+        if let Some(owner) = policy.expected_bucket_owner() {
             if owner.as_str() != b.owner {
                 return Err(err(
                     BackendErrorKind::AccessDenied,

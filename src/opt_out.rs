@@ -2,16 +2,19 @@
 //!
 //! Rekognition may store and use images to improve AWS services unless the
 //! account is opted out, through an AWS Organizations AI services opt-out
-//! policy or (before July 2020) an arrangement with AWS Support. The guard
-//! cannot be built without saying which evidence applies:
+//! policy or (before July 2020) an arrangement with AWS Support. A
+//! [`Guard`](crate::Guard), which sends images to Rekognition, cannot be
+//! made without saying which evidence applies (a
+//! [`PhotoStore`](crate::PhotoStore), which never does, needs none):
 //!
 //! * [`OptOutEvidence::verified_by`]: an [`OptOutVerifier`] checks on every
 //!   comparison (for example through Organizations `DescribeEffectivePolicy`);
 //!   a "not opted out" answer refuses the comparison.
 //! * [`OptOutEvidence::attested`]: the operator states a reference (an AWS
 //!   Support case id, a policy id) that this crate cannot check.
-//! * [`OptOutEvidence::waived`]: the operator explicitly accepts that no
-//!   evidence exists, with a reason.
+//! * [`OptOutEvidence::dangerous`] then [`DangerousOptOutEvidence::waived`]:
+//!   the operator explicitly accepts that no evidence exists, with a
+//!   reason (an account that never sees a real face).
 //!
 //! Every decision's audit event records which of the three was used.
 
@@ -43,13 +46,21 @@ pub trait OptOutVerifier: Send + Sync + fmt::Debug {
     async fn verify(&self) -> Result<OptOutStatus, BackendError>;
 }
 
+/// An `Arc` of a verifier is a verifier, so one can be shared.
+#[async_trait]
+impl<T: OptOutVerifier + ?Sized> OptOutVerifier for Arc<T> {
+    async fn verify(&self) -> Result<OptOutStatus, BackendError> {
+        (**self).verify().await
+    }
+}
+
 /// The opt-out requirement was not met.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_more::Display)]
 #[non_exhaustive]
 pub enum OptOutViolation {
     /// The opt-out evidence is about another account than the one whose
     /// credentials call Rekognition.
-    #[error("the AI services opt-out was verified for account {evidence_account}, but Rekognition is called with credentials of account {rekognition_account}; verify the opt-out for the account that calls Rekognition (build the verifier from the same credentials, or set OrganizationsVerifierBuilder::target_account to {rekognition_account})")]
+    #[display("the AI services opt-out was verified for account {evidence_account}, but Rekognition is called with credentials of account {rekognition_account}; verify the opt-out for the account that calls Rekognition (build the verifier from the same credentials, or set OrganizationsVerifierBuilder::target_account to {rekognition_account})")]
     ForAnotherAccount {
         /// The account the opt-out evidence is about.
         evidence_account: AccountId,
@@ -58,7 +69,10 @@ pub enum OptOutViolation {
     },
     /// The opt-out verifier found the account not opted out (or could not
     /// prove it).
-    #[error("AI services opt-out not in effect for Rekognition: {}", escape(.reason))]
+    #[display(
+        "AI services opt-out not in effect for Rekognition: {}",
+        escape(reason)
+    )]
     NotInEffect {
         /// What the verifier found and how to fix it.
         reason: String,
@@ -166,6 +180,37 @@ enum Evidence {
 #[derive(Clone)]
 pub struct OptOutEvidence(Evidence);
 
+/// Opt-out "evidence" that is a decision not to have any. Reached only
+/// through [`OptOutEvidence::dangerous`].
+///
+/// ```
+/// use rekognition_guard::OptOutEvidence;
+///
+/// // A test account that never sees a real face.
+/// let waiver = OptOutEvidence::dangerous().waived("sandbox account 111122223333, synthetic faces only")?;
+/// assert_eq!(waiver.kind(), "waived");
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct DangerousOptOutEvidence {
+    _private: (),
+}
+
+impl DangerousOptOutEvidence {
+    /// Waives the opt-out requirement for `reason`: images go to
+    /// Rekognition although nothing says the account is opted out of
+    /// AI-service data use. Only for an account that never sees a real
+    /// face. Recorded (`opt_out = "waived"` and the reason) in every audit
+    /// event and decision.
+    ///
+    /// # Errors
+    /// As for [`OptOutEvidence::attested`].
+    pub fn waived(self, reason: &str) -> Result<OptOutEvidence, InputError> {
+        Ok(OptOutEvidence(Evidence::Waived(evidence_text(reason)?)))
+    }
+}
+
 /// The longest attestation reference or waiver reason accepted.
 const MAX_EVIDENCE_TEXT: usize = 256;
 
@@ -189,14 +234,10 @@ fn evidence_text(text: &str) -> Result<String, InputError> {
 }
 
 impl OptOutEvidence {
-    /// Evidence checked by `verifier` before every comparison.
+    /// Evidence checked by `verifier` before every call to Rekognition
+    /// (pass an `Arc` of a verifier to share one).
     pub fn verified_by(verifier: impl OptOutVerifier + 'static) -> Self {
         Self(Evidence::Verified(Arc::new(verifier)))
-    }
-
-    /// Evidence checked by a shared `verifier` before every comparison.
-    pub fn verified_by_shared(verifier: Arc<dyn OptOutVerifier>) -> Self {
-        Self(Evidence::Verified(verifier))
     }
 
     /// The operator attests the opt-out, citing `reference` (an AWS Support
@@ -210,14 +251,15 @@ impl OptOutEvidence {
         Ok(Self(Evidence::Attested(evidence_text(reference)?)))
     }
 
-    /// The operator explicitly waives the opt-out requirement for `reason`
-    /// (for example a test account that never sees real faces). Recorded in
-    /// every audit event.
+    /// The way to evidence that proves nothing, kept apart (in the manner
+    /// of rustls's `dangerous()`) so that it is never reached by accident
+    /// and stands out in review: see [`DangerousOptOutEvidence::waived`].
     ///
-    /// # Errors
-    /// As for [`attested`](Self::attested).
-    pub fn waived(reason: &str) -> Result<Self, InputError> {
-        Ok(Self(Evidence::Waived(evidence_text(reason)?)))
+    /// Nothing that only touches S3 needs it: storing, erasing and
+    /// auditing photos take a [`PhotoStore`](crate::PhotoStore), which
+    /// needs no opt-out evidence at all.
+    pub fn dangerous() -> DangerousOptOutEvidence {
+        DangerousOptOutEvidence { _private: () }
     }
 
     /// `verified`, `attested` or `waived`.

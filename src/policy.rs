@@ -94,105 +94,146 @@ impl QualityFilter {
     }
 }
 
-/// What the guard requires of every comparison.
+/// What the guard requires of every S3 image and every comparison.
 ///
 /// SSE-KMS (or DSSE-KMS) on every S3 image is not an option: it is always
-/// required. The rest is configurable:
+/// required. A policy starts by saying which KMS keys will do, either an
+/// allowlist ([`allow_kms_key`](Self::allow_kms_key), then
+/// [`with_kms_key`](Self::with_kms_key) for more) or, as a visibly named
+/// choice, [`any_kms_key`](Self::any_kms_key) (an AWS managed key
+/// included). Everything else has a default that keeps the guarantees:
+/// versioning required, threshold 99, quality filter `AUTO`, no expected
+/// bucket owner. Each setting is set with `with_…` and read back with the
+/// same name:
 ///
 /// ```
 /// use rekognition_guard::{AccountId, KmsKeyArn, Policy, QualityFilter, SimilarityThreshold};
 ///
-/// let policy = Policy::new()
-///     .allow_kms_key(KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")?)
-///     .expected_bucket_owner(AccountId::parse("111122223333")?)
-///     .require_versioning(true)
-///     .similarity_threshold(SimilarityThreshold::new(99.5)?)
-///     .quality_filter(QualityFilter::High);
+/// let key = KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")?;
+/// let policy = Policy::allow_kms_key(key.clone())
+///     .with_expected_bucket_owner(AccountId::parse("111122223333")?)
+///     .with_similarity_threshold(SimilarityThreshold::new(99.5)?)
+///     .with_quality_filter(QualityFilter::High);
+/// assert_eq!(policy.kms_keys(), Some(&[key][..]));
 /// assert!(policy.versioning_required());
+/// assert_eq!(policy.similarity_threshold().get(), 99.5);
 /// # Ok::<(), rekognition_guard::InputError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub struct Policy {
-    allowed_kms_keys: Vec<KmsKeyArn>,
+    /// `None`: any SSE-KMS key; else a non-empty allowlist.
+    kms_keys: Option<Vec<KmsKeyArn>>,
     expected_bucket_owner: Option<AccountId>,
-    require_versioning: bool,
+    versioning_required: bool,
     similarity_threshold: SimilarityThreshold,
     quality_filter: QualityFilter,
 }
 
 impl Policy {
-    /// The default policy: SSE-KMS with any key, versions pinned when S3
-    /// reports one but not required, threshold 99, quality filter `AUTO`.
-    pub fn new() -> Self {
-        Self::default()
+    fn with_keys(kms_keys: Option<Vec<KmsKeyArn>>) -> Self {
+        Self {
+            kms_keys,
+            expected_bucket_owner: None,
+            versioning_required: true,
+            similarity_threshold: SimilarityThreshold::default(),
+            quality_filter: QualityFilter::default(),
+        }
     }
 
-    /// Adds `arn` to the KMS key allowlist. With an empty allowlist any KMS
-    /// key passes; with one, only the listed keys do.
-    pub fn allow_kms_key(mut self, arn: KmsKeyArn) -> Self {
-        if !self.allowed_kms_keys.contains(&arn) {
-            self.allowed_kms_keys.push(arn);
+    /// A policy that allows objects encrypted under `key` only (add more
+    /// with [`with_kms_key`](Self::with_kms_key)). New reference photos and
+    /// Face Liveness sessions are encrypted under the first key.
+    pub fn allow_kms_key(key: KmsKeyArn) -> Self {
+        Self::with_keys(Some(vec![key]))
+    }
+
+    /// A policy that allows **any** SSE-KMS key, an AWS managed key
+    /// (`aws/s3`) included: whoever can use the key can read the photos.
+    /// New reference photos and Face Liveness sessions get the bucket's
+    /// default key. Prefer an allowlist ([`allow_kms_key`](Self::allow_kms_key))
+    /// of customer managed keys.
+    pub fn any_kms_key() -> Self {
+        Self::with_keys(None)
+    }
+
+    /// Adds `key` to the allowlist. On a policy of
+    /// [`any_kms_key`](Self::any_kms_key) it starts one: only the keys
+    /// added are then allowed (a narrowing, never a loosening).
+    pub fn with_kms_key(mut self, key: KmsKeyArn) -> Self {
+        let keys = self.kms_keys.get_or_insert_with(Vec::new);
+        if !keys.contains(&key) {
+            keys.push(key);
         }
         self
     }
 
     /// Requires every bucket to belong to `account` (sent to S3 as
     /// `ExpectedBucketOwner`; S3 answers 403 for another owner).
-    pub fn expected_bucket_owner(mut self, account: AccountId) -> Self {
+    pub fn with_expected_bucket_owner(mut self, account: AccountId) -> Self {
         self.expected_bucket_owner = Some(account);
         self
     }
 
-    /// Refuses objects without a version id. Without versioning the object
-    /// can be replaced between the check and the comparison; with it, the
-    /// comparison is pinned to the version the check saw.
-    pub fn require_versioning(mut self, required: bool) -> Self {
-        self.require_versioning = required;
+    /// Whether objects must have a version id (default: `true`). Without
+    /// versioning the object can be replaced between the check and the
+    /// comparison; with it, the comparison is pinned to the version the
+    /// check saw.
+    pub fn with_versioning_required(mut self, required: bool) -> Self {
+        self.versioning_required = required;
         self
     }
 
-    /// Sets the similarity a match needs.
-    pub fn similarity_threshold(mut self, threshold: SimilarityThreshold) -> Self {
+    /// The similarity a match needs (default 99).
+    pub fn with_similarity_threshold(mut self, threshold: SimilarityThreshold) -> Self {
         self.similarity_threshold = threshold;
         self
     }
 
-    /// Sets Rekognition's quality filter.
-    pub fn quality_filter(mut self, filter: QualityFilter) -> Self {
+    /// Rekognition's quality filter for CompareFaces (default `AUTO`).
+    pub fn with_quality_filter(mut self, filter: QualityFilter) -> Self {
         self.quality_filter = filter;
         self
     }
 
-    /// The KMS key allowlist (empty: any KMS key).
-    pub fn allowed_kms_keys(&self) -> &[KmsKeyArn] {
-        &self.allowed_kms_keys
+    /// The KMS key allowlist; `None` for [`any_kms_key`](Self::any_kms_key).
+    pub fn kms_keys(&self) -> Option<&[KmsKeyArn]> {
+        self.kms_keys.as_deref()
     }
 
     /// Whether the policy allows `key` (a key ARN as S3 reports it): any
-    /// key when the allowlist is empty, else exactly a listed ARN. Key ids
-    /// and aliases never match an ARN.
+    /// key for [`any_kms_key`](Self::any_kms_key), else exactly a listed
+    /// ARN. Key ids and aliases never match an ARN.
     pub fn allows_kms_key(&self, key: &str) -> bool {
-        self.allowed_kms_keys.is_empty() || self.allowed_kms_keys.iter().any(|a| a.as_str() == key)
+        match &self.kms_keys {
+            None => true,
+            Some(keys) => keys.iter().any(|a| a.as_str() == key),
+        }
+    }
+
+    /// The key new objects are encrypted under: the first of the
+    /// allowlist; `None` (the bucket's default) for any key.
+    pub(crate) fn key_for_new_objects(&self) -> Option<&KmsKeyArn> {
+        self.kms_keys.as_deref().and_then(<[_]>::first)
     }
 
     /// The expected bucket owner, if set.
-    pub fn bucket_owner(&self) -> Option<&AccountId> {
+    pub fn expected_bucket_owner(&self) -> Option<&AccountId> {
         self.expected_bucket_owner.as_ref()
     }
 
     /// Whether objects must have a version id.
     pub fn versioning_required(&self) -> bool {
-        self.require_versioning
+        self.versioning_required
     }
 
-    /// The similarity threshold.
-    pub fn threshold(&self) -> SimilarityThreshold {
+    /// The similarity a match needs.
+    pub fn similarity_threshold(&self) -> SimilarityThreshold {
         self.similarity_threshold
     }
 
-    /// The quality filter.
-    pub fn quality(&self) -> QualityFilter {
+    /// Rekognition's quality filter for CompareFaces.
+    pub fn quality_filter(&self) -> QualityFilter {
         self.quality_filter
     }
 }
@@ -215,11 +256,11 @@ mod tests {
 
     #[test]
     fn defaults_and_api_values() {
-        let p = Policy::new();
-        assert!(p.allowed_kms_keys().is_empty());
-        assert!(p.bucket_owner().is_none());
-        assert!(!p.versioning_required());
-        assert_eq!(p.quality(), QualityFilter::Auto);
+        let p = Policy::any_kms_key();
+        assert!(p.kms_keys().is_none());
+        assert!(p.expected_bucket_owner().is_none());
+        assert!(p.versioning_required());
+        assert_eq!(p.quality_filter(), QualityFilter::Auto);
         let all = [
             QualityFilter::None,
             QualityFilter::Auto,

@@ -625,8 +625,6 @@ impl fmt::Display for FaceAssessment {
     }
 }
 
-impl std::error::Error for FaceAssessment {}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,27 +23,34 @@ pub enum Operation {
     /// [`Guard::enroll`](crate::Guard::enroll): `DetectFaces` (the quality
     /// gate), then S3 `PutObject`, then `HeadObject`.
     Enroll,
-    /// [`Guard::check`](crate::Guard::check), and the read-back of an
-    /// enrolled photo: S3 `HeadObject` and the at-rest judge.
+    /// [`PhotoStore::store_reference`](crate::PhotoStore::store_reference):
+    /// S3 `PutObject`, then `HeadObject`.
+    StoreReference,
+    /// [`PhotoStore::check`](crate::PhotoStore::check), and the read-back
+    /// of a stored photo: S3 `HeadObject` and the at-rest judge.
     CheckObject,
-    /// [`Guard::start_liveness`](crate::Guard::start_liveness): the output
-    /// bucket's audit, then Rekognition `CreateFaceLivenessSession`.
+    /// [`FaceLiveness::start_session`](crate::FaceLiveness::start_session):
+    /// the output bucket's audit, then Rekognition
+    /// `CreateFaceLivenessSession`.
     StartLiveness,
-    /// [`Guard::verify_liveness`](crate::Guard::verify_liveness):
+    /// [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session):
     /// `GetFaceLivenessSessionResults`, HeadObject of both images, then
     /// `CompareFaces`.
     VerifyLiveness,
-    /// [`Guard::erase`](crate::Guard::erase): S3 `ListObjectVersions` and
-    /// `DeleteObject` by version id.
+    /// [`PhotoStore::erase`](crate::PhotoStore::erase): S3
+    /// `ListObjectVersions` and `DeleteObject` by version id.
     Erase,
-    /// [`Guard::audit_inventory`](crate::Guard::audit_inventory): S3
-    /// `GetObject` of an S3 Inventory report, and HeadObject of SSE-KMS
+    /// [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory):
+    /// S3 `GetObject` of an S3 Inventory report, and HeadObject of SSE-KMS
     /// versions for key checks.
     AuditInventory,
-    /// [`Guard::reencrypt`](crate::Guard::reencrypt): S3
+    /// [`PhotoStore::reencrypt`](crate::PhotoStore::reencrypt): S3
     /// `UpdateObjectEncryption` or `CopyObject`, then HeadObject of the
     /// result.
     Reencrypt,
+    /// [`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket): the
+    /// bucket's configuration, read with S3's `Get…` operations.
+    AuditBucket,
 }
 
 impl Operation {
@@ -53,12 +60,14 @@ impl Operation {
             Self::CompareFaces => "CompareFaces",
             Self::DetectFaces => "DetectFaces",
             Self::Enroll => "enrollment",
+            Self::StoreReference => "reference photo storage",
             Self::CheckObject => "object check",
             Self::StartLiveness => "Face Liveness session start",
             Self::VerifyLiveness => "Face Liveness verification",
             Self::Erase => "erasure",
             Self::AuditInventory => "inventory audit",
             Self::Reencrypt => "re-encryption",
+            Self::AuditBucket => "bucket audit",
         }
     }
 
@@ -67,12 +76,14 @@ impl Operation {
         match self {
             Self::CompareFaces | Self::DetectFaces => "nothing was sent to Rekognition",
             Self::Enroll => "nothing was sent to Rekognition and nothing was stored",
+            Self::StoreReference => "nothing was stored",
             Self::CheckObject => "the object may not be compared",
             Self::StartLiveness => "no session was started",
             Self::VerifyLiveness => "no faces were compared and nothing is approved",
             Self::Erase => "nothing was listed or deleted",
             Self::AuditInventory => "no report was read",
             Self::Reencrypt => "nothing was re-encrypted",
+            Self::AuditBucket => "no finding was made",
         }
     }
 
@@ -150,26 +161,24 @@ impl fmt::Display for Refusal {
     }
 }
 
-impl std::error::Error for Refusal {}
-
 /// One privacy requirement that was not met, by requirement.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, derive_more::Display)]
 #[non_exhaustive]
 pub enum Violation {
     /// **In transit**: an endpoint is not HTTPS (or carries user
     /// information, a query or a fragment). The guard did not call it.
-    #[error(transparent)]
+    #[display("{_0}")]
     InsecureEndpoint(InsecureEndpoint),
     /// **At rest**: an S3 image is not what the policy requires.
-    #[error(transparent)]
+    #[display("{_0}")]
     AtRest(AtRestViolation),
     /// **Opt-out**: the evidence does not hold for the account that calls
     /// Rekognition.
-    #[error(transparent)]
+    #[display("{_0}")]
     OptOut(OptOutViolation),
     /// **Face Liveness**: the session, the kiosk or the output bucket does
     /// not meet the liveness rules.
-    #[error(transparent)]
+    #[display("{_0}")]
     Liveness(LivenessViolation),
 }
 

@@ -18,7 +18,8 @@
 //! use rekognition_guard::testing::{MockRekognitionBackend, MockS3Backend};
 //! use rekognition_guard::{
 //!     BackendError, BackendErrorKind, BoundingBox, ComparisonFacts, FaceImage, FaceMatch,
-//!     Guard, ObjectFacts, OptOutEvidence, S3ObjectRef, Service, SseAlgorithm,
+//!     Guard, KmsKeyArn, ObjectFacts, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service,
+//!     SseAlgorithm,
 //! };
 //!
 //! /// The code under test: lend only on an approved comparison.
@@ -32,11 +33,15 @@
 //!
 //! const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 //!
+//! const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
+//!
 //! fn guard(s3: MockS3Backend, rekognition: MockRekognitionBackend) -> Guard {
-//!     Guard::builder(s3, rekognition)
-//!         .opt_out(OptOutEvidence::waived("unit test").unwrap())
-//!         .build()
-//!         .unwrap()
+//!     let policy = Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+//!     Guard::new(
+//!         PhotoStore::new(s3, policy),
+//!         rekognition,
+//!         OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+//!     )
 //! }
 //!
 //! fn live_photo() -> FaceImage {
@@ -45,13 +50,15 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+//! let member = S3ObjectRef::parse("s3://library-photos/members/ada.jpg")
+//!     .and_then(|r| r.with_version_id(VERSION))
+//!     .unwrap();
 //!
 //! // Approve on a match: the reference photo is SSE-KMS, Rekognition
 //! // finds the face at 99.6 %.
 //! let mut s3 = MockS3Backend::new();
 //! s3.expect_head_object()
-//!     .returning(|_| Ok(ObjectFacts::sse_kms(KEY, 48_213)));
+//!     .returning(|_| Ok(ObjectFacts::sse_kms(KEY, 48_213).with_version_id(VERSION)));
 //! let mut rekognition = MockRekognitionBackend::new();
 //! rekognition.expect_compare_faces().times(1).returning(|_| {
 //!     Ok(ComparisonFacts::Faces {
@@ -65,7 +72,7 @@
 //! // Rekognition (`never()` fails the test if it is called).
 //! let mut s3 = MockS3Backend::new();
 //! s3.expect_head_object().returning(|_| {
-//!     Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(48_213))
+//!     Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(48_213).with_version_id(VERSION))
 //! });
 //! let mut rekognition = MockRekognitionBackend::new();
 //! rekognition.expect_compare_faces().never();

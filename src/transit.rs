@@ -121,7 +121,18 @@ impl fmt::Display for InsecureEndpoint {
     }
 }
 
-impl std::error::Error for InsecureEndpoint {}
+/// An [`InsecureEndpoint`] as the error an interceptor returns to the SDK
+/// (the refusal itself is data, not an error type of its own).
+#[derive(Debug)]
+struct Refused(InsecureEndpoint);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Whether `uri` is an absolute `https://` URI with a host (the scheme
 /// compared case-insensitively). For the full rule for configured
@@ -360,7 +371,7 @@ impl HttpsOnly {
             problem = %refusal.problem(),
             "refused a request to an insecure endpoint before transmit"
         );
-        Box::new(refusal)
+        Box::new(Refused(refusal))
     }
 }
 
@@ -407,7 +418,7 @@ pub(crate) fn find_insecure<'a>(
 ) -> Option<&'a InsecureEndpoint> {
     let mut current = Some(err);
     while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<InsecureEndpoint>() {
+        if let Some(Refused(found)) = e.downcast_ref::<Refused>() {
             return Some(found);
         }
         current = e.source();

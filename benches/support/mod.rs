@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{Guard, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef};
 
 pub const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 pub const VERSION: &str = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
@@ -94,17 +94,14 @@ pub fn raw(delay: Duration) -> aws_sdk_rekognition::Client {
 }
 
 pub fn guard(delay: Duration, cached: bool) -> Guard {
-    let builder = AwsBackend::from_sdk_config(&sdk_config(delay))
-        .expect("https defaults")
-        .guard_builder()
-        .policy(Policy::new().require_versioning(true))
-        .opt_out(OptOutEvidence::attested("benchmark").unwrap());
-    let builder = if cached {
-        builder
+    let aws = AwsBackend::from_sdk_config(&sdk_config(delay)).expect("https defaults");
+    let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+    let store = if cached {
+        store
     } else {
-        builder.without_verification_cache()
+        store.with_verification_cache(None)
     };
-    builder.build().unwrap()
+    Guard::new(store, aws, OptOutEvidence::attested("benchmark").unwrap())
 }
 
 /// References are parsed once, as an application keeps the pinned

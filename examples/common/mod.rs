@@ -59,10 +59,10 @@ pub fn with_keys_and_owner(
     use rekognition_guard::{AccountId, KmsKeyArn};
     for arn in kms_key_arns {
         policy =
-            policy.allow_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
+            policy.with_kms_key(KmsKeyArn::parse(arn).map_err(|e| format!("--kms-key-arn: {e}"))?);
     }
     if let Some(owner) = expected_bucket_owner {
-        policy = policy.expected_bucket_owner(
+        policy = policy.with_expected_bucket_owner(
             AccountId::parse(owner).map_err(|e| format!("--expected-bucket-owner: {e}"))?,
         );
     }
@@ -84,6 +84,15 @@ pub fn explain(error: &rekognition_guard::Error) -> String {
 }
 
 /// A configuration error in this command's terms (see [`explain`]).
+/// The configuration error of a failed backend or verifier build (a build
+/// fails in no other way).
+pub fn config_of(error: rekognition_guard::Error) -> rekognition_guard::ConfigError {
+    match error {
+        rekognition_guard::Error::Config(c) => c,
+        other => rekognition_guard::ConfigError::Invalid(other.to_string()),
+    }
+}
+
 pub fn explain_config(error: &rekognition_guard::ConfigError) -> String {
     use rekognition_guard::ConfigError;
     let hint = match error {
@@ -191,29 +200,29 @@ pub async fn aws_builders(
     Ok((backend, verifier))
 }
 
-/// Why a guard for an S3-only command could not be made.
-pub enum NoGuard {
+/// Why the photo store for an S3-only command could not be made.
+pub enum NoStore {
     /// The AWS flags or environment are unusable (the message says why).
     Setup(String),
     /// The configuration is unsafe or incomplete.
     Config(rekognition_guard::ConfigError),
 }
 
-/// The AWS backend and a guard under `policy`, for a command that calls S3
-/// only (erasure, fleet audits): the guard still needs opt-out evidence to
-/// be built, and `why` records, as an explicit waiver, why none applies.
-pub async fn s3_only_guard(
+/// The AWS backend and a photo store under `policy`, for a command that
+/// calls S3 only (erasure, fleet audits): no opt-out evidence is needed,
+/// as nothing is sent to an AI service.
+pub async fn photo_store(
     aws: &AwsArgs,
     policy: rekognition_guard::Policy,
-    why: &str,
-) -> Result<(rekognition_guard::aws::AwsBackend, rekognition_guard::Guard), NoGuard> {
-    let (builder, _) = aws_builders(aws).await.map_err(NoGuard::Setup)?;
-    let backend = builder.build().map_err(NoGuard::Config)?;
-    let guard = backend
-        .guard_builder()
-        .policy(policy)
-        .opt_out(rekognition_guard::OptOutEvidence::waived(why).expect("valid evidence text"))
-        .build()
-        .map_err(NoGuard::Config)?;
-    Ok((backend, guard))
+) -> Result<
+    (
+        rekognition_guard::aws::AwsBackend,
+        rekognition_guard::PhotoStore,
+    ),
+    NoStore,
+> {
+    let (builder, _) = aws_builders(aws).await.map_err(NoStore::Setup)?;
+    let backend = builder.build().map_err(|e| NoStore::Config(config_of(e)))?;
+    let store = rekognition_guard::PhotoStore::new(backend.clone(), policy);
+    Ok((backend, store))
 }

@@ -115,7 +115,7 @@ impl AwsBackend {
     /// allowed key, versioning enabled, a bucket policy that denies
     /// non-TLS requests and uploads without SSE-KMS, Block Public Access
     /// fully on, and an S3 Inventory configuration that reports
-    /// `EncryptionStatus` in CSV (for [`Guard::audit_inventory`](crate::Guard::audit_inventory)).
+    /// `EncryptionStatus` in CSV (for [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory)).
     /// The reads run concurrently.
     ///
     /// A configuration that cannot be read for lack of permission is a
@@ -126,7 +126,9 @@ impl AwsBackend {
     pub async fn audit_bucket(&self, bucket: &str, policy: &Policy) -> Result<BucketAudit, Error> {
         let s3 = self.s3_client();
         let region = s3.config().region().map(|r| r.as_ref());
-        let owner = policy.bucket_owner().map(|a| a.as_str().to_owned());
+        let owner = policy
+            .expected_bucket_owner()
+            .map(|a| a.as_str().to_owned());
         let (encryption, versioning, bucket_policy, public_access, inventory) = tokio::join!(
             s3.get_bucket_encryption()
                 .bucket(bucket)
@@ -255,7 +257,7 @@ fn default_encryption(
             format!("default encryption uses KMS key {key}, which is not on the allowlist"),
             "set the bucket's default encryption key to an allowed key ARN (a full key ARN, not an alias or key id)",
         )),
-        None if !policy.allowed_kms_keys().is_empty() => findings.push(Finding::new(
+        None if policy.kms_keys().is_some() => findings.push(Finding::new(
             "default-encryption-key-not-allowed",
             Severity::High,
             "default encryption uses the AWS managed key aws/s3, which is not on the allowlist",
@@ -352,7 +354,7 @@ async fn inventory_configurations(
 }
 
 /// An enabled S3 Inventory configuration with `EncryptionStatus` in CSV,
-/// so [`Guard::audit_inventory`](crate::Guard::audit_inventory) can audit
+/// so [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory) can audit
 /// every stored version; all versions, not only current ones.
 fn inventory_status(read: Read<Vec<Inventory>>, findings: &mut Vec<Finding>) {
     const FIX: &str = "add an enabled inventory configuration of the whole bucket (no prefix filter) with Format CSV, IncludedObjectVersions All and the optional fields EncryptionStatus and BucketKeyStatus (put-bucket-inventory-configuration), with the report encrypted with SSE-KMS";
@@ -414,7 +416,7 @@ fn versioning_status(read: Read<GetBucketVersioningOutput>, findings: &mut Vec<F
             findings.push(Finding::new(
                 "mfa-delete-enabled",
                 Severity::Info,
-                "MFA Delete is enabled: deleting any version (erasing a member's photo) needs the bucket owner's MFA code, which in practice only the root user has; Guard::erase reports such versions as remaining and says why",
+                "MFA Delete is enabled: deleting any version (erasing a member's photo) needs the bucket owner's MFA code, which in practice only the root user has; PhotoStore::erase reports such versions as remaining and says why",
                 "to erase through the guard, disable MFA Delete (put-bucket-versioning with the root user's MFA); otherwise erase as the root user with x-amz-mfa",
             ));
         }

@@ -4,12 +4,13 @@
 //! ## Setup
 //!
 //! ```no_run
-//! use rekognition_guard::{aws::AwsBackend, OptOutEvidence};
+//! use rekognition_guard::{aws::AwsBackend, Guard, OptOutEvidence, PhotoStore, Policy};
 //!
 //! # async fn setup() -> Result<(), Box<dyn std::error::Error>> {
 //! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 //! let aws = AwsBackend::from_sdk_config(&sdk_config)?;
-//! let guard = aws.guard_builder().opt_out(OptOutEvidence::attested("AWS Support case 1234567890")?).build()?;
+//! let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+//! let guard = Guard::new(store, aws, OptOutEvidence::attested("AWS Support case 1234567890")?);
 //! # let _ = guard;
 //! # Ok(())
 //! # }
@@ -165,10 +166,11 @@ impl AwsBackend {
     /// it, as by the AWS CLI (see [`AwsBackendBuilder::build`]).
     ///
     /// # Errors
-    /// As [`AwsBackendBuilder::build`]: [`ConfigError::InsecureEndpoint`]
-    /// when the config's endpoint URL for S3 or Rekognition is not HTTPS,
-    /// [`ConfigError::MissingRegion`] without a region.
-    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+    /// As [`AwsBackendBuilder::build`]: [`Error::Config`](crate::Error::Config)
+    /// with [`ConfigError::InsecureEndpoint`] when the config's endpoint
+    /// URL for S3 or Rekognition is not HTTPS, [`ConfigError::MissingRegion`]
+    /// without a region.
+    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, crate::Error> {
         Self::builder().sdk_config(sdk_config).build()
     }
 
@@ -185,11 +187,6 @@ impl AwsBackend {
     /// The guarded Rekognition client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
     pub fn rekognition_client(&self) -> &aws_sdk_rekognition::Client {
         &self.rekognition
-    }
-
-    /// A guard builder with this backend for both S3 and Rekognition.
-    pub fn guard_builder(&self) -> crate::GuardBuilder {
-        crate::Guard::builder(self.clone(), self.clone())
     }
 }
 
@@ -476,6 +473,7 @@ impl AwsBackendBuilder {
     /// their own HTTP client unless one is given in code here.
     ///
     /// # Errors
+    /// [`Error::Config`](crate::Error::Config) with
     /// [`ConfigError::InsecureEndpoint`] for a configured endpoint that is
     /// not HTTPS; [`ConfigError::MissingRegion`] for a client without a
     /// region (every call would fail); [`ConfigError::Invalid`] when a
@@ -484,7 +482,11 @@ impl AwsBackendBuilder {
     /// certificate, or when the environment variable `LOG_SIGNABLE_BODY`
     /// is `true` (the SDK would then log face images; the backend also
     /// refuses to send image bytes while it is set).
-    pub fn build(self) -> Result<AwsBackend, ConfigError> {
+    pub fn build(self) -> Result<AwsBackend, crate::Error> {
+        self.build_config().map_err(crate::Error::Config)
+    }
+
+    fn build_config(self) -> Result<AwsBackend, ConfigError> {
         if sdk_logs_bodies() {
             return Err(ConfigError::Invalid(BODY_LOGGING_FIX.into()));
         }

@@ -42,14 +42,13 @@ const DEFAULT_ENDPOINT: &str = "https://organizations.us-east-1.amazonaws.com";
 /// ```no_run
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// use rekognition_guard::aws::{AwsBackend, OrganizationsOptOutVerifier};
-/// use rekognition_guard::OptOutEvidence;
+/// use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy};
 ///
 /// let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
 /// let verifier = OrganizationsOptOutVerifier::from_sdk_config(&sdk_config)?;
-/// let guard = AwsBackend::from_sdk_config(&sdk_config)?
-///     .guard_builder()
-///     .opt_out(OptOutEvidence::verified_by(verifier))
-///     .build()?;
+/// let aws = AwsBackend::from_sdk_config(&sdk_config)?;
+/// let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+/// let guard = Guard::new(store, aws, OptOutEvidence::verified_by(verifier));
 /// # let _ = guard; Ok(()) }
 /// ```
 ///
@@ -81,8 +80,9 @@ impl OrganizationsOptOutVerifier {
     /// A verifier for the caller's own account.
     ///
     /// # Errors
+    /// [`Error::Config`](crate::Error::Config) with
     /// [`ConfigError::InsecureEndpoint`] for a configured non-HTTPS endpoint.
-    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, ConfigError> {
+    pub fn from_sdk_config(sdk_config: &SdkConfig) -> Result<Self, crate::Error> {
         Self::builder().sdk_config(sdk_config).build()
     }
 
@@ -216,9 +216,14 @@ impl OrganizationsVerifierBuilder {
     /// Builds the verifier.
     ///
     /// # Errors
-    /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint;
+    /// [`Error::Config`](crate::Error::Config) with
+    /// [`ConfigError::InsecureEndpoint`] for a non-HTTPS endpoint, or
     /// [`ConfigError::Invalid`] without a config or a client.
-    pub fn build(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
+    pub fn build(self) -> Result<OrganizationsOptOutVerifier, crate::Error> {
+        self.build_config().map_err(crate::Error::Config)
+    }
+
+    fn build_config(self) -> Result<OrganizationsOptOutVerifier, ConfigError> {
         let recipe = Recipe::new(self.sdk_config.clone(), self.http_client.clone(), None)?;
         let organizations = recipe.make::<aws_sdk_organizations::Client>(
             self.client.as_ref(),

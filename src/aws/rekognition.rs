@@ -413,7 +413,7 @@ pub(crate) async fn create_liveness_session(
         .build();
     let result = client
         .create_face_liveness_session()
-        .kms_key_id(request.kms_key().as_str())
+        .set_kms_key_id(request.kms_key().map(|k| k.as_str().to_owned()))
         .settings(settings)
         .client_request_token(request.client_request_token())
         .send()
@@ -432,7 +432,10 @@ pub(crate) async fn create_liveness_session(
             CREATE_LIVENESS,
             &format!(
                 "KmsKeyId {}, output bucket {}",
-                request.kms_key(),
+                request.kms_key().map_or(
+                    "(none: the bucket's default key)",
+                    crate::input::KmsKeyArn::as_str
+                ),
                 request.output_bucket()
             ),
             client.config().region().map(|r| r.as_ref()),

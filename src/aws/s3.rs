@@ -136,7 +136,7 @@ pub(crate) async fn upload(
     const PUT: &str = "PutObject";
     super::refuse_if_bodies_logged(Service::S3, PUT)?;
     let object = request.object().clone();
-    let kms_key = request.kms_key().clone();
+    let kms_key = request.kms_key().cloned();
     let owner = request
         .expected_bucket_owner()
         .map(|a| a.as_str().to_owned());
@@ -152,7 +152,7 @@ pub(crate) async fn upload(
         .body(ByteStream::from(image.into_bytes()))
         .content_type(content_type)
         .server_side_encryption(ServerSideEncryption::AwsKms)
-        .ssekms_key_id(kms_key.as_str())
+        .set_ssekms_key_id(kms_key.as_ref().map(|k| k.as_str().to_owned()))
         .set_expected_bucket_owner(owner)
         .send()
         .await;
@@ -176,9 +176,10 @@ pub(crate) async fn upload(
                 Some(403) => (
                     BackendErrorKind::AccessDenied,
                     format!(
-                        "storing {object} was denied (403): the caller needs s3:PutObject on arn:aws:s3:::{}/{} and kms:GenerateDataKey on {kms_key}; a bucket policy may also refuse the upload, or the bucket is not owned by the expected account",
+                        "storing {object} was denied (403): the caller needs s3:PutObject on arn:aws:s3:::{}/{} and kms:GenerateDataKey on {}; a bucket policy may also refuse the upload, or the bucket is not owned by the expected account",
                         object.bucket(),
-                        object.key()
+                        object.key(),
+                        kms_key.as_ref().map_or("the bucket's default KMS key", |k| k.as_str())
                     ),
                 ),
                 Some(404) => (

@@ -19,10 +19,9 @@ use async_trait::async_trait;
 
 use super::KEY;
 use crate::erasure::{BlockReason, EraseOptions, ObjectLockFacts, RetentionMode, StoredVersion};
-use crate::guard::Guard;
+use crate::guard::PhotoStore;
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
 use crate::memory::{InMemoryBackend, SimulatedObject, DEFAULT_ACCOUNT};
-use crate::opt_out::OptOutEvidence;
 use crate::policy::Policy;
 use crate::refusal::Violation;
 use crate::Error;
@@ -82,7 +81,7 @@ pub trait ErasureHarness: Send + Sync {
     /// A guard with attested opt-out evidence, a policy allowing
     /// [`kms_key`](Self::kms_key); with `plain_http`, its S3 endpoint is
     /// plain `http://` (a handed-in client).
-    fn guard(&self, plain_http: bool) -> Guard;
+    fn store(&self, plain_http: bool) -> PhotoStore;
 }
 
 /// Runs every erasure scenario against `h`.
@@ -126,7 +125,7 @@ pub async fn every_version_and_delete_marker_of_exactly_the_key_is_erased(h: &dy
     assert_eq!(before.len(), 4, "{name}: three versions and a marker");
 
     let receipt = h
-        .guard(false)
+        .store(false)
         .erase(&object(&bucket, "members/ada.jpg"), EraseOptions::new())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -171,7 +170,7 @@ pub async fn the_null_version_is_erased_too(h: &dyn ErasureHarness) {
         "{name}"
     );
     let receipt = h
-        .guard(false)
+        .store(false)
         .erase(&object(&bucket, "members/grace.jpg"), EraseOptions::new())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -195,10 +194,10 @@ pub async fn governance_retention_blocks_until_bypassed(h: &dyn ErasureHarness) 
     let locked = h.put(&bucket, "members/edsger.jpg").await;
     h.hold(&bucket, "members/edsger.jpg", &locked, Hold::Governance)
         .await;
-    let guard = h.guard(false);
+    let store = h.store(false);
     let key = object(&bucket, "members/edsger.jpg");
 
-    let receipt = guard.erase(&key, EraseOptions::new()).await.expect(name);
+    let receipt = store.erase(&key, EraseOptions::new()).await.expect(name);
     assert!(!receipt.is_complete(), "{name}: {receipt}");
     assert_eq!(
         receipt
@@ -241,7 +240,7 @@ pub async fn governance_retention_blocks_until_bypassed(h: &dyn ErasureHarness) 
         std::slice::from_ref(&locked)
     );
 
-    let receipt = guard
+    let receipt = store
         .erase(&key, EraseOptions::new().bypass_governance_retention(true))
         .await
         .expect(name);
@@ -259,9 +258,9 @@ pub async fn a_legal_hold_blocks_until_lifted(h: &dyn ErasureHarness) {
     let held = h.put(&bucket, "members/barbara.jpg").await;
     h.hold(&bucket, "members/barbara.jpg", &held, Hold::LegalHold)
         .await;
-    let guard = h.guard(false);
+    let store = h.store(false);
     let key = object(&bucket, "members/barbara.jpg");
-    let receipt = guard
+    let receipt = store
         .erase(&key, EraseOptions::new().bypass_governance_retention(true))
         .await
         .expect(name);
@@ -275,7 +274,7 @@ pub async fn a_legal_hold_blocks_until_lifted(h: &dyn ErasureHarness) {
     }
     h.lift_legal_hold(&bucket, "members/barbara.jpg", &held)
         .await;
-    let receipt = guard.erase(&key, EraseOptions::new()).await.expect(name);
+    let receipt = store.erase(&key, EraseOptions::new()).await.expect(name);
     assert!(receipt.is_complete(), "{name}: {receipt}");
 }
 
@@ -284,7 +283,7 @@ pub async fn a_key_with_nothing_stored_is_complete(h: &dyn ErasureHarness) {
     let name = h.name();
     let bucket = h.new_bucket(BucketKind::Versioned).await;
     let receipt = h
-        .guard(false)
+        .store(false)
         .erase(&object(&bucket, "members/nobody.jpg"), EraseOptions::new())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -300,7 +299,7 @@ pub async fn a_dry_run_erases_nothing(h: &dyn ErasureHarness) {
     h.delete(&bucket, "members/alan.jpg").await;
     let before = versions_of(h, &bucket, "members/alan.jpg").await;
     let receipt = h
-        .guard(false)
+        .store(false)
         .erase(
             &object(&bucket, "members/alan.jpg"),
             EraseOptions::new().dry_run(true),
@@ -324,7 +323,7 @@ pub async fn a_plain_http_endpoint_erases_nothing(h: &dyn ErasureHarness) {
     h.put(&bucket, "members/ada-http.jpg").await;
     let before = versions_of(h, &bucket, "members/ada-http.jpg").await;
     let err = h
-        .guard(true)
+        .store(true)
         .erase(
             &object(&bucket, "members/ada-http.jpg"),
             EraseOptions::new(),
@@ -353,12 +352,12 @@ pub async fn an_erased_key_is_not_approved_from_the_cache(h: &dyn ErasureHarness
     let pinned = object(&bucket, "members/ada-cached.jpg")
         .with_version_id(&version)
         .expect("a version");
-    let guard = h.guard(false);
-    guard
+    let store = h.store(false);
+    store
         .check(&pinned)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let receipt = guard
+    let receipt = store
         .erase(
             &object(&bucket, "members/ada-cached.jpg"),
             EraseOptions::new(),
@@ -366,7 +365,7 @@ pub async fn an_erased_key_is_not_approved_from_the_cache(h: &dyn ErasureHarness
         .await
         .expect(name);
     assert!(receipt.is_complete(), "{name}");
-    let err = guard.check(&pinned).await.expect_err(name);
+    let err = store.check(&pinned).await.expect_err(name);
     assert!(matches!(err, Error::Backend(_)), "{name}: {err:?}");
 }
 
@@ -439,7 +438,7 @@ impl ErasureHarness for InMemoryErasureHarness {
             .await
             .expect("a listing")
     }
-    fn guard(&self, plain_http: bool) -> Guard {
+    fn store(&self, plain_http: bool) -> PhotoStore {
         let s3 = if plain_http {
             self.aws
                 .clone()
@@ -447,10 +446,9 @@ impl ErasureHarness for InMemoryErasureHarness {
         } else {
             self.aws.clone()
         };
-        Guard::builder(s3, self.aws.clone())
-            .policy(Policy::new().allow_kms_key(self.kms_key()))
-            .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
-            .build()
-            .expect("a guard")
+        PhotoStore::new(
+            s3,
+            Policy::allow_kms_key(self.kms_key()).with_versioning_required(false),
+        )
     }
 }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use super::{simulated, Stored, KEY, OTHER_KEY};
 use crate::at_rest::AtRestViolation;
 use crate::error::Error;
-use crate::guard::{CheckedImage, Guard, Verdict};
+use crate::guard::{CheckedImage, FaceLiveness, Guard, PhotoStore, Verdict};
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
 use crate::liveness::{
     kiosk_tag, member_tag, Challenge, ChallengeType, FailureLimit, KioskId, LivenessPolicy,
@@ -144,8 +144,8 @@ impl LivenessOutcome {
 /// A `CreateFaceLivenessSession` request as a backend received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartedSession {
-    /// `KmsKeyId`.
-    pub kms_key: String,
+    /// `KmsKeyId`, if sent.
+    pub kms_key: Option<String>,
     /// `Settings.OutputConfig.S3Bucket`.
     pub output_bucket: String,
     /// `Settings.OutputConfig.S3KeyPrefix`.
@@ -178,8 +178,12 @@ pub trait LivenessHarness: Send + Sync {
     /// opt-out evidence; with `plain_http`, that service's endpoint is
     /// plain `http://` (a handed-in client the crate cannot check at
     /// build time).
-    fn guard(&self, policy: Policy, liveness: LivenessPolicy, plain_http: Option<Service>)
-        -> Guard;
+    fn face_liveness(
+        &self,
+        policy: Policy,
+        liveness: LivenessPolicy,
+        plain_http: Option<Service>,
+    ) -> FaceLiveness;
     /// Ends `session` as `outcome` says.
     async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome);
     /// Every `CreateFaceLivenessSession` request received so far.
@@ -209,9 +213,7 @@ pub async fn run_all(h: &dyn LivenessHarness) {
 
 fn policies(h: &dyn LivenessHarness) -> (Policy, LivenessPolicy) {
     (
-        Policy::new()
-            .allow_kms_key(h.kms_key())
-            .require_versioning(true),
+        Policy::allow_kms_key(h.kms_key()),
         LivenessPolicy::new(&h.output_bucket())
             .expect("a bucket name")
             .with_output_prefix("liveness/")
@@ -232,23 +234,30 @@ fn liveness_refusal(e: &Error) -> Option<&LivenessViolation> {
 
 /// A compliant output bucket, member ada enrolled, a guard with the
 /// default liveness policy, and kiosk `kiosk_name`.
-async fn compliant(h: &dyn LivenessHarness, kiosk_name: &str) -> (Guard, S3ObjectRef, KioskId) {
+async fn compliant(
+    h: &dyn LivenessHarness,
+    kiosk_name: &str,
+) -> (FaceLiveness, S3ObjectRef, KioskId) {
     h.set_output_posture(OutputPosture::Compliant).await;
     let ada = h.enroll("ada").await;
     let (policy, liveness) = policies(h);
-    (h.guard(policy, liveness, None), ada, kiosk(kiosk_name))
+    (
+        h.face_liveness(policy, liveness, None),
+        ada,
+        kiosk(kiosk_name),
+    )
 }
 
 /// A started session for `member` at `at`, finished as `outcome` says.
 async fn session(
     h: &dyn LivenessHarness,
-    guard: &Guard,
+    guard: &FaceLiveness,
     member: &S3ObjectRef,
     at: &KioskId,
     outcome: LivenessOutcome,
 ) -> LivenessSessionId {
     let started = guard
-        .start_liveness(member, at)
+        .start_session(member, at)
         .await
         .unwrap_or_else(|e| panic!("{}: a session starts: {e}", h.name()));
     h.finish(started.id(), outcome).await;
@@ -266,7 +275,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     let (guard, ada, at) = compliant(h, "kiosk-happy").await;
     let (compares, started_before) = (h.compare_calls(), h.started().len());
 
-    let started = guard.start_liveness(&ada, &at).await.expect(name);
+    let started = guard.start_session(&ada, &at).await.expect(name);
     assert_eq!(started.member(), &ada, "{name}");
     assert_eq!(
         started.expires_at(),
@@ -274,7 +283,11 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     );
     let request = h.started().pop().expect("a request");
     assert_eq!(h.started().len(), started_before + 1, "{name}");
-    assert_eq!(request.kms_key, h.kms_key().as_str(), "{name}");
+    assert_eq!(
+        request.kms_key.as_deref(),
+        Some(h.kms_key().as_str()),
+        "{name}"
+    );
     assert_eq!(request.output_bucket, h.output_bucket(), "{name}");
     assert_eq!(
         request.output_prefix,
@@ -292,7 +305,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
     h.finish(started.id(), LivenessOutcome::live(99.1, "ada"))
         .await;
     let decision = guard
-        .verify_liveness(started.id(), &ada, &at)
+        .verify_session(started.id(), &ada, &at)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(decision.is_approved(), "{name}: {decision:?}");
@@ -358,7 +371,7 @@ pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dy
     ] {
         let id = session(h, &guard, &ada, &at, outcome).await;
         let decision = guard
-            .verify_liveness(&id, &ada, &at)
+            .verify_session(&id, &ada, &at)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
@@ -386,14 +399,14 @@ pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn Live
         LivenessOutcome::ended(LivenessStatus::InProgress),
     )
     .await;
-    let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+    let decision = guard.verify_session(&id, &ada, &at).await.expect(name);
     assert_eq!(
         decision.verdict(),
         &LivenessVerdict::NotFinished(LivenessStatus::InProgress),
         "{name}"
     );
     h.finish(&id, LivenessOutcome::live(97.0, "ada")).await;
-    let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+    let decision = guard.verify_session(&id, &ada, &at).await.expect(name);
     assert!(decision.is_approved(), "{name}: {decision:?}");
 }
 
@@ -414,7 +427,7 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
     ] {
         let outcome = LivenessOutcome::live(99.0, "ada").reference(reference);
         let id = session(h, &guard, &ada, &at, outcome).await;
-        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
         let violations = err.as_refusal().map(|r| r.violations());
         match reference {
             ReferenceImage::Stored(Stored::SseS3) => assert!(
@@ -464,7 +477,7 @@ pub async fn a_reference_image_not_where_the_guard_put_it_is_never_compared(
     ] {
         let outcome = LivenessOutcome::live(99.0, "ada").reference(reference);
         let id = session(h, &guard, &ada, &at, outcome).await;
-        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
         assert!(
             matches!(
                 liveness_refusal(&err),
@@ -501,7 +514,7 @@ pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
         let at = kiosk(at);
         let outcome = LivenessOutcome::live(99.0, "ada").challenge(challenge);
         let id = session(h, &guard, &ada, &at, outcome).await;
-        let decision = guard.verify_liveness(&id, &ada, &at).await.expect(name);
+        let decision = guard.verify_session(&id, &ada, &at).await.expect(name);
         assert_eq!(
             decision.verdict(),
             &LivenessVerdict::NotLive(NotLiveReason::ChallengeNotAllowed {
@@ -520,9 +533,9 @@ pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
 
     // Allowed explicitly: requested after the stronger one, and approved.
     let (policy, liveness) = policies(h);
-    let relaxed = h.guard(policy, liveness.allow_face_movement_challenge(), None);
+    let relaxed = h.face_liveness(policy, liveness.allow_face_movement_challenge(), None);
     let at = kiosk("kiosk-challenge-relaxed");
-    let started = relaxed.start_liveness(&ada, &at).await.expect(name);
+    let started = relaxed.start_session(&ada, &at).await.expect(name);
     assert_eq!(
         h.started().pop().expect("a request").challenge_preferences,
         ["FaceMovementAndLightChallenge", "FaceMovementChallenge"],
@@ -534,7 +547,7 @@ pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
     )
     .await;
     let decision = relaxed
-        .verify_liveness(started.id(), &ada, &at)
+        .verify_session(started.id(), &ada, &at)
         .await
         .expect(name);
     assert!(decision.is_approved(), "{name}: {decision:?}");
@@ -550,7 +563,7 @@ pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHa
     let grace = h.enroll("grace").await;
     let compares = h.compare_calls();
     let id = session(h, &guard, &grace, &at, LivenessOutcome::live(99.0, "grace")).await;
-    let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+    let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
     assert!(
         matches!(
             liveness_refusal(&err),
@@ -563,7 +576,7 @@ pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHa
     let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
     let elsewhere = kiosk("kiosk-elsewhere");
     let err = guard
-        .verify_liveness(&id, &ada, &elsewhere)
+        .verify_session(&id, &ada, &elsewhere)
         .await
         .expect_err(name);
     assert!(
@@ -583,12 +596,12 @@ pub async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
     let (guard, ada, at) = compliant(h, "kiosk-reuse").await;
     let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
     assert!(guard
-        .verify_liveness(&id, &ada, &at)
+        .verify_session(&id, &ada, &at)
         .await
         .expect(name)
         .is_approved());
     let calls = (h.liveness_calls(), h.compare_calls());
-    let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+    let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
     assert!(
         matches!(
             liveness_refusal(&err),
@@ -608,7 +621,7 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
     let grace = h.enroll("grace").await;
     let (policy, liveness) = policies(h);
     let limit = FailureLimit::new(2, Duration::from_secs(180), Duration::from_secs(1800));
-    let guard = h.guard(policy, liveness.with_failure_limit(limit), None);
+    let guard = h.face_liveness(policy, liveness.with_failure_limit(limit), None);
     let at = kiosk("kiosk-attacked");
     // A printed photo fails liveness; the face of another member does not
     // match.
@@ -620,15 +633,12 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
         LivenessOutcome::ended(LivenessStatus::Failed),
     )
     .await;
-    let pending = guard.start_liveness(&ada, &at).await.expect(name);
+    let pending = guard.start_session(&ada, &at).await.expect(name);
     let other_face = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "grace")).await;
-    let d = guard
-        .verify_liveness(&printed, &ada, &at)
-        .await
-        .expect(name);
+    let d = guard.verify_session(&printed, &ada, &at).await.expect(name);
     assert!(matches!(d.verdict(), LivenessVerdict::NotLive(_)), "{name}");
     let d = guard
-        .verify_liveness(&other_face, &ada, &at)
+        .verify_session(&other_face, &ada, &at)
         .await
         .expect(name);
     assert_eq!(
@@ -648,11 +658,11 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
         )
     };
     let err = guard
-        .verify_liveness(pending.id(), &ada, &at)
+        .verify_session(pending.id(), &ada, &at)
         .await
         .expect_err(name);
     assert!(locked(&err), "{name}: {err}");
-    let err = guard.start_liveness(&grace, &at).await.expect_err(name);
+    let err = guard.start_session(&grace, &at).await.expect_err(name);
     assert!(locked(&err), "{name}: {err}");
     assert_eq!(
         (h.liveness_calls(), h.compare_calls()),
@@ -661,7 +671,7 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
     );
     // Another kiosk works.
     guard
-        .start_liveness(&grace, &kiosk("kiosk-next-door"))
+        .start_session(&grace, &kiosk("kiosk-next-door"))
         .await
         .expect(name);
 }
@@ -677,10 +687,10 @@ pub async fn a_non_compliant_output_bucket_gets_no_session(h: &dyn LivenessHarne
     ] {
         h.set_output_posture(posture).await;
         let (policy, liveness) = policies(h);
-        let guard = h.guard(policy, liveness, None);
+        let guard = h.face_liveness(policy, liveness, None);
         let calls = h.liveness_calls();
         let err = guard
-            .start_liveness(&ada, &kiosk("kiosk-posture"))
+            .start_session(&ada, &kiosk("kiosk-posture"))
             .await
             .expect_err(name);
         assert!(
@@ -705,7 +715,7 @@ pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn L
     let id = LivenessSessionId::parse("00000000-0000-4000-8000-00000000ffff").expect("a UUID");
     for service in [Service::Rekognition, Service::S3] {
         let (policy, liveness) = policies(h);
-        let guard = h.guard(policy, liveness, Some(service));
+        let guard = h.face_liveness(policy, liveness, Some(service));
         let calls = (h.liveness_calls(), h.compare_calls());
         let insecure = |e: &Error| {
             e.as_refusal().is_some_and(|r| {
@@ -715,9 +725,9 @@ pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn L
             })
         };
         let at = kiosk("kiosk-http");
-        let err = guard.start_liveness(&ada, &at).await.expect_err(name);
+        let err = guard.start_session(&ada, &at).await.expect_err(name);
         assert!(insecure(&err), "{name}: {service}: {err}");
-        let err = guard.verify_liveness(&id, &ada, &at).await.expect_err(name);
+        let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
         assert!(insecure(&err), "{name}: {service}: {err}");
         assert_eq!((h.liveness_calls(), h.compare_calls()), calls, "{name}");
     }
@@ -730,11 +740,11 @@ pub async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dy
     let ada = h.enroll("ada").await;
     let unpinned = S3ObjectRef::new(ada.bucket(), ada.key()).expect("a reference");
     let (policy, liveness) = policies(h);
-    let guard = h.guard(policy, liveness, None);
+    let guard = h.face_liveness(policy, liveness, None);
     let id = LivenessSessionId::parse("00000000-0000-4000-8000-00000000fffe").expect("a UUID");
     let calls = h.liveness_calls();
     let err = guard
-        .verify_liveness(&id, &unpinned, &kiosk("kiosk-unpinned"))
+        .verify_session(&id, &unpinned, &kiosk("kiosk-unpinned"))
         .await
         .expect_err(name);
     assert!(
@@ -807,12 +817,12 @@ impl LivenessHarness for InMemoryLivenessHarness {
         let key = (posture != OutputPosture::SseS3Default).then_some(KEY);
         self.aws.set_default_encryption(OUTPUT, key);
     }
-    fn guard(
+    fn face_liveness(
         &self,
         policy: Policy,
         liveness: LivenessPolicy,
         plain_http: Option<Service>,
-    ) -> Guard {
+    ) -> FaceLiveness {
         let plain = |service: Service| plain_http == Some(service);
         let analyzer = if plain(Service::Rekognition) {
             self.aws
@@ -828,12 +838,12 @@ impl LivenessHarness for InMemoryLivenessHarness {
         } else {
             self.aws.clone()
         };
-        Guard::builder(s3, analyzer)
-            .policy(policy)
-            .liveness(liveness)
-            .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
-            .build()
-            .expect("a guard")
+        Guard::new(
+            PhotoStore::new(s3, policy),
+            analyzer,
+            OptOutEvidence::attested("conformance suite").expect("evidence"),
+        )
+        .liveness(liveness)
     }
     async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
         let mut sim = match outcome.confidence {
@@ -868,7 +878,7 @@ impl LivenessHarness for InMemoryLivenessHarness {
             .liveness_requests()
             .into_iter()
             .map(|r| StartedSession {
-                kms_key: r.kms_key().as_str().to_owned(),
+                kms_key: r.kms_key().map(|k| k.as_str().to_owned()),
                 output_bucket: r.output_bucket().to_owned(),
                 output_prefix: r.output_prefix().to_owned(),
                 audit_images_limit: r.audit_images_limit(),

@@ -33,7 +33,7 @@ use crate::backend::{
     DetectFacesRequest, GetFaceLivenessSessionResultsRequest, LivenessFacts, LivenessSessionId,
     RekognitionBackend, VerifiedImage,
 };
-use crate::guard::{CheckedImage, Guard};
+use crate::guard::{CheckedImage, Guard, PhotoStore};
 use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef, Service};
 use crate::memory::{InMemoryBackend, SimulatedObject};
 use crate::opt_out::OptOutEvidence;
@@ -104,7 +104,7 @@ pub async fn run_all(h: &dyn Harness) {
 }
 
 fn allow(h: &dyn Harness) -> Policy {
-    Policy::new().allow_kms_key(h.kms_key())
+    Policy::allow_kms_key(h.kms_key()).with_versioning_required(false)
 }
 
 /// SSE-KMS under an allowed key is compared, and Rekognition is asked for
@@ -118,7 +118,7 @@ pub async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
         v1.is_some() && v2.is_some() && v1 != v2,
         "{name}: a versioned bucket: {v1:?} {v2:?}"
     );
-    let guard = h.guard(allow(h).require_versioning(true));
+    let guard = h.guard(allow(h).with_versioning_required(true));
     let before = h.compared_sources().len();
 
     let decision = guard
@@ -161,7 +161,7 @@ pub async fn a_named_version_is_compared_after_a_non_compliant_upload(h: &dyn Ha
         .await
         .expect("a versioned bucket");
     h.put("conformance/grace.jpg", Stored::SseS3).await;
-    let guard = h.guard(allow(h).require_versioning(true));
+    let guard = h.guard(allow(h).with_versioning_required(true));
     let before = h.compared_sources().len();
     let pinned = h
         .reference("conformance/grace.jpg")
@@ -197,7 +197,7 @@ pub async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harnes
     let name = h.name();
     h.put("conformance/alan.jpg", Stored::SseS3).await;
     h.put("conformance/plain.jpg", Stored::Unencrypted).await;
-    let guard = h.guard(Policy::new());
+    let guard = h.guard(Policy::any_kms_key().with_versioning_required(false));
     let before = h.compared_sources().len();
     for (key, found) in [
         ("conformance/alan.jpg", SseAlgorithm::Aes256),
@@ -262,7 +262,8 @@ pub async fn a_key_outside_the_allowlist_is_refused_with_nothing_sent(h: &dyn Ha
 pub async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn Harness) {
     let name = h.name();
     h.put("conformance/ada-http.jpg", Stored::SseKms).await;
-    let (guard, plain) = h.guard_with_plain_http_rekognition(Policy::new());
+    let (guard, plain) =
+        h.guard_with_plain_http_rekognition(Policy::any_kms_key().with_versioning_required(false));
     let before = h.compared_sources().len();
     let err = guard
         .compare(h.reference("conformance/ada-http.jpg"), h.live_photo())
@@ -401,11 +402,11 @@ impl Harness for InMemoryHarness {
             aws: self.aws.clone(),
             compared: self.compared.clone(),
         };
-        Guard::builder(self.aws.clone(), analyzer)
-            .policy(policy)
-            .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
-            .build()
-            .expect("a guard")
+        Guard::new(
+            PhotoStore::new(self.aws.clone(), policy),
+            analyzer,
+            OptOutEvidence::attested("conformance suite").expect("evidence"),
+        )
     }
     fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
         let plain = "http://rekognition.in-memory.invalid".to_owned();
@@ -413,11 +414,11 @@ impl Harness for InMemoryHarness {
             aws: self.aws.clone().with_rekognition_endpoint(&plain),
             compared: self.compared.clone(),
         };
-        let guard = Guard::builder(self.aws.clone(), analyzer)
-            .policy(policy)
-            .opt_out(OptOutEvidence::attested("conformance suite").expect("evidence"))
-            .build()
-            .expect("a guard");
+        let guard = Guard::new(
+            PhotoStore::new(self.aws.clone(), policy),
+            analyzer,
+            OptOutEvidence::attested("conformance suite").expect("evidence"),
+        );
         (guard, plain)
     }
     fn compared_sources(&self) -> Vec<ComparedSource> {

@@ -73,7 +73,7 @@ impl Guard {
                 decision = failure(e),
                 source = %labels.0,
                 target = %labels.1,
-                threshold = %self.policy.threshold(),
+                threshold = %self.policy().similarity_threshold(),
                 opt_out = self.opt_out.kind(),
                 reasons = %e,
                 "face comparison not performed"

@@ -1,11 +1,11 @@
-//! Erasure on the guarded path: every version and delete marker of one
+//! Erasure by the photo store: every version and delete marker of one
 //! key, confirmed by listing again. The rules are in [`crate::erasure`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use super::path::backend_error;
-use super::Guard;
+use super::PhotoStore;
 use crate::backend::{BackendError, BackendErrorKind};
 use crate::backend::{
     DeleteObjectVersionRequest, GetBucketVersioningRequest, ListObjectVersionsRequest, S3Backend,
@@ -15,13 +15,14 @@ use crate::erasure::{
     BlockReason, EraseOptions, ErasedVersion, ErasureReceipt, MemberRecord, RemainingVersion,
     RetentionPolicy, StoredVersion, SweepSummary,
 };
-use crate::error::{ConfigError, Error};
+use crate::error::Error;
 use crate::input::{has_dot_segment, InputError, S3ObjectRef, Service};
+use crate::liveness::LivenessPolicy;
 use crate::refusal::Operation;
 use crate::text::Quoted;
 use crate::text::AUDIT_TARGET;
 
-impl Guard {
+impl PhotoStore {
     /// Erases **every version and delete marker of exactly `object`'s
     /// key** (S3's `null` version included), by version id, then lists
     /// again to confirm nothing remains. Keys that merely share the prefix
@@ -95,50 +96,43 @@ impl Guard {
             }
             .into());
         }
-        self.clear(OP, []).await?;
         // Whatever happens next, no pass of this key may outlive it.
         self.forget_check(object);
         let result = erase_key(
             self.s3.as_ref(),
             object,
             options,
-            self.policy.bucket_owner().cloned(),
+            self.policy.expected_bucket_owner().cloned(),
         )
         .await;
         self.forget_check(object);
         result.map_err(|e| backend_error(OP, e))
     }
 
-    /// Erases the output images of `member`'s Face Liveness sessions:
-    /// every key under the member's output prefix, at every kiosk
+    /// Erases the output images of `member`'s Face Liveness sessions under
+    /// `liveness` (its output bucket and prefix): every key under the
+    /// member's output prefix, at every kiosk
     /// ([`LivenessPolicy::member_prefix`](crate::liveness::LivenessPolicy::member_prefix)),
     /// each as [`erase`](Self::erase) erases a key. One receipt per key.
     ///
     /// # Errors
-    /// As [`erase`](Self::erase); [`Error::Config`] without a liveness
-    /// policy; [`Error::Backend`] when the listing names a key outside the
+    /// As [`erase`](Self::erase); [`Error::Backend`] when the listing names a key outside the
     /// member's prefix or with a `.` or `..` segment (nothing erased).
     pub async fn erase_liveness_artifacts(
         &self,
         member: &S3ObjectRef,
+        liveness: &LivenessPolicy,
         options: EraseOptions,
     ) -> Result<Vec<ErasureReceipt>, Error> {
         const OP: Operation = Operation::Erase;
-        let liveness = self.liveness.as_ref().ok_or_else(|| {
-            Error::from(ConfigError::Invalid(
-                "this guard has no Face Liveness policy: build it with GuardBuilder::liveness"
-                    .into(),
-            ))
-        })?;
         let bucket = liveness.output_bucket();
-        self.clear(OP, []).await?;
         let prefix = liveness.member_prefix(member);
         let listed = self
             .s3
             .list_object_versions(&ListObjectVersionsRequest::new(
                 bucket,
                 &prefix,
-                self.policy.bucket_owner().cloned(),
+                self.policy.expected_bucket_owner().cloned(),
             ))
             .await
             .map_err(|e| backend_error(OP, e))?;
@@ -182,24 +176,16 @@ impl Guard {
     /// Records are counted per distinct photo (bucket and key): a photo
     /// listed twice is one member, due only when its **latest** last
     /// interaction is older than the policy allows, and erased once.
+    ///
+    /// `as_of` is the instant the sweep judges ages against: usually
+    /// `SystemTime::now()`; one fixed instant for sweeps (or tests) that
+    /// must agree on it.
     pub async fn sweep_retention(
         &self,
         records: impl IntoIterator<Item = MemberRecord>,
         policy: &RetentionPolicy,
         options: EraseOptions,
-    ) -> SweepSummary {
-        self.sweep_retention_at(records, policy, options, SystemTime::now())
-            .await
-    }
-
-    /// [`sweep_retention`](Self::sweep_retention) as of `now` (for tests
-    /// and for sweeps that must agree on one instant).
-    pub async fn sweep_retention_at(
-        &self,
-        records: impl IntoIterator<Item = MemberRecord>,
-        policy: &RetentionPolicy,
-        options: EraseOptions,
-        now: SystemTime,
+        as_of: SystemTime,
     ) -> SweepSummary {
         let mut summary = SweepSummary {
             dry_run: options.is_dry_run(),
@@ -227,7 +213,7 @@ impl Guard {
         }
         for record in photos {
             summary.examined += 1;
-            if !policy.is_due(&record, now) {
+            if !policy.is_due(&record, as_of) {
                 continue;
             }
             // The key, whatever version the record pins.
@@ -238,7 +224,7 @@ impl Guard {
             };
             match result {
                 Ok(receipt) => summary.receipts.push(receipt),
-                Err(e) => summary.failed.push((record.reference, e.to_string())),
+                Err(e) => summary.failed.push((record.reference, e)),
             }
         }
         tracing::info!(

@@ -6,7 +6,7 @@
 use tokio::task::{JoinError, JoinSet};
 
 use super::path::backend_error;
-use super::Guard;
+use super::PhotoStore;
 use crate::backend::{
     BackendError, BackendErrorKind, GetBucketVersioningRequest, GetObjectRequest,
     HeadObjectRequest, ReencryptRequest, S3Backend,
@@ -121,7 +121,7 @@ enum KeyOutcome {
     Unchecked,
 }
 
-impl Guard {
+impl PhotoStore {
     /// Audits at-rest compliance of every object version an S3 Inventory
     /// report lists: `manifest` is the report's `manifest.json`
     /// (`s3://DESTINATION/PREFIX/SOURCE-BUCKET/CONFIG-ID/YYYY-MM-DDTHH-MMZ/manifest.json`).
@@ -196,17 +196,16 @@ impl Guard {
         remediation: &mut dyn RemediationSink,
     ) -> Result<InventoryReport, Error> {
         let reader = self.s3.as_ref();
-        if options.checks_kms_keys() && self.policy.allowed_kms_keys().is_empty() {
+        if options.checks_kms_keys() && self.policy.kms_keys().is_none() {
             return Err(ConfigError::Invalid(
-                "KMS key checks need an allowlist: add the allowed keys with Policy::allow_kms_key"
+                "KMS key checks need an allowlist, and this policy allows any SSE-KMS key: build it with Policy::allow_kms_key"
                     .into(),
             )
             .into());
         }
         let checksum_ref = InventoryManifest::checksum_object(manifest_ref)?;
-        self.clear(OP, []).await?;
 
-        let owner = self.policy.bucket_owner().cloned();
+        let owner = self.policy.expected_bucket_owner().cloned();
         let read = |object: &S3ObjectRef| GetObjectRequest::new(object.clone(), owner.clone());
         let checksum = read_small(reader, &read(&checksum_ref)).await?;
         let json = read_small(reader, &read(manifest_ref)).await?;
@@ -460,7 +459,7 @@ impl Guard {
             tracing::warn!(object = %object, "KMS key check skipped: the key has a '.' or '..' segment; counted as unchecked");
             return (check, KeyOutcome::Unchecked);
         }
-        let request = HeadObjectRequest::new(object, self.policy.bucket_owner().cloned());
+        let request = HeadObjectRequest::new(object, self.policy.expected_bucket_owner().cloned());
         let outcome = match self.s3.head_object(&request).await {
             // An answer about another version than the one asked about
             // says nothing about this one.
@@ -648,7 +647,7 @@ async fn read_small(reader: &dyn S3Backend, request: &GetObjectRequest) -> Resul
     Ok(bytes)
 }
 
-impl Guard {
+impl PhotoStore {
     /// Fixes one version found by [`audit_inventory`](Self::audit_inventory):
     /// re-encrypts it with SSE-KMS under `kms_key` (which must be in the
     /// policy's allowlist), then checks with HeadObject that the version
@@ -697,8 +696,7 @@ impl Guard {
             }
             .into());
         }
-        self.clear(OP, []).await?;
-        let owner = self.policy.bucket_owner().cloned();
+        let owner = self.policy.expected_bucket_owner().cloned();
         let head = |o: S3ObjectRef| HeadObjectRequest::new(o, owner.clone());
         let unpinned = S3ObjectRef::new(object.bucket(), object.key())?;
         // A copy reads the key's current version: it must be the version

@@ -13,7 +13,7 @@ use crate::backend::{
     GetFaceLivenessSessionResultsRequest,
 };
 use crate::decision::{CheckedImage, Verdict};
-use crate::error::{ConfigError, Error};
+use crate::error::Error;
 use crate::input::{has_dot_segment, names_immutable_version, ImageInput, S3ObjectRef, Service};
 use crate::liveness::{
     Attempt, FailureLimiter, KioskId, LivenessDecision, LivenessFacts, LivenessImage,
@@ -32,11 +32,43 @@ pub(super) struct State {
     posture: PostureCache,
 }
 
+/// Face Liveness for a [`Guard`] under a [`LivenessPolicy`]: start a
+/// session for a member at a kiosk ([`start_session`](Self::start_session)),
+/// verify it and compare its reference image with the member's photo
+/// ([`verify_session`](Self::verify_session)).
+///
+/// Made by [`Guard::liveness`]; cheap to make and to clone. What Face
+/// Liveness remembers (failures per kiosk, sessions already verified,
+/// output buckets whose audit passed) belongs to the guard and its clones,
+/// so every `FaceLiveness` made from them shares it. Erase a member's
+/// session images with
+/// [`PhotoStore::erase_liveness_artifacts`](crate::PhotoStore::erase_liveness_artifacts).
+#[derive(Debug, Clone)]
+pub struct FaceLiveness {
+    guard: Guard,
+    liveness: LivenessPolicy,
+}
+
 impl Guard {
+    /// Face Liveness on this guard under `policy`.
+    pub fn liveness(&self, policy: LivenessPolicy) -> FaceLiveness {
+        FaceLiveness {
+            guard: self.clone(),
+            liveness: policy,
+        }
+    }
+}
+
+impl FaceLiveness {
+    /// The Face Liveness policy.
+    pub fn policy(&self) -> &LivenessPolicy {
+        &self.liveness
+    }
+
     /// Starts a Face Liveness session for `member` at `kiosk`
     /// (Rekognition `CreateFaceLivenessSession`). Give the session id to
     /// the kiosk's client component (AWS Amplify `FaceLivenessDetector`),
-    /// then call [`verify_liveness`](Self::verify_liveness) with the same
+    /// then call [`verify_session`](Self::verify_session) with the same
     /// member.
     ///
     /// Before anything is sent: the kiosk must not be locked
@@ -45,7 +77,9 @@ impl Guard {
     /// the output bucket must have no
     /// [at-rest findings](crate::posture::BucketAudit::at_rest_findings)
     /// (audited once per [`LivenessPolicy::posture_ttl`]). The session gets
-    /// the policy's first allowed KMS key, the output bucket, a key prefix
+    /// the policy's first allowed KMS key (none for
+    /// [`Policy::any_kms_key`](crate::Policy::any_kms_key): the output
+    /// bucket's default key), the output bucket, a key prefix
     /// carrying [`member_tag`](crate::liveness::member_tag) and
     /// [`kiosk_tag`](crate::liveness::kiosk_tag) (binding the session to
     /// the member and the kiosk), the audit image limit, the allowed
@@ -54,12 +88,10 @@ impl Guard {
     /// token.
     ///
     /// # Errors
-    /// [`Error::Config`] without a [`LivenessPolicy`] or an allowed KMS
-    /// key; [`Error::Refused`] (nothing sent to
-    /// Rekognition) for a locked kiosk, an insecure endpoint, missing
+    /// [`Error::Refused`] (nothing sent to Rekognition) for a locked kiosk, an insecure endpoint, missing
     /// opt-out evidence or a non-compliant output bucket;
     /// [`Error::Backend`] when the audit or the call failed.
-    pub async fn start_liveness(
+    pub async fn start_session(
         &self,
         member: &S3ObjectRef,
         kiosk: &KioskId,
@@ -72,7 +104,7 @@ impl Guard {
                 session_id = %session.id(),
                 member = %member,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
-                opt_out = self.opt_out.kind(),
+                opt_out = self.guard.opt_out.kind(),
                 "face liveness session started"
             ),
             Err(e) => tracing::warn!(
@@ -93,25 +125,23 @@ impl Guard {
         kiosk: &KioskId,
     ) -> Result<LivenessSession, Error> {
         const OP: Operation = Operation::StartLiveness;
-        let liveness = self.liveness_policy()?;
+        let liveness = &self.liveness;
         self.kiosk_unlocked(OP, kiosk)?;
-        let kms_key = self.policy.allowed_kms_keys().first().ok_or_else(|| {
-            ConfigError::Invalid(
-                "Face Liveness needs a KMS key for the session: add one with Policy::allow_kms_key (the first is used)".into(),
-            )
-        })?;
+        let kms_key = self.guard.policy().key_for_new_objects().cloned();
         let bucket = liveness.output_bucket();
         // The opt-out.
-        self.clear(OP, []).await?;
+        self.guard.clear(OP, []).await?;
 
-        let state = &self.liveness_state;
+        let state = &self.guard.liveness_state;
         if !state
             .posture
             .fresh(bucket, liveness.posture_ttl(), Instant::now())
         {
             let audit = self
+                .guard
+                .store
                 .s3
-                .audit_bucket(bucket, &self.policy)
+                .audit_bucket(bucket, self.guard.policy())
                 .await
                 .map_err(|e| backend_error(OP, e))?;
             let findings: Vec<_> = audit.at_rest_findings().cloned().collect();
@@ -129,7 +159,7 @@ impl Guard {
         }
 
         let request = CreateFaceLivenessSessionRequest::new(
-            kms_key.clone(),
+            kms_key,
             bucket.to_owned(),
             liveness.output_prefix_for(member, kiosk),
             liveness.audit_images_limit(),
@@ -139,6 +169,7 @@ impl Guard {
         // Rekognition's three minutes start no earlier than this.
         let started_at = SystemTime::now();
         let id = self
+            .guard
             .rekognition
             .create_face_liveness_session(request)
             .await
@@ -186,10 +217,9 @@ impl Guard {
     /// locked ([`KioskLocked`](LivenessViolation::KioskLocked)).
     ///
     /// # Errors
-    /// [`Error::Config`] without a [`LivenessPolicy`]; [`Error::Refused`]
-    /// for the refusals above (nothing compared); [`Error::Backend`] when a
+    /// [`Error::Refused`] for the refusals above (nothing compared); [`Error::Backend`] when a
     /// call failed or Rekognition answered something unusable.
-    pub async fn verify_liveness(
+    pub async fn verify_session(
         &self,
         session_id: &LivenessSessionId,
         member: &S3ObjectRef,
@@ -239,7 +269,7 @@ impl Guard {
         kiosk: &KioskId,
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
-        let liveness = self.liveness_policy()?;
+        let liveness = &self.liveness;
         // Reserved before any AWS call, and held until the check is
         // decided: a failure counts, anything else frees the place.
         let attempt = self.reserve_attempt(OP, kiosk, liveness)?;
@@ -255,9 +285,12 @@ impl Guard {
         // Endpoints, opt-out and the member's photo before Rekognition is
         // asked anything (a handed-in client's endpoint is only seen on
         // the wire, so S3 is tried first).
-        let clearance = self.clear(OP, [ImageInput::S3(member.clone())]).await?;
+        let clearance = self
+            .guard
+            .clear(OP, [ImageInput::S3(member.clone())])
+            .await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
-        let state = &self.liveness_state;
+        let state = &self.guard.liveness_state;
         if !state.used.claim(session_id) {
             return Err(refused(
                 OP,
@@ -294,6 +327,7 @@ impl Guard {
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
         let facts = self
+            .guard
             .rekognition
             .get_face_liveness_session_results(GetFaceLivenessSessionResultsRequest::new(
                 session_id.clone(),
@@ -311,7 +345,7 @@ impl Guard {
             liveness_threshold: liveness.threshold(),
             source,
             target,
-            threshold: self.policy.threshold(),
+            threshold: self.guard.policy().similarity_threshold(),
             opt_out,
         };
 
@@ -347,6 +381,7 @@ impl Guard {
 
         // Both images at rest, then the comparison, version-pinned.
         let clearance = self
+            .guard
             .clear(
                 OP,
                 [ImageInput::S3(member.clone()), ImageInput::S3(reference)],
@@ -356,10 +391,15 @@ impl Guard {
         let [source, target] = clearance.images;
         let checked_source = CheckedImage::of(&source.image, source.origin);
         let checked_target = CheckedImage::of(&target.image, target.origin);
-        let threshold = self.policy.threshold();
-        let request =
-            CompareFacesRequest::new(source.image, target.image, threshold, self.policy.quality());
+        let threshold = self.guard.policy().similarity_threshold();
+        let request = CompareFacesRequest::new(
+            source.image,
+            target.image,
+            threshold,
+            self.guard.policy().quality_filter(),
+        );
         let compared = self
+            .guard
             .rekognition
             .compare_faces(request)
             .await
@@ -376,16 +416,6 @@ impl Guard {
         ))
     }
 
-    fn liveness_policy(&self) -> Result<&LivenessPolicy, Error> {
-        self.liveness.as_ref().ok_or_else(|| {
-            ConfigError::Invalid(
-                "this guard has no Face Liveness policy: build it with GuardBuilder::liveness"
-                    .into(),
-            )
-            .into()
-        })
-    }
-
     /// Reserves one check of `kiosk` under the failure limit, or refuses
     /// it (locked, or no room left), before any AWS call.
     fn reserve_attempt(
@@ -394,7 +424,8 @@ impl Guard {
         kiosk: &KioskId,
         liveness: &LivenessPolicy,
     ) -> Result<Attempt<'_>, Error> {
-        self.liveness_state
+        self.guard
+            .liveness_state
             .limiter
             .reserve(kiosk, liveness.failure_limit(), Instant::now())
             .map_err(|not_now| {
@@ -414,7 +445,8 @@ impl Guard {
 
     /// Refuses a locked kiosk, before any AWS call.
     fn kiosk_unlocked(&self, operation: Operation, kiosk: &KioskId) -> Result<(), Error> {
-        self.liveness_state
+        self.guard
+            .liveness_state
             .limiter
             .check(kiosk, Instant::now())
             .map_err(|retry_after| {

@@ -1,5 +1,7 @@
-//! The guard: every operation takes one guarded path (`path.rs`) that
-//! checks the three requirements before any backend is called, then calls
+//! The photo store (`store.rs`: S3 only, no opt-out evidence) and the
+//! guard (a store, Rekognition and the opt-out evidence). Every operation
+//! that sends an image to Rekognition takes one guarded path (`path.rs`)
+//! that checks the requirements before the backend is called, then calls
 //! exactly one backend method with the proofs.
 
 mod audit;
@@ -7,172 +9,127 @@ mod erasure;
 mod inventory;
 mod liveness;
 mod path;
+mod store;
 mod verdict;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use crate::decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
+pub use liveness::FaceLiveness;
+pub use store::PhotoStore;
 
 use audit::InputLabel;
-use path::{backend_error, internal_error, refused};
+use path::{backend_error, internal_error};
 use verdict::verdict_from;
 
-use crate::at_rest::{AtRestViolation, VerifiedS3Object};
+use crate::at_rest::VerifiedS3Object;
 use crate::backend::{
     BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts, DetectFacesRequest,
-    PutObjectRequest, RekognitionBackend, S3Backend, VerifiedImage,
+    RekognitionBackend,
 };
-use crate::cache::{CacheConfig, VerificationCache};
-use crate::error::{ConfigError, Error};
-use crate::input::{
-    names_immutable_version, FaceImage, ImageInput, InputError, S3ObjectRef, NULL_VERSION_ID,
-};
-use crate::liveness::LivenessPolicy;
+use crate::error::Error;
+use crate::input::{FaceImage, ImageInput, S3ObjectRef};
 use crate::opt_out::{OptOutEvidence, OptOutRecord};
 use crate::policy::{Policy, SimilarityThreshold};
 use crate::quality::{FaceAssessment, QualityPolicy, GATE_ATTRIBUTES};
-use crate::refusal::{Operation, Violation};
+use crate::refusal::Operation;
 
 /// Refuses face operations that break the privacy policy, and runs the
-/// ones that keep it.
+/// ones that keep it: everything that sends an image to Amazon
+/// Rekognition (CompareFaces, the enrollment quality gate, Face
+/// Liveness).
 ///
-/// Build one with [`Guard::builder`]; see the [crate docs](crate) for the
-/// guarantees and an example. Cheap to clone; clones share the
-/// verification cache.
+/// A guard is a [`PhotoStore`] (the S3 side and the policy), a
+/// Rekognition backend and the AI services opt-out evidence, all three
+/// required by [`Guard::new`]: a guard without evidence cannot exist.
+/// S3-only work (storing, erasing, auditing) needs no guard: use the
+/// store. See the [crate docs](crate) for the guarantees and an example.
+/// Cheap to clone; clones share the verification cache and the Face
+/// Liveness state.
 #[derive(Clone)]
 pub struct Guard {
-    s3: Arc<dyn S3Backend>,
+    store: PhotoStore,
     rekognition: Arc<dyn RekognitionBackend>,
-    policy: Policy,
     quality: QualityPolicy,
-    liveness: Option<LivenessPolicy>,
     opt_out: OptOutEvidence,
-    cache: Option<Arc<VerificationCache>>,
     liveness_state: Arc<liveness::State>,
 }
 
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
-            .field("s3", &self.s3)
+            .field("store", &self.store)
             .field("rekognition", &self.rekognition)
-            .field("policy", &self.policy)
             .field("quality", &self.quality)
-            .field("liveness", &self.liveness)
             .field("opt_out", &self.opt_out)
             .finish()
-    }
-}
-
-/// Builds a [`Guard`]. Opt-out evidence is required: [`build`](Self::build)
-/// fails without it.
-#[must_use]
-pub struct GuardBuilder {
-    s3: Arc<dyn S3Backend>,
-    rekognition: Arc<dyn RekognitionBackend>,
-    policy: Policy,
-    quality: QualityPolicy,
-    liveness: Option<LivenessPolicy>,
-    opt_out: Option<OptOutEvidence>,
-    cache: Option<CacheConfig>,
-}
-
-impl fmt::Debug for GuardBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardBuilder")
-            .field("s3", &self.s3)
-            .field("rekognition", &self.rekognition)
-            .field("policy", &self.policy)
-            .field("quality", &self.quality)
-            .field("liveness", &self.liveness)
-            .field("opt_out", &self.opt_out)
-            .finish()
-    }
-}
-
-impl GuardBuilder {
-    /// Sets the policy (default: [`Policy::new`]).
-    pub fn policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Sets the enrollment quality gate (default: [`QualityPolicy::default`]).
-    pub fn quality_gate(mut self, gate: QualityPolicy) -> Self {
-        self.quality = gate;
-        self
-    }
-
-    /// Enables Face Liveness ([`Guard::start_liveness`],
-    /// [`Guard::verify_liveness`]) with `policy`.
-    pub fn liveness(mut self, policy: LivenessPolicy) -> Self {
-        self.liveness = Some(policy);
-        self
-    }
-
-    /// Sets the verification cache (on by default, see [`CacheConfig`]).
-    pub fn verification_cache(mut self, config: CacheConfig) -> Self {
-        self.cache = Some(config);
-        self
-    }
-
-    /// Turns the verification cache off: every S3 image is checked with
-    /// HeadObject on every operation.
-    pub fn without_verification_cache(mut self) -> Self {
-        self.cache = None;
-        self
-    }
-
-    /// Sets the opt-out evidence. Required.
-    pub fn opt_out(mut self, evidence: OptOutEvidence) -> Self {
-        self.opt_out = Some(evidence);
-        self
-    }
-
-    /// Builds the guard.
-    ///
-    /// # Errors
-    /// [`ConfigError::MissingOptOutEvidence`] when no opt-out evidence was
-    /// given: there is no default.
-    pub fn build(self) -> Result<Guard, ConfigError> {
-        let opt_out = self.opt_out.ok_or(ConfigError::MissingOptOutEvidence)?;
-        Ok(Guard {
-            s3: self.s3,
-            rekognition: self.rekognition,
-            policy: self.policy,
-            quality: self.quality,
-            liveness: self.liveness,
-            opt_out,
-            cache: self.cache.map(|c| Arc::new(VerificationCache::new(c))),
-            liveness_state: Arc::default(),
-        })
     }
 }
 
 impl Guard {
-    /// Starts a guard over S3 and Rekognition backends, often one backend
-    /// implementing both ([`AwsBackend`](crate::aws::AwsBackend),
-    /// [`InMemoryBackend`](crate::memory::InMemoryBackend)). To share a
-    /// backend, pass an `Arc` of it: an `Arc` of a backend is a backend.
-    pub fn builder(
-        s3: impl S3Backend + 'static,
+    /// A guard over `store` (S3 and the policy) and `rekognition`, sending
+    /// images to Rekognition only while `opt_out` holds for the account
+    /// that calls it. `rekognition` is often the backend the store uses
+    /// ([`AwsBackend`](crate::aws::AwsBackend),
+    /// [`InMemoryBackend`](crate::memory::InMemoryBackend)); an `Arc` of a
+    /// backend is a backend, to share one.
+    ///
+    /// ```
+    /// use rekognition_guard::memory::InMemoryBackend;
+    /// use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy};
+    ///
+    /// # fn main() -> Result<(), rekognition_guard::Error> {
+    /// let aws = InMemoryBackend::new();
+    /// let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+    /// let guard = Guard::new(store, aws, OptOutEvidence::attested("AWS Support case 1234567890")?);
+    /// # let _ = guard;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Without evidence there is no guard, and a store alone cannot send
+    /// anything to Rekognition; neither compiles:
+    ///
+    /// ```compile_fail
+    /// # use rekognition_guard::{memory::InMemoryBackend, Guard, PhotoStore, Policy};
+    /// let aws = InMemoryBackend::new();
+    /// let guard = Guard::new(PhotoStore::new(aws.clone(), Policy::any_kms_key()), aws);
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # use rekognition_guard::{memory::InMemoryBackend, FaceImage, PhotoStore, Policy, S3ObjectRef};
+    /// # async fn f(member: S3ObjectRef, live: FaceImage) {
+    /// let store = PhotoStore::new(InMemoryBackend::new(), Policy::any_kms_key());
+    /// let decision = store.compare(member, live).await;
+    /// # }
+    /// ```
+    pub fn new(
+        store: PhotoStore,
         rekognition: impl RekognitionBackend + 'static,
-    ) -> GuardBuilder {
-        GuardBuilder {
-            s3: Arc::new(s3),
+        opt_out: OptOutEvidence,
+    ) -> Self {
+        Self {
+            store,
             rekognition: Arc::new(rekognition),
-            policy: Policy::default(),
             quality: QualityPolicy::default(),
-            liveness: None,
-            opt_out: None,
-            cache: Some(CacheConfig::default()),
+            opt_out,
+            liveness_state: Arc::default(),
         }
     }
 
-    /// The policy this guard enforces.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The same guard with `gate` as the enrollment quality gate (default:
+    /// [`QualityPolicy::default`]).
+    #[must_use]
+    pub fn with_quality_gate(mut self, gate: QualityPolicy) -> Self {
+        self.quality = gate;
+        self
+    }
+
+    /// The photo store: the S3 side of this guard, sharing its
+    /// verification cache.
+    pub fn store(&self) -> &PhotoStore {
+        &self.store
     }
 
     /// The enrollment quality gate.
@@ -180,36 +137,9 @@ impl Guard {
         &self.quality
     }
 
-    /// Checks one S3 object against the policy without comparing anything.
-    ///
-    /// # Errors
-    /// [`Error::Refused`] with every violation, or [`Error::Backend`] when
-    /// the metadata could not be read.
-    pub async fn check(&self, object: &S3ObjectRef) -> Result<VerifiedS3Object, Error> {
-        let [cleared] = self
-            .clear(Operation::CheckObject, [ImageInput::from(object)])
-            .await?
-            .images;
-        match cleared.image {
-            VerifiedImage::S3(v) => Ok(v),
-            VerifiedImage::Bytes(_) => Err(internal_error(Operation::CheckObject)),
-        }
-    }
-
-    /// Forgets every cached check of `object`'s bucket and key (all
-    /// versions), so the next operation sends HeadObject again. For
-    /// operators who re-encrypt objects in place (see [`CacheConfig`]).
-    pub fn forget_check(&self, object: &S3ObjectRef) {
-        if let Some(cache) = &self.cache {
-            cache.forget(object);
-        }
-    }
-
-    /// Forgets every cached check of this guard (and its clones).
-    pub fn forget_all_checks(&self) {
-        if let Some(cache) = &self.cache {
-            cache.clear();
-        }
+    /// The policy this guard enforces (its store's).
+    fn policy(&self) -> &Policy {
+        &self.store.policy
     }
 
     /// Compares the face in `source` (the member's reference photo) with the
@@ -241,45 +171,38 @@ impl Guard {
         const OP: Operation = Operation::CompareFaces;
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        // The guarded path (`clear`) written out, so that the backend's
-        // future is awaited here, not in a frame nested around it.
-        let mut settled = self.settle(OP, [source, target]);
-        if settled.needs_io() {
-            // Boxed, so that its state (HeadObject and opt-out verifier
-            // futures) stays out of this future: fewer instructions per
-            // call when it is not needed (cached images, attested or
-            // waived evidence). When it is, its one allocation sits beside
-            // HeadObject's I/O or the verifier's own boxed futures.
-            Box::pin(self.check_pending(&mut settled)).await;
-        }
-        let result = match self.prepare_compare(settled) {
-            Ok(PreparedCompare { request, checked }) => {
-                let facts = self.rekognition.compare_faces(request).await;
-                self.finish_compare(facts, checked)
-            }
+        let result = match self.clear(OP, [source, target]).await {
+            Ok(clearance) => match self.prepare_compare(clearance) {
+                Ok(PreparedCompare { request, checked }) => {
+                    let facts = self.rekognition.compare_faces(request).await;
+                    self.finish_compare(facts, checked)
+                }
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         self.audit_compare(&result, labels);
         result
     }
 
-    /// The request of a comparison that passed the guarded path, or the
-    /// refusal.
-    #[inline(never)]
-    fn prepare_compare(&self, settled: path::Settled<2>) -> Result<PreparedCompare, Error> {
+    /// The request of a comparison that passed the guarded path.
+    fn prepare_compare(&self, clearance: path::Clearance<2>) -> Result<PreparedCompare, Error> {
         const OP: Operation = Operation::CompareFaces;
-        let clearance = self.conclude(OP, settled)?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
         let [source, target] = clearance.images;
-        let threshold = self.policy.threshold();
+        let threshold = self.policy().similarity_threshold();
         let checked = Checked {
             source: CheckedImage::of(&source.image, source.origin),
             target: CheckedImage::of(&target.image, target.origin),
             threshold,
             opt_out,
         };
-        let request =
-            CompareFacesRequest::new(source.image, target.image, threshold, self.policy.quality());
+        let request = CompareFacesRequest::new(
+            source.image,
+            target.image,
+            threshold,
+            self.policy().quality_filter(),
+        );
         Ok(PreparedCompare { request, checked })
     }
 
@@ -315,7 +238,7 @@ impl Guard {
                 .into_iter()
                 .filter_map(CheckedImage::s3_object)
             {
-                self.forget_check(&object.reference());
+                self.store.forget_check(&object.reference());
             }
         }
         backend_error(Operation::CompareFaces, e)
@@ -355,14 +278,14 @@ impl Guard {
     }
 
     /// Enrolls a member: runs the quality gate on `image` (DetectFaces; a
-    /// photo that fails is never stored), stores it at `object` over HTTPS
-    /// with SSE-KMS under the policy's first allowed KMS key, reads it back
-    /// with HeadObject, and returns the verified, version-pinned reference
-    /// for the application to keep and compare against later.
+    /// photo that fails is never stored), then stores it as
+    /// [`PhotoStore::store_reference`] does (SSE-KMS under the policy's
+    /// first allowed key, read back with HeadObject), and returns the
+    /// verified, version-pinned reference for the application to keep and
+    /// compare against later.
     ///
     /// # Errors
-    /// [`Error::Config`] when the policy names
-    /// no KMS key; [`Error::Input`] when `object` names a version (an upload
+    /// [`Error::Input`] when `object` names a version (an upload
     /// creates one); [`Error::PhotoRejected`] when the photo fails the
     /// quality gate (nothing stored); [`Error::Refused`] when a requirement
     /// fails before the upload (nothing sent, nothing stored) or the stored
@@ -384,19 +307,7 @@ impl Guard {
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
         const OP: Operation = Operation::Enroll;
-        if object.version_id().is_some() {
-            return Err(InputError::InvalidS3Reference {
-                input: object.to_string(),
-                reason: "enrollment stores a new version; give the reference without ?versionId="
-                    .into(),
-            }
-            .into());
-        }
-        let kms_key = self.policy.allowed_kms_keys().first().ok_or_else(|| {
-            ConfigError::Invalid(
-                "enrollment needs a KMS key: add one with Policy::allow_kms_key (the first is used)".into(),
-            )
-        })?;
+        store::ensure_unversioned(object)?;
         // DetectFaces reads a copy: the original goes to PutObject only if
         // the gate accepts the photo.
         let copy = image.duplicate();
@@ -404,51 +315,7 @@ impl Guard {
         if !assessment.is_acceptable() {
             return Err(Error::PhotoRejected(assessment));
         }
-        let request = PutObjectRequest::new(
-            object.clone(),
-            image,
-            kms_key.clone(),
-            self.policy.bucket_owner().cloned(),
-        );
-        let receipt = self
-            .s3
-            .put_object(request)
-            .await
-            .map_err(|e| backend_error(OP, e))?;
-        let stored = match receipt.version_id.as_deref() {
-            Some(v) if names_immutable_version(v) => object
-                .clone()
-                .with_version_id(v)
-                .map_err(|_| internal_error(OP))?,
-            // S3 names the version a write made in a versioned bucket; a
-            // policy that requires versioning does not read its absence as
-            // "check the latest", which may be another writer's.
-            None if self.policy.versioning_required() => {
-                return Err(refused(
-                    Operation::CheckObject,
-                    vec![Violation::AtRest(AtRestViolation::VersionRequired {
-                        object: object.clone(),
-                    })],
-                ))
-            }
-            // No version, or S3's null version, which names nothing
-            // immutable: check the latest, which the policy then treats as
-            // unversioned.
-            None | Some(NULL_VERSION_ID) => object.clone(),
-            Some(_) => {
-                return Err(refused(
-                    Operation::CheckObject,
-                    vec![Violation::AtRest(AtRestViolation::UnusableMetadata {
-                        object: object.clone(),
-                        field: "version id",
-                    })],
-                ))
-            }
-        };
-        self.check_object(&stored)
-            .await
-            .into_result(Operation::CheckObject)
-            .map(|(v, _)| v)
+        self.store.store_reference_inner(OP, object, image).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use futures_util::future::join_all;
 
-use super::Guard;
+use super::{Guard, PhotoStore};
 use crate::at_rest::{verify, VerifiedS3Object};
 use crate::backend::{BackendError, BackendErrorKind, HeadObjectRequest, VerifiedImage};
 use crate::decision::CheckOrigin;
@@ -135,7 +135,10 @@ impl Guard {
                     });
                 }
                 ImageInput::S3(object) => {
-                    match self.cached(&object, *now.get_or_insert_with(Instant::now)) {
+                    match self
+                        .store
+                        .cached(&object, *now.get_or_insert_with(Instant::now))
+                    {
                         Some((hit, origin)) => {
                             cleared[i] = Some(Cleared {
                                 image: VerifiedImage::S3(hit),
@@ -165,7 +168,12 @@ impl Guard {
     pub(super) async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
         let (opt_out, fetched) = tokio::join!(
             self.check_opt_out(settled.rekognition),
-            join_all(settled.pending.iter().map(|(_, o)| self.check_uncached(o))),
+            join_all(
+                settled
+                    .pending
+                    .iter()
+                    .map(|(_, o)| self.store.check_uncached(o))
+            ),
         );
         match opt_out {
             Check::Passed(v) => settled.opt_out = Some(v),
@@ -269,7 +277,9 @@ impl Guard {
             (Err(e), _) | (Ok(OptOutStatus::OptedOut { .. }), Err(e)) => Check::failed(e),
         }
     }
+}
 
+impl PhotoStore {
     /// HeadObject and the at-rest judge, or a cached pass. Any error or
     /// refusal about the object drops what the cache knew about it.
     pub(super) async fn check_object(
@@ -283,7 +293,7 @@ impl Guard {
     }
 
     /// The cached pass of `object` at `now`, if any.
-    fn cached(
+    pub(super) fn cached(
         &self,
         object: &S3ObjectRef,
         now: Instant,
@@ -294,8 +304,12 @@ impl Guard {
     }
 
     /// HeadObject and the at-rest judge; a pass is cached.
-    async fn check_uncached(&self, object: &S3ObjectRef) -> Check<(VerifiedS3Object, CheckOrigin)> {
-        let request = HeadObjectRequest::new(object.clone(), self.policy.bucket_owner().cloned());
+    pub(super) async fn check_uncached(
+        &self,
+        object: &S3ObjectRef,
+    ) -> Check<(VerifiedS3Object, CheckOrigin)> {
+        let request =
+            HeadObjectRequest::new(object.clone(), self.policy.expected_bucket_owner().cloned());
         // Taken before HeadObject: an erasure or forgetting while it runs
         // keeps this pass out of the cache.
         let ticket = self.cache.as_ref().map(|c| (c, c.ticket(object)));

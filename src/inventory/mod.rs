@@ -2,7 +2,7 @@
 //! Operations out.
 //!
 //! The guard refuses a non-compliant photo at the kiosk, one member at a
-//! time. [`Guard::audit_inventory`](crate::Guard::audit_inventory) answers
+//! time. [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory) answers
 //! for every stored version at once, from the bucket's
 //! [S3 Inventory](https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html)
 //! report, and writes what must be fixed as
@@ -184,12 +184,12 @@ impl BucketKeyStatus {
 ///
 /// Text taken from the report (file keys, column names, values) is quoted
 /// and escaped, never echoed raw.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_more::Display)]
 #[non_exhaustive]
 pub enum InventoryError {
     /// `manifest.json` does not have the MD5 that `manifest.checksum`
     /// states: the manifest was changed or cut short after S3 wrote it.
-    #[error("the inventory manifest {manifest} does not match its manifest.checksum (MD5 {expected} expected, {actual} read): read a complete report, or wait for S3 Inventory's next delivery")]
+    #[display("the inventory manifest {manifest} does not match its manifest.checksum (MD5 {expected} expected, {actual} read): read a complete report, or wait for S3 Inventory's next delivery")]
     ManifestChecksumMismatch {
         /// The manifest.
         manifest: S3ObjectRef,
@@ -199,7 +199,7 @@ pub enum InventoryError {
         actual: String,
     },
     /// A data file's MD5 or size is not what the manifest lists.
-    #[error("inventory data file {file} does not match the manifest ({detail}): the file was changed or cut short after S3 Inventory wrote it")]
+    #[display("inventory data file {file} does not match the manifest ({detail}): the file was changed or cut short after S3 Inventory wrote it")]
     DataFileMismatch {
         /// The data file.
         file: S3ObjectRef,
@@ -207,19 +207,19 @@ pub enum InventoryError {
         detail: String,
     },
     /// A data file the manifest lists does not exist.
-    #[error("inventory data file {file} listed in the manifest does not exist: check that the report was not deleted or moved, and that the manifest names its files exactly (a destination prefix ending in '/' has produced manifests whose file keys lost a slash)")]
+    #[display("inventory data file {file} listed in the manifest does not exist: check that the report was not deleted or moved, and that the manifest names its files exactly (a destination prefix ending in '/' has produced manifests whose file keys lost a slash)")]
     MissingDataFile {
         /// The data file, as the manifest names it.
         file: S3ObjectRef,
     },
     /// The report is not CSV.
-    #[error("the inventory report is {format}, but only CSV is read (Batch Operations also takes only CSV inventories): set the inventory configuration's Destination Format to CSV (PutBucketInventoryConfiguration) and use its next report")]
+    #[display("the inventory report is {format}, but only CSV is read (Batch Operations also takes only CSV inventories): set the inventory configuration's Destination Format to CSV (PutBucketInventoryConfiguration) and use its next report")]
     UnsupportedFormat {
         /// The report's `fileFormat`, quoted.
         format: String,
     },
     /// A column the audit needs is not in the report's `fileSchema`.
-    #[error("the inventory report has no {column} column: {fix}")]
+    #[display("the inventory report has no {column} column: {fix}")]
     MissingColumn {
         /// The missing column (`Bucket`, `Key` or `EncryptionStatus`).
         column: &'static str,
@@ -228,13 +228,13 @@ pub enum InventoryError {
     },
     /// `fileSchema` is not one S3 Inventory writes (too many columns, a
     /// column twice).
-    #[error("the inventory report's fileSchema is unusable: {reason}")]
+    #[display("the inventory report's fileSchema is unusable: {reason}")]
     InvalidSchema {
         /// What is wrong.
         reason: String,
     },
     /// `manifest.json` is not a manifest this crate can read.
-    #[error("the inventory manifest {manifest} is unusable: {reason}")]
+    #[display("the inventory manifest {manifest} is unusable: {reason}")]
     InvalidManifest {
         /// The manifest.
         manifest: S3ObjectRef,
@@ -243,7 +243,7 @@ pub enum InventoryError {
     },
     /// The report covers another bucket than the one audited, or a row
     /// names another bucket than the manifest's `sourceBucket`.
-    #[error("the inventory report is about bucket {found}, not {expected}: read the report of the bucket you mean to audit")]
+    #[display("the inventory report is about bucket {found}, not {expected}: read the report of the bucket you mean to audit")]
     WrongBucket {
         /// The bucket expected.
         expected: String,
@@ -251,7 +251,7 @@ pub enum InventoryError {
         found: String,
     },
     /// A data file is not gzip, or a row is not a row of this report.
-    #[error("inventory data file {file} is unreadable at row {row}: {reason}")]
+    #[display("inventory data file {file} is unreadable at row {row}: {reason}")]
     InvalidData {
         /// The data file.
         file: S3ObjectRef,
@@ -261,7 +261,7 @@ pub enum InventoryError {
         reason: String,
     },
     /// A remediation manifest could not be written.
-    #[error("writing a remediation manifest failed: {reason}")]
+    #[display("writing a remediation manifest failed: {reason}")]
     RemediationWrite {
         /// The I/O error.
         reason: String,
@@ -311,7 +311,7 @@ pub const MAX_CONCURRENCY: usize = 256;
 /// A progress callback.
 pub type ProgressFn = Arc<dyn Fn(&InventoryProgress) + Send + Sync>;
 
-/// Options of [`Guard::audit_inventory`](crate::Guard::audit_inventory).
+/// Options of [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory).
 #[derive(Clone, Default)]
 pub struct InventoryAuditOptions {
     source_bucket: Option<String>,
@@ -394,7 +394,7 @@ impl InventoryAuditOptions {
 }
 
 /// What an inventory audit found. Built only by
-/// [`Guard::audit_inventory`](crate::Guard::audit_inventory), after every
+/// [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory), after every
 /// data file was read and matched its checksum.
 ///
 /// With feature `serde`, serializes as the `audit_inventory` example's
@@ -520,7 +520,7 @@ impl serde::Serialize for InventoryReport {
     }
 }
 
-/// What [`Guard::reencrypt`](crate::Guard::reencrypt) did to one version,
+/// What [`PhotoStore::reencrypt`](crate::PhotoStore::reencrypt) did to one version,
 /// confirmed by HeadObject afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -86,7 +86,7 @@ pub struct InventoryRow<'a> {
 /// }
 /// reader.finish(&mut |_| Ok(()))?;
 /// assert_eq!(keys, ["members/ada lovelace.jpg"]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), rekognition_guard::Error>(())
 /// ```
 pub struct DataFileReader {
     inflater: Inflater,

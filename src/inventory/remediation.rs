@@ -36,7 +36,7 @@ pub enum Remediation {
     /// A **noncurrent** version that needs a copy: copying it onto its key
     /// would make its old content current again, so it is listed for
     /// deletion instead (by version id, with
-    /// [`Guard::erase`](crate::Guard::erase)'s rules or a lifecycle
+    /// [`PhotoStore::erase`](crate::PhotoStore::erase)'s rules or a lifecycle
     /// `NoncurrentVersionExpiration` rule). Batch Operations cannot delete
     /// objects: this list is in the same CSV format, for those tools.
     DeleteNoncurrentVersion,

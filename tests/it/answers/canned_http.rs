@@ -50,9 +50,9 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
     );
     let g = guard(
         aws.clone(),
-        Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
     );
-    match g.check(&reference()).await.unwrap_err() {
+    match g.store().check(&reference()).await.unwrap_err() {
         Error::Backend(b) => failures.push((Service::S3, "HeadObject", b)),
         other => panic!("{other:?}"),
     }
@@ -105,7 +105,10 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
         );
         match aws
-            .audit_bucket("library-photos", &Policy::new())
+            .audit_bucket(
+                "library-photos",
+                &Policy::any_kms_key().with_versioning_required(false),
+            )
             .await
             .unwrap_err()
         {
@@ -122,7 +125,7 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare], |c| c
             .retry_config(no_retry.clone())),
     );
-    match guard(aws, Policy::new())
+    match guard(aws, Policy::any_kms_key().with_versioning_required(false))
         .compare(live_photo(), live_photo())
         .await
         .unwrap_err()

@@ -296,9 +296,7 @@ mod sdk_defaults {
     }
 
     fn kms_policy() -> Policy {
-        Policy::new()
-            .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-            .require_versioning(true)
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
     }
 
     fn pinned(key: &str) -> S3ObjectRef {
@@ -309,14 +307,15 @@ mod sdk_defaults {
     }
 
     fn guard_over(s3: &FaultServer, rekognition: &FaultServer) -> rekognition_guard::Guard {
-        backend(s3, rekognition, &Setup::default())
-            .guard_builder()
-            .policy(kms_policy())
-            .liveness(LivenessPolicy::new(OUTPUT).unwrap())
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-            .without_verification_cache()
-            .build()
-            .unwrap()
+        {
+            let aws = backend(s3, rekognition, &Setup::default());
+            rekognition_guard::Guard::new(
+                rekognition_guard::PhotoStore::new(aws.clone(), kms_policy())
+                    .with_verification_cache(None),
+                aws,
+                OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+            )
+        }
     }
 
     fn error_kind(result: Result<impl std::fmt::Debug, Error>) -> String {
@@ -440,7 +439,8 @@ mod sdk_defaults {
                     .await;
                 let id = LivenessSessionId::parse(SESSION).unwrap();
                 match guard_over(&s3, &rekognition)
-                    .verify_liveness(&id, &member, &kiosk)
+                    .liveness(LivenessPolicy::new(OUTPUT).unwrap())
+                    .verify_session(&id, &member, &kiosk)
                     .await
                 {
                     Ok(d) => match d.verdict() {
@@ -547,6 +547,7 @@ mod sdk_defaults {
                 let rekognition = FaultServer::start(good_rekognition()).await;
                 let object = S3ObjectRef::new(PHOTOS, key.replace('+', " ").as_str()).unwrap();
                 let result = guard_over(&s3, &rekognition)
+                    .store()
                     .erase(&object, EraseOptions::new())
                     .await;
                 assert!(

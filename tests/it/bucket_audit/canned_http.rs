@@ -96,7 +96,11 @@ async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::aws::BucketAudi
             .retry_config(RetryConfig::disabled())),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    aws.audit_bucket("library-photos", &Policy::new()).await
+    aws.audit_bucket(
+        "library-photos",
+        &Policy::any_kms_key().with_versioning_required(false),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -18,7 +18,8 @@ async fn a_well_configured_bucket_passes_the_audit() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
     configure_well(&f).await;
-    let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap());
+    let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
+        .with_versioning_required(false);
     let audit = f.backend().audit_bucket(&f.bucket, &policy).await.unwrap();
     assert!(audit.is_compliant(), "{:#?}", audit.findings());
     assert_eq!(
@@ -28,7 +29,8 @@ async fn a_well_configured_bucket_passes_the_audit() {
     );
 
     // The same bucket, audited against another key allowlist.
-    let other = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.other_kms_key).unwrap());
+    let other = Policy::allow_kms_key(KmsKeyArn::parse(&f.other_kms_key).unwrap())
+        .with_versioning_required(false);
     let audit = f.backend().audit_bucket(&f.bucket, &other).await.unwrap();
     let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
     assert_eq!(ids, ["default-encryption-key-not-allowed"]);
@@ -41,7 +43,10 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
     let f = fixture(emu, false).await;
     let audit = f
         .backend()
-        .audit_bucket(&f.bucket, &Policy::new())
+        .audit_bucket(
+            &f.bucket,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
         .await
         .unwrap();
     let mut ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
@@ -69,7 +74,10 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
 
     let err = f
         .backend()
-        .audit_bucket("rg-no-such-bucket-x", &Policy::new())
+        .audit_bucket(
+            "rg-no-such-bucket-x",
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -98,7 +106,8 @@ async fn a_narrowed_bucket_policy_is_not_credited() {
         .send()
         .await
         .expect("PutBucketPolicy");
-    let policy = Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap());
+    let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
+        .with_versioning_required(false);
     let audit = f.backend().audit_bucket(b, &policy).await.unwrap();
     let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
     assert_eq!(

@@ -91,7 +91,7 @@ async fn every_server_side_encryption_value_from_the_wire() {
                 mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
                 mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
             ),
-            Policy::new(),
+            Policy::any_kms_key().with_versioning_required(false),
         );
         let result = guard.compare(reference(), live_photo()).await;
         match expected {
@@ -137,9 +137,9 @@ async fn the_version_head_object_reported_is_the_one_compared() {
                 && r.quality_filter() == Some(&aws_sdk_rekognition::types::QualityFilter::Auto)
         })
         .then_http_response(|| one_match(99.5));
-    let policy = Policy::new()
-        .expected_bucket_owner(AccountId::parse("111122223333").unwrap())
-        .allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
+    let policy = Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+        .with_versioning_required(false)
+        .with_expected_bucket_owner(AccountId::parse("111122223333").unwrap());
     let guard = guard(
         backend(
             mock_client!(aws_sdk_s3, RuleMode::Sequential, &[&head_rule]),
@@ -191,7 +191,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
         ),
-        Policy::new().require_versioning(true),
+        Policy::any_kms_key(),
     );
     for reference in [requested_null.clone(), reference()] {
         let err = strict
@@ -226,7 +226,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
         ),
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     for _ in 0..2 {
         let decision = lenient
@@ -250,9 +250,10 @@ async fn a_named_version_is_sent_to_head_object() {
             mock_client!(aws_sdk_s3, RuleMode::Sequential, &[&head_rule]),
             mock_client!(aws_sdk_rekognition, RuleMode::Sequential, &[]),
         ),
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     let verified = guard
+        .store()
         .check(&reference().with_version_id(VERSION).unwrap())
         .await
         .unwrap();
@@ -295,7 +296,9 @@ async fn head_object_failures_are_distinct_and_say_what_to_fix() {
                     .retry_config(RetryConfig::disabled())),
                 mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&compare_rule]),
             ),
-            Policy::new().expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
+            Policy::any_kms_key()
+                .with_versioning_required(false)
+                .with_expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
         );
         let err = guard.compare(reference(), live_photo()).await.unwrap_err();
         match &err {
@@ -368,9 +371,10 @@ async fn head_object_errors_never_guess_and_name_both_regions() {
                     .retry_config(RetryConfig::disabled())),
                 mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
             ),
-            Policy::new(),
+            Policy::any_kms_key().with_versioning_required(false),
         );
         let err = guard
+            .store()
             .check(&reference().with_version_id(VERSION).unwrap())
             .await
             .unwrap_err();

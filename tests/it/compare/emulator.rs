@@ -42,7 +42,7 @@ async fn dsse_kms_is_read_as_kms_and_fails_closed_without_a_key_id() {
         Some(&ServerSideEncryption::AwsKmsDsse)
     );
 
-    let (guard, wire) = f.guard(Policy::new(), None);
+    let (guard, wire) = f.guard(Policy::any_kms_key().with_versioning_required(false), None);
     let err = guard
         .compare(
             f.reference("members/grace.jpg"),
@@ -65,7 +65,7 @@ async fn unversioned_objects_are_refused_when_versioning_is_required() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, false).await;
     f.put_kms("members/ada.jpg").await;
-    let (guard, wire) = f.guard(Policy::new().require_versioning(true), None);
+    let (guard, wire) = f.guard(Policy::any_kms_key(), None);
     let err = guard
         .compare(
             f.reference("members/ada.jpg"),
@@ -88,7 +88,7 @@ async fn a_missing_object_or_version_is_not_found() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
     f.put_kms("members/ada.jpg").await;
-    let (guard, wire) = f.guard(Policy::new(), None);
+    let (guard, wire) = f.guard(Policy::any_kms_key().with_versioning_required(false), None);
     for reference in [
         f.reference("members/nobody.jpg"),
         f.reference("members/ada.jpg")
@@ -132,7 +132,7 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
             .unwrap()
     };
 
-    let (guard, s3_wire, wire) = f.recorded_guard(Policy::new().require_versioning(true), None);
+    let (guard, s3_wire, wire) = f.recorded_guard(Policy::any_kms_key(), None);
     let err = guard.compare(latest.clone(), photo()).await.unwrap_err();
     assert!(
         matches!(
@@ -148,7 +148,8 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
 
     // Without require_versioning it passes, unpinned, and is never cached:
     // two comparisons in a row send HeadObject twice.
-    let (guard, s3_wire, wire) = f.recorded_guard(Policy::new(), None);
+    let (guard, s3_wire, wire) =
+        f.recorded_guard(Policy::any_kms_key().with_versioning_required(false), None);
     for _ in 0..2 {
         let decision = guard.compare(latest.clone(), photo()).await.unwrap();
         match decision.source() {

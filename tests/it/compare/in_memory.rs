@@ -28,7 +28,7 @@ async fn the_comparison_reads_the_version_the_check_saw() {
             backend: aws.clone(),
         }),
         &aws,
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
 
     let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
@@ -63,7 +63,11 @@ async fn both_objects_are_checked_concurrently() {
         backend: aws.clone(),
         barrier: tokio::sync::Barrier::new(2),
     };
-    let guard = guard_over(Wrapped(inspector), &aws, Policy::new());
+    let guard = guard_over(
+        Wrapped(inspector),
+        &aws,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let source = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let target = S3ObjectRef::parse("s3://library-photos/kiosk/today.jpg").unwrap();
     // Sequential checks would wait on the barrier forever.
@@ -87,7 +91,9 @@ async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
         "members/sse-c.jpg",
         SimulatedObject::sse_c(),
     );
-    let policy = Policy::new().expected_bucket_owner(AccountId::parse("999988887777").unwrap());
+    let policy = Policy::any_kms_key()
+        .with_versioning_required(false)
+        .with_expected_bucket_owner(AccountId::parse("999988887777").unwrap());
     let guard = guard_over(aws.clone(), &aws, policy);
     let err = guard
         .compare(
@@ -102,7 +108,11 @@ async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
     );
     assert!(err.to_string().contains("999988887777"), "{err}");
 
-    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let guard = guard_over(
+        aws.clone(),
+        &aws,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let err = guard
         .compare(
             S3ObjectRef::parse("s3://library-photos/members/sse-c.jpg").unwrap(),
@@ -122,7 +132,11 @@ async fn different_faces_are_denied() {
         "members/ada.jpg",
         SimulatedObject::sse_kms(KEY).with_face("ada"),
     );
-    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let guard = guard_over(
+        aws.clone(),
+        &aws,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let decision = guard
         .compare(
             S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
@@ -148,7 +162,11 @@ async fn every_decision_is_audited_without_image_bytes() {
         "members/bob.jpg",
         SimulatedObject::sse_s3().with_face("bob"),
     );
-    let guard = guard_over(aws.clone(), &aws, Policy::new());
+    let guard = guard_over(
+        aws.clone(),
+        &aws,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let ada = S3ObjectRef::parse("s3://audit-photos/members/ada.jpg").unwrap();
     let bob = S3ObjectRef::parse("s3://audit-photos/members/bob.jpg").unwrap();
 
@@ -206,7 +224,11 @@ async fn text_a_service_answered_cannot_forge_an_audit_line() {
     let forging = ForgingInspector {
         backend: aws.clone(),
     };
-    let guard = guard_over(Wrapped(forging), &aws, Policy::new());
+    let guard = guard_over(
+        Wrapped(forging),
+        &aws,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let reference = S3ObjectRef::parse("s3://library-photos/members/forged.jpg").unwrap();
     let refused = guard
         .compare(reference, live_photo(&aws, "ada"))
@@ -259,14 +281,15 @@ mod verification_cache {
     }
 
     fn guard_with(aws: &InMemoryBackend, cache: Option<CacheConfig>) -> Guard {
-        let builder = Guard::builder(aws.clone(), aws.clone())
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap());
-        match cache {
-            Some(c) => builder.verification_cache(c),
-            None => builder.without_verification_cache(),
-        }
-        .build()
-        .unwrap()
+        Guard::new(
+            rekognition_guard::PhotoStore::new(
+                aws.clone(),
+                Policy::any_kms_key().with_versioning_required(false),
+            )
+            .with_verification_cache(cache),
+            aws.clone(),
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -469,23 +492,27 @@ mod races {
                 aws: aws.clone(),
                 gate: gate.clone(),
             };
-            let guard = Guard::builder(Wrapped(held), aws.clone())
-                .policy(policy())
-                .opt_out(evidence())
-                .build()
-                .unwrap();
+            let guard = Guard::new(
+                rekognition_guard::PhotoStore::new(Wrapped(held), policy()),
+                aws.clone(),
+                evidence(),
+            );
 
             let check = tokio::spawn({
                 let (guard, ada) = (guard.clone(), ada.clone());
-                async move { guard.check(&ada).await }
+                async move { guard.store().check(&ada).await }
             });
             gate.until_arrived(1).await;
             // Meanwhile: the member is erased (or the check forgotten).
             if forget_only {
-                guard.forget_check(&ada);
+                guard.store().forget_check(&ada);
             } else {
                 let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
-                let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+                let receipt = guard
+                    .store()
+                    .erase(&key, EraseOptions::new())
+                    .await
+                    .unwrap();
                 assert!(receipt.is_complete(), "{receipt}");
             }
             gate.release(1);

@@ -22,8 +22,8 @@ use rekognition_guard::testing::{MockOptOutVerifier, MockRekognitionBackend, Moc
 use rekognition_guard::{
     AccountId, BackendError, BackendErrorKind, BoundingBox, CompareFacesRequest, ComparisonFacts,
     Error, FaceImage, FaceMatch, Guard, HeadObjectRequest, KmsKeyArn, ObjectFacts, OptOutEvidence,
-    OptOutStatus, OptOutVerifier, Policy, RekognitionBackend, S3Backend, S3ObjectRef, Service,
-    SseAlgorithm, VerifiedImage, Violation,
+    OptOutStatus, OptOutVerifier, PhotoStore, Policy, RekognitionBackend, S3Backend, S3ObjectRef,
+    Service, SseAlgorithm, VerifiedImage, Violation,
 };
 use rekognition_guard::{AtRestViolation, OptOutViolation};
 
@@ -311,18 +311,14 @@ fn thousands_of_concurrent_comparisons_approve_exactly_the_passing_matches() {
         answers: (0..REQUESTS).map(|_| AtomicU8::new(NOT_CALLED)).collect(),
         unverified_compared: AtomicUsize::new(0),
     });
-    let guard = Guard::builder(
-        Wrapped(Yielding::new(inspector())),
+    let guard = Guard::new(
+        PhotoStore::new(
+            Wrapped(Yielding::new(inspector())),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+        ),
         Wrapped(Yielding::new(comparer(ledger.clone()))),
-    )
-    .policy(
-        Policy::new()
-            .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-            .require_versioning(true),
-    )
-    .opt_out(OptOutEvidence::verified_by(Yielding::new(verifier())))
-    .build()
-    .unwrap();
+        OptOutEvidence::verified_by(Yielding::new(verifier())),
+    );
 
     let results = runtime.block_on(async {
         let tasks: Vec<_> = (0..REQUESTS)

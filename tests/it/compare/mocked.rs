@@ -21,7 +21,11 @@ async fn sse_s3_reference_is_refused_and_never_compared() {
     s3.expect_head_object()
         .times(1)
         .returning(|_| Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(10)));
-    let guard = guard(s3, never_called_comparer(), Policy::new());
+    let guard = guard(
+        s3,
+        never_called_comparer(),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
 
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(!err.is_retryable());
@@ -47,9 +51,7 @@ async fn every_failed_requirement_of_both_images_is_listed() {
                 .with_content_length(10)
         })
     });
-    let policy = Policy::new()
-        .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-        .require_versioning(true);
+    let policy = Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
     // The opt-out verifier's request was refused on the wire: plain HTTP.
     let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
@@ -63,11 +65,11 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     rekognition
         .expect_caller_account()
         .returning(|| Ok(account(KIOSK_ACCOUNT)));
-    let guard = Guard::builder(s3, rekognition)
-        .policy(policy)
-        .opt_out(OptOutEvidence::verified_by(v))
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        rekognition_guard::PhotoStore::new(s3, policy),
+        rekognition,
+        OptOutEvidence::verified_by(v),
+    );
 
     let violations = refusal(
         guard
@@ -104,7 +106,11 @@ async fn head_object_failure_is_a_backend_error_and_never_compared() {
             format!("403 Forbidden for {}: grant s3:GetObject", req.object()),
         ))
     });
-    let guard = guard(s3, never_called_comparer(), Policy::new());
+    let guard = guard(
+        s3,
+        never_called_comparer(),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
 
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     match &err {
@@ -138,7 +144,9 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
         })
         .times(1)
         .returning(|_| Ok(one_match(99.7)));
-    let policy = Policy::new().expected_bucket_owner(AccountId::parse("111122223333").unwrap());
+    let policy = Policy::any_kms_key()
+        .with_versioning_required(false)
+        .with_expected_bucket_owner(AccountId::parse("111122223333").unwrap());
     let guard = guard(s3, rekognition, policy);
 
     let decision = guard.compare(reference(), live_photo()).await.unwrap();
@@ -161,7 +169,11 @@ async fn a_match_below_the_guards_threshold_is_no_match() {
         .expect_compare_faces()
         .times(1)
         .returning(|_| Ok(one_match(98.9)));
-    let guard = guard(inspector(), rekognition, Policy::new());
+    let guard = guard(
+        inspector(),
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
     assert_eq!(decision.verdict(), &Verdict::NoMatch);
     assert!(!decision.is_approved());
@@ -179,7 +191,9 @@ async fn the_best_of_several_matches_decides() {
             unmatched_faces: 2,
         })
     });
-    let policy = Policy::new().similarity_threshold(SimilarityThreshold::new(90.0).unwrap());
+    let policy = Policy::any_kms_key()
+        .with_versioning_required(false)
+        .with_similarity_threshold(SimilarityThreshold::new(90.0).unwrap());
     let guard = guard(inspector(), rekognition, policy);
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
     assert_eq!(
@@ -209,7 +223,11 @@ async fn no_face_in_either_image_is_reported_as_such() {
             .expect_compare_faces()
             .times(1)
             .return_once(move |_| Ok(facts));
-        let guard = guard(inspector(), rekognition, Policy::new());
+        let guard = guard(
+            inspector(),
+            rekognition,
+            Policy::any_kms_key().with_versioning_required(false),
+        );
         let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
         assert_eq!(decision.verdict(), &Verdict::NoFace { image: Some(role) });
         assert!(!decision.is_approved());
@@ -222,7 +240,11 @@ async fn no_face_in_either_image_is_reported_as_such() {
             unmatched_faces: 3,
         })
     });
-    let guard = guard(inspector(), rekognition, Policy::new());
+    let guard = guard(
+        inspector(),
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     assert_eq!(
         guard
             .compare(live_photo(), live_photo())
@@ -241,7 +263,11 @@ async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
             .expect_compare_faces()
             .times(1)
             .returning(move |_| Ok(one_match(similarity)));
-        let guard = guard(inspector(), rekognition, Policy::new());
+        let guard = guard(
+            inspector(),
+            rekognition,
+            Policy::any_kms_key().with_versioning_required(false),
+        );
         let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
         assert!(
             matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
@@ -258,7 +284,11 @@ async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
             unmatched_faces: 0,
         })
     });
-    let guard = guard(inspector(), rekognition, Policy::new());
+    let guard = guard(
+        inspector(),
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     assert!(guard.compare(live_photo(), live_photo()).await.is_err());
 }
 
@@ -273,7 +303,11 @@ async fn comparer_failures_are_backend_errors_with_retry_hints() {
             "ThrottlingException",
         ))
     });
-    let guard = guard(inspector(), rekognition, Policy::new());
+    let guard = guard(
+        inspector(),
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
     assert!(err.is_retryable());
     assert!(err.to_string().contains("(retryable)"), "{err}");
@@ -295,7 +329,11 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
             ))
         }
     });
-    let guard = guard(s3, never_called_comparer(), Policy::new());
+    let guard = guard(
+        s3,
+        never_called_comparer(),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let violations = refusal(guard.compare(reference(), target).await.unwrap_err());
     assert!(matches!(
         &violations[..],
@@ -309,8 +347,12 @@ async fn check_alone_returns_the_proof() {
     s3.expect_head_object()
         .times(1)
         .returning(|_| Ok(kms_facts("v3")));
-    let guard = guard(s3, never_called_comparer(), Policy::new());
-    let verified = guard.check(&reference()).await.unwrap();
+    let guard = guard(
+        s3,
+        never_called_comparer(),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
+    let verified = guard.store().check(&reference()).await.unwrap();
     assert_eq!(verified.version_id(), Some("v3"));
     assert_eq!(
         verified.to_string(),
@@ -330,10 +372,16 @@ async fn shared_backends_can_serve_many_guards() {
         .returning(|_| Ok(one_match(99.2)));
     let rekognition: Arc<dyn rekognition_guard::RekognitionBackend> = Arc::new(rekognition);
     for _ in 0..2 {
-        let guard = Guard::builder(s3.clone(), rekognition.clone())
-            .opt_out(OptOutEvidence::waived("integration test account, no real faces").unwrap())
-            .build()
-            .unwrap();
+        let guard = Guard::new(
+            rekognition_guard::PhotoStore::new(
+                s3.clone(),
+                Policy::any_kms_key().with_versioning_required(false),
+            ),
+            rekognition.clone(),
+            OptOutEvidence::dangerous()
+                .waived("integration test account, no real faces")
+                .unwrap(),
+        );
         let d = guard.compare(live_photo(), live_photo()).await.unwrap();
         assert_eq!(d.opt_out().kind(), "waived");
     }
@@ -382,12 +430,16 @@ mod verification_cache {
         comparer: MockRekognitionBackend,
         cache: CacheConfig,
     ) -> Guard {
-        Guard::builder(inspector, comparer)
-            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-            .opt_out(attested())
-            .verification_cache(cache)
-            .build()
-            .unwrap()
+        Guard::new(
+            rekognition_guard::PhotoStore::new(
+                inspector,
+                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                    .with_versioning_required(false),
+            )
+            .with_verification_cache(Some(cache)),
+            comparer,
+            attested(),
+        )
     }
 
     fn origin(decision: &rekognition_guard::Decision) -> CheckOrigin {
@@ -434,7 +486,7 @@ mod verification_cache {
         assert!(second.source().to_string().contains("cached check"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-        guard.forget_check(&reference());
+        guard.store().forget_check(&reference());
         let err = guard.compare(pinned("v1"), live_photo()).await.unwrap_err();
         assert!(
             matches!(refusal(err)[..], [Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { ref kms_key, .. })] if kms_key == OTHER_KEY)
@@ -492,7 +544,7 @@ mod verification_cache {
         warm(1).await;
         warm(1).await; // cached
 
-        guard.check(&pinned("broken")).await.unwrap_err();
+        guard.store().check(&pinned("broken")).await.unwrap_err();
         warm(3).await; // the error evicted v1 too
 
         guard
@@ -501,7 +553,7 @@ mod verification_cache {
             .unwrap_err();
         warm(5).await; // so did the refusal
 
-        guard.forget_all_checks();
+        guard.store().forget_all_checks();
         warm(6).await;
         warm(6).await;
     }

@@ -33,7 +33,7 @@ async fn enroll_with(answer: String) -> (Result<VerifiedS3Object, Error>, [usize
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put, &head]),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[&detect]),
         ),
-        Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
     );
     let result = guard.enroll(&reference(), live_photo()).await;
     (
@@ -103,7 +103,7 @@ async fn assess_face_answers_a_kiosk_and_failures_store_nothing() {
                 mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[rule], |c| c
                     .retry_config(RetryConfig::disabled())),
             ),
-            Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
         )
     };
     let assessment = guard_over(&detect).assess_face(live_photo()).await.unwrap();

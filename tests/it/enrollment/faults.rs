@@ -5,7 +5,7 @@
 use crate::support::fault_server::{Fault, FaultServer, Response};
 use crate::support::faults::*;
 use crate::support::{self, KEY};
-use rekognition_guard::{Error, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{Error, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef};
 
 /// The enrollment quality gate over real TLS: DetectFaces answered by a
 /// fault server; nothing reaches S3 unless the gate accepts the photo.
@@ -24,12 +24,18 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         })))
     };
     let enroll = |s3: &FaultServer, rekognition: &FaultServer| {
-        let guard = backend(s3, rekognition, &Setup::default())
-            .guard_builder()
-            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-            .build()
-            .unwrap();
+        let guard = {
+            let aws = backend(s3, rekognition, &Setup::default());
+            Guard::new(
+                PhotoStore::new(
+                    aws.clone(),
+                    Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                        .with_versioning_required(false),
+                ),
+                aws,
+                OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+            )
+        };
         async move {
             let object = S3ObjectRef::parse("s3://library-photos/members/new.jpg").unwrap();
             guard.enroll(&object, live_photo()).await

@@ -3,25 +3,24 @@
 use rekognition_guard::memory::InMemoryBackend;
 use rekognition_guard::AtRestViolation;
 use rekognition_guard::{
-    AccountId, BackendErrorKind, Error, Guard, OptOutEvidence, Policy, S3ObjectRef, Violation,
+    AccountId, BackendErrorKind, Error, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
+    Violation,
 };
 
 use crate::support::memory::*;
 use crate::support::KEY;
-use rekognition_guard::{ConfigError, InputError, Service};
+use rekognition_guard::{InputError, Service};
 
 fn enrolling_guard(aws: &InMemoryBackend, policy: Policy) -> Guard {
-    Guard::builder(aws.clone(), aws.clone())
-        .policy(policy)
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap()
+    Guard::new(
+        PhotoStore::new(aws.clone(), policy),
+        aws.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
 }
 
 fn kms_policy() -> Policy {
-    Policy::new()
-        .allow_kms_key(rekognition_guard::KmsKeyArn::parse(KEY).unwrap())
-        .require_versioning(true)
+    Policy::allow_kms_key(rekognition_guard::KmsKeyArn::parse(KEY).unwrap())
 }
 
 /// The quality gate runs before the upload: a photo with two faces is
@@ -48,7 +47,7 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
     assert!(err.to_string().contains("2 faces found"), "{err}");
     assert_eq!(aws.inspect_calls(), 0, "nothing stored, nothing read back");
     assert!(
-        guard.check(&object).await.is_err(),
+        guard.store().check(&object).await.is_err(),
         "the object does not exist"
     );
 
@@ -86,21 +85,21 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
 }
 
 #[tokio::test]
-async fn enrollment_needs_a_key_and_no_version() {
+async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() {
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
 
-    let no_key = enrolling_guard(&aws, Policy::new());
-    let err = no_key
+    // A policy that allows any SSE-KMS key names none for new photos: S3
+    // encrypts them under the bucket's default KMS key.
+    aws.set_default_encryption("library-photos", Some(KEY));
+    let any_key = enrolling_guard(&aws, Policy::any_kms_key());
+    let enrolled = any_key
         .enroll(&object, live_photo(&aws, "ada"))
         .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Config(ConfigError::Invalid(ref m)) if m.contains("allow_kms_key")),
-        "{err}"
-    );
-    // Refused before the quality gate: the photo went nowhere.
-    assert_eq!(aws.detect_calls(), 0);
+        .unwrap();
+    assert_eq!(enrolled.kms_key_id(), KEY);
+    assert_eq!(aws.detect_calls(), 1, "the quality gate ran once");
+    let inspected = aws.inspect_calls();
 
     let guard = enrolling_guard(&aws, kms_policy());
     let versioned = object.clone().with_version_id("v9").unwrap();
@@ -112,7 +111,11 @@ async fn enrollment_needs_a_key_and_no_version() {
         matches!(err, Error::Input(InputError::InvalidS3Reference { .. })),
         "{err}"
     );
-    assert_eq!(aws.inspect_calls(), 0);
+    assert_eq!(
+        aws.inspect_calls(),
+        inspected,
+        "nothing stored, nothing read"
+    );
 }
 
 #[tokio::test]
@@ -120,11 +123,11 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let insecure = aws.clone().with_s3_endpoint("http://s3.local");
-    let guard = Guard::builder(insecure, aws.clone())
-        .policy(kms_policy())
-        .opt_out(OptOutEvidence::waived("test").unwrap())
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(insecure, kms_policy()),
+        aws.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     let err = guard
         .enroll(&object, live_photo(&aws, "ada"))
         .await
@@ -136,7 +139,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
 
     let foreign = enrolling_guard(
         &aws,
-        kms_policy().expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
+        kms_policy().with_expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
     );
     let err = foreign
         .enroll(&object, live_photo(&aws, "ada"))

@@ -73,7 +73,8 @@ async fn a_key_s3_lists_with_a_plus_for_its_space_is_erased() {
         ),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    let receipt = guard(aws, Policy::new())
+    let receipt = guard(aws, Policy::any_kms_key().with_versioning_required(false))
+        .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada smith.jpg").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),
@@ -119,7 +120,8 @@ async fn versions_over_several_pages_are_all_erased() {
         ),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    let receipt = guard(aws, Policy::new())
+    let receipt = guard(aws, Policy::any_kms_key().with_versioning_required(false))
+        .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),
@@ -144,7 +146,8 @@ async fn a_listing_that_repeats_its_markers_is_an_error_not_a_loop() {
         mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&stuck]),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    let err = guard(aws, Policy::new())
+    let err = guard(aws, Policy::any_kms_key().with_versioning_required(false))
+        .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),
@@ -165,7 +168,8 @@ async fn a_listed_key_that_is_not_url_encoded_is_an_error() {
         mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&list]),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    let err = guard(aws, Policy::new())
+    let err = guard(aws, Policy::any_kms_key().with_versioning_required(false))
+        .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),

@@ -5,7 +5,7 @@
 use crate::support::fault_server::{FaultServer, Response};
 use crate::support::faults::*;
 use crate::support::KEY;
-use rekognition_guard::{BackendErrorKind, Error, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{BackendErrorKind, Error, KmsKeyArn, PhotoStore, Policy, S3ObjectRef};
 
 /// MFA Delete over real TLS: the bucket reports it (GetBucketVersioning
 /// `MfaDelete`), S3 denies each deletion without `x-amz-mfa`, and the
@@ -24,14 +24,11 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
     .await;
     let rekognition = FaultServer::start(good_rekognition()).await;
     let aws = backend(&s3, &rekognition, &Setup::default());
-    let guard = aws
-        .clone()
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap();
-    let receipt = guard
+    let store = PhotoStore::new(
+        aws.clone(),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
+    );
+    let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),
@@ -51,8 +48,8 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
     );
     assert!(s3.requests().iter().any(|r| r.starts_with("DELETE")));
 
-    let audit = aws
-        .audit_bucket("library-photos", &Policy::new())
+    let audit = PhotoStore::new(aws, Policy::any_kms_key().with_versioning_required(false))
+        .audit_bucket("library-photos")
         .await
         .unwrap();
     let mfa = audit
@@ -72,12 +69,11 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         plain_denied,
     ))
     .await;
-    let guard = backend(&s3, &rekognition, &Setup::default())
-        .guard_builder()
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap();
-    let receipt = guard
+    let store = PhotoStore::new(
+        backend(&s3, &rekognition, &Setup::default()),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
+    let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
             rekognition_guard::erasure::EraseOptions::new(),
@@ -115,14 +111,16 @@ async fn a_liveness_artifact_listing_that_strays_erases_nothing() {
         ))
         .await;
         let rekognition = FaultServer::start(good_rekognition()).await;
-        let guard = backend(&s3, &rekognition, &Setup::default())
-            .guard_builder()
-            .liveness(policy.clone())
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-            .build()
-            .unwrap();
-        let err = guard
-            .erase_liveness_artifacts(&member, rekognition_guard::erasure::EraseOptions::new())
+        let store = PhotoStore::new(
+            backend(&s3, &rekognition, &Setup::default()),
+            Policy::any_kms_key().with_versioning_required(false),
+        );
+        let err = store
+            .erase_liveness_artifacts(
+                &member,
+                &policy,
+                rekognition_guard::erasure::EraseOptions::new(),
+            )
             .await
             .unwrap_err();
         assert!(

@@ -32,12 +32,15 @@ mod retention {
         aws.create_bucket("library-liveness", "111122223333", true);
         aws.set_default_encryption("library-liveness", Some(KEY));
         aws.set_similarity("ada", "ada", 99.5);
-        let guard = Guard::builder(aws.clone(), aws.clone())
-            .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-            .liveness(LivenessPolicy::new("library-liveness").unwrap())
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-            .build()
-            .unwrap();
+        let guard = Guard::new(
+            rekognition_guard::PhotoStore::new(
+                aws.clone(),
+                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                    .with_versioning_required(false),
+            ),
+            aws.clone(),
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        );
         (aws, guard)
     }
 
@@ -73,7 +76,8 @@ mod retention {
         let policy = RetentionPolicy::new(RetentionPolicy::BIPA_MAXIMUM);
 
         let dry = guard
-            .sweep_retention_at(
+            .store()
+            .sweep_retention(
                 records.clone(),
                 &policy,
                 EraseOptions::new().dry_run(true),
@@ -86,7 +90,8 @@ mod retention {
         assert_eq!(aws.delete_calls(), 0, "a dry run deletes nothing");
 
         let summary = guard
-            .sweep_retention_at(records, &policy, EraseOptions::new(), now)
+            .store()
+            .sweep_retention(records, &policy, EraseOptions::new(), now)
             .await;
         assert_eq!(
             (summary.examined(), summary.due(), summary.complete()),
@@ -96,9 +101,9 @@ mod retention {
         assert_eq!(aws.delete_calls(), 1);
         // Ada is gone, Grace is not.
         let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-        assert!(guard.check(&ada).await.is_err());
+        assert!(guard.store().check(&ada).await.is_err());
         let grace = S3ObjectRef::parse("s3://library-photos/members/grace.jpg").unwrap();
-        guard.check(&grace).await.expect("grace stays");
+        guard.store().check(&grace).await.expect("grace stays");
         assert!(
             summary.to_string().contains("1 erased completely"),
             "{summary}"
@@ -143,7 +148,8 @@ mod retention {
         let policy = RetentionPolicy::new(RetentionPolicy::BIPA_MAXIMUM);
 
         let dry = guard
-            .sweep_retention_at(
+            .store()
+            .sweep_retention(
                 records.clone(),
                 &policy,
                 EraseOptions::new().dry_run(true),
@@ -165,7 +171,8 @@ mod retention {
         assert_eq!(aws.delete_calls(), 0);
 
         let summary = guard
-            .sweep_retention_at(records, &policy, EraseOptions::new(), now)
+            .store()
+            .sweep_retention(records, &policy, EraseOptions::new(), now)
             .await;
         assert_eq!(
             (summary.examined(), summary.due(), summary.complete()),
@@ -179,7 +186,11 @@ mod retention {
             "{text}"
         );
         let mary = S3ObjectRef::parse("s3://library-photos/members/mary.jpg").unwrap();
-        guard.check(&mary).await.expect("mary interacted recently");
+        guard
+            .store()
+            .check(&mary)
+            .await
+            .expect("mary interacted recently");
     }
 
     /// With MFA Delete on, S3 deletes no version without the owner's MFA
@@ -191,7 +202,11 @@ mod retention {
         let ada = enrolled(&aws, "ada");
         aws.set_mfa_delete("library-photos", true);
         let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
-        let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+        let receipt = guard
+            .store()
+            .erase(&key, EraseOptions::new())
+            .await
+            .unwrap();
         assert!(!receipt.is_complete());
         assert_eq!(receipt.mfa_delete_enabled(), Some(true));
         assert_eq!(receipt.remaining().len(), 1);
@@ -203,7 +218,11 @@ mod retention {
 
         // Without it, a refusal does not talk about MFA at all.
         aws.set_mfa_delete("library-photos", false);
-        let receipt = guard.erase(&key, EraseOptions::new()).await.unwrap();
+        let receipt = guard
+            .store()
+            .erase(&key, EraseOptions::new())
+            .await
+            .unwrap();
         assert!(receipt.is_complete(), "{receipt}");
         assert_eq!(receipt.mfa_delete_enabled(), Some(false));
     }
@@ -214,12 +233,14 @@ mod retention {
         let ada = enrolled(&aws, "ada");
         let grace = enrolled(&aws, "grace");
         let kiosk = KioskId::new("kiosk-1").unwrap();
+        let liveness = guard.liveness(LivenessPolicy::new("library-liveness").unwrap());
         for (member, face) in [(&ada, "ada"), (&ada, "ada"), (&grace, "grace")] {
-            let session = guard.start_liveness(member, &kiosk).await.unwrap();
+            let session = liveness.start_session(member, &kiosk).await.unwrap();
             aws.finish_liveness(session.id(), SimulatedLiveness::live(99.0, face));
         }
         let receipts = guard
-            .erase_liveness_artifacts(&ada, EraseOptions::new())
+            .store()
+            .erase_liveness_artifacts(&ada, liveness.policy(), EraseOptions::new())
             .await
             .unwrap();
         assert_eq!(receipts.len(), 2, "one reference image per session");
@@ -229,12 +250,14 @@ mod retention {
             .all(|r| r.bucket() == "library-liveness" && r.key().contains("member-")));
         // Grace's session output is still there.
         let again = guard
-            .erase_liveness_artifacts(&ada, EraseOptions::new().dry_run(true))
+            .store()
+            .erase_liveness_artifacts(&ada, liveness.policy(), EraseOptions::new().dry_run(true))
             .await
             .unwrap();
         assert!(again.is_empty(), "nothing of ada's remains");
         let graces = guard
-            .erase_liveness_artifacts(&grace, EraseOptions::new().dry_run(true))
+            .store()
+            .erase_liveness_artifacts(&grace, liveness.policy(), EraseOptions::new().dry_run(true))
             .await
             .unwrap();
         assert_eq!(graces.len(), 1);

@@ -1,7 +1,6 @@
 //! Erasure with the exported mockall mocks.
 
-use rekognition_guard::testing::MockRekognitionBackend;
-use rekognition_guard::{Guard, OptOutEvidence, S3ObjectRef};
+use rekognition_guard::{PhotoStore, Policy, S3ObjectRef};
 
 /// When the listing after the deletions fails, the receipt still names
 /// what S3 deleted, and is not complete: nothing is claimed about the rest.
@@ -33,11 +32,8 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
             None,
         ))
     });
-    let guard = Guard::builder(s3, MockRekognitionBackend::new())
-        .opt_out(OptOutEvidence::waived("erasure calls no AI service").unwrap())
-        .build()
-        .unwrap();
-    let receipt = guard
+    let store = PhotoStore::new(s3, Policy::any_kms_key().with_versioning_required(false));
+    let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
             EraseOptions::new(),

@@ -1,25 +1,24 @@
 //! Fleet audits from S3 Inventory reports, on the real SDK clients against
 //! moto over TLS (`bash scripts/test` starts it). moto never delivers
 //! inventory reports, so each test writes one from what moto stores
-//! (support::inventory) and the guard reads it back through
+//! (support::inventory) and the photo store reads it back through
 //! `AwsBackend`.
 
 use crate::support;
 
 use rekognition_guard::inventory::{BatchManifestWriter, InventoryAuditOptions, InventoryError};
-use rekognition_guard::{Error, Guard, KmsKeyArn, OptOutEvidence, Policy, Violation};
+use rekognition_guard::{Error, KmsKeyArn, PhotoStore, Policy, Violation};
 use support::emulator::{emulator, fixture, Fixture};
 use support::inventory::{
     deliver, inventory_encode, inventory_rows, mixed_fleet, Delivered, Report, ADA, EMILIE,
 };
 
-fn guard(f: &Fixture, plain_http: bool) -> Guard {
-    f.aws_backend(plain_http)
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()))
-        .opt_out(OptOutEvidence::waived("fleet audits call no AI service").unwrap())
-        .build()
-        .unwrap()
+fn store(f: &Fixture, plain_http: bool) -> PhotoStore {
+    PhotoStore::new(
+        f.aws_backend(plain_http),
+        Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
+            .with_versioning_required(false),
+    )
 }
 
 /// The remediation manifests' lines, sorted (key checks finish in any
@@ -57,7 +56,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
         .concurrency(2)
         .on_progress(move |p| seen.lock().unwrap().push(*p));
     let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
-    let report = guard(&f, false)
+    let report = store(&f, false)
         .audit_inventory(&delivered.manifest, options, &mut manifests)
         .await
         .unwrap();
@@ -145,7 +144,7 @@ async fn an_all_kms_fleet_is_compliant() {
     )
     .await;
     for check in [false, true] {
-        let report = guard(&f, false)
+        let report = store(&f, false)
             .audit_inventory(
                 &delivered.manifest,
                 InventoryAuditOptions::new().check_kms_keys(check),
@@ -190,7 +189,7 @@ async fn a_current_versions_report_proves_compliance_only_of_a_never_versioned_b
             inventory_rows(f, &f.bucket).await
         };
         let delivered = deliver(f, &Report::current_versions(&f.bucket, &rows, 1)).await;
-        let report = guard(f, false)
+        let report = store(f, false)
             .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
             .await
             .unwrap();
@@ -220,7 +219,7 @@ async fn audit_error(
 ) -> (Error, Delivered) {
     let delivered = deliver(f, report).await;
     tamper(&delivered).await;
-    let err = guard(f, false)
+    let err = store(f, false)
         .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
         .await
         .unwrap_err();
@@ -321,7 +320,7 @@ async fn data_files_outside_the_reports_folder_or_with_dot_segments_are_never_re
             format!("{}\n", support::inventory::md5_hex(manifest.as_bytes())).into_bytes(),
         )
         .await;
-        let err = guard(&f, false)
+        let err = store(&f, false)
             .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
             .await
             .unwrap_err();
@@ -445,7 +444,7 @@ async fn a_plain_http_endpoint_reads_nothing() {
         &Report::csv(&f.bucket, &inventory_rows(&f, &f.bucket).await, 1),
     )
     .await;
-    let err = guard(&f, true)
+    let err = store(&f, true)
         .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
         .await
         .unwrap_err();
@@ -471,11 +470,11 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, true).await;
     let fleet = mixed_fleet(&f).await;
-    let guard = guard(&f, false);
+    let store = store(&f, false);
     let key = KmsKeyArn::parse(&f.kms_key).unwrap();
 
     let grace = f.reference(GRACE).with_version_id(&fleet.grace).unwrap();
-    let done = guard
+    let done = store
         .reencrypt(&grace, Remediation::CopyObject, &key)
         .await
         .unwrap();
@@ -504,7 +503,7 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
         .reference(HOPPER)
         .with_version_id(&fleet.hopper_plain)
         .unwrap();
-    let err = guard
+    let err = store
         .reencrypt(&hopper, Remediation::CopyObject, &key)
         .await
         .unwrap_err();
@@ -520,7 +519,7 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
     // from the right source.
     let odd = "members/zoë+1 #2?x%.jpg";
     f.put(odd, None, None).await.unwrap();
-    let done = guard
+    let done = store
         .reencrypt(&f.reference(odd), Remediation::CopyObject, &key)
         .await
         .unwrap();
@@ -536,7 +535,7 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
 
     // A key outside the allowlist is never a target.
     let other = KmsKeyArn::parse(&f.other_kms_key).unwrap();
-    let err = guard
+    let err = store
         .reencrypt(&grace, Remediation::CopyObject, &other)
         .await
         .unwrap_err();

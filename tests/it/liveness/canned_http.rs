@@ -7,7 +7,7 @@
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use rekognition_guard::{
-    BackendErrorKind, Error, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef,
+    BackendErrorKind, Error, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
 };
 
 use crate::support::canned::*;
@@ -28,26 +28,27 @@ fn kiosk() -> KioskId {
     KioskId::new("branch-1/kiosk-2").unwrap()
 }
 
-fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> Guard {
-    backend(
-        mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3),
-        mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rekognition),
-    )
-    .guard_builder()
-    .policy(
-        Policy::new()
-            .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-            .require_versioning(true),
-    )
+fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> rekognition_guard::FaceLiveness {
+    {
+        let aws = backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rekognition),
+        );
+        Guard::new(
+            PhotoStore::new(
+                aws.clone(),
+                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+            ),
+            aws,
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        )
+    }
     .liveness(
         LivenessPolicy::new(OUTPUT)
             .unwrap()
             .with_output_prefix("kiosks/")
             .unwrap(),
     )
-    .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-    .build()
-    .unwrap()
 }
 
 fn xml(body: &str) -> HttpResponse {
@@ -100,7 +101,7 @@ async fn a_session_is_created_with_the_key_bucket_prefix_and_token_aws_expects()
         .then_http_response(|| json(200, &format!(r#"{{"SessionId":"{SESSION}"}}"#)));
     let s3: Vec<&Rule> = audit.iter().collect();
     let guard = liveness_guard(&s3, &[&create]);
-    let session = guard.start_liveness(&member(), &kiosk()).await.unwrap();
+    let session = guard.start_session(&member(), &kiosk()).await.unwrap();
     assert_eq!(session.id().as_str(), SESSION);
     assert_eq!(create.num_calls(), 1);
     assert_eq!(session.member(), &member());
@@ -113,7 +114,7 @@ async fn a_session_id_that_is_not_a_uuid_is_an_invalid_response() {
         .then_http_response(|| json(200, r#"{"SessionId":"../../etc/passwd"}"#));
     let s3: Vec<&Rule> = audit.iter().collect();
     let err = liveness_guard(&s3, &[&create])
-        .start_liveness(&member(), &kiosk())
+        .start_session(&member(), &kiosk())
         .await
         .unwrap_err();
     assert!(
@@ -150,7 +151,7 @@ async fn results_from_the_wire_are_judged_and_their_image_bytes_dropped() {
     let guard = liveness_guard(&[&head], &[&get, &compare]);
     let id = LivenessSessionId::parse(SESSION).unwrap();
     let decision = guard
-        .verify_liveness(&id, &member(), &kiosk())
+        .verify_session(&id, &member(), &kiosk())
         .await
         .unwrap();
     assert!(decision.is_approved(), "{decision:?}");
@@ -170,7 +171,7 @@ async fn an_unreadable_results_answer_keeps_its_image_bytes_out_of_the_error() {
         .then_http_response(move || json(200, body));
     let head = mock!(aws_sdk_s3::Client::head_object).then_http_response(kms_head);
     let err = liveness_guard(&[&head], &[&get])
-        .verify_liveness(
+        .verify_session(
             &LivenessSessionId::parse(SESSION).unwrap(),
             &member(),
             &kiosk(),
@@ -204,7 +205,7 @@ async fn liveness_errors_say_what_to_fix() {
         let get = mock!(aws_sdk_rekognition::Client::get_face_liveness_session_results)
             .then_http_response(move || service_error(400, code));
         let err = liveness_guard(&[&head], &[&get])
-            .verify_liveness(&id, &member(), &kiosk())
+            .verify_session(&id, &member(), &kiosk())
             .await
             .unwrap_err();
         match &err {
@@ -226,7 +227,7 @@ async fn liveness_errors_say_what_to_fix() {
         });
     let s3: Vec<&Rule> = audit.iter().collect();
     let err = liveness_guard(&s3, &[&create])
-        .start_liveness(&member(), &kiosk())
+        .start_session(&member(), &kiosk())
         .await
         .unwrap_err();
     let message = err.to_string();

@@ -66,20 +66,20 @@ mod races {
             gate: gate.clone(),
         };
         let limit = FailureLimit::new(5, Duration::from_secs(180), Duration::from_secs(1800));
-        let guard = Guard::builder(aws.clone(), Wrapped(held))
-            .policy(policy())
-            .liveness(
-                LivenessPolicy::new("library-liveness")
-                    .unwrap()
-                    .with_failure_limit(limit),
-            )
-            .opt_out(evidence())
-            .build()
-            .unwrap();
+        let guard = Guard::new(
+            rekognition_guard::PhotoStore::new(aws.clone(), policy()),
+            Wrapped(held),
+            evidence(),
+        )
+        .liveness(
+            LivenessPolicy::new("library-liveness")
+                .unwrap()
+                .with_failure_limit(limit),
+        );
         let at = KioskId::new("kiosk-under-attack").unwrap();
         let mut sessions = Vec::new();
         for _ in 0..20 {
-            let started = guard.start_liveness(&ada, &at).await.unwrap();
+            let started = guard.start_session(&ada, &at).await.unwrap();
             aws.finish_liveness(
                 started.id(),
                 SimulatedLiveness::ended(LivenessStatus::Failed),
@@ -92,7 +92,7 @@ mod races {
             .iter()
             .map(|id| {
                 let (guard, ada, at) = (guard.clone(), ada.clone(), at.clone());
-                async move { guard.verify_liveness(id, &ada, &at).await }
+                async move { guard.verify_session(id, &ada, &at).await }
             })
             .collect();
         // The held five cannot finish, so the first fifteen to finish are
@@ -134,7 +134,7 @@ mod races {
         // Five failures: locked, for new checks and every clone.
         let err = guard
             .clone()
-            .verify_liveness(&sessions[0], &ada, &at)
+            .verify_session(&sessions[0], &ada, &at)
             .await
             .expect_err("locked");
         assert!(

@@ -3,21 +3,35 @@
 
 use rekognition_guard::OptOutViolation;
 use rekognition_guard::{
-    BackendError, BackendErrorKind, ConfigError, Error, Guard, OptOutEvidence, OptOutRecord,
-    OptOutStatus, Service, Violation,
+    BackendError, BackendErrorKind, Error, Guard, OptOutEvidence, OptOutRecord, OptOutStatus,
+    PhotoStore, Policy, Service, Violation,
 };
 
 use crate::support::mocks::*;
 
-#[test]
-fn a_guard_without_opt_out_evidence_cannot_be_built() {
-    let err = Guard::builder(inspector(), never_called_comparer())
-        .build()
-        .unwrap_err();
-    assert_eq!(err, ConfigError::MissingOptOutEvidence);
+/// Without evidence there is no guard: [`Guard::new`] takes it (its docs
+/// hold the example that does not compile). A waiver is reached only
+/// through `OptOutEvidence::dangerous()`, and every decision says so.
+#[tokio::test]
+async fn a_waiver_is_reached_only_through_dangerous_and_is_recorded() {
+    let mut rekognition = comparer();
+    rekognition
+        .expect_compare_faces()
+        .times(1)
+        .returning(|_| Ok(one_match(99.5)));
+    let guard = Guard::new(
+        PhotoStore::new(inspector(), Policy::any_kms_key()),
+        rekognition,
+        OptOutEvidence::dangerous()
+            .waived("sandbox account 111122223333, synthetic faces only")
+            .unwrap(),
+    );
+    let d = guard.compare(live_photo(), live_photo()).await.unwrap();
+    assert_eq!(d.opt_out().kind(), "waived");
     assert!(
-        err.to_string().contains("OptOutEvidence::attested"),
-        "{err}"
+        d.opt_out().to_string().contains("synthetic faces only"),
+        "{}",
+        d.opt_out()
     );
 }
 
@@ -98,10 +112,14 @@ async fn a_verified_opt_out_needs_the_account_that_calls_rekognition() {
             "the credentials are invalid",
         ))
     });
-    let guard = Guard::builder(inspector(), rekognition)
-        .opt_out(OptOutEvidence::verified_by(v))
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            inspector(),
+            Policy::any_kms_key().with_versioning_required(false),
+        ),
+        rekognition,
+        OptOutEvidence::verified_by(v),
+    );
     let err = guard.compare(live_photo(), live_photo()).await.unwrap_err();
     assert!(
         matches!(err, Error::Backend(ref b) if b.service() == Service::Sts),

@@ -243,10 +243,14 @@ fn guard(verifier: OrganizationsOptOutVerifier) -> (Guard, InMemoryBackend) {
     let aws = InMemoryBackend::new();
     aws.register_image(photo().expose_bytes(), "ada");
     aws.set_similarity("ada", "ada", 99.9);
-    let guard = Guard::builder(aws.clone(), aws.clone())
-        .opt_out(OptOutEvidence::verified_by(verifier))
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        rekognition_guard::PhotoStore::new(
+            aws.clone(),
+            rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+        ),
+        aws.clone(),
+        OptOutEvidence::verified_by(verifier),
+    );
     (guard, aws)
 }
 
@@ -282,6 +286,7 @@ async fn the_organizations_client_is_https_only_too() {
         .client(mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[]))
         .endpoint_url("http://organizations.local")
         .build()
+        .map_err(crate::support::config_error)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -453,14 +458,14 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
                 .build()
                 .unwrap();
             let evidence = policy_for(OPT_OUT, Some(evidence_for));
-            let guard = backend
-                .guard_builder()
-                .opt_out(OptOutEvidence::verified_by(verifier(
-                    &evidence,
-                    Duration::ZERO,
-                )))
-                .build()
-                .unwrap();
+            let guard = Guard::new(
+                rekognition_guard::PhotoStore::new(
+                    backend.clone(),
+                    rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+                ),
+                backend.clone(),
+                OptOutEvidence::verified_by(verifier(&evidence, Duration::ZERO)),
+            );
             guard.compare(photo(), photo()).await
         }
     };
@@ -500,14 +505,14 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
         .build()
         .unwrap();
     let evidence = policy_for(OPT_OUT, Some("111122223333"));
-    let guard = backend
-        .guard_builder()
-        .opt_out(OptOutEvidence::verified_by(verifier(
-            &evidence,
-            Duration::ZERO,
-        )))
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        rekognition_guard::PhotoStore::new(
+            backend.clone(),
+            rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+        ),
+        backend.clone(),
+        OptOutEvidence::verified_by(verifier(&evidence, Duration::ZERO)),
+    );
     let err = guard.compare(photo(), photo()).await.unwrap_err();
     assert!(
         matches!(&err, Error::Backend(b) if b.service() == Service::Sts && b.message().contains("sts_client")),
@@ -582,13 +587,16 @@ mod over_https {
         let backend = AwsBackend::from_sdk_config(&kiosk).unwrap();
 
         // Same SdkConfig: no extra setup, approved, account recorded.
-        let guard = backend
-            .guard_builder()
-            .opt_out(OptOutEvidence::verified_by(
+        let guard = rekognition_guard::Guard::new(
+            rekognition_guard::PhotoStore::new(
+                backend.clone(),
+                rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+            ),
+            backend.clone(),
+            OptOutEvidence::verified_by(
                 OrganizationsOptOutVerifier::from_sdk_config(&kiosk).unwrap(),
-            ))
-            .build()
-            .unwrap();
+            ),
+        );
         let decision = guard.compare(photo(), photo()).await.unwrap();
         assert!(decision.is_approved());
         assert_eq!(
@@ -606,13 +614,16 @@ mod over_https {
 
         // A verifier with another account's credentials: refused, and
         // nothing reaches Rekognition.
-        let guard = backend
-            .guard_builder()
-            .opt_out(OptOutEvidence::verified_by(
+        let guard = rekognition_guard::Guard::new(
+            rekognition_guard::PhotoStore::new(
+                backend.clone(),
+                rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+            ),
+            backend.clone(),
+            OptOutEvidence::verified_by(
                 OrganizationsOptOutVerifier::from_sdk_config(&sdk(&server, OTHER_KEY)).unwrap(),
-            ))
-            .build()
-            .unwrap();
+            ),
+        );
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(
             err.as_refusal().map(|r| r.violations().to_vec()),

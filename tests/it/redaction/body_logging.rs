@@ -9,7 +9,8 @@ use crate::support;
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
-    BackendErrorKind, ConfigError, Error, FaceImage, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef,
+    BackendErrorKind, ConfigError, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore,
+    Policy, S3ObjectRef,
 };
 
 use support::KEY;
@@ -31,19 +32,21 @@ fn image_bytes_are_never_sent_while_the_sdk_would_log_them() {
 
     // Set before any other thread exists.
     std::env::set_var("LOG_SIGNABLE_BODY", "True");
-    match AwsBackend::from_sdk_config(&sdk) {
+    match AwsBackend::from_sdk_config(&sdk).map_err(crate::support::config_error) {
         Err(ConfigError::Invalid(why)) => assert!(why.contains("unset LOG_SIGNABLE_BODY"), "{why}"),
         other => panic!("expected a configuration error, got {other:?}"),
     }
 
     std::env::set_var("LOG_SIGNABLE_BODY", "false");
     let aws = AwsBackend::from_sdk_config(&sdk).expect("false is harmless");
-    let guard = aws
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
+        ),
+        aws.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
 
     // Set after the backend was built: checked again before each body.
     std::env::set_var("LOG_SIGNABLE_BODY", "true");

@@ -11,7 +11,8 @@ use aws_sdk_s3::config::{BehaviorVersion, Region};
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
-    CacheConfig, FaceImage, Guard, ImageInput, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef,
+    CacheConfig, FaceImage, Guard, ImageInput, KmsKeyArn, OptOutEvidence, PhotoStore, Policy,
+    S3ObjectRef,
 };
 
 const IMAGE_MARKER: &[u8] = b"FACE-MARKER-5c2e9";
@@ -67,12 +68,15 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     );
 
     // A full run: enrollment, a match, a refusal, an error.
-    let guard = Guard::builder(aws.clone(), aws.clone())
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .verification_cache(CacheConfig::default())
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
+        )
+        .with_verification_cache(Some(CacheConfig::default())),
+        aws.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     show("Guard", format!("{guard:?}"));
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let enrolled = guard.enroll(&object, image).await.unwrap();
@@ -141,11 +145,14 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
         .build()
         .unwrap_err();
     show("ConfigError", format!("{insecure:?} {insecure}"));
-    let aws_guard = backend
-        .guard_builder()
-        .opt_out(OptOutEvidence::waived("redaction test").unwrap())
-        .build()
-        .unwrap();
+    let aws_guard = Guard::new(
+        PhotoStore::new(
+            backend.clone(),
+            Policy::any_kms_key().with_versioning_required(false),
+        ),
+        backend.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     show("Guard (AWS)", format!("{aws_guard:?}"));
     let verifier =
         rekognition_guard::aws::OrganizationsOptOutVerifier::from_sdk_config(&sdk).unwrap();

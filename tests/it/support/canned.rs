@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{Error, FaceImage, Guard, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{Error, FaceImage, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef};
 
 use crate::support::KEY;
 
@@ -77,12 +77,11 @@ pub fn live_photo() -> FaceImage {
 }
 
 pub fn guard(backend: AwsBackend, policy: Policy) -> Guard {
-    backend
-        .guard_builder()
-        .policy(policy)
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap()
+    Guard::new(
+        PhotoStore::new(backend.clone(), policy),
+        backend.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
 }
 
 pub fn backend(s3: aws_sdk_s3::Client, rekognition: aws_sdk_rekognition::Client) -> AwsBackend {
@@ -110,7 +109,7 @@ pub async fn compare_with(answer: HttpResponse) -> Result<rekognition_guard::Dec
                     .region(Region::new("eu-west-1"))
             ),
         ),
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     guard.compare(reference(), live_photo()).await
 }

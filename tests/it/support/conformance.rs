@@ -11,7 +11,9 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_types::body::SdkBody;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::conformance::{ComparedSource, Harness, Stored};
-use rekognition_guard::{FaceImage, Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef};
+use rekognition_guard::{
+    FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
+};
 
 use super::emulator::Fixture;
 
@@ -168,22 +170,17 @@ impl Harness for CannedHarness {
         live()
     }
     fn guard(&self, policy: Policy) -> Guard {
-        self.backend(Some("https://rekognition.canned.localhost"))
-            .guard_builder()
-            .policy(policy)
-            .opt_out(attested())
-            .build()
-            .unwrap()
+        {
+            let aws = self.backend(Some("https://rekognition.canned.localhost"));
+            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
+        }
     }
     fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
         let plain = "http://rekognition.canned.localhost:8080";
-        let guard = self
-            .backend(Some(plain))
-            .guard_builder()
-            .policy(policy)
-            .opt_out(attested())
-            .build()
-            .unwrap();
+        let guard = {
+            let aws = self.backend(Some(plain));
+            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
+        };
         (guard, plain.to_owned())
     }
     fn compared_sources(&self) -> Vec<ComparedSource> {
@@ -214,18 +211,16 @@ impl MotoHarness {
         if let Some(endpoint) = rekognition_endpoint {
             rekognition = rekognition.endpoint_url(endpoint);
         }
-        AwsBackend::builder()
-            .sdk_config(&f.sdk)
-            .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
-            .ca_bundle_pem(f.emu.ca.clone())
-            .trust_native_roots(false)
-            .build()
-            .expect("backend")
-            .guard_builder()
-            .policy(policy)
-            .opt_out(attested())
-            .build()
-            .unwrap()
+        {
+            let aws = AwsBackend::builder()
+                .sdk_config(&f.sdk)
+                .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
+                .ca_bundle_pem(f.emu.ca.clone())
+                .trust_native_roots(false)
+                .build()
+                .expect("backend");
+            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
+        }
     }
 }
 

@@ -436,7 +436,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{Guard, OptOutEvidence, Policy};
+use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy};
 
 // The wire recorder and guards over the emulator's clients, shared by the
 // emulator tests of every feature.
@@ -499,12 +499,11 @@ impl Fixture {
             .trust_native_roots(false)
             .build()
             .expect("backend");
-        let guard = aws
-            .guard_builder()
-            .policy(policy)
-            .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
-            .build()
-            .unwrap();
+        let guard = Guard::new(
+            PhotoStore::new(aws.clone(), policy),
+            aws.clone(),
+            OptOutEvidence::attested("emulator test account").unwrap(),
+        );
         (guard, s3_wire, wire)
     }
 }

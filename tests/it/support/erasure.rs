@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{
 };
 use rekognition_guard::conformance::erasure::{BucketKind, ErasureHarness, Hold};
 use rekognition_guard::erasure::{ErasureReceipt, StoredVersion};
-use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy};
+use rekognition_guard::{KmsKeyArn, PhotoStore, Policy};
 
 use super::emulator::{set_versioning, unique, Fixture};
 
@@ -160,14 +160,11 @@ impl ErasureHarness for MotoErasureHarness {
         });
         versions.chain(markers).collect()
     }
-    fn guard(&self, plain_http: bool) -> Guard {
-        self.fixture
-            .aws_backend(plain_http)
-            .guard_builder()
-            .policy(Policy::new().allow_kms_key(self.kms_key()))
-            .opt_out(OptOutEvidence::attested("conformance suite").unwrap())
-            .build()
-            .unwrap()
+    fn store(&self, plain_http: bool) -> PhotoStore {
+        PhotoStore::new(
+            self.fixture.aws_backend(plain_http),
+            Policy::allow_kms_key(self.kms_key()).with_versioning_required(false),
+        )
     }
 }
 

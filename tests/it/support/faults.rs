@@ -15,7 +15,8 @@ use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_types::timeout::TimeoutConfig;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
-    BackendErrorKind, Error, FaceImage, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Service,
+    BackendErrorKind, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy,
+    S3ObjectRef, Service,
 };
 
 pub const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
@@ -168,13 +169,19 @@ pub async fn run_with(s3: Fault, rekognition: Fault, setup: Setup) -> Run {
     support::capture::start();
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
-    let guard = backend(&s3, &rekognition, &setup)
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .without_verification_cache()
-        .build()
-        .unwrap();
+    let guard = {
+        let aws = backend(&s3, &rekognition, &setup);
+        Guard::new(
+            PhotoStore::new(
+                aws.clone(),
+                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                    .with_versioning_required(false),
+            )
+            .with_verification_cache(None),
+            aws,
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        )
+    };
     let reference = S3ObjectRef::parse(&format!(
         "s3://library-photos/members/ada.jpg?versionId={VERSION}"
     ))
@@ -242,14 +249,12 @@ pub async fn reencrypt_against(
     }));
     let s3 = FaultServer::start(Fault::Script(script)).await;
     let rekognition = FaultServer::start(good_rekognition()).await;
-    let guard = backend(&s3, &rekognition, &Setup::default())
-        .guard_builder()
-        .policy(Policy::new().allow_kms_key(KmsKeyArn::parse(KEY).unwrap()))
-        .opt_out(OptOutEvidence::waived("re-encryption calls no AI service").unwrap())
-        .build()
-        .unwrap();
+    let store = PhotoStore::new(
+        backend(&s3, &rekognition, &Setup::default()),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
+    );
     let object = S3ObjectRef::parse(object).unwrap();
-    let result = guard
+    let result = store
         .reencrypt(&object, remediation, &KmsKeyArn::parse(KEY).unwrap())
         .await;
     let requests = seen.lock().unwrap().clone();

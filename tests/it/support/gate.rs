@@ -81,9 +81,7 @@ pub fn enrolled(aws: &InMemoryBackend) -> S3ObjectRef {
 }
 
 pub fn policy() -> Policy {
-    Policy::new()
-        .allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-        .require_versioning(true)
+    Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
 }
 
 pub fn evidence() -> OptOutEvidence {

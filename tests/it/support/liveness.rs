@@ -16,7 +16,9 @@ use rekognition_guard::conformance::liveness::{
 };
 use rekognition_guard::conformance::Stored;
 use rekognition_guard::liveness::{LivenessPolicy, LivenessSessionId};
-use rekognition_guard::{Guard, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Service};
+use rekognition_guard::{
+    Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service,
+};
 use serde_json::{json, Value};
 
 use super::fault_server::{ca_pem, Fault, FaultServer, Request, Response, Script};
@@ -183,7 +185,7 @@ fn create_session(world: &mut World, request: &Request) -> Response {
         id.clone(),
         Session {
             started: StartedSession {
-                kms_key: b["KmsKeyId"].as_str().unwrap_or_default().to_owned(),
+                kms_key: b["KmsKeyId"].as_str().map(str::to_owned),
                 output_bucket: output["S3Bucket"].as_str().unwrap_or_default().to_owned(),
                 output_prefix: output["S3KeyPrefix"]
                     .as_str()
@@ -389,19 +391,21 @@ impl LivenessHarness for TlsLivenessHarness {
     async fn set_output_posture(&self, posture: OutputPosture) {
         self.world.lock().unwrap().posture = posture;
     }
-    fn guard(
+    fn face_liveness(
         &self,
         policy: Policy,
         liveness: LivenessPolicy,
         plain_http: Option<Service>,
-    ) -> Guard {
-        self.backend(plain_http)
-            .guard_builder()
-            .policy(policy)
-            .liveness(liveness)
-            .opt_out(OptOutEvidence::attested("conformance suite").unwrap())
-            .build()
-            .unwrap()
+    ) -> rekognition_guard::FaceLiveness {
+        {
+            let aws = self.backend(plain_http);
+            Guard::new(
+                PhotoStore::new(aws.clone(), policy),
+                aws,
+                OptOutEvidence::attested("conformance suite").unwrap(),
+            )
+        }
+        .liveness(liveness)
     }
     async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
         let mut world = self.world.lock().unwrap();

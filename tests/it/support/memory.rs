@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
-    BackendError, FaceImage, Guard, HeadObjectRequest, ObjectFacts, OptOutEvidence, Policy,
-    S3Backend,
+    BackendError, FaceImage, Guard, HeadObjectRequest, ObjectFacts, OptOutEvidence, PhotoStore,
+    Policy, S3Backend,
 };
 
 use crate::support::wrap::S3Wrap;
@@ -37,11 +37,11 @@ pub fn guard_over(
     backend: &InMemoryBackend,
     policy: Policy,
 ) -> Guard {
-    Guard::builder(inspector, backend.clone())
-        .policy(policy)
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
-        .unwrap()
+    Guard::new(
+        PhotoStore::new(inspector, policy),
+        backend.clone(),
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
 }
 
 /// An inspector that lets the object be swapped right after the check: the

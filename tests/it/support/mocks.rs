@@ -6,7 +6,7 @@ use rekognition_guard::testing::{MockOptOutVerifier, MockRekognitionBackend, Moc
 use rekognition_guard::transit::check_endpoint_url;
 use rekognition_guard::{
     AccountId, BackendError, BoundingBox, ComparisonFacts, Error, FaceImage, FaceMatch, Guard,
-    ObjectFacts, OptOutEvidence, Policy, S3ObjectRef, Service, SseAlgorithm, Violation,
+    ObjectFacts, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service, SseAlgorithm, Violation,
 };
 
 use crate::support::KEY;
@@ -53,11 +53,7 @@ pub fn attested() -> OptOutEvidence {
 }
 
 pub fn guard(inspector: MockS3Backend, comparer: MockRekognitionBackend, policy: Policy) -> Guard {
-    Guard::builder(inspector, comparer)
-        .policy(policy)
-        .opt_out(attested())
-        .build()
-        .unwrap()
+    Guard::new(PhotoStore::new(inspector, policy), comparer, attested())
 }
 
 pub fn one_match(similarity: f32) -> ComparisonFacts {
@@ -94,8 +90,12 @@ pub fn verified_guard(verifier: MockOptOutVerifier, mut comparer: MockRekognitio
     comparer
         .expect_caller_account()
         .returning(|| Ok(account(KIOSK_ACCOUNT)));
-    Guard::builder(inspector(), comparer)
-        .opt_out(OptOutEvidence::verified_by(verifier))
-        .build()
-        .unwrap()
+    Guard::new(
+        PhotoStore::new(
+            inspector(),
+            Policy::any_kms_key().with_versioning_required(false),
+        ),
+        comparer,
+        OptOutEvidence::verified_by(verifier),
+    )
 }

@@ -58,3 +58,12 @@ pub fn jpeg_with(marker: &[u8]) -> FaceImage {
     bytes.extend_from_slice(marker);
     FaceImage::from_vec(bytes).expect("a JPEG by its header")
 }
+
+/// The configuration error of a failed backend or verifier build (a build
+/// fails in no other way); panics on any other error.
+pub fn config_error(e: rekognition_guard::Error) -> rekognition_guard::ConfigError {
+    match e {
+        rekognition_guard::Error::Config(c) => c,
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}

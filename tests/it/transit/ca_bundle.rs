@@ -11,24 +11,29 @@ use aws_credential_types::Credentials;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{BackendErrorKind, ConfigError, Error, OptOutEvidence, S3ObjectRef};
+use rekognition_guard::{
+    BackendErrorKind, ConfigError, Error, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
+};
 use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 use support::{KEY, VERSION};
 
 /// A guard on a backend built like an application does, from the
 /// environment's `SdkConfig`, with S3 at `endpoint`.
-fn guard(
-    sdk: &aws_types::SdkConfig,
-    endpoint: &str,
-) -> Result<rekognition_guard::Guard, ConfigError> {
-    AwsBackend::builder()
+fn guard(sdk: &aws_types::SdkConfig, endpoint: &str) -> Result<Guard, ConfigError> {
+    let aws = AwsBackend::builder()
         .sdk_config(sdk)
         .endpoint_url(endpoint)
-        .build()?
-        .guard_builder()
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .without_verification_cache()
         .build()
+        .map_err(crate::support::config_error)?;
+    Ok(Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::any_kms_key().with_versioning_required(false),
+        )
+        .with_verification_cache(None),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    ))
 }
 
 /// The standard loader, reading only the profile file `profile`.
@@ -97,7 +102,13 @@ fn the_ca_bundle_of_the_environment_or_the_profile_is_the_one_trusted() {
         let check = |sdk: aws_types::SdkConfig| {
             let endpoint = server.endpoint.clone();
             let reference = reference.clone();
-            async move { guard(&sdk, &endpoint).unwrap().check(&reference).await }
+            async move {
+                guard(&sdk, &endpoint)
+                    .unwrap()
+                    .store()
+                    .check(&reference)
+                    .await
+            }
         };
         let untrusted = |result: Result<_, Error>, case: &str| match result {
             Err(Error::Backend(b)) => {

@@ -15,7 +15,10 @@ use crate::support::canned::*;
 async fn http_endpoint_set_in_code_on_a_client_is_refused_on_the_wire() {
     let (s3, s3_rx) = s3_capturing("http://127.0.0.1:9000");
     let (rekognition, rekognition_rx) = rekognition_capturing(|c| c);
-    let guard = guard(backend(s3, rekognition), Policy::new());
+    let guard = guard(
+        backend(s3, rekognition),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert_eq!(
         err.as_refusal()
@@ -50,7 +53,7 @@ async fn http_endpoint_from_a_custom_resolver_is_refused_on_the_wire() {
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head_rule]),
             rekognition,
         ),
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert_eq!(
@@ -80,7 +83,7 @@ async fn http_endpoint_with_an_http_response_rule_is_still_refused() {
                 |c| c.endpoint_url("http://127.0.0.1:4566")
             ),
         ),
-        Policy::new(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(matches!(
@@ -96,6 +99,7 @@ fn configured_http_endpoints_fail_the_build() {
         .rekognition_client(rekognition_capturing(|c| c).0)
         .endpoint_url("http://127.0.0.1:4566")
         .build()
+        .map_err(crate::support::config_error)
         .unwrap_err();
     assert_eq!(
         err,
@@ -110,7 +114,7 @@ fn configured_http_endpoints_fail_the_build() {
         .endpoint_url("http://localhost:4566")
         .build();
     assert!(matches!(
-        AwsBackend::from_sdk_config(&sdk).unwrap_err(),
+        AwsBackend::from_sdk_config(&sdk).map_err(crate::support::config_error).unwrap_err(),
         ConfigError::InsecureEndpoint(e) if e.service() == Service::S3
     ));
 }
@@ -125,7 +129,9 @@ fn a_missing_region_fails_the_build_instead_of_every_call() {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url("https://127.0.0.1:4566")
         .build();
-    let err = AwsBackend::from_sdk_config(&no_region).unwrap_err();
+    let err = AwsBackend::from_sdk_config(&no_region)
+        .map_err(crate::support::config_error)
+        .unwrap_err();
     assert_eq!(
         err,
         ConfigError::MissingRegion {
@@ -149,6 +155,7 @@ fn a_missing_region_fails_the_build_instead_of_every_call() {
         .s3_client(s3_capturing("https://127.0.0.1:1").0)
         .rekognition_client(rekognition)
         .build()
+        .map_err(crate::support::config_error)
         .unwrap_err();
     assert_eq!(
         err,
@@ -162,7 +169,9 @@ fn a_missing_region_fails_the_build_instead_of_every_call() {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu west 1"))
         .build();
-    let err = AwsBackend::from_sdk_config(&bad_region).unwrap_err();
+    let err = AwsBackend::from_sdk_config(&bad_region)
+        .map_err(crate::support::config_error)
+        .unwrap_err();
     assert_eq!(
         err,
         ConfigError::InvalidRegion {
@@ -175,7 +184,10 @@ fn a_missing_region_fails_the_build_instead_of_every_call() {
 
 #[test]
 fn builder_needs_clients_or_a_config_and_valid_ca_bundles() {
-    let err = AwsBackend::builder().build().unwrap_err();
+    let err = AwsBackend::builder()
+        .build()
+        .map_err(crate::support::config_error)
+        .unwrap_err();
     assert!(err.to_string().contains("sdk_config"), "{err}");
 
     let sdk = aws_types::SdkConfig::builder()
@@ -191,6 +203,7 @@ fn builder_needs_clients_or_a_config_and_valid_ca_bundles() {
             .sdk_config(&sdk)
             .ca_bundle_pem(bad)
             .build()
+            .map_err(crate::support::config_error)
             .unwrap_err();
         assert!(err.to_string().contains("CA bundle"), "{err}");
     }
@@ -294,7 +307,7 @@ mod timeouts {
             )
             .build()
             .unwrap();
-        let guard = guard(aws, Policy::new());
+        let guard = guard(aws, Policy::any_kms_key().with_versioning_required(false));
         let started = std::time::Instant::now();
         let err = tokio::time::timeout(
             Duration::from_secs(10),

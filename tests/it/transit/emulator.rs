@@ -12,7 +12,7 @@
 
 use crate::support::emulator::{emulator, fixture};
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{BackendErrorKind, Error, OptOutEvidence};
+use rekognition_guard::{BackendErrorKind, Error, Guard, OptOutEvidence, PhotoStore, Policy};
 
 #[tokio::test]
 async fn a_server_outside_the_trusted_ca_is_rejected() {
@@ -31,12 +31,16 @@ async fn a_server_outside_the_trusted_ca_is_rejected() {
         .trust_native_roots(false)
         .build()
         .unwrap();
-    let guard = aws
-        .guard_builder()
-        .opt_out(OptOutEvidence::attested("emulator test account").unwrap())
-        .build()
-        .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::any_kms_key().with_versioning_required(false),
+        ),
+        aws.clone(),
+        OptOutEvidence::attested("emulator test account").unwrap(),
+    );
     let err = guard
+        .store()
         .check(&f.reference("members/ada.jpg"))
         .await
         .unwrap_err();

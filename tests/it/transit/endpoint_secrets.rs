@@ -13,7 +13,10 @@ use crate::support;
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::{AwsBackend, OrganizationsOptOutVerifier};
 use rekognition_guard::transit::EndpointProblem;
-use rekognition_guard::{ConfigError, FaceImage, OptOutEvidence, S3ObjectRef, Service, Violation};
+use rekognition_guard::{
+    ConfigError, FaceImage, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service,
+    Violation,
+};
 use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 
 const PASSWORD: &str = "rg-endpoint-password-5c2e";
@@ -52,6 +55,7 @@ async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
         .sdk_config(&sdk(None))
         .endpoint_url(&with_password)
         .build()
+        .map_err(crate::support::config_error)
         .unwrap_err();
     assert_refused(err, Service::S3, EndpointProblem::UserInfo);
     for (url, problem) in [
@@ -68,19 +72,25 @@ async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
             .sdk_config(&sdk(None))
             .endpoint_url(&url)
             .build()
+            .map_err(crate::support::config_error)
             .unwrap_err();
         assert_refused(err, Service::S3, problem);
     }
 
     // The SdkConfig's endpoint.
-    let err = AwsBackend::from_sdk_config(&sdk(Some(&with_password))).unwrap_err();
+    let err = AwsBackend::from_sdk_config(&sdk(Some(&with_password)))
+        .map_err(crate::support::config_error)
+        .unwrap_err();
     assert_refused(err, Service::S3, EndpointProblem::UserInfo);
-    let err = OrganizationsOptOutVerifier::from_sdk_config(&sdk(Some(&with_password))).unwrap_err();
+    let err = OrganizationsOptOutVerifier::from_sdk_config(&sdk(Some(&with_password)))
+        .map_err(crate::support::config_error)
+        .unwrap_err();
     assert_refused(err, Service::Organizations, EndpointProblem::UserInfo);
     let err = OrganizationsOptOutVerifier::builder()
         .sdk_config(&sdk(None))
         .endpoint_url(&with_password)
         .build()
+        .map_err(crate::support::config_error)
         .unwrap_err();
     assert_refused(err, Service::Organizations, EndpointProblem::UserInfo);
 
@@ -100,21 +110,25 @@ async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
             .http_client(http)
             .build(),
     );
-    let guard = AwsBackend::builder()
+    let aws = AwsBackend::builder()
         .s3_client(s3)
         .rekognition_client(rekognition)
         .build()
-        .unwrap()
-        .guard_builder()
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .build()
         .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::any_kms_key().with_versioning_required(false),
+        ),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     let reference = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     for (result, service) in [
         (guard.compare(reference.clone(), photo()).await, Service::S3),
         (guard.compare(photo(), photo()).await, Service::Rekognition),
         (
-            guard.check(&reference).await.map(|_| unreachable()),
+            guard.store().check(&reference).await.map(|_| unreachable()),
             Service::S3,
         ),
     ] {
@@ -151,7 +165,7 @@ async fn security_md_names_every_level_and_target_that_logs_endpoints() {
     let s3 = FaultServer::start(Fault::Respond(Response::sse_kms_head(KEY, version))).await;
     let rekognition = FaultServer::start(Fault::Respond(Response::compare_match(99.9))).await;
     let sdk = sdk(None);
-    let guard = AwsBackend::builder()
+    let aws = AwsBackend::builder()
         .s3_client(aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .endpoint_url(&s3.endpoint)
@@ -166,12 +180,16 @@ async fn security_md_names_every_level_and_target_that_logs_endpoints() {
         .ca_bundle_pem(ca_pem())
         .trust_native_roots(false)
         .build()
-        .unwrap()
-        .guard_builder()
-        .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-        .without_verification_cache()
-        .build()
         .unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::any_kms_key().with_versioning_required(false),
+        )
+        .with_verification_cache(None),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     let reference = S3ObjectRef::parse(&format!(
         "s3://library-photos/members/ada.jpg?versionId={version}"
     ))

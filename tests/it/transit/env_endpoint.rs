@@ -7,7 +7,10 @@ use aws_credential_types::Credentials;
 use aws_smithy_http_client::test_util::capture_request;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::transit::check_endpoint_url;
-use rekognition_guard::{ConfigError, FaceImage, OptOutEvidence, S3ObjectRef, Service, Violation};
+use rekognition_guard::{
+    ConfigError, FaceImage, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service,
+    Violation,
+};
 
 #[test]
 fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
@@ -37,7 +40,9 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
 
         // Built from the config: the misconfiguration fails early.
         assert_eq!(
-            AwsBackend::from_sdk_config(&sdk).unwrap_err(),
+            AwsBackend::from_sdk_config(&sdk)
+                .map_err(crate::support::config_error)
+                .unwrap_err(),
             ConfigError::InsecureEndpoint(
                 check_endpoint_url(Service::S3, "http://127.0.0.1:9").unwrap_err()
             )
@@ -49,11 +54,14 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
             .rekognition_client(aws_sdk_rekognition::Client::new(&sdk))
             .build()
             .unwrap();
-        let guard = aws
-            .guard_builder()
-            .opt_out(OptOutEvidence::attested("AWS Support case 1234567890").unwrap())
-            .build()
-            .unwrap();
+        let guard = Guard::new(
+            PhotoStore::new(
+                aws.clone(),
+                Policy::any_kms_key().with_versioning_required(false),
+            ),
+            aws.clone(),
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        );
         let photo = || FaceImage::from_vec(b"\xFF\xD8\xFF\xE0live".to_vec()).unwrap();
 
         let err = guard

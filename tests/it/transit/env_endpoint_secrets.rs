@@ -73,7 +73,12 @@ fn passwords_in_endpoints_from_the_environment_or_a_profile_are_refused() {
             .load()
             .await;
         // S3, from AWS_ENDPOINT_URL_S3.
-        assert_refused(AwsBackend::from_sdk_config(&sdk).unwrap_err(), Service::S3);
+        assert_refused(
+            AwsBackend::from_sdk_config(&sdk)
+                .map_err(crate::support::config_error)
+                .unwrap_err(),
+            Service::S3,
+        );
         // Rekognition, from the profile's services section (S3 handed in
         // with a clean endpoint).
         let clean_s3 = aws_sdk_s3::Client::from_conf(
@@ -86,12 +91,15 @@ fn passwords_in_endpoints_from_the_environment_or_a_profile_are_refused() {
                 .sdk_config(&sdk)
                 .s3_client(clean_s3)
                 .build()
+                .map_err(crate::support::config_error)
                 .unwrap_err(),
             Service::Rekognition,
         );
         // Organizations, from the profile's endpoint_url.
         assert_refused(
-            OrganizationsOptOutVerifier::from_sdk_config(&sdk).unwrap_err(),
+            OrganizationsOptOutVerifier::from_sdk_config(&sdk)
+                .map_err(crate::support::config_error)
+                .unwrap_err(),
             Service::Organizations,
         );
     });

@@ -18,7 +18,11 @@ async fn insecure_s3_endpoint_means_no_head_object_and_no_compare() {
             "http://127.0.0.1:9000",
         ))
     });
-    let guard = guard(s3, never_called_comparer(), Policy::new());
+    let guard = guard(
+        s3,
+        never_called_comparer(),
+        Policy::any_kms_key().with_versioning_required(false),
+    );
 
     let violations = refusal(guard.compare(reference(), live_photo()).await.unwrap_err());
     assert_eq!(
@@ -41,7 +45,11 @@ async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
             "HTTP://rekognition.eu-west-1.amazonaws.com",
         ))
     });
-    let guard = guard(s3, rekognition, Policy::new());
+    let guard = guard(
+        s3,
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
 
     // Both images are bytes: no S3 call, and Rekognition's refusal is a
     // refusal, not a backend error.
@@ -94,7 +102,11 @@ async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
                 ))
             }
         });
-    let guard = guard(inspector(), rekognition, Policy::new());
+    let guard = guard(
+        inspector(),
+        rekognition,
+        Policy::any_kms_key().with_versioning_required(false),
+    );
     assert!(guard
         .compare(live_photo(), live_photo())
         .await
