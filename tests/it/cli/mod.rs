@@ -8,3 +8,4 @@ mod compare_faces_faults;
 mod erase_member;
 mod library_checkout;
 mod liveness_checkout;
+mod quickstart;
