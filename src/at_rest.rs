@@ -118,7 +118,7 @@ impl fmt::Display for SseAlgorithm {
 /// | `content_length` | **present** and at most [`MAX_S3_IMAGE_BYTES`] (15 MiB): an unknown size is refused |
 /// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
 ///
-/// A mock inspector in your tests must therefore report at least the
+/// A mock S3 backend in your tests must therefore report at least the
 /// encryption, the key id and the size, as [`ObjectFacts::sse_kms`] does.
 ///
 /// ```

@@ -108,7 +108,8 @@ impl HeadObjectRequest {
 }
 
 /// Amazon S3, as the guard uses it: one method per S3 operation (named
-/// after it), each taking a request only the guard builds, each reporting
+/// after it), each taking a request the guard builds (an upload, a
+/// deletion or a re-encryption request only the guard can build), each reporting
 /// facts for the guard to judge. [`AwsBackend`](crate::aws::AwsBackend)
 /// implements it on the SDK's S3 client;
 /// [`InMemoryBackend`](crate::memory::InMemoryBackend) simulates it.
@@ -142,8 +143,9 @@ pub trait S3Backend: Send + Sync + fmt::Debug {
     ) -> Result<VersioningFacts, BackendError>;
 
     /// `PutObject`: stores the image with SSE-KMS under the request's key
-    /// (or the bucket's default KMS key when it names none), sending the
-    /// expected bucket owner.
+    /// (when it names none, with no encryption header, so that the
+    /// bucket's default encryption applies), sending the expected bucket
+    /// owner.
     ///
     /// # Errors
     /// A [`BackendError`] when the upload failed.
@@ -1223,9 +1225,11 @@ impl PutObjectRequest {
     }
 
     /// The KMS key to encrypt it with (`x-amz-server-side-encryption:
-    /// aws:kms` and this key id); `None`: `aws:kms` without a key id, so
-    /// S3 uses the bucket's default KMS key (or `aws/s3`), for a policy
-    /// that allows any key.
+    /// aws:kms` and this key id); `None`, for a policy that allows any
+    /// key: no encryption header, so the bucket's default encryption
+    /// applies (`aws:kms` without a key id would mean the AWS managed key
+    /// `aws/s3`, S3 API Reference, PutObject). The guard reads the object
+    /// back and refuses it unless it is SSE-KMS.
     pub fn kms_key(&self) -> Option<&KmsKeyArn> {
         self.kms_key.as_ref()
     }

@@ -16,9 +16,12 @@ use crate::input::S3ObjectRef;
 /// an unversioned reference, never S3's `null` version, which a later
 /// upload replaces in place), and a refusal never is. Entries live for
 /// [`ttl`](Self::ttl); at most [`capacity`](Self::capacity) object keys
-/// are kept. The cache belongs to one guard (and its clones), so it only
-/// holds checks made under that guard's policy. A cached pass skips
-/// HeadObject; the HTTPS and opt-out checks still run on every comparison.
+/// are kept. The cache belongs to one [`PhotoStore`](crate::PhotoStore)
+/// (its clones, and the guard built on it), so it only holds checks made
+/// under that store's policy; another store made with `PhotoStore::new`
+/// has its own, which an erasure through this one does not clear: share
+/// one store. A cached pass skips HeadObject; the opt-out check still runs
+/// on every comparison, and every request is still HTTPS on the wire.
 ///
 /// # What a cached pass can miss, and for how long
 ///

@@ -1,7 +1,8 @@
 //! Error types.
 //!
-//! Every fallible call of this crate returns [`Error`]. Its variants keep four
-//! kinds of "no" apart, because each one needs a different fix:
+//! Every fallible call of this crate returns [`Error`]. Its variants (and
+//! [`ErrorKind`]) keep the kinds of "no" apart, because each one needs a
+//! different fix:
 //!
 //! | variant | meaning | sent to Rekognition? |
 //! |---|---|---|
@@ -10,6 +11,7 @@
 //! | [`Error::Refused`] | the privacy policy said no; [`Refusal`] lists **every** requirement that failed | no |
 //! | [`Error::Backend`] | S3, Rekognition or the opt-out verifier failed or answered something unusable | maybe (see [`BackendError::service`]) |
 //! | [`Error::Inventory`] | an S3 Inventory report is unusable (checksum, columns, format) | no |
+//! | [`Error::PhotoRejected`] | the enrollment quality gate rejected the photo (nothing stored) | yes (DetectFaces) |
 //!
 //! None of them ever carries image bytes or credentials; messages name the
 //! bucket, key, KMS key or permission to fix.

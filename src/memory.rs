@@ -345,13 +345,6 @@ impl Default for InMemoryBackend {
 
 /// The object's bucket, as S3 answers: 404 when missing, 403 when not
 /// owned by the expected account.
-/// The simulation's stand-in for the AWS managed key `aws/s3` of
-/// `account`: what S3 uses for `aws:kms` without a key id when the bucket
-/// has no default KMS key.
-fn aws_managed_s3_key(account: &str) -> String {
-    format!("arn:aws:kms:eu-west-1:{account}:key/aws-managed-s3")
-}
-
 fn owned_bucket<'a>(
     state: &'a State,
     object: &crate::input::S3ObjectRef,
@@ -635,13 +628,13 @@ impl InMemoryBackend {
                         session.request.output_prefix()
                     ),
                 },
+                // No KmsKeyId: the output bucket's default encryption.
                 match session.request.kms_key() {
-                    Some(k) => k.as_str().to_owned(),
+                    Some(k) => Some(k.as_str().to_owned()),
                     None => state
                         .buckets
                         .get(session.request.output_bucket())
-                        .and_then(|b| b.default_kms_key.clone())
-                        .unwrap_or_else(|| aws_managed_s3_key(DEFAULT_ACCOUNT)),
+                        .and_then(|b| b.default_kms_key.clone()),
                 },
                 session
                     .request
@@ -660,7 +653,10 @@ impl InMemoryBackend {
         if let Some(face) = outcome.reference_face {
             let object = outcome
                 .reference_object
-                .unwrap_or_else(|| SimulatedObject::sse_kms(&kms_key))
+                .unwrap_or_else(|| match &kms_key {
+                    Some(k) => SimulatedObject::sse_kms(k),
+                    None => SimulatedObject::sse_s3(),
+                })
                 .with_face(&face);
             let version = if outcome.store_reference {
                 self.put(&bucket, &key, object)
@@ -838,14 +834,12 @@ impl S3Backend for InMemoryBackend {
             let state = self.state();
             let bucket =
                 owned_bucket(&state, object, request.expected_bucket_owner(), "PutObject")?;
-            // `aws:kms` without a key id: the bucket's default KMS key,
-            // else the AWS managed key.
+            // No encryption header: the bucket's default encryption
+            // (SSE-KMS under its key, else SSE-S3, which the read-back
+            // refuses).
             let kms_key = match request.kms_key() {
-                Some(k) => k.as_str().to_owned(),
-                None => bucket
-                    .default_kms_key
-                    .clone()
-                    .unwrap_or_else(|| aws_managed_s3_key(&bucket.owner)),
+                Some(k) => Some(k.as_str().to_owned()),
+                None => bucket.default_kms_key.clone(),
             };
             let face = state
                 .faces_by_digest
@@ -853,7 +847,11 @@ impl S3Backend for InMemoryBackend {
                 .cloned();
             (face, kms_key)
         };
-        let mut stored = SimulatedObject::sse_kms(&kms_key).with_size(request.image().len() as u64);
+        let stored = match &kms_key {
+            Some(k) => SimulatedObject::sse_kms(k),
+            None => SimulatedObject::sse_s3(),
+        };
+        let mut stored = stored.with_size(request.image().len() as u64);
         if let Some(face) = face {
             stored = stored.with_face(&face);
         }

@@ -150,8 +150,8 @@ impl Policy {
 
     /// A policy that allows **any** SSE-KMS key, an AWS managed key
     /// (`aws/s3`) included: whoever can use the key can read the photos.
-    /// New reference photos and Face Liveness sessions get the bucket's
-    /// default key. Prefer an allowlist ([`allow_kms_key`](Self::allow_kms_key))
+    /// New reference photos and Face Liveness images get the bucket's
+    /// default encryption (read back and refused unless SSE-KMS). Prefer an allowlist ([`allow_kms_key`](Self::allow_kms_key))
     /// of customer managed keys.
     pub fn any_kms_key() -> Self {
         Self::with_keys(None)

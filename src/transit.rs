@@ -20,13 +20,12 @@
 //! * [`redact`]: how endpoints are shown: `scheme://host[:port]`, never
 //!   user information, path or query.
 //!
-//! The guard also asks each backend for its endpoint before every call and
-//! calls none of them unless it passes [`check_endpoint_url`]; endpoints
-//! that passed are remembered (only passes, at most 16 per guard), so the
-//! hot path compares a string instead of parsing a URL. The S3 and
-//! Rekognition endpoints of an [`AwsBackend`](crate::aws::AwsBackend),
-//! which cannot change once it is built, are judged once, when its guard
-//! builder is made.
+//! The guard does not ask backends for endpoints: HTTPS is enforced where
+//! an endpoint is fixed (an [`AwsBackend`](crate::aws::AwsBackend) refuses
+//! to build with a configured non-HTTPS endpoint) and on the wire of every
+//! request ([`HttpsOnly`]). A backend reports a request it refused there
+//! as [`BackendError::refused_endpoint`](crate::BackendError::refused_endpoint),
+//! and the guard turns that into a refusal naming the endpoint.
 
 use std::fmt;
 

@@ -35,7 +35,7 @@
 //! | refusal or error | fix |
 //! |---|---|
 //! | `NotKmsEncrypted` (SSE-S3, none, unknown) | Copy the object onto itself with `--sse aws:kms` (and `--sse-kms-key-id`), and set the bucket's default encryption to SSE-KMS. |
-//! | `KmsKeyNotAllowed` | Re-encrypt with an allowed key, or add the key ARN to [`Policy::allow_kms_key`](crate::Policy::allow_kms_key). |
+//! | `KmsKeyNotAllowed` | Re-encrypt with an allowed key, or add the key ARN to the policy ([`Policy::with_kms_key`](crate::Policy::with_kms_key)). |
 //! | `VersionRequired` | Enable versioning on the bucket and upload the image again. |
 //! | `InsecureEndpoint` | Use an `https://` endpoint in code, `AWS_ENDPOINT_URL*` and profiles. |
 //! | `ObjectTooLarge` | Rekognition reads at most 15 MiB from S3; resize the image. |

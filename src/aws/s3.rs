@@ -151,7 +151,12 @@ pub(crate) async fn upload(
         .key(object.key())
         .body(ByteStream::from(image.into_bytes()))
         .content_type(content_type)
-        .server_side_encryption(ServerSideEncryption::AwsKms)
+        // Without a key (a policy of any SSE-KMS key), no encryption
+        // header: `aws:kms` alone would mean the AWS managed key `aws/s3`
+        // (S3 API Reference, PutObject), not the bucket's default. The
+        // bucket default applies, and the read-back refuses anything but
+        // SSE-KMS.
+        .set_server_side_encryption(kms_key.as_ref().map(|_| ServerSideEncryption::AwsKms))
         .set_ssekms_key_id(kms_key.as_ref().map(|k| k.as_str().to_owned()))
         .set_expected_bucket_owner(owner)
         .send()

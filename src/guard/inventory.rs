@@ -685,7 +685,7 @@ impl PhotoStore {
         const OP: Operation = Operation::Reencrypt;
         if !self.policy.allows_kms_key(kms_key.as_str()) {
             return Err(ConfigError::Invalid(format!(
-                "re-encryption under {kms_key} was asked for, but the policy does not allow that key: add it with Policy::allow_kms_key, or re-encrypt under an allowed key"
+                "re-encryption under {kms_key} was asked for, but the policy does not allow that key: add it with Policy::with_kms_key, or re-encrypt under an allowed key"
             ))
             .into());
         }

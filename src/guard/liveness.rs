@@ -309,7 +309,14 @@ impl FaceLiveness {
             &result,
             Ok(d) if matches!(d.verdict(), LivenessVerdict::NotFinished(_))
         );
-        if unfinished || matches!(result, Err(Error::Backend(_))) {
+        // A request refused on the wire (plain HTTP) decided nothing
+        // either: once the endpoint is fixed, the session may be verified.
+        let insecure_only = matches!(
+            &result,
+            Err(Error::Refused(r))
+                if r.violations().iter().all(|v| matches!(v, Violation::InsecureEndpoint(_)))
+        );
+        if unfinished || insecure_only || matches!(result, Err(Error::Backend(_))) {
             state.used.release(session_id);
         }
         result

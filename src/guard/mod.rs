@@ -308,6 +308,8 @@ impl Guard {
     ) -> Result<VerifiedS3Object, Error> {
         const OP: Operation = Operation::Enroll;
         store::ensure_unversioned(object)?;
+        // S3 must be reachable over HTTPS before the photo goes anywhere.
+        self.store.probe_transport(OP, object).await?;
         // DetectFaces reads a copy: the original goes to PutObject only if
         // the gate accepts the photo.
         let copy = image.duplicate();

@@ -1,6 +1,7 @@
-//! The one guarded path every operation takes before it may call a
-//! backend: endpoints over HTTPS, the opt-out evidence for the account
-//! that calls Rekognition, and each S3 image checked at rest. It returns the
+//! The one guarded path every operation that reaches Rekognition takes
+//! before it may call a backend: the opt-out evidence for the account that
+//! calls Rekognition, and each S3 image checked at rest (HTTPS is enforced
+//! on the wire by the backends; a request refused there is a violation). It returns the
 //! proofs, or one [`Refusal`] naming the operation and every requirement
 //! that failed, or the first backend error.
 
@@ -93,8 +94,7 @@ impl Guard {
     ) -> Result<Clearance<N>, Error> {
         // Two plain functions around the only await, so that the state
         // machine of every operation stays small: a warm call runs
-        // `settle` and `conclude` and awaits nothing. `Guard::compare`
-        // writes these three steps out itself; a change here goes there too.
+        // `settle` and `conclude` and awaits nothing.
         let mut settled = self.settle(operation, images);
         if settled.needs_io() {
             self.check_pending(&mut settled).await;
@@ -120,8 +120,6 @@ impl Guard {
         // What needs no I/O is settled here: image bytes, and S3 images
         // whose pass is cached. Only the rest is awaited, concurrently
         // with the opt-out verifier, so a warm call builds no futures.
-        // An S3 image left `None` without being pending was skipped: its
-        // endpoint is refused, which is already a violation.
         let mut cleared: [Option<Cleared>; N] = std::array::from_fn(|_| None);
         let mut pending: Vec<(usize, S3ObjectRef)> = Vec::new();
         // One clock read for every cache lookup of this call.
@@ -163,8 +161,8 @@ impl Guard {
 
     /// The checks that need I/O, concurrently: the opt-out verifier (with
     /// the account that calls Rekognition) and HeadObject per pending S3
-    /// image. Violations go after the endpoints' in a stable order:
-    /// opt-out, then the images in order; the first backend error is kept.
+    /// image. Violations come in a stable order: opt-out, then the images
+    /// in order; the first backend error is kept.
     pub(super) async fn check_pending<const N: usize>(&self, settled: &mut Settled<N>) {
         let (opt_out, fetched) = tokio::join!(
             self.check_opt_out(settled.rekognition),
@@ -257,24 +255,62 @@ impl Guard {
             _ => return Check::Passed(None),
         };
         let (status, caller) = tokio::join!(verifier.verify(), self.rekognition.caller_account());
+        // Both answers count: a request either refused on the wire is a
+        // violation even when the other answer already refuses.
+        let mut violations = Vec::new();
+        let mut failure = None;
+        let mut note = |e: BackendError| match Check::<()>::failed(e) {
+            Check::Refused(v) => violations.extend(v),
+            Check::Failed(e) => {
+                failure.get_or_insert(e);
+            }
+            Check::Passed(()) => {}
+        };
+        let (status, caller) = match (status, caller) {
+            (Ok(s), Ok(c)) => (Some(s), Some(c)),
+            (Ok(s), Err(e)) => {
+                note(e);
+                (Some(s), None)
+            }
+            (Err(e), Ok(_)) => {
+                note(e);
+                (None, None)
+            }
+            (Err(a), Err(b)) => {
+                note(a);
+                note(b);
+                (None, None)
+            }
+        };
         match (status, caller) {
-            (Ok(OptOutStatus::OptedOut { detail, account }), Ok(caller)) if account == caller => {
-                Check::Passed(Some((detail, account)))
+            (Some(OptOutStatus::OptedOut { detail, account }), Some(caller))
+                if account == caller =>
+            {
+                return Check::Passed(Some((detail, account)));
             }
-            (Ok(OptOutStatus::OptedOut { account, .. }), Ok(caller)) => {
-                Check::Refused(vec![Violation::OptOut(
-                    OptOutViolation::ForAnotherAccount {
-                        evidence_account: account,
-                        rekognition_account: caller,
-                    },
-                )])
+            (Some(OptOutStatus::OptedOut { account, .. }), Some(caller)) => {
+                violations.push(Violation::OptOut(OptOutViolation::ForAnotherAccount {
+                    evidence_account: account,
+                    rekognition_account: caller,
+                }));
             }
-            (Ok(OptOutStatus::NotOptedOut { reason }), _) => {
-                Check::Refused(vec![Violation::OptOut(OptOutViolation::NotInEffect {
-                    reason,
-                })])
+            (Some(OptOutStatus::NotOptedOut { reason }), _) => {
+                violations.push(Violation::OptOut(OptOutViolation::NotInEffect { reason }));
             }
-            (Err(e), _) | (Ok(OptOutStatus::OptedOut { .. }), Err(e)) => Check::failed(e),
+            _ => {}
+        }
+        if !violations.is_empty() {
+            return Check::Refused(violations);
+        }
+        match failure {
+            Some(e) => Check::Failed(e),
+            // Unreachable: without both answers, one was an error.
+            None => Check::Failed(BackendError::new(
+                BackendErrorKind::Other,
+                Service::Rekognition,
+                "opt-out check",
+                "the opt-out check ended without an answer; nothing was sent to Rekognition",
+            )),
         }
     }
 }

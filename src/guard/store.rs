@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::path::{backend_error, internal_error, refused};
 use crate::at_rest::{AtRestViolation, VerifiedS3Object};
-use crate::backend::{PutObjectRequest, S3Backend};
+use crate::backend::{HeadObjectRequest, PutObjectRequest, S3Backend};
 use crate::cache::{CacheConfig, VerificationCache};
 use crate::error::Error;
 use crate::input::{names_immutable_version, FaceImage, InputError, S3ObjectRef, NULL_VERSION_ID};
@@ -133,9 +133,14 @@ impl PhotoStore {
 
     /// Stores `image` at `object` as a reference photo: PutObject with
     /// SSE-KMS under the policy's first allowed key (for
-    /// [`Policy::any_kms_key`], the bucket's default key) and a
-    /// `Content-MD5`, then HeadObject of the version S3 created, judged as
-    /// any image is. Returns the version-pinned reference to keep.
+    /// [`Policy::any_kms_key`], no encryption header: the bucket's default
+    /// encryption) and a `Content-MD5`, then HeadObject of the version S3
+    /// created, judged as any image is. Returns the version-pinned
+    /// reference to keep.
+    ///
+    /// A refusal after the upload (the stored object is not SSE-KMS, or
+    /// has no version where one is required) leaves the object in S3: the
+    /// refusal names it; [`erase`](Self::erase) it if it is not wanted.
     ///
     /// No quality gate runs here (that needs Rekognition): use
     /// [`Guard::enroll`](crate::Guard::enroll) to reject a photo no
@@ -222,6 +227,26 @@ impl PhotoStore {
             }
         };
         self.check(&stored).await
+    }
+}
+
+impl PhotoStore {
+    /// Proves the S3 transport before anything else happens: HeadObject of
+    /// `object`'s key, whatever S3 answers (a 404 included). Only a request
+    /// refused on the wire (not HTTPS) stops `op` here, so that enrollment
+    /// never sends a photo to Rekognition for a store it cannot reach
+    /// safely; the upload and its read-back check everything else.
+    pub(super) async fn probe_transport(
+        &self,
+        op: Operation,
+        object: &S3ObjectRef,
+    ) -> Result<(), Error> {
+        let request =
+            HeadObjectRequest::new(object.clone(), self.policy.expected_bucket_owner().cloned());
+        match self.s3.head_object(&request).await {
+            Err(e) if e.insecure_endpoint().is_some() => Err(backend_error(op, e)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -71,8 +71,8 @@ async fn photos_that_fail_the_gate_are_refused_with_named_reasons_and_never_stor
         }
         assert_eq!(
             calls,
-            [1, 0, 0],
-            "{expected:?}: DetectFaces once, nothing stored"
+            [1, 0, 1],
+            "{expected:?}: the transport probe (HeadObject), DetectFaces once, nothing stored"
         );
     }
 
@@ -81,8 +81,8 @@ async fn photos_that_fail_the_gate_are_refused_with_named_reasons_and_never_stor
     assert_eq!(enrolled.version_id(), Some(VERSION));
     assert_eq!(
         calls,
-        [1, 1, 1],
-        "DetectFaces, then PutObject, then HeadObject"
+        [1, 1, 2],
+        "HeadObject (the transport probe), DetectFaces, PutObject, HeadObject"
     );
 }
 
@@ -96,10 +96,13 @@ async fn assess_face_answers_a_kiosk_and_failures_store_nothing() {
     let throttled = mock!(aws_sdk_rekognition::Client::detect_faces)
         .then_http_response(|| service_error(400, "ThrottlingException"));
     let put = mock!(aws_sdk_s3::Client::put_object).then_http_response(|| response(200, &[], ""));
+    // Enrollment's transport probe: HeadObject of the key, whatever S3
+    // answers (here, not found).
+    let head = mock!(aws_sdk_s3::Client::head_object).then_http_response(|| response(404, &[], ""));
     let guard_over = |rule: &aws_smithy_mocks::Rule| {
         guard(
             backend(
-                mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]),
+                mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put, &head]),
                 mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[rule], |c| c
                     .retry_config(RetryConfig::disabled())),
             ),

@@ -57,11 +57,13 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         other => panic!("expected a rejected photo: {other:?}"),
     }
     assert_eq!(rekognition.requests(), ["POST /"]);
-    assert!(
-        s3.requests().is_empty(),
-        "nothing stored: {:?}",
+    assert_eq!(
+        s3.requests().len(),
+        1,
+        "only the transport probe, nothing stored: {:?}",
         s3.requests()
     );
+    assert!(s3.requests()[0].starts_with("HEAD /library-photos/members/new.jpg"));
 
     // DetectFaces failing: retried, reported, nothing stored.
     let s3 = FaultServer::start(s3_answer()).await;
@@ -76,7 +78,11 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         "{err:?}"
     );
     assert_eq!(rekognition.requests().len(), 3, "the SDK's three attempts");
-    assert!(s3.requests().is_empty());
+    assert!(
+        s3.requests().iter().all(|r| r.starts_with("HEAD ")),
+        "nothing stored: {:?}",
+        s3.requests()
+    );
 
     // Positive control: accepted, stored, read back.
     let s3 = FaultServer::start(s3_answer()).await;
@@ -85,13 +91,17 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     let enrolled = enroll(&s3, &rekognition).await.expect("enrolled");
     assert_eq!(enrolled.version_id(), Some(VERSION));
     let requests = s3.requests();
-    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests.len(), 3, "{requests:?}");
     assert!(
-        requests[0].starts_with("PUT /library-photos/members/new.jpg"),
+        requests[0].starts_with("HEAD /library-photos/members/new.jpg"),
+        "the transport probe: {requests:?}"
+    );
+    assert!(
+        requests[1].starts_with("PUT /library-photos/members/new.jpg"),
         "{requests:?}"
     );
     assert!(
-        requests[1].starts_with("HEAD /library-photos/members/new.jpg"),
+        requests[2].starts_with("HEAD /library-photos/members/new.jpg"),
         "{requests:?}"
     );
     assert_no_secrets("the captured logs", &support::capture::logged());

@@ -45,7 +45,11 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("2 faces found"), "{err}");
-    assert_eq!(aws.inspect_calls(), 0, "nothing stored, nothing read back");
+    assert_eq!(
+        aws.inspect_calls(),
+        1,
+        "only the transport probe: nothing stored, nothing read back"
+    );
     assert!(
         guard.store().check(&object).await.is_err(),
         "the object does not exist"
@@ -79,9 +83,10 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
         .await
         .unwrap();
     assert!(decision.is_approved());
-    // Enrollment's read-back checked that exact version: the kiosk's
-    // compare reuses the cached pass and sends no HeadObject.
-    assert_eq!(aws.inspect_calls(), 1);
+    // Enrollment's transport probe and read-back (which checked that exact
+    // version): the kiosk's compare reuses the cached pass and sends no
+    // HeadObject.
+    assert_eq!(aws.inspect_calls(), 2);
 }
 
 #[tokio::test]
@@ -89,16 +94,33 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
 
-    // A policy that allows any SSE-KMS key names none for new photos: S3
-    // encrypts them under the bucket's default KMS key.
-    aws.set_default_encryption("library-photos", Some(KEY));
+    // A policy that allows any SSE-KMS key names none for new photos: the
+    // upload has no encryption header, so the bucket's default applies. A
+    // bucket whose default is SSE-S3 gets an SSE-S3 photo, refused when
+    // read back.
     let any_key = enrolling_guard(&aws, Policy::any_kms_key());
+    let err = any_key
+        .enroll(&object, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.violations(),
+            [Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })]
+        ),
+        "{err}"
+    );
+    aws.set_default_encryption("library-photos", Some(KEY));
     let enrolled = any_key
         .enroll(&object, live_photo(&aws, "ada"))
         .await
         .unwrap();
     assert_eq!(enrolled.kms_key_id(), KEY);
-    assert_eq!(aws.detect_calls(), 1, "the quality gate ran once");
+    assert_eq!(
+        aws.detect_calls(),
+        2,
+        "the quality gate ran once per enrollment"
+    );
     let inspected = aws.inspect_calls();
 
     let guard = enrolling_guard(&aws, kms_policy());
@@ -136,6 +158,8 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         err.as_refusal().unwrap().violations(),
         [Violation::InsecureEndpoint(e)] if e.service() == Service::S3
     ));
+    // Refused before the quality gate: the photo never reached Rekognition.
+    assert_eq!(aws.detect_calls(), 0);
 
     let foreign = enrolling_guard(
         &aws,

@@ -147,3 +147,86 @@ mod races {
         assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
     }
 }
+
+/// A verification refused only because Rekognition was reached over plain
+/// HTTP decided nothing: once the endpoint is fixed, the same session is
+/// verified (it is not taken as already used).
+mod insecure_results {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use rekognition_guard::liveness::{KioskId, LivenessFacts, LivenessPolicy};
+    use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness};
+    use rekognition_guard::transit::check_endpoint_url;
+    use rekognition_guard::{
+        BackendError, GetFaceLivenessSessionResultsRequest, Guard, PhotoStore, RekognitionBackend,
+        Service, Violation,
+    };
+
+    use crate::support::gate::*;
+    use crate::support::wrap::{RekognitionWrap, Wrapped};
+
+    /// Rekognition whose results requests are refused on the wire while
+    /// `insecure` is set.
+    #[derive(Debug)]
+    struct RefusedWhile {
+        aws: InMemoryBackend,
+        insecure: Arc<AtomicBool>,
+    }
+
+    #[async_trait]
+    impl RekognitionWrap for RefusedWhile {
+        fn inner(&self) -> &dyn RekognitionBackend {
+            &self.aws
+        }
+        async fn get_face_liveness_session_results(
+            &self,
+            r: GetFaceLivenessSessionResultsRequest,
+        ) -> Result<LivenessFacts, BackendError> {
+            if self.insecure.load(Ordering::SeqCst) {
+                let url = "http://rekognition.eu-west-1.amazonaws.com";
+                return Err(BackendError::refused_endpoint(
+                    "GetFaceLivenessSessionResults",
+                    check_endpoint_url(Service::Rekognition, url).unwrap_err(),
+                ));
+            }
+            self.aws.get_face_liveness_session_results(r).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_verification_refused_for_an_insecure_endpoint_keeps_the_session() {
+        let aws = world();
+        let ada = enrolled(&aws);
+        let insecure = Arc::new(AtomicBool::new(true));
+        let rekognition = RefusedWhile {
+            aws: aws.clone(),
+            insecure: insecure.clone(),
+        };
+        let liveness = Guard::new(
+            PhotoStore::new(aws.clone(), policy()),
+            Wrapped(rekognition),
+            evidence(),
+        )
+        .liveness(LivenessPolicy::new("library-liveness").unwrap());
+        let kiosk = KioskId::new("kiosk-1").unwrap();
+        let session = liveness.start_session(&ada, &kiosk).await.unwrap();
+        aws.finish_liveness(session.id(), SimulatedLiveness::live(99.0, "ada"));
+
+        let err = liveness
+            .verify_session(session.id(), &ada, &kiosk)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.violations(), [Violation::InsecureEndpoint(_)]),
+            "{err}"
+        );
+        insecure.store(false, Ordering::SeqCst);
+        let decision = liveness
+            .verify_session(session.id(), &ada, &kiosk)
+            .await
+            .unwrap();
+        assert!(decision.is_approved(), "{decision:?}");
+    }
+}

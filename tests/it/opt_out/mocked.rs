@@ -149,6 +149,75 @@ async fn not_opted_out_is_refused_and_never_compared() {
     );
 }
 
+/// Both answers count: "not opted out" and a caller lookup refused on the
+/// wire are both reported, and a verifier error with a refused lookup is a
+/// refusal (not a retryable error that would be retried forever).
+#[tokio::test]
+async fn a_request_refused_on_the_wire_is_reported_beside_the_opt_out_answer() {
+    let insecure = || {
+        refused_on_the_wire(
+            Service::Sts,
+            "GetCallerIdentity",
+            "http://sts.eu-west-1.amazonaws.com",
+        )
+    };
+    let mut v = verifier();
+    v.expect_verify().times(1).returning(|| {
+        Ok(OptOutStatus::NotOptedOut {
+            reason: "the effective policy sets rekognition to optIn".into(),
+        })
+    });
+    let mut rekognition = never_called_comparer();
+    rekognition
+        .expect_caller_account()
+        .times(1)
+        .returning(move || Err(insecure()));
+    let err = Guard::new(
+        PhotoStore::new(inspector(), Policy::any_kms_key()),
+        rekognition,
+        OptOutEvidence::verified_by(v),
+    )
+    .compare(live_photo(), live_photo())
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err.violations(),
+            [Violation::InsecureEndpoint(e), Violation::OptOut(OptOutViolation::NotInEffect { .. })]
+                if e.service() == Service::Sts
+        ),
+        "{err}"
+    );
+
+    let mut v = verifier();
+    v.expect_verify().times(1).returning(|| {
+        Err(BackendError::new(
+            BackendErrorKind::Throttled,
+            Service::Organizations,
+            "DescribeEffectivePolicy",
+            "rate exceeded",
+        ))
+    });
+    let mut rekognition = never_called_comparer();
+    rekognition
+        .expect_caller_account()
+        .times(1)
+        .returning(move || Err(insecure()));
+    let err = Guard::new(
+        PhotoStore::new(inspector(), Policy::any_kms_key()),
+        rekognition,
+        OptOutEvidence::verified_by(v),
+    )
+    .compare(live_photo(), live_photo())
+    .await
+    .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(
+        matches!(err.violations(), [Violation::InsecureEndpoint(_)]),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_verifier_blocks_the_comparison() {
     let mut v = verifier();

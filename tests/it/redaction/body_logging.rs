@@ -75,5 +75,12 @@ fn image_bytes_are_never_sent_while_the_sdk_would_log_them() {
             }
         }
     });
-    rx.expect_no_request();
+    // The one request sent is enrollment's transport probe (HeadObject of
+    // the key, before the quality gate): no body, so no image bytes.
+    let probe = rx.expect_request();
+    assert_eq!(probe.method(), "HEAD");
+    assert!(
+        probe.body().bytes().is_some_and(<[u8]>::is_empty),
+        "the probe carries no body"
+    );
 }
