@@ -1,6 +1,7 @@
 //! Opt-out evidence with the exported mockall mocks: required, verified for
 //! the account that calls Rekognition, and failing closed.
 
+use rekognition_guard::testing::MockOptOutVerifier;
 use rekognition_guard::OptOutViolation;
 use rekognition_guard::{
     BackendError, BackendErrorKind, Error, Guard, OptOutEvidence, OptOutRecord, OptOutStatus,
@@ -154,32 +155,33 @@ async fn not_opted_out_is_refused_and_never_compared() {
 /// refusal (not a retryable error that would be retried forever).
 #[tokio::test]
 async fn a_request_refused_on_the_wire_is_reported_beside_the_opt_out_answer() {
-    let insecure = || {
-        refused_on_the_wire(
-            Service::Sts,
-            "GetCallerIdentity",
-            "http://sts.eu-west-1.amazonaws.com",
+    /// A comparison whose caller lookup (STS) is refused on the wire.
+    async fn compare_with(v: MockOptOutVerifier) -> Error {
+        let mut rekognition = never_called_comparer();
+        rekognition.expect_caller_account().times(1).returning(|| {
+            Err(refused_on_the_wire(
+                Service::Sts,
+                "GetCallerIdentity",
+                "http://sts.eu-west-1.amazonaws.com",
+            ))
+        });
+        Guard::new(
+            PhotoStore::new(inspector(), Policy::any_kms_key()),
+            rekognition,
+            OptOutEvidence::verified_by(v),
         )
-    };
+        .compare(live_photo(), live_photo())
+        .await
+        .unwrap_err()
+    }
+
     let mut v = verifier();
     v.expect_verify().times(1).returning(|| {
         Ok(OptOutStatus::NotOptedOut {
             reason: "the effective policy sets rekognition to optIn".into(),
         })
     });
-    let mut rekognition = never_called_comparer();
-    rekognition
-        .expect_caller_account()
-        .times(1)
-        .returning(move || Err(insecure()));
-    let err = Guard::new(
-        PhotoStore::new(inspector(), Policy::any_kms_key()),
-        rekognition,
-        OptOutEvidence::verified_by(v),
-    )
-    .compare(live_photo(), live_photo())
-    .await
-    .unwrap_err();
+    let err = compare_with(v).await;
     assert!(
         matches!(
             err.violations(),
@@ -198,19 +200,7 @@ async fn a_request_refused_on_the_wire_is_reported_beside_the_opt_out_answer() {
             "rate exceeded",
         ))
     });
-    let mut rekognition = never_called_comparer();
-    rekognition
-        .expect_caller_account()
-        .times(1)
-        .returning(move || Err(insecure()));
-    let err = Guard::new(
-        PhotoStore::new(inspector(), Policy::any_kms_key()),
-        rekognition,
-        OptOutEvidence::verified_by(v),
-    )
-    .compare(live_photo(), live_photo())
-    .await
-    .unwrap_err();
+    let err = compare_with(v).await;
     assert!(!err.is_retryable(), "{err}");
     assert!(
         matches!(err.violations(), [Violation::InsecureEndpoint(_)]),
