@@ -168,21 +168,19 @@ impl Guard {
         source: impl Into<ImageInput>,
         target: impl Into<ImageInput>,
     ) -> Result<Decision, Error> {
-        const OP: Operation = Operation::CompareFaces;
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
-        let result = match self.clear(OP, [source, target]).await {
-            Ok(clearance) => match self.prepare_compare(clearance) {
-                Ok(PreparedCompare { request, checked }) => {
-                    let facts = self.rekognition.compare_faces(request).await;
-                    self.finish_compare(facts, checked)
-                }
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let result = self.compare_inner([source, target]).await;
         self.audit_compare(&result, labels);
         result
+    }
+
+    /// The guarded path, then CompareFaces.
+    async fn compare_inner(&self, images: [ImageInput; 2]) -> Result<Decision, Error> {
+        let clearance = self.clear(Operation::CompareFaces, images).await?;
+        let PreparedCompare { request, checked } = self.prepare_compare(clearance)?;
+        let facts = self.rekognition.compare_faces(request).await;
+        self.finish_compare(facts, checked)
     }
 
     /// The request of a comparison that passed the guarded path.

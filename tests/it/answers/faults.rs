@@ -307,15 +307,13 @@ mod sdk_defaults {
     }
 
     fn guard_over(s3: &FaultServer, rekognition: &FaultServer) -> rekognition_guard::Guard {
-        {
-            let aws = backend(s3, rekognition, &Setup::default());
-            rekognition_guard::Guard::new(
-                rekognition_guard::PhotoStore::new(aws.clone(), kms_policy())
-                    .with_verification_cache(None),
-                aws,
-                OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
-            )
-        }
+        let aws = backend(s3, rekognition, &Setup::default());
+        rekognition_guard::Guard::new(
+            rekognition_guard::PhotoStore::new(aws.clone(), kms_policy())
+                .with_verification_cache(None),
+            aws,
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        )
     }
 
     fn error_kind(result: Result<impl std::fmt::Debug, Error>) -> String {

@@ -23,24 +23,22 @@ async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
     let rekognition = rekognition_stand_in().await;
     let mut both_cas = f.emu.ca.clone();
     both_cas.extend_from_slice(support::fault_server::ca_pem().as_bytes());
-    let guard = {
-        let aws = AwsBackend::builder()
-            .sdk_config(&f.sdk)
-            .endpoint_url(&f.emu.endpoint)
-            .rekognition_endpoint_url(&rekognition.endpoint)
-            .ca_bundle_pem(both_cas)
-            .trust_native_roots(false)
-            .build()
-            .expect("backend");
-        Guard::new(
-            PhotoStore::new(
-                aws.clone(),
-                Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()),
-            ),
-            aws,
-            OptOutEvidence::attested("emulator test account").unwrap(),
-        )
-    };
+    let aws = AwsBackend::builder()
+        .sdk_config(&f.sdk)
+        .endpoint_url(&f.emu.endpoint)
+        .rekognition_endpoint_url(&rekognition.endpoint)
+        .ca_bundle_pem(both_cas)
+        .trust_native_roots(false)
+        .build()
+        .expect("backend");
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap()),
+        ),
+        aws,
+        OptOutEvidence::attested("emulator test account").unwrap(),
+    );
     let photo =
         rekognition_guard::FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 member photo".to_vec()).unwrap();
     let enrolled = guard

@@ -24,18 +24,16 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         })))
     };
     let enroll = |s3: &FaultServer, rekognition: &FaultServer| {
-        let guard = {
-            let aws = backend(s3, rekognition, &Setup::default());
-            Guard::new(
-                PhotoStore::new(
-                    aws.clone(),
-                    Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-                        .with_versioning_required(false),
-                ),
-                aws,
-                OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
-            )
-        };
+        let aws = backend(s3, rekognition, &Setup::default());
+        let guard = Guard::new(
+            PhotoStore::new(
+                aws.clone(),
+                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                    .with_versioning_required(false),
+            ),
+            aws,
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        );
         async move {
             let object = S3ObjectRef::parse("s3://library-photos/members/new.jpg").unwrap();
             guard.enroll(&object, live_photo()).await

@@ -29,20 +29,18 @@ fn kiosk() -> KioskId {
 }
 
 fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> rekognition_guard::FaceLiveness {
-    {
-        let aws = backend(
-            mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3),
-            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rekognition),
-        );
-        Guard::new(
-            PhotoStore::new(
-                aws.clone(),
-                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
-            ),
-            aws,
-            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
-        )
-    }
+    let aws = backend(
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, s3),
+        mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rekognition),
+    );
+    Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+        ),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
     .liveness(
         LivenessPolicy::new(OUTPUT)
             .unwrap()

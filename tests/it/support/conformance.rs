@@ -170,17 +170,13 @@ impl Harness for CannedHarness {
         live()
     }
     fn guard(&self, policy: Policy) -> Guard {
-        {
-            let aws = self.backend(Some("https://rekognition.canned.localhost"));
-            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
-        }
+        let aws = self.backend(Some("https://rekognition.canned.localhost"));
+        Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
     }
     fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
         let plain = "http://rekognition.canned.localhost:8080";
-        let guard = {
-            let aws = self.backend(Some(plain));
-            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
-        };
+        let aws = self.backend(Some(plain));
+        let guard = Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested());
         (guard, plain.to_owned())
     }
     fn compared_sources(&self) -> Vec<ComparedSource> {
@@ -211,16 +207,14 @@ impl MotoHarness {
         if let Some(endpoint) = rekognition_endpoint {
             rekognition = rekognition.endpoint_url(endpoint);
         }
-        {
-            let aws = AwsBackend::builder()
-                .sdk_config(&f.sdk)
-                .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
-                .ca_bundle_pem(f.emu.ca.clone())
-                .trust_native_roots(false)
-                .build()
-                .expect("backend");
-            Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
-        }
+        let aws = AwsBackend::builder()
+            .sdk_config(&f.sdk)
+            .rekognition_client(aws_sdk_rekognition::Client::from_conf(rekognition.build()))
+            .ca_bundle_pem(f.emu.ca.clone())
+            .trust_native_roots(false)
+            .build()
+            .expect("backend");
+        Guard::new(PhotoStore::new(aws.clone(), policy), aws, attested())
     }
 }
 

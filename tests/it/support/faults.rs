@@ -169,19 +169,16 @@ pub async fn run_with(s3: Fault, rekognition: Fault, setup: Setup) -> Run {
     support::capture::start();
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
-    let guard = {
-        let aws = backend(&s3, &rekognition, &setup);
-        Guard::new(
-            PhotoStore::new(
-                aws.clone(),
-                Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap())
-                    .with_versioning_required(false),
-            )
-            .with_verification_cache(None),
-            aws,
-            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    let aws = backend(&s3, &rekognition, &setup);
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
         )
-    };
+        .with_verification_cache(None),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    );
     let reference = S3ObjectRef::parse(&format!(
         "s3://library-photos/members/ada.jpg?versionId={VERSION}"
     ))

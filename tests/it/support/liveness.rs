@@ -397,14 +397,12 @@ impl LivenessHarness for TlsLivenessHarness {
         liveness: LivenessPolicy,
         plain_http: Option<Service>,
     ) -> rekognition_guard::FaceLiveness {
-        {
-            let aws = self.backend(plain_http);
-            Guard::new(
-                PhotoStore::new(aws.clone(), policy),
-                aws,
-                OptOutEvidence::attested("conformance suite").unwrap(),
-            )
-        }
+        let aws = self.backend(plain_http);
+        Guard::new(
+            PhotoStore::new(aws.clone(), policy),
+            aws,
+            OptOutEvidence::attested("conformance suite").unwrap(),
+        )
         .liveness(liveness)
     }
     async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
