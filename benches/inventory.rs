@@ -89,7 +89,7 @@ fn store(objects: HashMap<String, Bytes>) -> PhotoStore {
     let objects = Arc::new(objects);
     let mut s3 = MockS3Backend::new();
     s3.expect_get_object()
-        .returning(move |request| Ok(ByteStream::from(objects[request.object().key()].clone())));
+        .returning(move |request| Ok(ByteStream::from(objects[request.object.key()].clone())));
     PhotoStore::new(s3, Policy::any_kms_key().with_versioning_required(false))
 }
 

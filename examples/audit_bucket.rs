@@ -110,27 +110,27 @@ async fn main() -> ExitCode {
 
     eprintln!(
         "bucket {}: {}",
-        audit.bucket(),
+        audit.bucket,
         if audit.is_compliant() {
             "compliant"
         } else {
             "NOT compliant"
         }
     );
-    for f in audit.findings() {
+    for f in &audit.findings {
         eprintln!(
             "  [{}] {}: {}\n      fix: {}",
             f.severity, f.id, f.detail, f.fix
         );
     }
     let findings: Vec<_> = audit
-        .findings()
+        .findings
         .iter()
         .map(|f| json!({ "id": f.id, "severity": f.severity.as_str(), "detail": f.detail, "fix": f.fix }))
         .collect();
     println!(
         "{}",
-        json!({ "bucket": audit.bucket(), "compliant": audit.is_compliant(), "findings": findings })
+        json!({ "bucket": audit.bucket, "compliant": audit.is_compliant(), "findings": findings })
     );
     ExitCode::from(if audit.is_compliant() { 0 } else { 2 })
 }

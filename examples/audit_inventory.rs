@@ -378,9 +378,11 @@ async fn upload(
     let sdk_error = |what: &str, e: &dyn std::error::Error| {
         format!(
             "{what} failed: {}",
-            rekognition_guard::text::escape(
-                &aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
-            )
+            // Control, separator and format characters escaped, as the
+            // guard's own messages are: the text is S3's, not ours.
+            aws_smithy_types::error::display::DisplayErrorContext(e)
+                .to_string()
+                .escape_debug()
         )
     };
     let mut uploaded = serde_json::Map::new();

@@ -135,12 +135,12 @@ fn describe_input(input: &Result<ImageInput, String>) -> Value {
 
 /// The verdict as a decision label and reasons; a match is the only `match`.
 fn from_decision(d: &Decision) -> (&'static str, Vec<String>) {
-    match d.verdict() {
+    match &d.verdict {
         Verdict::Match { .. } => ("match", Vec::new()),
         v @ Verdict::NoFace { .. } => ("no_match", vec![v.to_string()]),
         v => (
             "no_match",
-            vec![format!("{v} at threshold {}", d.threshold())],
+            vec![format!("{v} at threshold {}", d.threshold)],
         ),
     }
 }
@@ -259,18 +259,18 @@ async fn run(cli: Cli, opts: Options) -> Report {
             let (decision, reasons) = from_decision(&d);
             report.decision = decision;
             report.reasons = reasons;
-            report.similarity = d.verdict().similarity();
+            report.similarity = d.verdict.similarity();
             report.opt_out = json!({
-                "evidence": d.opt_out().kind(),
-                "detail": d.opt_out().to_string(),
-                "account": d.opt_out().account().map(|a| a.as_str()),
+                "evidence": d.opt_out.kind(),
+                "detail": d.opt_out.to_string(),
+                "account": d.opt_out.account().map(|a| a.as_str()),
             });
-            report.source = common::describe_checked(d.source());
-            report.target = common::describe_checked(d.target());
+            report.source = common::describe_checked(&d.source);
+            report.target = common::describe_checked(&d.target);
         }
         Err(Error::Refused(r)) => {
             report.decision = "refused";
-            report.reasons = r.violations().iter().map(ToString::to_string).collect();
+            report.reasons = r.violations.iter().map(ToString::to_string).collect();
         }
         Err(e) => report.reasons.push(common::explain(&e)),
     }

@@ -76,20 +76,20 @@ fn rfc3339(time: std::time::SystemTime) -> String {
 
 fn receipt_json(r: &ErasureReceipt) -> Value {
     json!({
-        "bucket": r.bucket(),
-        "key": r.key(),
-        "erased": r.erased().iter().map(|e| json!({
+        "bucket": r.bucket,
+        "key": r.key,
+        "erased": r.erased.iter().map(|e| json!({
             "version_id": e.version_id, "delete_marker": e.delete_marker,
         })).collect::<Vec<_>>(),
-        "remaining": r.remaining().iter().map(|v| json!({
+        "remaining": r.remaining.iter().map(|v| json!({
             "version_id": v.version_id, "delete_marker": v.delete_marker,
             "reason": v.reason.label(), "detail": v.reason.to_string(),
         })).collect::<Vec<_>>(),
         "complete": r.is_complete(),
-        "unconfirmed": r.unconfirmed(),
+        "unconfirmed": r.unconfirmed,
         "mfa_delete": r.mfa_delete_enabled(),
         "dry_run": r.is_dry_run(),
-        "finished_at": rfc3339(r.finished_at()),
+        "finished_at": rfc3339(r.finished_at),
         "reasons": [],
     })
 }

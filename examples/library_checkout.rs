@@ -251,22 +251,21 @@ impl Site {
             _ => String::new(),
         };
         let (outcome, detail) = match result {
-            Ok(d) if d.is_approved() => (
-                "APPROVED",
-                format!("{}; reference {}", d.verdict(), d.source()),
-            ),
+            Ok(d) if d.is_approved() => {
+                ("APPROVED", format!("{}; reference {}", d.verdict, d.source))
+            }
             Ok(d) => (
                 "DENIED",
-                match d.verdict() {
+                match d.verdict {
                     v @ Verdict::NoFace { .. } => v.to_string(),
-                    v => format!("{v} at threshold {}", d.threshold()),
+                    v => format!("{v} at threshold {}", d.threshold),
                 },
             ),
             Err(Error::Refused(r)) => (
                 "REFUSED",
                 format!(
                     "{}{sent}",
-                    r.violations()
+                    r.violations
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()

@@ -306,9 +306,9 @@ async fn start(args: StartArgs) -> (Outcome, Value) {
 fn started(session: &LivenessSession) -> Value {
     json!({
         "decision": "started",
-        "session_id": session.id().as_str(),
+        "session_id": session.id.as_str(),
         "expires_at": rfc3339(session.expires_at()),
-        "member": session.member().to_string(),
+        "member": session.member.to_string(),
         "reasons": [],
     })
 }
@@ -409,7 +409,7 @@ async fn verify(args: VerifyArgs) -> (Outcome, Value) {
 }
 
 fn verified(d: &LivenessDecision) -> (Outcome, Value) {
-    let (decision, outcome, reasons) = match d.verdict() {
+    let (decision, outcome, reasons) = match &d.verdict {
         LivenessVerdict::Compared(Verdict::Match { .. }) => ("match", Outcome::Approved, vec![]),
         LivenessVerdict::Compared(v @ Verdict::NoFace { .. }) => {
             ("no_match", Outcome::NotApproved, vec![v.to_string()])
@@ -417,7 +417,7 @@ fn verified(d: &LivenessDecision) -> (Outcome, Value) {
         LivenessVerdict::Compared(v) => (
             "no_match",
             Outcome::NotApproved,
-            vec![format!("{v} at threshold {}", d.threshold())],
+            vec![format!("{v} at threshold {}", d.threshold)],
         ),
         LivenessVerdict::NotLive(reason) => {
             ("not_live", Outcome::NotApproved, vec![reason.to_string()])
@@ -436,20 +436,20 @@ fn verified(d: &LivenessDecision) -> (Outcome, Value) {
         json!({
             "decision": decision,
             "liveness": {
-                "status": d.status().as_api(),
-                "confidence": d.confidence(),
-                "challenge": d.challenge().map(|c| json!({
+                "status": d.status.as_api(),
+                "confidence": d.confidence,
+                "challenge": d.challenge.as_ref().map(|c| json!({
                     "type": c.challenge_type.as_api(),
                     "version": c.version,
                 })),
             },
             "similarity": d.similarity(),
             "reasons": reasons,
-            "threshold": d.threshold().get(),
-            "liveness_threshold": d.liveness_threshold().get(),
-            "session_id": d.session_id().as_str(),
-            "source": d.source().map(common::describe_checked),
-            "target": d.target().map(common::describe_checked),
+            "threshold": d.threshold.get(),
+            "liveness_threshold": d.liveness_threshold.get(),
+            "session_id": d.session_id.as_str(),
+            "source": d.source.as_ref().map(common::describe_checked),
+            "target": d.target.as_ref().map(common::describe_checked),
             "kiosk_text": d.kiosk_text(),
         }),
     )

@@ -26,9 +26,8 @@ async fn compare(member: &str, live: Vec<u8>, attestation: &str) -> Result<(u8, 
     let decision = guard
         .compare(S3ObjectRef::parse(member)?, FaceImage::from_vec(live)?)
         .await?;
-    let similarity = decision.verdict().similarity();
-    let line =
-        serde_json::json!({"decision": decision.verdict().label(), "similarity": similarity});
+    let similarity = decision.verdict.similarity();
+    let line = serde_json::json!({"decision": decision.verdict.label(), "similarity": similarity});
     Ok((if decision.is_approved() { 0 } else { 1 }, line.to_string()))
 }
 

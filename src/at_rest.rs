@@ -14,7 +14,7 @@
 //! * its **violations**, [`AtRestViolation`].
 //!
 //! What may be pinned is decided by one rule,
-//! [`names_immutable_version`].
+//! `names_immutable_version`.
 
 use std::fmt;
 
@@ -399,7 +399,7 @@ impl VerifiedS3Object {
     }
 
     /// Whether the comparison is pinned to an immutable version
-    /// ([`names_immutable_version`]):
+    /// (a well-formed version id other than S3's `null`):
     /// only then can the object not be replaced between the check and the
     /// comparison, and only then may the check be cached.
     pub fn is_pinned(&self) -> bool {

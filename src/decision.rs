@@ -166,42 +166,23 @@ impl fmt::Display for CheckedImage {
 
 /// A comparison that passed every check and was sent to Rekognition.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Decision {
-    pub(crate) verdict: Verdict,
-    pub(crate) source: CheckedImage,
-    pub(crate) target: CheckedImage,
-    pub(crate) threshold: SimilarityThreshold,
-    pub(crate) opt_out: OptOutRecord,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What was verified about the source image.
+    pub source: CheckedImage,
+    /// What was verified about the target image.
+    pub target: CheckedImage,
+    /// The threshold the match was held to.
+    pub threshold: SimilarityThreshold,
+    /// The opt-out evidence this decision relied on.
+    pub opt_out: OptOutRecord,
 }
 
 impl Decision {
-    /// The verdict.
-    pub fn verdict(&self) -> &Verdict {
-        &self.verdict
-    }
-
     /// `true` only for [`Verdict::Match`]: approve the loan.
     pub fn is_approved(&self) -> bool {
         matches!(self.verdict, Verdict::Match { .. })
-    }
-
-    /// What was verified about the source image.
-    pub fn source(&self) -> &CheckedImage {
-        &self.source
-    }
-
-    /// What was verified about the target image.
-    pub fn target(&self) -> &CheckedImage {
-        &self.target
-    }
-
-    /// The threshold the match was held to.
-    pub fn threshold(&self) -> SimilarityThreshold {
-        self.threshold
-    }
-
-    /// The opt-out evidence this decision relied on.
-    pub fn opt_out(&self) -> &OptOutRecord {
-        &self.opt_out
     }
 }

@@ -199,38 +199,28 @@ impl EraseOptions {
 /// What an erasure did to one key: every version and delete marker
 /// removed, every one that remains and why, and when it finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErasureReceipt {
-    pub(crate) bucket: String,
-    pub(crate) key: String,
-    pub(crate) erased: Vec<ErasedVersion>,
-    pub(crate) remaining: Vec<RemainingVersion>,
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// What was erased.
+    pub erased: Vec<ErasedVersion>,
+    /// What remains (for a dry run: everything that would be erased).
+    pub remaining: Vec<RemainingVersion>,
     pub(crate) dry_run: bool,
-    pub(crate) finished_at: SystemTime,
-    pub(crate) unconfirmed: Option<String>,
+    /// When the erasure finished (the confirming list).
+    pub finished_at: SystemTime,
+    /// Why the erasure could not be confirmed, when the listing after the
+    /// deletions failed: what [`erased`](Self::erased) names was deleted
+    /// (S3 said so), but whether anything remains is not known. Erase
+    /// again to confirm.
+    pub unconfirmed: Option<String>,
     pub(crate) mfa_delete: Option<bool>,
 }
 
 impl ErasureReceipt {
-    /// The bucket.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// The key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// What was erased.
-    pub fn erased(&self) -> &[ErasedVersion] {
-        &self.erased
-    }
-
-    /// What remains (for a dry run: everything that would be erased).
-    pub fn remaining(&self) -> &[RemainingVersion] {
-        &self.remaining
-    }
-
     /// Whether nothing of the key remains: checked by listing again after
     /// the deletions. `false` for a dry run that found something, and when
     /// the confirming listing failed ([`unconfirmed`](Self::unconfirmed)).
@@ -238,22 +228,9 @@ impl ErasureReceipt {
         self.remaining.is_empty() && self.unconfirmed.is_none()
     }
 
-    /// Why the erasure could not be confirmed, when the listing after the
-    /// deletions failed: what [`erased`](Self::erased) names was deleted
-    /// (S3 said so), but whether anything remains is not known. Erase
-    /// again to confirm.
-    pub fn unconfirmed(&self) -> Option<&str> {
-        self.unconfirmed.as_deref()
-    }
-
     /// Whether this was a dry run.
     pub fn is_dry_run(&self) -> bool {
         self.dry_run
-    }
-
-    /// When the erasure finished (the confirming list).
-    pub fn finished_at(&self) -> SystemTime {
-        self.finished_at
     }
 
     /// Whether the bucket has MFA Delete enabled, as `GetBucketVersioning`
@@ -362,29 +339,25 @@ pub struct MemberRecord {
 
 /// What a retention sweep did.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct SweepSummary {
-    pub(crate) examined: usize,
-    pub(crate) receipts: Vec<ErasureReceipt>,
-    pub(crate) failed: Vec<(S3ObjectRef, crate::Error)>,
+    /// How many photos were looked at: distinct bucket and key pairs among
+    /// the records (a photo listed twice counts once).
+    pub examined: usize,
+    /// One receipt per due member whose erasure ran (for a dry run: what
+    /// would be erased).
+    pub receipts: Vec<ErasureReceipt>,
+    /// Due members whose erasure failed, and the error, whole: its
+    /// [`kind`](crate::Error::kind), whether it
+    /// [is retryable](crate::Error::is_retryable), and its source.
+    pub failed: Vec<(S3ObjectRef, crate::Error)>,
     pub(crate) dry_run: bool,
 }
 
 impl SweepSummary {
-    /// How many photos were looked at: distinct bucket and key pairs among
-    /// the records (a photo listed twice counts once).
-    pub fn examined(&self) -> usize {
-        self.examined
-    }
-
     /// How many photos were due.
     pub fn due(&self) -> usize {
         self.receipts.len() + self.failed.len()
-    }
-
-    /// One receipt per due member whose erasure ran (for a dry run: what
-    /// would be erased).
-    pub fn receipts(&self) -> &[ErasureReceipt] {
-        &self.receipts
     }
 
     /// How many erasures are complete (none in a dry run, which erases
@@ -402,14 +375,7 @@ impl SweepSummary {
         if !self.dry_run {
             return 0;
         }
-        self.receipts.iter().map(|r| r.remaining().len()).sum()
-    }
-
-    /// Due members whose erasure failed, and the error, whole: its
-    /// [`kind`](crate::Error::kind), whether it
-    /// [is retryable](crate::Error::is_retryable), and its source.
-    pub fn failed(&self) -> &[(S3ObjectRef, crate::Error)] {
-        &self.failed
+        self.receipts.iter().map(|r| r.remaining.len()).sum()
     }
 
     /// Whether this was a dry run.

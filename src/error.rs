@@ -1,28 +1,28 @@
-//! Error types.
-//!
-//! Every fallible call of this crate returns [`Error`]. Its variants (and
-//! [`ErrorKind`]) keep the kinds of "no" apart, because each one needs a
-//! different fix:
-//!
-//! | variant | meaning | sent to Rekognition? |
-//! |---|---|---|
-//! | [`Error::Input`] | the caller passed something malformed (a bad `s3://` reference, a GIF, a threshold of 120) | no |
-//! | [`Error::Config`] | the setup cannot be safe (a plain-HTTP endpoint, no region, …) | no |
-//! | [`Error::Refused`] | the privacy policy said no; [`Refusal`] lists **every** requirement that failed | no |
-//! | [`Error::Backend`] | S3, Rekognition or the opt-out verifier failed or answered something unusable | maybe (see [`BackendError::service`]) |
-//! | [`Error::Inventory`] | an S3 Inventory report is unusable (checksum, columns, format) | no |
-//! | [`Error::PhotoRejected`] | the enrollment quality gate rejected the photo (nothing stored) | yes (DetectFaces) |
-//!
-//! None of them ever carries image bytes or credentials; messages name the
-//! bucket, key, KMS key or permission to fix.
-
-pub use crate::backend::{BackendError, BackendErrorKind, BoxError};
-pub use crate::input::InputError;
-use crate::input::Service;
-use crate::quality::FaceAssessment;
-pub use crate::refusal::{Refusal, Violation};
+pub(crate) use crate::backend::{BackendError, BackendErrorKind};
+pub(crate) use crate::input::InputError;
+pub(crate) use crate::input::Service;
+pub(crate) use crate::quality::FaceAssessment;
+pub(crate) use crate::refusal::{Refusal, Violation};
 use crate::transit::InsecureEndpoint;
 
+/// Error types.
+///
+/// Every fallible call of this crate returns [`Error`]. Its variants (and
+/// [`ErrorKind`]) keep the kinds of "no" apart, because each one needs a
+/// different fix:
+///
+/// | variant | meaning | sent to Rekognition? |
+/// |---|---|---|
+/// | [`Error::Input`] | the caller passed something malformed (a bad `s3://` reference, a GIF, a threshold of 120) | no |
+/// | [`Error::Config`] | the setup cannot be safe (a plain-HTTP endpoint, no region, …) | no |
+/// | [`Error::Refused`] | the privacy policy said no; [`Refusal`] lists **every** requirement that failed | no |
+/// | [`Error::Backend`] | S3, Rekognition or the opt-out verifier failed or answered something unusable | maybe (see [`BackendError::service`]) |
+/// | [`Error::Inventory`] | an S3 Inventory report is unusable (checksum, columns, format) | no |
+/// | [`Error::PhotoRejected`] | the enrollment quality gate rejected the photo (nothing stored) | yes (DetectFaces) |
+///
+/// None of them ever carries image bytes or credentials; messages name the
+/// bucket, key, KMS key or permission to fix.
+///
 /// The one error type of this crate: every fallible call returns it.
 ///
 /// Every variant means "no approval": there is no error after which a
@@ -120,7 +120,7 @@ impl Error {
     /// fix it), in a stable order; empty unless this is a refusal.
     pub fn violations(&self) -> &[Violation] {
         match self {
-            Error::Refused(r) => r.violations(),
+            Error::Refused(r) => &r.violations,
             _ => &[],
         }
     }

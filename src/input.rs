@@ -46,7 +46,7 @@ pub enum InputError {
     },
     /// The object key is empty, longer than 1024 bytes, or has characters
     /// that could forge or disguise a log line
-    /// ([`text::is_log_unsafe`](crate::text::is_log_unsafe)).
+    /// (crate docs, "Text that reaches a log line").
     #[error("invalid S3 object key ({len} bytes): keys are 1 to 1024 bytes of UTF-8 without control, line-separator or invisible formatting characters (such as bidirectional overrides)")]
     InvalidKey {
         /// Its length in bytes.
@@ -199,7 +199,7 @@ impl fmt::Display for Service {
 /// literally (no percent-decoding, as in the AWS CLI): spaces and non-ASCII
 /// characters are fine; control characters, line and paragraph separators
 /// and invisible formatting characters such as bidirectional overrides
-/// ([`text::is_log_unsafe`](crate::text::is_log_unsafe)) are refused, so a
+/// (crate docs, "Text that reaches a log line") are refused, so a
 /// key can never forge or disguise a log line.
 ///
 /// ```
@@ -337,7 +337,7 @@ impl S3ObjectRef {
     }
 
     /// The version id, if the reference names an immutable version
-    /// ([`names_immutable_version`]): not `null`.
+    /// (well-formed, and not S3's `null`).
     pub fn pinned_version(&self) -> Option<&str> {
         // Well-formed by construction (`with_version_id`): only `null`
         // remains to rule out.
@@ -456,22 +456,13 @@ pub(crate) fn has_dot_segment(key: &str) -> bool {
 /// suspended. A later PUT replaces that object **in place**, so `null`
 /// names no immutable version (S3 User Guide, "Adding objects to
 /// versioning-suspended buckets").
-pub const NULL_VERSION_ID: &str = "null";
+pub(crate) const NULL_VERSION_ID: &str = "null";
 
 /// Whether `version_id` names an immutable object version: a well-formed
 /// version id other than [`NULL_VERSION_ID`]. The one rule for what may be
 /// pinned, satisfy [`Policy::with_versioning_required`](crate::Policy::with_versioning_required)
 /// and be cached.
-///
-/// ```
-/// use rekognition_guard::input::names_immutable_version;
-///
-/// assert!(names_immutable_version("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
-/// assert!(!names_immutable_version("null"));
-/// assert!(!names_immutable_version(""));
-/// assert!(!names_immutable_version("v1\n"));
-/// ```
-pub fn names_immutable_version(version_id: &str) -> bool {
+pub(crate) fn names_immutable_version(version_id: &str) -> bool {
     version_id != NULL_VERSION_ID && validate_version_id(version_id).is_ok()
 }
 
@@ -1165,5 +1156,18 @@ mod tests {
         let alias =
             KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:alias/photos").unwrap_err();
         assert!(alias.to_string().contains("alias"), "{alias}");
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn only_a_well_formed_non_null_version_id_is_immutable() {
+        assert!(names_immutable_version("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"));
+        assert!(!names_immutable_version("null"));
+        assert!(!names_immutable_version(""));
+        assert!(!names_immutable_version("v1\n"));
     }
 }

@@ -459,34 +459,19 @@ pub fn kiosk_tag(kiosk: &KioskId) -> String {
 /// client component, then [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session)
 /// with the same member.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LivenessSession {
-    pub(crate) id: LivenessSessionId,
-    pub(crate) member: S3ObjectRef,
-    pub(crate) kiosk: KioskId,
-    pub(crate) started_at: SystemTime,
+    /// The session id.
+    pub id: LivenessSessionId,
+    /// The member it was started for.
+    pub member: S3ObjectRef,
+    /// The kiosk it was started at.
+    pub kiosk: KioskId,
+    /// When it was started (this host's clock).
+    pub started_at: SystemTime,
 }
 
 impl LivenessSession {
-    /// The session id.
-    pub fn id(&self) -> &LivenessSessionId {
-        &self.id
-    }
-
-    /// The member it was started for.
-    pub fn member(&self) -> &S3ObjectRef {
-        &self.member
-    }
-
-    /// The kiosk it was started at.
-    pub fn kiosk(&self) -> &KioskId {
-        &self.kiosk
-    }
-
-    /// When it was started (this host's clock).
-    pub fn started_at(&self) -> SystemTime {
-        self.started_at
-    }
-
     /// When Rekognition expires it: [`SESSION_LIFETIME`] after the start.
     pub fn expires_at(&self) -> SystemTime {
         self.started_at + SESSION_LIFETIME
@@ -573,19 +558,33 @@ impl LivenessVerdict {
 /// What [`FaceLiveness::verify_session`](crate::FaceLiveness::verify_session) decided,
 /// with everything checked. Holds no image bytes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LivenessDecision {
-    pub(crate) verdict: LivenessVerdict,
-    pub(crate) session_id: LivenessSessionId,
-    pub(crate) member: S3ObjectRef,
-    pub(crate) kiosk: KioskId,
-    pub(crate) status: LivenessStatus,
-    pub(crate) confidence: Option<f32>,
-    pub(crate) challenge: Option<Challenge>,
-    pub(crate) liveness_threshold: LivenessThreshold,
-    pub(crate) source: Option<CheckedImage>,
-    pub(crate) target: Option<CheckedImage>,
-    pub(crate) threshold: SimilarityThreshold,
-    pub(crate) opt_out: OptOutRecord,
+    /// The verdict.
+    pub verdict: LivenessVerdict,
+    /// The session.
+    pub session_id: LivenessSessionId,
+    /// The member the session was verified for.
+    pub member: S3ObjectRef,
+    /// The kiosk.
+    pub kiosk: KioskId,
+    /// The session status Rekognition reported.
+    pub status: LivenessStatus,
+    /// The liveness confidence Rekognition reported, if any.
+    pub confidence: Option<f32>,
+    /// The challenge the session ran (type and version), as Rekognition
+    /// reported it, if it did.
+    pub challenge: Option<Challenge>,
+    /// The liveness threshold applied.
+    pub liveness_threshold: LivenessThreshold,
+    /// The member's enrolled photo, as checked (when compared).
+    pub source: Option<CheckedImage>,
+    /// The session's reference image, as checked (when compared).
+    pub target: Option<CheckedImage>,
+    /// The similarity threshold applied.
+    pub threshold: SimilarityThreshold,
+    /// The opt-out evidence relied on.
+    pub opt_out: OptOutRecord,
 }
 
 impl LivenessDecision {
@@ -608,73 +607,12 @@ impl LivenessDecision {
         }
     }
 
-    /// The verdict.
-    pub fn verdict(&self) -> &LivenessVerdict {
-        &self.verdict
-    }
-
-    /// The session.
-    pub fn session_id(&self) -> &LivenessSessionId {
-        &self.session_id
-    }
-
-    /// The member the session was verified for.
-    pub fn member(&self) -> &S3ObjectRef {
-        &self.member
-    }
-
-    /// The kiosk.
-    pub fn kiosk(&self) -> &KioskId {
-        &self.kiosk
-    }
-
-    /// The session status Rekognition reported.
-    pub fn status(&self) -> &LivenessStatus {
-        &self.status
-    }
-
-    /// The liveness confidence Rekognition reported, if any.
-    pub fn confidence(&self) -> Option<f32> {
-        self.confidence
-    }
-
-    /// The challenge the session ran (type and version), as Rekognition
-    /// reported it, if it did.
-    pub fn challenge(&self) -> Option<&Challenge> {
-        self.challenge.as_ref()
-    }
-
-    /// The liveness threshold applied.
-    pub fn liveness_threshold(&self) -> LivenessThreshold {
-        self.liveness_threshold
-    }
-
-    /// The member's enrolled photo, as checked (when compared).
-    pub fn source(&self) -> Option<&CheckedImage> {
-        self.source.as_ref()
-    }
-
-    /// The session's reference image, as checked (when compared).
-    pub fn target(&self) -> Option<&CheckedImage> {
-        self.target.as_ref()
-    }
-
     /// The similarity of a match.
     pub fn similarity(&self) -> Option<f32> {
         match &self.verdict {
             LivenessVerdict::Compared(v) => v.similarity(),
             _ => None,
         }
-    }
-
-    /// The similarity threshold applied.
-    pub fn threshold(&self) -> SimilarityThreshold {
-        self.threshold
-    }
-
-    /// The opt-out evidence relied on.
-    pub fn opt_out(&self) -> &OptOutRecord {
-        &self.opt_out
     }
 }
 

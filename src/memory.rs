@@ -620,25 +620,25 @@ impl InMemoryBackend {
                 .get(session_id.as_str())
                 .unwrap_or_else(|| panic!("no liveness session {session_id}"));
             (
-                session.request.output_bucket().to_owned(),
+                session.request.output_bucket.to_owned(),
                 match outcome.reference_key {
-                    Some(key) => key(session.request.output_prefix()),
+                    Some(key) => key(&session.request.output_prefix),
                     None => format!(
                         "{}{session_id}/reference.jpg",
-                        session.request.output_prefix()
+                        session.request.output_prefix
                     ),
                 },
                 // No KmsKeyId: the output bucket's default encryption.
-                match session.request.kms_key() {
+                match &session.request.kms_key {
                     Some(k) => Some(k.as_str().to_owned()),
                     None => state
                         .buckets
-                        .get(session.request.output_bucket())
+                        .get(&session.request.output_bucket)
                         .and_then(|b| b.default_kms_key.clone()),
                 },
                 session
                     .request
-                    .challenge_preferences()
+                    .challenge_preferences
                     .first()
                     .cloned()
                     .unwrap_or(ChallengeType::FaceMovementAndLight),
@@ -757,14 +757,14 @@ impl S3Backend for InMemoryBackend {
     async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         self.wire(Service::S3, "HeadObject")?;
         self.counters.inspect.fetch_add(1, Ordering::SeqCst);
-        let object = request.object();
+        let object = &request.object;
         let err =
             |kind, message: String| BackendError::new(kind, Service::S3, "HeadObject", message);
         let state = self.state();
         let bucket = owned_bucket(
             &state,
             object,
-            request.expected_bucket_owner(),
+            request.expected_bucket_owner.as_ref(),
             "HeadObject",
         )?;
         let versions = bucket.objects.get(object.key());
@@ -808,7 +808,11 @@ impl S3Backend for InMemoryBackend {
     ) -> Result<VersioningFacts, BackendError> {
         self.wire(Service::S3, "GetBucketVersioning")?;
         let state = self.state();
-        let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        let bucket = listed_bucket(
+            &state,
+            &request.bucket,
+            request.expected_bucket_owner.as_ref(),
+        )?;
         let status = if bucket.suspended {
             Some("Suspended")
         } else if bucket.versioned {
@@ -829,21 +833,25 @@ impl S3Backend for InMemoryBackend {
         request: PutObjectRequest,
     ) -> Result<PutObjectReceipt, BackendError> {
         self.wire(Service::S3, "PutObject")?;
-        let object = request.object();
+        let object = &request.object;
         let (face, kms_key) = {
             let state = self.state();
-            let bucket =
-                owned_bucket(&state, object, request.expected_bucket_owner(), "PutObject")?;
+            let bucket = owned_bucket(
+                &state,
+                object,
+                request.expected_bucket_owner.as_ref(),
+                "PutObject",
+            )?;
             // No encryption header: the bucket's default encryption
             // (SSE-KMS under its key, else SSE-S3, which the read-back
             // refuses).
-            let kms_key = match request.kms_key() {
+            let kms_key = match request.kms_key {
                 Some(k) => Some(k.as_str().to_owned()),
                 None => bucket.default_kms_key.clone(),
             };
             let face = state
                 .faces_by_digest
-                .get(&digest(request.image().expose_bytes()))
+                .get(&digest(request.image.expose_bytes()))
                 .cloned();
             (face, kms_key)
         };
@@ -851,7 +859,7 @@ impl S3Backend for InMemoryBackend {
             Some(k) => SimulatedObject::sse_kms(k),
             None => SimulatedObject::sse_s3(),
         };
-        let mut stored = stored.with_size(request.image().len() as u64);
+        let mut stored = stored.with_size(request.image.len() as u64);
         if let Some(face) = face {
             stored = stored.with_face(&face);
         }
@@ -922,11 +930,15 @@ impl S3Backend for InMemoryBackend {
     ) -> Result<Vec<StoredVersion>, BackendError> {
         self.wire(Service::S3, "ListObjectVersions")?;
         let state = self.state();
-        let bucket = listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        let bucket = listed_bucket(
+            &state,
+            &request.bucket,
+            request.expected_bucket_owner.as_ref(),
+        )?;
         let mut keys: Vec<&String> = bucket
             .objects
             .keys()
-            .filter(|k| k.starts_with(request.prefix()))
+            .filter(|k| k.starts_with(&request.prefix))
             .collect();
         keys.sort();
         Ok(keys
@@ -949,18 +961,22 @@ impl S3Backend for InMemoryBackend {
         self.wire(Service::S3, "DeleteObject")?;
         self.counters.delete.fetch_add(1, Ordering::SeqCst);
         let mut state = self.state();
-        listed_bucket(&state, request.bucket(), request.expected_bucket_owner())?;
+        listed_bucket(
+            &state,
+            &request.bucket,
+            request.expected_bucket_owner.as_ref(),
+        )?;
         let Some(versions) = state
             .buckets
-            .get_mut(request.bucket())
-            .and_then(|b| b.objects.get_mut(request.key()))
+            .get_mut(&request.bucket)
+            .and_then(|b| b.objects.get_mut(&request.key))
         else {
             return Ok(());
         };
-        let Some(at) = versions.iter().position(|v| v.id() == request.version_id()) else {
+        let Some(at) = versions.iter().position(|v| v.id() == request.version_id) else {
             return Ok(());
         };
-        if state.buckets[request.bucket()].mfa_delete {
+        if state.buckets[&request.bucket].mfa_delete {
             return Err(BackendError::new(
                 BackendErrorKind::AccessDenied,
                 Service::S3,
@@ -970,15 +986,15 @@ impl S3Backend for InMemoryBackend {
         }
         let Some(versions) = state
             .buckets
-            .get_mut(request.bucket())
-            .and_then(|b| b.objects.get_mut(request.key()))
+            .get_mut(&request.bucket)
+            .and_then(|b| b.objects.get_mut(&request.key))
         else {
             return Ok(());
         };
         let lock = &versions[at].lock;
         let retained = lock.retention.as_ref().is_some_and(|(mode, until)| {
             let live = until.is_none_or(|t| t > std::time::SystemTime::now());
-            live && !(*mode == RetentionMode::Governance && request.bypass_governance_retention())
+            live && !(*mode == RetentionMode::Governance && request.bypass_governance_retention)
         });
         if lock.legal_hold || retained {
             return Err(BackendError::new(
@@ -1000,9 +1016,9 @@ impl S3Backend for InMemoryBackend {
         let state = self.state();
         Ok(state
             .buckets
-            .get(request.bucket())
-            .and_then(|b| b.objects.get(request.key()))
-            .and_then(|vs| vs.iter().find(|v| v.id() == request.version_id()))
+            .get(&request.bucket)
+            .and_then(|b| b.objects.get(&request.key))
+            .and_then(|vs| vs.iter().find(|v| v.id() == request.version_id))
             .map(|v| v.lock.clone())
             .unwrap_or_default())
     }
@@ -1014,9 +1030,14 @@ impl S3Backend for InMemoryBackend {
         request: &GetObjectRequest,
     ) -> Result<aws_smithy_types::byte_stream::ByteStream, BackendError> {
         self.wire(Service::S3, "GetObject")?;
-        let object = request.object();
+        let object = &request.object;
         let state = self.state();
-        let bucket = owned_bucket(&state, object, request.expected_bucket_owner(), "GetObject")?;
+        let bucket = owned_bucket(
+            &state,
+            object,
+            request.expected_bucket_owner.as_ref(),
+            "GetObject",
+        )?;
         let found = find_version(bucket.objects.get(object.key()), object.version_id())
             .ok_or_else(|| {
                 BackendError::new(
@@ -1040,9 +1061,9 @@ impl S3Backend for InMemoryBackend {
     ) -> Result<(), BackendError> {
         self.wire(Service::S3, "UpdateObjectEncryption")?;
         const OP: &str = "UpdateObjectEncryption";
-        let object = request.object();
+        let object = &request.object;
         let mut state = self.state();
-        owned_bucket(&state, object, request.expected_bucket_owner(), OP)?;
+        owned_bucket(&state, object, request.expected_bucket_owner.as_ref(), OP)?;
         let refused = |kind, message: String| BackendError::new(kind, Service::S3, OP, message);
         let versions = state
             .buckets
@@ -1084,7 +1105,7 @@ impl S3Backend for InMemoryBackend {
         match stored.encryption {
             SseAlgorithm::Aes256 | SseAlgorithm::AwsKms if stored.sse_customer_algorithm.is_none() => {
                 stored.encryption = SseAlgorithm::AwsKms;
-                stored.kms_key_id = Some(request.kms_key().as_str().to_owned());
+                stored.kms_key_id = Some(request.kms_key.as_str().to_owned());
                 Ok(())
             }
             _ => Err(refused(
@@ -1103,10 +1124,10 @@ impl S3Backend for InMemoryBackend {
     ) -> Result<Option<String>, BackendError> {
         self.wire(Service::S3, "CopyObject")?;
         const OP: &str = "CopyObject";
-        let object = request.object();
+        let object = &request.object;
         let copy = {
             let state = self.state();
-            let bucket = owned_bucket(&state, object, request.expected_bucket_owner(), OP)?;
+            let bucket = owned_bucket(&state, object, request.expected_bucket_owner.as_ref(), OP)?;
             let versions = bucket.objects.get(object.key());
             let current = versions.and_then(|vs| vs.last());
             let (Some(current), Some(stored)) = (current, current.and_then(|v| v.object.as_ref()))
@@ -1119,7 +1140,7 @@ impl S3Backend for InMemoryBackend {
                 ));
             };
             let etag = etag_of(object.bucket(), object.key(), current.version_id.as_deref());
-            if request.current_etag() != Some(etag.as_str()) {
+            if request.current_etag.as_deref() != Some(etag.as_str()) {
                 return Err(BackendError::new(
                     BackendErrorKind::InvalidRequest,
                     Service::S3,
@@ -1129,7 +1150,7 @@ impl S3Backend for InMemoryBackend {
             }
             let mut copy = stored.clone();
             copy.encryption = SseAlgorithm::AwsKms;
-            copy.kms_key_id = Some(request.kms_key().as_str().to_owned());
+            copy.kms_key_id = Some(request.kms_key.as_str().to_owned());
             copy.sse_customer_algorithm = None;
             copy
         };
@@ -1148,7 +1169,7 @@ impl RekognitionBackend for InMemoryBackend {
     ) -> Result<Vec<FaceDetail>, BackendError> {
         self.wire(Service::Rekognition, "DetectFaces")?;
         self.counters.detect.fetch_add(1, Ordering::SeqCst);
-        let Some(face) = self.face_of(request.image())? else {
+        let Some(face) = self.face_of(&request.image)? else {
             return Ok(Vec::new());
         };
         Ok(self
@@ -1173,7 +1194,7 @@ impl RekognitionBackend for InMemoryBackend {
         self.wire(Service::Rekognition, "CreateFaceLivenessSession")?;
         self.counters.liveness.fetch_add(1, Ordering::SeqCst);
         let mut state = self.state();
-        match state.buckets.get(request.output_bucket()) {
+        match state.buckets.get(&request.output_bucket) {
             Some(b) if b.owner == self.account.as_str() => {}
             _ => {
                 return Err(BackendError::new(
@@ -1182,7 +1203,7 @@ impl RekognitionBackend for InMemoryBackend {
                     "CreateFaceLivenessSession",
                     format!(
                         "output bucket {} does not exist in the caller's account",
-                        request.output_bucket()
+                        request.output_bucket
                     ),
                 ))
             }
@@ -1212,7 +1233,7 @@ impl RekognitionBackend for InMemoryBackend {
         self.wire(Service::Rekognition, "GetFaceLivenessSessionResults")?;
         self.counters.liveness.fetch_add(1, Ordering::SeqCst);
         let state = self.state();
-        match state.sessions.get(request.session_id().as_str()) {
+        match state.sessions.get(request.session_id.as_str()) {
             Some(session) => Ok(session
                 .facts
                 .clone()
@@ -1221,7 +1242,7 @@ impl RekognitionBackend for InMemoryBackend {
                 BackendErrorKind::NotFound,
                 Service::Rekognition,
                 "GetFaceLivenessSessionResults",
-                format!("session {} was not found", request.session_id()),
+                format!("session {} was not found", request.session_id),
             )),
         }
     }
@@ -1232,10 +1253,10 @@ impl RekognitionBackend for InMemoryBackend {
     ) -> Result<ComparisonFacts, BackendError> {
         self.wire(Service::Rekognition, "CompareFaces")?;
         self.counters.compare.fetch_add(1, Ordering::SeqCst);
-        let Some(source) = self.face_of(request.source())? else {
+        let Some(source) = self.face_of(&request.source)? else {
             return Ok(ComparisonFacts::NoFaceInSource);
         };
-        let Some(target) = self.face_of(request.target())? else {
+        let Some(target) = self.face_of(&request.target)? else {
             return Ok(ComparisonFacts::Faces {
                 matches: Vec::new(),
                 unmatched_faces: 0,
@@ -1247,7 +1268,7 @@ impl RekognitionBackend for InMemoryBackend {
             .get(&(source, target))
             .copied()
             .unwrap_or(0.0);
-        Ok(if similarity >= request.threshold().get() {
+        Ok(if similarity >= request.threshold.get() {
             ComparisonFacts::Faces {
                 matches: vec![FaceMatch::new(
                     similarity,

@@ -1,23 +1,3 @@
-//! Evidence that the AWS account is opted out of AI-service data use.
-//!
-//! Rekognition may store and use images to improve AWS services unless the
-//! account is opted out, through an AWS Organizations AI services opt-out
-//! policy or (before July 2020) an arrangement with AWS Support. A
-//! [`Guard`](crate::Guard), which sends images to Rekognition, cannot be
-//! made without saying which evidence applies (a
-//! [`PhotoStore`](crate::PhotoStore), which never does, needs none):
-//!
-//! * [`OptOutEvidence::verified_by`]: an [`OptOutVerifier`] checks on every
-//!   comparison (for example through Organizations `DescribeEffectivePolicy`);
-//!   a "not opted out" answer refuses the comparison.
-//! * [`OptOutEvidence::attested`]: the operator states a reference (an AWS
-//!   Support case id, a policy id) that this crate cannot check.
-//! * [`OptOutEvidence::dangerous`] then [`DangerousOptOutEvidence::waived`]:
-//!   the operator explicitly accepts that no evidence exists, with a
-//!   reason (an account that never sees a real face).
-//!
-//! Every decision's audit event records which of the three was used.
-
 use std::fmt;
 use std::sync::Arc;
 
@@ -107,19 +87,10 @@ pub enum OptOutStatus {
 /// entry wins over `default`. Only the resolved string `"optOut"` counts;
 /// anything else (missing, `optIn`, unparsable JSON, an unresolved
 /// `@@assign` object) is not proof.
-///
-/// ```
-/// use rekognition_guard::opt_out::resolve_rekognition_opt_out;
-/// use rekognition_guard::{AccountId, OptOutStatus};
-///
-/// let account = AccountId::parse("111122223333")?;
-/// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"},"rekognition":{"opt_out_policy":"optIn"}}}"#;
-/// assert!(matches!(resolve_rekognition_opt_out(policy, &account), OptOutStatus::NotOptedOut { .. }));
-/// let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#;
-/// assert!(matches!(resolve_rekognition_opt_out(policy, &account), OptOutStatus::OptedOut { .. }));
-/// # Ok::<(), rekognition_guard::InputError>(())
-/// ```
-pub fn resolve_rekognition_opt_out(policy_content: &str, account: &AccountId) -> OptOutStatus {
+pub(crate) fn resolve_rekognition_opt_out(
+    policy_content: &str,
+    account: &AccountId,
+) -> OptOutStatus {
     let not = |reason: String| OptOutStatus::NotOptedOut { reason };
     let fix = "attach an AI services opt-out policy that sets rekognition (or default) to optOut";
     let value: serde_json::Value = match serde_json::from_str(policy_content) {
@@ -166,8 +137,27 @@ enum Evidence {
     Waived(String),
 }
 
-/// How the guard knows the account is opted out. See the [module
-/// docs](crate::opt_out).
+/// Evidence that the AWS account is opted out of AI-service data use.
+///
+/// Rekognition may store and use images to improve AWS services unless the
+/// account is opted out, through an AWS Organizations AI services opt-out
+/// policy or (before July 2020) an arrangement with AWS Support. A
+/// [`Guard`](crate::Guard), which sends images to Rekognition, cannot be
+/// made without saying which evidence applies (a
+/// [`PhotoStore`](crate::PhotoStore), which never does, needs none):
+///
+/// * [`OptOutEvidence::verified_by`]: an [`OptOutVerifier`] checks on every
+///   comparison (for example through Organizations `DescribeEffectivePolicy`);
+///   a "not opted out" answer refuses the comparison.
+/// * [`OptOutEvidence::attested`]: the operator states a reference (an AWS
+///   Support case id, a policy id) that this crate cannot check.
+/// * [`OptOutEvidence::dangerous`] then [`DangerousOptOutEvidence::waived`]:
+///   the operator explicitly accepts that no evidence exists, with a
+///   reason (an account that never sees a real face).
+///
+/// Every decision's audit event records which of the three was used.
+///
+/// How the guard knows the account is opted out.
 ///
 /// ```
 /// use rekognition_guard::OptOutEvidence;
@@ -427,5 +417,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn a_rekognition_entry_wins_over_default() {
+        let account = AccountId::parse("111122223333").unwrap();
+        let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"},"rekognition":{"opt_out_policy":"optIn"}}}"#;
+        assert!(matches!(
+            resolve_rekognition_opt_out(policy, &account),
+            OptOutStatus::NotOptedOut { .. }
+        ));
+        let policy = r#"{"services":{"default":{"opt_out_policy":"optOut"}}}"#;
+        assert!(matches!(
+            resolve_rekognition_opt_out(policy, &account),
+            OptOutStatus::OptedOut { .. }
+        ));
     }
 }

@@ -1,10 +1,3 @@
-//! Bucket posture: what a bucket's configuration does to the objects put
-//! in it. The result of a bucket audit, shared by every auditor
-//! ([`S3Backend`](crate::S3Backend), the AWS backend's
-//! [`audit_bucket`](crate::aws::AwsBackend::audit_bucket)) and by the guard,
-//! which refuses a Face Liveness output bucket with
-//! [at-rest findings](BucketAudit::at_rest_findings).
-
 use std::fmt;
 
 /// How much a finding matters. Anything above [`Info`](Self::Info) makes
@@ -60,7 +53,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding. `detail` and `fix` may quote text from a service: their
-    /// log-unsafe characters are escaped ([`text`](crate::text)).
+    /// log-unsafe characters are escaped (crate docs, "Text that reaches a log line").
     pub fn new(
         id: &'static str,
         severity: Severity,
@@ -87,19 +80,29 @@ impl fmt::Display for Finding {
     }
 }
 
+/// Bucket posture: what a bucket's configuration does to the objects put
+/// in it. The result of a bucket audit, shared by every auditor
+/// ([`S3Backend`](crate::S3Backend), the AWS backend's
+/// [`audit_bucket`](crate::aws::AwsBackend::audit_bucket)) and by the guard,
+/// which refuses a Face Liveness output bucket with
+/// [at-rest findings](BucketAudit::at_rest_findings).
+///
 /// The result of a bucket audit ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket),
 /// [`AwsBackend::audit_bucket`](crate::aws::AwsBackend::audit_bucket)).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BucketAudit {
-    bucket: String,
-    findings: Vec<Finding>,
+    /// The bucket audited.
+    pub bucket: String,
+    /// Every finding, most severe first.
+    pub findings: Vec<Finding>,
 }
 
 /// The finding ids about what the bucket does to objects at rest: default
 /// encryption (SSE-KMS under an allowed key) and versioning, including
 /// "could not check" for either. A bucket with none of them keeps new
 /// objects SSE-KMS under an allowed key, version-pinnable.
-pub const AT_REST_FINDING_IDS: &[&str] = &[
+pub(crate) const AT_REST_FINDING_IDS: &[&str] = &[
     "default-encryption-not-kms",
     "default-encryption-key-not-allowed",
     "versioning-not-enabled",
@@ -135,7 +138,9 @@ impl BucketAudit {
 
     /// The findings about objects at rest: what must be empty before the
     /// bucket receives face images the crate does not write itself (Face
-    /// Liveness reference images). Those of [`AT_REST_FINDING_IDS`], and,
+    /// Liveness reference images). Those with the ids `default-encryption-not-kms`,
+    /// `default-encryption-key-not-allowed`, `versioning-not-enabled`,
+    /// `unverifiable-default-encryption` and `unverifiable-versioning`, and,
     /// failing closed, every `high` finding whose id this crate does not
     /// know (an auditor of your own may name its findings differently).
     pub fn at_rest_findings(&self) -> impl Iterator<Item = &Finding> {
@@ -143,16 +148,6 @@ impl BucketAudit {
             AT_REST_FINDING_IDS.contains(&f.id)
                 || (f.severity == Severity::High && !OTHER_FINDING_IDS.contains(&f.id))
         })
-    }
-
-    /// The bucket audited.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// Every finding, most severe first.
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
     }
 
     /// `true` when no finding is above [`Severity::Info`].

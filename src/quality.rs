@@ -1,26 +1,3 @@
-//! The enrollment quality gate: is a photo good enough to be a member's
-//! reference photo?
-//!
-//! A reference photo that Rekognition cannot compare well later should
-//! never be stored. Before enrollment the guard runs Rekognition
-//! `DetectFaces` on the photo, asking only for the attributes the gate
-//! needs ([`GATE_ATTRIBUTES`]: eyes open, sunglasses, face occluded, on top
-//! of Rekognition's default set of bounding box, confidence, pose, quality
-//! and landmarks). Age, gender and emotions are never requested.
-//!
-//! The gate ([`QualityPolicy`]) accepts a photo only with exactly one face
-//! that is large enough, sharp and bright enough, eyes open, no
-//! sunglasses, not occluded, and within the pose limits. Defaults follow
-//! Rekognition's "Recommendations for facial comparison input images"
-//! (Amazon Rekognition Developer Guide): pitch under 30° face down and
-//! under 45° face up (the gate applies the stricter 30° both ways, since
-//! the API does not document the sign of `Pitch`), yaw under 45° either
-//! way, no restriction on roll,
-//! both eyes open and visible, nothing blocking the face, a face that
-//! occupies a large share of the image. AWS publishes no numbers for
-//! sharpness, brightness or face share; this crate's defaults for those are
-//! its own choice, stated on [`QualityPolicy::default`].
-
 use std::fmt;
 
 /// Where a face is in an image, as ratios of the image's width and height.
@@ -59,7 +36,7 @@ impl BoundingBox {
 /// The face attributes the gate asks DetectFaces for, beyond Rekognition's
 /// default set (`BoundingBox`, `Confidence`, `Pose`, `Quality`,
 /// `Landmarks`, always returned).
-pub const GATE_ATTRIBUTES: &[FaceAttribute] = &[
+pub(crate) const GATE_ATTRIBUTES: &[FaceAttribute] = &[
     FaceAttribute::EyesOpen,
     FaceAttribute::Sunglasses,
     FaceAttribute::FaceOccluded,
@@ -210,10 +187,33 @@ impl FaceDetail {
     }
 }
 
+/// The enrollment quality gate: is a photo good enough to be a member's
+/// reference photo?
+///
+/// A reference photo that Rekognition cannot compare well later should
+/// never be stored. Before enrollment the guard runs Rekognition
+/// `DetectFaces` on the photo, asking only for the attributes the gate
+/// needs (eyes open, sunglasses, face occluded, on top
+/// of Rekognition's default set of bounding box, confidence, pose, quality
+/// and landmarks). Age, gender and emotions are never requested.
+///
+/// The gate ([`QualityPolicy`]) accepts a photo only with exactly one face
+/// that is large enough, sharp and bright enough, eyes open, no
+/// sunglasses, not occluded, and within the pose limits. Defaults follow
+/// Rekognition's "Recommendations for facial comparison input images"
+/// (Amazon Rekognition Developer Guide): pitch under 30° face down and
+/// under 45° face up (the gate applies the stricter 30° both ways, since
+/// the API does not document the sign of `Pitch`), yaw under 45° either
+/// way, no restriction on roll,
+/// both eyes open and visible, nothing blocking the face, a face that
+/// occupies a large share of the image. AWS publishes no numbers for
+/// sharpness, brightness or face share; this crate's defaults for those are
+/// its own choice, stated on [`QualityPolicy::default`].
+///
 /// What the enrollment quality gate requires of a reference photo.
 ///
 /// ```
-/// use rekognition_guard::quality::QualityPolicy;
+/// use rekognition_guard::QualityPolicy;
 ///
 /// let gate = QualityPolicy::default().min_sharpness(60.0).max_yaw(30.0);
 /// assert_eq!(gate.min_face_share_value(), 0.05);
@@ -587,25 +587,18 @@ impl fmt::Display for QualityIssue {
 /// The gate's answer for one photo: every issue found, and the face it
 /// judged when there was exactly one.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FaceAssessment {
-    issues: Vec<QualityIssue>,
-    face: Option<FaceDetail>,
+    /// Every issue found.
+    pub issues: Vec<QualityIssue>,
+    /// The face judged, when exactly one was found.
+    pub face: Option<FaceDetail>,
 }
 
 impl FaceAssessment {
     /// `true` when the photo may be a reference photo.
     pub fn is_acceptable(&self) -> bool {
         self.issues.is_empty()
-    }
-
-    /// Every issue found.
-    pub fn issues(&self) -> &[QualityIssue] {
-        &self.issues
-    }
-
-    /// The face judged, when exactly one was found.
-    pub fn face(&self) -> Option<&FaceDetail> {
-        self.face.as_ref()
     }
 }
 
@@ -631,7 +624,7 @@ mod tests {
 
     fn ids(faces: &[FaceDetail], gate: &QualityPolicy) -> Vec<&'static str> {
         gate.assess(faces)
-            .issues()
+            .issues
             .iter()
             .map(QualityIssue::id)
             .collect()

@@ -114,9 +114,13 @@ impl fmt::Display for Operation {
 /// `CompareFaces refused by privacy policy (2 requirements failed; nothing
 /// was sent to Rekognition): 1) …; 2) …`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Refusal {
-    operation: Operation,
-    violations: Vec<Violation>,
+    /// The operation refused.
+    pub operation: Operation,
+    /// Every requirement that failed, in a stable order (endpoints, opt-out,
+    /// then each image in the order given).
+    pub violations: Vec<Violation>,
 }
 
 impl Refusal {
@@ -127,17 +131,6 @@ impl Refusal {
             operation,
             violations,
         })
-    }
-
-    /// The operation refused.
-    pub fn operation(&self) -> Operation {
-        self.operation
-    }
-
-    /// Every requirement that failed, in a stable order (endpoints, opt-out,
-    /// then each image in the order given).
-    pub fn violations(&self) -> &[Violation] {
-        &self.violations
     }
 }
 
@@ -243,7 +236,7 @@ mod tests {
             assert!(text.starts_with(start), "{text}");
             assert!(text.contains(consequence), "{text}");
             assert!(text.contains("(1 requirement failed;"), "{text}");
-            assert_eq!(r.operation(), operation);
+            assert_eq!(r.operation, operation);
         }
         assert!(Refusal::new(Operation::CompareFaces, Vec::new()).is_none());
     }

@@ -1,34 +1,5 @@
-//! The one rule for text that can reach a log line.
-//!
-//! Object keys, bucket names, version ids, KMS key ids, opt-out evidence
-//! and anything a service answered can end up in `Display`, `Debug`,
-//! errors and audit events. A character that a log viewer shows as a line
-//! break, or that reorders or hides what follows, lets such text forge a
-//! log line or disguise one ("Trojan Source", CVE-2021-42574). This module
-//! names those characters once; every other part of the crate either
-//! **refuses** text that holds them (inputs: keys, evidence text) or
-//! **escapes** them (text a service answered) with [`escape`].
-//!
-//! Unsafe characters ([`is_log_unsafe`]):
-//!
-//! | class | characters |
-//! |---|---|
-//! | control (Unicode `Cc`) | U+0000–U+001F, U+007F–U+009F (line feed, carriage return, escape, next line, …) |
-//! | line and paragraph separators (`Zl`, `Zp`) | U+2028, U+2029 |
-//! | format characters (`Cf`) | bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069; marks U+200E, U+200F, U+061C; zero-width U+200B–U+200D, U+2060–U+2064, U+FEFF; soft hyphen U+00AD; and the rest of `Cf` |
-//!
-//! ```
-//! use rekognition_guard::text::{escape, is_log_unsafe};
-//!
-//! assert!(is_log_unsafe('\u{2028}'));
-//! assert!(is_log_unsafe('\u{202E}'));
-//! assert!(!is_log_unsafe('é'));
-//! assert_eq!(escape("x.jpg\u{2028} INFO forged"), "x.jpg\\u{2028} INFO forged");
-//! ```
-//!
-//! It also names the `tracing` target the crate's audit events go to
-//! ([`AUDIT_TARGET`], also at the crate root), which every module that logs
-//! one uses.
+//! The one rule for text that can reach a log line (see the crate docs,
+//! "Text that reaches a log line").
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -56,7 +27,7 @@ pub const AUDIT_TARGET: &str = "rekognition_guard::audit";
 /// Whether `c` must never reach a log line unescaped: a control
 /// character, a line or paragraph separator, or a Unicode format
 /// character (bidirectional controls, zero-width characters, …).
-pub fn is_log_unsafe(c: char) -> bool {
+pub(crate) fn is_log_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c)
 }
 
@@ -89,14 +60,14 @@ fn is_format(c: char) -> bool {
 }
 
 /// Whether `text` holds any [log-unsafe](is_log_unsafe) character.
-pub fn has_log_unsafe(text: &str) -> bool {
+pub(crate) fn has_log_unsafe(text: &str) -> bool {
     text.chars().any(is_log_unsafe)
 }
 
 /// `text` with every [log-unsafe](is_log_unsafe) character written as
 /// `\u{XXXX}` and every backslash doubled, so the escaped form cannot be
 /// mistaken for an escape. Text without either is returned as is.
-pub fn escape(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c == '\\' || is_log_unsafe(c)) {
         return Cow::Borrowed(text);
     }
@@ -134,14 +105,8 @@ pub(crate) fn neutralize(text: String) -> String {
 
 /// Displays text in double quotes, [`escape`]d, with `"` written as `\"`:
 /// how this crate quotes text it was given or a service answered.
-///
-/// ```
-/// use rekognition_guard::text::Quoted;
-///
-/// assert_eq!(Quoted("a\u{2029}\"b").to_string(), r#""a\u{2029}\"b""#);
-/// ```
 #[derive(Debug, Clone, Copy)]
-pub struct Quoted<'a>(pub &'a str);
+pub(crate) struct Quoted<'a>(pub &'a str);
 
 impl std::fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -225,5 +190,26 @@ mod tests {
         assert_eq!(neutralize("a\\\"b\n".into()), "a\\\"b\\u{000a}");
         assert_eq!(quote("abcdef", 3), "\"abc\"…");
         assert_eq!(quote("a\u{2028}\"", 10), "\"a\\u{2028}\\\"\"");
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    #[test]
+    fn separators_and_bidi_overrides_are_unsafe_and_escaped() {
+        assert!(is_log_unsafe('\u{2028}'));
+        assert!(is_log_unsafe('\u{202E}'));
+        assert!(!is_log_unsafe('é'));
+        assert_eq!(
+            escape("x.jpg\u{2028} INFO forged"),
+            "x.jpg\\u{2028} INFO forged"
+        );
+    }
+
+    #[test]
+    fn quoted_text_escapes_quotes_and_separators() {
+        assert_eq!(Quoted("a\u{2029}\"b").to_string(), r#""a\u{2029}\"b""#);
     }
 }

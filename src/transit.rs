@@ -78,10 +78,15 @@ impl fmt::Display for EndpointProblem {
 /// endpoint as [`redact`]ed, and what is wrong with it. Nothing was sent
 /// to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct InsecureEndpoint {
-    service: Service,
-    endpoint: String,
-    problem: EndpointProblem,
+    /// The service whose endpoint was refused.
+    pub service: Service,
+    /// The endpoint, as `scheme://host[:port]` (no user information, path
+    /// or query).
+    pub endpoint: String,
+    /// What is wrong with it.
+    pub problem: EndpointProblem,
 }
 
 impl InsecureEndpoint {
@@ -91,22 +96,6 @@ impl InsecureEndpoint {
             endpoint: redact(endpoint),
             problem,
         }
-    }
-
-    /// The service whose endpoint was refused.
-    pub fn service(&self) -> Service {
-        self.service
-    }
-
-    /// The endpoint, as `scheme://host[:port]` (no user information, path
-    /// or query).
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    /// What is wrong with it.
-    pub fn problem(&self) -> EndpointProblem {
-        self.problem
     }
 }
 
@@ -366,8 +355,8 @@ impl HttpsOnly {
         tracing::warn!(
             target: crate::text::AUDIT_TARGET,
             service = %self.service,
-            endpoint = %refusal.endpoint(),
-            problem = %refusal.problem(),
+            endpoint = %refusal.endpoint,
+            problem = %refusal.problem,
             "refused a request to an insecure endpoint before transmit"
         );
         Box::new(Refused(refusal))
@@ -467,7 +456,7 @@ mod tests {
             ("http://user:secret@host", EndpointProblem::NotHttps),
         ] {
             let refused = check_endpoint_url(Service::Rekognition, url).unwrap_err();
-            assert_eq!(refused.problem(), expected, "{url}");
+            assert_eq!(refused.problem, expected, "{url}");
             let shown = format!("{refused} {refused:?}");
             assert!(
                 !shown.contains("secret") && !shown.contains("token"),

@@ -192,7 +192,7 @@ impl AwsBackend {
             target: crate::text::AUDIT_TARGET,
             bucket,
             compliant = audit.is_compliant(),
-            findings = audit.findings().len(),
+            findings = audit.findings.len(),
             "bucket posture audited"
         );
         Ok(audit)

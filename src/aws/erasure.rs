@@ -140,7 +140,7 @@ pub(super) async fn list_object_versions(
     request: &ListObjectVersionsRequest,
 ) -> Result<Vec<StoredVersion>, BackendError> {
     let region = s3.config().region().map(|r| r.as_ref());
-    let what = format!("s3://{}/{}*", request.bucket(), request.prefix());
+    let what = format!("s3://{}/{}*", request.bucket, request.prefix);
     let mut found = Vec::new();
     let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
     let mut previous: (Option<String>, Option<String>) = (None, None);
@@ -157,19 +157,20 @@ pub(super) async fn list_object_versions(
         }
         let out = s3
             .list_object_versions()
-            .bucket(request.bucket())
-            .prefix(request.prefix())
+            .bucket(&request.bucket)
+            .prefix(&request.prefix)
             .encoding_type(EncodingType::Url)
             .set_key_marker(key_marker.take())
             .set_version_id_marker(version_marker.take())
             .set_expected_bucket_owner(
                 request
-                    .expected_bucket_owner()
+                    .expected_bucket_owner
+                    .as_ref()
                     .map(|a| a.as_str().to_owned()),
             )
             .send()
             .await
-            .map_err(|e| map_error(e, LIST, &what, request.bucket(), region))?;
+            .map_err(|e| map_error(e, LIST, &what, &request.bucket, region))?;
         let url_encoded = out.encoding_type() == Some(&EncodingType::Url);
         // An entry without its key would be neither erased nor named
         // as remaining, and a page that does not say whether more
@@ -180,7 +181,7 @@ pub(super) async fn list_object_versions(
                 .key()
                 .ok_or_else(|| missing("a listed version has no Key"))?;
             found.push(StoredVersion::new(
-                &listed_key(key, url_encoded, request.prefix())?,
+                &listed_key(key, url_encoded, &request.prefix)?,
                 listed_version(v.version_id())?,
                 false,
             ));
@@ -190,7 +191,7 @@ pub(super) async fn list_object_versions(
                 .key()
                 .ok_or_else(|| missing("a listed delete marker has no Key"))?;
             found.push(StoredVersion::new(
-                &listed_key(key, url_encoded, request.prefix())?,
+                &listed_key(key, url_encoded, &request.prefix)?,
                 listed_version(m.version_id())?,
                 true,
             ));
@@ -206,7 +207,7 @@ pub(super) async fn list_object_versions(
         }
         let next_key = out
             .next_key_marker()
-            .map(|k| listed_key(k, url_encoded, request.prefix()))
+            .map(|k| listed_key(k, url_encoded, &request.prefix))
             .transpose()?;
         let next_version = out.next_version_id_marker().map(str::to_owned);
         // A listing must move on: markers S3 already gave (or none at
@@ -245,24 +246,23 @@ pub(super) async fn delete_object_version(
     let region = s3.config().region().map(|r| r.as_ref());
     let what = format!(
         "s3://{}/{} version {}",
-        request.bucket(),
-        request.key(),
-        request.version_id()
+        request.bucket, request.key, request.version_id
     );
     s3.delete_object()
-        .bucket(request.bucket())
-        .key(request.key())
-        .version_id(request.version_id())
-        .set_bypass_governance_retention(request.bypass_governance_retention().then_some(true))
+        .bucket(&request.bucket)
+        .key(&request.key)
+        .version_id(&request.version_id)
+        .set_bypass_governance_retention(request.bypass_governance_retention.then_some(true))
         .set_expected_bucket_owner(
             request
-                .expected_bucket_owner()
+                .expected_bucket_owner
+                .as_ref()
                 .map(|a| a.as_str().to_owned()),
         )
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| map_error(e, DELETE, &what, request.bucket(), region))
+        .map_err(|e| map_error(e, DELETE, &what, &request.bucket, region))
 }
 
 /// `GetObjectRetention` and `GetObjectLegalHold`, concurrently. A
@@ -276,24 +276,23 @@ pub(super) async fn object_lock(
     let region = s3.config().region().map(|r| r.as_ref());
     let what = format!(
         "s3://{}/{} version {}",
-        request.bucket(),
-        request.key(),
-        request.version_id()
+        request.bucket, request.key, request.version_id
     );
     let owner = request
-        .expected_bucket_owner()
+        .expected_bucket_owner
+        .as_ref()
         .map(|a| a.as_str().to_owned());
     let (retention, hold) = tokio::join!(
         s3.get_object_retention()
-            .bucket(request.bucket())
-            .key(request.key())
-            .version_id(request.version_id())
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .version_id(&request.version_id)
             .set_expected_bucket_owner(owner.clone())
             .send(),
         s3.get_object_legal_hold()
-            .bucket(request.bucket())
-            .key(request.key())
-            .version_id(request.version_id())
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .version_id(&request.version_id)
             .set_expected_bucket_owner(owner)
             .send(),
     );
@@ -313,7 +312,7 @@ pub(super) async fn object_lock(
         }
         Err(e) if means_no_lock(&e) => {}
         Err(e) => {
-            let e = map_error(e, "GetObjectRetention", &what, request.bucket(), region);
+            let e = map_error(e, "GetObjectRetention", &what, &request.bucket, region);
             tracing::debug!(error = %e, "object retention unreadable");
         }
     }
@@ -326,7 +325,7 @@ pub(super) async fn object_lock(
         }
         Err(e) if means_no_lock(&e) => {}
         Err(e) => {
-            let e = map_error(e, "GetObjectLegalHold", &what, request.bucket(), region);
+            let e = map_error(e, "GetObjectLegalHold", &what, &request.bucket, region);
             tracing::debug!(error = %e, "object legal hold unreadable");
         }
     }

@@ -21,7 +21,7 @@ pub(super) async fn get_object(
     request: &GetObjectRequest,
 ) -> Result<ByteStream, BackendError> {
     let region = s3.config().region().map(|r| r.as_ref());
-    let object = request.object();
+    let object = &request.object;
     let out = s3
         .get_object()
         .bucket(object.bucket())
@@ -29,7 +29,8 @@ pub(super) async fn get_object(
         .set_version_id(object.version_id().map(str::to_owned))
         .set_expected_bucket_owner(
             request
-                .expected_bucket_owner()
+                .expected_bucket_owner
+                .as_ref()
                 .map(|a| a.as_str().to_owned()),
         )
         .send()
@@ -48,9 +49,9 @@ pub(super) async fn update_object_encryption(
     request: &ReencryptRequest,
 ) -> Result<(), BackendError> {
     let region = s3.config().region().map(|r| r.as_ref());
-    let object = request.object();
+    let object = &request.object;
     let encryption = SsekmsEncryption::builder()
-        .kms_key_arn(request.kms_key().as_str())
+        .kms_key_arn(request.kms_key.as_str())
         .build()
         .map_err(|e| {
             BackendError::new(
@@ -68,7 +69,8 @@ pub(super) async fn update_object_encryption(
         .object_encryption(ObjectEncryption::Ssekms(encryption))
         .set_expected_bucket_owner(
             request
-                .expected_bucket_owner()
+                .expected_bucket_owner
+                .as_ref()
                 .map(|a| a.as_str().to_owned()),
         )
         .send()
@@ -86,10 +88,10 @@ pub(super) async fn copy_object(
     request: &ReencryptRequest,
 ) -> Result<Option<String>, BackendError> {
     let region = s3.config().region().map(|r| r.as_ref());
-    let object = request.object();
+    let object = &request.object;
     // The current version, on condition that it is still the one the
     // guard checked (its ETag): S3 answers 412 otherwise.
-    let Some(etag) = request.current_etag() else {
+    let Some(ref etag) = request.current_etag else {
         return Err(BackendError::new(
             BackendErrorKind::InvalidRequest,
             Service::S3,
@@ -103,7 +105,8 @@ pub(super) async fn copy_object(
         percent_encoding::utf8_percent_encode(object.key(), KEY_ENCODE)
     );
     let owner = request
-        .expected_bucket_owner()
+        .expected_bucket_owner
+        .as_ref()
         .map(|a| a.as_str().to_owned());
     let out = s3
         .copy_object()
@@ -113,7 +116,7 @@ pub(super) async fn copy_object(
         .copy_source_if_match(etag)
         .metadata_directive(MetadataDirective::Copy)
         .server_side_encryption(ServerSideEncryption::AwsKms)
-        .ssekms_key_id(request.kms_key().as_str())
+        .ssekms_key_id(request.kms_key.as_str())
         .set_expected_bucket_owner(owner.clone())
         .set_expected_source_bucket_owner(owner)
         .send()

@@ -87,7 +87,6 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 
-pub use crate::posture::{BucketAudit, Finding, Severity};
 #[cfg(feature = "organizations")]
 #[cfg_attr(docsrs, doc(cfg(feature = "organizations")))]
 pub use organizations::{OrganizationsOptOutVerifier, OrganizationsVerifierBuilder};
@@ -103,6 +102,7 @@ use crate::backend::{
 use crate::error::{BackendError, ConfigError};
 use crate::input::{AccountId, Service};
 use crate::liveness::{LivenessFacts, LivenessSessionId};
+use crate::posture::BucketAudit;
 use crate::quality::FaceDetail;
 use crate::transit::redact;
 

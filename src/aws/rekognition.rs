@@ -41,13 +41,13 @@ pub(crate) fn prepare_compare<'a>(
     client: &'a aws_sdk_rekognition::Client,
     request: CompareFacesRequest,
 ) -> Result<(CompareFacesFluentBuilder, SentCompare<'a>), BackendError> {
-    if matches!(request.source(), VerifiedImage::Bytes(_))
-        || matches!(request.target(), VerifiedImage::Bytes(_))
+    if matches!(request.source, VerifiedImage::Bytes(_))
+        || matches!(request.target, VerifiedImage::Bytes(_))
     {
         super::refuse_if_bodies_logged(Service::Rekognition, OPERATION)?;
     }
-    let threshold = request.threshold().get();
-    let quality = sdk_quality_filter(request.quality_filter());
+    let threshold = request.threshold.get();
+    let quality = sdk_quality_filter(request.quality_filter);
     let (source, target) = request.into_images();
     // The S3 proofs are kept (moved, not copied) for error hints, which are
     // only formatted when a call fails.
@@ -256,11 +256,11 @@ pub(crate) async fn detect_faces(
     client: &aws_sdk_rekognition::Client,
     request: DetectFacesRequest,
 ) -> Result<Vec<FaceDetail>, BackendError> {
-    if matches!(request.image(), VerifiedImage::Bytes(_)) {
+    if matches!(request.image, VerifiedImage::Bytes(_)) {
         super::refuse_if_bodies_logged(Service::Rekognition, DETECT)?;
     }
     let attributes = request
-        .attributes()
+        .attributes
         .iter()
         .map(|a| rk::Attribute::from(a.as_str()))
         .collect();
@@ -392,15 +392,15 @@ pub(crate) async fn create_liveness_session(
     let settings = rk::CreateFaceLivenessSessionRequestSettings::builder()
         .output_config(
             rk::LivenessOutputConfig::builder()
-                .s3_bucket(request.output_bucket())
-                .s3_key_prefix(request.output_prefix())
+                .s3_bucket(&request.output_bucket)
+                .s3_key_prefix(request.output_prefix)
                 .build()
                 .map_err(|e| invalid_request(CREATE_LIVENESS, &e.to_string()))?,
         )
-        .audit_images_limit(i32::from(request.audit_images_limit()))
+        .audit_images_limit(i32::from(request.audit_images_limit))
         .set_challenge_preferences(Some(
             request
-                .challenge_preferences()
+                .challenge_preferences
                 .iter()
                 .map(|c| {
                     rk::ChallengePreference::builder()
@@ -413,9 +413,9 @@ pub(crate) async fn create_liveness_session(
         .build();
     let result = client
         .create_face_liveness_session()
-        .set_kms_key_id(request.kms_key().map(|k| k.as_str().to_owned()))
+        .set_kms_key_id(request.kms_key.as_ref().map(|k| k.as_str().to_owned()))
         .settings(settings)
-        .client_request_token(request.client_request_token())
+        .client_request_token(request.client_request_token)
         .send()
         .await;
     match result {
@@ -432,11 +432,11 @@ pub(crate) async fn create_liveness_session(
             CREATE_LIVENESS,
             &format!(
                 "KmsKeyId {}, output bucket {}",
-                request.kms_key().map_or(
+                request.kms_key.as_ref().map_or(
                     "(none: the bucket's default key)",
                     crate::input::KmsKeyArn::as_str
                 ),
-                request.output_bucket()
+                request.output_bucket
             ),
             client.config().region().map(|r| r.as_ref()),
         )),
@@ -452,7 +452,7 @@ pub(crate) async fn liveness_session_results(
 ) -> Result<LivenessFacts, BackendError> {
     let result = client
         .get_face_liveness_session_results()
-        .session_id(request.session_id().as_str())
+        .session_id(request.session_id.as_str())
         .send()
         .await;
     match result {
@@ -460,7 +460,7 @@ pub(crate) async fn liveness_session_results(
         Err(err) => Err(map_liveness_error(
             err,
             LIVENESS_RESULTS,
-            &format!("session {}", request.session_id()),
+            &format!("session {}", request.session_id),
             client.config().region().map(|r| r.as_ref()),
         )),
     }

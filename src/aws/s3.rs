@@ -23,7 +23,7 @@ pub(crate) async fn inspect(
     client: &aws_sdk_s3::Client,
     request: &HeadObjectRequest,
 ) -> Result<ObjectFacts, BackendError> {
-    let object = request.object();
+    let object = &request.object;
     let result = client
         .head_object()
         .bucket(object.bucket())
@@ -31,7 +31,8 @@ pub(crate) async fn inspect(
         .set_version_id(object.version_id().map(str::to_owned))
         .set_expected_bucket_owner(
             request
-                .expected_bucket_owner()
+                .expected_bucket_owner
+                .as_ref()
                 .map(|a| a.as_str().to_owned()),
         )
         .send()
@@ -70,7 +71,7 @@ fn map_error(
     if let Some(mapped) = common(&err, Service::S3, OPERATION) {
         return mapped.with_source(err);
     }
-    let object = request.object();
+    let object = &request.object;
     let bucket = object.bucket();
     if let Some(region) = wrong_region(&err, client_region, bucket) {
         return BackendError::new(
@@ -90,7 +91,7 @@ fn map_error(
         ),
         Some(403) => {
             let owner = request
-                .expected_bucket_owner()
+                .expected_bucket_owner.as_ref()
                 .map(|a| format!(", or bucket {bucket} is not owned by the expected account {a}"))
                 .unwrap_or_default();
             (
@@ -135,10 +136,11 @@ pub(crate) async fn upload(
 ) -> Result<PutObjectReceipt, BackendError> {
     const PUT: &str = "PutObject";
     super::refuse_if_bodies_logged(Service::S3, PUT)?;
-    let object = request.object().clone();
-    let kms_key = request.kms_key().cloned();
+    let object = request.object.clone();
+    let kms_key = request.kms_key.clone();
     let owner = request
-        .expected_bucket_owner()
+        .expected_bucket_owner
+        .as_ref()
         .map(|a| a.as_str().to_owned());
     let image = request.into_image();
     let content_type = match image.format() {
@@ -209,10 +211,11 @@ pub(crate) async fn bucket_versioning(
     const GET: &str = "GetBucketVersioning";
     let result = client
         .get_bucket_versioning()
-        .bucket(request.bucket())
+        .bucket(&request.bucket)
         .set_expected_bucket_owner(
             request
-                .expected_bucket_owner()
+                .expected_bucket_owner
+                .as_ref()
                 .map(|a| a.as_str().to_owned()),
         )
         .send()
@@ -224,12 +227,12 @@ pub(crate) async fn bucket_versioning(
         )),
         Err(err) => {
             let region = client.config().region().map(|r| r.as_ref());
-            let what = format!("bucket {}", request.bucket());
+            let what = format!("bucket {}", request.bucket);
             Err(super::erasure::map_error(
                 err,
                 GET,
                 &what,
-                request.bucket(),
+                &request.bucket,
                 region,
             ))
         }

@@ -226,7 +226,7 @@ fn kiosk(name: &str) -> KioskId {
 }
 
 fn liveness_refusal(e: &Error) -> Option<&LivenessViolation> {
-    match e.as_refusal().map(|r| r.violations()) {
+    match e.as_refusal().map(|r| r.violations.as_slice()) {
         Some([Violation::Liveness(v)]) => Some(v),
         _ => None,
     }
@@ -260,26 +260,24 @@ async fn session(
         .start_session(member, at)
         .await
         .unwrap_or_else(|e| panic!("{}: a session starts: {e}", h.name()));
-    h.finish(started.id(), outcome).await;
-    started.id().clone()
+    h.finish(&started.id, outcome).await;
+    started.id.clone()
 }
 
 /// The happy path: the session is started with the policy's key, the
 /// output bucket and a prefix carrying the member's tag; a live person
 /// whose reference image matches the member's photo is approved, both
 /// images checked and version-pinned.
-pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
-    h: &dyn LivenessHarness,
-) {
+async fn a_live_member_is_compared_with_the_reference_image_and_approved(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-happy").await;
     let (compares, started_before) = (h.compare_calls(), h.started().len());
 
     let started = guard.start_session(&ada, &at).await.expect(name);
-    assert_eq!(started.member(), &ada, "{name}");
+    assert_eq!(started.member, ada, "{name}");
     assert_eq!(
         started.expires_at(),
-        started.started_at() + crate::liveness::SESSION_LIFETIME
+        started.started_at + crate::liveness::SESSION_LIFETIME
     );
     let request = h.started().pop().expect("a request");
     assert_eq!(h.started().len(), started_before + 1, "{name}");
@@ -302,16 +300,16 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
         request.client_request_token
     );
 
-    h.finish(started.id(), LivenessOutcome::live(99.1, "ada"))
+    h.finish(&started.id, LivenessOutcome::live(99.1, "ada"))
         .await;
     let decision = guard
-        .verify_session(started.id(), &ada, &at)
+        .verify_session(&started.id, &ada, &at)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(decision.is_approved(), "{name}: {decision:?}");
     assert_eq!(decision.kiosk_text(), "pass");
-    assert_eq!(decision.status(), &LivenessStatus::Succeeded, "{name}");
-    assert_eq!(decision.confidence(), Some(99.1), "{name}");
+    assert_eq!(decision.status, LivenessStatus::Succeeded, "{name}");
+    assert_eq!(decision.confidence, Some(99.1), "{name}");
     assert!(decision.similarity().is_some_and(|s| s >= 99.0), "{name}");
     assert_eq!(
         request.challenge_preferences,
@@ -319,14 +317,14 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
         "{name}: the stronger challenge only, by default"
     );
     assert_eq!(
-        decision.challenge(),
+        decision.challenge.as_ref(),
         Some(&Challenge::new(
             ChallengeType::FaceMovementAndLight,
             Some("2.0.0")
         )),
         "{name}: the decision records the challenge"
     );
-    match (decision.source(), decision.target()) {
+    match (decision.source, decision.target) {
         (
             Some(CheckedImage::S3 { object: source, .. }),
             Some(CheckedImage::S3 { object: target, .. }),
@@ -344,7 +342,7 @@ pub async fn a_live_member_is_compared_with_the_reference_image_and_approved(
 
 /// `FAILED`, `EXPIRED`, a confidence under the threshold and a missing
 /// reference image never approve, are told apart, and compare nothing.
-pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dyn LivenessHarness) {
+async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-not-live").await;
     let compares = h.compare_calls();
@@ -375,20 +373,20 @@ pub async fn sessions_that_are_not_live_are_told_apart_and_never_compared(h: &dy
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
-            decision.verdict(),
-            &LivenessVerdict::NotLive(expected),
+            decision.verdict,
+            LivenessVerdict::NotLive(expected),
             "{name}"
         );
         assert!(!decision.is_approved(), "{name}");
         assert_eq!(decision.kiosk_text(), "fail", "{name}");
-        assert!(decision.source().is_none() && decision.target().is_none());
+        assert!(decision.source.is_none() && decision.target.is_none());
     }
     assert_eq!(h.compare_calls(), compares, "{name}: nothing compared");
 }
 
 /// A session verified before the kiosk finished says so, counts no
 /// failure, and can be verified once it has finished.
-pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn LivenessHarness) {
+async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-unfinished").await;
     let id = session(
@@ -401,8 +399,8 @@ pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn Live
     .await;
     let decision = guard.verify_session(&id, &ada, &at).await.expect(name);
     assert_eq!(
-        decision.verdict(),
-        &LivenessVerdict::NotFinished(LivenessStatus::InProgress),
+        decision.verdict,
+        LivenessVerdict::NotFinished(LivenessStatus::InProgress),
         "{name}"
     );
     h.finish(&id, LivenessOutcome::live(97.0, "ada")).await;
@@ -413,9 +411,7 @@ pub async fn an_unfinished_session_can_be_verified_once_it_finishes(h: &dyn Live
 /// A reference image under SSE-S3 or a foreign key, or without a version,
 /// is refused; one that is not in the bucket is an error. None is
 /// compared.
-pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
-    h: &dyn LivenessHarness,
-) {
+async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-at-rest").await;
     let compares = h.compare_calls();
@@ -428,7 +424,7 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
         let outcome = LivenessOutcome::live(99.0, "ada").reference(reference);
         let id = session(h, &guard, &ada, &at, outcome).await;
         let err = guard.verify_session(&id, &ada, &at).await.expect_err(name);
-        let violations = err.as_refusal().map(|r| r.violations());
+        let violations = err.as_refusal().map(|r| r.violations.as_slice());
         match reference {
             ReferenceImage::Stored(Stored::SseS3) => assert!(
                 matches!(
@@ -465,9 +461,7 @@ pub async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(
 /// it is checked or compared, even though it is compliant at rest and
 /// under the member's and kiosk's tags: evidence counts only where the
 /// guard put it. A guard cannot be built without an output bucket.
-pub async fn a_reference_image_not_where_the_guard_put_it_is_never_compared(
-    h: &dyn LivenessHarness,
-) {
+async fn a_reference_image_not_where_the_guard_put_it_is_never_compared(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-elsewhere-bucket").await;
     let compares = h.compare_calls();
@@ -498,7 +492,7 @@ pub async fn a_reference_image_not_where_the_guard_put_it_is_never_compared(
 /// only a session that ran an allowed one is approved. The lighter
 /// `FaceMovementChallenge` is allowed only when the policy says so, and
 /// results that name no challenge never approve. Neither is compared.
-pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
+async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, _) = compliant(h, "kiosk-challenge").await;
     let compares = h.compare_calls();
@@ -516,15 +510,15 @@ pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
         let id = session(h, &guard, &ada, &at, outcome).await;
         let decision = guard.verify_session(&id, &ada, &at).await.expect(name);
         assert_eq!(
-            decision.verdict(),
-            &LivenessVerdict::NotLive(NotLiveReason::ChallengeNotAllowed {
+            decision.verdict,
+            LivenessVerdict::NotLive(NotLiveReason::ChallengeNotAllowed {
                 found: found.clone()
             }),
             "{name}"
         );
         assert!(!decision.is_approved(), "{name}");
         assert_eq!(
-            decision.challenge().map(|c| &c.challenge_type),
+            decision.challenge.as_ref().map(|c| &c.challenge_type),
             found.as_ref(),
             "{name}: the decision records what was reported"
         );
@@ -542,22 +536,22 @@ pub async fn only_an_allowed_challenge_approves(h: &dyn LivenessHarness) {
         "{name}"
     );
     h.finish(
-        started.id(),
+        &started.id,
         LivenessOutcome::live(99.0, "ada").challenge(ReportedChallenge::Reported(lighter.clone())),
     )
     .await;
     let decision = relaxed
-        .verify_session(started.id(), &ada, &at)
+        .verify_session(&started.id, &ada, &at)
         .await
         .expect(name);
     assert!(decision.is_approved(), "{name}: {decision:?}");
-    assert_eq!(decision.challenge(), Some(&lighter), "{name}");
+    assert_eq!(decision.challenge.as_ref(), Some(&lighter), "{name}");
 }
 
 /// A session started for one member and verified for another, or at
 /// another kiosk, is refused: its reference image is outside the output
 /// prefix of that member at that kiosk.
-pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHarness) {
+async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-other-member").await;
     let grace = h.enroll("grace").await;
@@ -591,7 +585,7 @@ pub async fn a_session_verified_for_another_member_is_refused(h: &dyn LivenessHa
 
 /// A session id is verified once: the second time is refused before
 /// Rekognition is asked.
-pub async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
+async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
     let name = h.name();
     let (guard, ada, at) = compliant(h, "kiosk-reuse").await;
     let id = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "ada")).await;
@@ -614,7 +608,7 @@ pub async fn a_session_is_verified_once(h: &dyn LivenessHarness) {
 
 /// After the failure limit, the kiosk is refused before any AWS call, for
 /// new sessions and verifications alike; another kiosk is not.
-pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn LivenessHarness) {
+async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn LivenessHarness) {
     let name = h.name();
     h.set_output_posture(OutputPosture::Compliant).await;
     let ada = h.enroll("ada").await;
@@ -636,19 +630,19 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
     let pending = guard.start_session(&ada, &at).await.expect(name);
     let other_face = session(h, &guard, &ada, &at, LivenessOutcome::live(99.0, "grace")).await;
     let d = guard.verify_session(&printed, &ada, &at).await.expect(name);
-    assert!(matches!(d.verdict(), LivenessVerdict::NotLive(_)), "{name}");
+    assert!(matches!(d.verdict, LivenessVerdict::NotLive(_)), "{name}");
     let d = guard
         .verify_session(&other_face, &ada, &at)
         .await
         .expect(name);
     assert_eq!(
-        d.verdict(),
-        &LivenessVerdict::Compared(Verdict::NoMatch),
+        d.verdict,
+        LivenessVerdict::Compared(Verdict::NoMatch),
         "{name}"
     );
 
     let calls = (h.liveness_calls(), h.compare_calls());
-    h.finish(pending.id(), LivenessOutcome::live(99.0, "ada"))
+    h.finish(&pending.id, LivenessOutcome::live(99.0, "ada"))
         .await;
     let locked = |e: &Error| {
         matches!(
@@ -658,7 +652,7 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
         )
     };
     let err = guard
-        .verify_session(pending.id(), &ada, &at)
+        .verify_session(&pending.id, &ada, &at)
         .await
         .expect_err(name);
     assert!(locked(&err), "{name}: {err}");
@@ -678,7 +672,7 @@ pub async fn repeated_failures_lock_the_kiosk_before_any_aws_call(h: &dyn Livene
 
 /// An output bucket whose default encryption is not SSE-KMS under an
 /// allowed key, or whose versioning is off, gets no session.
-pub async fn a_non_compliant_output_bucket_gets_no_session(h: &dyn LivenessHarness) {
+async fn a_non_compliant_output_bucket_gets_no_session(h: &dyn LivenessHarness) {
     let name = h.name();
     let ada = h.enroll("ada").await;
     for (posture, finding) in [
@@ -708,7 +702,7 @@ pub async fn a_non_compliant_output_bucket_gets_no_session(h: &dyn LivenessHarne
 
 /// A plain `http://` Rekognition or S3 endpoint is refused before any
 /// liveness call, when starting and when verifying.
-pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
+async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
     let name = h.name();
     h.set_output_posture(OutputPosture::Compliant).await;
     let ada = h.enroll("ada").await;
@@ -719,9 +713,9 @@ pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn L
         let calls = (h.liveness_calls(), h.compare_calls());
         let insecure = |e: &Error| {
             e.as_refusal().is_some_and(|r| {
-                r.violations()
+                r.violations
                     .iter()
-                    .any(|v| matches!(v, Violation::InsecureEndpoint(e) if e.service() == service))
+                    .any(|v| matches!(v, Violation::InsecureEndpoint(e) if e.service == service))
             })
         };
         let at = kiosk("kiosk-http");
@@ -735,7 +729,7 @@ pub async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn L
 
 /// The member's photo must be named at an immutable version (an enrolled
 /// reference), checked before any liveness call.
-pub async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
+async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dyn LivenessHarness) {
     let name = h.name();
     let ada = h.enroll("ada").await;
     let unpinned = S3ObjectRef::new(ada.bucket(), ada.key()).expect("a reference");
@@ -878,13 +872,13 @@ impl LivenessHarness for InMemoryLivenessHarness {
             .liveness_requests()
             .into_iter()
             .map(|r| StartedSession {
-                kms_key: r.kms_key().map(|k| k.as_str().to_owned()),
-                output_bucket: r.output_bucket().to_owned(),
-                output_prefix: r.output_prefix().to_owned(),
-                audit_images_limit: r.audit_images_limit(),
-                client_request_token: r.client_request_token().to_owned(),
+                kms_key: r.kms_key.map(|k| k.as_str().to_owned()),
+                output_bucket: r.output_bucket.to_owned(),
+                output_prefix: r.output_prefix.to_owned(),
+                audit_images_limit: r.audit_images_limit,
+                client_request_token: r.client_request_token.to_owned(),
                 challenge_preferences: r
-                    .challenge_preferences()
+                    .challenge_preferences
                     .iter()
                     .map(|c| c.as_api().to_owned())
                     .collect(),

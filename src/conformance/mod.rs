@@ -110,7 +110,7 @@ fn allow(h: &dyn Harness) -> Policy {
 /// SSE-KMS under an allowed key is compared, and Rekognition is asked for
 /// exactly the version the check saw: the latest when none was named, the
 /// named one otherwise, even after a newer upload.
-pub async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
+async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
     let name = h.name();
     let v1 = h.put("conformance/ada.jpg", Stored::SseKms).await;
     let v2 = h.put("conformance/ada.jpg", Stored::SseKms).await;
@@ -126,7 +126,7 @@ pub async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
         .await
         .unwrap_or_else(|e| panic!("{name}: a compliant object is compared: {e}"));
     assert!(decision.is_approved(), "{name}: {decision:?}");
-    match decision.source() {
+    match decision.source {
         CheckedImage::S3 { object, .. } => {
             assert_eq!(object.version_id(), v2.as_deref(), "{name}");
             assert!(object.is_pinned(), "{name}");
@@ -154,7 +154,7 @@ pub async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
 /// A reference that names a version is checked and compared at that
 /// version even after a later upload replaced the object with an SSE-S3
 /// one; the latest, unnamed, is refused.
-pub async fn a_named_version_is_compared_after_a_non_compliant_upload(h: &dyn Harness) {
+async fn a_named_version_is_compared_after_a_non_compliant_upload(h: &dyn Harness) {
     let name = h.name();
     let v1 = h
         .put("conformance/grace.jpg", Stored::SseKms)
@@ -175,7 +175,7 @@ pub async fn a_named_version_is_compared_after_a_non_compliant_upload(h: &dyn Ha
         .expect_err(name);
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
+            err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 found: SseAlgorithm::Aes256,
                 ..
@@ -193,7 +193,7 @@ pub async fn a_named_version_is_compared_after_a_non_compliant_upload(h: &dyn Ha
 
 /// SSE-S3 and unencrypted objects are refused, every one listed, and
 /// nothing reaches Rekognition.
-pub async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harness) {
+async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harness) {
     let name = h.name();
     h.put("conformance/alan.jpg", Stored::SseS3).await;
     h.put("conformance/plain.jpg", Stored::Unencrypted).await;
@@ -210,7 +210,7 @@ pub async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harnes
         assert_eq!(
             err.as_refusal()
                 .unwrap_or_else(|| panic!("{name}: {key}: {err}"))
-                .violations(),
+                .violations,
             &[Violation::AtRest(AtRestViolation::NotKmsEncrypted {
                 object: h.reference(key),
                 found
@@ -226,7 +226,7 @@ pub async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harnes
         )
         .await
         .expect_err(name);
-    assert_eq!(err.as_refusal().unwrap().violations().len(), 2, "{name}");
+    assert_eq!(err.as_refusal().unwrap().violations.len(), 2, "{name}");
     assert_eq!(
         h.compared_sources().len(),
         before,
@@ -236,7 +236,7 @@ pub async fn sse_s3_and_unencrypted_are_refused_with_nothing_sent(h: &dyn Harnes
 
 /// An object under a KMS key outside the allowlist is refused, naming the
 /// key, and nothing reaches Rekognition.
-pub async fn a_key_outside_the_allowlist_is_refused_with_nothing_sent(h: &dyn Harness) {
+async fn a_key_outside_the_allowlist_is_refused_with_nothing_sent(h: &dyn Harness) {
     let name = h.name();
     h.put("conformance/foreign.jpg", Stored::SseKmsOtherKey)
         .await;
@@ -249,7 +249,7 @@ pub async fn a_key_outside_the_allowlist_is_refused_with_nothing_sent(h: &dyn Ha
     let other = h.other_kms_key();
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
+            err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::AtRest(AtRestViolation::KmsKeyNotAllowed { kms_key, .. })]) if kms_key == other.as_str()
         ),
         "{name}: {err:?}"
@@ -259,7 +259,7 @@ pub async fn a_key_outside_the_allowlist_is_refused_with_nothing_sent(h: &dyn Ha
 
 /// A Rekognition client handed in with a plain `http://` endpoint: the
 /// comparison is refused as an insecure endpoint and nothing is sent.
-pub async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn Harness) {
+async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn Harness) {
     let name = h.name();
     h.put("conformance/ada-http.jpg", Stored::SseKms).await;
     let (guard, plain) =
@@ -271,10 +271,10 @@ pub async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &
         .expect_err(name);
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
+            err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::InsecureEndpoint(e)])
-                if e.service() == Service::Rekognition
-                    && e.endpoint() == crate::transit::redact(&plain)
+                if e.service == Service::Rekognition
+                    && e.endpoint == crate::transit::redact(&plain)
         ),
         "{name}: {err:?}"
     );
@@ -339,7 +339,7 @@ impl RekognitionBackend for Recording {
         &self,
         request: CompareFacesRequest,
     ) -> Result<ComparisonFacts, BackendError> {
-        let version = match request.source() {
+        let version = match &request.source {
             VerifiedImage::S3(o) => (o.key().to_owned(), o.version_id().map(str::to_owned)),
             _ => (String::new(), None),
         };

@@ -49,9 +49,9 @@ impl PhotoStore {
         let result = self.erase_inner(object, options).await;
         match &result {
             Ok(r) => {
-                let erased: Vec<&str> = r.erased().iter().map(|e| e.version_id.as_str()).collect();
+                let erased: Vec<&str> = r.erased.iter().map(|e| e.version_id.as_str()).collect();
                 let remaining: Vec<String> = r
-                    .remaining()
+                    .remaining
                     .iter()
                     .map(|v| format!("{} ({})", v.version_id, v.reason.label()))
                     .collect();

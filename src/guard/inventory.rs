@@ -469,7 +469,7 @@ impl PhotoStore {
                     facts.version_id.as_deref(),
                 ) =>
             {
-                tracing::warn!(object = %request.object(), "KMS key check answered for another version: counted as unchecked");
+                tracing::warn!(object = %request.object, "KMS key check answered for another version: counted as unchecked");
                 KeyOutcome::Unchecked
             }
             Ok(facts) => {
@@ -496,7 +496,7 @@ impl PhotoStore {
                 KeyOutcome::Gone
             }
             Err(e) => {
-                tracing::warn!(object = %request.object(), error = %e, "KMS key check failed: counted as unchecked");
+                tracing::warn!(object = %request.object, error = %e, "KMS key check failed: counted as unchecked");
                 KeyOutcome::Unchecked
             }
         };
@@ -634,10 +634,10 @@ async fn read_small(reader: &dyn S3Backend, request: &GetObjectRequest) -> Resul
         .map_err(|e| backend_error(OP, e))?;
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| body_error(request.object(), e))?;
+        let chunk = chunk.map_err(|e| body_error(&request.object, e))?;
         if bytes.len() + chunk.len() > MAX_MANIFEST_BYTES {
             return Err(InventoryError::invalid_manifest(
-                request.object(),
+                &request.object,
                 "larger than 16 MiB: not an S3 Inventory manifest",
             )
             .into());

@@ -101,7 +101,7 @@ impl FaceLiveness {
             Ok(session) => tracing::info!(
                 target: AUDIT_TARGET,
                 decision = "started",
-                session_id = %session.id(),
+                session_id = %session.id,
                 member = %member,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
                 opt_out = self.guard.opt_out.kind(),
@@ -229,24 +229,24 @@ impl FaceLiveness {
         match &result {
             Ok(d) => tracing::info!(
                 target: AUDIT_TARGET,
-                decision = d.verdict().label(),
+                decision = d.verdict.label(),
                 session_id = %session_id,
-                member = %d.member(),
+                member = %d.member,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
-                status = %d.status(),
-                confidence = d.confidence().map(tracing::field::display),
-                challenge = d.challenge().map(|c| tracing::field::display(&c.challenge_type)),
+                status = %d.status,
+                confidence = d.confidence.map(tracing::field::display),
+                challenge = d.challenge.as_ref().map(|c| tracing::field::display(&c.challenge_type)),
                 challenge_version = d
-                    .challenge()
+                    .challenge.as_ref()
                     .and_then(|c| c.version.as_deref())
                     .map(|v| tracing::field::display(crate::text::Quoted(v))),
-                liveness_threshold = %d.liveness_threshold(),
-                source = d.source().map(tracing::field::display),
-                target = d.target().map(tracing::field::display),
+                liveness_threshold = %d.liveness_threshold,
+                source = d.source.as_ref().map(tracing::field::display),
+                target = d.target.as_ref().map(tracing::field::display),
                 similarity = d.similarity().map(tracing::field::display),
-                threshold = %d.threshold(),
-                opt_out = d.opt_out().kind(),
-                opt_out_account = d.opt_out().account().map(tracing::field::display),
+                threshold = %d.threshold,
+                opt_out = d.opt_out.kind(),
+                opt_out_account = d.opt_out.account().map(tracing::field::display),
                 "face liveness verified"
             ),
             Err(e) => tracing::warn!(
@@ -307,14 +307,14 @@ impl FaceLiveness {
         // error cut short (nothing decided), may be asked about again.
         let unfinished = matches!(
             &result,
-            Ok(d) if matches!(d.verdict(), LivenessVerdict::NotFinished(_))
+            Ok(d) if matches!(d.verdict, LivenessVerdict::NotFinished(_))
         );
         // A request refused on the wire (plain HTTP) decided nothing
         // either: once the endpoint is fixed, the session may be verified.
         let insecure_only = matches!(
             &result,
             Err(Error::Refused(r))
-                if r.violations().iter().all(|v| matches!(v, Violation::InsecureEndpoint(_)))
+                if r.violations.iter().all(|v| matches!(v, Violation::InsecureEndpoint(_)))
         );
         if unfinished || insecure_only || matches!(result, Err(Error::Backend(_))) {
             state.used.release(session_id);

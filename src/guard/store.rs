@@ -117,7 +117,7 @@ impl PhotoStore {
     /// Audits `bucket`'s configuration against the policy: default
     /// encryption, versioning, Object Lock, public access, the bucket
     /// policy's HTTPS and encryption statements, S3 Inventory (see
-    /// [`posture`](crate::posture)). What keeps future photos compliant;
+    /// [`BucketAudit`](crate::BucketAudit)). What keeps future photos compliant;
     /// [`audit_inventory`](Self::audit_inventory) is what says the stored
     /// ones are.
     ///

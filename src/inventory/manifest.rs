@@ -80,7 +80,7 @@ impl Columns {
 /// One data file of a report, as `manifest.json` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct DataFile {
+pub(crate) struct DataFile {
     /// The file, in the destination bucket, exactly as the manifest names
     /// it.
     pub object: S3ObjectRef,
@@ -99,7 +99,7 @@ pub struct DataFile {
 /// "fileFormat": "CSV", "fileSchema": "Bucket, Key, …",
 /// "files": [{"key": "…", "size": 2046, "MD5checksum": "…"}]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryManifest {
+pub(crate) struct InventoryManifest {
     manifest: S3ObjectRef,
     source_bucket: String,
     destination_bucket: String,
@@ -121,7 +121,7 @@ impl InventoryManifest {
     /// [`InventoryError::MissingColumn`] without `Bucket`, `Key` or
     /// `EncryptionStatus`; [`InventoryError::InvalidManifest`] for anything
     /// else a manifest must have.
-    pub fn parse(
+    pub(crate) fn parse(
         manifest: &S3ObjectRef,
         json: &[u8],
         checksum: &[u8],
@@ -297,7 +297,7 @@ impl InventoryManifest {
     /// # Errors
     /// [`InventoryError::InvalidManifest`] when `manifest` is not a
     /// `manifest.json`.
-    pub fn checksum_object(manifest: &S3ObjectRef) -> Result<S3ObjectRef, InventoryError> {
+    pub(crate) fn checksum_object(manifest: &S3ObjectRef) -> Result<S3ObjectRef, InventoryError> {
         manifest
             .key()
             .strip_suffix("manifest.json")
@@ -310,40 +310,31 @@ impl InventoryManifest {
             })
     }
 
-    /// The `manifest.json` this was read from.
-    pub fn manifest(&self) -> &S3ObjectRef {
-        &self.manifest
-    }
-
     /// `sourceBucket`: the bucket the report covers.
-    pub fn source_bucket(&self) -> &str {
+    pub(crate) fn source_bucket(&self) -> &str {
         &self.source_bucket
     }
 
     /// The destination bucket's name (from `destinationBucket`, an ARN).
-    pub fn destination_bucket(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn destination_bucket(&self) -> &str {
         &self.destination_bucket
     }
 
     /// `creationTimestamp`: when the report was started, in milliseconds
     /// since the Unix epoch, if the manifest states it.
-    pub fn creation_timestamp_ms(&self) -> Option<u64> {
+    pub(crate) fn creation_timestamp_ms(&self) -> Option<u64> {
         self.creation_timestamp_ms
-    }
-
-    /// `fileSchema`, as written.
-    pub fn file_schema(&self) -> &str {
-        &self.schema
     }
 
     /// Whether the report lists every version (`IncludedObjectVersions`
     /// `All`: it has a `VersionId` column).
-    pub fn includes_all_versions(&self) -> bool {
+    pub(crate) fn includes_all_versions(&self) -> bool {
         self.columns.version_id.is_some()
     }
 
     /// The data files, in the manifest's order.
-    pub fn files(&self) -> &[DataFile] {
+    pub(crate) fn files(&self) -> &[DataFile] {
         &self.files
     }
 

@@ -9,14 +9,14 @@
 //! [S3 Batch Operations](https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops.html)
 //! manifests.
 //!
-//! 1. **The report** ([`InventoryManifest`]): `manifest.json` is read from
+//! 1. **The report**: `manifest.json` is read from
 //!    S3 over HTTPS and checked against `manifest.checksum` (the MD5 of
 //!    `manifest.json`, hex). Only CSV reports are read (ORC and Parquet are
 //!    refused: CSV is also the only inventory format Batch Operations
 //!    takes); `fileSchema` must include `Bucket`, `Key` and
 //!    `EncryptionStatus` ([`InventoryError::MissingColumn`] says how to add
 //!    it).
-//! 2. **The data files** ([`DataFileReader`]): each gzip-compressed CSV file
+//! 2. **The data files**: each gzip-compressed CSV file
 //!    is streamed from S3 and parsed as it arrives: memory stays bounded
 //!    whatever the number of rows. Each file's MD5 and size must match what
 //!    the manifest lists; a mismatch fails the whole audit, so no report is
@@ -55,8 +55,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-pub use manifest::{DataFile, InventoryManifest};
-pub use reader::{DataFileReader, InventoryRow, RowFn};
+pub(crate) use manifest::{DataFile, InventoryManifest};
+pub(crate) use reader::InventoryRow;
 pub use remediation::{BatchManifestWriter, Remediation, RemediationSink};
 
 use crate::input::S3ObjectRef;

@@ -26,7 +26,7 @@ const MAX_ROW_BYTES: usize = 64 * 1024;
 /// One row of an inventory report: an object version or a delete marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct InventoryRow<'a> {
+pub(crate) struct InventoryRow<'a> {
     /// `Bucket`.
     pub bucket: &'a str,
     /// `Key`, decoded from the inventory's URL encoding. S3 keys may hold
@@ -51,48 +51,17 @@ pub struct InventoryRow<'a> {
 /// Parses one data file pushed chunk by chunk, as it streams from S3:
 /// gzip (multi-member), then CSV (no header, quoted fields), row by row,
 /// while the file's MD5 and size are computed. Memory is bounded (a few
-/// MiB) whatever the file's size.
-///
-/// ```
-/// # use std::io::Write;
-/// use rekognition_guard::inventory::{DataFileReader, EncryptionStatus, InventoryManifest};
-/// # use rekognition_guard::S3ObjectRef;
-/// # fn gzip(data: &[u8]) -> Vec<u8> {
-/// #     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-/// #     gz.write_all(data).unwrap();
-/// #     gz.finish().unwrap()
-/// # }
-/// # fn md5_hex(data: &[u8]) -> String { use md5::Digest; hex::encode(md5::Md5::digest(data)) }
-/// let data = gzip(b"\"library-photos\",\"members/ada+lovelace.jpg\",\"SSE-KMS\"\n");
-/// let json = serde_json::json!({
-///     "sourceBucket": "library-photos", "destinationBucket": "arn:aws:s3:::inventory",
-///     "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, EncryptionStatus",
-///     "files": [{"key": "library-photos/all/data/1.csv.gz", "size": data.len(), "MD5checksum": md5_hex(&data)}],
-/// }).to_string();
-/// let manifest = InventoryManifest::parse(
-///     &S3ObjectRef::parse("s3://inventory/library-photos/all/2026-11-29T01-00Z/manifest.json")?,
-///     json.as_bytes(),
-///     md5_hex(json.as_bytes()).as_bytes(),
-/// )?;
-///
-/// let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
-/// let mut keys = Vec::new();
-/// for chunk in data.chunks(7) {
-///     reader.push(chunk, &mut |row| {
-///         assert_eq!(row.encryption_status, EncryptionStatus::SseKms);
-///         keys.push(row.key.into_owned());
-///         Ok(())
-///     })?;
-/// }
-/// reader.finish(&mut |_| Ok(()))?;
-/// assert_eq!(keys, ["members/ada lovelace.jpg"]);
-/// # Ok::<(), rekognition_guard::Error>(())
-/// ```
-pub struct DataFileReader {
+/// MiB) whatever the file's size. The guard's own reading
+/// ([`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory))
+/// drives the same [`Inflater`] and [`RowParser`]; this pairs them for the
+/// tests.
+#[cfg(test)]
+pub(crate) struct DataFileReader {
     inflater: Inflater,
     parser: RowParser,
 }
 
+#[cfg(test)]
 impl std::fmt::Debug for DataFileReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataFileReader")
@@ -104,20 +73,16 @@ impl std::fmt::Debug for DataFileReader {
 }
 
 /// What a callback does with each row; an error stops the file.
-pub type RowFn<'f> = dyn FnMut(InventoryRow<'_>) -> Result<(), InventoryError> + 'f;
+pub(crate) type RowFn<'f> = dyn FnMut(InventoryRow<'_>) -> Result<(), InventoryError> + 'f;
 
+#[cfg(test)]
 impl DataFileReader {
     /// A reader for `file`, one of `manifest`'s data files.
-    pub fn new(manifest: &InventoryManifest, file: &DataFile) -> Self {
+    pub(crate) fn new(manifest: &InventoryManifest, file: &DataFile) -> Self {
         Self {
             inflater: Inflater::new(file, INFLATE_STEP),
             parser: RowParser::new(manifest, file),
         }
-    }
-
-    /// Rows parsed so far.
-    pub fn rows(&self) -> u64 {
-        self.parser.rows
     }
 
     /// Feeds the next `chunk` of the file's (compressed) bytes; `on_row`
@@ -129,7 +94,11 @@ impl DataFileReader {
     /// ([`InventoryError::WrongBucket`]); [`InventoryError::DataFileMismatch`]
     /// as soon as the file is longer than listed; any error `on_row`
     /// returns. After an error the reader takes no more input.
-    pub fn push(&mut self, chunk: &[u8], on_row: &mut RowFn<'_>) -> Result<(), InventoryError> {
+    pub(crate) fn push(
+        &mut self,
+        chunk: &[u8],
+        on_row: &mut RowFn<'_>,
+    ) -> Result<(), InventoryError> {
         let parser = &mut self.parser;
         self.inflater
             .push(chunk, &mut |inflated| parser.parse(inflated, false, on_row))
@@ -142,7 +111,7 @@ impl DataFileReader {
     /// [`InventoryError::DataFileMismatch`] when size or MD5 differ (also
     /// for a file cut short); [`InventoryError::InvalidData`] for a gzip
     /// stream cut short; the errors of [`push`](Self::push).
-    pub fn finish(mut self, on_row: &mut RowFn<'_>) -> Result<u64, InventoryError> {
+    pub(crate) fn finish(mut self, on_row: &mut RowFn<'_>) -> Result<u64, InventoryError> {
         let parser = &mut self.parser;
         self.inflater
             .finish(&mut |inflated| parser.parse(inflated, false, on_row))?;
@@ -501,6 +470,43 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(data).unwrap();
         gz.finish().unwrap()
+    }
+
+    /// Keys are URL-decoded (`+` is a space), rows are reported whatever
+    /// the chunk size the bytes arrive in (formerly the doc example of the
+    /// public `DataFileReader`).
+    #[test]
+    fn keys_are_url_decoded_across_any_chunking() {
+        let data = gzip(b"\"library-photos\",\"members/ada+lovelace.jpg\",\"SSE-KMS\"\n");
+        let md5_hex = |d: &[u8]| hex::encode(Md5::digest(d));
+        let json = serde_json::json!({
+            "sourceBucket": "library-photos", "destinationBucket": "arn:aws:s3:::inventory",
+            "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, EncryptionStatus",
+            "files": [{"key": "library-photos/all/data/1.csv.gz", "size": data.len(), "MD5checksum": md5_hex(&data)}],
+        })
+        .to_string();
+        let manifest = InventoryManifest::parse(
+            &S3ObjectRef::parse(
+                "s3://inventory/library-photos/all/2026-11-29T01-00Z/manifest.json",
+            )
+            .unwrap(),
+            json.as_bytes(),
+            md5_hex(json.as_bytes()).as_bytes(),
+        )
+        .unwrap();
+        let mut reader = DataFileReader::new(&manifest, &manifest.files()[0]);
+        let mut keys = Vec::new();
+        for chunk in data.chunks(7) {
+            reader
+                .push(chunk, &mut |row| {
+                    assert_eq!(row.encryption_status, EncryptionStatus::SseKms);
+                    keys.push(row.key.into_owned());
+                    Ok(())
+                })
+                .unwrap();
+        }
+        reader.finish(&mut |_| Ok(())).unwrap();
+        assert_eq!(keys, ["members/ada lovelace.jpg"]);
     }
 
     type Row = (

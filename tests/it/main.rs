@@ -14,7 +14,6 @@ mod cli;
 mod compare;
 mod enrollment;
 mod erasure;
-mod input;
 mod inventory;
 mod liveness;
 mod opt_out;

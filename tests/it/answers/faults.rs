@@ -319,7 +319,7 @@ mod sdk_defaults {
     fn error_kind(result: Result<impl std::fmt::Debug, Error>) -> String {
         match result {
             Err(Error::Backend(b)) => format!("error: {:?}", b.kind()),
-            Err(Error::Refused(r)) => match r.violations() {
+            Err(Error::Refused(r)) => match r.violations.as_slice() {
                 [Violation::AtRest(AtRestViolation::UnusableMetadata { field, .. })] => {
                     format!("refused: UnusableMetadata {field}")
                 }
@@ -383,7 +383,7 @@ mod sdk_defaults {
                     .await
                 {
                     Err(Error::PhotoRejected(a)) => {
-                        let issue = &a.issues()[0];
+                        let issue = &a.issues[0];
                         // Each issue holds what was reported, `None` when nothing.
                         let reported = format!("{issue:?}").contains("None");
                         format!(
@@ -441,13 +441,14 @@ mod sdk_defaults {
                     .verify_session(&id, &member, &kiosk)
                     .await
                 {
-                    Ok(d) => match d.verdict() {
+                    Ok(d) => match d.verdict {
                         LivenessVerdict::NotLive(NotLiveReason::ChallengeNotAllowed {
                             found: None,
                         }) => "not live: challenge not allowed (none named)".to_owned(),
                         _ if d.is_approved() => format!(
                             "approved, version recorded as {}",
-                            d.challenge()
+                            d.challenge
+                                .as_ref()
                                 .and_then(|c| c.version.as_deref())
                                 .unwrap_or("none")
                         ),
@@ -584,7 +585,7 @@ mod sdk_defaults {
                     .audit_bucket(PHOTOS, &kms_policy())
                     .await
                     .unwrap();
-                let ids: Vec<String> = audit.findings().iter().map(|f| f.id.to_string()).collect();
+                let ids: Vec<String> = audit.findings.iter().map(|f| f.id.to_string()).collect();
                 ids.into_iter()
                     .find(|id| id.contains("inventory"))
                     .map_or("no inventory finding".to_owned(), |id| {

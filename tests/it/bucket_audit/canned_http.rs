@@ -87,7 +87,7 @@ fn inventory_ok() -> Rule {
 
 /// The audit of `library-photos` against S3 answering by `rules`; an
 /// inventory configuration is there unless `rules` answer for it first.
-async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::aws::BucketAudit, Error> {
+async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::BucketAudit, Error> {
     let inventory = inventory_ok();
     let mut rules = rules.to_vec();
     rules.push(&inventory);
@@ -115,15 +115,15 @@ async fn an_unreadable_configuration_is_a_finding_never_a_pass() {
     ])
     .await
     .unwrap();
-    let ids: Vec<_> = audit.findings().iter().map(|f| f.id).collect();
+    let ids: Vec<_> = audit.findings.iter().map(|f| f.id).collect();
     assert_eq!(
         ids,
         ["unverifiable-bucket-policy", "bucket-key-disabled"],
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
     assert!(!audit.is_compliant());
-    assert!(audit.findings()[0].fix.contains("s3:GetBucketPolicy"));
+    assert!(audit.findings[0].fix.contains("s3:GetBucketPolicy"));
 
     let versioning_denied = mock!(aws_sdk_s3::Client::get_bucket_versioning)
         .then_http_response(|| denied("GetBucketVersioning"));
@@ -146,7 +146,7 @@ async fn an_unreadable_configuration_is_a_finding_never_a_pass() {
     ])
     .await
     .unwrap();
-    let mut ids: Vec<_> = audit.findings().iter().map(|f| f.id).collect();
+    let mut ids: Vec<_> = audit.findings.iter().map(|f| f.id).collect();
     ids.sort_unstable();
     assert_eq!(
         ids,
@@ -192,19 +192,19 @@ async fn a_policy_that_protects_almost_nothing_is_not_credited() {
     assert!(!audit.is_compliant());
     let find = |id: &str| {
         audit
-            .findings()
+            .findings
             .iter()
             .filter(|f| f.id == id)
             .collect::<Vec<_>>()
     };
     let tls = find("no-tls-only-policy");
-    assert_eq!(tls.len(), 1, "{:#?}", audit.findings());
+    assert_eq!(tls.len(), 1, "{:#?}", audit.findings);
     assert!(tls[0].detail.contains("statement #1"), "{}", tls[0].detail);
     let kms = find("uploads-not-forced-to-kms");
-    assert_eq!(kms.len(), 1, "{:#?}", audit.findings());
+    assert_eq!(kms.len(), 1, "{:#?}", audit.findings);
     assert!(kms[0].detail.contains("statement #2"), "{}", kms[0].detail);
     let why = find("policy-statement-not-credited");
-    assert_eq!(why.len(), 2, "{:#?}", audit.findings());
+    assert_eq!(why.len(), 2, "{:#?}", audit.findings);
     assert!(
         why[0].detail.contains("statement #1") && why[0].detail.contains("2 operators"),
         "{}",
@@ -233,12 +233,12 @@ async fn a_policy_that_protects_almost_nothing_is_not_credited() {
     ])
     .await
     .unwrap();
-    assert!(audit.is_compliant(), "{:#?}", audit.findings());
+    assert!(audit.is_compliant(), "{:#?}", audit.findings);
 }
 
 /// The audit of a bucket that is well configured but for what
 /// `inventory` answers to ListBucketInventoryConfigurations.
-async fn audit_with_inventory(inventory: &Rule) -> rekognition_guard::aws::BucketAudit {
+async fn audit_with_inventory(inventory: &Rule) -> rekognition_guard::BucketAudit {
     let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(|| {
         response(
             404,
@@ -266,21 +266,18 @@ async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
     });
     let audit = audit_with_inventory(&none).await;
     let finding = audit
-        .findings()
+        .findings
         .iter()
         .find(|f| f.id == "no-inventory-encryption-status")
-        .unwrap_or_else(|| panic!("{:#?}", audit.findings()));
-    assert_eq!(
-        finding.severity,
-        rekognition_guard::posture::Severity::Medium
-    );
+        .unwrap_or_else(|| panic!("{:#?}", audit.findings));
+    assert_eq!(finding.severity, rekognition_guard::Severity::Medium);
     assert!(finding.fix.contains("EncryptionStatus"), "{finding}");
     // Not an at-rest finding: a Face Liveness output bucket is not
     // refused for it.
     assert!(
         audit.at_rest_findings().next().is_none(),
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
 
     let denied = mock!(aws_sdk_s3::Client::list_bucket_inventory_configurations)
@@ -288,12 +285,12 @@ async fn a_bucket_without_an_inventory_of_encryption_status_is_a_finding() {
     let audit = audit_with_inventory(&denied).await;
     assert!(
         audit
-            .findings()
+            .findings
             .iter()
             .any(|f| f.id == "unverifiable-inventory"
                 && f.fix.contains("s3:GetInventoryConfiguration")),
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
 }
 
@@ -312,10 +309,10 @@ async fn an_unparseable_inventory_listing_is_a_finding() {
         });
     let audit = audit_with_inventory(&garbled).await;
     let finding = audit
-        .findings()
+        .findings
         .iter()
         .find(|f| f.id == "unverifiable-inventory")
-        .unwrap_or_else(|| panic!("{:#?}", audit.findings()));
+        .unwrap_or_else(|| panic!("{:#?}", audit.findings));
     assert!(finding.detail.contains("could not be parsed"), "{finding}");
     assert!(audit.at_rest_findings().next().is_none());
 }
@@ -349,11 +346,11 @@ async fn an_inventory_of_one_prefix_does_not_count() {
     let audit = audit_with_inventory(&partial).await;
     assert!(
         audit
-            .findings()
+            .findings
             .iter()
             .any(|f| f.id == "no-inventory-encryption-status"),
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
 }
 

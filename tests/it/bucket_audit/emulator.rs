@@ -21,9 +21,9 @@ async fn a_well_configured_bucket_passes_the_audit() {
     let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
         .with_versioning_required(false);
     let audit = f.backend().audit_bucket(&f.bucket, &policy).await.unwrap();
-    assert!(audit.is_compliant(), "{:#?}", audit.findings());
+    assert!(audit.is_compliant(), "{:#?}", audit.findings);
     assert_eq!(
-        audit.findings(),
+        audit.findings,
         &[],
         "bucket key on: not even an info finding"
     );
@@ -32,7 +32,7 @@ async fn a_well_configured_bucket_passes_the_audit() {
     let other = Policy::allow_kms_key(KmsKeyArn::parse(&f.other_kms_key).unwrap())
         .with_versioning_required(false);
     let audit = f.backend().audit_bucket(&f.bucket, &other).await.unwrap();
-    let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    let ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     assert_eq!(ids, ["default-encryption-key-not-allowed"]);
     assert!(!audit.is_compliant());
 }
@@ -49,7 +49,7 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
         )
         .await
         .unwrap();
-    let mut ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    let mut ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     ids.sort_unstable();
     assert_eq!(
         ids,
@@ -62,10 +62,10 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
             "versioning-not-enabled",
         ],
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
     assert!(!audit.is_compliant());
-    for finding in audit.findings() {
+    for finding in audit.findings {
         assert!(
             !finding.detail.is_empty() && !finding.fix.is_empty(),
             "{finding:?}"
@@ -109,7 +109,7 @@ async fn a_narrowed_bucket_policy_is_not_credited() {
     let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
         .with_versioning_required(false);
     let audit = f.backend().audit_bucket(b, &policy).await.unwrap();
-    let ids: Vec<_> = audit.findings().iter().map(|x| x.id).collect();
+    let ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     assert_eq!(
         ids,
         [
@@ -119,7 +119,7 @@ async fn a_narrowed_bucket_policy_is_not_credited() {
             "policy-statement-not-credited",
         ],
         "{:#?}",
-        audit.findings()
+        audit.findings
     );
     assert!(!audit.is_compliant());
 }

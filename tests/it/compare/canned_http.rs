@@ -102,7 +102,7 @@ async fn every_server_side_encryption_value_from_the_wire() {
             }
             Some(v) => {
                 let err = result.expect_err(name);
-                assert_eq!(err.as_refusal().unwrap().violations(), &[v], "{name}");
+                assert_eq!(err.as_refusal().unwrap().violations, &[v], "{name}");
                 assert_eq!(
                     compare_rule.num_calls(),
                     0,
@@ -149,13 +149,13 @@ async fn the_version_head_object_reported_is_the_one_compared() {
     );
     let decision = guard.compare(reference(), live_photo()).await.unwrap();
     assert_eq!(
-        decision.verdict(),
-        &Verdict::Match {
+        decision.verdict,
+        Verdict::Match {
             similarity: 99.5,
             face: rekognition_guard::BoundingBox::new(0.3, 0.2, 0.25, 0.4)
         }
     );
-    match decision.source() {
+    match decision.source {
         rekognition_guard::CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some(VERSION));
             assert_eq!(o.kms_key_id(), KEY);
@@ -200,7 +200,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             .unwrap_err();
         assert!(
             matches!(
-                err.as_refusal().map(|r| r.violations()),
+                err.as_refusal().map(|r| r.violations.as_slice()),
                 Some([Violation::AtRest(AtRestViolation::VersionRequired { .. })])
             ),
             "{reference}: {err}"
@@ -233,7 +233,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             .compare(requested_null.clone(), live_photo())
             .await
             .unwrap();
-        let object = decision.source().s3_object().unwrap();
+        let object = decision.source.s3_object().unwrap();
         assert!(!object.is_pinned(), "{object}");
         assert_eq!(object.version_id(), Some("null"));
     }
@@ -473,7 +473,7 @@ async fn no_face_is_a_no_face_verdict_not_an_error() {
     let d = compare_with(service_error(400, "InvalidParameterException"))
         .await
         .unwrap();
-    assert_eq!(d.verdict(), &Verdict::NoFace { image: None });
+    assert_eq!(d.verdict, Verdict::NoFace { image: None });
     assert!(!d.is_approved());
 }
 

@@ -50,7 +50,7 @@ async fn dsse_kms_is_read_as_kms_and_fails_closed_without_a_key_id() {
         )
         .await
         .unwrap_err();
-    let violations = err.as_refusal().expect("a refusal").violations();
+    let violations = &err.as_refusal().expect("a refusal").violations;
     assert!(
         violations
             .iter()
@@ -74,7 +74,7 @@ async fn unversioned_objects_are_refused_when_versioning_is_required() {
         .await
         .unwrap_err();
     assert!(matches!(
-        err.as_refusal().unwrap().violations(),
+        err.as_refusal().unwrap().violations.as_slice(),
         [
             Violation::AtRest(AtRestViolation::VersionRequired { .. }),
             Violation::AtRest(AtRestViolation::VersionRequired { .. })
@@ -136,7 +136,7 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
     let err = guard.compare(latest.clone(), photo()).await.unwrap_err();
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
+            err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::AtRest(AtRestViolation::VersionRequired { object })]) if *object == latest
         ),
         "{err}"
@@ -152,10 +152,10 @@ async fn the_null_version_of_a_suspended_bucket_is_never_a_pin() {
         f.recorded_guard(Policy::any_kms_key().with_versioning_required(false), None);
     for _ in 0..2 {
         let decision = guard.compare(latest.clone(), photo()).await.unwrap();
-        match decision.source() {
+        match decision.source {
             CheckedImage::S3 { object, origin } => {
                 assert!(!object.is_pinned(), "{object}");
-                assert_eq!(*origin, rekognition_guard::CheckOrigin::HeadObject);
+                assert_eq!(origin, rekognition_guard::CheckOrigin::HeadObject);
             }
             other => panic!("{other:?}"),
         }

@@ -37,8 +37,8 @@ async fn the_comparison_reads_the_version_the_check_saw() {
         .await
         .unwrap();
     // Unpinned, the swapped-in photo (grace) would have been compared.
-    assert_eq!(decision.verdict().similarity(), Some(99.6));
-    match decision.source() {
+    assert_eq!(decision.verdict.similarity(), Some(99.6));
+    match decision.source {
         rekognition_guard::CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some("v1"))
         }
@@ -144,7 +144,7 @@ async fn different_faces_are_denied() {
         )
         .await
         .unwrap();
-    assert_eq!(decision.verdict(), &Verdict::NoMatch);
+    assert_eq!(decision.verdict, Verdict::NoMatch);
 }
 
 #[tokio::test]
@@ -235,10 +235,7 @@ async fn text_a_service_answered_cannot_forge_an_audit_line() {
         .await
         .unwrap_err();
     let shown = format!("{refused} {refused:?}");
-    assert!(
-        !rekognition_guard::text::has_log_unsafe(&shown),
-        "{shown:?}"
-    );
+    assert!(!support::capture::has_log_unsafe(&shown), "{shown:?}");
     assert!(shown.contains("\\u{2028}"), "{shown}");
     assert_eq!(aws.compare_calls(), 0);
 
@@ -250,7 +247,7 @@ async fn text_a_service_answered_cannot_forge_an_audit_line() {
     assert_eq!(lines.len(), 1, "one audit event, on one line: {out}");
     assert!(lines[0].contains("decision=\"refused\""), "{}", lines[0]);
     for line in out.lines() {
-        assert!(!rekognition_guard::text::has_log_unsafe(line), "{line:?}");
+        assert!(!support::capture::has_log_unsafe(line), "{line:?}");
     }
     assert!(
         !out.lines()

@@ -204,7 +204,7 @@ fn inspector() -> MockS3Backend {
             0..=7 => fail(BackendErrorKind::Throttled),
             8..=11 => fail(BackendErrorKind::Timeout),
             12..=13 => fail(BackendErrorKind::InvalidResponse),
-            _ => Ok(facts(object_number(request.object().key()))),
+            _ => Ok(facts(object_number(request.object.key()))),
         }
     });
     m
@@ -214,8 +214,8 @@ fn comparer(ledger: Arc<Ledger>) -> MockRekognitionBackend {
     let draws = AtomicU64::new(0);
     let mut m = MockRekognitionBackend::new();
     m.expect_compare_faces().returning(move |request| {
-        let n = request_number(request.target());
-        let good_source = match request.source() {
+        let n = request_number(&request.target);
+        let good_source = match request.source {
             VerifiedImage::S3(v) => {
                 v.kms_key_id() == KEY && stored(object_number(v.key())) == Stored::Good
             }
@@ -370,7 +370,7 @@ fn thousands_of_concurrent_comparisons_approve_exactly_the_passing_matches() {
             }
             Err(Error::Refused(r)) => {
                 assert_eq!(answer, NOT_CALLED, "request {n}: refused yet compared");
-                for v in r.violations() {
+                for v in &r.violations {
                     let expected = match v {
                         Violation::OptOut(OptOutViolation::NotInEffect { .. })
                         | Violation::OptOut(OptOutViolation::ForAnotherAccount { .. }) => true,

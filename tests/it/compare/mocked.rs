@@ -43,7 +43,7 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     let target = S3ObjectRef::parse("s3://kiosk-captures/today/1.png").unwrap();
     let mut s3 = inspector();
     s3.expect_head_object().times(2).returning(|req| {
-        Ok(if req.object().bucket() == "library-photos" {
+        Ok(if req.object.bucket() == "library-photos" {
             ObjectFacts::new(SseAlgorithm::None).with_content_length(10)
         } else {
             ObjectFacts::new(SseAlgorithm::AwsKms)
@@ -79,7 +79,7 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     );
     assert_eq!(violations.len(), 5, "{violations:#?}");
     assert!(
-        matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service() == Service::Organizations && e.endpoint() == "http://organizations.local:8080")
+        matches!(&violations[0], Violation::InsecureEndpoint(e) if e.service == Service::Organizations && e.endpoint == "http://organizations.local:8080")
     );
     assert!(
         matches!(&violations[1], Violation::AtRest(AtRestViolation::NotKmsEncrypted { object, found: SseAlgorithm::None }) if *object == reference())
@@ -103,7 +103,7 @@ async fn head_object_failure_is_a_backend_error_and_never_compared() {
             BackendErrorKind::AccessDenied,
             Service::S3,
             "HeadObject",
-            format!("403 Forbidden for {}: grant s3:GetObject", req.object()),
+            format!("403 Forbidden for {}: grant s3:GetObject", req.object),
         ))
     });
     let guard = guard(
@@ -128,8 +128,8 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
     let mut s3 = inspector();
     s3.expect_head_object()
         .withf(|req| {
-            req.object() == &reference()
-                && req.expected_bucket_owner().map(AccountId::as_str) == Some("111122223333")
+            req.object == reference()
+                && req.expected_bucket_owner.as_ref().map(AccountId::as_str) == Some("111122223333")
         })
         .times(1)
         .returning(|_| Ok(kms_facts("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")));
@@ -137,10 +137,10 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
     rekognition
         .expect_compare_faces()
         .withf(|req| {
-            matches!(req.source(), VerifiedImage::S3(o)
+            matches!(&req.source, VerifiedImage::S3(o)
                 if o.version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
-                && matches!(req.target(), VerifiedImage::Bytes(b) if b.len() == 20)
-                && req.threshold().get() == 99.0
+                && matches!(&req.target, VerifiedImage::Bytes(b) if b.len() == 20)
+                && req.threshold.get() == 99.0
         })
         .times(1)
         .returning(|_| Ok(one_match(99.7)));
@@ -151,14 +151,14 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
 
     let decision = guard.compare(reference(), live_photo()).await.unwrap();
     assert!(decision.is_approved());
-    assert_eq!(decision.verdict().similarity(), Some(99.7));
-    match decision.source() {
+    assert_eq!(decision.verdict.similarity(), Some(99.7));
+    match decision.source {
         CheckedImage::S3 { object: o, .. } => {
             assert_eq!(o.version_id(), Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(decision.opt_out().kind(), "attested");
+    assert_eq!(decision.opt_out.kind(), "attested");
 }
 
 #[tokio::test]
@@ -175,7 +175,7 @@ async fn a_match_below_the_guards_threshold_is_no_match() {
         Policy::any_kms_key().with_versioning_required(false),
     );
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
-    assert_eq!(decision.verdict(), &Verdict::NoMatch);
+    assert_eq!(decision.verdict, Verdict::NoMatch);
     assert!(!decision.is_approved());
 }
 
@@ -197,8 +197,8 @@ async fn the_best_of_several_matches_decides() {
     let guard = guard(inspector(), rekognition, policy);
     let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
     assert_eq!(
-        decision.verdict(),
-        &Verdict::Match {
+        decision.verdict,
+        Verdict::Match {
             similarity: 99.5,
             face: BoundingBox::new(0.1, 0.1, 0.2, 0.2)
         }
@@ -229,7 +229,7 @@ async fn no_face_in_either_image_is_reported_as_such() {
             Policy::any_kms_key().with_versioning_required(false),
         );
         let decision = guard.compare(live_photo(), live_photo()).await.unwrap();
-        assert_eq!(decision.verdict(), &Verdict::NoFace { image: Some(role) });
+        assert_eq!(decision.verdict, Verdict::NoFace { image: Some(role) });
         assert!(!decision.is_approved());
     }
     // Faces in the target, none matching: no match, not "no face".
@@ -250,8 +250,8 @@ async fn no_face_in_either_image_is_reported_as_such() {
             .compare(live_photo(), live_photo())
             .await
             .unwrap()
-            .verdict(),
-        &Verdict::NoMatch
+            .verdict,
+        Verdict::NoMatch
     );
 }
 
@@ -318,7 +318,7 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
     let target = S3ObjectRef::parse("s3://kiosk-captures/1.jpg").unwrap();
     let mut s3 = inspector();
     s3.expect_head_object().times(2).returning(|req| {
-        if req.object().bucket() == "library-photos" {
+        if req.object.bucket() == "library-photos" {
             Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(1))
         } else {
             Err(BackendError::new(
@@ -383,7 +383,7 @@ async fn shared_backends_can_serve_many_guards() {
                 .unwrap(),
         );
         let d = guard.compare(live_photo(), live_photo()).await.unwrap();
-        assert_eq!(d.opt_out().kind(), "waived");
+        assert_eq!(d.opt_out.kind(), "waived");
     }
 }
 
@@ -414,7 +414,7 @@ mod verification_cache {
         let mut m = inspector();
         m.expect_head_object().returning(move |request| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            answer(request.object().version_id().unwrap_or(""), n)
+            answer(request.object.version_id().unwrap_or(""), n)
         });
         m
     }
@@ -443,7 +443,7 @@ mod verification_cache {
     }
 
     fn origin(decision: &rekognition_guard::Decision) -> CheckOrigin {
-        match decision.source() {
+        match &decision.source {
             CheckedImage::S3 { origin, .. } => *origin,
             other => panic!("{other:?}"),
         }
@@ -482,8 +482,8 @@ mod verification_cache {
             CheckOrigin::Cache { age } => assert!(age < Duration::from_secs(60)),
             other => panic!("expected a cached check: {other:?}"),
         }
-        assert_eq!(second.source().s3_object().unwrap().kms_key_id(), KEY);
-        assert!(second.source().to_string().contains("cached check"));
+        assert_eq!(second.source.s3_object().unwrap().kms_key_id(), KEY);
+        assert!(second.source.to_string().contains("cached check"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
 
         guard.store().forget_check(&reference());

@@ -64,7 +64,7 @@ async fn photos_that_fail_the_gate_are_refused_with_named_reasons_and_never_stor
         let (result, calls) = enroll_with(support::answers::detect_faces(&faces)).await;
         match result {
             Err(Error::PhotoRejected(a)) => {
-                let ids: Vec<_> = a.issues().iter().map(QualityIssue::id).collect();
+                let ids: Vec<_> = a.issues.iter().map(QualityIssue::id).collect();
                 assert_eq!(ids, expected, "{a}");
             }
             other => panic!("{expected:?}: expected a rejected photo, got {other:?}"),
@@ -112,7 +112,7 @@ async fn assess_face_answers_a_kiosk_and_failures_store_nothing() {
     let assessment = guard_over(&detect).assess_face(live_photo()).await.unwrap();
     assert!(!assessment.is_acceptable());
     assert!(
-        matches!(assessment.issues(), [QualityIssue::PoseOutOfRange { pose: Some(p) }] if p.yaw == 60.0),
+        matches!(assessment.issues.as_slice(), [QualityIssue::PoseOutOfRange { pose: Some(p) }] if p.yaw == 60.0),
         "{assessment}"
     );
     let err = guard_over(&throttled)

@@ -48,7 +48,7 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     match enroll(&s3, &rekognition).await {
         Err(Error::PhotoRejected(a)) => {
             assert!(
-                matches!(a.issues(), [QualityIssue::Sunglasses { .. }]),
+                matches!(a.issues.as_slice(), [QualityIssue::Sunglasses { .. }]),
                 "{a}"
             )
         }

@@ -39,7 +39,10 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
         .unwrap_err();
     match &err {
         Error::PhotoRejected(a) => assert!(
-            matches!(a.issues(), [QualityIssue::SeveralFaces { count: 2 }]),
+            matches!(
+                a.issues.as_slice(),
+                [QualityIssue::SeveralFaces { count: 2 }]
+            ),
             "{a}"
         ),
         other => panic!("{other:?}"),
@@ -155,8 +158,8 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(
-        err.as_refusal().unwrap().violations(),
-        [Violation::InsecureEndpoint(e)] if e.service() == Service::S3
+        err.as_refusal().unwrap().violations.as_slice(),
+        [Violation::InsecureEndpoint(e)] if e.service == Service::S3
     ));
     // Refused before the quality gate: the photo never reached Rekognition.
     assert_eq!(aws.detect_calls(), 0);
@@ -182,7 +185,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(
-        err.as_refusal().unwrap().violations(),
+        err.as_refusal().unwrap().violations.as_slice(),
         [Violation::AtRest(AtRestViolation::VersionRequired { .. })]
     ));
 }

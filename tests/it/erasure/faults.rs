@@ -37,10 +37,10 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         .unwrap();
     assert!(!receipt.is_complete());
     assert_eq!(receipt.mfa_delete_enabled(), Some(true));
-    assert_eq!(receipt.remaining().len(), 1, "{receipt}");
-    assert_eq!(receipt.remaining()[0].reason.label(), "mfa_delete");
+    assert_eq!(receipt.remaining.len(), 1, "{receipt}");
+    assert_eq!(receipt.remaining[0].reason.label(), "mfa_delete");
     assert!(
-        receipt.remaining()[0]
+        receipt.remaining[0]
             .reason
             .to_string()
             .contains("x-amz-mfa"),
@@ -53,11 +53,11 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         .await
         .unwrap();
     let mfa = audit
-        .findings()
+        .findings
         .iter()
         .find(|f| f.id == "mfa-delete-enabled")
-        .unwrap_or_else(|| panic!("{:?}", audit.findings()));
-    assert_eq!(mfa.severity, rekognition_guard::aws::Severity::Info);
+        .unwrap_or_else(|| panic!("{:?}", audit.findings));
+    assert_eq!(mfa.severity, rekognition_guard::Severity::Info);
 
     // A refusal on a bucket without MFA Delete says nothing about MFA.
     let plain_denied = Response::status(403)
@@ -81,7 +81,7 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         .await
         .unwrap();
     assert_eq!(receipt.mfa_delete_enabled(), Some(false));
-    assert_eq!(receipt.remaining()[0].reason.label(), "refused");
+    assert_eq!(receipt.remaining[0].reason.label(), "refused");
     assert!(
         !receipt.to_string().contains("MFA"),
         "no MFA hint where MFA Delete is off: {receipt}"

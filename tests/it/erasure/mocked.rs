@@ -41,12 +41,15 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
         .await
         .unwrap();
     let erased: Vec<&str> = receipt
-        .erased()
+        .erased
         .iter()
         .map(|e| e.version_id.as_str())
         .collect();
     assert_eq!(erased, ["v1"]);
     assert!(!receipt.is_complete());
-    assert!(receipt.unconfirmed().unwrap().contains("503"), "{receipt}");
+    assert!(
+        receipt.unconfirmed.as_deref().unwrap().contains("503"),
+        "{receipt}"
+    );
     assert!(receipt.to_string().contains("not confirmed"), "{receipt}");
 }

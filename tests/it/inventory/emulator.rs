@@ -451,7 +451,7 @@ async fn a_plain_http_endpoint_reads_nothing() {
     let refusal = err.as_refusal().unwrap_or_else(|| panic!("{err}"));
     assert!(
         refusal
-            .violations()
+            .violations
             .iter()
             .all(|v| matches!(v, Violation::InsecureEndpoint(_))),
         "{refusal}"

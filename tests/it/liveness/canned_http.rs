@@ -100,9 +100,9 @@ async fn a_session_is_created_with_the_key_bucket_prefix_and_token_aws_expects()
     let s3: Vec<&Rule> = audit.iter().collect();
     let guard = liveness_guard(&s3, &[&create]);
     let session = guard.start_session(&member(), &kiosk()).await.unwrap();
-    assert_eq!(session.id().as_str(), SESSION);
+    assert_eq!(session.id.as_str(), SESSION);
     assert_eq!(create.num_calls(), 1);
-    assert_eq!(session.member(), &member());
+    assert_eq!(session.member, member());
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn results_from_the_wire_are_judged_and_their_image_bytes_dropped() {
         .await
         .unwrap();
     assert!(decision.is_approved(), "{decision:?}");
-    assert_eq!(decision.confidence(), Some(98.73));
+    assert_eq!(decision.confidence, Some(98.73));
     assert_eq!(compare.num_calls(), 1);
     let shown = format!("{decision:?} {decision}");
     assert!(!shown.contains("RkFDRS1C"), "no image bytes: {shown}");

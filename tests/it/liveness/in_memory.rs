@@ -81,10 +81,10 @@ mod races {
         for _ in 0..20 {
             let started = guard.start_session(&ada, &at).await.unwrap();
             aws.finish_liveness(
-                started.id(),
+                &started.id,
                 SimulatedLiveness::ended(LivenessStatus::Failed),
             );
-            sessions.push(started.id().clone());
+            sessions.push(started.id.clone());
         }
         let before = aws.liveness_calls();
 
@@ -105,7 +105,7 @@ mod races {
                 .expect_err("refused");
             assert!(
                 matches!(
-                    err.as_refusal().map(|r| r.violations()),
+                    err.as_refusal().map(|r| r.violations.as_slice()),
                     Some([Violation::Liveness(LivenessViolation::KioskBusy {
                         in_flight: 5,
                         ..
@@ -125,10 +125,7 @@ mod races {
                 .expect("released")
                 .unwrap()
                 .expect("decided");
-            assert_eq!(
-                d.verdict(),
-                &LivenessVerdict::NotLive(NotLiveReason::Failed)
-            );
+            assert_eq!(d.verdict, LivenessVerdict::NotLive(NotLiveReason::Failed));
         }
         assert_eq!(aws.liveness_calls() - before, 5, "five reached Rekognition");
         // Five failures: locked, for new checks and every clone.
@@ -139,7 +136,7 @@ mod races {
             .expect_err("locked");
         assert!(
             matches!(
-                err.as_refusal().map(|r| r.violations()),
+                err.as_refusal().map(|r| r.violations.as_slice()),
                 Some([Violation::Liveness(LivenessViolation::KioskLocked { .. })])
             ),
             "{err}"
@@ -212,10 +209,10 @@ mod insecure_results {
         .liveness(LivenessPolicy::new("library-liveness").unwrap());
         let kiosk = KioskId::new("kiosk-1").unwrap();
         let session = liveness.start_session(&ada, &kiosk).await.unwrap();
-        aws.finish_liveness(session.id(), SimulatedLiveness::live(99.0, "ada"));
+        aws.finish_liveness(&session.id, SimulatedLiveness::live(99.0, "ada"));
 
         let err = liveness
-            .verify_session(session.id(), &ada, &kiosk)
+            .verify_session(&session.id, &ada, &kiosk)
             .await
             .unwrap_err();
         assert!(
@@ -224,7 +221,7 @@ mod insecure_results {
         );
         insecure.store(false, Ordering::SeqCst);
         let decision = liveness
-            .verify_session(session.id(), &ada, &kiosk)
+            .verify_session(&session.id, &ada, &kiosk)
             .await
             .unwrap();
         assert!(decision.is_approved(), "{decision:?}");

@@ -28,11 +28,11 @@ async fn a_waiver_is_reached_only_through_dangerous_and_is_recorded() {
             .unwrap(),
     );
     let d = guard.compare(live_photo(), live_photo()).await.unwrap();
-    assert_eq!(d.opt_out().kind(), "waived");
+    assert_eq!(d.opt_out.kind(), "waived");
     assert!(
-        d.opt_out().to_string().contains("synthetic faces only"),
+        d.opt_out.to_string().contains("synthetic faces only"),
         "{}",
-        d.opt_out()
+        d.opt_out
     );
 }
 
@@ -55,13 +55,13 @@ async fn a_verified_opt_out_is_recorded_in_the_decision() {
         .await
         .unwrap();
     assert_eq!(
-        decision.opt_out(),
-        &OptOutRecord::Verified {
+        decision.opt_out,
+        OptOutRecord::Verified {
             detail: "effective policy: rekognition optOut".into(),
             account: account(KIOSK_ACCOUNT),
         }
     );
-    assert_eq!(decision.opt_out().account(), Some(&account(KIOSK_ACCOUNT)));
+    assert_eq!(decision.opt_out.account(), Some(&account(KIOSK_ACCOUNT)));
 }
 
 /// A verifier built with another account's credentials vouches for that
@@ -186,7 +186,7 @@ async fn a_request_refused_on_the_wire_is_reported_beside_the_opt_out_answer() {
         matches!(
             err.violations(),
             [Violation::InsecureEndpoint(e), Violation::OptOut(OptOutViolation::NotInEffect { .. })]
-                if e.service() == Service::Sts
+                if e.service == Service::Sts
         ),
         "{err}"
     );

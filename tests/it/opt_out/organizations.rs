@@ -261,9 +261,9 @@ async fn the_guard_records_a_verified_opt_out_and_refuses_without_one() {
     let d = g.compare(photo(), photo()).await.unwrap();
     assert!(d.is_approved());
     assert!(
-        matches!(d.opt_out(), OptOutRecord::Verified { detail, account } if detail.contains("rekognition optOut") && account.as_str() == ACCOUNT),
+        matches!(&d.opt_out, OptOutRecord::Verified { detail, account } if detail.contains("rekognition optOut") && account.as_str() == ACCOUNT),
         "{:?}",
-        d.opt_out()
+        d.opt_out
     );
 
     let not_in_org = error(|| {
@@ -274,7 +274,7 @@ async fn the_guard_records_a_verified_opt_out_and_refuses_without_one() {
     let (g, aws) = guard(verifier(&not_in_org, Duration::ZERO));
     let err = g.compare(photo(), photo()).await.unwrap_err();
     assert!(
-        matches!(err.as_refusal().unwrap().violations(), [Violation::OptOut(OptOutViolation::NotInEffect { reason })] if reason.contains("not in an AWS organization")),
+        matches!(err.as_refusal().unwrap().violations.as_slice(), [Violation::OptOut(OptOutViolation::NotInEffect { reason })] if reason.contains("not in an AWS organization")),
         "{err}"
     );
     assert_eq!(aws.compare_calls(), 0);
@@ -290,7 +290,7 @@ async fn the_organizations_client_is_https_only_too() {
         .unwrap_err();
     assert!(matches!(
         err,
-        ConfigError::InsecureEndpoint(e) if e.service() == Service::Organizations
+        ConfigError::InsecureEndpoint(e) if e.service == Service::Organizations
     ));
 
     // A client whose endpoint was set elsewhere: refused on the wire.
@@ -310,8 +310,8 @@ async fn the_organizations_client_is_https_only_too() {
     let err = g.compare(photo(), photo()).await.unwrap_err();
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
-            Some([Violation::InsecureEndpoint(e)]) if e.service() == Service::Organizations
+            err.as_refusal().map(|r| r.violations.as_slice()),
+            Some([Violation::InsecureEndpoint(e)]) if e.service == Service::Organizations
         ),
         "{err:?}"
     );
@@ -342,7 +342,7 @@ async fn evidence_for_another_account_is_refused() {
     let (g, aws) = guard(verifier(&other, Duration::ZERO));
     let err = g.compare(photo(), photo()).await.unwrap_err();
     assert_eq!(
-        err.as_refusal().map(|r| r.violations().to_vec()),
+        err.as_refusal().map(|r| r.violations.to_vec()),
         Some(vec![Violation::OptOut(
             OptOutViolation::ForAnotherAccount {
                 evidence_account: AccountId::parse("999988887777").unwrap(),
@@ -473,7 +473,7 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
     let decision = run("111122223333", "111122223333").await.unwrap();
     assert!(decision.is_approved());
     assert_eq!(
-        decision.opt_out().account().map(AccountId::as_str),
+        decision.opt_out.account().map(AccountId::as_str),
         Some("111122223333")
     );
     assert_eq!(compare.num_calls(), 1);
@@ -481,7 +481,7 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
     let err = run("111122223333", "999988887777").await.unwrap_err();
     assert!(
         matches!(
-            err.as_refusal().map(|r| r.violations()),
+            err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::OptOut(OptOutViolation::ForAnotherAccount { evidence_account, rekognition_account })])
                 if evidence_account.as_str() == "111122223333" && rekognition_account.as_str() == "999988887777"
         ),
@@ -600,7 +600,7 @@ mod over_https {
         let decision = guard.compare(photo(), photo()).await.unwrap();
         assert!(decision.is_approved());
         assert_eq!(
-            decision.opt_out().account().map(AccountId::as_str),
+            decision.opt_out.account().map(AccountId::as_str),
             Some("111122223333")
         );
         let calls = std::mem::take(&mut *seen.lock().unwrap());
@@ -626,7 +626,7 @@ mod over_https {
         );
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(
-            err.as_refusal().map(|r| r.violations().to_vec()),
+            err.as_refusal().map(|r| r.violations.to_vec()),
             Some(vec![Violation::OptOut(
                 OptOutViolation::ForAnotherAccount {
                     evidence_account: AccountId::parse("999988887777").unwrap(),

@@ -87,7 +87,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
         .unwrap();
     show(
         "Decision",
-        format!("{decision:?} {} {}", decision.verdict(), decision.source()),
+        format!("{decision:?} {} {}", decision.verdict, decision.source),
     );
     aws.put(
         "library-photos",

@@ -76,3 +76,23 @@ pub fn assert_clean(what: &str, text: &str, secrets: &[&[u8]]) {
         }
     }
 }
+
+/// Whether `text` holds a character that must never reach a log line
+/// unescaped: a control character, a line or paragraph separator, or a
+/// bidirectional or zero-width format character. The test's own oracle,
+/// written apart from the crate's rule so the two check each other.
+pub fn has_log_unsafe(text: &str) -> bool {
+    text.chars().any(|c| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206F}'
+                    | '\u{FEFF}'
+            )
+    })
+}

@@ -171,7 +171,7 @@ impl ErasureHarness for MotoErasureHarness {
 /// The version ids a receipt says were erased, in its order.
 pub fn erased_version_ids(receipt: &ErasureReceipt) -> Vec<&str> {
     receipt
-        .erased()
+        .erased
         .iter()
         .map(|e| e.version_id.as_str())
         .collect()

@@ -58,7 +58,7 @@ impl S3Wrap for SwapAfterCheck {
     }
     async fn head_object(&self, request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         let facts = self.backend.head_object(request).await;
-        let o = request.object();
+        let o = &request.object;
         self.backend.put(
             o.bucket(),
             o.key(),

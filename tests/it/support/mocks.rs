@@ -68,7 +68,7 @@ pub fn one_match(similarity: f32) -> ComparisonFacts {
 
 pub fn refusal(err: Error) -> Vec<Violation> {
     match err {
-        Error::Refused(r) => r.violations().to_vec(),
+        Error::Refused(r) => r.violations.to_vec(),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

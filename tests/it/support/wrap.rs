@@ -8,16 +8,17 @@
 
 use async_trait::async_trait;
 use aws_smithy_types::byte_stream::ByteStream;
-use rekognition_guard::backend::{
+use rekognition_guard::erasure::{ObjectLockFacts, StoredVersion};
+use rekognition_guard::liveness::{LivenessFacts, LivenessSessionId};
+use rekognition_guard::BucketAudit;
+use rekognition_guard::{AccountId, FaceDetail, ObjectFacts, Policy};
+use rekognition_guard::{
     BackendError, CompareFacesRequest, ComparisonFacts, CreateFaceLivenessSessionRequest,
     DeleteObjectVersionRequest, DetectFacesRequest, GetBucketVersioningRequest,
     GetFaceLivenessSessionResultsRequest, GetObjectRequest, HeadObjectRequest,
-    ListObjectVersionsRequest, LivenessFacts, LivenessSessionId, ObjectLockFacts, PutObjectReceipt,
-    PutObjectRequest, ReencryptRequest, RekognitionBackend, S3Backend, StoredVersion,
-    VersioningFacts,
+    ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest, ReencryptRequest,
+    RekognitionBackend, S3Backend, VersioningFacts,
 };
-use rekognition_guard::posture::BucketAudit;
-use rekognition_guard::{AccountId, FaceDetail, ObjectFacts, Policy};
 
 /// A backend made of `T`: its overrides, then `T::inner()` for the rest.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ async fn http_endpoint_set_in_code_on_a_client_is_refused_on_the_wire() {
     assert_eq!(
         err.as_refusal()
             .expect("a policy refusal, not a dispatch failure")
-            .violations(),
+            .violations,
         &[Violation::InsecureEndpoint(
             check_endpoint_url(Service::S3, "http://127.0.0.1:9000").unwrap_err()
         )]
@@ -57,7 +57,7 @@ async fn http_endpoint_from_a_custom_resolver_is_refused_on_the_wire() {
     );
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert_eq!(
-        err.as_refusal().expect("a policy refusal").violations(),
+        err.as_refusal().expect("a policy refusal").violations,
         &[Violation::InsecureEndpoint(
             check_endpoint_url(Service::Rekognition, "http://rekognition.internal:8080")
                 .unwrap_err()
@@ -87,8 +87,8 @@ async fn http_endpoint_with_an_http_response_rule_is_still_refused() {
     );
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(matches!(
-        err.as_refusal().unwrap().violations(),
-        [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
+        err.as_refusal().unwrap().violations.as_slice(),
+        [Violation::InsecureEndpoint(e)] if e.service == Service::Rekognition
     ));
 }
 
@@ -115,7 +115,7 @@ fn configured_http_endpoints_fail_the_build() {
         .build();
     assert!(matches!(
         AwsBackend::from_sdk_config(&sdk).map_err(crate::support::config_error).unwrap_err(),
-        ConfigError::InsecureEndpoint(e) if e.service() == Service::S3
+        ConfigError::InsecureEndpoint(e) if e.service == Service::S3
     ));
 }
 

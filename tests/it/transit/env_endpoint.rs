@@ -72,7 +72,7 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
             .await
             .unwrap_err();
         assert_eq!(
-            err.as_refusal().expect("a policy refusal").violations(),
+            err.as_refusal().expect("a policy refusal").violations,
             &[Violation::InsecureEndpoint(
                 check_endpoint_url(Service::S3, "http://127.0.0.1:9").unwrap_err()
             )]
@@ -80,7 +80,7 @@ fn http_endpoints_from_aws_endpoint_url_variables_are_refused() {
 
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(
-            err.as_refusal().expect("a policy refusal").violations(),
+            err.as_refusal().expect("a policy refusal").violations,
             &[Violation::InsecureEndpoint(
                 check_endpoint_url(Service::Rekognition, "http://127.0.0.1:19").unwrap_err()
             )]

@@ -14,7 +14,7 @@ async fn working_servers_approve_the_positive_control() {
     let run = run(good_s3(), good_rekognition()).await;
     let decision = run.result.expect("approved");
     assert!(decision.is_approved());
-    assert_eq!(decision.verdict().similarity(), Some(99.9));
+    assert_eq!(decision.verdict.similarity(), Some(99.9));
     assert_eq!(
         run.s3_requests,
         [format!(

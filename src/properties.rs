@@ -1,13 +1,15 @@
 //! Property tests for every parser and validator: hostile input never
-//! panics, and what is accepted is exactly what the rules allow.
+//! panics, and what is accepted is exactly what the rules allow. Unit
+//! tests (they reach the crate's log-safety rules and the opt-out policy
+//! resolver, which are not public).
 
-use proptest::prelude::*;
-use rekognition_guard::text::{has_log_unsafe, is_log_unsafe};
-use rekognition_guard::{
+use crate::text::{has_log_unsafe, is_log_unsafe};
+use crate::{
     AccountId, FaceImage, ImageFormat, InputError, KmsKeyArn, S3ObjectRef, SimilarityThreshold,
     SseAlgorithm, MAX_IMAGE_BYTES,
 };
-use rekognition_guard::{AtRestViolation, OptOutViolation};
+use crate::{AtRestViolation, OptOutViolation};
+use proptest::prelude::*;
 
 /// Bucket names S3 allows (general purpose, current rules), mostly.
 fn bucket() -> impl Strategy<Value = String> {
@@ -127,9 +129,9 @@ proptest! {
         let reference = format!("s3://{b}/{with_unsafe}");
         prop_assert!(S3ObjectRef::parse(&reference).is_err());
         let attestation = format!("case 1{c}2");
-        prop_assert!(rekognition_guard::OptOutEvidence::attested(&attestation).is_err());
+        prop_assert!(crate::OptOutEvidence::attested(&attestation).is_err());
         let waiver = format!("test{c}x");
-        prop_assert!(rekognition_guard::OptOutEvidence::dangerous().waived(&waiver).is_err());
+        prop_assert!(crate::OptOutEvidence::dangerous().waived(&waiver).is_err());
     }
 
     /// One rule for every string that can reach Display, Debug, errors or
@@ -137,7 +139,7 @@ proptest! {
     /// log-unsafe character.
     #[test]
     fn nothing_shown_holds_a_log_unsafe_character(text in hostile_text()) {
-        use rekognition_guard::{
+        use crate::{
             BackendError, BackendErrorKind, OptOutEvidence, OptOutRecord, Service, Violation,
         };
         let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
@@ -172,9 +174,9 @@ proptest! {
             show(&record, &record);
         }
         let policy = serde_json::json!({"services": {"rekognition": {"opt_out_policy": text.clone()}}}).to_string();
-        let status = rekognition_guard::opt_out::resolve_rekognition_opt_out(&policy, &AccountId::parse("111122223333").unwrap());
+        let status = crate::opt_out::resolve_rekognition_opt_out(&policy, &AccountId::parse("111122223333").unwrap());
         show(&format!("{status:?}"), &status);
-        if let rekognition_guard::OptOutStatus::NotOptedOut { reason } = &status {
+        if let crate::OptOutStatus::NotOptedOut { reason } = &status {
             show(reason, reason);
         }
         for s in shown {
@@ -201,7 +203,7 @@ proptest! {
         let result = FaceImage::from_vec(bytes.clone());
         match &result {
             // Recognised, then refused for its pixel size.
-            Err(rekognition_guard::InputError::ImageTooSmall { .. }) => {
+            Err(crate::InputError::ImageTooSmall { .. }) => {
                 prop_assert!(expected.is_some())
             }
             _ => prop_assert_eq!(result.as_ref().ok().map(FaceImage::format), expected),
@@ -229,7 +231,7 @@ proptest! {
             }
             Err(e) => {
                 prop_assert!(width < 80 || height < 80, "{}", e);
-                prop_assert_eq!(e, rekognition_guard::InputError::ImageTooSmall { width, height, min: 80 });
+                prop_assert_eq!(e, crate::InputError::ImageTooSmall { width, height, min: 80 });
             }
         }
     }

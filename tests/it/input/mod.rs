@@ -1,3 +1,0 @@
-//! Parsing what callers hand in: references, images, thresholds.
-
-mod properties;
