@@ -226,7 +226,7 @@ impl Site {
 
     fn requests_sent(&self) -> Option<usize> {
         match &self.backend {
-            Backend::Simulated(aws) => Some(aws.compare_calls()),
+            Backend::Simulated(aws) => Some(aws.calls().compare_faces),
             Backend::Aws { .. } => None,
         }
     }

@@ -78,7 +78,7 @@ impl SseAlgorithm {
     }
 
     /// Whether this is SSE-KMS or DSSE-KMS.
-    pub fn is_kms(&self) -> bool {
+    pub(crate) fn is_kms(&self) -> bool {
         matches!(self, Self::AwsKms | Self::AwsKmsDsse)
     }
 }

@@ -269,7 +269,7 @@ impl VersioningFacts {
 
     /// Whether versioning was never enabled (then no noncurrent versions
     /// can exist).
-    pub fn never_enabled(&self) -> bool {
+    pub(crate) fn never_enabled(&self) -> bool {
         self.status.is_none()
     }
 
@@ -317,12 +317,6 @@ impl CompareFacesRequest {
             threshold,
             quality_filter,
         }
-    }
-
-    /// Source and target, by value, so a backend can move image bytes into
-    /// its request without copying them.
-    pub fn into_images(self) -> (VerifiedImage, VerifiedImage) {
-        (self.source, self.target)
     }
 }
 
@@ -384,12 +378,6 @@ pub struct DetectFacesRequest {
 impl DetectFacesRequest {
     pub(crate) fn new(image: VerifiedImage, attributes: &'static [FaceAttribute]) -> Self {
         Self { image, attributes }
-    }
-
-    /// The image, by value, so a backend can move image bytes into its
-    /// request without copying them.
-    pub fn into_image(self) -> VerifiedImage {
-        self.image
     }
 }
 
@@ -465,7 +453,7 @@ pub enum LivenessStatus {
 
 impl LivenessStatus {
     /// From the API value.
-    pub fn from_api(value: &str) -> Self {
+    pub(crate) fn from_api(value: &str) -> Self {
         match value {
             "CREATED" => Self::Created,
             "IN_PROGRESS" => Self::InProgress,
@@ -535,7 +523,7 @@ pub enum ChallengeType {
 
 impl ChallengeType {
     /// From the API value.
-    pub fn from_api(value: &str) -> Self {
+    pub(crate) fn from_api(value: &str) -> Self {
         match value {
             "FaceMovementAndLightChallenge" => Self::FaceMovementAndLight,
             "FaceMovementChallenge" => Self::FaceMovement,
@@ -906,7 +894,7 @@ pub enum RetentionMode {
 
 impl RetentionMode {
     /// From the API value.
-    pub fn from_api(value: &str) -> Self {
+    pub(crate) fn from_api(value: &str) -> Self {
         match value {
             "GOVERNANCE" => Self::Governance,
             "COMPLIANCE" => Self::Compliance,
@@ -1047,11 +1035,6 @@ impl PutObjectRequest {
             expected_bucket_owner,
         }
     }
-
-    /// The image, by value, so a backend can send it without a copy.
-    pub fn into_image(self) -> FaceImage {
-        self.image
-    }
 }
 
 /// What [`S3Backend::put_object`] reports about a stored object.
@@ -1185,7 +1168,7 @@ impl BackendError {
 
     /// For [`BackendErrorKind::InsecureEndpoint`]: the refused endpoint and
     /// why.
-    pub fn insecure_endpoint(&self) -> Option<&InsecureEndpoint> {
+    pub(crate) fn insecure_endpoint(&self) -> Option<&InsecureEndpoint> {
         self.insecure.as_ref()
     }
 

@@ -186,12 +186,12 @@ impl EraseOptions {
     }
 
     /// Whether governance retention is bypassed.
-    pub fn bypasses_governance_retention(&self) -> bool {
+    pub(crate) fn bypasses_governance_retention(&self) -> bool {
         self.bypass_governance_retention
     }
 
     /// Whether this is a dry run.
-    pub fn is_dry_run(&self) -> bool {
+    pub(crate) fn is_dry_run(&self) -> bool {
         self.dry_run
     }
 }
@@ -321,7 +321,7 @@ impl RetentionPolicy {
 
     /// Whether `record` is due for erasure at `now`. A last interaction in
     /// the future (a clock problem) is not due.
-    pub fn is_due(&self, record: &MemberRecord, now: SystemTime) -> bool {
+    pub(crate) fn is_due(&self, record: &MemberRecord, now: SystemTime) -> bool {
         now.duration_since(record.last_interaction)
             .is_ok_and(|age| age > self.max_since_last_interaction)
     }

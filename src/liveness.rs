@@ -190,18 +190,8 @@ impl FailureLimit {
         }
     }
 
-    /// Failures that lock the kiosk.
-    pub fn max_failures(&self) -> u32 {
-        self.max_failures
-    }
-
-    /// The window they are counted in.
-    pub fn window(&self) -> Duration {
-        self.window
-    }
-
     /// How long a locked kiosk stays locked.
-    pub fn lockout(&self) -> Duration {
+    pub(crate) fn lockout(&self) -> Duration {
         self.lockout
     }
 }
@@ -368,7 +358,7 @@ impl LivenessPolicy {
     /// The challenge types a session may run and be approved, in order of
     /// preference: sent as `Settings.ChallengePreferences` when a session
     /// starts. Never empty.
-    pub fn allowed_challenges(&self) -> &[ChallengeType] {
+    pub(crate) fn allowed_challenges(&self) -> &[ChallengeType] {
         &self.challenges
     }
 
@@ -376,11 +366,6 @@ impl LivenessPolicy {
     /// the only bucket verification accepts them from.
     pub fn output_bucket(&self) -> &str {
         &self.output_bucket
-    }
-
-    /// The configured key prefix (before the member tag).
-    pub fn output_prefix_base(&self) -> &str {
-        &self.output_prefix
     }
 
     /// The liveness threshold.
@@ -394,7 +379,7 @@ impl LivenessPolicy {
     }
 
     /// The failure limit.
-    pub fn failure_limit(&self) -> FailureLimit {
+    pub(crate) fn failure_limit(&self) -> FailureLimit {
         self.failure_limit
     }
 
@@ -413,7 +398,7 @@ impl LivenessPolicy {
     }
 
     /// How long a passing output-bucket audit is reused.
-    pub fn posture_ttl(&self) -> Duration {
+    pub(crate) fn posture_ttl(&self) -> Duration {
         self.posture_ttl
     }
 }
@@ -1055,8 +1040,8 @@ mod tests {
     #[test]
     fn the_failure_limit_cannot_be_switched_off_or_overflow() {
         let limit = FailureLimit::new(0, Duration::ZERO, Duration::MAX);
-        assert_eq!(limit.max_failures(), 1);
-        assert_eq!(limit.window(), Duration::from_secs(1));
+        assert_eq!(limit.max_failures, 1);
+        assert_eq!(limit.window, Duration::from_secs(1));
         assert_eq!(limit.lockout(), FailureLimit::MAX_LOCKOUT);
         let limiter = FailureLimiter::default();
         let now = Instant::now();

@@ -309,6 +309,27 @@ struct Counters {
     delete: AtomicUsize,
 }
 
+/// How many calls of each kind reached an [`InMemoryBackend`]
+/// ([`InMemoryBackend::calls`]): what a test asserts when it says "nothing
+/// was sent".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Calls {
+    /// `HeadObject` (an object's metadata read).
+    pub head_object: usize,
+    /// `DeleteObject` of one version.
+    pub delete_object_version: usize,
+    /// `CompareFaces`.
+    pub compare_faces: usize,
+    /// `DetectFaces`.
+    pub detect_faces: usize,
+    /// Face Liveness (`CreateFaceLivenessSession` and
+    /// `GetFaceLivenessSessionResults`).
+    pub liveness: usize,
+    /// Bucket audits.
+    pub audit_bucket: usize,
+}
+
 /// A simulated S3 + Rekognition, implementing both
 /// [`S3Backend`] and [`RekognitionBackend`]. Clones share their state, so a
 /// test can keep one clone to set up data and count calls while the guard
@@ -564,11 +585,6 @@ impl InMemoryBackend {
         version.lock = lock;
     }
 
-    /// How many version deletions reached the simulated S3.
-    pub fn delete_calls(&self) -> usize {
-        self.counters.delete.load(Ordering::SeqCst)
-    }
-
     /// Declares that image `bytes` show the face `label`. Unregistered
     /// bytes show no face.
     pub fn register_image(&self, bytes: &[u8], label: &str) {
@@ -685,30 +701,17 @@ impl InMemoryBackend {
             .collect()
     }
 
-    /// How many Face Liveness calls (create and results) reached the
-    /// simulated Rekognition.
-    pub fn liveness_calls(&self) -> usize {
-        self.counters.liveness.load(Ordering::SeqCst)
-    }
-
-    /// How many bucket audits ran.
-    pub fn audit_calls(&self) -> usize {
-        self.counters.audit.load(Ordering::SeqCst)
-    }
-
-    /// How many times an object's metadata was read.
-    pub fn inspect_calls(&self) -> usize {
-        self.counters.inspect.load(Ordering::SeqCst)
-    }
-
-    /// How many comparisons reached the simulated Rekognition.
-    pub fn compare_calls(&self) -> usize {
-        self.counters.compare.load(Ordering::SeqCst)
-    }
-
-    /// How many face detections reached the simulated Rekognition.
-    pub fn detect_calls(&self) -> usize {
-        self.counters.detect.load(Ordering::SeqCst)
+    /// How many calls of each kind reached the simulation so far.
+    pub fn calls(&self) -> Calls {
+        let c = &self.counters;
+        Calls {
+            head_object: c.inspect.load(Ordering::SeqCst),
+            delete_object_version: c.delete.load(Ordering::SeqCst),
+            compare_faces: c.compare.load(Ordering::SeqCst),
+            detect_faces: c.detect.load(Ordering::SeqCst),
+            liveness: c.liveness.load(Ordering::SeqCst),
+            audit_bucket: c.audit.load(Ordering::SeqCst),
+        }
     }
 
     /// Sets what DetectFaces reports for images showing face `label` (by

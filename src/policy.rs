@@ -204,7 +204,7 @@ impl Policy {
     /// Whether the policy allows `key` (a key ARN as S3 reports it): any
     /// key for [`any_kms_key`](Self::any_kms_key), else exactly a listed
     /// ARN. Key ids and aliases never match an ARN.
-    pub fn allows_kms_key(&self, key: &str) -> bool {
+    pub(crate) fn allows_kms_key(&self, key: &str) -> bool {
         match &self.kms_keys {
             None => true,
             Some(keys) => keys.iter().any(|a| a.as_str() == key),

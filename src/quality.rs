@@ -316,14 +316,9 @@ impl QualityPolicy {
         self
     }
 
-    /// The face share the gate requires.
-    pub fn min_face_share_value(&self) -> f32 {
-        self.min_face_share
-    }
-
     /// Judges what DetectFaces found. Every issue is listed, not only the
     /// first.
-    pub fn assess(&self, faces: &[FaceDetail]) -> FaceAssessment {
+    pub(crate) fn assess(&self, faces: &[FaceDetail]) -> FaceAssessment {
         let mut issues = Vec::new();
         let face = match faces {
             [] => {

@@ -72,7 +72,7 @@ impl Operation {
     }
 
     /// What a refusal of this operation means for what was sent or stored.
-    pub fn consequence(self) -> &'static str {
+    pub(crate) fn consequence(self) -> &'static str {
         match self {
             Self::CompareFaces | Self::DetectFaces => "nothing was sent to Rekognition",
             Self::Enroll => "nothing was sent to Rekognition and nothing was stored",
@@ -88,7 +88,7 @@ impl Operation {
     }
 
     /// Whether the operation calls Rekognition.
-    pub fn calls_rekognition(self) -> bool {
+    pub(crate) fn calls_rekognition(self) -> bool {
         matches!(
             self,
             Self::CompareFaces

@@ -347,7 +347,7 @@ impl HttpsOnly {
     /// through the config bag (`disable_interceptor`), and the SDK skips
     /// the per-hook lookup that disabling needs. How the crate installs it
     /// (`config::Builder::push_interceptor`).
-    pub fn permanent(service: Service) -> SharedInterceptor {
+    pub(crate) fn permanent(service: Service) -> SharedInterceptor {
         SharedInterceptor::permanent(Self::new(service))
     }
 

@@ -48,7 +48,7 @@ pub(crate) fn prepare_compare<'a>(
     }
     let threshold = request.threshold.get();
     let quality = sdk_quality_filter(request.quality_filter);
-    let (source, target) = request.into_images();
+    let (source, target) = (request.source, request.target);
     // The S3 proofs are kept (moved, not copied) for error hints, which are
     // only formatted when a call fails.
     let (source, source_s3) = image(source);
@@ -264,7 +264,7 @@ pub(crate) async fn detect_faces(
         .iter()
         .map(|a| rk::Attribute::from(a.as_str()))
         .collect();
-    let (image, s3) = image(request.into_image());
+    let (image, s3) = image(request.image);
     // The body itself says which yes/no attributes came with a `Value`.
     let witness = super::witness::BodyWitness::default();
     let result = client

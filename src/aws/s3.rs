@@ -142,7 +142,7 @@ pub(crate) async fn upload(
         .expected_bucket_owner
         .as_ref()
         .map(|a| a.as_str().to_owned());
-    let image = request.into_image();
+    let image = request.image;
     let content_type = match image.format() {
         ImageFormat::Jpeg => "image/jpeg",
         ImageFormat::Png => "image/png",

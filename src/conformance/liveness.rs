@@ -886,9 +886,9 @@ impl LivenessHarness for InMemoryLivenessHarness {
             .collect()
     }
     fn liveness_calls(&self) -> usize {
-        self.aws.liveness_calls()
+        self.aws.calls().liveness
     }
     fn compare_calls(&self) -> usize {
-        self.aws.compare_calls()
+        self.aws.calls().compare_faces
     }
 }

@@ -113,7 +113,7 @@ impl EncryptionStatus {
 
     /// Whether a version with this status is encrypted with SSE-KMS or
     /// DSSE-KMS (its KMS key may still be outside an allowlist).
-    pub fn is_kms(self) -> bool {
+    pub(crate) fn is_kms(self) -> bool {
         matches!(self, Self::SseKms | Self::DsseKms)
     }
 
@@ -128,7 +128,7 @@ impl EncryptionStatus {
     /// | `SSE-S3` | [`Remediation::UpdateObjectEncryption`]: re-keyed in place |
     /// | `NOT-SSE`, `SSE-C` | [`Remediation::CopyObject`]: a new version (for a noncurrent version, [`Remediation::DeleteNoncurrentVersion`]: see [`Remediation::for_version`]) |
     /// | unknown | none (not compliant) |
-    pub fn classify(self) -> Option<Remediation> {
+    pub(crate) fn classify(self) -> Option<Remediation> {
         match self {
             Self::SseKms | Self::DsseKms | Self::Unknown => None,
             Self::SseS3 => Some(Remediation::UpdateObjectEncryption),

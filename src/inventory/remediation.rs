@@ -56,7 +56,7 @@ impl Remediation {
     /// This remediation for a version that is current or not: a copy of a
     /// noncurrent version becomes
     /// [`DeleteNoncurrentVersion`](Self::DeleteNoncurrentVersion).
-    pub fn for_version(self, current: bool) -> Self {
+    pub(crate) fn for_version(self, current: bool) -> Self {
         match self {
             Self::CopyObject if !current => Self::DeleteNoncurrentVersion,
             other => other,

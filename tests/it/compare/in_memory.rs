@@ -121,7 +121,7 @@ async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("SSE-C"), "{err}");
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().compare_faces, 0);
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn text_a_service_answered_cannot_forge_an_audit_line() {
     let shown = format!("{refused} {refused:?}");
     assert!(!support::capture::has_log_unsafe(&shown), "{shown:?}");
     assert!(shown.contains("\\u{2028}"), "{shown}");
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().compare_faces, 0);
 
     let out = support::capture::logged();
     let lines: Vec<&str> = out
@@ -299,20 +299,20 @@ mod verification_cache {
             // Source and target are checked concurrently on the cold call,
             // so both may miss the cache: at most two HeadObjects, ever.
             assert!(
-                aws.inspect_calls() <= 2,
+                aws.calls().head_object <= 2,
                 "round {round}: {}",
-                aws.inspect_calls()
+                aws.calls().head_object
             );
         }
-        let before = aws.inspect_calls();
+        let before = aws.calls().head_object;
         // Clones share the cache.
         let clone = guard.clone();
         clone
             .compare(pinned.clone(), live_photo(&aws, "ada"))
             .await
             .unwrap();
-        assert_eq!(aws.inspect_calls(), before);
-        assert_eq!(aws.compare_calls(), 4);
+        assert_eq!(aws.calls().head_object, before);
+        assert_eq!(aws.calls().compare_faces, 4);
     }
 
     #[tokio::test]
@@ -324,7 +324,7 @@ mod verification_cache {
                 .compare(latest.clone(), live_photo(&aws, "ada"))
                 .await
                 .unwrap();
-            assert_eq!(aws.inspect_calls(), n);
+            assert_eq!(aws.calls().head_object, n);
         }
     }
 
@@ -348,9 +348,9 @@ mod verification_cache {
                 .compare(pinned.clone(), live_photo(&aws, "alan"))
                 .await
                 .is_err());
-            assert_eq!(aws.inspect_calls(), n);
+            assert_eq!(aws.calls().head_object, n);
         }
-        assert_eq!(aws.compare_calls(), 0);
+        assert_eq!(aws.calls().compare_faces, 0);
     }
 
     #[tokio::test]
@@ -365,13 +365,17 @@ mod verification_cache {
             .compare(pinned.clone(), live_photo(&aws, "ada"))
             .await
             .unwrap();
-        assert_eq!(aws.inspect_calls(), 1);
+        assert_eq!(aws.calls().head_object, 1);
         tokio::time::sleep(Duration::from_millis(80)).await;
         guard
             .compare(pinned.clone(), live_photo(&aws, "ada"))
             .await
             .unwrap();
-        assert_eq!(aws.inspect_calls(), 2, "an expired pass is checked again");
+        assert_eq!(
+            aws.calls().head_object,
+            2,
+            "an expired pass is checked again"
+        );
 
         let (aws, pinned, _) = setup();
         let uncached = guard_with(&aws, None);
@@ -380,7 +384,7 @@ mod verification_cache {
                 .compare(pinned.clone(), live_photo(&aws, "ada"))
                 .await
                 .unwrap();
-            assert_eq!(aws.inspect_calls(), n);
+            assert_eq!(aws.calls().head_object, n);
         }
     }
 
@@ -411,7 +415,7 @@ mod verification_cache {
                 .await
                 .unwrap();
         }
-        let after_fill = aws.inspect_calls();
+        let after_fill = aws.calls().head_object;
         assert_eq!(after_fill, 50);
         // Going over them again: most were evicted and are checked again.
         for r in &refs {
@@ -421,9 +425,9 @@ mod verification_cache {
                 .unwrap();
         }
         assert!(
-            aws.inspect_calls() - after_fill >= 45,
+            aws.calls().head_object - after_fill >= 45,
             "{}",
-            aws.inspect_calls() - after_fill
+            aws.calls().head_object - after_fill
         );
     }
 }
@@ -515,8 +519,8 @@ mod races {
             gate.release(1);
             check.await.unwrap().expect("the check was answered before");
 
-            let inspected = aws.inspect_calls();
-            let compares = aws.compare_calls();
+            let inspected = aws.calls().head_object;
+            let compares = aws.calls().compare_faces;
             gate.release(1);
             let live = {
                 let bytes = b"\xFF\xD8\xFF\xE0 live photo of ada".to_vec();
@@ -525,7 +529,7 @@ mod races {
             };
             let result = guard.compare(&ada, live).await;
             assert_eq!(
-                aws.inspect_calls(),
+                aws.calls().head_object,
                 inspected + 1,
                 "forget_only={forget_only}: HeadObject again, not the cache"
             );
@@ -537,7 +541,7 @@ mod races {
                     "{result:?}"
                 );
                 assert_eq!(
-                    aws.compare_calls(),
+                    aws.calls().compare_faces,
                     compares,
                     "nothing sent for an erased photo"
                 );

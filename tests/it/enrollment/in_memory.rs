@@ -49,7 +49,7 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
     }
     assert!(err.to_string().contains("2 faces found"), "{err}");
     assert_eq!(
-        aws.inspect_calls(),
+        aws.calls().head_object,
         1,
         "only the transport probe: nothing stored, nothing read back"
     );
@@ -62,8 +62,8 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
     assert!(!assessment.is_acceptable());
     let assessment = guard.assess_face(live_photo(&aws, "ada")).await.unwrap();
     assert!(assessment.is_acceptable(), "{assessment}");
-    assert_eq!(aws.detect_calls(), 3);
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().detect_faces, 3);
+    assert_eq!(aws.calls().compare_faces, 0);
 }
 
 #[tokio::test]
@@ -89,7 +89,7 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
     // Enrollment's transport probe and read-back (which checked that exact
     // version): the kiosk's compare reuses the cached pass and sends no
     // HeadObject.
-    assert_eq!(aws.inspect_calls(), 2);
+    assert_eq!(aws.calls().head_object, 2);
 }
 
 #[tokio::test]
@@ -120,11 +120,11 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
         .unwrap();
     assert_eq!(enrolled.kms_key_id(), KEY);
     assert_eq!(
-        aws.detect_calls(),
+        aws.calls().detect_faces,
         2,
         "the quality gate ran once per enrollment"
     );
-    let inspected = aws.inspect_calls();
+    let inspected = aws.calls().head_object;
 
     let guard = enrolling_guard(&aws, kms_policy());
     let versioned = object.clone().with_version_id("v9").unwrap();
@@ -137,7 +137,7 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
         "{err}"
     );
     assert_eq!(
-        aws.inspect_calls(),
+        aws.calls().head_object,
         inspected,
         "nothing stored, nothing read"
     );
@@ -162,7 +162,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         [Violation::InsecureEndpoint(e)] if e.service == Service::S3
     ));
     // Refused before the quality gate: the photo never reached Rekognition.
-    assert_eq!(aws.detect_calls(), 0);
+    assert_eq!(aws.calls().detect_faces, 0);
 
     let foreign = enrolling_guard(
         &aws,

@@ -87,7 +87,11 @@ mod retention {
         assert!(dry.is_dry_run());
         assert_eq!((dry.examined, dry.due()), (2, 1));
         assert_eq!(dry.receipts[0].key, "members/ada.jpg");
-        assert_eq!(aws.delete_calls(), 0, "a dry run deletes nothing");
+        assert_eq!(
+            aws.calls().delete_object_version,
+            0,
+            "a dry run deletes nothing"
+        );
 
         let summary = guard
             .store()
@@ -98,7 +102,7 @@ mod retention {
             (2, 1, 1)
         );
         assert!(summary.failed.is_empty());
-        assert_eq!(aws.delete_calls(), 1);
+        assert_eq!(aws.calls().delete_object_version, 1);
         // Ada is gone, Grace is not.
         let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
         assert!(guard.store().check(&ada).await.is_err());
@@ -168,7 +172,7 @@ mod retention {
                 && !text.contains("incomplete"),
             "{text}"
         );
-        assert_eq!(aws.delete_calls(), 0);
+        assert_eq!(aws.calls().delete_object_version, 0);
 
         let summary = guard
             .store()

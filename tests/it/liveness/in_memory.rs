@@ -86,7 +86,7 @@ mod races {
             );
             sessions.push(started.id.clone());
         }
-        let before = aws.liveness_calls();
+        let before = aws.calls().liveness;
 
         let mut running: FuturesUnordered<_> = sessions
             .iter()
@@ -115,7 +115,7 @@ mod races {
             );
         }
         gate.until_arrived(5).await;
-        assert_eq!(aws.liveness_calls() - before, 0, "held before answering");
+        assert_eq!(aws.calls().liveness - before, 0, "held before answering");
         assert_eq!(gate.arrived.load(Ordering::SeqCst), 5);
 
         gate.release(5);
@@ -127,7 +127,7 @@ mod races {
                 .expect("decided");
             assert_eq!(d.verdict, LivenessVerdict::NotLive(NotLiveReason::Failed));
         }
-        assert_eq!(aws.liveness_calls() - before, 5, "five reached Rekognition");
+        assert_eq!(aws.calls().liveness - before, 5, "five reached Rekognition");
         // Five failures: locked, for new checks and every clone.
         let err = guard
             .clone()

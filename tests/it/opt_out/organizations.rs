@@ -277,7 +277,7 @@ async fn the_guard_records_a_verified_opt_out_and_refuses_without_one() {
         matches!(err.as_refusal().unwrap().violations.as_slice(), [Violation::OptOut(OptOutViolation::NotInEffect { reason })] if reason.contains("not in an AWS organization")),
         "{err}"
     );
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().compare_faces, 0);
 }
 
 #[tokio::test]
@@ -317,7 +317,7 @@ async fn the_organizations_client_is_https_only_too() {
     );
     assert!(!matches!(err, Error::Backend(_)));
     rx.expect_no_request();
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().compare_faces, 0);
 }
 
 fn sts_answering(account: &'static str) -> Rule {
@@ -351,7 +351,7 @@ async fn evidence_for_another_account_is_refused() {
         )]),
         "{err}"
     );
-    assert_eq!(aws.compare_calls(), 0);
+    assert_eq!(aws.calls().compare_faces, 0);
 }
 
 /// Which account the effective policy was read for: the `TargetId`
