@@ -1096,7 +1096,7 @@ pub enum BackendErrorKind {
     /// out of range, missing fields, …).
     InvalidResponse,
     /// The request was refused before transmit because its endpoint is not
-    /// HTTPS ([`BackendError::insecure_endpoint`]); nothing was sent. The
+    /// HTTPS; nothing was sent. The
     /// guard reports it as [`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint).
     InsecureEndpoint,
     /// Anything else.

@@ -55,7 +55,7 @@ use crate::text::Quoted;
 /// How long a Face Liveness session lives: Rekognition expires a session 3
 /// minutes after it is created (Rekognition Developer Guide,
 /// `CreateFaceLivenessSession`).
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(180);
+pub(crate) const SESSION_LIFETIME: Duration = Duration::from_secs(180);
 
 /// A liveness confidence threshold, 0 to 100.
 ///
@@ -457,7 +457,7 @@ pub struct LivenessSession {
 }
 
 impl LivenessSession {
-    /// When Rekognition expires it: [`SESSION_LIFETIME`] after the start.
+    /// When Rekognition expires it: 3 minutes after the start.
     pub fn expires_at(&self) -> SystemTime {
         self.started_at + SESSION_LIFETIME
     }
@@ -482,7 +482,7 @@ pub enum NotLiveReason {
     /// new session.
     NoReferenceImage,
     /// `SUCCEEDED` under a challenge the policy does not allow
-    /// ([`LivenessPolicy::allowed_challenges`]), or a result that names no
+    /// ([`LivenessPolicy::allow_face_movement_challenge`]), or a result that names no
     /// challenge at all (`None`).
     ChallengeNotAllowed {
         /// The challenge type reported, if any.
@@ -887,7 +887,7 @@ struct Claims {
 }
 
 /// How many verified session ids a guard remembers.
-pub const USED_SESSIONS_KEPT: usize = 100_000;
+pub(crate) const USED_SESSIONS_KEPT: usize = 100_000;
 
 impl UsedSessions {
     /// Claims `id`; `false` when it was claimed before.

@@ -122,26 +122,6 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Whether `uri` is an absolute `https://` URI with a host (the scheme
-/// compared case-insensitively). For the full rule for configured
-/// endpoints see [`check_endpoint_url`].
-///
-/// ```
-/// use rekognition_guard::transit::is_https;
-///
-/// assert!(is_https("https://rekognition.eu-west-1.amazonaws.com"));
-/// assert!(is_https("HTTPS://127.0.0.1:4566/"));
-/// assert!(!is_https("http://127.0.0.1:4566"));
-/// assert!(!is_https("https://"));
-/// assert!(!is_https("rekognition.eu-west-1.amazonaws.com"));
-/// ```
-pub fn is_https(uri: &str) -> bool {
-    matches!(
-        problem(uri, Rule::Wire),
-        None | Some(EndpointProblem::UserInfo)
-    )
-}
-
 /// Which parts of a URL a check looks at.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rule {
@@ -329,7 +309,8 @@ pub fn redact(endpoint: &str) -> String {
 ///
 /// A refusal ends the call before any byte is sent and is not retried; the
 /// error's source chain holds an [`InsecureEndpoint`]. The AWS backends
-/// install it, [permanent](HttpsOnly::permanent), on every client they build
+/// install it, permanent (kept across retries and re-configuration),
+/// on every client they build
 /// or are given; add it to your own clients with
 /// `config::Builder::push_interceptor(HttpsOnly::permanent(..))`.
 #[derive(Debug, Clone, Copy)]
@@ -417,6 +398,15 @@ pub(crate) fn find_insecure<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `uri` is HTTPS with a host under the wire rule, user
+    /// information aside (the configured rule refuses it separately).
+    fn is_https(uri: &str) -> bool {
+        matches!(
+            problem(uri, Rule::Wire),
+            None | Some(EndpointProblem::UserInfo)
+        )
+    }
 
     #[test]
     fn only_https_with_a_host_passes() {

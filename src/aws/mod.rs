@@ -446,7 +446,8 @@ impl AwsBackendBuilder {
         self
     }
 
-    /// Timeouts for every call, replacing [`default_timeouts`] and any
+    /// Timeouts for every call, replacing the defaults (connect 3.1 s, attempt 10 s, operation
+    /// 30 s) and any
     /// timeouts of the config or clients given.
     pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
         self.timeouts = Some(timeouts);
@@ -550,7 +551,7 @@ impl AwsBackendBuilder {
 /// each attempt 10 s, the whole call (retries included) 30 s. A hung
 /// endpoint ends in a retryable [`Timeout`](crate::BackendErrorKind::Timeout)
 /// error well under a minute instead of hanging a kiosk.
-pub fn default_timeouts() -> TimeoutConfig {
+pub(crate) fn default_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_millis(3100))
         .operation_attempt_timeout(std::time::Duration::from_secs(10))

@@ -129,7 +129,8 @@ impl PhotoStore {
     /// Reads `manifest.checksum` and `manifest.json` (checked against each
     /// other), then streams each data file, checking its MD5 and size;
     /// classifies every version
-    /// ([`EncryptionStatus::classify`](crate::inventory::EncryptionStatus::classify)); with
+    /// (`SSE-KMS` and `DSSE-KMS` pass, everything else is
+    /// remediated, see the [`inventory`](crate::inventory) module); with
     /// [`InventoryAuditOptions::check_kms_keys`], checks the KMS key of
     /// every SSE-KMS and DSSE-KMS version with HeadObject against the
     /// policy's allowlist. Each version to fix goes to `remediation` as it

@@ -76,7 +76,8 @@ impl FaceLiveness {
     /// evidence must hold;
     /// the output bucket must have no
     /// [at-rest findings](crate::posture::BucketAudit::at_rest_findings)
-    /// (audited once per [`LivenessPolicy::posture_ttl`]). The session gets
+    /// (audited once per
+    /// [`LivenessPolicy::with_posture_ttl`], 5 minutes by default). The session gets
     /// the policy's first allowed KMS key (none for
     /// [`Policy::any_kms_key`](crate::Policy::any_kms_key): the output
     /// bucket's default key), the output bucket, a key prefix
@@ -84,7 +85,9 @@ impl FaceLiveness {
     /// [`kiosk_tag`](crate::liveness::kiosk_tag) (binding the session to
     /// the member and the kiosk), the audit image limit, the allowed
     /// challenge types as `ChallengePreferences`
-    /// ([`LivenessPolicy::allowed_challenges`]) and a UUID v4 idempotency
+    /// (`FaceMovementAndLightChallenge`, and
+    /// `FaceMovementChallenge` after
+    /// [`LivenessPolicy::allow_face_movement_challenge`]) and a UUID v4 idempotency
     /// token.
     ///
     /// # Errors

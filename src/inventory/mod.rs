@@ -23,7 +23,7 @@
 //!    ever built on a file that was not the one S3 Inventory wrote. Keys are
 //!    decoded from the inventory's URL encoding (form style: `+` is a space,
 //!    `%2B` a plus).
-//! 3. **Classification** ([`EncryptionStatus::classify`]): `SSE-KMS` and
+//! 3. **Classification**: `SSE-KMS` and
 //!    `DSSE-KMS` are compliant; `SSE-S3`, `NOT-SSE` and `SSE-C` are not; a
 //!    delete marker stores nothing and is skipped; a status this crate does
 //!    not know is never compliant. Counts are kept per `EncryptionStatus`
@@ -284,7 +284,7 @@ pub(crate) fn quoted(text: &str) -> String {
 
 /// Progress of a running audit, handed to
 /// [`InventoryAuditOptions::on_progress`] after each data file and every
-/// [`PROGRESS_EVERY_ROWS`] rows.
+/// 100 000 rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InventoryProgress {
@@ -299,17 +299,17 @@ pub struct InventoryProgress {
 }
 
 /// How often (in rows) progress is reported within a data file.
-pub const PROGRESS_EVERY_ROWS: u64 = 100_000;
+pub(crate) const PROGRESS_EVERY_ROWS: u64 = 100_000;
 
 /// The default number of HeadObject calls in flight for key checks.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 
 /// The most HeadObject calls in flight that
 /// [`InventoryAuditOptions::concurrency`] accepts.
 pub const MAX_CONCURRENCY: usize = 256;
 
 /// A progress callback.
-pub type ProgressFn = Arc<dyn Fn(&InventoryProgress) + Send + Sync>;
+pub(crate) type ProgressFn = Arc<dyn Fn(&InventoryProgress) + Send + Sync>;
 
 /// Options of [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory).
 #[derive(Clone, Default)]
@@ -332,7 +332,7 @@ impl fmt::Debug for InventoryAuditOptions {
 }
 
 impl InventoryAuditOptions {
-    /// Defaults: no key checks, [`DEFAULT_CONCURRENCY`], no progress
+    /// Defaults: no key checks, 16 calls in flight, no progress
     /// callback.
     pub fn new() -> Self {
         Self::default()
@@ -364,7 +364,7 @@ impl InventoryAuditOptions {
         self
     }
 
-    /// Called after each data file and every [`PROGRESS_EVERY_ROWS`] rows,
+    /// Called after each data file and every 100 000 rows,
     /// on the audit's task: keep it quick.
     pub fn on_progress(
         mut self,
