@@ -358,8 +358,10 @@ mod tests {
             aws.put(
                 "library-photos",
                 "a.jpg",
-                SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/k")
-                    .with_face("ada"),
+                SimulatedObject {
+                    face: Some("ada".into()),
+                    ..SimulatedObject::sse_kms("arn:aws:kms:eu-west-1:111122223333:key/k")
+                },
             );
             aws.set_similarity("ada", "bob", 12.0);
             let bob = b"\xFF\xD8\xFF bob".to_vec();

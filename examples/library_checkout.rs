@@ -200,7 +200,10 @@ impl Site {
                 aws.put(
                     &self.bucket,
                     "members/alan.jpg",
-                    SimulatedObject::sse_s3().with_face("alan"),
+                    SimulatedObject {
+                        face: Some("alan".into()),
+                        ..SimulatedObject::new(rekognition_guard::SseAlgorithm::Aes256)
+                    },
                 );
             }
             Backend::Aws {

@@ -54,7 +54,7 @@ impl SseAlgorithm {
     ///
     /// assert_eq!(SseAlgorithm::from_header(Some("aws:kms")), SseAlgorithm::AwsKms);
     /// assert_eq!(SseAlgorithm::from_header(None), SseAlgorithm::None);
-    /// assert!(!SseAlgorithm::from_header(Some("AWS:KMS")).is_kms());
+    /// assert_eq!(SseAlgorithm::from_header(Some("AWS:KMS")), SseAlgorithm::Other("AWS:KMS".into()));
     /// ```
     pub fn from_header(value: Option<&str>) -> Self {
         match value {
@@ -124,14 +124,27 @@ impl fmt::Display for SseAlgorithm {
 /// ```
 /// use rekognition_guard::{ObjectFacts, SseAlgorithm};
 ///
-/// let facts = ObjectFacts::new(SseAlgorithm::AwsKms)
-///     .with_kms_key_id("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
-///     .with_version_id("3sL4kqtJ")
-///     .with_content_length(48_213);
-/// assert!(facts.encryption.is_kms());
+/// let facts = ObjectFacts {
+///     encryption: SseAlgorithm::AwsKms,
+///     kms_key_id: Some("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into()),
+///     bucket_key_enabled: None,
+///     sse_customer_algorithm: None,
+///     version_id: Some("3sL4kqtJ".into()),
+///     content_length: Some(48_213),
+///     content_type: None,
+///     etag: None,
+/// };
+/// assert_eq!(facts.encryption, SseAlgorithm::AwsKms);
 /// ```
+///
+/// The struct is exhaustive on purpose, like every fact a backend reports
+/// ([`LivenessFacts`](crate::liveness::LivenessFacts),
+/// [`FaceDetail`](crate::FaceDetail), …): a backend states every field,
+/// `None` where the service sent nothing, and a fact this crate starts to
+/// check in a later version is a compile error in your backend, not a
+/// silent `None`. Start from [`ObjectFacts::sse_kms`] or
+/// [`ObjectFacts::new`] and change what differs with `..`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ObjectFacts {
     /// `x-amz-server-side-encryption`.
     pub encryption: SseAlgorithm,
@@ -154,18 +167,20 @@ pub struct ObjectFacts {
 
 impl ObjectFacts {
     /// The facts of an object a pass needs and nothing more: SSE-KMS under
-    /// `kms_key_id`, `content_length` bytes, no version. Add
-    /// [`with_version_id`](Self::with_version_id) for a versioned object.
+    /// `kms_key_id`, `content_length` bytes, no version. Set `version_id`
+    /// for a versioned object.
     ///
     /// ```
     /// use rekognition_guard::ObjectFacts;
     ///
-    /// let facts = ObjectFacts::sse_kms(
-    ///     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    ///     48_213,
-    /// )
-    /// .with_version_id("3sL4kqtJ");
-    /// assert!(facts.encryption.is_kms());
+    /// let facts = ObjectFacts {
+    ///     version_id: Some("3sL4kqtJ".into()),
+    ///     ..ObjectFacts::sse_kms(
+    ///         "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ///         48_213,
+    ///     )
+    /// };
+    /// assert_eq!(facts.content_length, Some(48_213));
     /// ```
     pub fn sse_kms(kms_key_id: impl Into<String>, content_length: u64) -> Self {
         Self::new(SseAlgorithm::AwsKms)
@@ -189,50 +204,29 @@ impl ObjectFacts {
 
     /// Sets the KMS key id S3 reported.
     #[must_use]
-    pub fn with_kms_key_id(mut self, id: impl Into<String>) -> Self {
+    pub(crate) fn with_kms_key_id(mut self, id: impl Into<String>) -> Self {
         self.kms_key_id = Some(id.into());
-        self
-    }
-
-    /// Sets whether an S3 Bucket Key is used.
-    #[must_use]
-    pub fn with_bucket_key_enabled(mut self, enabled: bool) -> Self {
-        self.bucket_key_enabled = Some(enabled);
-        self
-    }
-
-    /// Sets the SSE-C algorithm S3 reported.
-    #[must_use]
-    pub fn with_sse_customer_algorithm(mut self, algorithm: impl Into<String>) -> Self {
-        self.sse_customer_algorithm = Some(algorithm.into());
         self
     }
 
     /// Sets the version id S3 reported.
     #[must_use]
-    pub fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
+    pub(crate) fn with_version_id(mut self, version_id: impl Into<String>) -> Self {
         self.version_id = Some(version_id.into());
         self
     }
 
     /// Sets the object's size in bytes.
     #[must_use]
-    pub fn with_content_length(mut self, len: u64) -> Self {
+    pub(crate) fn with_content_length(mut self, len: u64) -> Self {
         self.content_length = Some(len);
         self
     }
 
     /// Sets the object's content type.
     #[must_use]
-    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+    pub(crate) fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
-        self
-    }
-
-    /// Sets the object's `ETag`.
-    #[must_use]
-    pub fn with_etag(mut self, etag: impl Into<String>) -> Self {
-        self.etag = Some(etag.into());
         self
     }
 }
@@ -625,10 +619,12 @@ mod tests {
     }
 
     fn kms_facts() -> ObjectFacts {
-        ObjectFacts::new(SseAlgorithm::AwsKms)
-            .with_kms_key_id(KEY)
-            .with_version_id("v7")
-            .with_content_length(40_000)
+        ObjectFacts {
+            kms_key_id: Some(KEY.into()),
+            version_id: Some("v7".into()),
+            content_length: Some(40_000),
+            ..ObjectFacts::new(SseAlgorithm::AwsKms)
+        }
     }
 
     fn violations(facts: &ObjectFacts, policy: &Policy) -> Vec<AtRestViolation> {
@@ -639,7 +635,10 @@ mod tests {
     fn sse_kms_passes_and_records_what_was_seen() {
         let v = verify(
             &object(),
-            &kms_facts().with_bucket_key_enabled(true),
+            &ObjectFacts {
+                bucket_key_enabled: Some(true),
+                ..kms_facts()
+            },
             &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
@@ -694,7 +693,10 @@ mod tests {
 
     #[test]
     fn sse_c_is_refused_even_next_to_a_kms_header() {
-        let facts = kms_facts().with_sse_customer_algorithm("AES256");
+        let facts = ObjectFacts {
+            sse_customer_algorithm: Some("AES256".into()),
+            ..kms_facts()
+        };
         assert_eq!(
             violations(
                 &facts,
@@ -1063,8 +1065,10 @@ mod tests {
 
     #[test]
     fn every_violation_is_reported_not_just_the_first() {
-        let mut facts =
-            ObjectFacts::new(SseAlgorithm::Aes256).with_sse_customer_algorithm("AES256");
+        let mut facts = ObjectFacts {
+            sse_customer_algorithm: Some("AES256".into()),
+            ..ObjectFacts::new(SseAlgorithm::Aes256)
+        };
         facts.content_length = Some(MAX_S3_IMAGE_BYTES * 2);
         let found = violations(&facts, &Policy::any_kms_key());
         assert_eq!(found.len(), 4, "{found:?}");

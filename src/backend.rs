@@ -250,7 +250,6 @@ impl GetBucketVersioningRequest {
 /// configured (S3 API reference); those absences are S3's answers, and
 /// are kept as `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub struct VersioningFacts {
     /// `Status`: `Enabled` or `Suspended`; `None`: never enabled.
     pub status: Option<String>,
@@ -260,7 +259,7 @@ pub struct VersioningFacts {
 
 impl VersioningFacts {
     /// Facts with this status and MFA Delete setting.
-    pub fn new(status: Option<&str>, mfa_delete: Option<&str>) -> Self {
+    pub(crate) fn new(status: Option<&str>, mfa_delete: Option<&str>) -> Self {
         Self {
             status: status.map(str::to_owned),
             mfa_delete: mfa_delete.map(str::to_owned),
@@ -322,7 +321,6 @@ impl CompareFacesRequest {
 
 /// A face in the target that matched the source face.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub struct FaceMatch {
     /// Similarity, 0 to 100.
     pub similarity: f32,
@@ -332,7 +330,7 @@ pub struct FaceMatch {
 
 impl FaceMatch {
     /// A match.
-    pub fn new(similarity: f32, bounding_box: BoundingBox) -> Self {
+    pub(crate) fn new(similarity: f32, bounding_box: BoundingBox) -> Self {
         Self {
             similarity,
             bounding_box,
@@ -554,7 +552,6 @@ impl fmt::Display for ChallengeType {
 /// reports it (`Challenge`: `Type` and `Version`, both optional on the
 /// wire).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Challenge {
     /// `Challenge.Type`.
     pub challenge_type: ChallengeType,
@@ -565,7 +562,7 @@ pub struct Challenge {
 
 impl Challenge {
     /// A challenge of `challenge_type`, at `version` if known.
-    pub fn new(challenge_type: ChallengeType, version: Option<&str>) -> Self {
+    pub(crate) fn new(challenge_type: ChallengeType, version: Option<&str>) -> Self {
         Self {
             challenge_type,
             version: version.filter(|v| !v.is_empty()).map(str::to_owned),
@@ -584,7 +581,6 @@ impl fmt::Display for Challenge {
 
 /// What `GetFaceLivenessSessionResults` reported: facts, not a verdict.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct LivenessFacts {
     /// The session's status.
     pub status: LivenessStatus,
@@ -608,23 +604,9 @@ impl LivenessFacts {
         }
     }
 
-    /// With the challenge the session ran.
-    #[must_use]
-    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
-        self.challenge = Some(challenge);
-        self
-    }
-
-    /// With a confidence.
-    #[must_use]
-    pub fn with_confidence(mut self, confidence: f32) -> Self {
-        self.confidence = Some(confidence);
-        self
-    }
-
     /// With a reference image stored in S3.
     #[must_use]
-    pub fn with_s3_reference_image(
+    pub(crate) fn with_s3_reference_image(
         mut self,
         bucket: &str,
         key: &str,
@@ -857,7 +839,6 @@ impl DeleteObjectVersionRequest {
 /// One version or delete marker of an S3 key, as `ListObjectVersions`
 /// reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct StoredVersion {
     /// The key.
     pub key: String,
@@ -870,7 +851,7 @@ pub struct StoredVersion {
 
 impl StoredVersion {
     /// A version (`delete_marker` false) or a delete marker of `key`.
-    pub fn new(key: &str, version_id: &str, delete_marker: bool) -> Self {
+    pub(crate) fn new(key: &str, version_id: &str, delete_marker: bool) -> Self {
         Self {
             key: key.to_owned(),
             version_id: version_id.to_owned(),
@@ -916,7 +897,6 @@ impl fmt::Display for RetentionMode {
 /// What S3 Object Lock holds on one version (`GetObjectRetention`,
 /// `GetObjectLegalHold`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub struct ObjectLockFacts {
     /// The retention mode and retain-until date, if any.
     pub retention: Option<(RetentionMode, Option<SystemTime>)>,
@@ -932,14 +912,14 @@ impl ObjectLockFacts {
 
     /// With a retention.
     #[must_use]
-    pub fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
+    pub(crate) fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
         self.retention = Some((mode, until));
         self
     }
 
     /// With a legal hold.
     #[must_use]
-    pub fn with_legal_hold(mut self) -> Self {
+    pub(crate) fn with_legal_hold(mut self) -> Self {
         self.legal_hold = true;
         self
     }
@@ -1039,7 +1019,6 @@ impl PutObjectRequest {
 
 /// What [`S3Backend::put_object`] reports about a stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct PutObjectReceipt {
     /// The version id the store assigned (versioned buckets).
     pub version_id: Option<String>,
@@ -1047,7 +1026,7 @@ pub struct PutObjectReceipt {
 
 impl PutObjectReceipt {
     /// A receipt.
-    pub fn new(version_id: Option<String>) -> Self {
+    pub(crate) fn new(version_id: Option<String>) -> Self {
         Self { version_id }
     }
 }

@@ -358,7 +358,7 @@ impl LivenessPolicy {
     /// The challenge types a session may run and be approved, in order of
     /// preference: sent as `Settings.ChallengePreferences` when a session
     /// starts. Never empty.
-    pub(crate) fn allowed_challenges(&self) -> &[ChallengeType] {
+    pub fn allowed_challenges(&self) -> &[ChallengeType] {
         &self.challenges
     }
 

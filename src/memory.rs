@@ -50,12 +50,18 @@ use crate::quality::FaceDetail;
 /// An object stored in the simulation: its encryption and the face it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatedObject {
-    encryption: SseAlgorithm,
-    kms_key_id: Option<String>,
-    sse_customer_algorithm: Option<String>,
-    face: Option<String>,
-    size: u64,
-    body: Option<Vec<u8>>,
+    /// `x-amz-server-side-encryption` HeadObject reports.
+    pub encryption: SseAlgorithm,
+    /// The KMS key id HeadObject reports.
+    pub kms_key_id: Option<String>,
+    /// SSE-C: HeadObject without the customer key fails with 400, as in S3.
+    pub sse_customer_algorithm: Option<String>,
+    /// The face the image shows (a label used in the similarity table).
+    pub face: Option<String>,
+    /// The size HeadObject reports, in bytes.
+    pub size: u64,
+    /// The bytes GetObject returns (for S3 Inventory reports); `None` reads as no bytes.
+    pub body: Option<Vec<u8>>,
 }
 
 impl SimulatedObject {
@@ -76,31 +82,19 @@ impl SimulatedObject {
         Self::new(SseAlgorithm::AwsKms).with_kms_key_id(kms_key_arn)
     }
 
-    /// DSSE-KMS with `kms_key_arn`.
-    pub fn dsse_kms(kms_key_arn: &str) -> Self {
-        Self::new(SseAlgorithm::AwsKmsDsse).with_kms_key_id(kms_key_arn)
-    }
-
     /// SSE-S3 (`AES256`).
-    pub fn sse_s3() -> Self {
+    pub(crate) fn sse_s3() -> Self {
         Self::new(SseAlgorithm::Aes256)
     }
 
     /// Not encrypted (no header, as for objects stored before 2023).
-    pub fn unencrypted() -> Self {
+    pub(crate) fn unencrypted() -> Self {
         Self::new(SseAlgorithm::None)
-    }
-
-    /// SSE-C: HeadObject without the customer key fails with 400, as in S3.
-    pub fn sse_c() -> Self {
-        let mut o = Self::new(SseAlgorithm::None);
-        o.sse_customer_algorithm = Some("AES256".to_owned());
-        o
     }
 
     /// Sets the KMS key id HeadObject reports.
     #[must_use]
-    pub fn with_kms_key_id(mut self, id: &str) -> Self {
+    pub(crate) fn with_kms_key_id(mut self, id: &str) -> Self {
         self.kms_key_id = Some(id.to_owned());
         self
     }
@@ -112,20 +106,9 @@ impl SimulatedObject {
         self
     }
 
-    /// Sets the bytes GetObject returns (and the size HeadObject reports):
-    /// for an S3 Inventory report's `manifest.json`, `manifest.checksum`
-    /// and data files. An object without a body reads as no bytes.
-    #[must_use]
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        let body = body.into();
-        self.size = body.len() as u64;
-        self.body = Some(body);
-        self
-    }
-
     /// Sets the size HeadObject reports.
     #[must_use]
-    pub fn with_size(mut self, size: u64) -> Self {
+    pub(crate) fn with_size(mut self, size: u64) -> Self {
         self.size = size;
         self
     }
@@ -135,17 +118,26 @@ impl SimulatedObject {
 /// ([`InMemoryBackend::finish_liveness`]).
 #[derive(Debug, Clone)]
 pub struct SimulatedLiveness {
-    status: LivenessStatus,
-    confidence: Option<f32>,
-    reference_face: Option<String>,
-    reference_object: Option<SimulatedObject>,
-    reference_bucket: Option<String>,
-    reference_key: Option<fn(&str) -> String>,
-    store_reference: bool,
-    report_version: bool,
-    /// `None`: the session's first challenge preference, as Rekognition
-    /// runs it; `Some(c)`: `c` is reported.
-    challenge: Option<Option<Challenge>>,
+    /// The status the session ends with.
+    pub status: LivenessStatus,
+    /// The liveness confidence reported.
+    pub confidence: Option<f32>,
+    /// The face of the reference image; `None`: no reference image reported.
+    pub reference_face: Option<String>,
+    /// How the reference image is stored (its face is set to `reference_face`): e.g. SSE-S3, or another KMS key; `None`: SSE-KMS under the session's key.
+    pub reference_object: Option<SimulatedObject>,
+    /// Stores and reports the reference image in this bucket (which must exist) instead of the session's output bucket, under the same key: a results answer naming a location the guard did not choose.
+    pub reference_bucket: Option<String>,
+    /// Makes the reference image's key from the session's output prefix (by default `<prefix><session id>/reference.jpg`).
+    pub reference_key: Option<fn(&str) -> String>,
+    /// Whether the reported reference image is stored (`false`: reported but not in the bucket).
+    pub store_reference: bool,
+    /// Whether the reference image's version is reported.
+    pub report_version: bool,
+    /// The challenge reported. `None`: the session's first challenge
+    /// preference at version `2.0.0`, as Rekognition runs it; `Some(c)`:
+    /// `c` is reported (`Some(None)`: no `Challenge` in the results).
+    pub challenge: Option<Option<Challenge>>,
 }
 
 impl SimulatedLiveness {
@@ -185,7 +177,7 @@ impl SimulatedLiveness {
     /// `Challenge` in the results). By default a live session reports the
     /// session's first challenge preference at version `2.0.0`.
     #[must_use]
-    pub fn with_challenge(mut self, challenge: Option<Challenge>) -> Self {
+    pub(crate) fn with_challenge(mut self, challenge: Option<Challenge>) -> Self {
         self.challenge = Some(challenge);
         self
     }
@@ -194,7 +186,7 @@ impl SimulatedLiveness {
     /// exist) instead of the session's output bucket, under the same key:
     /// a results answer naming a location the guard did not choose.
     #[must_use]
-    pub fn reference_in_bucket(mut self, bucket: &str) -> Self {
+    pub(crate) fn reference_in_bucket(mut self, bucket: &str) -> Self {
         self.reference_bucket = Some(bucket.to_owned());
         self
     }
@@ -202,7 +194,7 @@ impl SimulatedLiveness {
     /// Stores the reference image as `object` (its face is set to the
     /// session's face): e.g. SSE-S3, or another KMS key.
     #[must_use]
-    pub fn with_reference_object(mut self, object: SimulatedObject) -> Self {
+    pub(crate) fn with_reference_object(mut self, object: SimulatedObject) -> Self {
         self.reference_object = Some(object);
         self
     }
@@ -211,28 +203,28 @@ impl SimulatedLiveness {
     /// the session's output prefix (by default `<prefix><session
     /// id>/reference.jpg`).
     #[must_use]
-    pub fn reference_at_key(mut self, key: fn(&str) -> String) -> Self {
+    pub(crate) fn reference_at_key(mut self, key: fn(&str) -> String) -> Self {
         self.reference_key = Some(key);
         self
     }
 
     /// Reports no reference image.
     #[must_use]
-    pub fn without_reference_image(mut self) -> Self {
+    pub(crate) fn without_reference_image(mut self) -> Self {
         self.reference_face = None;
         self
     }
 
     /// Reports a reference image that is not in the bucket.
     #[must_use]
-    pub fn reference_not_stored(mut self) -> Self {
+    pub(crate) fn reference_not_stored(mut self) -> Self {
         self.store_reference = false;
         self
     }
 
     /// Reports the reference image without its version.
     #[must_use]
-    pub fn without_reference_version(mut self) -> Self {
+    pub(crate) fn without_reference_version(mut self) -> Self {
         self.report_version = false;
         self
     }
@@ -1026,7 +1018,7 @@ impl S3Backend for InMemoryBackend {
             .unwrap_or_default())
     }
 
-    /// The bytes stored with [`SimulatedObject::with_body`] (none for an
+    /// The bytes stored as [`SimulatedObject::body`] (none for an
     /// object stored without).
     async fn get_object(
         &self,

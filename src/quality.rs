@@ -3,7 +3,6 @@ use std::fmt;
 /// Where a face is in an image, as ratios of the image's width and height.
 /// Values may lie slightly outside 0..=1 for faces at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-#[non_exhaustive]
 pub struct BoundingBox {
     /// Left edge.
     pub left: f32,
@@ -17,7 +16,7 @@ pub struct BoundingBox {
 
 impl BoundingBox {
     /// A bounding box.
-    pub fn new(left: f32, top: f32, width: f32, height: f32) -> Self {
+    pub(crate) fn new(left: f32, top: f32, width: f32, height: f32) -> Self {
         Self {
             left,
             top,
@@ -68,7 +67,6 @@ impl FaceAttribute {
 
 /// Head pose in degrees, as Rekognition reports it (-180 to 180).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-#[non_exhaustive]
 pub struct Pose {
     /// Rotation in the image plane.
     pub roll: f32,
@@ -80,14 +78,13 @@ pub struct Pose {
 
 impl Pose {
     /// A pose.
-    pub fn new(roll: f32, yaw: f32, pitch: f32) -> Self {
+    pub(crate) fn new(roll: f32, yaw: f32, pitch: f32) -> Self {
         Self { roll, yaw, pitch }
     }
 }
 
 /// A yes/no attribute with Rekognition's confidence in it (0 to 100).
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub struct FaceTrait {
     /// The value.
     pub value: bool,
@@ -97,7 +94,7 @@ pub struct FaceTrait {
 
 impl FaceTrait {
     /// An attribute value.
-    pub fn new(value: bool, confidence: f32) -> Self {
+    pub(crate) fn new(value: bool, confidence: f32) -> Self {
         Self { value, confidence }
     }
 }
@@ -106,7 +103,6 @@ impl FaceTrait {
 /// Facts, not verdicts. Values Rekognition did not send are `None`, and the
 /// gate counts a missing value as a failed check.
 #[derive(Debug, Clone, PartialEq, Default)]
-#[non_exhaustive]
 pub struct FaceDetail {
     /// Where the face is, as ratios of the image.
     pub bounding_box: Option<BoundingBox>,
@@ -132,58 +128,33 @@ impl FaceDetail {
     /// and simulations; adjust with the `with_*` setters.
     pub fn good() -> Self {
         Self {
-            bounding_box: Some(BoundingBox::new(0.3, 0.2, 0.4, 0.5)),
+            bounding_box: Some(BoundingBox {
+                left: 0.3,
+                top: 0.2,
+                width: 0.4,
+                height: 0.5,
+            }),
             confidence: Some(99.9),
             brightness: Some(80.0),
             sharpness: Some(85.0),
-            pose: Some(Pose::new(1.0, 2.0, -3.0)),
-            eyes_open: Some(FaceTrait::new(true, 98.0)),
-            sunglasses: Some(FaceTrait::new(false, 99.0)),
-            face_occluded: Some(FaceTrait::new(false, 99.0)),
+            pose: Some(Pose {
+                roll: 1.0,
+                yaw: 2.0,
+                pitch: -3.0,
+            }),
+            eyes_open: Some(FaceTrait {
+                value: true,
+                confidence: 98.0,
+            }),
+            sunglasses: Some(FaceTrait {
+                value: false,
+                confidence: 99.0,
+            }),
+            face_occluded: Some(FaceTrait {
+                value: false,
+                confidence: 99.0,
+            }),
         }
-    }
-
-    /// Sets the bounding box.
-    #[must_use]
-    pub fn with_bounding_box(mut self, b: BoundingBox) -> Self {
-        self.bounding_box = Some(b);
-        self
-    }
-
-    /// Sets brightness and sharpness.
-    #[must_use]
-    pub fn with_quality(mut self, brightness: f32, sharpness: f32) -> Self {
-        self.brightness = Some(brightness);
-        self.sharpness = Some(sharpness);
-        self
-    }
-
-    /// Sets the pose.
-    #[must_use]
-    pub fn with_pose(mut self, pose: Pose) -> Self {
-        self.pose = Some(pose);
-        self
-    }
-
-    /// Sets `EyesOpen`.
-    #[must_use]
-    pub fn with_eyes_open(mut self, value: bool, confidence: f32) -> Self {
-        self.eyes_open = Some(FaceTrait::new(value, confidence));
-        self
-    }
-
-    /// Sets `Sunglasses`.
-    #[must_use]
-    pub fn with_sunglasses(mut self, value: bool, confidence: f32) -> Self {
-        self.sunglasses = Some(FaceTrait::new(value, confidence));
-        self
-    }
-
-    /// Sets `FaceOccluded`.
-    #[must_use]
-    pub fn with_face_occluded(mut self, value: bool, confidence: f32) -> Self {
-        self.face_occluded = Some(FaceTrait::new(value, confidence));
-        self
     }
 }
 
@@ -215,20 +186,36 @@ impl FaceDetail {
 /// ```
 /// use rekognition_guard::QualityPolicy;
 ///
-/// let gate = QualityPolicy::default().min_sharpness(60.0).max_yaw(30.0);
-/// assert_eq!(gate.min_face_share_value(), 0.05);
+/// let mut gate = QualityPolicy::default();
+/// gate.min_sharpness = 60.0;
+/// gate.max_yaw = 30.0;
+/// assert_eq!(gate.min_face_share, 0.05);
 /// ```
+///
+/// A limit that is not a number (`NaN`) fails every photo: each check is
+/// written so that a comparison with `NaN` is an issue.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[must_use]
+#[non_exhaustive]
 pub struct QualityPolicy {
-    min_face_share: f32,
-    min_face_confidence: f32,
-    min_sharpness: f32,
-    min_brightness: f32,
-    max_yaw: f32,
-    max_pitch: f32,
-    max_roll: f32,
-    min_attribute_confidence: f32,
+    /// The share of the image (0 to 1, by area) the face box must cover.
+    pub min_face_share: f32,
+    /// The confidence (0 to 100) Rekognition must have that it is a face.
+    pub min_face_confidence: f32,
+    /// The least `Quality.Sharpness` (0 to 100).
+    pub min_sharpness: f32,
+    /// The least `Quality.Brightness` (0 to 100).
+    pub min_brightness: f32,
+    /// The largest yaw, in degrees, either way (a face turned exactly this
+    /// far fails).
+    pub max_yaw: f32,
+    /// The largest pitch, in degrees, either way (a face tilted exactly
+    /// this far fails).
+    pub max_pitch: f32,
+    /// The largest roll, in degrees, either way.
+    pub max_roll: f32,
+    /// The confidence (0 to 100) the eyes-open, sunglasses and occlusion
+    /// answers need before the gate believes them.
+    pub min_attribute_confidence: f32,
 }
 
 impl Default for QualityPolicy {
@@ -262,60 +249,6 @@ impl Default for QualityPolicy {
 }
 
 impl QualityPolicy {
-    /// The defaults (see [`Default`]).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The share of the image (0 to 1, by area) the face box must cover.
-    pub fn min_face_share(mut self, share: f32) -> Self {
-        self.min_face_share = share;
-        self
-    }
-
-    /// The confidence (0 to 100) Rekognition must have that it is a face.
-    pub fn min_face_confidence(mut self, confidence: f32) -> Self {
-        self.min_face_confidence = confidence;
-        self
-    }
-
-    /// The least `Quality.Sharpness` (0 to 100).
-    pub fn min_sharpness(mut self, sharpness: f32) -> Self {
-        self.min_sharpness = sharpness;
-        self
-    }
-
-    /// The least `Quality.Brightness` (0 to 100).
-    pub fn min_brightness(mut self, brightness: f32) -> Self {
-        self.min_brightness = brightness;
-        self
-    }
-
-    /// The largest yaw, in degrees, either way.
-    pub fn max_yaw(mut self, degrees: f32) -> Self {
-        self.max_yaw = degrees;
-        self
-    }
-
-    /// The largest pitch, in degrees, either way.
-    pub fn max_pitch(mut self, degrees: f32) -> Self {
-        self.max_pitch = degrees;
-        self
-    }
-
-    /// The largest roll, in degrees, either way.
-    pub fn max_roll(mut self, degrees: f32) -> Self {
-        self.max_roll = degrees;
-        self
-    }
-
-    /// The confidence (0 to 100) the eyes-open, sunglasses and occlusion
-    /// answers need before the gate believes them.
-    pub fn min_attribute_confidence(mut self, confidence: f32) -> Self {
-        self.min_attribute_confidence = confidence;
-        self
-    }
-
     /// Judges what DetectFaces found. Every issue is listed, not only the
     /// first.
     pub(crate) fn assess(&self, faces: &[FaceDetail]) -> FaceAssessment {
@@ -631,7 +564,15 @@ mod tests {
         assert!(gate.assess(&[FaceDetail::good()]).is_acceptable());
         // Touching the edges is in frame.
         assert!(gate
-            .assess(&[FaceDetail::good().with_bounding_box(BoundingBox::new(0.0, 0.0, 1.0, 1.0))])
+            .assess(&[FaceDetail {
+                bounding_box: Some(BoundingBox {
+                    left: 0.0,
+                    top: 0.0,
+                    width: 1.0,
+                    height: 1.0
+                }),
+                ..FaceDetail::good()
+            }])
             .is_acceptable());
         assert_eq!(ids(&[], &gate), ["no_face"]);
         assert_eq!(
@@ -640,48 +581,133 @@ mod tests {
         );
         let cases: [(FaceDetail, &[&str]); 12] = [
             (
-                FaceDetail::good().with_bounding_box(BoundingBox::new(0.4, 0.4, 0.1, 0.2)),
+                FaceDetail {
+                    bounding_box: Some(BoundingBox {
+                        left: 0.4,
+                        top: 0.4,
+                        width: 0.1,
+                        height: 0.2,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_too_small"],
             ),
             // Each edge of the image, crossed.
             (
-                FaceDetail::good().with_bounding_box(BoundingBox::new(-0.05, 0.2, 0.5, 0.5)),
+                FaceDetail {
+                    bounding_box: Some(BoundingBox {
+                        left: -0.05,
+                        top: 0.2,
+                        width: 0.5,
+                        height: 0.5,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_not_in_frame"],
             ),
             (
-                FaceDetail::good().with_bounding_box(BoundingBox::new(0.3, -0.01, 0.4, 0.5)),
+                FaceDetail {
+                    bounding_box: Some(BoundingBox {
+                        left: 0.3,
+                        top: -0.01,
+                        width: 0.4,
+                        height: 0.5,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_not_in_frame"],
             ),
             (
-                FaceDetail::good().with_bounding_box(BoundingBox::new(0.7, 0.2, 0.35, 0.5)),
+                FaceDetail {
+                    bounding_box: Some(BoundingBox {
+                        left: 0.7,
+                        top: 0.2,
+                        width: 0.35,
+                        height: 0.5,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_not_in_frame"],
             ),
             (
-                FaceDetail::good().with_bounding_box(BoundingBox::new(0.3, 0.6, 0.4, 0.45)),
+                FaceDetail {
+                    bounding_box: Some(BoundingBox {
+                        left: 0.3,
+                        top: 0.6,
+                        width: 0.4,
+                        height: 0.45,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_not_in_frame"],
             ),
-            (FaceDetail::good().with_quality(80.0, 12.0), &["not_sharp"]),
-            (FaceDetail::good().with_quality(10.0, 80.0), &["too_dark"]),
             (
-                FaceDetail::good().with_eyes_open(false, 97.0),
+                FaceDetail {
+                    brightness: Some(80.0),
+                    sharpness: Some(12.0),
+                    ..FaceDetail::good()
+                },
+                &["not_sharp"],
+            ),
+            (
+                FaceDetail {
+                    brightness: Some(10.0),
+                    sharpness: Some(80.0),
+                    ..FaceDetail::good()
+                },
+                &["too_dark"],
+            ),
+            (
+                FaceDetail {
+                    eyes_open: Some(FaceTrait {
+                        value: false,
+                        confidence: 97.0,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["eyes_not_open"],
             ),
             (
-                FaceDetail::good().with_sunglasses(true, 99.0),
+                FaceDetail {
+                    sunglasses: Some(FaceTrait {
+                        value: true,
+                        confidence: 99.0,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["sunglasses"],
             ),
             (
-                FaceDetail::good().with_face_occluded(true, 90.0),
+                FaceDetail {
+                    face_occluded: Some(FaceTrait {
+                        value: true,
+                        confidence: 90.0,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["face_occluded"],
             ),
             (
-                FaceDetail::good().with_pose(Pose::new(0.0, 50.0, 0.0)),
+                FaceDetail {
+                    pose: Some(Pose {
+                        roll: 0.0,
+                        yaw: 50.0,
+                        pitch: 0.0,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["pose_out_of_range"],
             ),
             (
-                FaceDetail::good()
-                    .with_quality(5.0, 5.0)
-                    .with_sunglasses(true, 99.0),
+                FaceDetail {
+                    brightness: Some(5.0),
+                    sharpness: Some(5.0),
+                    sunglasses: Some(FaceTrait {
+                        value: true,
+                        confidence: 99.0,
+                    }),
+                    ..FaceDetail::good()
+                },
                 &["not_sharp", "too_dark", "sunglasses"],
             ),
         ];
@@ -699,7 +725,14 @@ mod tests {
         let gate = QualityPolicy::default();
         let pose = |yaw, pitch, roll| {
             ids(
-                &[FaceDetail::good().with_pose(Pose::new(roll, yaw, pitch))],
+                &[FaceDetail {
+                    pose: Some(Pose {
+                        roll: roll,
+                        yaw: yaw,
+                        pitch: pitch,
+                    }),
+                    ..FaceDetail::good()
+                }],
                 &gate,
             )
         };
@@ -715,8 +748,18 @@ mod tests {
         assert!(pose(0.0, 0.0, 170.0).is_empty());
         assert_eq!(
             ids(
-                &[FaceDetail::good().with_pose(Pose::new(40.0, 0.0, 0.0))],
-                &gate.max_roll(30.0)
+                &[FaceDetail {
+                    pose: Some(Pose {
+                        roll: 40.0,
+                        yaw: 0.0,
+                        pitch: 0.0
+                    }),
+                    ..FaceDetail::good()
+                }],
+                &QualityPolicy {
+                    max_roll: 30.0,
+                    ..gate
+                }
             ),
             ["pose_out_of_range"]
         );
@@ -735,7 +778,16 @@ mod tests {
         );
         // Sure enough of the wrong thing, or unsure of the right one.
         assert_eq!(
-            ids(&[FaceDetail::good().with_eyes_open(true, 50.0)], &gate),
+            ids(
+                &[FaceDetail {
+                    eyes_open: Some(FaceTrait {
+                        value: true,
+                        confidence: 50.0
+                    }),
+                    ..FaceDetail::good()
+                }],
+                &gate
+            ),
             ["eyes_not_open"]
         );
         assert_eq!(
@@ -747,9 +799,15 @@ mod tests {
 
     #[test]
     fn messages_say_what_to_retake() {
-        let a = QualityPolicy::default().assess(&[FaceDetail::good()
-            .with_quality(80.0, 12.0)
-            .with_sunglasses(true, 99.0)]);
+        let a = QualityPolicy::default().assess(&[FaceDetail {
+            brightness: Some(80.0),
+            sharpness: Some(12.0),
+            sunglasses: Some(FaceTrait {
+                value: true,
+                confidence: 99.0,
+            }),
+            ..FaceDetail::good()
+        }]);
         let text = a.to_string();
         assert!(text.contains("sharpness 12.0 is under 50"), "{text}");
         assert!(text.contains("take sunglasses off"), "{text}");

@@ -58,11 +58,14 @@
 //! // finds the face at 99.6 %.
 //! let mut s3 = MockS3Backend::new();
 //! s3.expect_head_object()
-//!     .returning(|_| Ok(ObjectFacts::sse_kms(KEY, 48_213).with_version_id(VERSION)));
+//!     .returning(|_| Ok(ObjectFacts { version_id: Some(VERSION.into()), ..ObjectFacts::sse_kms(KEY, 48_213) }));
 //! let mut rekognition = MockRekognitionBackend::new();
 //! rekognition.expect_compare_faces().times(1).returning(|_| {
 //!     Ok(ComparisonFacts::Faces {
-//!         matches: vec![FaceMatch::new(99.6, BoundingBox::new(0.3, 0.2, 0.4, 0.5))],
+//!         matches: vec![FaceMatch {
+//!             similarity: 99.6,
+//!             bounding_box: BoundingBox { left: 0.3, top: 0.2, width: 0.4, height: 0.5 },
+//!         }],
 //!         unmatched_faces: 0,
 //!     })
 //! });
@@ -72,7 +75,11 @@
 //! // Rekognition (`never()` fails the test if it is called).
 //! let mut s3 = MockS3Backend::new();
 //! s3.expect_head_object().returning(|_| {
-//!     Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(48_213).with_version_id(VERSION))
+//!     Ok(ObjectFacts {
+//!         content_length: Some(48_213),
+//!         version_id: Some(VERSION.into()),
+//!         ..ObjectFacts::new(SseAlgorithm::Aes256)
+//!     })
 //! });
 //! let mut rekognition = MockRekognitionBackend::new();
 //! rekognition.expect_compare_faces().never();

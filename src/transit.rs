@@ -256,8 +256,8 @@ static HOST_BYTE: [bool; 256] = {
 ///
 /// assert!(check_endpoint_url(Service::S3, "https://s3.eu-west-1.amazonaws.com").is_ok());
 /// let refused = check_endpoint_url(Service::S3, "https://user:secret@10.0.0.1:9000").unwrap_err();
-/// assert_eq!(refused.problem(), EndpointProblem::UserInfo);
-/// assert_eq!(refused.endpoint(), "https://10.0.0.1:9000");
+/// assert_eq!(refused.problem, EndpointProblem::UserInfo);
+/// assert_eq!(refused.endpoint, "https://10.0.0.1:9000");
 /// assert!(!refused.to_string().contains("secret"));
 /// ```
 ///

@@ -152,7 +152,12 @@ async fn the_version_head_object_reported_is_the_one_compared() {
         decision.verdict,
         Verdict::Match {
             similarity: 99.5,
-            face: rekognition_guard::BoundingBox::new(0.3, 0.2, 0.25, 0.4)
+            face: rekognition_guard::BoundingBox {
+                left: 0.3,
+                top: 0.2,
+                width: 0.25,
+                height: 0.4
+            }
         }
     );
     match decision.source {

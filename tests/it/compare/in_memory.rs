@@ -21,7 +21,10 @@ async fn the_comparison_reads_the_version_the_check_saw() {
     aws.put(
         "library-photos",
         "members/ada.jpg",
-        SimulatedObject::sse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject::sse_kms(KEY)
+        },
     );
     let guard = guard_over(
         Wrapped(SwapAfterCheck {
@@ -52,12 +55,21 @@ async fn both_objects_are_checked_concurrently() {
     aws.put(
         "library-photos",
         "members/ada.jpg",
-        SimulatedObject::sse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject::sse_kms(KEY)
+        },
     );
     aws.put(
         "library-photos",
         "kiosk/today.jpg",
-        SimulatedObject::dsse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject {
+                kms_key_id: Some(KEY.into()),
+                ..SimulatedObject::new(rekognition_guard::SseAlgorithm::AwsKmsDsse)
+            }
+        },
     );
     let inspector = NeedsTwoAtOnce {
         backend: aws.clone(),
@@ -84,12 +96,18 @@ async fn wrong_bucket_owner_and_sse_c_are_backend_errors() {
     aws.put(
         "library-photos",
         "members/ada.jpg",
-        SimulatedObject::sse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject::sse_kms(KEY)
+        },
     );
     aws.put(
         "library-photos",
         "members/sse-c.jpg",
-        SimulatedObject::sse_c(),
+        SimulatedObject {
+            sse_customer_algorithm: Some("AES256".into()),
+            ..SimulatedObject::new(rekognition_guard::SseAlgorithm::None)
+        },
     );
     let policy = Policy::any_kms_key()
         .with_versioning_required(false)
@@ -130,7 +148,10 @@ async fn different_faces_are_denied() {
     aws.put(
         "library-photos",
         "members/ada.jpg",
-        SimulatedObject::sse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject::sse_kms(KEY)
+        },
     );
     let guard = guard_over(
         aws.clone(),
@@ -155,12 +176,18 @@ async fn every_decision_is_audited_without_image_bytes() {
     aws.put(
         "audit-photos",
         "members/ada.jpg",
-        SimulatedObject::sse_kms(KEY).with_face("ada"),
+        SimulatedObject {
+            face: Some("ada".into()),
+            ..SimulatedObject::sse_kms(KEY)
+        },
     );
     aws.put(
         "audit-photos",
         "members/bob.jpg",
-        SimulatedObject::sse_s3().with_face("bob"),
+        SimulatedObject {
+            face: Some("bob".into()),
+            ..SimulatedObject::new(rekognition_guard::SseAlgorithm::Aes256)
+        },
     );
     let guard = guard_over(
         aws.clone(),
@@ -266,7 +293,10 @@ mod verification_cache {
             .put(
                 "library-photos",
                 "members/ada.jpg",
-                SimulatedObject::sse_kms(KEY).with_face("ada"),
+                SimulatedObject {
+                    face: Some("ada".into()),
+                    ..SimulatedObject::sse_kms(KEY)
+                },
             )
             .unwrap();
         let pinned = S3ObjectRef::parse(&format!(
@@ -335,7 +365,10 @@ mod verification_cache {
             .put(
                 "library-photos",
                 "members/alan.jpg",
-                SimulatedObject::sse_s3().with_face("alan"),
+                SimulatedObject {
+                    face: Some("alan".into()),
+                    ..SimulatedObject::new(rekognition_guard::SseAlgorithm::Aes256)
+                },
             )
             .unwrap();
         let pinned = S3ObjectRef::parse(&format!(
@@ -399,7 +432,10 @@ mod verification_cache {
                 .put(
                     "library-photos",
                     &key,
-                    SimulatedObject::sse_kms(KEY).with_face("ada"),
+                    SimulatedObject {
+                        face: Some("ada".into()),
+                        ..SimulatedObject::sse_kms(KEY)
+                    },
                 )
                 .unwrap();
             refs.push(
@@ -582,12 +618,12 @@ impl S3Wrap for ForgingInspector {
     async fn head_object(&self, _request: &HeadObjectRequest) -> Result<ObjectFacts, BackendError> {
         const FORGED: &str =
             "\u{2028}2026-11-30T10:00:00Z  INFO rekognition_guard::audit: decision=\"match\"";
-        Ok(
-            ObjectFacts::new(rekognition_guard::SseAlgorithm::from_header(Some(
+        Ok(ObjectFacts {
+            sse_customer_algorithm: Some(format!("AES256\u{202e}{FORGED}").into()),
+            content_length: Some(1000),
+            ..ObjectFacts::new(rekognition_guard::SseAlgorithm::from_header(Some(
                 &format!("aws:kms{FORGED}"),
             )))
-            .with_sse_customer_algorithm(format!("AES256\u{202e}{FORGED}"))
-            .with_content_length(1000),
-        )
+        })
     }
 }

@@ -71,22 +71,29 @@ fn stored(k: u64) -> Stored {
 }
 
 fn facts(k: u64) -> ObjectFacts {
-    let kms = |key: &str| {
-        ObjectFacts::new(SseAlgorithm::AwsKms)
-            .with_kms_key_id(key)
-            .with_version_id("v1")
-            .with_content_length(48_213)
+    let kms = |key: &str| ObjectFacts {
+        kms_key_id: Some(key.into()),
+        version_id: Some("v1".into()),
+        content_length: Some(48_213),
+        ..ObjectFacts::new(SseAlgorithm::AwsKms)
     };
     match stored(k) {
         Stored::Good => kms(KEY),
         Stored::ForeignKey => kms(OTHER_KEY),
-        Stored::TooLarge => kms(KEY).with_content_length(20 * 1024 * 1024),
-        Stored::SseS3 => ObjectFacts::new(SseAlgorithm::Aes256)
-            .with_version_id("v1")
-            .with_content_length(48_213),
-        Stored::Unencrypted => ObjectFacts::new(SseAlgorithm::None)
-            .with_version_id("v1")
-            .with_content_length(48_213),
+        Stored::TooLarge => ObjectFacts {
+            content_length: Some(20 * 1024 * 1024),
+            ..kms(KEY)
+        },
+        Stored::SseS3 => ObjectFacts {
+            version_id: Some("v1".into()),
+            content_length: Some(48_213),
+            ..ObjectFacts::new(SseAlgorithm::Aes256)
+        },
+        Stored::Unencrypted => ObjectFacts {
+            version_id: Some("v1".into()),
+            content_length: Some(48_213),
+            ..ObjectFacts::new(SseAlgorithm::None)
+        },
     }
 }
 
@@ -225,10 +232,15 @@ fn comparer(ledger: Arc<Ledger>) -> MockRekognitionBackend {
             ledger.unverified_compared.fetch_add(1, Ordering::SeqCst);
         }
         let face = |similarity| ComparisonFacts::Faces {
-            matches: vec![FaceMatch::new(
-                similarity,
-                BoundingBox::new(0.1, 0.1, 0.2, 0.2),
-            )],
+            matches: vec![FaceMatch {
+                similarity: similarity,
+                bounding_box: BoundingBox {
+                    left: 0.1,
+                    top: 0.1,
+                    width: 0.2,
+                    height: 0.2,
+                },
+            }],
             unmatched_faces: 0,
         };
         let (answer, result) = match roll(&draws, 0x2) {

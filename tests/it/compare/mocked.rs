@@ -18,9 +18,12 @@ use crate::support::KEY;
 #[tokio::test]
 async fn sse_s3_reference_is_refused_and_never_compared() {
     let mut s3 = inspector();
-    s3.expect_head_object()
-        .times(1)
-        .returning(|_| Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(10)));
+    s3.expect_head_object().times(1).returning(|_| {
+        Ok(ObjectFacts {
+            content_length: Some(10),
+            ..ObjectFacts::new(SseAlgorithm::Aes256)
+        })
+    });
     let guard = guard(
         s3,
         never_called_comparer(),
@@ -44,11 +47,16 @@ async fn every_failed_requirement_of_both_images_is_listed() {
     let mut s3 = inspector();
     s3.expect_head_object().times(2).returning(|req| {
         Ok(if req.object.bucket() == "library-photos" {
-            ObjectFacts::new(SseAlgorithm::None).with_content_length(10)
+            ObjectFacts {
+                content_length: Some(10),
+                ..ObjectFacts::new(SseAlgorithm::None)
+            }
         } else {
-            ObjectFacts::new(SseAlgorithm::AwsKms)
-                .with_kms_key_id("arn:aws:kms:eu-west-1:111122223333:key/other")
-                .with_content_length(10)
+            ObjectFacts {
+                kms_key_id: Some("arn:aws:kms:eu-west-1:111122223333:key/other".into()),
+                content_length: Some(10),
+                ..ObjectFacts::new(SseAlgorithm::AwsKms)
+            }
         })
     });
     let policy = Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap());
@@ -185,8 +193,19 @@ async fn the_best_of_several_matches_decides() {
     rekognition.expect_compare_faces().times(1).returning(|_| {
         Ok(ComparisonFacts::Faces {
             matches: vec![
-                FaceMatch::new(91.0, BoundingBox::default()),
-                FaceMatch::new(99.5, BoundingBox::new(0.1, 0.1, 0.2, 0.2)),
+                FaceMatch {
+                    similarity: 91.0,
+                    bounding_box: BoundingBox::default(),
+                },
+                FaceMatch {
+                    similarity: 99.5,
+                    bounding_box: BoundingBox {
+                        left: 0.1,
+                        top: 0.1,
+                        width: 0.2,
+                        height: 0.2,
+                    },
+                },
             ],
             unmatched_faces: 2,
         })
@@ -200,7 +219,12 @@ async fn the_best_of_several_matches_decides() {
         decision.verdict,
         Verdict::Match {
             similarity: 99.5,
-            face: BoundingBox::new(0.1, 0.1, 0.2, 0.2)
+            face: BoundingBox {
+                left: 0.1,
+                top: 0.1,
+                width: 0.2,
+                height: 0.2
+            }
         }
     );
 }
@@ -277,10 +301,15 @@ async fn untrustworthy_comparer_answers_are_errors_not_approvals() {
     let mut rekognition = comparer();
     rekognition.expect_compare_faces().times(1).returning(|_| {
         Ok(ComparisonFacts::Faces {
-            matches: vec![FaceMatch::new(
-                99.9,
-                BoundingBox::new(f32::NAN, 0.0, 0.1, 0.1),
-            )],
+            matches: vec![FaceMatch {
+                similarity: 99.9,
+                bounding_box: BoundingBox {
+                    left: f32::NAN,
+                    top: 0.0,
+                    width: 0.1,
+                    height: 0.1,
+                },
+            }],
             unmatched_faces: 0,
         })
     });
@@ -319,7 +348,10 @@ async fn a_refusal_wins_over_a_concurrent_backend_error() {
     let mut s3 = inspector();
     s3.expect_head_object().times(2).returning(|req| {
         if req.object.bucket() == "library-photos" {
-            Ok(ObjectFacts::new(SseAlgorithm::Aes256).with_content_length(1))
+            Ok(ObjectFacts {
+                content_length: Some(1),
+                ..ObjectFacts::new(SseAlgorithm::Aes256)
+            })
         } else {
             Err(BackendError::new(
                 BackendErrorKind::ServiceUnavailable,
@@ -467,7 +499,10 @@ mod verification_cache {
             Ok(if n == 0 {
                 facts
             } else {
-                facts.with_kms_key_id(OTHER_KEY)
+                ObjectFacts {
+                    kms_key_id: Some(OTHER_KEY.into()),
+                    ..facts
+                }
             })
         };
         let guard = cached_guard(

@@ -50,7 +50,10 @@ mod retention {
             .put(
                 "library-photos",
                 &key,
-                SimulatedObject::sse_kms(KEY).with_face(name),
+                SimulatedObject {
+                    face: Some(name.into()),
+                    ..SimulatedObject::sse_kms(KEY)
+                },
             )
             .unwrap();
         S3ObjectRef::new("library-photos", &key)
@@ -146,7 +149,10 @@ mod retention {
             katherine.bucket(),
             katherine.key(),
             katherine.version_id().unwrap(),
-            rekognition_guard::erasure::ObjectLockFacts::none().with_legal_hold(),
+            rekognition_guard::erasure::ObjectLockFacts {
+                legal_hold: true,
+                ..rekognition_guard::erasure::ObjectLockFacts::none()
+            },
         );
         enrolled(&aws, "hedy");
         let policy = RetentionPolicy::new(RetentionPolicy::BIPA_MAXIMUM);

@@ -11,9 +11,13 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
     use rekognition_guard::{BackendErrorKind, Service};
 
     let mut s3 = MockS3Backend::new();
-    s3.expect_list_object_versions()
-        .times(1)
-        .returning(|_| Ok(vec![StoredVersion::new("members/ada.jpg", "v1", false)]));
+    s3.expect_list_object_versions().times(1).returning(|_| {
+        Ok(vec![StoredVersion {
+            key: "members/ada.jpg".into(),
+            version_id: "v1".into(),
+            delete_marker: false,
+        }])
+    });
     s3.expect_list_object_versions().times(1).returning(|_| {
         Err(rekognition_guard::BackendError::new(
             BackendErrorKind::ServiceUnavailable,
@@ -27,10 +31,10 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
         .returning(|_| Ok(()));
     // Erasure reads the bucket's versioning configuration once (MFA Delete).
     s3.expect_get_bucket_versioning().times(1).returning(|_| {
-        Ok(rekognition_guard::VersioningFacts::new(
-            Some("Enabled"),
-            None,
-        ))
+        Ok(rekognition_guard::VersioningFacts {
+            status: Some("Enabled").map(str::to_owned),
+            mfa_delete: None.map(str::to_owned),
+        })
     });
     let store = PhotoStore::new(s3, Policy::any_kms_key().with_versioning_required(false));
     let receipt = store

@@ -92,7 +92,7 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     aws.put(
         "library-photos",
         "members/old.jpg",
-        SimulatedObject::sse_s3(),
+        SimulatedObject::new(rekognition_guard::SseAlgorithm::Aes256),
     );
     let refused = guard
         .compare(

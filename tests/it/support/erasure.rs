@@ -144,19 +144,15 @@ impl ErasureHarness for MotoErasureHarness {
             .send()
             .await
             .expect("ListObjectVersions");
-        let versions = out.versions().iter().map(|v| {
-            StoredVersion::new(
-                v.key().unwrap_or_default(),
-                v.version_id().unwrap_or("null"),
-                false,
-            )
+        let versions = out.versions().iter().map(|v| StoredVersion {
+            key: v.key().unwrap_or_default().into(),
+            version_id: v.version_id().unwrap_or("null").into(),
+            delete_marker: false,
         });
-        let markers = out.delete_markers().iter().map(|m| {
-            StoredVersion::new(
-                m.key().unwrap_or_default(),
-                m.version_id().unwrap_or("null"),
-                true,
-            )
+        let markers = out.delete_markers().iter().map(|m| StoredVersion {
+            key: m.key().unwrap_or_default().into(),
+            version_id: m.version_id().unwrap_or("null").into(),
+            delete_marker: true,
         });
         versions.chain(markers).collect()
     }

@@ -72,7 +72,10 @@ pub fn enrolled(aws: &InMemoryBackend) -> S3ObjectRef {
         .put(
             "library-photos",
             "members/ada.jpg",
-            SimulatedObject::sse_kms(KEY).with_face("ada"),
+            SimulatedObject {
+                face: Some("ada".into()),
+                ..SimulatedObject::sse_kms(KEY)
+            },
         )
         .expect("a versioned bucket");
     S3ObjectRef::new("library-photos", "members/ada.jpg")

@@ -62,7 +62,10 @@ impl S3Wrap for SwapAfterCheck {
         self.backend.put(
             o.bucket(),
             o.key(),
-            SimulatedObject::sse_kms(KEY).with_face("grace"),
+            SimulatedObject {
+                face: Some("grace".into()),
+                ..SimulatedObject::sse_kms(KEY)
+            },
         );
         facts
     }

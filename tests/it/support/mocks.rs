@@ -20,10 +20,12 @@ pub fn live_photo() -> FaceImage {
 }
 
 pub fn kms_facts(version: &str) -> ObjectFacts {
-    ObjectFacts::new(SseAlgorithm::AwsKms)
-        .with_kms_key_id(KEY)
-        .with_version_id(version)
-        .with_content_length(48_213)
+    ObjectFacts {
+        kms_key_id: Some(KEY.into()),
+        version_id: Some(version.into()),
+        content_length: Some(48_213),
+        ..ObjectFacts::new(SseAlgorithm::AwsKms)
+    }
 }
 
 pub fn inspector() -> MockS3Backend {
@@ -58,10 +60,15 @@ pub fn guard(inspector: MockS3Backend, comparer: MockRekognitionBackend, policy:
 
 pub fn one_match(similarity: f32) -> ComparisonFacts {
     ComparisonFacts::Faces {
-        matches: vec![FaceMatch::new(
-            similarity,
-            BoundingBox::new(0.3, 0.2, 0.4, 0.5),
-        )],
+        matches: vec![FaceMatch {
+            similarity: similarity,
+            bounding_box: BoundingBox {
+                left: 0.3,
+                top: 0.2,
+                width: 0.4,
+                height: 0.5,
+            },
+        }],
         unmatched_faces: 0,
     }
 }
