@@ -126,7 +126,7 @@ async fn main() -> ExitCode {
     let findings: Vec<_> = audit
         .findings
         .iter()
-        .map(|f| json!({ "id": f.id, "severity": f.severity.as_str(), "detail": f.detail, "fix": f.fix }))
+        .map(|f| json!({ "id": f.id, "severity": f.severity.to_string(), "detail": f.detail, "fix": f.fix }))
         .collect();
     println!(
         "{}",

@@ -87,8 +87,8 @@ fn receipt_json(r: &ErasureReceipt) -> Value {
         })).collect::<Vec<_>>(),
         "complete": r.is_complete(),
         "unconfirmed": r.unconfirmed,
-        "mfa_delete": r.mfa_delete_enabled(),
-        "dry_run": r.is_dry_run(),
+        "mfa_delete": r.mfa_delete_enabled,
+        "dry_run": r.dry_run,
         "finished_at": rfc3339(r.finished_at),
         "reasons": [],
     })
@@ -149,7 +149,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         .dry_run(cli.dry_run)
         .bypass_governance_retention(cli.bypass_governance_retention);
     match store.erase(&object, options).await {
-        Ok(r) if r.is_complete() || r.is_dry_run() => (Exit::Complete, receipt_json(&r)),
+        Ok(r) if r.is_complete() || r.dry_run => (Exit::Complete, receipt_json(&r)),
         Ok(r) => (Exit::Incomplete, receipt_json(&r)),
         Err(e @ Error::Refused(_)) => failed(&cli.object, Exit::Refused, common::explain(&e)),
         Err(e) => failed(&cli.object, Exit::Error, common::explain(&e)),

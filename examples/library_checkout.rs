@@ -151,7 +151,8 @@ impl Site {
         match &self.backend {
             Backend::Simulated(aws) => Guard::new(
                 PhotoStore::new(aws.clone(), self.policy()),
-                aws.clone().with_rekognition_endpoint(http),
+                aws.clone()
+                    .with_endpoint(rekognition_guard::Service::Rekognition, http),
                 opt_out(),
             ),
             Backend::Aws {

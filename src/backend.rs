@@ -273,7 +273,7 @@ impl VersioningFacts {
     }
 
     /// Whether MFA Delete is enabled.
-    pub fn mfa_delete_enabled(&self) -> bool {
+    pub(crate) fn mfa_delete_enabled(&self) -> bool {
         self.mfa_delete.as_deref() == Some("Enabled")
     }
 }

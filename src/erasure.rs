@@ -209,7 +209,8 @@ pub struct ErasureReceipt {
     pub erased: Vec<ErasedVersion>,
     /// What remains (for a dry run: everything that would be erased).
     pub remaining: Vec<RemainingVersion>,
-    pub(crate) dry_run: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
     /// When the erasure finished (the confirming list).
     pub finished_at: SystemTime,
     /// Why the erasure could not be confirmed, when the listing after the
@@ -217,7 +218,13 @@ pub struct ErasureReceipt {
     /// (S3 said so), but whether anything remains is not known. Erase
     /// again to confirm.
     pub unconfirmed: Option<String>,
-    pub(crate) mfa_delete: Option<bool>,
+    /// Whether the bucket has MFA Delete enabled, as `GetBucketVersioning`
+    /// said when the erasure ran: then S3 deletes no version without the
+    /// owner's MFA code, and each such version remains with
+    /// [`BlockReason::MfaDelete`]. `None` when there was nothing to erase
+    /// (not read) or it could not be read (each refused deletion then says
+    /// so).
+    pub mfa_delete_enabled: Option<bool>,
 }
 
 impl ErasureReceipt {
@@ -226,21 +233,6 @@ impl ErasureReceipt {
     /// the confirming listing failed ([`unconfirmed`](Self::unconfirmed)).
     pub fn is_complete(&self) -> bool {
         self.remaining.is_empty() && self.unconfirmed.is_none()
-    }
-
-    /// Whether this was a dry run.
-    pub fn is_dry_run(&self) -> bool {
-        self.dry_run
-    }
-
-    /// Whether the bucket has MFA Delete enabled, as `GetBucketVersioning`
-    /// said when the erasure ran: then S3 deletes no version without the
-    /// owner's MFA code, and each such version remains with
-    /// [`BlockReason::MfaDelete`]. `None` when there was nothing to erase
-    /// (not read) or it could not be read (each refused deletion then says
-    /// so).
-    pub fn mfa_delete_enabled(&self) -> Option<bool> {
-        self.mfa_delete
     }
 }
 
@@ -283,7 +275,7 @@ impl fmt::Display for ErasureReceipt {
                 "; not confirmed, the listing after the deletions failed: {why}"
             )?;
         }
-        if self.mfa_delete == Some(true) {
+        if self.mfa_delete_enabled == Some(true) {
             f.write_str("; the bucket has MFA Delete enabled")?;
         }
         Ok(())
@@ -351,7 +343,8 @@ pub struct SweepSummary {
     /// [`kind`](crate::Error::kind), whether it
     /// [is retryable](crate::Error::is_retryable), and its source.
     pub failed: Vec<(S3ObjectRef, crate::Error)>,
-    pub(crate) dry_run: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
 }
 
 impl SweepSummary {
@@ -376,11 +369,6 @@ impl SweepSummary {
             return 0;
         }
         self.receipts.iter().map(|r| r.remaining.len()).sum()
-    }
-
-    /// Whether this was a dry run.
-    pub fn is_dry_run(&self) -> bool {
-        self.dry_run
     }
 }
 

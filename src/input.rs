@@ -338,7 +338,7 @@ impl S3ObjectRef {
 
     /// The version id, if the reference names an immutable version
     /// (well-formed, and not S3's `null`).
-    pub fn pinned_version(&self) -> Option<&str> {
+    pub(crate) fn pinned_version(&self) -> Option<&str> {
         // Well-formed by construction (`with_version_id`): only `null`
         // remains to rule out.
         self.version_id().filter(|v| *v != NULL_VERSION_ID)

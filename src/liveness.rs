@@ -20,8 +20,8 @@
 //! # Binding a session to its member
 //!
 //! Rekognition stores the reference image under the `S3KeyPrefix` the
-//! session was created with. The guard puts [`member_tag`] (a digest of the
-//! member's bucket and key) in that prefix, so the reference image's own
+//! session was created with. The guard puts a digest of the member's
+//! bucket and key in that prefix ([`LivenessPolicy::member_prefix`]), so the reference image's own
 //! key proves which member the session was started for: verifying it for
 //! another member is refused, also in another process, without storage.
 //!
@@ -175,11 +175,11 @@ pub struct FailureLimit {
 impl FailureLimit {
     /// The longest lockout (ten years): a longer one is clamped, so the
     /// limiter can always compute when it ends.
-    pub const MAX_LOCKOUT: Duration = Duration::from_secs(10 * 366 * 24 * 60 * 60);
+    pub(crate) const MAX_LOCKOUT: Duration = Duration::from_secs(10 * 366 * 24 * 60 * 60);
 
     /// `max_failures` (at least 1) within `window` (at least one second)
     /// lock the kiosk for `lockout` (at least one second, at most
-    /// [`MAX_LOCKOUT`](Self::MAX_LOCKOUT)). There is no way to switch the
+    /// 10 × 366 days). There is no way to switch the
     /// limit off.
     pub fn new(max_failures: u32, window: Duration, lockout: Duration) -> Self {
         let second = Duration::from_secs(1);
@@ -240,7 +240,7 @@ impl LivenessPolicy {
     /// five minutes. A bucket whose default encryption or versioning is
     /// changed in that time still receives reference images, which the
     /// verification checks one by one with HeadObject anyway.
-    pub const DEFAULT_POSTURE_TTL: Duration = Duration::from_secs(300);
+    pub(crate) const DEFAULT_POSTURE_TTL: Duration = Duration::from_secs(300);
 
     /// Reference images go to `output_bucket`
     /// (`Settings.OutputConfig.S3Bucket`), and are accepted from it only:
@@ -248,7 +248,7 @@ impl LivenessPolicy {
     /// encryption SSE-KMS under an allowed key and versioning on (checked
     /// before the first session). The other settings start at their
     /// defaults: no prefix, [`LivenessThreshold::DEFAULT`], no audit
-    /// images, [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL),
+    /// images, a posture TTL of 5 minutes,
     /// [`FailureLimit::default`], and only
     /// [`ChallengeType::FaceMovementAndLight`].
     ///
@@ -269,8 +269,8 @@ impl LivenessPolicy {
     }
 
     /// A key prefix for the output (default none), a folder: a `/` is
-    /// added when missing. The guard appends [`member_tag`] and
-    /// [`kiosk_tag`]; Rekognition generates the keys below. A process that
+    /// added when missing. The guard appends a member's and a kiosk's
+    /// digest ([`output_prefix_for`](Self::output_prefix_for)); Rekognition generates the keys below. A process that
     /// verifies sessions needs the same prefix as the one that starts them.
     ///
     /// # Errors
@@ -322,8 +322,8 @@ impl LivenessPolicy {
         Ok(self)
     }
 
-    /// How long a passing output-bucket audit is reused (default
-    /// [`DEFAULT_POSTURE_TTL`](Self::DEFAULT_POSTURE_TTL)).
+    /// How long a passing output-bucket audit is reused (default 5
+    /// minutes).
     #[must_use]
     pub fn with_posture_ttl(mut self, ttl: Duration) -> Self {
         self.posture_ttl = ttl;
@@ -383,14 +383,19 @@ impl LivenessPolicy {
         self.failure_limit
     }
 
-    /// Where every session of `member` puts its output: the configured
-    /// prefix, [`member_tag`], `/` (what erasure removes).
+    /// Where every session of `member` puts its output (what erasure
+    /// removes): the configured prefix, `member-` and the first 32
+    /// hexadecimal digits of the SHA-256 of the member's bucket, a NUL byte
+    /// and key, then `/`. The version is left out (re-enrolling keeps the
+    /// prefix), and a digest keeps members' names out of the output
+    /// bucket's keys.
     pub fn member_prefix(&self, member: &S3ObjectRef) -> String {
         format!("{}{}/", self.output_prefix, member_tag(member))
     }
 
     /// The `S3KeyPrefix` of a session for `member` at `kiosk`:
-    /// [`member_prefix`](Self::member_prefix), [`kiosk_tag`], `/`. A
+    /// [`member_prefix`](Self::member_prefix), `kiosk-` and the first 16
+    /// hexadecimal digits of the SHA-256 of the kiosk id, `/`. A
     /// reference image outside it was not made by a session the guard
     /// started for that member at that kiosk.
     pub fn output_prefix_for(&self, member: &S3ObjectRef, kiosk: &KioskId) -> String {
@@ -407,20 +412,7 @@ impl LivenessPolicy {
 /// first 32 hexadecimal digits of the SHA-256 of the member's bucket, a
 /// NUL byte and key (the version is left out: re-enrolling keeps the tag).
 /// A digest, so the output bucket's keys do not spell members' names.
-///
-/// ```
-/// use rekognition_guard::liveness::member_tag;
-/// use rekognition_guard::S3ObjectRef;
-///
-/// let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v1")?;
-/// let again = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v2")?;
-/// let grace = S3ObjectRef::parse("s3://library-photos/members/grace.jpg")?;
-/// assert_eq!(member_tag(&ada), member_tag(&again));
-/// assert_ne!(member_tag(&ada), member_tag(&grace));
-/// assert!(member_tag(&ada).starts_with("member-"));
-/// # Ok::<(), rekognition_guard::InputError>(())
-/// ```
-pub fn member_tag(member: &S3ObjectRef) -> String {
+pub(crate) fn member_tag(member: &S3ObjectRef) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(member.bucket().as_bytes());
@@ -434,7 +426,7 @@ pub fn member_tag(member: &S3ObjectRef) -> String {
 /// hexadecimal digits of the SHA-256 of the kiosk id. With it, a session
 /// started at one kiosk cannot be verified as another's, so a failure limit
 /// cannot be dodged by naming another kiosk.
-pub fn kiosk_tag(kiosk: &KioskId) -> String {
+pub(crate) fn kiosk_tag(kiosk: &KioskId) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(kiosk.as_str().as_bytes());
     format!("kiosk-{}", &hex::encode(digest)[..16])
@@ -1108,5 +1100,21 @@ mod tests {
                 format!("kiosks/{}/", member_tag(&member))
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tags {
+    use super::*;
+
+    #[test]
+    fn a_member_tag_is_a_digest_of_bucket_and_key_not_version() {
+        let ada = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v1").unwrap();
+        let again = S3ObjectRef::parse("s3://library-photos/members/ada.jpg?versionId=v2").unwrap();
+        let grace = S3ObjectRef::parse("s3://library-photos/members/grace.jpg").unwrap();
+        assert_eq!(member_tag(&ada), member_tag(&again));
+        assert_ne!(member_tag(&ada), member_tag(&grace));
+        assert!(member_tag(&ada).starts_with("member-"));
+        assert!(!member_tag(&ada).contains("ada"));
     }
 }

@@ -392,7 +392,7 @@ fn digest(bytes: &[u8]) -> u64 {
 impl InMemoryBackend {
     /// What the crate's HTTPS-only interceptor does on the wire: a request
     /// to a service whose endpoint is not `https://` is refused before
-    /// anything happens (see [`with_s3_endpoint`](Self::with_s3_endpoint)).
+    /// anything happens (see [`with_endpoint`](Self::with_endpoint)).
     fn wire(&self, service: Service, operation: &'static str) -> Result<(), BackendError> {
         let endpoint = match service {
             Service::Rekognition => &self.rekognition_endpoint,
@@ -422,22 +422,17 @@ impl InMemoryBackend {
         self
     }
 
-    /// The same simulation (shared state), reaching S3 at `endpoint`: when
-    /// it is not `https://`, every S3 request is refused before it is
-    /// "sent", as the AWS backend's
-    /// [`HttpsOnly`](crate::transit::HttpsOnly) interceptor refuses it.
+    /// The same simulation (shared state), reaching `service` (S3 or
+    /// Rekognition) at `endpoint`: when it is not `https://`, every request
+    /// to that service is refused before it is "sent", as the AWS
+    /// backend's [`HttpsOnly`](crate::transit::HttpsOnly) interceptor
+    /// refuses it.
     #[must_use]
-    pub fn with_s3_endpoint(mut self, endpoint: &str) -> Self {
-        endpoint.clone_into(&mut self.s3_endpoint);
-        self
-    }
-
-    /// The same simulation (shared state), reaching Rekognition at
-    /// `endpoint`, refused as for
-    /// [`with_s3_endpoint`](Self::with_s3_endpoint) when not `https://`.
-    #[must_use]
-    pub fn with_rekognition_endpoint(mut self, endpoint: &str) -> Self {
-        endpoint.clone_into(&mut self.rekognition_endpoint);
+    pub fn with_endpoint(mut self, service: Service, endpoint: &str) -> Self {
+        match service {
+            Service::Rekognition => endpoint.clone_into(&mut self.rekognition_endpoint),
+            _ => endpoint.clone_into(&mut self.s3_endpoint),
+        }
         self
     }
 
@@ -510,48 +505,37 @@ impl InMemoryBackend {
         version_id
     }
 
-    /// Enables versioning (again): later writes get new version ids; a
-    /// null version written before stays.
+    /// Sets a bucket's versioning as `PutBucketVersioning` would, in the
+    /// terms `GetBucketVersioning` reports back: `status` `Enabled` (later
+    /// writes get new version ids; a null version written before stays) or
+    /// `Suspended` (later writes replace the null version; earlier versions
+    /// stay), and `mfa_delete` `Enabled` (every deletion of a version is
+    /// then denied with 403, as S3 denies one without `x-amz-mfa`) or
+    /// `Disabled`. A `None` leaves that setting as it is.
     ///
     /// # Panics
-    /// When the bucket was not created.
-    pub fn enable_versioning(&self, bucket: &str) {
+    /// When the bucket was not created, or for a value S3 does not take.
+    pub fn set_versioning(&self, bucket: &str, versioning: VersioningFacts) {
         let mut state = self.state();
         let b = state
             .buckets
             .get_mut(bucket)
             .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
-        b.versioned = true;
-        b.suspended = false;
-    }
-
-    /// Suspends versioning on a versioned bucket: later writes replace the
-    /// null version; earlier versions stay.
-    ///
-    /// # Panics
-    /// When the bucket was not created.
-    pub fn suspend_versioning(&self, bucket: &str) {
-        let mut state = self.state();
-        let b = state
-            .buckets
-            .get_mut(bucket)
-            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
-        b.suspended = true;
-    }
-
-    /// Enables or disables MFA Delete on a bucket: while enabled, every
-    /// deletion of a version is denied (403), as S3 denies one without
-    /// `x-amz-mfa`.
-    ///
-    /// # Panics
-    /// When the bucket was not created.
-    pub fn set_mfa_delete(&self, bucket: &str, enabled: bool) {
-        let mut state = self.state();
-        let b = state
-            .buckets
-            .get_mut(bucket)
-            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
-        b.mfa_delete = enabled;
+        match versioning.status.as_deref() {
+            None => {}
+            Some("Enabled") => {
+                b.versioned = true;
+                b.suspended = false;
+            }
+            Some("Suspended") => b.suspended = true,
+            Some(other) => panic!("versioning status {other:?}: S3 takes Enabled or Suspended"),
+        }
+        match versioning.mfa_delete.as_deref() {
+            None => {}
+            Some("Enabled") => b.mfa_delete = true,
+            Some("Disabled") => b.mfa_delete = false,
+            Some(other) => panic!("MFA Delete {other:?}: S3 takes Enabled or Disabled"),
+        }
     }
 
     /// Sets what S3 Object Lock holds on one version (`null` for the null

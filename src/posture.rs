@@ -15,7 +15,7 @@ pub enum Severity {
 
 impl Severity {
     /// `info`, `medium` or `high`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Medium => "medium",

@@ -55,7 +55,7 @@ pub enum Operation {
 
 impl Operation {
     /// `CompareFaces`, `DetectFaces`, `enrollment`, `object check`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::CompareFaces => "CompareFaces",
             Self::DetectFaces => "DetectFaces",

@@ -821,14 +821,14 @@ impl LivenessHarness for InMemoryLivenessHarness {
         let analyzer = if plain(Service::Rekognition) {
             self.aws
                 .clone()
-                .with_rekognition_endpoint("http://rekognition.in-memory.invalid")
+                .with_endpoint(Service::Rekognition, "http://rekognition.in-memory.invalid")
         } else {
             self.aws.clone()
         };
         let s3 = if plain(Service::S3) {
             self.aws
                 .clone()
-                .with_s3_endpoint("http://s3.in-memory.invalid")
+                .with_endpoint(Service::S3, "http://s3.in-memory.invalid")
         } else {
             self.aws.clone()
         };

@@ -411,7 +411,7 @@ impl Harness for InMemoryHarness {
     fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
         let plain = "http://rekognition.in-memory.invalid".to_owned();
         let analyzer = Recording {
-            aws: self.aws.clone().with_rekognition_endpoint(&plain),
+            aws: self.aws.clone().with_endpoint(Service::Rekognition, &plain),
             compared: self.compared.clone(),
         };
         let guard = Guard::new(

@@ -57,7 +57,7 @@ impl PhotoStore {
                     .collect();
                 tracing::info!(
                     target: AUDIT_TARGET,
-                    decision = if r.is_dry_run() {
+                    decision = if r.dry_run {
                         "dry_run"
                     } else if r.is_complete() {
                         "erased"
@@ -282,7 +282,7 @@ async fn erase_key(
         dry_run: options.is_dry_run(),
         finished_at: SystemTime::now(),
         unconfirmed,
-        mfa_delete,
+        mfa_delete_enabled: mfa_delete,
     };
     if options.is_dry_run() {
         let remaining = found

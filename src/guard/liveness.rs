@@ -81,9 +81,8 @@ impl FaceLiveness {
     /// the policy's first allowed KMS key (none for
     /// [`Policy::any_kms_key`](crate::Policy::any_kms_key): the output
     /// bucket's default key), the output bucket, a key prefix
-    /// carrying [`member_tag`](crate::liveness::member_tag) and
-    /// [`kiosk_tag`](crate::liveness::kiosk_tag) (binding the session to
-    /// the member and the kiosk), the audit image limit, the allowed
+    /// ([`LivenessPolicy::output_prefix_for`](crate::liveness::LivenessPolicy::output_prefix_for):
+    /// digests binding the session to the member and the kiosk), the audit image limit, the allowed
     /// challenge types as `ChallengePreferences`
     /// (`FaceMovementAndLightChallenge`, and
     /// `FaceMovementChallenge` after

@@ -87,7 +87,7 @@ pub enum EncryptionStatus {
 impl EncryptionStatus {
     /// Parses the column's value; anything else is
     /// [`Unknown`](Self::Unknown).
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         match value {
             "SSE-S3" => Self::SseS3,
             "SSE-KMS" => Self::SseKms,
@@ -159,7 +159,7 @@ pub enum BucketKeyStatus {
 
 impl BucketKeyStatus {
     /// Parses the column's value.
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         match value {
             "ENABLED" => Self::Enabled,
             "DISABLED" => Self::Disabled,

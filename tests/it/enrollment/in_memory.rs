@@ -147,7 +147,9 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
 async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
     let aws = library();
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-    let insecure = aws.clone().with_s3_endpoint("http://s3.local");
+    let insecure = aws
+        .clone()
+        .with_endpoint(rekognition_guard::Service::S3, "http://s3.local");
     let guard = Guard::new(
         PhotoStore::new(insecure, kms_policy()),
         aws.clone(),

@@ -36,7 +36,7 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         .await
         .unwrap();
     assert!(!receipt.is_complete());
-    assert_eq!(receipt.mfa_delete_enabled(), Some(true));
+    assert_eq!(receipt.mfa_delete_enabled, Some(true));
     assert_eq!(receipt.remaining.len(), 1, "{receipt}");
     assert_eq!(receipt.remaining[0].reason.label(), "mfa_delete");
     assert!(
@@ -80,7 +80,7 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
         )
         .await
         .unwrap();
-    assert_eq!(receipt.mfa_delete_enabled(), Some(false));
+    assert_eq!(receipt.mfa_delete_enabled, Some(false));
     assert_eq!(receipt.remaining[0].reason.label(), "refused");
     assert!(
         !receipt.to_string().contains("MFA"),

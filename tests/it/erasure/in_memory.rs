@@ -87,7 +87,7 @@ mod retention {
                 now,
             )
             .await;
-        assert!(dry.is_dry_run());
+        assert!(dry.dry_run);
         assert_eq!((dry.examined, dry.due()), (2, 1));
         assert_eq!(dry.receipts[0].key, "members/ada.jpg");
         assert_eq!(
@@ -210,7 +210,13 @@ mod retention {
     async fn mfa_delete_is_named_as_what_blocks_an_erasure() {
         let (aws, guard) = world();
         let ada = enrolled(&aws, "ada");
-        aws.set_mfa_delete("library-photos", true);
+        aws.set_versioning(
+            "library-photos",
+            rekognition_guard::VersioningFacts {
+                status: None,
+                mfa_delete: Some("Enabled".into()),
+            },
+        );
         let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
         let receipt = guard
             .store()
@@ -218,7 +224,7 @@ mod retention {
             .await
             .unwrap();
         assert!(!receipt.is_complete());
-        assert_eq!(receipt.mfa_delete_enabled(), Some(true));
+        assert_eq!(receipt.mfa_delete_enabled, Some(true));
         assert_eq!(receipt.remaining.len(), 1);
         assert_eq!(receipt.remaining[0].reason.label(), "mfa_delete");
         assert!(
@@ -227,14 +233,20 @@ mod retention {
         );
 
         // Without it, a refusal does not talk about MFA at all.
-        aws.set_mfa_delete("library-photos", false);
+        aws.set_versioning(
+            "library-photos",
+            rekognition_guard::VersioningFacts {
+                status: None,
+                mfa_delete: Some("Disabled".into()),
+            },
+        );
         let receipt = guard
             .store()
             .erase(&key, EraseOptions::new())
             .await
             .unwrap();
         assert!(receipt.is_complete(), "{receipt}");
-        assert_eq!(receipt.mfa_delete_enabled(), Some(false));
+        assert_eq!(receipt.mfa_delete_enabled, Some(false));
     }
 
     #[tokio::test]

@@ -13,9 +13,7 @@ use rekognition_guard::{
 use crate::support::canned::*;
 use crate::support::KEY;
 use aws_smithy_mocks::Rule;
-use rekognition_guard::liveness::{
-    kiosk_tag, member_tag, KioskId, LivenessPolicy, LivenessSessionId,
-};
+use rekognition_guard::liveness::{KioskId, LivenessPolicy, LivenessSessionId};
 
 const SESSION: &str = "2f1c8e5a-9b0d-4e7f-a1c3-5d6e7f809a1b";
 const OUTPUT: &str = "liveness-output";
@@ -41,12 +39,15 @@ fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> rekognition_guard::Fac
         aws,
         OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
     )
-    .liveness(
-        LivenessPolicy::new(OUTPUT)
-            .unwrap()
-            .with_output_prefix("kiosks/")
-            .unwrap(),
-    )
+    .liveness(policy())
+}
+
+/// The liveness policy of these tests: output under `kiosks/`.
+fn policy() -> LivenessPolicy {
+    LivenessPolicy::new(OUTPUT)
+        .unwrap()
+        .with_output_prefix("kiosks/")
+        .unwrap()
 }
 
 fn xml(body: &str) -> HttpResponse {
@@ -83,7 +84,8 @@ fn compliant_output_bucket() -> Vec<Rule> {
 #[tokio::test]
 async fn a_session_is_created_with_the_key_bucket_prefix_and_token_aws_expects() {
     let audit = compliant_output_bucket();
-    let prefix = format!("kiosks/{}/{}/", member_tag(&member()), kiosk_tag(&kiosk()));
+    let prefix = policy().output_prefix_for(&member(), &kiosk());
+    assert!(prefix.starts_with("kiosks/member-"), "{prefix}");
     let create = mock!(aws_sdk_rekognition::Client::create_face_liveness_session)
         .match_requests(move |input| {
             let settings = input.settings().expect("settings");
@@ -126,9 +128,8 @@ async fn results_from_the_wire_are_judged_and_their_image_bytes_dropped() {
     // As GetFaceLivenessSessionResults answers: the reference image in
     // S3 (and as bytes, which the backend must drop), audit images.
     let key = format!(
-        "kiosks/{}/{}/{SESSION}/reference.jpg",
-        member_tag(&member()),
-        kiosk_tag(&kiosk())
+        "{}{SESSION}/reference.jpg",
+        policy().output_prefix_for(&member(), &kiosk())
     );
     let results = format!(
         r#"{{"SessionId":"{SESSION}","Status":"SUCCEEDED","Confidence":98.73,"ReferenceImage":{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","S3Object":{{"Bucket":"{OUTPUT}","Name":"{key}","Version":"{VERSION}"}},"BoundingBox":{{"Width":0.33,"Height":0.45,"Left":0.31,"Top":0.2}}}},"AuditImages":[{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","BoundingBox":{{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2}}}}],"Challenge":{{"Type":"FaceMovementAndLightChallenge","Version":"2.0.0"}}}}"#
