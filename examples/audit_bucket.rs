@@ -103,7 +103,12 @@ async fn main() -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(3, &cli.bucket, &common::explain(&e)),
     };
-    let audit = match backend.audit_bucket(&cli.bucket, &policy).await {
+    // An insecure endpoint is a refusal here, a backend error anywhere
+    // else: either way exit 3 (the documented contract).
+    let audit = match rekognition_guard::PhotoStore::new(backend, policy)
+        .audit_bucket(&cli.bucket)
+        .await
+    {
         Ok(a) => a,
         Err(e) => return fail(3, &cli.bucket, &common::explain(&e)),
     };

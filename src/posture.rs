@@ -82,13 +82,13 @@ impl fmt::Display for Finding {
 
 /// Bucket posture: what a bucket's configuration does to the objects put
 /// in it. The result of a bucket audit, shared by every auditor
-/// ([`S3Backend`](crate::S3Backend), the AWS backend's
-/// [`audit_bucket`](crate::aws::AwsBackend::audit_bucket)) and by the guard,
+/// ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket), which the
+/// AWS backend and the simulation implement) and by the guard,
 /// which refuses a Face Liveness output bucket with
 /// [at-rest findings](BucketAudit::at_rest_findings).
 ///
-/// The result of a bucket audit ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket),
-/// [`AwsBackend::audit_bucket`](crate::aws::AwsBackend::audit_bucket)).
+/// The result of a bucket audit
+/// ([`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BucketAudit {

@@ -123,7 +123,7 @@ impl AwsBackend {
     ///
     /// # Errors
     /// [`Error::Backend`] when the bucket does not exist or S3 fails.
-    pub async fn audit_bucket(&self, bucket: &str, policy: &Policy) -> Result<BucketAudit, Error> {
+    async fn audit(&self, bucket: &str, policy: &Policy) -> Result<BucketAudit, Error> {
         let s3 = self.s3_client();
         let region = s3.config().region().map(|r| r.as_ref());
         let owner = policy
@@ -587,13 +587,14 @@ fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding>
     findings
 }
 
-/// [`AwsBackend::audit_bucket`] as the backend's error.
+/// [`AwsBackend::audit`] as the backend's error: what
+/// [`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket) answers.
 pub(super) async fn audit_bucket_for_guard(
     aws: &AwsBackend,
     bucket: &str,
     policy: &Policy,
 ) -> Result<BucketAudit, BackendError> {
-    match aws.audit_bucket(bucket, policy).await {
+    match aws.audit(bucket, policy).await {
         Ok(audit) => Ok(audit),
         Err(Error::Backend(e)) => Err(e),
         Err(other) => Err(BackendError::new(

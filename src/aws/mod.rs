@@ -54,7 +54,8 @@
 //! [`Guard::enroll`](crate::Guard::enroll) stores reference photos with PutObject (SSE-KMS under
 //! the policy's first allowed key) and checks them back.
 //! `OrganizationsOptOutVerifier` (feature `organizations`) verifies the AI
-//! services opt-out. [`AwsBackend::audit_bucket`] reports whether a
+//! services opt-out. Its bucket audit
+//! ([`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket)) reports whether a
 //! bucket's configuration keeps future photos compliant.
 //!
 //! ## Private endpoints
@@ -252,7 +253,10 @@ impl S3Backend for AwsBackend {
         inventory::copy_object(&self.s3, request).await
     }
 
-    /// [`AwsBackend::audit_bucket`].
+    /// Default encryption, versioning, the bucket policy, Block Public
+    /// Access and S3 Inventory, read concurrently; a configuration that
+    /// cannot be read for lack of permission is a `high` finding
+    /// (`unverifiable-…`), never a pass.
     async fn audit_bucket(
         &self,
         bucket: &str,

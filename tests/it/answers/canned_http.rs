@@ -104,13 +104,13 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
             ),
             mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
         );
-        match aws
-            .audit_bucket(
-                "library-photos",
-                &Policy::any_kms_key().with_versioning_required(false),
-            )
-            .await
-            .unwrap_err()
+        match rekognition_guard::PhotoStore::new(
+            aws,
+            Policy::any_kms_key().with_versioning_required(false),
+        )
+        .audit_bucket("library-photos")
+        .await
+        .unwrap_err()
         {
             Error::Backend(b) => failures.push((Service::S3, broken, b)),
             other => panic!("{broken}: {other:?}"),

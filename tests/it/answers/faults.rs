@@ -581,10 +581,13 @@ mod sdk_defaults {
                 }))
                 .await;
                 let rekognition = FaultServer::start(good_rekognition()).await;
-                let audit = backend(&s3, &rekognition, &Setup::default())
-                    .audit_bucket(PHOTOS, &kms_policy())
-                    .await
-                    .unwrap();
+                let audit = rekognition_guard::PhotoStore::new(
+                    backend(&s3, &rekognition, &Setup::default()),
+                    kms_policy(),
+                )
+                .audit_bucket(PHOTOS)
+                .await
+                .unwrap();
                 let ids: Vec<String> = audit.findings.iter().map(|f| f.id.to_string()).collect();
                 ids.into_iter()
                     .find(|id| id.contains("inventory"))

@@ -96,11 +96,9 @@ async fn run_audit(rules: &[&Rule]) -> Result<rekognition_guard::BucketAudit, Er
             .retry_config(RetryConfig::disabled())),
         mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
     );
-    aws.audit_bucket(
-        "library-photos",
-        &Policy::any_kms_key().with_versioning_required(false),
-    )
-    .await
+    rekognition_guard::PhotoStore::new(aws, Policy::any_kms_key().with_versioning_required(false))
+        .audit_bucket("library-photos")
+        .await
 }
 
 #[tokio::test]

@@ -20,7 +20,10 @@ async fn a_well_configured_bucket_passes_the_audit() {
     configure_well(&f).await;
     let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
         .with_versioning_required(false);
-    let audit = f.backend().audit_bucket(&f.bucket, &policy).await.unwrap();
+    let audit = rekognition_guard::PhotoStore::new(f.backend(), policy.clone())
+        .audit_bucket(&f.bucket)
+        .await
+        .unwrap();
     assert!(audit.is_compliant(), "{:#?}", audit.findings);
     assert_eq!(
         audit.findings,
@@ -31,7 +34,10 @@ async fn a_well_configured_bucket_passes_the_audit() {
     // The same bucket, audited against another key allowlist.
     let other = Policy::allow_kms_key(KmsKeyArn::parse(&f.other_kms_key).unwrap())
         .with_versioning_required(false);
-    let audit = f.backend().audit_bucket(&f.bucket, &other).await.unwrap();
+    let audit = rekognition_guard::PhotoStore::new(f.backend(), other.clone())
+        .audit_bucket(&f.bucket)
+        .await
+        .unwrap();
     let ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     assert_eq!(ids, ["default-encryption-key-not-allowed"]);
     assert!(!audit.is_compliant());
@@ -41,14 +47,13 @@ async fn a_well_configured_bucket_passes_the_audit() {
 async fn a_badly_configured_bucket_has_one_finding_per_gap() {
     let Some(emu) = emulator() else { return };
     let f = fixture(emu, false).await;
-    let audit = f
-        .backend()
-        .audit_bucket(
-            &f.bucket,
-            &Policy::any_kms_key().with_versioning_required(false),
-        )
-        .await
-        .unwrap();
+    let audit = rekognition_guard::PhotoStore::new(
+        f.backend(),
+        Policy::any_kms_key().with_versioning_required(false),
+    )
+    .audit_bucket(&f.bucket)
+    .await
+    .unwrap();
     let mut ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     ids.sort_unstable();
     assert_eq!(
@@ -72,14 +77,13 @@ async fn a_badly_configured_bucket_has_one_finding_per_gap() {
         );
     }
 
-    let err = f
-        .backend()
-        .audit_bucket(
-            "rg-no-such-bucket-x",
-            &Policy::any_kms_key().with_versioning_required(false),
-        )
-        .await
-        .unwrap_err();
+    let err = rekognition_guard::PhotoStore::new(
+        f.backend(),
+        Policy::any_kms_key().with_versioning_required(false),
+    )
+    .audit_bucket("rg-no-such-bucket-x")
+    .await
+    .unwrap_err();
     assert!(
         matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::NotFound),
         "{err:?}"
@@ -108,7 +112,10 @@ async fn a_narrowed_bucket_policy_is_not_credited() {
         .expect("PutBucketPolicy");
     let policy = Policy::allow_kms_key(KmsKeyArn::parse(&f.kms_key).unwrap())
         .with_versioning_required(false);
-    let audit = f.backend().audit_bucket(b, &policy).await.unwrap();
+    let audit = rekognition_guard::PhotoStore::new(f.backend(), policy.clone())
+        .audit_bucket(b)
+        .await
+        .unwrap();
     let ids: Vec<_> = audit.findings.iter().map(|x| x.id).collect();
     assert_eq!(
         ids,

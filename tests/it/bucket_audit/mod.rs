@@ -1,4 +1,4 @@
-//! `AwsBackend::audit_bucket`: the bucket configuration that keeps future
+//! `PhotoStore::audit_bucket` over the AWS backend: the bucket configuration that keeps future
 //! photos compliant.
 
 mod canned_http;
