@@ -384,8 +384,8 @@ async fn verify(args: VerifyArgs) -> (Outcome, Value) {
         )
     };
     let defaults = (
-        SimilarityThreshold::DEFAULT.get(),
-        LivenessThreshold::DEFAULT.get(),
+        SimilarityThreshold::default().get(),
+        LivenessThreshold::default().get(),
     );
     let options = match verify_options(&args) {
         Ok(o) => o,

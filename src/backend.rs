@@ -595,7 +595,7 @@ pub struct LivenessFacts {
 
 impl LivenessFacts {
     /// Facts with `status` and nothing else.
-    pub fn new(status: LivenessStatus) -> Self {
+    pub(crate) fn new(status: LivenessStatus) -> Self {
         Self {
             status,
             confidence: None,
@@ -906,7 +906,7 @@ pub struct ObjectLockFacts {
 
 impl ObjectLockFacts {
     /// No retention, no legal hold.
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         Self::default()
     }
 
@@ -1032,7 +1032,7 @@ impl PutObjectReceipt {
 }
 
 /// A boxed error, as kept in source chains.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong in a backend, coarsely, so callers can react without
 /// parsing messages.
@@ -1153,7 +1153,10 @@ impl BackendError {
 
     /// Keeps `source` as the cause.
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         self.source = Some(source.into());
         self
     }

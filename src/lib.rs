@@ -251,17 +251,16 @@ pub mod transit;
 
 pub use at_rest::{AtRestViolation, ObjectFacts, SseAlgorithm, VerifiedS3Object};
 pub use backend::{
-    BackendError, BackendErrorKind, BoxError, CompareFacesRequest, ComparisonFacts,
+    BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts,
     CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
     GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
     HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
     ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 pub use cache::CacheConfig;
+pub use decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
 pub use error::{ConfigError, Error, ErrorKind};
-pub use guard::{
-    CheckOrigin, CheckedImage, Decision, FaceLiveness, Guard, ImageRole, PhotoStore, Verdict,
-};
+pub use guard::{liveness::FaceLiveness, store::PhotoStore, Guard};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,

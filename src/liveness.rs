@@ -78,7 +78,7 @@ pub struct LivenessThreshold(f32);
 
 impl LivenessThreshold {
     /// The default threshold, 80.
-    pub const DEFAULT: Self = Self(80.0);
+    pub(crate) const DEFAULT: Self = Self(80.0);
 
     /// A threshold from 0 to 100 inclusive.
     ///
@@ -100,6 +100,7 @@ impl LivenessThreshold {
 }
 
 impl Default for LivenessThreshold {
+    /// 80 (see the type's docs for why).
     fn default() -> Self {
         Self::DEFAULT
     }
@@ -247,7 +248,7 @@ impl LivenessPolicy {
     /// in the caller's account and Rekognition's region, with default
     /// encryption SSE-KMS under an allowed key and versioning on (checked
     /// before the first session). The other settings start at their
-    /// defaults: no prefix, [`LivenessThreshold::DEFAULT`], no audit
+    /// defaults: no prefix, a liveness threshold of 80, no audit
     /// images, a posture TTL of 5 minutes,
     /// [`FailureLimit::default`], and only
     /// [`ChallengeType::FaceMovementAndLight`].
@@ -301,7 +302,7 @@ impl LivenessPolicy {
         Ok(self)
     }
 
-    /// The liveness threshold (default [`LivenessThreshold::DEFAULT`]).
+    /// The liveness threshold (default 80, [`LivenessThreshold::default`]).
     #[must_use]
     pub fn with_threshold(mut self, threshold: LivenessThreshold) -> Self {
         self.threshold = threshold;

@@ -253,7 +253,7 @@ impl OptOutEvidence {
     }
 
     /// `verified`, `attested` or `waived`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match &self.0 {
             Evidence::Verified(_) => "verified",
             Evidence::Attested(_) => "attested",

@@ -27,7 +27,7 @@ pub struct SimilarityThreshold(f32);
 
 impl SimilarityThreshold {
     /// The default threshold, 99.
-    pub const DEFAULT: Self = Self(99.0);
+    pub(crate) const DEFAULT: Self = Self(99.0);
 
     /// A threshold from 0 to 100 inclusive.
     ///
@@ -49,6 +49,7 @@ impl SimilarityThreshold {
 }
 
 impl Default for SimilarityThreshold {
+    /// 99 (see the type's docs for why).
     fn default() -> Self {
         Self::DEFAULT
     }

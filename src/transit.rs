@@ -17,8 +17,8 @@
 //!   or profile) by the rule above, so a URL with a password is refused
 //!   before the SDK resolves (and logs) it; before every attempt is sent it
 //!   checks the final URI: `https://`, a host, no user information;
-//! * [`redact`]: how endpoints are shown: `scheme://host[:port]`, never
-//!   user information, path or query.
+//! * how endpoints are shown: `scheme://host[:port]`, never user
+//!   information, path or query.
 //!
 //! The guard does not ask backends for endpoints: HTTPS is enforced where
 //! an endpoint is fixed (an [`AwsBackend`](crate::aws::AwsBackend) refuses
@@ -75,7 +75,8 @@ impl fmt::Display for EndpointProblem {
 }
 
 /// An endpoint refused for transport security: which service, the
-/// endpoint as [`redact`]ed, and what is wrong with it. Nothing was sent
+/// endpoint as `scheme://host[:port]` (never user information, path or
+/// query), and what is wrong with it. Nothing was sent
 /// to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -275,13 +276,7 @@ pub fn check_endpoint_url(service: Service, url: &str) -> Result<(), InsecureEnd
 
 /// `endpoint` as `scheme://host[:port]`, without user information, path
 /// or query; `<unparseable endpoint>` when it is not a URL.
-///
-/// ```
-/// use rekognition_guard::transit::redact;
-///
-/// assert_eq!(redact("http://AKIA:secret@example.com:8080/path?x=1"), "http://example.com:8080");
-/// ```
-pub fn redact(endpoint: &str) -> String {
+pub(crate) fn redact(endpoint: &str) -> String {
     match endpoint.parse::<http::Uri>() {
         Ok(uri) => {
             let scheme = uri.scheme_str().unwrap_or("<no scheme>");
@@ -406,6 +401,14 @@ mod tests {
             problem(uri, Rule::Wire),
             None | Some(EndpointProblem::UserInfo)
         )
+    }
+
+    #[test]
+    fn redaction_keeps_scheme_host_and_port_only() {
+        assert_eq!(
+            redact("http://AKIA:secret@example.com:8080/path?x=1"),
+            "http://example.com:8080"
+        );
     }
 
     #[test]

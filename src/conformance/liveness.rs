@@ -19,7 +19,6 @@ use async_trait::async_trait;
 use super::{simulated, Stored, KEY, OTHER_KEY};
 use crate::at_rest::AtRestViolation;
 use crate::error::Error;
-use crate::guard::{CheckedImage, FaceLiveness, Guard, PhotoStore, Verdict};
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
 use crate::liveness::{
     kiosk_tag, member_tag, Challenge, ChallengeType, FailureLimit, KioskId, LivenessPolicy,
@@ -29,6 +28,7 @@ use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT
 use crate::opt_out::OptOutEvidence;
 use crate::policy::Policy;
 use crate::refusal::Violation;
+use crate::{CheckedImage, FaceLiveness, Guard, PhotoStore, Verdict};
 
 /// How a harness's liveness output bucket is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

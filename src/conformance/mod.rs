@@ -33,13 +33,13 @@ use crate::backend::{
     DetectFacesRequest, GetFaceLivenessSessionResultsRequest, LivenessFacts, LivenessSessionId,
     RekognitionBackend, VerifiedImage,
 };
-use crate::guard::{CheckedImage, Guard, PhotoStore};
 use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef, Service};
 use crate::memory::{InMemoryBackend, SimulatedObject};
 use crate::opt_out::OptOutEvidence;
 use crate::policy::Policy;
 use crate::quality::FaceDetail;
 use crate::refusal::Violation;
+use crate::{CheckedImage, Guard, PhotoStore};
 
 /// The source S3 image of one CompareFaces request: key and version
 /// (`None`: the latest).

@@ -7,17 +7,16 @@
 mod audit;
 mod erasure;
 mod inventory;
-mod liveness;
+pub(crate) mod liveness;
 mod path;
-mod store;
+pub(crate) mod store;
 mod verdict;
 
 use std::fmt;
 use std::sync::Arc;
 
-pub use crate::decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
-pub use liveness::FaceLiveness;
-pub use store::PhotoStore;
+use crate::decision::{CheckedImage, Decision};
+pub(crate) use store::PhotoStore;
 
 use audit::InputLabel;
 use path::{backend_error, internal_error};

@@ -151,7 +151,7 @@ mod retention {
             katherine.version_id().unwrap(),
             rekognition_guard::erasure::ObjectLockFacts {
                 legal_hold: true,
-                ..rekognition_guard::erasure::ObjectLockFacts::none()
+                ..Default::default()
             },
         );
         enrolled(&aws, "hedy");
