@@ -115,7 +115,7 @@ impl fmt::Display for SseAlgorithm {
 /// | `kms_key_id` | present (for SSE-KMS), printable, and on [`Policy::allow_kms_key`](crate::Policy::allow_kms_key)'s list when one is set |
 /// | `sse_customer_algorithm` | absent (SSE-C is refused) |
 /// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::with_versioning_required`](crate::Policy::with_versioning_required) is on |
-/// | `content_length` | **present** and at most [`MAX_S3_IMAGE_BYTES`] (15 MiB): an unknown size is refused |
+/// | `content_length` | **present** and at most 15 MiB (what Rekognition reads from S3): an unknown size is refused |
 /// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
 ///
 /// A mock S3 backend in your tests must therefore report at least the

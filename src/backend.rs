@@ -30,7 +30,7 @@ pub struct HeadObjectRequest {
 impl HeadObjectRequest {
     /// A request for `object`, which S3 must refuse unless the bucket
     /// belongs to `expected_bucket_owner` (when set).
-    pub fn new(object: S3ObjectRef, expected_bucket_owner: Option<AccountId>) -> Self {
+    pub(crate) fn new(object: S3ObjectRef, expected_bucket_owner: Option<AccountId>) -> Self {
         Self {
             object,
             expected_bucket_owner,
@@ -1165,13 +1165,6 @@ impl BackendError {
     /// bytes, which the SDK error's `Debug` would print.
     pub(crate) fn without_source(mut self) -> Self {
         self.source = None;
-        self
-    }
-
-    /// Overrides whether the error is retryable.
-    #[must_use]
-    pub fn with_retryable(mut self, retryable: bool) -> Self {
-        self.retryable = retryable;
         self
     }
 

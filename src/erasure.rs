@@ -306,11 +306,6 @@ impl RetentionPolicy {
         }
     }
 
-    /// The maximum.
-    pub fn max_since_last_interaction(&self) -> Duration {
-        self.max_since_last_interaction
-    }
-
     /// Whether `record` is due for erasure at `now`. A last interaction in
     /// the future (a clock problem) is not due.
     pub(crate) fn is_due(&self, record: &MemberRecord, now: SystemTime) -> bool {

@@ -15,12 +15,12 @@ use crate::text::Quoted;
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// Rekognition's limit for images read from S3: 15 MiB.
-pub const MAX_S3_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
+pub(crate) const MAX_S3_IMAGE_BYTES: u64 = 15 * 1024 * 1024;
 
 /// Rekognition's minimum image height and width, in pixels ("Guidelines
 /// and quotas in Amazon Rekognition"). A smaller image is answered with
 /// `InvalidParameterException`.
-pub const MIN_IMAGE_PIXELS: u32 = 80;
+pub(crate) const MIN_IMAGE_PIXELS: u32 = 80;
 
 /// Malformed input, found while parsing it.
 ///
@@ -519,7 +519,7 @@ impl fmt::Display for ImageFormat {
 }
 
 /// Validated image bytes: non-empty, at most [`MAX_IMAGE_BYTES`], JPEG or
-/// PNG by content, and at least [`MIN_IMAGE_PIXELS`] high and wide when the
+/// PNG by content, and at least 80 pixels high and wide when the
 /// header says its size (read with the `imagesize` crate; an image whose
 /// header does not say is left to Rekognition).
 ///
@@ -550,7 +550,7 @@ impl FaceImage {
     /// [`InputError::EmptyImage`], [`InputError::ImageTooLarge`],
     /// [`InputError::UnsupportedImageFormat`], or
     /// [`InputError::ImageTooSmall`] when the JPEG or PNG header gives a
-    /// width or height under [`MIN_IMAGE_PIXELS`].
+    /// width or height under 80 pixels.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, InputError> {
         if bytes.is_empty() {
             return Err(InputError::EmptyImage);

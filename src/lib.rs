@@ -263,7 +263,7 @@ pub use error::{ConfigError, Error, ErrorKind};
 pub use guard::{liveness::FaceLiveness, store::PhotoStore, Guard};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
-    MAX_IMAGE_BYTES, MAX_S3_IMAGE_BYTES, MIN_IMAGE_PIXELS,
+    MAX_IMAGE_BYTES,
 };
 pub use opt_out::{
     DangerousOptOutEvidence, OptOutEvidence, OptOutRecord, OptOutStatus, OptOutVerifier,

@@ -82,19 +82,6 @@ pub enum QualityFilter {
     High,
 }
 
-impl QualityFilter {
-    /// The API value (`NONE`, `AUTO`, `LOW`, `MEDIUM`, `HIGH`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "NONE",
-            Self::Auto => "AUTO",
-            Self::Low => "LOW",
-            Self::Medium => "MEDIUM",
-            Self::High => "HIGH",
-        }
-    }
-}
-
 /// What the guard requires of every S3 image and every comparison.
 ///
 /// SSE-KMS (or DSSE-KMS) on every S3 image is not an option: it is always
@@ -262,15 +249,6 @@ mod tests {
         assert!(p.expected_bucket_owner().is_none());
         assert!(p.versioning_required());
         assert_eq!(p.quality_filter(), QualityFilter::Auto);
-        let all = [
-            QualityFilter::None,
-            QualityFilter::Auto,
-            QualityFilter::Low,
-            QualityFilter::Medium,
-            QualityFilter::High,
-        ];
-        let names: Vec<_> = all.iter().map(|q| q.as_str()).collect();
-        assert_eq!(names, ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]);
         for sse in [
             SseAlgorithm::Aes256,
             SseAlgorithm::AwsKms,

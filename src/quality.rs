@@ -56,7 +56,7 @@ pub enum FaceAttribute {
 
 impl FaceAttribute {
     /// The API value (`EYES_OPEN`, `SUNGLASSES`, `FACE_OCCLUDED`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::EyesOpen => "EYES_OPEN",
             Self::Sunglasses => "SUNGLASSES",

@@ -572,3 +572,23 @@ where
         mapped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::QualityFilter;
+
+    #[test]
+    fn quality_filters_are_sent_as_their_api_values() {
+        let all = [
+            QualityFilter::None,
+            QualityFilter::Auto,
+            QualityFilter::Low,
+            QualityFilter::Medium,
+            QualityFilter::High,
+        ];
+        let names: Vec<_> = all.iter().map(|q| sdk_quality_filter(*q)).collect();
+        let names: Vec<&str> = names.iter().map(|q| q.as_str()).collect();
+        assert_eq!(names, ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]);
+    }
+}

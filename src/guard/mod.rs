@@ -131,11 +131,6 @@ impl Guard {
         &self.store
     }
 
-    /// The enrollment quality gate.
-    pub fn quality_gate(&self) -> &QualityPolicy {
-        &self.quality
-    }
-
     /// The policy this guard enforces (its store's).
     fn policy(&self) -> &Policy {
         &self.store.policy

@@ -100,7 +100,7 @@ impl EncryptionStatus {
 
     /// The column's value (`UNKNOWN` for [`Unknown`](Self::Unknown)): the
     /// keys of [`InventoryReport::counts`].
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::SseS3 => "SSE-S3",
             Self::SseKms => "SSE-KMS",
@@ -169,7 +169,7 @@ impl BucketKeyStatus {
 
     /// `ENABLED`, `DISABLED` or `UNREPORTED`: the keys of
     /// [`InventoryReport::bucket_key_counts`].
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Enabled => "ENABLED",
             Self::Disabled => "DISABLED",
@@ -429,9 +429,11 @@ pub struct InventoryReport {
     pub versions: u64,
     /// Delete markers (they store nothing; skipped).
     pub delete_markers: u64,
-    /// Versions per `EncryptionStatus` ([`EncryptionStatus::as_str`]).
+    /// Versions per `EncryptionStatus`, keyed as the report writes it
+    /// (`SSE-S3`, `SSE-KMS`, `DSSE-KMS`, `SSE-C`, `NOT-SSE`, `UNKNOWN`).
     pub counts: BTreeMap<&'static str, u64>,
-    /// Versions per `BucketKeyStatus` ([`BucketKeyStatus::as_str`]); empty
+    /// Versions per `BucketKeyStatus` (`ENABLED`, `DISABLED`,
+    /// `UNREPORTED`); empty
     /// when the report has no `BucketKeyStatus` column.
     pub bucket_key_counts: BTreeMap<&'static str, u64>,
     /// Whether KMS keys were checked against the allowlist.
