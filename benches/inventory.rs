@@ -98,7 +98,7 @@ async fn audit(store: &PhotoStore) -> u64 {
     let manifest = S3ObjectRef::new(DESTINATION, MANIFEST).unwrap();
     let mut sink = BatchManifestWriter::new(std::io::sink(), std::io::sink(), std::io::sink());
     let report = store
-        .audit_inventory(&manifest, InventoryAuditOptions::new(), &mut sink)
+        .audit_inventory(&manifest, InventoryAuditOptions::default(), &mut sink)
         .await
         .unwrap();
     assert!(report.update_in_place > 0 && report.copy > 0, "{report:?}");

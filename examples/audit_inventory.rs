@@ -497,7 +497,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             return failed(&cli.manifest, Exit::Error, common::explain_config(&e))
         }
     };
-    let mut options = InventoryAuditOptions::new();
+    let mut options = InventoryAuditOptions::default();
     if let Some(bucket) = &cli.source_bucket {
         options = options.source_bucket(bucket);
     }

@@ -126,7 +126,7 @@ fn describe_input(input: &Result<ImageInput, String>) -> Value {
             "version": r.version_id(), "kms_key_arn": null,
         }),
         Ok(ImageInput::Bytes(b)) => json!({
-            "type": "bytes", "verified": false, "format": b.format().to_string(), "size": b.len(),
+            "type": "bytes", "verified": false, "format": b.format().to_string(), "size": b.expose_bytes().len(),
         }),
         Ok(_) => json!({ "type": "unknown", "verified": false }),
         Err(_) => json!({ "type": "invalid", "verified": false }),

@@ -145,7 +145,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             return failed(&cli.object, exit, common::explain_config(&e));
         }
     };
-    let options = EraseOptions::new()
+    let options = EraseOptions::default()
         .dry_run(cli.dry_run)
         .bypass_governance_retention(cli.bypass_governance_retention);
     match store.erase(&object, options).await {

@@ -47,16 +47,9 @@ pub enum SseAlgorithm {
 }
 
 impl SseAlgorithm {
-    /// Maps the header value (`None` when absent).
-    ///
-    /// ```
-    /// use rekognition_guard::SseAlgorithm;
-    ///
-    /// assert_eq!(SseAlgorithm::from_header(Some("aws:kms")), SseAlgorithm::AwsKms);
-    /// assert_eq!(SseAlgorithm::from_header(None), SseAlgorithm::None);
-    /// assert_eq!(SseAlgorithm::from_header(Some("AWS:KMS")), SseAlgorithm::Other("AWS:KMS".into()));
-    /// ```
-    pub fn from_header(value: Option<&str>) -> Self {
+    /// Maps the header value (`None` when absent), exactly: any other
+    /// spelling is [`Other`](Self::Other).
+    pub(crate) fn from_header(value: Option<&str>) -> Self {
         match value {
             None => Self::None,
             Some("AES256") => Self::Aes256,
@@ -649,6 +642,19 @@ mod tests {
         assert_eq!(v.encryption(), &SseAlgorithm::AwsKms);
         assert_eq!(v.bucket_key_enabled(), Some(true));
         assert_eq!(v.content_length(), 40_000);
+    }
+
+    #[test]
+    fn header_values_map_exactly() {
+        assert_eq!(
+            SseAlgorithm::from_header(Some("aws:kms")),
+            SseAlgorithm::AwsKms
+        );
+        assert_eq!(SseAlgorithm::from_header(None), SseAlgorithm::None);
+        assert_eq!(
+            SseAlgorithm::from_header(Some("AWS:KMS")),
+            SseAlgorithm::Other("AWS:KMS".into())
+        );
     }
 
     #[test]

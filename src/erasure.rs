@@ -155,7 +155,7 @@ pub struct RemainingVersion {
     pub reason: BlockReason,
 }
 
-/// How to erase.
+/// How to erase. The default erases, without bypassing anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EraseOptions {
     bypass_governance_retention: bool,
@@ -163,11 +163,6 @@ pub struct EraseOptions {
 }
 
 impl EraseOptions {
-    /// Erase, without bypassing anything.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Also delete versions under GOVERNANCE retention
     /// (`x-amz-bypass-governance-retention: true`; the caller needs
     /// `s3:BypassGovernanceRetention`). COMPLIANCE retention and legal

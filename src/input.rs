@@ -594,14 +594,8 @@ impl FaceImage {
     }
 
     /// The size in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.bytes.len()
-    }
-
-    /// Always `false`: a `FaceImage` is never empty. Present for API
-    /// symmetry with [`len`](Self::len).
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
     }
 
     /// The image bytes. The name makes every place that handles the

@@ -126,7 +126,7 @@ async fn every_version_and_delete_marker_of_exactly_the_key_is_erased(h: &dyn Er
 
     let receipt = h
         .store(false)
-        .erase(&object(&bucket, "members/ada.jpg"), EraseOptions::new())
+        .erase(&object(&bucket, "members/ada.jpg"), EraseOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(receipt.is_complete(), "{name}: {receipt}");
@@ -171,7 +171,10 @@ async fn the_null_version_is_erased_too(h: &dyn ErasureHarness) {
     );
     let receipt = h
         .store(false)
-        .erase(&object(&bucket, "members/grace.jpg"), EraseOptions::new())
+        .erase(
+            &object(&bucket, "members/grace.jpg"),
+            EraseOptions::default(),
+        )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(receipt.is_complete(), "{name}: {receipt}");
@@ -197,7 +200,10 @@ async fn governance_retention_blocks_until_bypassed(h: &dyn ErasureHarness) {
     let store = h.store(false);
     let key = object(&bucket, "members/edsger.jpg");
 
-    let receipt = store.erase(&key, EraseOptions::new()).await.expect(name);
+    let receipt = store
+        .erase(&key, EraseOptions::default())
+        .await
+        .expect(name);
     assert!(!receipt.is_complete(), "{name}: {receipt}");
     assert_eq!(
         receipt
@@ -241,7 +247,10 @@ async fn governance_retention_blocks_until_bypassed(h: &dyn ErasureHarness) {
     );
 
     let receipt = store
-        .erase(&key, EraseOptions::new().bypass_governance_retention(true))
+        .erase(
+            &key,
+            EraseOptions::default().bypass_governance_retention(true),
+        )
         .await
         .expect(name);
     assert!(receipt.is_complete(), "{name}: {receipt}");
@@ -261,7 +270,10 @@ async fn a_legal_hold_blocks_until_lifted(h: &dyn ErasureHarness) {
     let store = h.store(false);
     let key = object(&bucket, "members/barbara.jpg");
     let receipt = store
-        .erase(&key, EraseOptions::new().bypass_governance_retention(true))
+        .erase(
+            &key,
+            EraseOptions::default().bypass_governance_retention(true),
+        )
         .await
         .expect(name);
     assert!(!receipt.is_complete(), "{name}: {receipt}");
@@ -274,7 +286,10 @@ async fn a_legal_hold_blocks_until_lifted(h: &dyn ErasureHarness) {
     }
     h.lift_legal_hold(&bucket, "members/barbara.jpg", &held)
         .await;
-    let receipt = store.erase(&key, EraseOptions::new()).await.expect(name);
+    let receipt = store
+        .erase(&key, EraseOptions::default())
+        .await
+        .expect(name);
     assert!(receipt.is_complete(), "{name}: {receipt}");
 }
 
@@ -284,7 +299,10 @@ async fn a_key_with_nothing_stored_is_complete(h: &dyn ErasureHarness) {
     let bucket = h.new_bucket(BucketKind::Versioned).await;
     let receipt = h
         .store(false)
-        .erase(&object(&bucket, "members/nobody.jpg"), EraseOptions::new())
+        .erase(
+            &object(&bucket, "members/nobody.jpg"),
+            EraseOptions::default(),
+        )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(receipt.is_complete(), "{name}");
@@ -302,7 +320,7 @@ async fn a_dry_run_erases_nothing(h: &dyn ErasureHarness) {
         .store(false)
         .erase(
             &object(&bucket, "members/alan.jpg"),
-            EraseOptions::new().dry_run(true),
+            EraseOptions::default().dry_run(true),
         )
         .await
         .expect(name);
@@ -326,7 +344,7 @@ async fn a_plain_http_endpoint_erases_nothing(h: &dyn ErasureHarness) {
         .store(true)
         .erase(
             &object(&bucket, "members/ada-http.jpg"),
-            EraseOptions::new(),
+            EraseOptions::default(),
         )
         .await
         .expect_err(name);
@@ -360,7 +378,7 @@ async fn an_erased_key_is_not_approved_from_the_cache(h: &dyn ErasureHarness) {
     let receipt = store
         .erase(
             &object(&bucket, "members/ada-cached.jpg"),
-            EraseOptions::new(),
+            EraseOptions::default(),
         )
         .await
         .expect(name);

@@ -68,7 +68,7 @@ const QUOTE_MAX: usize = 120;
 /// The `EncryptionStatus` column of an S3 Inventory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum EncryptionStatus {
+pub(crate) enum EncryptionStatus {
     /// `SSE-S3`: S3-managed keys (`AES256`). Not compliant.
     SseS3,
     /// `SSE-KMS`: AWS KMS keys. Compliant.
@@ -147,7 +147,7 @@ impl fmt::Display for EncryptionStatus {
 /// S3 Bucket Key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum BucketKeyStatus {
+pub(crate) enum BucketKeyStatus {
     /// `ENABLED`.
     Enabled,
     /// `DISABLED`.
@@ -312,6 +312,7 @@ pub const MAX_CONCURRENCY: usize = 256;
 pub(crate) type ProgressFn = Arc<dyn Fn(&InventoryProgress) + Send + Sync>;
 
 /// Options of [`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory).
+/// The default: no key checks, 16 calls in flight, no progress callback.
 #[derive(Clone, Default)]
 pub struct InventoryAuditOptions {
     source_bucket: Option<String>,
@@ -332,12 +333,6 @@ impl fmt::Debug for InventoryAuditOptions {
 }
 
 impl InventoryAuditOptions {
-    /// Defaults: no key checks, 16 calls in flight, no progress
-    /// callback.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// The bucket the report must cover: a report of another bucket
     /// (its `sourceBucket`) fails with [`InventoryError::WrongBucket`]
     /// before any data file is read. Without it, the report says which

@@ -547,7 +547,7 @@ mod sdk_defaults {
                 let object = S3ObjectRef::new(PHOTOS, key.replace('+', " ").as_str()).unwrap();
                 let result = guard_over(&s3, &rekognition)
                     .store()
-                    .erase(&object, EraseOptions::new())
+                    .erase(&object, EraseOptions::default())
                     .await;
                 assert!(
                     !s3.requests().iter().any(|r| r.starts_with("DELETE")),

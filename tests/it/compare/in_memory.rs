@@ -547,7 +547,7 @@ mod races {
                 let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
                 let receipt = guard
                     .store()
-                    .erase(&key, EraseOptions::new())
+                    .erase(&key, EraseOptions::default())
                     .await
                     .unwrap();
                 assert!(receipt.is_complete(), "{receipt}");
@@ -621,8 +621,8 @@ impl S3Wrap for ForgingInspector {
         Ok(ObjectFacts {
             sse_customer_algorithm: Some(format!("AES256\u{202e}{FORGED}").into()),
             content_length: Some(1000),
-            ..ObjectFacts::new(rekognition_guard::SseAlgorithm::from_header(Some(
-                &format!("aws:kms{FORGED}"),
+            ..ObjectFacts::new(rekognition_guard::SseAlgorithm::Other(format!(
+                "aws:kms{FORGED}"
             )))
         })
     }

@@ -147,7 +147,7 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
         .withf(|req| {
             matches!(&req.source, VerifiedImage::S3(o)
                 if o.version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
-                && matches!(&req.target, VerifiedImage::Bytes(b) if b.len() == 20)
+                && matches!(&req.target, VerifiedImage::Bytes(b) if b.expose_bytes().len() == 20)
                 && req.threshold.get() == 99.0
         })
         .times(1)

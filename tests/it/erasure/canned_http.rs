@@ -77,7 +77,7 @@ async fn a_key_s3_lists_with_a_plus_for_its_space_is_erased() {
         .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada smith.jpg").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap();
@@ -124,7 +124,7 @@ async fn versions_over_several_pages_are_all_erased() {
         .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap();
@@ -150,7 +150,7 @@ async fn a_listing_that_repeats_its_markers_is_an_error_not_a_loop() {
         .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap_err();
@@ -172,7 +172,7 @@ async fn a_listed_key_that_is_not_url_encoded_is_an_error() {
         .store()
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap_err();

@@ -31,7 +31,7 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
     let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap();
@@ -76,7 +76,7 @@ async fn mfa_delete_is_named_in_the_receipt_and_the_bucket_audit() {
     let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
-            rekognition_guard::erasure::EraseOptions::new(),
+            rekognition_guard::erasure::EraseOptions::default(),
         )
         .await
         .unwrap();
@@ -119,7 +119,7 @@ async fn a_liveness_artifact_listing_that_strays_erases_nothing() {
             .erase_liveness_artifacts(
                 &member,
                 &policy,
-                rekognition_guard::erasure::EraseOptions::new(),
+                rekognition_guard::erasure::EraseOptions::default(),
             )
             .await
             .unwrap_err();

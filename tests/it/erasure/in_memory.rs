@@ -83,7 +83,7 @@ mod retention {
             .sweep_retention(
                 records.clone(),
                 &policy,
-                EraseOptions::new().dry_run(true),
+                EraseOptions::default().dry_run(true),
                 now,
             )
             .await;
@@ -98,7 +98,7 @@ mod retention {
 
         let summary = guard
             .store()
-            .sweep_retention(records, &policy, EraseOptions::new(), now)
+            .sweep_retention(records, &policy, EraseOptions::default(), now)
             .await;
         assert_eq!(
             (summary.examined, summary.due(), summary.complete()),
@@ -162,7 +162,7 @@ mod retention {
             .sweep_retention(
                 records.clone(),
                 &policy,
-                EraseOptions::new().dry_run(true),
+                EraseOptions::default().dry_run(true),
                 now,
             )
             .await;
@@ -182,7 +182,7 @@ mod retention {
 
         let summary = guard
             .store()
-            .sweep_retention(records, &policy, EraseOptions::new(), now)
+            .sweep_retention(records, &policy, EraseOptions::default(), now)
             .await;
         assert_eq!(
             (summary.examined, summary.due(), summary.complete()),
@@ -220,7 +220,7 @@ mod retention {
         let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
         let receipt = guard
             .store()
-            .erase(&key, EraseOptions::new())
+            .erase(&key, EraseOptions::default())
             .await
             .unwrap();
         assert!(!receipt.is_complete());
@@ -242,7 +242,7 @@ mod retention {
         );
         let receipt = guard
             .store()
-            .erase(&key, EraseOptions::new())
+            .erase(&key, EraseOptions::default())
             .await
             .unwrap();
         assert!(receipt.is_complete(), "{receipt}");
@@ -262,7 +262,7 @@ mod retention {
         }
         let receipts = guard
             .store()
-            .erase_liveness_artifacts(&ada, liveness.policy(), EraseOptions::new())
+            .erase_liveness_artifacts(&ada, liveness.policy(), EraseOptions::default())
             .await
             .unwrap();
         assert_eq!(receipts.len(), 2, "one reference image per session");
@@ -273,13 +273,21 @@ mod retention {
         // Grace's session output is still there.
         let again = guard
             .store()
-            .erase_liveness_artifacts(&ada, liveness.policy(), EraseOptions::new().dry_run(true))
+            .erase_liveness_artifacts(
+                &ada,
+                liveness.policy(),
+                EraseOptions::default().dry_run(true),
+            )
             .await
             .unwrap();
         assert!(again.is_empty(), "nothing of ada's remains");
         let graces = guard
             .store()
-            .erase_liveness_artifacts(&grace, liveness.policy(), EraseOptions::new().dry_run(true))
+            .erase_liveness_artifacts(
+                &grace,
+                liveness.policy(),
+                EraseOptions::default().dry_run(true),
+            )
             .await
             .unwrap();
         assert_eq!(graces.len(), 1);

@@ -40,7 +40,7 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
     let receipt = store
         .erase(
             &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
-            EraseOptions::new(),
+            EraseOptions::default(),
         )
         .await
         .unwrap();

@@ -51,7 +51,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
 
     let progress = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = progress.clone();
-    let options = InventoryAuditOptions::new()
+    let options = InventoryAuditOptions::default()
         .check_kms_keys(true)
         .concurrency(2)
         .on_progress(move |p| seen.lock().unwrap().push(*p));
@@ -147,7 +147,7 @@ async fn an_all_kms_fleet_is_compliant() {
         let report = store(&f, false)
             .audit_inventory(
                 &delivered.manifest,
-                InventoryAuditOptions::new().check_kms_keys(check),
+                InventoryAuditOptions::default().check_kms_keys(check),
                 &mut (),
             )
             .await
@@ -190,7 +190,11 @@ async fn a_current_versions_report_proves_compliance_only_of_a_never_versioned_b
         };
         let delivered = deliver(f, &Report::current_versions(&f.bucket, &rows, 1)).await;
         let report = store(f, false)
-            .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+            .audit_inventory(
+                &delivered.manifest,
+                InventoryAuditOptions::default(),
+                &mut (),
+            )
             .await
             .unwrap();
         assert!(!report.all_versions);
@@ -220,7 +224,11 @@ async fn audit_error(
     let delivered = deliver(f, report).await;
     tamper(&delivered).await;
     let err = store(f, false)
-        .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+        .audit_inventory(
+            &delivered.manifest,
+            InventoryAuditOptions::default(),
+            &mut (),
+        )
         .await
         .unwrap_err();
     (err, delivered)
@@ -321,7 +329,11 @@ async fn data_files_outside_the_reports_folder_or_with_dot_segments_are_never_re
         )
         .await;
         let err = store(&f, false)
-            .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+            .audit_inventory(
+                &delivered.manifest,
+                InventoryAuditOptions::default(),
+                &mut (),
+            )
             .await
             .unwrap_err();
         assert!(
@@ -445,7 +457,11 @@ async fn a_plain_http_endpoint_reads_nothing() {
     )
     .await;
     let err = store(&f, true)
-        .audit_inventory(&delivered.manifest, InventoryAuditOptions::new(), &mut ())
+        .audit_inventory(
+            &delivered.manifest,
+            InventoryAuditOptions::default(),
+            &mut (),
+        )
         .await
         .unwrap_err();
     let refusal = err.as_refusal().unwrap_or_else(|| panic!("{err}"));
