@@ -251,8 +251,16 @@ fn root_reexports(lib: &str) -> BTreeMap<String, String> {
         let path = &statement[at + "pub use ".len()..];
         let module = ident(path.trim_start_matches("crate::")).to_owned();
         let tail = &path[path.find("::").map_or(path.len(), |p| p + 2)..];
-        for name in tail.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if !name.is_empty() && name != "as" && name != "self" {
+        // Each element of the group names one item: the last segment of
+        // its path (`liveness::FaceLiveness` re-exports `FaceLiveness`, not
+        // a `liveness`), or what it is renamed to (`X as Y`).
+        for element in tail.replace(['{', '}'], "").split(',') {
+            let element = element.trim();
+            let name = match element.rsplit_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => element.rsplit("::").next().unwrap_or(element).trim(),
+            };
+            if !name.is_empty() && name != "self" {
                 items.insert(name.to_owned(), module.clone());
             }
         }
@@ -389,10 +397,15 @@ fn names_and_reexports_are_resolved() {
     let expected: BTreeSet<String> = ["a", "b", "c", "f", "h", "Z"].map(String::from).into();
     assert_eq!(names, expected);
     let reexports = root_reexports(
-        "pub use guard::{Guard, GuardBuilder};\n#[cfg(test)]\npub use text::AUDIT_TARGET;\nmod guard;",
+        "pub use guard::{Guard, GuardBuilder};\n#[cfg(test)]\npub use text::AUDIT_TARGET;\nmod guard;\npub use guard::{liveness::FaceLiveness, store::PhotoStore as Store};",
     );
     assert_eq!(reexports["Guard"], "guard");
     assert_eq!(reexports["AUDIT_TARGET"], "text");
+    // A nested path re-exports its last segment, a rename its new name.
+    assert_eq!(reexports["FaceLiveness"], "guard");
+    assert_eq!(reexports["Store"], "guard");
+    assert!(!reexports.contains_key("liveness"), "{reexports:?}");
+    assert!(!reexports.contains_key("PhotoStore"), "{reexports:?}");
 }
 
 #[test]
