@@ -1151,11 +1151,6 @@ mod tests {
             KmsKeyArn::parse("arn:aws:kms:eu-west-1:111122223333:alias/photos").unwrap_err();
         assert!(alias.to_string().contains("alias"), "{alias}");
     }
-}
-
-#[cfg(test)]
-mod examples {
-    use super::*;
 
     #[test]
     fn only_a_well_formed_non_null_version_id_is_immutable() {

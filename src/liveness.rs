@@ -1102,11 +1102,6 @@ mod tests {
             );
         }
     }
-}
-
-#[cfg(test)]
-mod tags {
-    use super::*;
 
     #[test]
     fn a_member_tag_is_a_digest_of_bucket_and_key_not_version() {

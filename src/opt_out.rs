@@ -418,11 +418,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
-}
-
-#[cfg(test)]
-mod examples {
-    use super::*;
 
     #[test]
     fn a_rekognition_entry_wins_over_default() {

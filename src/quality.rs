@@ -726,11 +726,7 @@ mod tests {
         let pose = |yaw, pitch, roll| {
             ids(
                 &[FaceDetail {
-                    pose: Some(Pose {
-                        roll: roll,
-                        yaw: yaw,
-                        pitch: pitch,
-                    }),
+                    pose: Some(Pose { roll, yaw, pitch }),
                     ..FaceDetail::good()
                 }],
                 &gate,

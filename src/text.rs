@@ -191,11 +191,6 @@ mod tests {
         assert_eq!(quote("abcdef", 3), "\"abc\"…");
         assert_eq!(quote("a\u{2028}\"", 10), "\"a\\u{2028}\\\"\"");
     }
-}
-
-#[cfg(test)]
-mod examples {
-    use super::*;
 
     #[test]
     fn separators_and_bidi_overrides_are_unsafe_and_escaped() {

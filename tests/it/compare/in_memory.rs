@@ -619,7 +619,7 @@ impl S3Wrap for ForgingInspector {
         const FORGED: &str =
             "\u{2028}2026-11-30T10:00:00Z  INFO rekognition_guard::audit: decision=\"match\"";
         Ok(ObjectFacts {
-            sse_customer_algorithm: Some(format!("AES256\u{202e}{FORGED}").into()),
+            sse_customer_algorithm: Some(format!("AES256\u{202e}{FORGED}")),
             content_length: Some(1000),
             ..ObjectFacts::new(rekognition_guard::SseAlgorithm::Other(format!(
                 "aws:kms{FORGED}"

@@ -233,7 +233,7 @@ fn comparer(ledger: Arc<Ledger>) -> MockRekognitionBackend {
         }
         let face = |similarity| ComparisonFacts::Faces {
             matches: vec![FaceMatch {
-                similarity: similarity,
+                similarity,
                 bounding_box: BoundingBox {
                     left: 0.1,
                     top: 0.1,

@@ -32,7 +32,7 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
     // Erasure reads the bucket's versioning configuration once (MFA Delete).
     s3.expect_get_bucket_versioning().times(1).returning(|_| {
         Ok(rekognition_guard::VersioningFacts {
-            status: Some("Enabled").map(str::to_owned),
+            status: Some(str::to_owned("Enabled")),
             mfa_delete: None.map(str::to_owned),
         })
     });

@@ -61,7 +61,7 @@ pub fn guard(inspector: MockS3Backend, comparer: MockRekognitionBackend, policy:
 pub fn one_match(similarity: f32) -> ComparisonFacts {
     ComparisonFacts::Faces {
         matches: vec![FaceMatch {
-            similarity: similarity,
+            similarity,
             bounding_box: BoundingBox {
                 left: 0.3,
                 top: 0.2,
