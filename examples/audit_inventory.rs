@@ -378,8 +378,10 @@ async fn upload(
     let sdk_error = |what: &str, e: &dyn std::error::Error| {
         format!(
             "{what} failed: {}",
-            // Control, separator and format characters escaped, as the
-            // guard's own messages are: the text is S3's, not ours.
+            // The text is S3's, not ours: escaped with Rust's
+            // `escape_debug` (control, separator and invisible format
+            // characters as `\u{..}`; quotes and backslashes escaped too),
+            // so it cannot break or disguise the line it is printed on.
             aws_smithy_types::error::display::DisplayErrorContext(e)
                 .to_string()
                 .escape_debug()

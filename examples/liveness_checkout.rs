@@ -307,7 +307,7 @@ fn started(session: &LivenessSession) -> Value {
     json!({
         "decision": "started",
         "session_id": session.id.as_str(),
-        "expires_at": rfc3339(session.expires_at()),
+        "expires_at": rfc3339(session.expires_at),
         "member": session.member.to_string(),
         "reasons": [],
     })

@@ -130,13 +130,16 @@ impl fmt::Display for SseAlgorithm {
 /// assert_eq!(facts.encryption, SseAlgorithm::AwsKms);
 /// ```
 ///
-/// The struct is exhaustive on purpose, like every fact a backend reports
+/// The struct is exhaustive, like every fact a backend reports
 /// ([`LivenessFacts`](crate::liveness::LivenessFacts),
-/// [`FaceDetail`](crate::FaceDetail), …): a backend states every field,
-/// `None` where the service sent nothing, and a fact this crate starts to
-/// check in a later version is a compile error in your backend, not a
-/// silent `None`. Start from [`ObjectFacts::sse_kms`] or
-/// [`ObjectFacts::new`] and change what differs with `..`.
+/// [`FaceDetail`](crate::FaceDetail), …). Written out in full, as above, it
+/// makes a backend state every field (`None` where the service sent
+/// nothing), and a fact this crate starts to check in a later version is a
+/// compile error in that backend. Built from [`ObjectFacts::new`] or
+/// [`ObjectFacts::sse_kms`] with `..`, a new fact takes the base's `None`:
+/// not reported, which the guard refuses wherever it needs the fact.
+/// ([`FaceDetail::good`](crate::FaceDetail::good) is a test helper with
+/// passing values: never the base of a real backend's answers.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFacts {
     /// `x-amz-server-side-encryption`.
@@ -173,6 +176,7 @@ impl ObjectFacts {
     ///         48_213,
     ///     )
     /// };
+    /// assert_eq!(facts.encryption, rekognition_guard::SseAlgorithm::AwsKms);
     /// assert_eq!(facts.content_length, Some(48_213));
     /// ```
     pub fn sse_kms(kms_key_id: impl Into<String>, content_length: u64) -> Self {
@@ -395,7 +399,7 @@ impl VerifiedS3Object {
 
     /// When the check that made this proof ran (HeadObject answered). A
     /// cached proof is as old as this.
-    pub fn checked_at(&self) -> std::time::Instant {
+    pub(crate) fn checked_at(&self) -> std::time::Instant {
         self.0.checked_at
     }
 

@@ -555,8 +555,8 @@ impl fmt::Display for ChallengeType {
 pub struct Challenge {
     /// `Challenge.Type`.
     pub challenge_type: ChallengeType,
-    /// `Challenge.Version` (such as `2.0.0`), if reported: a missing or
-    /// empty version is `None`, never `""`.
+    /// `Challenge.Version` (such as `2.0.0`), if reported. The guard reads
+    /// an empty version as none: a decision never records `""`.
     pub version: Option<String>,
 }
 
@@ -1137,7 +1137,7 @@ impl BackendError {
     pub fn refused_endpoint(operation: &'static str, refusal: InsecureEndpoint) -> Self {
         let mut e = Self::new(
             BackendErrorKind::InsecureEndpoint,
-            refusal.service,
+            refusal.service(),
             operation,
             format!("refused before transmit: {refusal}"),
         );

@@ -147,7 +147,7 @@ impl CheckedImage {
     }
 
     /// The S3 object, if this image is one.
-    pub fn s3_object(&self) -> Option<&VerifiedS3Object> {
+    pub(crate) fn s3_object(&self) -> Option<&VerifiedS3Object> {
         match self {
             CheckedImage::S3 { object, .. } => Some(object),
             CheckedImage::Bytes { .. } => None,

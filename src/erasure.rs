@@ -335,30 +335,31 @@ pub struct SweepSummary {
     pub failed: Vec<(S3ObjectRef, crate::Error)>,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// How many photos were due: `receipts` and `failed` together.
+    pub due: usize,
+    /// How many erasures are complete (none in a dry run, which erases
+    /// nothing).
+    pub complete: usize,
+    /// For a dry run: how many versions and delete markers the due photos
+    /// have, all of which an erasure would try to delete. 0 otherwise.
+    pub would_erase: usize,
 }
 
 impl SweepSummary {
-    /// How many photos were due.
-    pub fn due(&self) -> usize {
-        self.receipts.len() + self.failed.len()
-    }
-
-    /// How many erasures are complete (none in a dry run, which erases
-    /// nothing).
-    pub fn complete(&self) -> usize {
-        if self.dry_run {
-            return 0;
-        }
-        self.receipts.iter().filter(|r| r.is_complete()).count()
-    }
-
-    /// For a dry run: how many versions and delete markers the due photos
-    /// have, all of which an erasure would try to delete. 0 otherwise.
-    pub fn would_erase(&self) -> usize {
-        if !self.dry_run {
-            return 0;
-        }
-        self.receipts.iter().map(|r| r.remaining.len()).sum()
+    /// Fills in the counts from the receipts and failures.
+    pub(crate) fn finish(mut self) -> Self {
+        self.due = self.receipts.len() + self.failed.len();
+        self.complete = if self.dry_run {
+            0
+        } else {
+            self.receipts.iter().filter(|r| r.is_complete()).count()
+        };
+        self.would_erase = if self.dry_run {
+            self.receipts.iter().map(|r| r.remaining.len()).sum()
+        } else {
+            0
+        };
+        self
     }
 }
 
@@ -369,8 +370,8 @@ impl fmt::Display for SweepSummary {
                 f,
                 "dry run of a retention sweep: {} examined, {} due, would erase {} versions and delete markers of {} photos, {} failed",
                 self.examined,
-                self.due(),
-                self.would_erase(),
+                self.due,
+                self.would_erase,
                 self.receipts.len(),
                 self.failed.len()
             );
@@ -379,9 +380,9 @@ impl fmt::Display for SweepSummary {
             f,
             "retention sweep: {} examined, {} due, {} erased completely, {} incomplete, {} failed",
             self.examined,
-            self.due(),
-            self.complete(),
-            self.receipts.len() - self.complete(),
+            self.due,
+            self.complete,
+            self.receipts.len() - self.complete,
             self.failed.len()
         )
     }

@@ -5,10 +5,9 @@ pub(crate) use crate::quality::FaceAssessment;
 pub(crate) use crate::refusal::{Refusal, Violation};
 use crate::transit::InsecureEndpoint;
 
-/// Error types.
+/// The one error type of this crate: every fallible call returns it.
 ///
-/// Every fallible call of this crate returns [`Error`]. Its variants (and
-/// [`ErrorKind`]) keep the kinds of "no" apart, because each one needs a
+/// Its variants (and [`ErrorKind`]) keep the kinds of "no" apart, because each one needs a
 /// different fix:
 ///
 /// | variant | meaning | sent to Rekognition? |
@@ -22,8 +21,6 @@ use crate::transit::InsecureEndpoint;
 ///
 /// None of them ever carries image bytes or credentials; messages name the
 /// bucket, key, KMS key or permission to fix.
-///
-/// The one error type of this crate: every fallible call returns it.
 ///
 /// Every variant means "no approval": there is no error after which a
 /// comparison went ahead. Match on [`kind`](Self::kind) (or the variants),

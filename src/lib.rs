@@ -114,6 +114,15 @@
 //!   came from a caller or a service is escaped before it is shown (see
 //!   "Text that reaches a log line" below).
 //!
+//! Settings come in three shapes, by what they are for. A policy that
+//! decides what the guard accepts ([`Policy`], [`liveness::LivenessPolicy`])
+//! is a builder (`with_…`) with getters of the same names, so what is in
+//! force can be logged; the quality gate ([`QualityPolicy`]) is plain
+//! numbers with documented defaults; the options of one call
+//! ([`erasure::EraseOptions`], [`inventory::InventoryAuditOptions`],
+//! [`CacheConfig`], [`liveness::FailureLimit`],
+//! [`erasure::RetentionPolicy`]) are built and handed over.
+//!
 //! ## Backends
 //!
 //! The guard drives its backends through two traits:
@@ -171,6 +180,32 @@
 //! use rekognition_guard::{DetectFacesRequest, FaceImage, VerifiedImage};
 //! # let a = FaceImage::from_vec(vec![0xFF, 0xD8, 0xFF]).unwrap();
 //! let request = DetectFacesRequest::new(VerifiedImage::Bytes(a), &[]);
+//! ```
+//!
+//! Nor with a struct literal: the requests' fields are public to read, but
+//! the structs are `#[non_exhaustive]`.
+//!
+//! ```compile_fail,E0639
+//! use rekognition_guard::{CompareFacesRequest, FaceImage, QualityFilter, SimilarityThreshold, VerifiedImage};
+//! # let a = FaceImage::from_vec(vec![0xFF, 0xD8, 0xFF]).unwrap();
+//! # let b = FaceImage::from_vec(vec![0xFF, 0xD8, 0xFF]).unwrap();
+//! let request = CompareFacesRequest {
+//!     source: VerifiedImage::Bytes(a),
+//!     target: VerifiedImage::Bytes(b),
+//!     threshold: SimilarityThreshold::default(),
+//!     quality_filter: QualityFilter::Auto,
+//! };
+//! ```
+//!
+//! ```compile_fail,E0639
+//! use rekognition_guard::DeleteObjectVersionRequest;
+//! let request = DeleteObjectVersionRequest {
+//!     bucket: "library-photos".into(),
+//!     key: "members/ada.jpg".into(),
+//!     version_id: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY".into(),
+//!     bypass_governance_retention: true,
+//!     expected_bucket_owner: None,
+//! };
 //! ```
 //!
 //! With the `test-util` feature, [`testing`] holds the

@@ -447,13 +447,8 @@ pub struct LivenessSession {
     pub kiosk: KioskId,
     /// When it was started (this host's clock).
     pub started_at: SystemTime,
-}
-
-impl LivenessSession {
     /// When Rekognition expires it: 3 minutes after the start.
-    pub fn expires_at(&self) -> SystemTime {
-        self.started_at + SESSION_LIFETIME
-    }
+    pub expires_at: SystemTime,
 }
 
 /// Why a session did not show a live person. None of these approve.

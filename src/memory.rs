@@ -58,7 +58,8 @@ pub struct SimulatedObject {
     pub sse_customer_algorithm: Option<String>,
     /// The face the image shows (a label used in the similarity table).
     pub face: Option<String>,
-    /// The size HeadObject reports, in bytes.
+    /// The size HeadObject reports, in bytes, for an object without a
+    /// [`body`](Self::body) (one with a body reports its length).
     pub size: u64,
     /// The bytes GetObject returns (for S3 Inventory reports); `None` reads as no bytes.
     pub body: Option<Vec<u8>>,
@@ -423,7 +424,7 @@ impl InMemoryBackend {
     }
 
     /// The same simulation (shared state), reaching `service` (S3 or
-    /// Rekognition) at `endpoint`: when it is not `https://`, every request
+    /// Rekognition; any other service panics) at `endpoint`: when it is not `https://`, every request
     /// to that service is refused before it is "sent", as the AWS
     /// backend's [`HttpsOnly`](crate::transit::HttpsOnly) interceptor
     /// refuses it.
@@ -431,7 +432,8 @@ impl InMemoryBackend {
     pub fn with_endpoint(mut self, service: Service, endpoint: &str) -> Self {
         match service {
             Service::Rekognition => endpoint.clone_into(&mut self.rekognition_endpoint),
-            _ => endpoint.clone_into(&mut self.s3_endpoint),
+            Service::S3 => endpoint.clone_into(&mut self.s3_endpoint),
+            other => panic!("the simulation has no {other} endpoint (S3 and Rekognition only)"),
         }
         self
     }
@@ -505,37 +507,35 @@ impl InMemoryBackend {
         version_id
     }
 
-    /// Sets a bucket's versioning as `PutBucketVersioning` would, in the
-    /// terms `GetBucketVersioning` reports back: `status` `Enabled` (later
-    /// writes get new version ids; a null version written before stays) or
-    /// `Suspended` (later writes replace the null version; earlier versions
-    /// stay), and `mfa_delete` `Enabled` (every deletion of a version is
-    /// then denied with 403, as S3 denies one without `x-amz-mfa`) or
-    /// `Disabled`. A `None` leaves that setting as it is.
+    /// Sets a bucket's versioning as `PutBucketVersioning` does, in its
+    /// terms: `status` `Enabled` (later writes get new version ids; a null
+    /// version written before stays) or `Suspended` (later writes replace
+    /// the null version; earlier versions stay), and `mfa_delete`
+    /// `Enabled` (every deletion of a version is then denied with 403, as
+    /// S3 denies one without `x-amz-mfa`) or `Disabled`.
+    /// `GetBucketVersioning` then reports both.
     ///
     /// # Panics
     /// When the bucket was not created, or for a value S3 does not take.
-    pub fn set_versioning(&self, bucket: &str, versioning: VersioningFacts) {
+    pub fn set_versioning(&self, bucket: &str, status: &str, mfa_delete: &str) {
         let mut state = self.state();
         let b = state
             .buckets
             .get_mut(bucket)
             .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
-        match versioning.status.as_deref() {
-            None => {}
-            Some("Enabled") => {
+        match status {
+            "Enabled" => {
                 b.versioned = true;
                 b.suspended = false;
             }
-            Some("Suspended") => b.suspended = true,
-            Some(other) => panic!("versioning status {other:?}: S3 takes Enabled or Suspended"),
+            "Suspended" => b.suspended = true,
+            other => panic!("versioning status {other:?}: S3 takes Enabled or Suspended"),
         }
-        match versioning.mfa_delete.as_deref() {
-            None => {}
-            Some("Enabled") => b.mfa_delete = true,
-            Some("Disabled") => b.mfa_delete = false,
-            Some(other) => panic!("MFA Delete {other:?}: S3 takes Enabled or Disabled"),
-        }
+        b.mfa_delete = match mfa_delete {
+            "Enabled" => true,
+            "Disabled" => false,
+            other => panic!("MFA Delete {other:?}: S3 takes Enabled or Disabled"),
+        };
     }
 
     /// Sets what S3 Object Lock holds on one version (`null` for the null
@@ -769,7 +769,7 @@ impl S3Backend for InMemoryBackend {
             ));
         }
         let mut facts = ObjectFacts::new(o.encryption.clone())
-            .with_content_length(o.size)
+            .with_content_length(o.body.as_ref().map_or(o.size, |b| b.len() as u64))
             .with_content_type("image/jpeg");
         facts.etag = Some(etag_of(object.bucket(), object.key(), reported.as_deref()));
         if let Some(k) = &o.kms_key_id {

@@ -419,6 +419,19 @@ mod tests {
         }
     }
 
+    /// The evidence kinds audit events and decisions record (`opt_out=`).
+    #[test]
+    fn each_kind_of_evidence_names_itself() {
+        let attested = OptOutEvidence::attested("AWS Support case 1234567890").unwrap();
+        assert_eq!(attested.kind(), "attested");
+        let waived = OptOutEvidence::dangerous()
+            .waived("sandbox account, synthetic faces only")
+            .unwrap();
+        assert_eq!(waived.kind(), "waived");
+        let verified = OptOutEvidence::verified_by(crate::testing::MockOptOutVerifier::new());
+        assert_eq!(verified.kind(), "verified");
+    }
+
     #[test]
     fn a_rekognition_entry_wins_over_default() {
         let account = AccountId::parse("111122223333").unwrap();

@@ -82,6 +82,20 @@ pub enum QualityFilter {
     High,
 }
 
+impl QualityFilter {
+    /// The API value (`NONE`, `AUTO`, `LOW`, `MEDIUM`, `HIGH`): what a
+    /// backend sends as `CompareFaces` `QualityFilter`.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Auto => "AUTO",
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+        }
+    }
+}
+
 /// What the guard requires of every S3 image and every comparison.
 ///
 /// SSE-KMS (or DSSE-KMS) on every S3 image is not an option: it is always

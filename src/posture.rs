@@ -80,15 +80,13 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Bucket posture: what a bucket's configuration does to the objects put
-/// in it. The result of a bucket audit, shared by every auditor
-/// ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket), which the
-/// AWS backend and the simulation implement) and by the guard,
-/// which refuses a Face Liveness output bucket with
-/// [at-rest findings](BucketAudit::at_rest_findings).
-///
 /// The result of a bucket audit
-/// ([`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket)).
+/// ([`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket)): what a
+/// bucket's configuration does to the objects put in it. Every auditor
+/// ([`S3Backend::audit_bucket`](crate::S3Backend::audit_bucket), which the
+/// AWS backend and the simulation implement) reports one, and the guard
+/// refuses a Face Liveness output bucket with
+/// [at-rest findings](BucketAudit::at_rest_findings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BucketAudit {

@@ -55,8 +55,9 @@ pub enum FaceAttribute {
 }
 
 impl FaceAttribute {
-    /// The API value (`EYES_OPEN`, `SUNGLASSES`, `FACE_OCCLUDED`).
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The API value (`EYES_OPEN`, `SUNGLASSES`, `FACE_OCCLUDED`): what a
+    /// backend sends in `DetectFaces` `Attributes`.
+    pub fn as_api(self) -> &'static str {
         match self {
             Self::EyesOpen => "EYES_OPEN",
             Self::Sunglasses => "SUNGLASSES",
@@ -125,7 +126,8 @@ pub struct FaceDetail {
 impl FaceDetail {
     /// A face a good reference photo shows: a large, sharp, bright,
     /// frontal face with open eyes, no sunglasses, not occluded. For tests
-    /// and simulations; adjust with the `with_*` setters.
+    /// and simulations; change what differs with `..`:
+    /// `FaceDetail { sunglasses: Some(FaceTrait { value: true, confidence: 99.0 }), ..FaceDetail::good() }`.
     pub fn good() -> Self {
         Self {
             bounding_box: Some(BoundingBox {
@@ -158,8 +160,8 @@ impl FaceDetail {
     }
 }
 
-/// The enrollment quality gate: is a photo good enough to be a member's
-/// reference photo?
+/// The enrollment quality gate: what a photo must show to become a
+/// member's reference photo.
 ///
 /// A reference photo that Rekognition cannot compare well later should
 /// never be stored. Before enrollment the guard runs Rekognition
@@ -168,7 +170,7 @@ impl FaceDetail {
 /// of Rekognition's default set of bounding box, confidence, pose, quality
 /// and landmarks). Age, gender and emotions are never requested.
 ///
-/// The gate ([`QualityPolicy`]) accepts a photo only with exactly one face
+/// The gate accepts a photo only with exactly one face
 /// that is large enough, sharp and bright enough, eyes open, no
 /// sunglasses, not occluded, and within the pose limits. Defaults follow
 /// Rekognition's "Recommendations for facial comparison input images"
@@ -180,8 +182,6 @@ impl FaceDetail {
 /// occupies a large share of the image. AWS publishes no numbers for
 /// sharpness, brightness or face share; this crate's defaults for those are
 /// its own choice, stated on [`QualityPolicy::default`].
-///
-/// What the enrollment quality gate requires of a reference photo.
 ///
 /// ```
 /// use rekognition_guard::QualityPolicy;
@@ -558,6 +558,35 @@ mod tests {
             .collect()
     }
 
+    /// A limit that is not a number fails the photo, whichever limit it is:
+    /// the limits are public fields now, so the gate cannot rely on a
+    /// setter to have refused it.
+    #[test]
+    fn a_nan_limit_fails_every_photo() {
+        type SetToNan = fn(&mut QualityPolicy);
+        let setters: [(&str, SetToNan); 8] = [
+            ("min_face_share", |q| q.min_face_share = f32::NAN),
+            ("min_face_confidence", |q| q.min_face_confidence = f32::NAN),
+            ("min_sharpness", |q| q.min_sharpness = f32::NAN),
+            ("min_brightness", |q| q.min_brightness = f32::NAN),
+            ("max_yaw", |q| q.max_yaw = f32::NAN),
+            ("max_pitch", |q| q.max_pitch = f32::NAN),
+            ("max_roll", |q| q.max_roll = f32::NAN),
+            ("min_attribute_confidence", |q| {
+                q.min_attribute_confidence = f32::NAN
+            }),
+        ];
+        assert!(QualityPolicy::default()
+            .assess(&[FaceDetail::good()])
+            .is_acceptable());
+        for (field, set) in setters {
+            let mut gate = QualityPolicy::default();
+            set(&mut gate);
+            let found = ids(&[FaceDetail::good()], &gate);
+            assert!(!found.is_empty(), "{field} = NaN let a photo pass");
+        }
+    }
+
     #[test]
     fn a_good_face_passes_and_every_gap_is_named() {
         let gate = QualityPolicy::default();
@@ -810,7 +839,7 @@ mod tests {
         assert_eq!(
             GATE_ATTRIBUTES
                 .iter()
-                .map(|a| a.as_str())
+                .map(|a| a.as_api())
                 .collect::<Vec<_>>(),
             ["EYES_OPEN", "SUNGLASSES", "FACE_OCCLUDED"]
         );

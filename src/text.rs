@@ -106,7 +106,7 @@ pub(crate) fn neutralize(text: String) -> String {
 /// Displays text in double quotes, [`escape`]d, with `"` written as `\"`:
 /// how this crate quotes text it was given or a service answered.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Quoted<'a>(pub &'a str);
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
 
 impl std::fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

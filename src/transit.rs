@@ -79,15 +79,10 @@ impl fmt::Display for EndpointProblem {
 /// query), and what is wrong with it. Nothing was sent
 /// to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub struct InsecureEndpoint {
-    /// The service whose endpoint was refused.
-    pub service: Service,
-    /// The endpoint, as `scheme://host[:port]` (no user information, path
-    /// or query).
-    pub endpoint: String,
-    /// What is wrong with it.
-    pub problem: EndpointProblem,
+    service: Service,
+    endpoint: String,
+    problem: EndpointProblem,
 }
 
 impl InsecureEndpoint {
@@ -97,6 +92,23 @@ impl InsecureEndpoint {
             endpoint: redact(endpoint),
             problem,
         }
+    }
+
+    /// The service whose endpoint was refused.
+    pub fn service(&self) -> Service {
+        self.service
+    }
+
+    /// The endpoint, as `scheme://host[:port]` (no user information, path
+    /// or query). Private, with this getter, so the crate can write it into
+    /// messages and logs as is: no one can put other text in it.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// What is wrong with it.
+    pub fn problem(&self) -> EndpointProblem {
+        self.problem
     }
 }
 
@@ -257,8 +269,8 @@ static HOST_BYTE: [bool; 256] = {
 ///
 /// assert!(check_endpoint_url(Service::S3, "https://s3.eu-west-1.amazonaws.com").is_ok());
 /// let refused = check_endpoint_url(Service::S3, "https://user:secret@10.0.0.1:9000").unwrap_err();
-/// assert_eq!(refused.problem, EndpointProblem::UserInfo);
-/// assert_eq!(refused.endpoint, "https://10.0.0.1:9000");
+/// assert_eq!(refused.problem(), EndpointProblem::UserInfo);
+/// assert_eq!(refused.endpoint(), "https://10.0.0.1:9000");
 /// assert!(!refused.to_string().contains("secret"));
 /// ```
 ///
@@ -304,8 +316,7 @@ pub(crate) fn redact(endpoint: &str) -> String {
 ///
 /// A refusal ends the call before any byte is sent and is not retried; the
 /// error's source chain holds an [`InsecureEndpoint`]. The AWS backends
-/// install it, permanent (kept across retries and re-configuration),
-/// on every client they build
+/// install it, [permanent](HttpsOnly::permanent), on every client they build
 /// or are given; add it to your own clients with
 /// `config::Builder::push_interceptor(HttpsOnly::permanent(..))`.
 #[derive(Debug, Clone, Copy)]
@@ -323,7 +334,7 @@ impl HttpsOnly {
     /// through the config bag (`disable_interceptor`), and the SDK skips
     /// the per-hook lookup that disabling needs. How the crate installs it
     /// (`config::Builder::push_interceptor`).
-    pub(crate) fn permanent(service: Service) -> SharedInterceptor {
+    pub fn permanent(service: Service) -> SharedInterceptor {
         SharedInterceptor::permanent(Self::new(service))
     }
 

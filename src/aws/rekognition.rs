@@ -262,7 +262,7 @@ pub(crate) async fn detect_faces(
     let attributes = request
         .attributes
         .iter()
-        .map(|a| rk::Attribute::from(a.as_str()))
+        .map(|a| rk::Attribute::from(a.as_api()))
         .collect();
     let (image, s3) = image(request.image);
     // The body itself says which yes/no attributes came with a `Value`.
@@ -590,5 +590,8 @@ mod tests {
         let names: Vec<_> = all.iter().map(|q| sdk_quality_filter(*q)).collect();
         let names: Vec<&str> = names.iter().map(|q| q.as_str()).collect();
         assert_eq!(names, ["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"]);
+        // The value a backend of its own sends is the same.
+        let own: Vec<&str> = all.iter().map(|q| q.as_api()).collect();
+        assert_eq!(own, names);
     }
 }

@@ -351,7 +351,7 @@ async fn a_plain_http_endpoint_erases_nothing(h: &dyn ErasureHarness) {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations.as_slice()),
-            Some([Violation::InsecureEndpoint(e)]) if e.service == Service::S3
+            Some([Violation::InsecureEndpoint(e)]) if e.service() == Service::S3
         ),
         "{name}: {err:?}"
     );
@@ -433,13 +433,7 @@ impl ErasureHarness for InMemoryErasureHarness {
         self.aws.delete_object(bucket, key);
     }
     async fn enable_versioning(&self, bucket: &str) {
-        self.aws.set_versioning(
-            bucket,
-            crate::VersioningFacts {
-                status: Some("Enabled".into()),
-                mfa_delete: None,
-            },
-        );
+        self.aws.set_versioning(bucket, "Enabled", "Disabled");
     }
     async fn hold(&self, bucket: &str, key: &str, version: &str, hold: Hold) {
         let lock = match hold {

@@ -276,7 +276,7 @@ async fn a_live_member_is_compared_with_the_reference_image_and_approved(h: &dyn
     let started = guard.start_session(&ada, &at).await.expect(name);
     assert_eq!(started.member, ada, "{name}");
     assert_eq!(
-        started.expires_at(),
+        started.expires_at,
         started.started_at + crate::liveness::SESSION_LIFETIME
     );
     let request = h.started().pop().expect("a request");
@@ -715,7 +715,7 @@ async fn plain_http_endpoints_are_refused_before_any_liveness_call(h: &dyn Liven
             e.as_refusal().is_some_and(|r| {
                 r.violations
                     .iter()
-                    .any(|v| matches!(v, Violation::InsecureEndpoint(e) if e.service == service))
+                    .any(|v| matches!(v, Violation::InsecureEndpoint(e) if e.service() == service))
             })
         };
         let at = kiosk("kiosk-http");

@@ -273,8 +273,8 @@ async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn 
         matches!(
             err.as_refusal().map(|r| r.violations.as_slice()),
             Some([Violation::InsecureEndpoint(e)])
-                if e.service == Service::Rekognition
-                    && e.endpoint == crate::transit::redact(&plain)
+                if e.service() == Service::Rekognition
+                    && e.endpoint() == crate::transit::redact(&plain)
         ),
         "{name}: {err:?}"
     );

@@ -227,13 +227,14 @@ impl PhotoStore {
                 Err(e) => summary.failed.push((record.reference, e)),
             }
         }
+        let summary = summary.finish();
         tracing::info!(
             target: AUDIT_TARGET,
             dry_run = summary.dry_run,
             examined = summary.examined,
-            due = summary.due(),
-            complete = summary.complete(),
-            would_erase = summary.would_erase(),
+            due = summary.due,
+            complete = summary.complete,
+            would_erase = summary.would_erase,
             failed = summary.failed.len(),
             "retention sweep"
         );

@@ -181,6 +181,7 @@ impl FaceLiveness {
             member: member.clone(),
             kiosk: kiosk.clone(),
             started_at,
+            expires_at: started_at + crate::liveness::SESSION_LIFETIME,
         })
     }
 
@@ -343,6 +344,13 @@ impl FaceLiveness {
             ))
             .await
             .map_err(|e| backend_error(OP, e))?;
+        // A backend may report an empty version; it names none.
+        let mut facts = facts;
+        if let Some(c) = &mut facts.challenge {
+            if c.version.as_deref().is_some_and(str::is_empty) {
+                c.version = None;
+            }
+        }
         let decision = |verdict, source, target, opt_out| LivenessDecision {
             verdict,
             session_id: session_id.clone(),

@@ -79,15 +79,14 @@ impl Columns {
 
 /// One data file of a report, as `manifest.json` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub(crate) struct DataFile {
     /// The file, in the destination bucket, exactly as the manifest names
     /// it.
-    pub object: S3ObjectRef,
+    pub(crate) object: S3ObjectRef,
     /// Its size in bytes (gzip-compressed).
-    pub size: u64,
+    pub(crate) size: u64,
     /// The MD5 of its bytes, lowercase hex.
-    pub md5: String,
+    pub(crate) md5: String,
 }
 
 /// An S3 Inventory report's `manifest.json`, checked against its

@@ -67,7 +67,6 @@ const QUOTE_MAX: usize = 120;
 
 /// The `EncryptionStatus` column of an S3 Inventory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub(crate) enum EncryptionStatus {
     /// `SSE-S3`: S3-managed keys (`AES256`). Not compliant.
     SseS3,
@@ -146,7 +145,6 @@ impl fmt::Display for EncryptionStatus {
 /// The `BucketKeyStatus` column: whether the version was encrypted with an
 /// S3 Bucket Key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub(crate) enum BucketKeyStatus {
     /// `ENABLED`.
     Enabled,

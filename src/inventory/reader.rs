@@ -25,27 +25,26 @@ const MAX_ROW_BYTES: usize = 64 * 1024;
 
 /// One row of an inventory report: an object version or a delete marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub(crate) struct InventoryRow<'a> {
     /// `Bucket`.
-    pub bucket: &'a str,
+    pub(crate) bucket: &'a str,
     /// `Key`, decoded from the inventory's URL encoding. S3 keys may hold
     /// any Unicode, control characters included: escape it
     /// ([`text::escape`](crate::text::escape)) before showing it.
-    pub key: Cow<'a, str>,
+    pub(crate) key: Cow<'a, str>,
     /// `VersionId` (reports of all versions only). S3 Inventory leaves it
     /// empty for the `null` version (written while versioning was off or
     /// suspended); it is given here as `null`, the id S3's API takes for
     /// that version.
-    pub version_id: Option<&'a str>,
+    pub(crate) version_id: Option<&'a str>,
     /// `IsLatest`.
-    pub is_latest: Option<bool>,
+    pub(crate) is_latest: Option<bool>,
     /// `IsDeleteMarker` (`false` in reports of current versions only).
-    pub is_delete_marker: bool,
+    pub(crate) is_delete_marker: bool,
     /// `EncryptionStatus`.
-    pub encryption_status: EncryptionStatus,
+    pub(crate) encryption_status: EncryptionStatus,
     /// `BucketKeyStatus`, when the report has the column.
-    pub bucket_key_status: Option<BucketKeyStatus>,
+    pub(crate) bucket_key_status: Option<BucketKeyStatus>,
 }
 
 /// Parses one data file pushed chunk by chunk, as it streams from S3:

@@ -238,7 +238,9 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             .compare(requested_null.clone(), live_photo())
             .await
             .unwrap();
-        let object = decision.source.s3_object().unwrap();
+        let rekognition_guard::CheckedImage::S3 { object, .. } = &decision.source else {
+            panic!("{:?}", decision.source)
+        };
         assert!(!object.is_pinned(), "{object}");
         assert_eq!(object.version_id(), Some("null"));
     }

@@ -161,7 +161,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         .unwrap_err();
     assert!(matches!(
         err.as_refusal().unwrap().violations.as_slice(),
-        [Violation::InsecureEndpoint(e)] if e.service == Service::S3
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::S3
     ));
     // Refused before the quality gate: the photo never reached Rekognition.
     assert_eq!(aws.calls().detect_faces, 0);

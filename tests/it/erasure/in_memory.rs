@@ -88,7 +88,7 @@ mod retention {
             )
             .await;
         assert!(dry.dry_run);
-        assert_eq!((dry.examined, dry.due()), (2, 1));
+        assert_eq!((dry.examined, dry.due), (2, 1));
         assert_eq!(dry.receipts[0].key, "members/ada.jpg");
         assert_eq!(
             aws.calls().delete_object_version,
@@ -100,10 +100,7 @@ mod retention {
             .store()
             .sweep_retention(records, &policy, EraseOptions::default(), now)
             .await;
-        assert_eq!(
-            (summary.examined, summary.due(), summary.complete()),
-            (2, 1, 1)
-        );
+        assert_eq!((summary.examined, summary.due, summary.complete), (2, 1, 1));
         assert!(summary.failed.is_empty());
         assert_eq!(aws.calls().delete_object_version, 1);
         // Ada is gone, Grace is not.
@@ -166,10 +163,9 @@ mod retention {
                 now,
             )
             .await;
-        assert_eq!((dry.examined, dry.due(), dry.complete()), (5, 4, 0));
+        assert_eq!((dry.examined, dry.due, dry.complete), (5, 4, 0));
         assert_eq!(
-            dry.would_erase(),
-            5,
+            dry.would_erase, 5,
             "ada, grace, katherine and hedy's two versions"
         );
         let text = dry.to_string();
@@ -184,11 +180,8 @@ mod retention {
             .store()
             .sweep_retention(records, &policy, EraseOptions::default(), now)
             .await;
-        assert_eq!(
-            (summary.examined, summary.due(), summary.complete()),
-            (5, 4, 3)
-        );
-        assert_eq!(summary.would_erase(), 0);
+        assert_eq!((summary.examined, summary.due, summary.complete), (5, 4, 3));
+        assert_eq!(summary.would_erase, 0);
         assert_eq!(summary.receipts.len(), 4, "each due photo erased once");
         let text = summary.to_string();
         assert!(
@@ -210,13 +203,7 @@ mod retention {
     async fn mfa_delete_is_named_as_what_blocks_an_erasure() {
         let (aws, guard) = world();
         let ada = enrolled(&aws, "ada");
-        aws.set_versioning(
-            "library-photos",
-            rekognition_guard::VersioningFacts {
-                status: None,
-                mfa_delete: Some("Enabled".into()),
-            },
-        );
+        aws.set_versioning("library-photos", "Enabled", "Enabled");
         let key = S3ObjectRef::new(ada.bucket(), ada.key()).unwrap();
         let receipt = guard
             .store()
@@ -233,13 +220,7 @@ mod retention {
         );
 
         // Without it, a refusal does not talk about MFA at all.
-        aws.set_versioning(
-            "library-photos",
-            rekognition_guard::VersioningFacts {
-                status: None,
-                mfa_delete: Some("Disabled".into()),
-            },
-        );
+        aws.set_versioning("library-photos", "Enabled", "Disabled");
         let receipt = guard
             .store()
             .erase(&key, EraseOptions::default())

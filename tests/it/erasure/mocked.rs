@@ -32,8 +32,8 @@ async fn an_erasure_whose_confirming_listing_fails_is_unconfirmed_not_lost() {
     // Erasure reads the bucket's versioning configuration once (MFA Delete).
     s3.expect_get_bucket_versioning().times(1).returning(|_| {
         Ok(rekognition_guard::VersioningFacts {
-            status: Some(str::to_owned("Enabled")),
-            mfa_delete: None.map(str::to_owned),
+            status: Some("Enabled".into()),
+            mfa_delete: None,
         })
     });
     let store = PhotoStore::new(s3, Policy::any_kms_key().with_versioning_required(false));

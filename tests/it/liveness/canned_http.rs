@@ -42,6 +42,19 @@ fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> rekognition_guard::Fac
     .liveness(policy())
 }
 
+/// The layout of a session's output prefix, independently of the code
+/// that makes it: `kiosks/member-<32 hex digits>/kiosk-<16 hex digits>/`.
+fn assert_session_prefix(prefix: &str) {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = prefix.split('/').collect();
+    assert!(
+        matches!(parts.as_slice(), ["kiosks", member, kiosk, ""]
+            if member.strip_prefix("member-").is_some_and(|d| hex(d, 32))
+                && kiosk.strip_prefix("kiosk-").is_some_and(|d| hex(d, 16))),
+        "{prefix}"
+    );
+}
+
 /// The liveness policy of these tests: output under `kiosks/`.
 fn policy() -> LivenessPolicy {
     LivenessPolicy::new(OUTPUT)
@@ -85,7 +98,7 @@ fn compliant_output_bucket() -> Vec<Rule> {
 async fn a_session_is_created_with_the_key_bucket_prefix_and_token_aws_expects() {
     let audit = compliant_output_bucket();
     let prefix = policy().output_prefix_for(&member(), &kiosk());
-    assert!(prefix.starts_with("kiosks/member-"), "{prefix}");
+    assert_session_prefix(&prefix);
     let create = mock!(aws_sdk_rekognition::Client::create_face_liveness_session)
         .match_requests(move |input| {
             let settings = input.settings().expect("settings");
@@ -127,10 +140,9 @@ async fn a_session_id_that_is_not_a_uuid_is_an_invalid_response() {
 async fn results_from_the_wire_are_judged_and_their_image_bytes_dropped() {
     // As GetFaceLivenessSessionResults answers: the reference image in
     // S3 (and as bytes, which the backend must drop), audit images.
-    let key = format!(
-        "{}{SESSION}/reference.jpg",
-        policy().output_prefix_for(&member(), &kiosk())
-    );
+    let prefix = policy().output_prefix_for(&member(), &kiosk());
+    assert_session_prefix(&prefix);
+    let key = format!("{prefix}{SESSION}/reference.jpg");
     let results = format!(
         r#"{{"SessionId":"{SESSION}","Status":"SUCCEEDED","Confidence":98.73,"ReferenceImage":{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","S3Object":{{"Bucket":"{OUTPUT}","Name":"{key}","Version":"{VERSION}"}},"BoundingBox":{{"Width":0.33,"Height":0.45,"Left":0.31,"Top":0.2}}}},"AuditImages":[{{"Bytes":"RkFDRS1CWVRFUy1NQVJLRVI=","BoundingBox":{{"Width":0.3,"Height":0.4,"Left":0.3,"Top":0.2}}}}],"Challenge":{{"Type":"FaceMovementAndLightChallenge","Version":"2.0.0"}}}}"#
     );

@@ -227,3 +227,46 @@ mod insecure_results {
         assert!(decision.is_approved(), "{decision:?}");
     }
 }
+
+/// A backend that reports an empty challenge version: the decision records
+/// none (`None`, never `""`), and the challenge still counts.
+#[tokio::test]
+async fn an_empty_challenge_version_is_recorded_as_none() {
+    use rekognition_guard::liveness::{Challenge, ChallengeType, KioskId, LivenessPolicy};
+    use rekognition_guard::memory::SimulatedLiveness;
+    use rekognition_guard::{Guard, PhotoStore};
+
+    use crate::support::gate::{enrolled, evidence, policy, world};
+
+    let aws = world();
+    let ada = enrolled(&aws);
+    let liveness = Guard::new(
+        PhotoStore::new(aws.clone(), policy()),
+        aws.clone(),
+        evidence(),
+    )
+    .liveness(LivenessPolicy::new("library-liveness").unwrap());
+    let kiosk = KioskId::new("kiosk-1").unwrap();
+    let session = liveness.start_session(&ada, &kiosk).await.unwrap();
+    aws.finish_liveness(
+        &session.id,
+        SimulatedLiveness {
+            challenge: Some(Some(Challenge {
+                challenge_type: ChallengeType::FaceMovementAndLight,
+                version: Some(String::new()),
+            })),
+            ..SimulatedLiveness::live(99.0, "ada")
+        },
+    );
+    let decision = liveness
+        .verify_session(&session.id, &ada, &kiosk)
+        .await
+        .unwrap();
+    assert!(decision.is_approved(), "{decision:?}");
+    let challenge = decision.challenge.expect("a challenge");
+    assert_eq!(
+        challenge.challenge_type,
+        ChallengeType::FaceMovementAndLight
+    );
+    assert_eq!(challenge.version, None);
+}

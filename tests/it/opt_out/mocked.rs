@@ -186,7 +186,7 @@ async fn a_request_refused_on_the_wire_is_reported_beside_the_opt_out_answer() {
         matches!(
             err.violations(),
             [Violation::InsecureEndpoint(e), Violation::OptOut(OptOutViolation::NotInEffect { .. })]
-                if e.service == Service::Sts
+                if e.service() == Service::Sts
         ),
         "{err}"
     );

@@ -290,7 +290,7 @@ async fn the_organizations_client_is_https_only_too() {
         .unwrap_err();
     assert!(matches!(
         err,
-        ConfigError::InsecureEndpoint(e) if e.service == Service::Organizations
+        ConfigError::InsecureEndpoint(e) if e.service() == Service::Organizations
     ));
 
     // A client whose endpoint was set elsewhere: refused on the wire.
@@ -311,7 +311,7 @@ async fn the_organizations_client_is_https_only_too() {
     assert!(
         matches!(
             err.as_refusal().map(|r| r.violations.as_slice()),
-            Some([Violation::InsecureEndpoint(e)]) if e.service == Service::Organizations
+            Some([Violation::InsecureEndpoint(e)]) if e.service() == Service::Organizations
         ),
         "{err:?}"
     );

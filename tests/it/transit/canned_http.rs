@@ -88,7 +88,7 @@ async fn http_endpoint_with_an_http_response_rule_is_still_refused() {
     let err = guard.compare(reference(), live_photo()).await.unwrap_err();
     assert!(matches!(
         err.as_refusal().unwrap().violations.as_slice(),
-        [Violation::InsecureEndpoint(e)] if e.service == Service::Rekognition
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
     ));
 }
 
@@ -115,7 +115,7 @@ fn configured_http_endpoints_fail_the_build() {
         .build();
     assert!(matches!(
         AwsBackend::from_sdk_config(&sdk).map_err(crate::support::config_error).unwrap_err(),
-        ConfigError::InsecureEndpoint(e) if e.service == Service::S3
+        ConfigError::InsecureEndpoint(e) if e.service() == Service::S3
     ));
 }
 

@@ -38,7 +38,7 @@ fn photo() -> FaceImage {
 fn assert_refused(err: ConfigError, service: Service, problem: EndpointProblem) {
     match &err {
         ConfigError::InsecureEndpoint(e) => {
-            assert_eq!((e.service, e.problem), (service, problem), "{err}");
+            assert_eq!((e.service(), e.problem()), (service, problem), "{err}");
         }
         other => panic!("expected an insecure endpoint, got {other:?}"),
     }
@@ -135,8 +135,8 @@ async fn a_password_in_an_endpoint_url_is_refused_wherever_it_enters() {
         let err = result.unwrap_err();
         match err.as_refusal().map(|r| r.violations.as_slice()) {
             Some([Violation::InsecureEndpoint(e)]) => {
-                assert_eq!(e.service, service, "{err}");
-                assert_eq!(e.problem, EndpointProblem::UserInfo, "{err}");
+                assert_eq!(e.service(), service, "{err}");
+                assert_eq!(e.problem(), EndpointProblem::UserInfo, "{err}");
             }
             _ => panic!("expected a refusal for the endpoint: {err:?}"),
         }

@@ -16,8 +16,8 @@ const PASSWORD: &str = "rg-env-endpoint-password-81fa";
 fn assert_refused(err: ConfigError, service: Service) {
     match &err {
         ConfigError::InsecureEndpoint(e) => {
-            assert_eq!(e.service, service, "{err}");
-            assert_eq!(e.problem, EndpointProblem::UserInfo, "{err}");
+            assert_eq!(e.service(), service, "{err}");
+            assert_eq!(e.problem(), EndpointProblem::UserInfo, "{err}");
         }
         other => panic!("expected an insecure endpoint, got {other:?}"),
     }

@@ -56,7 +56,7 @@ async fn insecure_rekognition_endpoint_is_refused_for_bytes_too() {
     let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
     assert!(matches!(
         &violations[..],
-        [Violation::InsecureEndpoint(e)] if e.service == Service::Rekognition
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
     ));
 }
 
@@ -78,7 +78,7 @@ async fn an_insecure_verifier_endpoint_refuses_the_comparison() {
     );
     assert!(matches!(
         &violations[..],
-        [Violation::InsecureEndpoint(e)] if e.service == Service::Organizations
+        [Violation::InsecureEndpoint(e)] if e.service() == Service::Organizations
     ));
 }
 
@@ -116,7 +116,7 @@ async fn an_endpoint_that_turns_insecure_is_refused_even_after_passing() {
         let violations = refusal(guard.compare(live_photo(), live_photo()).await.unwrap_err());
         assert!(matches!(
             &violations[..],
-            [Violation::InsecureEndpoint(e)] if e.service == Service::Rekognition
+            [Violation::InsecureEndpoint(e)] if e.service() == Service::Rekognition
         ));
     }
 }
