@@ -203,6 +203,20 @@ mod tests {
         );
     }
 
+    /// The hand-written list is exactly Unicode's `Cc`, `Zl`, `Zp` and `Cf`
+    /// (Unicode 16.0), checked for every code point.
+    #[test]
+    fn the_rule_is_exactly_unicodes_control_separator_and_format_characters() {
+        use unicode_general_category::{get_general_category, GeneralCategory as G};
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let by_table = matches!(
+                get_general_category(c),
+                G::Control | G::LineSeparator | G::ParagraphSeparator | G::Format
+            );
+            assert_eq!(is_log_unsafe(c), by_table, "U+{:04X}", c as u32);
+        }
+    }
+
     #[test]
     fn quoted_text_escapes_quotes_and_separators() {
         assert_eq!(Quoted("a\u{2029}\"b").to_string(), r#""a\u{2029}\"b""#);
