@@ -136,8 +136,10 @@ impl fmt::Display for SseAlgorithm {
 /// makes a backend state every field (`None` where the service sent
 /// nothing), and a fact this crate starts to check in a later version is a
 /// compile error in that backend. Built from [`ObjectFacts::new`] or
-/// [`ObjectFacts::sse_kms`] with `..`, a new fact takes the base's `None`:
-/// not reported, which the guard refuses wherever it needs the fact.
+/// [`ObjectFacts::sse_kms`] with `..`, a new fact silently takes the base's
+/// `None`, which passes wherever an absent value passes (as
+/// `sse_customer_algorithm` does above): so a real backend should write
+/// its facts out in full, and `..` is for tests and mocks.
 /// ([`FaceDetail::good`](crate::FaceDetail::good) is a test helper with
 /// passing values: never the base of a real backend's answers.)
 #[derive(Debug, Clone, PartialEq, Eq)]

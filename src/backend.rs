@@ -1215,3 +1215,33 @@ impl std::error::Error for BackendError {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The struct literals the crate docs show failing outside the crate
+    /// (`compile_fail`: the requests are `#[non_exhaustive]`) compile here,
+    /// field for field: a renamed field breaks this build, so those doc
+    /// tests cannot pass for another reason (stable rustdoc does not check
+    /// their error code).
+    #[test]
+    fn the_request_literals_of_the_compile_fail_examples_are_exact() {
+        let image = || VerifiedImage::Bytes(FaceImage::from_vec(vec![0xFF, 0xD8, 0xFF]).unwrap());
+        let compare = CompareFacesRequest {
+            source: image(),
+            target: image(),
+            threshold: SimilarityThreshold::default(),
+            quality_filter: QualityFilter::Auto,
+        };
+        assert_eq!(compare.threshold.get(), 99.0);
+        let delete = DeleteObjectVersionRequest {
+            bucket: "library-photos".into(),
+            key: "members/ada.jpg".into(),
+            version_id: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY".into(),
+            bypass_governance_retention: true,
+            expected_bucket_owner: None,
+        };
+        assert!(delete.bypass_governance_retention);
+    }
+}

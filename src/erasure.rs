@@ -319,8 +319,9 @@ pub struct MemberRecord {
     pub last_interaction: SystemTime,
 }
 
-/// What a retention sweep did.
-#[derive(Debug, Default)]
+/// What a retention sweep did. Only the sweep builds one; its counts are
+/// worked out from the receipts and failures when it is built.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct SweepSummary {
     /// How many photos were looked at: distinct bucket and key pairs among
@@ -346,6 +347,19 @@ pub struct SweepSummary {
 }
 
 impl SweepSummary {
+    /// An empty summary, to be filled by a sweep.
+    pub(crate) fn new(dry_run: bool) -> Self {
+        Self {
+            examined: 0,
+            receipts: Vec::new(),
+            failed: Vec::new(),
+            dry_run,
+            due: 0,
+            complete: 0,
+            would_erase: 0,
+        }
+    }
+
     /// Fills in the counts from the receipts and failures.
     pub(crate) fn finish(mut self) -> Self {
         self.due = self.receipts.len() + self.failed.len();
@@ -382,7 +396,9 @@ impl fmt::Display for SweepSummary {
             self.examined,
             self.due,
             self.complete,
-            self.receipts.len() - self.complete,
+            // From the receipts themselves, so a summary whose receipts
+            // were moved out still displays.
+            self.receipts.iter().filter(|r| !r.is_complete()).count(),
             self.failed.len()
         )
     }
@@ -408,6 +424,64 @@ mod tests {
             RetentionPolicy::BIPA_MAXIMUM,
             Duration::from_secs(3 * 365 * 86_400)
         );
+    }
+
+    fn receipt(key: &str, dry_run: bool, remaining: usize) -> ErasureReceipt {
+        ErasureReceipt {
+            bucket: "library-photos".into(),
+            key: key.into(),
+            erased: Vec::new(),
+            remaining: (0..remaining)
+                .map(|i| RemainingVersion {
+                    version_id: format!("v{i}"),
+                    delete_marker: false,
+                    reason: BlockReason::LegalHold,
+                })
+                .collect(),
+            dry_run,
+            finished_at: SystemTime::UNIX_EPOCH,
+            unconfirmed: None,
+            mfa_delete_enabled: None,
+        }
+    }
+
+    fn failure() -> (S3ObjectRef, crate::Error) {
+        let r = S3ObjectRef::parse("s3://library-photos/members/c.jpg").unwrap();
+        let e = crate::Error::Input(S3ObjectRef::parse("s3://bad").unwrap_err());
+        (r, e)
+    }
+
+    /// The counts are worked out once, from the receipts and failures:
+    /// due is both, complete is none in a dry run, would_erase none in a
+    /// real one; a summary whose receipts were taken out still displays.
+    #[test]
+    fn a_sweep_summary_counts_receipts_and_failures() {
+        let mut real = SweepSummary::new(false);
+        real.examined = 4;
+        real.receipts = vec![
+            receipt("members/a.jpg", false, 0),
+            receipt("members/b.jpg", false, 1),
+        ];
+        real.failed = vec![failure()];
+        let mut real = real.finish();
+        assert_eq!((real.due, real.complete, real.would_erase), (3, 1, 0));
+        assert!(
+            real.to_string()
+                .contains("3 due, 1 erased completely, 1 incomplete, 1 failed"),
+            "{real}"
+        );
+        let _taken = std::mem::take(&mut real.receipts);
+        assert!(real.to_string().contains("0 incomplete"), "{real}");
+
+        let mut dry = SweepSummary::new(true);
+        dry.examined = 4;
+        dry.receipts = vec![
+            receipt("members/a.jpg", true, 2),
+            receipt("members/b.jpg", true, 1),
+        ];
+        dry.failed = vec![failure()];
+        let dry = dry.finish();
+        assert_eq!((dry.due, dry.complete, dry.would_erase), (3, 0, 3));
     }
 
     #[test]

@@ -114,14 +114,16 @@
 //!   came from a caller or a service is escaped before it is shown (see
 //!   "Text that reaches a log line" below).
 //!
-//! Settings come in three shapes, by what they are for. A policy that
-//! decides what the guard accepts ([`Policy`], [`liveness::LivenessPolicy`])
-//! is a builder (`with_…`) with getters of the same names, so what is in
-//! force can be logged; the quality gate ([`QualityPolicy`]) is plain
-//! numbers with documented defaults; the options of one call
-//! ([`erasure::EraseOptions`], [`inventory::InventoryAuditOptions`],
-//! [`CacheConfig`], [`liveness::FailureLimit`],
-//! [`erasure::RetentionPolicy`]) are built and handed over.
+//! Settings come in three shapes. The policies that decide what the guard
+//! accepts ([`Policy`], [`liveness::LivenessPolicy`]) are builders
+//! (`with_…`); [`Policy`] has a getter for every setting, a liveness
+//! policy for what it sends to AWS and its threshold (not for its failure
+//! limit or audit reuse). The quality gate ([`QualityPolicy`]) is plain
+//! numbers with documented defaults. The rest are built and handed over:
+//! the options of one call ([`erasure::EraseOptions`],
+//! [`inventory::InventoryAuditOptions`], [`erasure::RetentionPolicy`]) and
+//! the parts of a setting ([`CacheConfig`], with getters;
+//! [`liveness::FailureLimit`]).
 //!
 //! ## Backends
 //!

@@ -513,7 +513,8 @@ impl InMemoryBackend {
     /// the null version; earlier versions stay), and `mfa_delete`
     /// `Enabled` (every deletion of a version is then denied with 403, as
     /// S3 denies one without `x-amz-mfa`) or `Disabled`.
-    /// `GetBucketVersioning` then reports both.
+    /// `GetBucketVersioning` then reports the status, and `MfaDelete`
+    /// `Enabled` while it is on.
     ///
     /// # Panics
     /// When the bucket was not created, or for a value S3 does not take.
@@ -1299,5 +1300,46 @@ fn listed_bucket<'a>(
             format!("403 Forbidden: bucket {bucket} is not owned by the expected account {owner}"),
         )),
         _ => Ok(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::S3ObjectRef;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    /// An object stored with a body reports the body's length, whatever
+    /// `size` says; one without reports `size`.
+    #[tokio::test]
+    async fn head_object_reports_a_bodys_length() {
+        let aws = InMemoryBackend::new();
+        aws.create_bucket("inventory", "111122223333", false);
+        aws.put(
+            "inventory",
+            "manifest.json",
+            SimulatedObject {
+                body: Some(b"{\"files\":[]}".to_vec()),
+                ..SimulatedObject::sse_kms(KEY)
+            },
+        );
+        aws.put("inventory", "other.json", SimulatedObject::sse_kms(KEY));
+        let head = |key: &str| {
+            HeadObjectRequest::new(
+                S3ObjectRef::parse(&format!("s3://inventory/{key}")).unwrap(),
+                None,
+            )
+        };
+        let facts = aws.head_object(&head("manifest.json")).await.unwrap();
+        assert_eq!(facts.content_length, Some(12));
+        let facts = aws.head_object(&head("other.json")).await.unwrap();
+        assert_eq!(facts.content_length, Some(50_000));
+    }
+
+    #[test]
+    #[should_panic(expected = "the simulation has no")]
+    fn an_endpoint_of_a_service_it_does_not_simulate_panics() {
+        let _ = InMemoryBackend::new().with_endpoint(Service::Sts, "https://sts.example");
     }
 }

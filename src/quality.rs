@@ -564,26 +564,26 @@ mod tests {
     #[test]
     fn a_nan_limit_fails_every_photo() {
         type SetToNan = fn(&mut QualityPolicy);
-        let setters: [(&str, SetToNan); 8] = [
-            ("min_face_share", |q| q.min_face_share = f32::NAN),
-            ("min_face_confidence", |q| q.min_face_confidence = f32::NAN),
-            ("min_sharpness", |q| q.min_sharpness = f32::NAN),
-            ("min_brightness", |q| q.min_brightness = f32::NAN),
-            ("max_yaw", |q| q.max_yaw = f32::NAN),
-            ("max_pitch", |q| q.max_pitch = f32::NAN),
-            ("max_roll", |q| q.max_roll = f32::NAN),
-            ("min_attribute_confidence", |q| {
-                q.min_attribute_confidence = f32::NAN
-            }),
+        let setters: [(SetToNan, &[&str]); 8] = [
+            (|q| q.min_face_share = f32::NAN, &["face_too_small"]),
+            (|q| q.min_face_confidence = f32::NAN, &["uncertain_face"]),
+            (|q| q.min_sharpness = f32::NAN, &["not_sharp"]),
+            (|q| q.min_brightness = f32::NAN, &["too_dark"]),
+            (|q| q.max_yaw = f32::NAN, &["pose_out_of_range"]),
+            (|q| q.max_pitch = f32::NAN, &["pose_out_of_range"]),
+            (|q| q.max_roll = f32::NAN, &["pose_out_of_range"]),
+            (
+                |q| q.min_attribute_confidence = f32::NAN,
+                &["eyes_not_open", "sunglasses", "face_occluded"],
+            ),
         ];
         assert!(QualityPolicy::default()
             .assess(&[FaceDetail::good()])
             .is_acceptable());
-        for (field, set) in setters {
+        for (set, expected) in setters {
             let mut gate = QualityPolicy::default();
             set(&mut gate);
-            let found = ids(&[FaceDetail::good()], &gate);
-            assert!(!found.is_empty(), "{field} = NaN let a photo pass");
+            assert_eq!(ids(&[FaceDetail::good()], &gate), expected, "{gate:?}");
         }
     }
 

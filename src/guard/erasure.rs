@@ -187,10 +187,7 @@ impl PhotoStore {
         options: EraseOptions,
         as_of: SystemTime,
     ) -> SweepSummary {
-        let mut summary = SweepSummary {
-            dry_run: options.is_dry_run(),
-            ..SweepSummary::default()
-        };
+        let mut summary = SweepSummary::new(options.is_dry_run());
         // One entry per photo, in the order first seen, with its latest
         // last interaction.
         let mut photos: Vec<MemberRecord> = Vec::new();

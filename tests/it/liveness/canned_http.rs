@@ -42,16 +42,23 @@ fn liveness_guard(s3: &[&Rule], rekognition: &[&Rule]) -> rekognition_guard::Fac
     .liveness(policy())
 }
 
-/// The layout of a session's output prefix, independently of the code
-/// that makes it: `kiosks/member-<32 hex digits>/kiosk-<16 hex digits>/`.
+/// The session's output prefix, worked out here from its documented
+/// layout (not by the code under test): `kiosks/`, `member-` and the first
+/// 32 lowercase hexadecimal digits of the SHA-256 of the member's bucket, a
+/// NUL byte and key, `/kiosk-` and the first 16 of the SHA-256 of the kiosk
+/// id, `/`.
 fn assert_session_prefix(prefix: &str) {
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let parts: Vec<&str> = prefix.split('/').collect();
-    assert!(
-        matches!(parts.as_slice(), ["kiosks", member, kiosk, ""]
-            if member.strip_prefix("member-").is_some_and(|d| hex(d, 32))
-                && kiosk.strip_prefix("kiosk-").is_some_and(|d| hex(d, 16))),
-        "{prefix}"
+    use sha2::{Digest, Sha256};
+    let m = member();
+    let mut member_digest = Sha256::new();
+    member_digest.update(m.bucket().as_bytes());
+    member_digest.update([0u8]);
+    member_digest.update(m.key().as_bytes());
+    let member_tag = &hex::encode(member_digest.finalize())[..32];
+    let kiosk_tag = &hex::encode(Sha256::digest(kiosk().as_str().as_bytes()))[..16];
+    assert_eq!(
+        prefix,
+        format!("kiosks/member-{member_tag}/kiosk-{kiosk_tag}/")
     );
 }
 
