@@ -333,7 +333,7 @@ pub struct SweepSummary {
     /// Due members whose erasure failed, and the error, whole: its
     /// [`kind`](crate::Error::kind), whether it
     /// [is retryable](crate::Error::is_retryable), and its source.
-    pub failed: Vec<(S3ObjectRef, crate::Error)>,
+    pub failed: Vec<(S3ObjectRef, crate::error::Error)>,
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// How many photos were due: `receipts` and `failed` together.
@@ -445,9 +445,9 @@ mod tests {
         }
     }
 
-    fn failure() -> (S3ObjectRef, crate::Error) {
+    fn failure() -> (S3ObjectRef, crate::error::Error) {
         let r = S3ObjectRef::parse("s3://library-photos/members/c.jpg").unwrap();
-        let e = crate::Error::Input(S3ObjectRef::parse("s3://bad").unwrap_err());
+        let e = crate::error::Error::Input(S3ObjectRef::parse("s3://bad").unwrap_err());
         (r, e)
     }
 

@@ -7,6 +7,7 @@ use tokio::task::{JoinError, JoinSet};
 
 use super::path::backend_error;
 use super::PhotoStore;
+use crate::at_rest::SseAlgorithm;
 use crate::backend::{
     BackendError, BackendErrorKind, GetBucketVersioningRequest, GetObjectRequest,
     HeadObjectRequest, ReencryptRequest, S3Backend,
@@ -21,7 +22,6 @@ use crate::inventory::{
 };
 use crate::refusal::Operation;
 use crate::text::AUDIT_TARGET;
-use crate::SseAlgorithm;
 
 const OP: Operation = Operation::AuditInventory;
 
