@@ -10,9 +10,7 @@ use crate::support::{self, KEY};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
-use rekognition_guard::{
-    BackendErrorKind, KmsKeyArn, OptOutEvidence, Policy, S3ObjectRef, Service,
-};
+use rekognition_guard::{BackendErrorKind, KmsKeyArn, Policy, S3ObjectRef, Service};
 
 #[tokio::test]
 async fn malformed_or_impossible_answers_are_invalid_responses() {
@@ -307,12 +305,9 @@ mod sdk_defaults {
     }
 
     fn guard_over(s3: &FaultServer, rekognition: &FaultServer) -> rekognition_guard::Guard {
-        let aws = backend(s3, rekognition, &Setup::default());
-        rekognition_guard::Guard::new(
-            rekognition_guard::PhotoStore::new(aws.clone(), kms_policy())
-                .with_verification_cache(None),
-            aws,
-            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        crate::support::canned::uncached_guard(
+            backend(s3, rekognition, &Setup::default()),
+            kms_policy(),
         )
     }
 

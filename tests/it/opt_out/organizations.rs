@@ -21,6 +21,7 @@ use rekognition_guard::{
     AccountId, BackendErrorKind, ConfigError, Error, FaceImage, Guard, OptOutEvidence,
     OptOutRecord, OptOutStatus, OptOutVerifier, Service, Violation,
 };
+use rekognition_guard::{RekognitionBackend, S3Backend};
 
 /// The account the in-memory Rekognition is called as.
 const ACCOUNT: &str = rekognition_guard::memory::DEFAULT_ACCOUNT;
@@ -239,18 +240,27 @@ fn photo() -> FaceImage {
     FaceImage::from_vec(b"\xFF\xD8\xFF\xE0live".to_vec()).unwrap()
 }
 
+/// A guard over `backend` (any SSE-KMS key, versioning not required)
+/// whose opt-out evidence `verifier` checks on every comparison.
+fn verified_guard(
+    backend: impl S3Backend + RekognitionBackend + Clone + 'static,
+    verifier: OrganizationsOptOutVerifier,
+) -> Guard {
+    Guard::new(
+        rekognition_guard::PhotoStore::new(
+            backend.clone(),
+            rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
+        ),
+        backend,
+        OptOutEvidence::verified_by(verifier),
+    )
+}
+
 fn guard(verifier: OrganizationsOptOutVerifier) -> (Guard, InMemoryBackend) {
     let aws = InMemoryBackend::new();
     aws.register_image(photo().expose_bytes(), "ada");
     aws.set_similarity("ada", "ada", 99.9);
-    let guard = Guard::new(
-        rekognition_guard::PhotoStore::new(
-            aws.clone(),
-            rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
-        ),
-        aws.clone(),
-        OptOutEvidence::verified_by(verifier),
-    );
+    let guard = verified_guard(aws.clone(), verifier);
     (guard, aws)
 }
 
@@ -458,14 +468,7 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
                 .build()
                 .unwrap();
             let evidence = policy_for(OPT_OUT, Some(evidence_for));
-            let guard = Guard::new(
-                rekognition_guard::PhotoStore::new(
-                    backend.clone(),
-                    rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
-                ),
-                backend.clone(),
-                OptOutEvidence::verified_by(verifier(&evidence, Duration::ZERO)),
-            );
+            let guard = verified_guard(backend.clone(), verifier(&evidence, Duration::ZERO));
             guard.compare(photo(), photo()).await
         }
     };
@@ -505,14 +508,7 @@ async fn the_aws_backend_binds_the_evidence_to_the_rekognition_account() {
         .build()
         .unwrap();
     let evidence = policy_for(OPT_OUT, Some("111122223333"));
-    let guard = Guard::new(
-        rekognition_guard::PhotoStore::new(
-            backend.clone(),
-            rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
-        ),
-        backend.clone(),
-        OptOutEvidence::verified_by(verifier(&evidence, Duration::ZERO)),
-    );
+    let guard = verified_guard(backend.clone(), verifier(&evidence, Duration::ZERO));
     let err = guard.compare(photo(), photo()).await.unwrap_err();
     assert!(
         matches!(&err, Error::Backend(b) if b.service() == Service::Sts && b.message().contains("sts_client")),
@@ -529,11 +525,11 @@ mod over_https {
     use std::sync::{Arc, Mutex};
 
     use rekognition_guard::aws::{https_client_trusting, AwsBackend, OrganizationsOptOutVerifier};
-    use rekognition_guard::{AccountId, OptOutEvidence, OptOutViolation, Violation};
+    use rekognition_guard::{AccountId, OptOutViolation, Violation};
 
-    use super::photo;
     use super::support::answers;
     use super::support::fault_server::{ca_pem, Fault, FaultServer, Request, Response, Script};
+    use super::{photo, verified_guard};
 
     const KIOSK_KEY: &str = "AKIDKIOSK00000000001";
     const OTHER_KEY: &str = "AKIDOTHER00000000002";
@@ -587,15 +583,9 @@ mod over_https {
         let backend = AwsBackend::from_sdk_config(&kiosk).unwrap();
 
         // Same SdkConfig: no extra setup, approved, account recorded.
-        let guard = rekognition_guard::Guard::new(
-            rekognition_guard::PhotoStore::new(
-                backend.clone(),
-                rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
-            ),
+        let guard = verified_guard(
             backend.clone(),
-            OptOutEvidence::verified_by(
-                OrganizationsOptOutVerifier::from_sdk_config(&kiosk).unwrap(),
-            ),
+            OrganizationsOptOutVerifier::from_sdk_config(&kiosk).unwrap(),
         );
         let decision = guard.compare(photo(), photo()).await.unwrap();
         assert!(decision.is_approved());
@@ -614,15 +604,9 @@ mod over_https {
 
         // A verifier with another account's credentials: refused, and
         // nothing reaches Rekognition.
-        let guard = rekognition_guard::Guard::new(
-            rekognition_guard::PhotoStore::new(
-                backend.clone(),
-                rekognition_guard::Policy::any_kms_key().with_versioning_required(false),
-            ),
+        let guard = verified_guard(
             backend.clone(),
-            OptOutEvidence::verified_by(
-                OrganizationsOptOutVerifier::from_sdk_config(&sdk(&server, OTHER_KEY)).unwrap(),
-            ),
+            OrganizationsOptOutVerifier::from_sdk_config(&sdk(&server, OTHER_KEY)).unwrap(),
         );
         let err = guard.compare(photo(), photo()).await.unwrap_err();
         assert_eq!(

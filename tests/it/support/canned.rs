@@ -84,6 +84,16 @@ pub fn guard(backend: AwsBackend, policy: Policy) -> Guard {
     )
 }
 
+/// Like [`guard`], without the verification cache: every comparison sends
+/// its HeadObject.
+pub fn uncached_guard(backend: AwsBackend, policy: Policy) -> Guard {
+    Guard::new(
+        PhotoStore::new(backend.clone(), policy).with_verification_cache(None),
+        backend,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
+}
+
 pub fn backend(s3: aws_sdk_s3::Client, rekognition: aws_sdk_rekognition::Client) -> AwsBackend {
     AwsBackend::builder()
         .s3_client(s3)

@@ -15,8 +15,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_smithy_types::timeout::TimeoutConfig;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::{
-    BackendErrorKind, Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy,
-    S3ObjectRef, Service,
+    BackendErrorKind, Error, FaceImage, KmsKeyArn, PhotoStore, Policy, S3ObjectRef, Service,
 };
 
 pub const VERSION: &str = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
@@ -170,14 +169,9 @@ pub async fn run_with(s3: Fault, rekognition: Fault, setup: Setup) -> Run {
     let s3 = FaultServer::start(s3).await;
     let rekognition = FaultServer::start(rekognition).await;
     let aws = backend(&s3, &rekognition, &setup);
-    let guard = Guard::new(
-        PhotoStore::new(
-            aws.clone(),
-            Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
-        )
-        .with_verification_cache(None),
+    let guard = support::canned::uncached_guard(
         aws,
-        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
     );
     let reference = S3ObjectRef::parse(&format!(
         "s3://library-photos/members/ada.jpg?versionId={VERSION}"

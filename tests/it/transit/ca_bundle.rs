@@ -11,9 +11,7 @@ use aws_credential_types::Credentials;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::{
-    BackendErrorKind, ConfigError, Error, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
-};
+use rekognition_guard::{BackendErrorKind, ConfigError, Error, Guard, Policy, S3ObjectRef};
 use support::fault_server::{ca_pem, Fault, FaultServer, Response};
 use support::{KEY, VERSION};
 
@@ -25,14 +23,9 @@ fn guard(sdk: &aws_types::SdkConfig, endpoint: &str) -> Result<Guard, ConfigErro
         .endpoint_url(endpoint)
         .build()
         .map_err(crate::support::config_error)?;
-    Ok(Guard::new(
-        PhotoStore::new(
-            aws.clone(),
-            Policy::any_kms_key().with_versioning_required(false),
-        )
-        .with_verification_cache(None),
+    Ok(crate::support::canned::uncached_guard(
         aws,
-        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        Policy::any_kms_key().with_versioning_required(false),
     ))
 }
 

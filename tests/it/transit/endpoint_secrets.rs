@@ -181,14 +181,9 @@ async fn security_md_names_every_level_and_target_that_logs_endpoints() {
         .trust_native_roots(false)
         .build()
         .unwrap();
-    let guard = Guard::new(
-        PhotoStore::new(
-            aws.clone(),
-            Policy::any_kms_key().with_versioning_required(false),
-        )
-        .with_verification_cache(None),
+    let guard = crate::support::canned::uncached_guard(
         aws,
-        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        Policy::any_kms_key().with_versioning_required(false),
     );
     let reference = S3ObjectRef::parse(&format!(
         "s3://library-photos/members/ada.jpg?versionId={version}"
