@@ -194,7 +194,7 @@ impl Site {
                 .await
                 .map_err(|e| format!("enrolling {member}: {e}"))?;
             eprintln!("enrolled {member}: {verified}");
-            references.insert(member, verified.reference());
+            references.insert(member, verified.reference().clone());
         }
         match &self.backend {
             Backend::Simulated(aws) => {

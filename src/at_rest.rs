@@ -352,10 +352,9 @@ pub struct VerifiedS3Object(std::sync::Arc<Verified>);
 /// hits, decisions) costs a reference count, not four strings.
 #[derive(Debug, PartialEq, Eq)]
 struct Verified {
-    bucket: String,
-    key: String,
-    /// The version the comparison reads (`null` possible, see `is_pinned`).
-    version: Option<String>,
+    /// Bucket, key and the version the comparison reads (`null` possible,
+    /// see `is_pinned`).
+    object: S3ObjectRef,
     /// Whether `version` names an immutable version.
     pinned: bool,
     /// When HeadObject's answer was judged.
@@ -373,24 +372,6 @@ impl fmt::Debug for VerifiedS3Object {
 }
 
 impl VerifiedS3Object {
-    /// The bucket.
-    pub fn bucket(&self) -> &str {
-        &self.0.bucket
-    }
-
-    /// The key.
-    pub fn key(&self) -> &str {
-        &self.0.key
-    }
-
-    /// The version the comparison reads: the version the check saw. `None`
-    /// for unversioned objects, and `Some("null")` when the reference asked
-    /// for S3's `null` version; neither is [pinned](Self::is_pinned), and
-    /// both pass only when the policy does not require versioning.
-    pub fn version_id(&self) -> Option<&str> {
-        self.0.version.as_deref()
-    }
-
     /// Whether the comparison is pinned to an immutable version
     /// (a well-formed version id other than S3's `null`):
     /// only then can the object not be replaced between the check and the
@@ -425,18 +406,17 @@ impl VerifiedS3Object {
         self.0.content_length
     }
 
-    /// The pinned reference (`s3://bucket/key?versionId=…`) to store, e.g.
-    /// after [`Guard::enroll`](crate::Guard::enroll), and compare against
-    /// later. Comparing it later is checked again like any other reference.
-    pub fn reference(&self) -> S3ObjectRef {
-        let object = S3ObjectRef::new(&self.0.bucket, &self.0.key)
-            .expect("bucket and key came from a parsed S3ObjectRef");
-        match &self.0.version {
-            Some(v) => object
-                .with_version_id(v)
-                .expect("the version passed validate_version_id"),
-            None => object,
-        }
+    /// The object as checked: bucket, key and the version the comparison
+    /// reads, the version the check saw. Its version is `None` for
+    /// unversioned objects, and `Some("null")` when the reference asked for
+    /// S3's `null` version; neither is [pinned](Self::is_pinned), and both
+    /// pass only when the policy does not require versioning.
+    ///
+    /// Store it (`s3://bucket/key?versionId=…`), e.g. after
+    /// [`Guard::enroll`](crate::Guard::enroll), and compare against it
+    /// later: comparing it later is checked again like any other reference.
+    pub fn reference(&self) -> &S3ObjectRef {
+        &self.0.object
     }
 }
 
@@ -459,7 +439,7 @@ impl serde::Serialize for VerifiedS3Object {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut record = serializer.serialize_struct("VerifiedS3Object", 6)?;
-        record.serialize_field("reference", &self.reference())?;
+        record.serialize_field("reference", self.reference())?;
         record.serialize_field("pinned", &self.is_pinned())?;
         record.serialize_field("encryption", &self.encryption().as_header())?;
         record.serialize_field("kms_key_id", self.kms_key_id())?;
@@ -471,8 +451,8 @@ impl serde::Serialize for VerifiedS3Object {
 
 impl fmt::Display for VerifiedS3Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket(), self.key())?;
-        match &self.0.version {
+        write!(f, "s3://{}/{}", self.0.object.bucket(), self.0.object.key())?;
+        match self.0.object.version_id() {
             Some(v) if self.is_pinned() => write!(f, " (version {v}")?,
             Some(v) => write!(f, " (version {v}, not pinned")?,
             None => f.write_str(" (unversioned")?,
@@ -585,9 +565,14 @@ pub(crate) fn verify(
     match (violations.is_empty(), kms_key, facts.content_length) {
         (true, Some(kms_key), Some(content_length)) => {
             Ok(VerifiedS3Object(std::sync::Arc::new(Verified {
-                bucket: object.bucket().to_owned(),
-                key: object.key().to_owned(),
-                version: version.map(str::to_owned),
+                object: match version {
+                    Some(v) => object
+                        .clone()
+                        .with_version_id(v)
+                        .expect("the version passed validate_version_id"),
+                    None => S3ObjectRef::new(object.bucket(), object.key())
+                        .expect("bucket and key came from a parsed S3ObjectRef"),
+                },
                 pinned,
                 checked_at: std::time::Instant::now(),
                 encryption: facts.encryption.clone(),
@@ -641,9 +626,9 @@ mod tests {
             &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
-        assert_eq!(v.bucket(), "library-photos");
-        assert_eq!(v.key(), "members/ada.jpg");
-        assert_eq!(v.version_id(), Some("v7"));
+        assert_eq!(v.reference().bucket(), "library-photos");
+        assert_eq!(v.reference().key(), "members/ada.jpg");
+        assert_eq!(v.reference().version_id(), Some("v7"));
         assert_eq!(v.kms_key_id(), KEY);
         assert_eq!(v.encryption(), &SseAlgorithm::AwsKms);
         assert_eq!(v.bucket_key_enabled(), Some(true));
@@ -803,7 +788,7 @@ mod tests {
             &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
-        assert_eq!(v.version_id(), Some("v9"));
+        assert_eq!(v.reference().version_id(), Some("v9"));
     }
 
     #[cfg(feature = "serde")]
@@ -829,7 +814,7 @@ mod tests {
         );
         // The stored reference reads back as the object that was checked.
         let back: S3ObjectRef = serde_json::from_value(record["reference"].clone()).unwrap();
-        assert_eq!(back, v.reference());
+        assert_eq!(&back, v.reference());
     }
 
     #[test]
@@ -841,7 +826,7 @@ mod tests {
             &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
-        assert_eq!(ok.version_id(), Some("v7"));
+        assert_eq!(ok.reference().version_id(), Some("v7"));
 
         let err = verify(
             &requested,
@@ -889,7 +874,7 @@ mod tests {
             &Policy::any_kms_key().with_versioning_required(false),
         )
         .unwrap();
-        assert_eq!(v.version_id(), None);
+        assert_eq!(v.reference().version_id(), None);
         assert_eq!(
             violations(&facts, &Policy::any_kms_key()),
             vec![AtRestViolation::VersionRequired { object: object() }]
@@ -906,6 +891,7 @@ mod tests {
                 &Policy::any_kms_key().with_versioning_required(false)
             )
             .unwrap()
+            .reference()
             .version_id(),
             None
         );
@@ -1002,7 +988,7 @@ mod tests {
                             "{case}"
                         ),
                         (Pass(version, pinned), Ok(verified)) if pinned || !require => {
-                            assert_eq!(verified.version_id(), version, "{case}");
+                            assert_eq!(verified.reference().version_id(), version, "{case}");
                             assert_eq!(verified.is_pinned(), pinned, "{case}");
                             // Cached only when the reference named the
                             // immutable version that was pinned.

@@ -168,7 +168,9 @@ impl VerificationCache {
     ) -> Option<(VerifiedS3Object, Duration)> {
         let version = object.pinned_version()?;
         let versions = self.entries.get(&KeyRef(object.bucket(), object.key()))?;
-        let hit = versions.iter().find(|v| v.version_id() == Some(version))?;
+        let hit = versions
+            .iter()
+            .find(|v| v.reference().version_id() == Some(version))?;
         let age = now.saturating_duration_since(hit.checked_at());
         (age < self.ttl).then(|| (hit.clone(), age))
     }
@@ -180,7 +182,7 @@ impl VerificationCache {
         let Some(version) = object.pinned_version() else {
             return;
         };
-        if !verified.is_pinned() || verified.version_id() != Some(version) {
+        if !verified.is_pinned() || verified.reference().version_id() != Some(version) {
             return;
         }
         // Held until the entry is written, so a forgetting either comes
@@ -194,7 +196,9 @@ impl VerificationCache {
         let mut versions: Vec<VerifiedS3Object> = kept
             .iter()
             .flat_map(|v| v.iter())
-            .filter(|v| v.version_id() != Some(version) && v.checked_at().elapsed() < self.ttl)
+            .filter(|v| {
+                v.reference().version_id() != Some(version) && v.checked_at().elapsed() < self.ttl
+            })
             .cloned()
             .collect();
         if versions.len() >= VERSIONS_PER_KEY {

@@ -105,7 +105,7 @@
 //! Rekognition (see "Backends" below).
 //!
 //! * The comparison reads the **version the check saw**
-//!   ([`VerifiedS3Object::version_id`]); S3's `null` version id is never a
+//!   ([`VerifiedS3Object::reference`]); S3's `null` version id is never a
 //!   pin, and versioning is required by default
 //!   ([`Policy::with_versioning_required`]). A cached check lasts 60
 //!   seconds by default and states what it can miss ([`CacheConfig`]).

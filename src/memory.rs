@@ -709,9 +709,9 @@ impl InMemoryBackend {
                 let found = find_version(
                     state
                         .buckets
-                        .get(o.bucket())
-                        .and_then(|b| b.objects.get(o.key())),
-                    o.version_id(),
+                        .get(o.reference().bucket())
+                        .and_then(|b| b.objects.get(o.reference().key())),
+                    o.reference().version_id(),
                 );
                 match found {
                     Some(object) => Ok(object.face.clone()),
@@ -721,9 +721,9 @@ impl InMemoryBackend {
                         "CompareFaces",
                         format!(
                             "cannot read s3://{}/{} (version {}): no such object or version",
-                            o.bucket(),
-                            o.key(),
-                            o.version_id().unwrap_or("latest")
+                            o.reference().bucket(),
+                            o.reference().key(),
+                            o.reference().version_id().unwrap_or("latest")
                         ),
                     )),
                 }

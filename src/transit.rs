@@ -325,8 +325,11 @@ pub struct HttpsOnly {
 }
 
 impl HttpsOnly {
-    /// An interceptor for `service`'s client (named in refusals).
-    pub fn new(service: Service) -> Self {
+    /// An interceptor for `service`'s client (named in refusals). Private:
+    /// an interceptor that is not permanent could be disabled through the
+    /// config bag, so [`permanent`](Self::permanent) is the only way to
+    /// get one.
+    fn new(service: Service) -> Self {
         Self { service }
     }
 

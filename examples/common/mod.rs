@@ -120,8 +120,8 @@ pub fn describe_checked(image: &rekognition_guard::CheckedImage) -> serde_json::
     use serde_json::json;
     match image {
         CheckedImage::S3 { object: o, origin } => json!({
-            "type": "s3", "verified": true, "bucket": o.bucket(), "key": o.key(),
-            "version": o.version_id(), "pinned": o.is_pinned(), "kms_key_arn": o.kms_key_id(),
+            "type": "s3", "verified": true, "bucket": o.reference().bucket(), "key": o.reference().key(),
+            "version": o.reference().version_id(), "pinned": o.is_pinned(), "kms_key_arn": o.kms_key_id(),
             "encryption": o.encryption().as_header(),
             "check": match origin {
                 CheckOrigin::Cache { age } => json!({ "cached": true, "age_ms": age.as_millis() as u64 }),

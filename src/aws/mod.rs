@@ -180,14 +180,16 @@ impl AwsBackend {
         AwsBackendBuilder::default()
     }
 
-    /// The guarded S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
+    /// The S3 client (with [`HttpsOnly`](crate::transit::HttpsOnly)), for
+    /// S3 work outside the guard, such as creating a bucket or writing a
+    /// Batch Operations manifest. Calls made with it are not checked
+    /// against the [`Policy`](crate::Policy): store photos with
+    /// [`PhotoStore::store_reference`](crate::PhotoStore::store_reference).
+    ///
+    /// There is no such accessor for the Rekognition client: every image
+    /// that reaches Rekognition goes through the guard.
     pub fn s3_client(&self) -> &aws_sdk_s3::Client {
         &self.s3
-    }
-
-    /// The guarded Rekognition client (with [`HttpsOnly`](crate::transit::HttpsOnly)).
-    pub fn rekognition_client(&self) -> &aws_sdk_rekognition::Client {
-        &self.rekognition
     }
 }
 
@@ -634,6 +636,53 @@ pub fn https_client_trusting(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn sdk(timeouts: Option<TimeoutConfig>) -> SdkConfig {
+        use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
+        let mut b = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDTIMEOUTS",
+                "timeouts-secret",
+                None,
+                None,
+                "test",
+            )));
+        if let Some(t) = timeouts {
+            b = b.timeout_config(t);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn every_client_gets_sane_default_timeouts_without_overriding_the_users() {
+        let aws = AwsBackend::from_sdk_config(&sdk(None)).unwrap();
+        for t in [
+            aws.s3.config().timeout_config().unwrap(),
+            aws.rekognition.config().timeout_config().unwrap(),
+        ] {
+            assert_eq!(t.connect_timeout(), Some(Duration::from_millis(3100)));
+            assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(10)));
+            assert_eq!(t.operation_timeout(), Some(Duration::from_secs(30)));
+        }
+        let users = TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(5))
+            .build();
+        let aws = AwsBackend::from_sdk_config(&sdk(Some(users))).unwrap();
+        let t = aws.s3.config().timeout_config().unwrap();
+        assert_eq!(
+            t.operation_timeout(),
+            Some(Duration::from_secs(5)),
+            "the user's value stays"
+        );
+        assert_eq!(
+            t.operation_attempt_timeout(),
+            Some(Duration::from_secs(10)),
+            "gaps are filled"
+        );
+    }
 
     #[test]
     fn trusting_only_the_bundle_does_not_depend_on_call_order() {

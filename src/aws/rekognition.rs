@@ -125,9 +125,9 @@ fn image(image: VerifiedImage) -> (Image, Option<VerifiedS3Object>) {
     match image {
         VerifiedImage::S3(o) => {
             let s3 = rk::S3Object::builder()
-                .bucket(o.bucket())
-                .name(o.key())
-                .set_version(o.version_id().map(str::to_owned))
+                .bucket(o.reference().bucket())
+                .name(o.reference().key())
+                .set_version(o.reference().version_id().map(str::to_owned))
                 .build();
             (Image::builder().s3_object(s3).build(), Some(o))
         }

@@ -329,10 +329,13 @@ async fn a_live_member_is_compared_with_the_reference_image_and_approved(h: &dyn
             Some(CheckedImage::S3 { object: source, .. }),
             Some(CheckedImage::S3 { object: target, .. }),
         ) => {
-            assert_eq!(source.reference(), ada, "{name}");
+            assert_eq!(source.reference(), &ada, "{name}");
             assert!(source.is_pinned() && target.is_pinned(), "{name}");
-            assert_eq!(target.bucket(), h.output_bucket(), "{name}");
-            assert!(target.key().contains(&member_tag(&ada)), "{name}");
+            assert_eq!(target.reference().bucket(), h.output_bucket(), "{name}");
+            assert!(
+                target.reference().key().contains(&member_tag(&ada)),
+                "{name}"
+            );
             assert_eq!(target.kms_key_id(), h.kms_key().as_str(), "{name}");
         }
         other => panic!("{name}: two checked S3 images: {other:?}"),

@@ -128,7 +128,7 @@ async fn sse_kms_is_compared_at_the_checked_version(h: &dyn Harness) {
     assert!(decision.is_approved(), "{name}: {decision:?}");
     match decision.source {
         CheckedImage::S3 { object, .. } => {
-            assert_eq!(object.version_id(), v2.as_deref(), "{name}");
+            assert_eq!(object.reference().version_id(), v2.as_deref(), "{name}");
             assert!(object.is_pinned(), "{name}");
             assert_eq!(object.kms_key_id(), h.kms_key().as_str(), "{name}");
             assert_eq!(object.encryption(), &SseAlgorithm::AwsKms, "{name}");
@@ -340,7 +340,10 @@ impl RekognitionBackend for Recording {
         request: CompareFacesRequest,
     ) -> Result<ComparisonFacts, BackendError> {
         let version = match &request.source {
-            VerifiedImage::S3(o) => (o.key().to_owned(), o.version_id().map(str::to_owned)),
+            VerifiedImage::S3(o) => (
+                o.reference().key().to_owned(),
+                o.reference().version_id().map(str::to_owned),
+            ),
             _ => (String::new(), None),
         };
         let result = self.aws.compare_faces(request).await;

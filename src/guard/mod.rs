@@ -230,7 +230,7 @@ impl Guard {
                 .into_iter()
                 .filter_map(CheckedImage::s3_object)
             {
-                self.store.forget_check(&object.reference());
+                self.store.forget_check(object.reference());
             }
         }
         backend_error(Operation::CompareFaces, e)

@@ -162,7 +162,7 @@ async fn the_version_head_object_reported_is_the_one_compared() {
     );
     match decision.source {
         rekognition_guard::CheckedImage::S3 { object: o, .. } => {
-            assert_eq!(o.version_id(), Some(VERSION));
+            assert_eq!(o.reference().version_id(), Some(VERSION));
             assert_eq!(o.kms_key_id(), KEY);
             assert_eq!(o.bucket_key_enabled(), Some(true));
             assert_eq!(o.content_length(), 48213);
@@ -242,7 +242,7 @@ async fn a_null_version_is_never_a_pin_nor_cached() {
             panic!("{:?}", decision.source)
         };
         assert!(!object.is_pinned(), "{object}");
-        assert_eq!(object.version_id(), Some("null"));
+        assert_eq!(object.reference().version_id(), Some("null"));
     }
     assert_eq!((head_rule.num_calls(), compare_rule.num_calls()), (2, 2));
 }
@@ -264,7 +264,7 @@ async fn a_named_version_is_sent_to_head_object() {
         .check(&reference().with_version_id(VERSION).unwrap())
         .await
         .unwrap();
-    assert_eq!(verified.version_id(), Some(VERSION));
+    assert_eq!(verified.reference().version_id(), Some(VERSION));
 }
 
 #[tokio::test]

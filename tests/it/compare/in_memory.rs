@@ -43,7 +43,7 @@ async fn the_comparison_reads_the_version_the_check_saw() {
     assert_eq!(decision.verdict.similarity(), Some(99.6));
     match decision.source {
         rekognition_guard::CheckedImage::S3 { object: o, .. } => {
-            assert_eq!(o.version_id(), Some("v1"))
+            assert_eq!(o.reference().version_id(), Some("v1"))
         }
         other => panic!("{other:?}"),
     }

@@ -224,7 +224,7 @@ fn comparer(ledger: Arc<Ledger>) -> MockRekognitionBackend {
         let n = request_number(&request.target);
         let good_source = match request.source {
             VerifiedImage::S3(v) => {
-                v.kms_key_id() == KEY && stored(object_number(v.key())) == Stored::Good
+                v.kms_key_id() == KEY && stored(object_number(v.reference().key())) == Stored::Good
             }
             _ => false,
         };

@@ -146,7 +146,7 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
         .expect_compare_faces()
         .withf(|req| {
             matches!(&req.source, VerifiedImage::S3(o)
-                if o.version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
+                if o.reference().version_id() == Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY") && o.kms_key_id() == KEY)
                 && matches!(&req.target, VerifiedImage::Bytes(b) if b.expose_bytes().len() == 20)
                 && req.threshold.get() == 99.0
         })
@@ -162,7 +162,10 @@ async fn the_checked_version_and_expected_owner_reach_the_backends() {
     assert_eq!(decision.verdict.similarity(), Some(99.7));
     match decision.source {
         CheckedImage::S3 { object: o, .. } => {
-            assert_eq!(o.version_id(), Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"))
+            assert_eq!(
+                o.reference().version_id(),
+                Some("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -385,7 +388,7 @@ async fn check_alone_returns_the_proof() {
         Policy::any_kms_key().with_versioning_required(false),
     );
     let verified = guard.store().check(&reference()).await.unwrap();
-    assert_eq!(verified.version_id(), Some("v3"));
+    assert_eq!(verified.reference().version_id(), Some("v3"));
     assert_eq!(
         verified.to_string(),
         format!("s3://library-photos/members/ada.jpg (version v3, KMS key {KEY})")

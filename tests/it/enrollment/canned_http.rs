@@ -78,7 +78,7 @@ async fn photos_that_fail_the_gate_are_refused_with_named_reasons_and_never_stor
 
     let (result, calls) = enroll_with(support::answers::detect_faces(&[Face::GOOD])).await;
     let enrolled = result.expect("a good photo is enrolled");
-    assert_eq!(enrolled.version_id(), Some(VERSION));
+    assert_eq!(enrolled.reference().version_id(), Some(VERSION));
     assert_eq!(
         calls,
         [1, 1, 2],

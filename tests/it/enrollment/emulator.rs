@@ -45,7 +45,11 @@ async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
         .enroll(&f.reference("members/new.jpg"), photo)
         .await
         .unwrap();
-    let version = enrolled.version_id().expect("versioned bucket").to_owned();
+    let version = enrolled
+        .reference()
+        .version_id()
+        .expect("versioned bucket")
+        .to_owned();
     assert_eq!(enrolled.kms_key_id(), f.kms_key);
 
     // What S3 says, independently of the guard.

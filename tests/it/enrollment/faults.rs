@@ -87,7 +87,7 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
     let rekognition =
         FaultServer::start(Fault::Respond(Response::detect_faces(&[Face::GOOD]))).await;
     let enrolled = enroll(&s3, &rekognition).await.expect("enrolled");
-    assert_eq!(enrolled.version_id(), Some(VERSION));
+    assert_eq!(enrolled.reference().version_id(), Some(VERSION));
     let requests = s3.requests();
     assert_eq!(requests.len(), 3, "{requests:?}");
     assert!(

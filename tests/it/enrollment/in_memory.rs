@@ -74,7 +74,7 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
     let enrolled = guard.enroll(&object, reference_photo).await.unwrap();
     assert_eq!(enrolled.kms_key_id(), KEY);
-    assert_eq!(enrolled.version_id(), Some("v1"));
+    assert_eq!(enrolled.reference().version_id(), Some("v1"));
     assert_eq!(
         enrolled.reference().to_string(),
         "s3://library-photos/members/ada.jpg?versionId=v1"

@@ -121,7 +121,7 @@ fn the_ca_bundle_of_the_environment_or_the_profile_is_the_one_trusted() {
         let verified = check(load(&trusting).await)
             .await
             .expect("profile ca_bundle");
-        assert_eq!(verified.version_id(), Some(VERSION));
+        assert_eq!(verified.reference().version_id(), Some(VERSION));
 
         // AWS_CA_BUNDLE wins over the profile (which names a missing file).
         std::env::set_var("AWS_CA_BUNDLE", &ca);
