@@ -912,6 +912,7 @@ impl ObjectLockFacts {
 
     /// With a retention.
     #[must_use]
+    #[cfg(all(test, feature = "test-util"))]
     pub(crate) fn with_retention(mut self, mode: RetentionMode, until: Option<SystemTime>) -> Self {
         self.retention = Some((mode, until));
         self
@@ -919,6 +920,7 @@ impl ObjectLockFacts {
 
     /// With a legal hold.
     #[must_use]
+    #[cfg(all(test, feature = "test-util"))]
     pub(crate) fn with_legal_hold(mut self) -> Self {
         self.legal_hold = true;
         self

@@ -89,6 +89,7 @@ impl SimulatedObject {
     }
 
     /// Not encrypted (no header, as for objects stored before 2023).
+    #[cfg(test)]
     pub(crate) fn unencrypted() -> Self {
         Self::new(SseAlgorithm::None)
     }
@@ -178,6 +179,7 @@ impl SimulatedLiveness {
     /// `Challenge` in the results). By default a live session reports the
     /// session's first challenge preference at version `2.0.0`.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn with_challenge(mut self, challenge: Option<Challenge>) -> Self {
         self.challenge = Some(challenge);
         self
@@ -187,6 +189,7 @@ impl SimulatedLiveness {
     /// exist) instead of the session's output bucket, under the same key:
     /// a results answer naming a location the guard did not choose.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn reference_in_bucket(mut self, bucket: &str) -> Self {
         self.reference_bucket = Some(bucket.to_owned());
         self
@@ -195,6 +198,7 @@ impl SimulatedLiveness {
     /// Stores the reference image as `object` (its face is set to the
     /// session's face): e.g. SSE-S3, or another KMS key.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn with_reference_object(mut self, object: SimulatedObject) -> Self {
         self.reference_object = Some(object);
         self
@@ -204,6 +208,7 @@ impl SimulatedLiveness {
     /// the session's output prefix (by default `<prefix><session
     /// id>/reference.jpg`).
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn reference_at_key(mut self, key: fn(&str) -> String) -> Self {
         self.reference_key = Some(key);
         self
@@ -211,6 +216,7 @@ impl SimulatedLiveness {
 
     /// Reports no reference image.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn without_reference_image(mut self) -> Self {
         self.reference_face = None;
         self
@@ -218,6 +224,7 @@ impl SimulatedLiveness {
 
     /// Reports a reference image that is not in the bucket.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn reference_not_stored(mut self) -> Self {
         self.store_reference = false;
         self
@@ -225,6 +232,7 @@ impl SimulatedLiveness {
 
     /// Reports the reference image without its version.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn without_reference_version(mut self) -> Self {
         self.report_version = false;
         self
@@ -668,7 +676,8 @@ impl InMemoryBackend {
     }
 
     /// The Face Liveness sessions started, in order, as requested.
-    pub fn liveness_requests(&self) -> Vec<CreateFaceLivenessSessionRequest> {
+    #[cfg(test)]
+    pub(crate) fn liveness_requests(&self) -> Vec<CreateFaceLivenessSessionRequest> {
         let state = self.state();
         let mut sessions: Vec<_> = state.sessions.iter().collect();
         sessions.sort_by(|a, b| a.0.cmp(b.0));

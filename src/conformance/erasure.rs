@@ -1,28 +1,26 @@
 //! The erasure scenarios, written once over an [`ErasureHarness`]. This
-//! crate runs them against [`InMemoryBackend`] and against `AwsBackend`
+//! crate runs them against [`InMemoryBackend`](crate::memory::InMemoryBackend) and against `AwsBackend`
 //! talking to moto over TLS (versions, delete markers, suspended
 //! versioning, Object Lock retention and legal holds).
 //!
 //! ```
-//! use rekognition_guard::conformance::erasure::{run_all, InMemoryErasureHarness};
+//! use rekognition_guard::conformance::erasure::{run_all, ErasureHarness};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! run_all(&InMemoryErasureHarness::new()).await;
-//! # }
+//! async fn my_backend_conforms(harness: &dyn ErasureHarness) {
+//!     run_all(harness).await;
+//! }
 //! ```
+//!
+//! The crate's own runs are models for a harness: over
+//! [`InMemoryBackend`](crate::memory::InMemoryBackend) in `src/conformance/erasure.rs` (module `in_memory`), over moto in `tests/it/support/erasure.rs`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::KEY;
-use crate::erasure::{BlockReason, EraseOptions, ObjectLockFacts, RetentionMode, StoredVersion};
+use crate::erasure::{BlockReason, EraseOptions, RetentionMode, StoredVersion};
 use crate::guard::PhotoStore;
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
-use crate::memory::{InMemoryBackend, SimulatedObject, DEFAULT_ACCOUNT};
-use crate::policy::Policy;
 use crate::refusal::Violation;
 use crate::Error;
 
@@ -387,86 +385,104 @@ async fn an_erased_key_is_not_approved_from_the_cache(h: &dyn ErasureHarness) {
     assert!(matches!(err, Error::Backend(_)), "{name}: {err:?}");
 }
 
-/// The erasure harness over [`InMemoryBackend`].
-#[derive(Debug, Clone)]
-pub struct InMemoryErasureHarness {
-    aws: InMemoryBackend,
-    buckets: std::sync::Arc<AtomicUsize>,
-}
+#[cfg(test)]
+mod in_memory {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
-impl InMemoryErasureHarness {
-    /// An empty simulation.
-    pub fn new() -> Self {
-        Self {
-            aws: InMemoryBackend::new(),
-            buckets: std::sync::Arc::default(),
+    use super::super::in_memory::KEY;
+    use crate::erasure::ObjectLockFacts;
+    use crate::memory::{InMemoryBackend, SimulatedObject, DEFAULT_ACCOUNT};
+    use crate::policy::Policy;
+
+    /// The erasure harness over [`InMemoryBackend`](crate::memory::InMemoryBackend).
+    #[derive(Debug, Clone)]
+    struct InMemoryErasureHarness {
+        aws: InMemoryBackend,
+        buckets: std::sync::Arc<AtomicUsize>,
+    }
+
+    impl InMemoryErasureHarness {
+        /// An empty simulation.
+        fn new() -> Self {
+            Self {
+                aws: InMemoryBackend::new(),
+                buckets: std::sync::Arc::default(),
+            }
         }
     }
-}
 
-impl Default for InMemoryErasureHarness {
-    fn default() -> Self {
-        Self::new()
+    impl Default for InMemoryErasureHarness {
+        fn default() -> Self {
+            Self::new()
+        }
     }
-}
 
-#[async_trait]
-impl ErasureHarness for InMemoryErasureHarness {
-    fn name(&self) -> &str {
-        "in-memory erasure"
-    }
-    fn kms_key(&self) -> KmsKeyArn {
-        KmsKeyArn::parse(KEY).expect("a key ARN")
-    }
-    async fn new_bucket(&self, kind: BucketKind) -> String {
-        let bucket = format!("erasure-{}", self.buckets.fetch_add(1, Ordering::SeqCst));
-        self.aws
-            .create_bucket(&bucket, DEFAULT_ACCOUNT, kind != BucketKind::Unversioned);
-        bucket
-    }
-    async fn put(&self, bucket: &str, key: &str) -> String {
-        self.aws
-            .put(bucket, key, SimulatedObject::sse_kms(KEY))
-            .unwrap_or_else(|| "null".to_owned())
-    }
-    async fn delete(&self, bucket: &str, key: &str) {
-        self.aws.delete_object(bucket, key);
-    }
-    async fn enable_versioning(&self, bucket: &str) {
-        self.aws.set_versioning(bucket, "Enabled", "Disabled");
-    }
-    async fn hold(&self, bucket: &str, key: &str, version: &str, hold: Hold) {
-        let lock = match hold {
-            Hold::Governance => ObjectLockFacts::none().with_retention(
-                RetentionMode::Governance,
-                Some(SystemTime::now() + Duration::from_secs(86_400)),
-            ),
-            Hold::LegalHold => ObjectLockFacts::none().with_legal_hold(),
-        };
-        self.aws.set_object_lock(bucket, key, version, lock);
-    }
-    async fn lift_legal_hold(&self, bucket: &str, key: &str, version: &str) {
-        self.aws
-            .set_object_lock(bucket, key, version, ObjectLockFacts::none());
-    }
-    async fn listed(&self, bucket: &str, prefix: &str) -> Vec<StoredVersion> {
-        use crate::backend::{ListObjectVersionsRequest, S3Backend};
-        self.aws
-            .list_object_versions(&ListObjectVersionsRequest::new(bucket, prefix, None))
-            .await
-            .expect("a listing")
-    }
-    fn store(&self, plain_http: bool) -> PhotoStore {
-        let s3 = if plain_http {
+    #[async_trait]
+    impl ErasureHarness for InMemoryErasureHarness {
+        fn name(&self) -> &str {
+            "in-memory erasure"
+        }
+        fn kms_key(&self) -> KmsKeyArn {
+            KmsKeyArn::parse(KEY).expect("a key ARN")
+        }
+        async fn new_bucket(&self, kind: BucketKind) -> String {
+            let bucket = format!("erasure-{}", self.buckets.fetch_add(1, Ordering::SeqCst));
             self.aws
-                .clone()
-                .with_endpoint(Service::S3, "http://s3.in-memory.invalid")
-        } else {
-            self.aws.clone()
-        };
-        PhotoStore::new(
-            s3,
-            Policy::allow_kms_key(self.kms_key()).with_versioning_required(false),
-        )
+                .create_bucket(&bucket, DEFAULT_ACCOUNT, kind != BucketKind::Unversioned);
+            bucket
+        }
+        async fn put(&self, bucket: &str, key: &str) -> String {
+            self.aws
+                .put(bucket, key, SimulatedObject::sse_kms(KEY))
+                .unwrap_or_else(|| "null".to_owned())
+        }
+        async fn delete(&self, bucket: &str, key: &str) {
+            self.aws.delete_object(bucket, key);
+        }
+        async fn enable_versioning(&self, bucket: &str) {
+            self.aws.set_versioning(bucket, "Enabled", "Disabled");
+        }
+        async fn hold(&self, bucket: &str, key: &str, version: &str, hold: Hold) {
+            let lock = match hold {
+                Hold::Governance => ObjectLockFacts::none().with_retention(
+                    RetentionMode::Governance,
+                    Some(SystemTime::now() + Duration::from_secs(86_400)),
+                ),
+                Hold::LegalHold => ObjectLockFacts::none().with_legal_hold(),
+            };
+            self.aws.set_object_lock(bucket, key, version, lock);
+        }
+        async fn lift_legal_hold(&self, bucket: &str, key: &str, version: &str) {
+            self.aws
+                .set_object_lock(bucket, key, version, ObjectLockFacts::none());
+        }
+        async fn listed(&self, bucket: &str, prefix: &str) -> Vec<StoredVersion> {
+            use crate::backend::{ListObjectVersionsRequest, S3Backend};
+            self.aws
+                .list_object_versions(&ListObjectVersionsRequest::new(bucket, prefix, None))
+                .await
+                .expect("a listing")
+        }
+        fn store(&self, plain_http: bool) -> PhotoStore {
+            let s3 = if plain_http {
+                self.aws
+                    .clone()
+                    .with_endpoint(Service::S3, "http://s3.in-memory.invalid")
+            } else {
+                self.aws.clone()
+            };
+            PhotoStore::new(
+                s3,
+                Policy::allow_kms_key(self.kms_key()).with_versioning_required(false),
+            )
+        }
+    }
+
+    /// The erasure conformance suite on the in-memory simulation.
+    #[tokio::test]
+    async fn in_memory_erasure_conformance() {
+        run_all(&InMemoryErasureHarness::new()).await;
     }
 }

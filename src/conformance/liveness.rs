@@ -1,22 +1,24 @@
 //! The Face Liveness scenarios, written once over a [`LivenessHarness`].
-//! This crate runs them against [`InMemoryBackend`] and against
+//! This crate runs them against [`InMemoryBackend`](crate::memory::InMemoryBackend) and against
 //! `AwsBackend` over real TLS, with an HTTPS stand-in playing S3 and
 //! Rekognition (moto has no Face Liveness).
 //!
 //! ```
-//! use rekognition_guard::conformance::liveness::{run_all, InMemoryLivenessHarness};
+//! use rekognition_guard::conformance::liveness::{run_all, LivenessHarness};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! run_all(&InMemoryLivenessHarness::new()).await;
-//! # }
+//! async fn my_backend_conforms(harness: &dyn LivenessHarness) {
+//!     run_all(harness).await;
+//! }
 //! ```
+//!
+//! The crate's own runs are models for a harness: over
+//! [`InMemoryBackend`](crate::memory::InMemoryBackend) in `src/conformance/liveness.rs` (module `in_memory`), over real SDK clients and an HTTPS stand-in in `tests/it/support/liveness.rs`.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{simulated, Stored, KEY, OTHER_KEY};
+use super::Stored;
 use crate::at_rest::AtRestViolation;
 use crate::error::Error;
 use crate::input::{KmsKeyArn, S3ObjectRef, Service};
@@ -24,11 +26,9 @@ use crate::liveness::{
     kiosk_tag, member_tag, Challenge, ChallengeType, FailureLimit, KioskId, LivenessPolicy,
     LivenessSessionId, LivenessStatus, LivenessVerdict, LivenessViolation, NotLiveReason,
 };
-use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT_ACCOUNT};
-use crate::opt_out::OptOutEvidence;
 use crate::policy::Policy;
 use crate::refusal::Violation;
-use crate::{CheckedImage, FaceLiveness, Guard, PhotoStore, Verdict};
+use crate::{CheckedImage, FaceLiveness, Verdict};
 
 /// How a harness's liveness output bucket is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -754,144 +754,159 @@ async fn an_unpinned_member_photo_is_refused_before_any_liveness_call(h: &dyn Li
     assert_eq!(h.liveness_calls(), calls, "{name}");
 }
 
-/// The liveness harness over [`InMemoryBackend`].
-#[derive(Debug, Clone)]
-pub struct InMemoryLivenessHarness {
-    aws: InMemoryBackend,
-}
+#[cfg(test)]
+mod in_memory {
+    use super::super::in_memory::{simulated, KEY, OTHER_KEY};
+    use super::*;
+    use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject, DEFAULT_ACCOUNT};
+    use crate::opt_out::OptOutEvidence;
+    use crate::{Guard, PhotoStore};
 
-const PHOTOS: &str = "liveness-members";
-const OUTPUT: &str = "liveness-output";
+    /// The liveness harness over [`InMemoryBackend`](crate::memory::InMemoryBackend).
+    #[derive(Debug, Clone)]
+    struct InMemoryLivenessHarness {
+        aws: InMemoryBackend,
+    }
 
-impl InMemoryLivenessHarness {
-    /// A simulation with a photo bucket and a compliant output bucket;
-    /// faces match themselves only.
-    pub fn new() -> Self {
-        let aws = InMemoryBackend::new();
-        aws.create_bucket(PHOTOS, DEFAULT_ACCOUNT, true);
-        aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, true);
-        aws.set_default_encryption(OUTPUT, Some(KEY));
-        aws.create_bucket(FOREIGN_BUCKET, DEFAULT_ACCOUNT, true);
-        for face in ["ada", "grace"] {
-            aws.set_similarity(face, face, 99.4);
+    const PHOTOS: &str = "liveness-members";
+    const OUTPUT: &str = "liveness-output";
+
+    impl InMemoryLivenessHarness {
+        /// A simulation with a photo bucket and a compliant output bucket;
+        /// faces match themselves only.
+        fn new() -> Self {
+            let aws = InMemoryBackend::new();
+            aws.create_bucket(PHOTOS, DEFAULT_ACCOUNT, true);
+            aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, true);
+            aws.set_default_encryption(OUTPUT, Some(KEY));
+            aws.create_bucket(FOREIGN_BUCKET, DEFAULT_ACCOUNT, true);
+            for face in ["ada", "grace"] {
+                aws.set_similarity(face, face, 99.4);
+            }
+            aws.set_similarity("ada", "grace", 12.0);
+            Self { aws }
         }
-        aws.set_similarity("ada", "grace", 12.0);
-        Self { aws }
     }
-}
 
-impl Default for InMemoryLivenessHarness {
-    fn default() -> Self {
-        Self::new()
+    impl Default for InMemoryLivenessHarness {
+        fn default() -> Self {
+            Self::new()
+        }
     }
-}
 
-#[async_trait]
-impl LivenessHarness for InMemoryLivenessHarness {
-    fn name(&self) -> &str {
-        "in-memory liveness"
-    }
-    fn kms_key(&self) -> KmsKeyArn {
-        KmsKeyArn::parse(KEY).expect("a key ARN")
-    }
-    fn output_bucket(&self) -> String {
-        OUTPUT.to_owned()
-    }
-    async fn enroll(&self, name: &str) -> S3ObjectRef {
-        let key = format!("members/{name}.jpg");
-        let version = self
-            .aws
-            .put(PHOTOS, &key, SimulatedObject::sse_kms(KEY).with_face(name))
-            .expect("a versioned bucket");
-        S3ObjectRef::new(PHOTOS, &key)
-            .and_then(|r| r.with_version_id(&version))
-            .expect("a reference")
-    }
-    async fn set_output_posture(&self, posture: OutputPosture) {
-        // The simulation's buckets are made afresh with their contents.
-        let versioned = posture != OutputPosture::Unversioned;
-        self.aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, versioned);
-        let key = (posture != OutputPosture::SseS3Default).then_some(KEY);
-        self.aws.set_default_encryption(OUTPUT, key);
-    }
-    fn face_liveness(
-        &self,
-        policy: Policy,
-        liveness: LivenessPolicy,
-        plain_http: Option<Service>,
-    ) -> FaceLiveness {
-        let plain = |service: Service| plain_http == Some(service);
-        let analyzer = if plain(Service::Rekognition) {
+    #[async_trait]
+    impl LivenessHarness for InMemoryLivenessHarness {
+        fn name(&self) -> &str {
+            "in-memory liveness"
+        }
+        fn kms_key(&self) -> KmsKeyArn {
+            KmsKeyArn::parse(KEY).expect("a key ARN")
+        }
+        fn output_bucket(&self) -> String {
+            OUTPUT.to_owned()
+        }
+        async fn enroll(&self, name: &str) -> S3ObjectRef {
+            let key = format!("members/{name}.jpg");
+            let version = self
+                .aws
+                .put(PHOTOS, &key, SimulatedObject::sse_kms(KEY).with_face(name))
+                .expect("a versioned bucket");
+            S3ObjectRef::new(PHOTOS, &key)
+                .and_then(|r| r.with_version_id(&version))
+                .expect("a reference")
+        }
+        async fn set_output_posture(&self, posture: OutputPosture) {
+            // The simulation's buckets are made afresh with their contents.
+            let versioned = posture != OutputPosture::Unversioned;
+            self.aws.create_bucket(OUTPUT, DEFAULT_ACCOUNT, versioned);
+            let key = (posture != OutputPosture::SseS3Default).then_some(KEY);
+            self.aws.set_default_encryption(OUTPUT, key);
+        }
+        fn face_liveness(
+            &self,
+            policy: Policy,
+            liveness: LivenessPolicy,
+            plain_http: Option<Service>,
+        ) -> FaceLiveness {
+            let plain = |service: Service| plain_http == Some(service);
+            let analyzer = if plain(Service::Rekognition) {
+                self.aws
+                    .clone()
+                    .with_endpoint(Service::Rekognition, "http://rekognition.in-memory.invalid")
+            } else {
+                self.aws.clone()
+            };
+            let s3 = if plain(Service::S3) {
+                self.aws
+                    .clone()
+                    .with_endpoint(Service::S3, "http://s3.in-memory.invalid")
+            } else {
+                self.aws.clone()
+            };
+            Guard::new(
+                PhotoStore::new(s3, policy),
+                analyzer,
+                OptOutEvidence::attested("conformance suite").expect("evidence"),
+            )
+            .liveness(liveness)
+        }
+        async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
+            let mut sim = match outcome.confidence {
+                Some(c) if outcome.status == LivenessStatus::Succeeded => {
+                    SimulatedLiveness::live(c, &outcome.face)
+                }
+                _ => SimulatedLiveness::ended(outcome.status.clone()),
+            };
+            sim = match outcome.reference {
+                ReferenceImage::None => sim.without_reference_image(),
+                ReferenceImage::Stored(stored) => {
+                    let object = match stored {
+                        Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
+                        other => simulated(other),
+                    };
+                    sim.with_reference_object(object)
+                }
+                ReferenceImage::NotStored => sim.reference_not_stored(),
+                ReferenceImage::Unversioned => sim.without_reference_version(),
+                ReferenceImage::OutsideOutputBucket => sim.reference_in_bucket(FOREIGN_BUCKET),
+                ReferenceImage::DotSegmentKey => sim.reference_at_key(dot_segment_key),
+            };
+            sim = match outcome.challenge {
+                ReportedChallenge::AsRequested => sim,
+                ReportedChallenge::Reported(c) => sim.with_challenge(Some(c)),
+                ReportedChallenge::NotReported => sim.with_challenge(None),
+            };
+            self.aws.finish_liveness(session, sim);
+        }
+        fn started(&self) -> Vec<StartedSession> {
             self.aws
-                .clone()
-                .with_endpoint(Service::Rekognition, "http://rekognition.in-memory.invalid")
-        } else {
-            self.aws.clone()
-        };
-        let s3 = if plain(Service::S3) {
-            self.aws
-                .clone()
-                .with_endpoint(Service::S3, "http://s3.in-memory.invalid")
-        } else {
-            self.aws.clone()
-        };
-        Guard::new(
-            PhotoStore::new(s3, policy),
-            analyzer,
-            OptOutEvidence::attested("conformance suite").expect("evidence"),
-        )
-        .liveness(liveness)
+                .liveness_requests()
+                .into_iter()
+                .map(|r| StartedSession {
+                    kms_key: r.kms_key.map(|k| k.as_str().to_owned()),
+                    output_bucket: r.output_bucket.to_owned(),
+                    output_prefix: r.output_prefix.to_owned(),
+                    audit_images_limit: r.audit_images_limit,
+                    client_request_token: r.client_request_token.to_owned(),
+                    challenge_preferences: r
+                        .challenge_preferences
+                        .iter()
+                        .map(|c| c.as_api().to_owned())
+                        .collect(),
+                })
+                .collect()
+        }
+        fn liveness_calls(&self) -> usize {
+            self.aws.calls().liveness
+        }
+        fn compare_calls(&self) -> usize {
+            self.aws.calls().compare_faces
+        }
     }
-    async fn finish(&self, session: &LivenessSessionId, outcome: LivenessOutcome) {
-        let mut sim = match outcome.confidence {
-            Some(c) if outcome.status == LivenessStatus::Succeeded => {
-                SimulatedLiveness::live(c, &outcome.face)
-            }
-            _ => SimulatedLiveness::ended(outcome.status.clone()),
-        };
-        sim = match outcome.reference {
-            ReferenceImage::None => sim.without_reference_image(),
-            ReferenceImage::Stored(stored) => {
-                let object = match stored {
-                    Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
-                    other => simulated(other),
-                };
-                sim.with_reference_object(object)
-            }
-            ReferenceImage::NotStored => sim.reference_not_stored(),
-            ReferenceImage::Unversioned => sim.without_reference_version(),
-            ReferenceImage::OutsideOutputBucket => sim.reference_in_bucket(FOREIGN_BUCKET),
-            ReferenceImage::DotSegmentKey => sim.reference_at_key(dot_segment_key),
-        };
-        sim = match outcome.challenge {
-            ReportedChallenge::AsRequested => sim,
-            ReportedChallenge::Reported(c) => sim.with_challenge(Some(c)),
-            ReportedChallenge::NotReported => sim.with_challenge(None),
-        };
-        self.aws.finish_liveness(session, sim);
-    }
-    fn started(&self) -> Vec<StartedSession> {
-        self.aws
-            .liveness_requests()
-            .into_iter()
-            .map(|r| StartedSession {
-                kms_key: r.kms_key.map(|k| k.as_str().to_owned()),
-                output_bucket: r.output_bucket.to_owned(),
-                output_prefix: r.output_prefix.to_owned(),
-                audit_images_limit: r.audit_images_limit,
-                client_request_token: r.client_request_token.to_owned(),
-                challenge_preferences: r
-                    .challenge_preferences
-                    .iter()
-                    .map(|c| c.as_api().to_owned())
-                    .collect(),
-            })
-            .collect()
-    }
-    fn liveness_calls(&self) -> usize {
-        self.aws.calls().liveness
-    }
-    fn compare_calls(&self) -> usize {
-        self.aws.calls().compare_faces
+
+    /// The Face Liveness conformance suite on the in-memory simulation.
+    #[tokio::test]
+    async fn in_memory_liveness_conformance() {
+        run_all(&InMemoryLivenessHarness::new()).await;
     }
 }

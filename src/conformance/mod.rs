@@ -1,19 +1,23 @@
 //! One conformance suite for every backend (feature `test-util`, outside
 //! semver), after object_store's `integration` module: each scenario is
 //! written once, as a function over a [`Harness`], and every backend runs
-//! the same list. This crate runs it against [`InMemoryBackend`], against
+//! the same list. This crate runs it against [`InMemoryBackend`](crate::memory::InMemoryBackend), against
 //! `AwsBackend` over canned HTTP, and against `AwsBackend` talking to an
 //! emulator over TLS; implement [`Harness`] to run it against your own
 //! backends.
 //!
 //! ```
-//! use rekognition_guard::conformance::{run_all, InMemoryHarness};
+//! use rekognition_guard::conformance::{run_all, Harness};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! run_all(&InMemoryHarness::new()).await;
-//! # }
+//! /// In your backend's tests: every scenario, in order.
+//! async fn my_backend_conforms(harness: &dyn Harness) {
+//!     run_all(harness).await;
+//! }
 //! ```
+//!
+//! The crate's own runs are models for a harness: over
+//! [`InMemoryBackend`](crate::memory::InMemoryBackend) in `src/conformance/mod.rs` (module `in_memory`),
+//! over real SDK clients in `tests/it/support/conformance.rs`.
 //!
 //! Scenarios panic (like tests) when a backend does not behave.
 //!
@@ -23,30 +27,17 @@
 pub mod erasure;
 pub mod liveness;
 
-use std::sync::{Arc, Mutex};
-
 use async_trait::async_trait;
 
 use crate::at_rest::{AtRestViolation, SseAlgorithm};
-use crate::backend::{
-    BackendError, CompareFacesRequest, ComparisonFacts, CreateFaceLivenessSessionRequest,
-    DetectFacesRequest, GetFaceLivenessSessionResultsRequest, LivenessFacts, LivenessSessionId,
-    RekognitionBackend, VerifiedImage,
-};
-use crate::input::{AccountId, FaceImage, KmsKeyArn, S3ObjectRef, Service};
-use crate::memory::{InMemoryBackend, SimulatedObject};
-use crate::opt_out::OptOutEvidence;
+use crate::input::{FaceImage, KmsKeyArn, S3ObjectRef, Service};
 use crate::policy::Policy;
-use crate::quality::FaceDetail;
 use crate::refusal::Violation;
-use crate::{CheckedImage, Guard, PhotoStore};
+use crate::{CheckedImage, Guard};
 
 /// The source S3 image of one CompareFaces request: key and version
 /// (`None`: the latest).
 pub type ComparedSource = (String, Option<String>);
-
-/// Where a harness records what reached Rekognition.
-type SourceLog = Arc<Mutex<Vec<ComparedSource>>>;
 
 /// How a harness stores an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,153 +272,183 @@ async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn 
     assert_eq!(h.compared_sources().len(), before, "{name}");
 }
 
-/// The simulated object for `stored`.
-fn simulated(stored: Stored) -> SimulatedObject {
-    match stored {
-        Stored::SseKms => SimulatedObject::sse_kms(KEY),
-        Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
-        Stored::SseS3 => SimulatedObject::sse_s3(),
-        Stored::Unencrypted => SimulatedObject::unencrypted(),
-    }
-}
+#[cfg(test)]
+mod in_memory {
+    use super::*;
+    use std::sync::{Arc, Mutex};
 
-/// The conformance harness over [`InMemoryBackend`].
-#[derive(Debug, Clone)]
-pub struct InMemoryHarness {
-    aws: InMemoryBackend,
-    compared: SourceLog,
-}
+    use crate::backend::{
+        BackendError, CompareFacesRequest, ComparisonFacts, CreateFaceLivenessSessionRequest,
+        DetectFacesRequest, GetFaceLivenessSessionResultsRequest, LivenessFacts, LivenessSessionId,
+        RekognitionBackend, VerifiedImage,
+    };
+    use crate::input::AccountId;
+    use crate::memory::{InMemoryBackend, SimulatedObject};
+    use crate::opt_out::OptOutEvidence;
+    use crate::quality::FaceDetail;
+    use crate::PhotoStore;
 
-const BUCKET: &str = "conformance-photos";
-const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const OTHER_KEY: &str =
-    "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
-const LIVE: &[u8] = b"\xFF\xD8\xFF\xE0 conformance live photo";
+    /// The KMS key the harnesses' photos are under.
+    pub(super) const KEY: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    /// Another key.
+    pub(super) const OTHER_KEY: &str =
+        "arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab";
 
-impl InMemoryHarness {
-    /// A simulation with one versioned bucket, where every stored image
-    /// and the live photo show the same member.
-    pub fn new() -> Self {
-        let aws = InMemoryBackend::new();
-        aws.create_bucket(BUCKET, crate::memory::DEFAULT_ACCOUNT, true);
-        aws.register_image(LIVE, "member");
-        aws.set_similarity("member", "member", 99.9);
-        Self {
-            aws,
-            compared: Arc::default(),
+    /// Where a harness records what reached Rekognition.
+    type SourceLog = Arc<Mutex<Vec<ComparedSource>>>;
+
+    /// The simulated object for `stored`.
+    pub(super) fn simulated(stored: Stored) -> SimulatedObject {
+        match stored {
+            Stored::SseKms => SimulatedObject::sse_kms(KEY),
+            Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
+            Stored::SseS3 => SimulatedObject::sse_s3(),
+            Stored::Unencrypted => SimulatedObject::unencrypted(),
         }
     }
-}
 
-impl Default for InMemoryHarness {
-    fn default() -> Self {
-        Self::new()
+    /// The conformance harness over [`InMemoryBackend`](crate::memory::InMemoryBackend).
+    #[derive(Debug, Clone)]
+    struct InMemoryHarness {
+        aws: InMemoryBackend,
+        compared: SourceLog,
     }
-}
 
-/// Asks the simulation, and records the source version of every
-/// comparison its (simulated) wire let through.
-#[derive(Debug)]
-struct Recording {
-    aws: InMemoryBackend,
-    compared: SourceLog,
-}
+    const BUCKET: &str = "conformance-photos";
+    const LIVE: &[u8] = b"\xFF\xD8\xFF\xE0 conformance live photo";
 
-#[async_trait]
-impl RekognitionBackend for Recording {
-    async fn compare_faces(
-        &self,
-        request: CompareFacesRequest,
-    ) -> Result<ComparisonFacts, BackendError> {
-        let version = match &request.source {
-            VerifiedImage::S3(o) => (
-                o.reference().key().to_owned(),
-                o.reference().version_id().map(str::to_owned),
-            ),
-            _ => (String::new(), None),
-        };
-        let result = self.aws.compare_faces(request).await;
-        // What the simulated wire refused was never sent.
-        if !matches!(&result, Err(e) if e.insecure_endpoint().is_some()) {
+    impl InMemoryHarness {
+        /// A simulation with one versioned bucket, where every stored image
+        /// and the live photo show the same member.
+        fn new() -> Self {
+            let aws = InMemoryBackend::new();
+            aws.create_bucket(BUCKET, crate::memory::DEFAULT_ACCOUNT, true);
+            aws.register_image(LIVE, "member");
+            aws.set_similarity("member", "member", 99.9);
+            Self {
+                aws,
+                compared: Arc::default(),
+            }
+        }
+    }
+
+    impl Default for InMemoryHarness {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Asks the simulation, and records the source version of every
+    /// comparison its (simulated) wire let through.
+    #[derive(Debug)]
+    struct Recording {
+        aws: InMemoryBackend,
+        compared: SourceLog,
+    }
+
+    #[async_trait]
+    impl RekognitionBackend for Recording {
+        async fn compare_faces(
+            &self,
+            request: CompareFacesRequest,
+        ) -> Result<ComparisonFacts, BackendError> {
+            let version = match &request.source {
+                VerifiedImage::S3(o) => (
+                    o.reference().key().to_owned(),
+                    o.reference().version_id().map(str::to_owned),
+                ),
+                _ => (String::new(), None),
+            };
+            let result = self.aws.compare_faces(request).await;
+            // What the simulated wire refused was never sent.
+            if !matches!(&result, Err(e) if e.insecure_endpoint().is_some()) {
+                self.compared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(version);
+            }
+            result
+        }
+        async fn detect_faces(
+            &self,
+            request: DetectFacesRequest,
+        ) -> Result<Vec<FaceDetail>, BackendError> {
+            self.aws.detect_faces(request).await
+        }
+        async fn caller_account(&self) -> Result<AccountId, BackendError> {
+            self.aws.caller_account().await
+        }
+        async fn create_face_liveness_session(
+            &self,
+            request: CreateFaceLivenessSessionRequest,
+        ) -> Result<LivenessSessionId, BackendError> {
+            self.aws.create_face_liveness_session(request).await
+        }
+        async fn get_face_liveness_session_results(
+            &self,
+            request: GetFaceLivenessSessionResultsRequest,
+        ) -> Result<LivenessFacts, BackendError> {
+            self.aws.get_face_liveness_session_results(request).await
+        }
+    }
+
+    #[async_trait]
+    impl Harness for InMemoryHarness {
+        fn name(&self) -> &str {
+            "in-memory"
+        }
+        fn kms_key(&self) -> KmsKeyArn {
+            KmsKeyArn::parse(KEY).expect("a key ARN")
+        }
+        fn other_kms_key(&self) -> KmsKeyArn {
+            KmsKeyArn::parse(OTHER_KEY).expect("a key ARN")
+        }
+        async fn put(&self, key: &str, stored: Stored) -> Option<String> {
+            self.aws
+                .put(BUCKET, key, simulated(stored).with_face("member"))
+        }
+        fn reference(&self, key: &str) -> S3ObjectRef {
+            S3ObjectRef::new(BUCKET, key).expect("a valid reference")
+        }
+        fn live_photo(&self) -> FaceImage {
+            FaceImage::from_vec(LIVE.to_vec()).expect("a JPEG")
+        }
+        fn guard(&self, policy: Policy) -> Guard {
+            let analyzer = Recording {
+                aws: self.aws.clone(),
+                compared: self.compared.clone(),
+            };
+            Guard::new(
+                PhotoStore::new(self.aws.clone(), policy),
+                analyzer,
+                OptOutEvidence::attested("conformance suite").expect("evidence"),
+            )
+        }
+        fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
+            let plain = "http://rekognition.in-memory.invalid".to_owned();
+            let analyzer = Recording {
+                aws: self.aws.clone().with_endpoint(Service::Rekognition, &plain),
+                compared: self.compared.clone(),
+            };
+            let guard = Guard::new(
+                PhotoStore::new(self.aws.clone(), policy),
+                analyzer,
+                OptOutEvidence::attested("conformance suite").expect("evidence"),
+            );
+            (guard, plain)
+        }
+        fn compared_sources(&self) -> Vec<ComparedSource> {
             self.compared
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(version);
+                .clone()
         }
-        result
     }
-    async fn detect_faces(
-        &self,
-        request: DetectFacesRequest,
-    ) -> Result<Vec<FaceDetail>, BackendError> {
-        self.aws.detect_faces(request).await
-    }
-    async fn caller_account(&self) -> Result<AccountId, BackendError> {
-        self.aws.caller_account().await
-    }
-    async fn create_face_liveness_session(
-        &self,
-        request: CreateFaceLivenessSessionRequest,
-    ) -> Result<LivenessSessionId, BackendError> {
-        self.aws.create_face_liveness_session(request).await
-    }
-    async fn get_face_liveness_session_results(
-        &self,
-        request: GetFaceLivenessSessionResultsRequest,
-    ) -> Result<LivenessFacts, BackendError> {
-        self.aws.get_face_liveness_session_results(request).await
-    }
-}
 
-#[async_trait]
-impl Harness for InMemoryHarness {
-    fn name(&self) -> &str {
-        "in-memory"
-    }
-    fn kms_key(&self) -> KmsKeyArn {
-        KmsKeyArn::parse(KEY).expect("a key ARN")
-    }
-    fn other_kms_key(&self) -> KmsKeyArn {
-        KmsKeyArn::parse(OTHER_KEY).expect("a key ARN")
-    }
-    async fn put(&self, key: &str, stored: Stored) -> Option<String> {
-        self.aws
-            .put(BUCKET, key, simulated(stored).with_face("member"))
-    }
-    fn reference(&self, key: &str) -> S3ObjectRef {
-        S3ObjectRef::new(BUCKET, key).expect("a valid reference")
-    }
-    fn live_photo(&self) -> FaceImage {
-        FaceImage::from_vec(LIVE.to_vec()).expect("a JPEG")
-    }
-    fn guard(&self, policy: Policy) -> Guard {
-        let analyzer = Recording {
-            aws: self.aws.clone(),
-            compared: self.compared.clone(),
-        };
-        Guard::new(
-            PhotoStore::new(self.aws.clone(), policy),
-            analyzer,
-            OptOutEvidence::attested("conformance suite").expect("evidence"),
-        )
-    }
-    fn guard_with_plain_http_rekognition(&self, policy: Policy) -> (Guard, String) {
-        let plain = "http://rekognition.in-memory.invalid".to_owned();
-        let analyzer = Recording {
-            aws: self.aws.clone().with_endpoint(Service::Rekognition, &plain),
-            compared: self.compared.clone(),
-        };
-        let guard = Guard::new(
-            PhotoStore::new(self.aws.clone(), policy),
-            analyzer,
-            OptOutEvidence::attested("conformance suite").expect("evidence"),
-        );
-        (guard, plain)
-    }
-    fn compared_sources(&self) -> Vec<ComparedSource> {
-        self.compared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The conformance suite on the in-memory simulation.
+    #[tokio::test]
+    async fn in_memory_conformance() {
+        run_all(&InMemoryHarness::new()).await;
     }
 }

@@ -468,14 +468,6 @@ mod verification_cache {
     }
 }
 
-/// The conformance suite (`rekognition_guard::conformance`) on the
-/// in-memory simulation.
-#[tokio::test]
-async fn conformance() {
-    rekognition_guard::conformance::run_all(&rekognition_guard::conformance::InMemoryHarness::new())
-        .await;
-}
-
 /// Races made deterministic: a stand-in holds a backend's answer until the
 /// test releases it (`support::gate`), so what happens meanwhile happens
 /// every run.

@@ -2,16 +2,6 @@
 
 use crate::support::KEY;
 
-/// The erasure conformance suite (`rekognition_guard::conformance::erasure`)
-/// on the simulation.
-#[tokio::test]
-async fn erasure_conformance() {
-    rekognition_guard::conformance::erasure::run_all(
-        &rekognition_guard::conformance::erasure::InMemoryErasureHarness::new(),
-    )
-    .await;
-}
-
 /// Retention and liveness artifacts, on the simulation (the per-key
 /// erasure scenarios are the conformance suite's).
 mod retention {

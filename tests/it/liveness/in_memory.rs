@@ -1,15 +1,5 @@
 //! Face Liveness on the in-memory simulation.
 
-/// The Face Liveness conformance suite
-/// (`rekognition_guard::conformance::liveness`) on the simulation.
-#[tokio::test]
-async fn liveness_conformance() {
-    rekognition_guard::conformance::liveness::run_all(
-        &rekognition_guard::conformance::liveness::InMemoryLivenessHarness::new(),
-    )
-    .await;
-}
-
 /// Races made deterministic with answers held at a gate (`support::gate`).
 mod races {
     use std::sync::atomic::Ordering;
