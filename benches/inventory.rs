@@ -96,7 +96,12 @@ fn store(objects: HashMap<String, Bytes>) -> PhotoStore {
 /// One audit; returns the rows read.
 async fn audit(store: &PhotoStore) -> u64 {
     let manifest = S3ObjectRef::new(DESTINATION, MANIFEST).unwrap();
-    let mut sink = BatchManifestWriter::new(std::io::sink(), std::io::sink(), std::io::sink());
+    let mut sink = BatchManifestWriter::new(
+        std::io::sink(),
+        std::io::sink(),
+        std::io::sink(),
+        std::io::sink(),
+    );
     let report = store
         .audit_inventory(&manifest, InventoryAuditOptions::default(), &mut sink)
         .await

@@ -46,7 +46,11 @@
 //! (per `EncryptionStatus`), `bucket_key_counts`, `kms_keys_checked`,
 //! `keys_checked`, `keys_not_allowed`, `keys_unchecked`, `versions_gone`,
 //! `update_in_place`, `copy`, `delete_noncurrent` (versions to fix, by
-//! remediation), `remediation` (`null`, or per manifest `{path, rows}`),
+//! remediation), `client_side_encrypted` and `instruction_files`
+//! (client-side ciphertext: versions whose metadata carries the S3
+//! Encryption Client's envelope, and `<key>.instruction` files; listed in
+//! `decrypt-client-side`, which no Batch Operations job and no `--apply`
+//! can fix), `remediation` (`null`, or per manifest `{path, rows}`),
 //! (each also `format`, `S3BatchOperations_CSV_20180820`, and `fields`,
 //! the columns for CreateJob's `ManifestSpec`; uploaded to S3 also
 //! `object_arn`, `etag` and `version_id`, CreateJob's `Location`, and
@@ -141,10 +145,11 @@ struct Outputs {
 }
 
 impl Outputs {
-    const NAMES: [&'static str; 3] = [
+    const NAMES: [&'static str; 4] = [
         "update-object-encryption",
         "copy-object",
         "delete-noncurrent-version",
+        "decrypt-client-side",
     ];
 
     fn partial(&self, name: &str) -> PathBuf {
@@ -169,6 +174,7 @@ impl Outputs {
             file(Self::NAMES[0])?,
             file(Self::NAMES[1])?,
             file(Self::NAMES[2])?,
+            file(Self::NAMES[3])?,
         ))
     }
 
@@ -185,15 +191,20 @@ impl Outputs {
             report.update_in_place,
             report.copy,
             report.delete_noncurrent,
+            report.client_side_encrypted + report.instruction_files,
         ]) {
             std::fs::rename(self.partial(name), self.done(name))?;
+            // The client-side list is for the S3 Encryption Client, not a
+            // Batch Operations job (none can decrypt it), and its rows may
+            // lack a version id (a key found by its instruction file).
+            let batch = name != Remediation::DecryptClientSide.as_str();
             written.insert(
                 name.to_owned(),
                 json!({
                     "path": display(&self.done(name)),
                     "rows": rows,
-                    "format": BATCH_FORMAT,
-                    "fields": fields,
+                    "format": batch.then_some(BATCH_FORMAT),
+                    "fields": batch.then_some(fields),
                 }),
             );
         }
@@ -630,6 +641,8 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         "update_in_place": report.update_in_place,
         "copy": report.copy,
         "delete_noncurrent": report.delete_noncurrent,
+        "client_side_encrypted": report.client_side_encrypted,
+        "instruction_files": report.instruction_files,
         "remediation": remediation,
         "reasons": report.uncovered.iter().collect::<Vec<_>>(),
     });

@@ -109,6 +109,7 @@ impl fmt::Display for SseAlgorithm {
 /// | `sse_customer_algorithm` | absent (SSE-C is refused) |
 /// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::with_versioning_required`](crate::Policy::with_versioning_required) is on |
 /// | `content_length` | **present** and at most 15 MiB (what Rekognition reads from S3): an unknown size is refused |
+/// | `user_metadata_keys` | none of the S3 Encryption Client's envelope names (client-side ciphertext is refused: [`AtRestViolation::ClientSideEncrypted`]) |
 /// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
 ///
 /// A mock S3 backend in your tests must therefore report at least the
@@ -126,6 +127,7 @@ impl fmt::Display for SseAlgorithm {
 ///     content_length: Some(48_213),
 ///     content_type: None,
 ///     etag: None,
+///     user_metadata_keys: Vec::new(),
 /// };
 /// assert_eq!(facts.encryption, SseAlgorithm::AwsKms);
 /// ```
@@ -161,6 +163,13 @@ pub struct ObjectFacts {
     /// `ETag` (quoted, as S3 sends it): what a conditional copy checks
     /// ([`PhotoStore::reencrypt`](crate::PhotoStore::reencrypt)).
     pub etag: Option<String>,
+    /// The names of the object's user-defined metadata, as HeadObject
+    /// reports them (`x-amz-meta-<name>` headers, the name without the
+    /// prefix; S3 sends them lowercase), values left out. Every name S3
+    /// sent: the check looks for the S3 Encryption Client's envelope
+    /// (`x-amz-key-v2`, `x-amz-iv`, …), which marks client-side ciphertext.
+    /// Empty when the object has none.
+    pub user_metadata_keys: Vec<String>,
 }
 
 impl ObjectFacts {
@@ -198,6 +207,7 @@ impl ObjectFacts {
             content_length: None,
             content_type: None,
             etag: None,
+            user_metadata_keys: Vec::new(),
         }
     }
 
@@ -297,6 +307,22 @@ pub enum AtRestViolation {
         /// The version S3 reported; `None` when it reported none.
         reported: Option<String>,
     },
+    /// The object carries the S3 Encryption Client's metadata envelope: its
+    /// bytes are ciphertext made on the client (whatever server-side
+    /// encryption S3 adds on top), which Rekognition cannot read. Refused
+    /// before any byte reaches Rekognition. Found in the user metadata
+    /// HeadObject reports; an envelope kept in an instruction file
+    /// (`<key>.instruction`) leaves no trace there and is found only by
+    /// the fleet audit, which sees every key of the bucket
+    /// ([`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory)).
+    #[display("{object} is client-side encrypted ({}: {}): its bytes are ciphertext that Rekognition cannot read; decrypt it with the S3 Encryption Client and store the plaintext as a new object with SSE-KMS, then compare that", client_side_format(markers), markers.join(", "))]
+    ClientSideEncrypted {
+        /// The object.
+        object: S3ObjectRef,
+        /// The envelope names found in its user metadata (from the fixed
+        /// list the check knows, never text S3 sent).
+        markers: Vec<&'static str>,
+    },
     /// The object is larger than Rekognition reads from S3, or S3 did not
     /// report a size (`Content-Length`), so it cannot be shown to be within
     /// the limit.
@@ -309,6 +335,64 @@ pub enum AtRestViolation {
         /// The limit in bytes.
         limit: u64,
     },
+}
+
+/// The user-metadata names of the S3 Encryption Client's envelope, by
+/// format (awslabs/aws-encryption-sdk-specification,
+/// `s3-encryption/data-format/content-metadata.md`): v1 `x-amz-key`,
+/// `x-amz-iv`, `x-amz-matdesc`; v2 `x-amz-key-v2`, `x-amz-cek-alg`,
+/// `x-amz-wrap-alg`, `x-amz-tag-len` (with `x-amz-iv`, `x-amz-matdesc`);
+/// v3 and v4, key-committing, `x-amz-c`, `x-amz-d`, `x-amz-i`, `x-amz-3`,
+/// `x-amz-w`, `x-amz-m`, `x-amz-t`.
+const CLIENT_SIDE_ENVELOPE: [&str; 14] = [
+    "x-amz-key",
+    "x-amz-key-v2",
+    "x-amz-iv",
+    "x-amz-matdesc",
+    "x-amz-cek-alg",
+    "x-amz-wrap-alg",
+    "x-amz-tag-len",
+    "x-amz-c",
+    "x-amz-d",
+    "x-amz-i",
+    "x-amz-3",
+    "x-amz-w",
+    "x-amz-m",
+    "x-amz-t",
+];
+
+/// The envelope names among `keys` (user-metadata names, with or without
+/// the `x-amz-meta-` prefix, any case), in the list's order. Any one of
+/// them refuses: a partial envelope is no proof of plaintext.
+pub(crate) fn client_side_markers<S: AsRef<str>>(keys: &[S]) -> Vec<&'static str> {
+    CLIENT_SIDE_ENVELOPE
+        .iter()
+        .copied()
+        .filter(|marker| {
+            keys.iter().any(|k| {
+                let k = k.as_ref();
+                let k = match k.get(..11) {
+                    Some(p) if p.eq_ignore_ascii_case("x-amz-meta-") => &k[11..],
+                    _ => k,
+                };
+                k.eq_ignore_ascii_case(marker)
+            })
+        })
+        .collect()
+}
+
+/// Which S3 Encryption Client format `markers` point to.
+fn client_side_format(markers: &[&str]) -> &'static str {
+    let has = |m: &str| markers.contains(&m);
+    if has("x-amz-c") || has("x-amz-d") || has("x-amz-i") || has("x-amz-3") {
+        "S3 Encryption Client v3 metadata"
+    } else if has("x-amz-key-v2") || has("x-amz-cek-alg") || has("x-amz-wrap-alg") {
+        "S3 Encryption Client v2 metadata"
+    } else if has("x-amz-key") {
+        "S3 Encryption Client v1 metadata"
+    } else {
+        "S3 Encryption Client metadata"
+    }
 }
 
 /// [`AtRestViolation::ObjectTooLarge`]'s message, for a known and an
@@ -472,6 +556,14 @@ pub(crate) fn verify(
 ) -> Result<VerifiedS3Object, Vec<AtRestViolation>> {
     let mut violations = Vec::new();
 
+    let markers = client_side_markers(&facts.user_metadata_keys);
+    if !markers.is_empty() {
+        violations.push(AtRestViolation::ClientSideEncrypted {
+            object: object.clone(),
+            markers,
+        });
+    }
+
     if let Some(algorithm) = &facts.sse_customer_algorithm {
         violations.push(AtRestViolation::CustomerProvidedKey {
             object: object.clone(),
@@ -593,6 +685,113 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_s3_encryption_clients_envelope_is_found_by_any_of_its_names() {
+        let names = |keys: &[&str]| client_side_markers(keys);
+        // v1, v2 and v3/v4 envelopes, as S3 reports the names (lowercase,
+        // no prefix); with the prefix and in another case too.
+        assert_eq!(
+            names(&["x-amz-key", "x-amz-iv", "x-amz-matdesc"]),
+            ["x-amz-key", "x-amz-iv", "x-amz-matdesc"]
+        );
+        assert_eq!(
+            names(&["X-Amz-Meta-X-Amz-Key-V2", "x-amz-meta-x-amz-iv"]),
+            ["x-amz-key-v2", "x-amz-iv"]
+        );
+        assert_eq!(
+            names(&["x-amz-c", "x-amz-d", "x-amz-i", "x-amz-3"]),
+            ["x-amz-c", "x-amz-d", "x-amz-i", "x-amz-3"]
+        );
+        // One name is enough: a partial envelope is no proof of plaintext.
+        assert_eq!(
+            names(&["photographer", "x-amz-wrap-alg"]),
+            ["x-amz-wrap-alg"]
+        );
+        // Other metadata, and names that merely start alike, are not.
+        assert!(names(&[
+            "photographer",
+            "x-amz-key-id",
+            "x-amz-iv2",
+            "x-amz-meta-",
+            "amz-key"
+        ])
+        .is_empty());
+        assert!(names(&[]).is_empty());
+
+        for (markers, format) in [
+            (&["x-amz-key", "x-amz-iv"][..], "v1"),
+            (&["x-amz-key-v2", "x-amz-iv"][..], "v2"),
+            (&["x-amz-c", "x-amz-d", "x-amz-i"][..], "v3"),
+        ] {
+            assert_eq!(
+                client_side_format(markers),
+                format!("S3 Encryption Client {format} metadata")
+            );
+        }
+        assert_eq!(
+            client_side_format(&["x-amz-iv"]),
+            "S3 Encryption Client metadata"
+        );
+    }
+
+    #[test]
+    fn client_side_ciphertext_is_refused_whatever_server_side_encryption_it_has() {
+        let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
+        let facts = ObjectFacts {
+            user_metadata_keys: vec![
+                "x-amz-key-v2".into(),
+                "x-amz-iv".into(),
+                "x-amz-cek-alg".into(),
+                "x-amz-wrap-alg".into(),
+                "photographer".into(),
+            ],
+            ..ObjectFacts::sse_kms(KEY, 48_213)
+        };
+        let violations = verify(
+            &object,
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap_err();
+        assert_eq!(
+            violations,
+            [AtRestViolation::ClientSideEncrypted {
+                object: object.clone(),
+                markers: vec![
+                    "x-amz-key-v2",
+                    "x-amz-iv",
+                    "x-amz-cek-alg",
+                    "x-amz-wrap-alg"
+                ],
+            }]
+        );
+        let text = violations[0].to_string();
+        assert!(text.contains("S3 Encryption Client v2 metadata: x-amz-key-v2, x-amz-iv, x-amz-cek-alg, x-amz-wrap-alg"), "{text}");
+        assert!(
+            text.contains("store the plaintext as a new object with SSE-KMS"),
+            "{text}"
+        );
+        // With SSE-S3 too, both problems are named.
+        let facts = ObjectFacts {
+            user_metadata_keys: vec!["x-amz-key".into()],
+            ..ObjectFacts::new(SseAlgorithm::Aes256)
+        };
+        let violations = verify(&object, &facts, &Policy::any_kms_key()).unwrap_err();
+        assert!(
+            matches!(
+                violations.first(),
+                Some(AtRestViolation::ClientSideEncrypted { .. })
+            ),
+            "{violations:?}"
+        );
+        assert!(
+            violations
+                .iter()
+                .any(|v| matches!(v, AtRestViolation::NotKmsEncrypted { .. })),
+            "{violations:?}"
+        );
+    }
 
     const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const OTHER_KEY: &str =

@@ -63,6 +63,9 @@ pub struct SimulatedObject {
     pub size: u64,
     /// The bytes GetObject returns (for S3 Inventory reports); `None` reads as no bytes.
     pub body: Option<Vec<u8>>,
+    /// The names of its user-defined metadata, as HeadObject reports them
+    /// (e.g. `x-amz-key-v2` for an object the S3 Encryption Client wrote).
+    pub user_metadata_keys: Vec<String>,
 }
 
 impl SimulatedObject {
@@ -75,6 +78,7 @@ impl SimulatedObject {
             face: None,
             size: 50_000,
             body: None,
+            user_metadata_keys: Vec::new(),
         }
     }
 
@@ -782,6 +786,7 @@ impl S3Backend for InMemoryBackend {
             .with_content_length(o.body.as_ref().map_or(o.size, |b| b.len() as u64))
             .with_content_type("image/jpeg");
         facts.etag = Some(etag_of(object.bucket(), object.key(), reported.as_deref()));
+        facts.user_metadata_keys = o.user_metadata_keys.clone();
         if let Some(k) = &o.kms_key_id {
             facts = facts.with_kms_key_id(k.clone());
         }

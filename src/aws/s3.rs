@@ -60,6 +60,12 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
     facts.content_length = out.content_length().and_then(|l| u64::try_from(l).ok());
     facts.content_type = out.content_type().map(str::to_owned);
     facts.etag = out.e_tag().map(str::to_owned);
+    let mut names: Vec<String> = out
+        .metadata()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    facts.user_metadata_keys = names;
     facts
 }
 

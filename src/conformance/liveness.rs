@@ -421,6 +421,7 @@ async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(h: &dyn 
     for reference in [
         ReferenceImage::Stored(Stored::SseS3),
         ReferenceImage::Stored(Stored::SseKmsOtherKey),
+        ReferenceImage::Stored(Stored::ClientSideEncrypted),
         ReferenceImage::Unversioned,
         ReferenceImage::NotStored,
     ] {
@@ -433,6 +434,14 @@ async fn a_reference_image_failing_the_at_rest_checks_is_never_compared(h: &dyn 
                 matches!(
                     violations,
                     Some([Violation::AtRest(AtRestViolation::NotKmsEncrypted { .. })])
+                ),
+                "{name}: {err}"
+            ),
+            ReferenceImage::Stored(Stored::ClientSideEncrypted) => assert!(
+                matches!(
+                    violations,
+                    Some([Violation::AtRest(AtRestViolation::ClientSideEncrypted { markers, .. })])
+                        if markers == &super::CLIENT_SIDE_V2_METADATA
                 ),
                 "{name}: {err}"
             ),

@@ -51,7 +51,22 @@ pub enum Stored {
     SseS3,
     /// No encryption header (as for objects stored before 2023).
     Unencrypted,
+    /// Written by the S3 Encryption Client (v2): SSE-KMS under
+    /// [`Harness::kms_key`] and, in its user metadata, the client's
+    /// envelope ([`CLIENT_SIDE_V2_METADATA`]; any values): ciphertext
+    /// that passes every server-side check.
+    ClientSideEncrypted,
 }
+
+/// The user-metadata names the S3 Encryption Client v2 writes (the
+/// `x-amz-meta-` headers without their prefix), for harnesses to store
+/// [`Stored::ClientSideEncrypted`].
+pub const CLIENT_SIDE_V2_METADATA: [&str; 4] = [
+    "x-amz-key-v2",
+    "x-amz-iv",
+    "x-amz-cek-alg",
+    "x-amz-wrap-alg",
+];
 
 /// One backend under test: how to store objects in its (versioned)
 /// bucket, build guards over it, and see what reached Rekognition.
@@ -92,6 +107,7 @@ pub async fn run_all(h: &dyn Harness) {
     sse_s3_and_unencrypted_are_refused_with_nothing_sent(h).await;
     a_key_outside_the_allowlist_is_refused_with_nothing_sent(h).await;
     a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h).await;
+    client_side_ciphertext_is_refused_with_nothing_sent(h).await;
 }
 
 fn allow(h: &dyn Harness) -> Policy {
@@ -272,6 +288,49 @@ async fn a_plain_http_rekognition_endpoint_is_refused_with_nothing_sent(h: &dyn 
     assert_eq!(h.compared_sources().len(), before, "{name}");
 }
 
+/// An object the S3 Encryption Client wrote, SSE-KMS under an allowed
+/// key, is refused as client-side ciphertext (every envelope name listed),
+/// pinned or not, and nothing reaches Rekognition.
+async fn client_side_ciphertext_is_refused_with_nothing_sent(h: &dyn Harness) {
+    let name = h.name();
+    let version = h
+        .put("conformance/sealed.jpg", Stored::ClientSideEncrypted)
+        .await
+        .expect("a versioned bucket");
+    let guard = h.guard(allow(h));
+    let before = h.compared_sources().len();
+    let pinned = h
+        .reference("conformance/sealed.jpg")
+        .with_version_id(&version)
+        .unwrap();
+    for object in [h.reference("conformance/sealed.jpg"), pinned] {
+        let err = guard
+            .compare(&object, h.live_photo())
+            .await
+            .expect_err(name);
+        assert_eq!(
+            err.as_refusal()
+                .unwrap_or_else(|| panic!("{name}: {err}"))
+                .violations,
+            &[Violation::AtRest(AtRestViolation::ClientSideEncrypted {
+                object: object.clone(),
+                markers: CLIENT_SIDE_V2_METADATA.to_vec(),
+            })],
+            "{name}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("S3 Encryption Client v2") && text.contains("SSE-KMS"),
+            "{name}: the refusal says what it is and what to do: {text}"
+        );
+    }
+    assert_eq!(
+        h.compared_sources().len(),
+        before,
+        "{name}: nothing may reach Rekognition"
+    );
+}
+
 #[cfg(test)]
 mod in_memory {
     use super::*;
@@ -305,6 +364,10 @@ mod in_memory {
             Stored::SseKmsOtherKey => SimulatedObject::sse_kms(OTHER_KEY),
             Stored::SseS3 => SimulatedObject::sse_s3(),
             Stored::Unencrypted => SimulatedObject::unencrypted(),
+            Stored::ClientSideEncrypted => SimulatedObject {
+                user_metadata_keys: CLIENT_SIDE_V2_METADATA.map(str::to_owned).to_vec(),
+                ..SimulatedObject::sse_kms(KEY)
+            },
         }
     }
 

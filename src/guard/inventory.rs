@@ -115,6 +115,8 @@ enum KeyOutcome {
     Allowed,
     /// Outside the allowlist (or no longer KMS): fixed this way.
     NotAllowed(Remediation),
+    /// Client-side ciphertext (the S3 Encryption Client's envelope).
+    ClientSide,
     /// The version no longer exists.
     Gone,
     /// Could not be checked: never compliant.
@@ -473,6 +475,12 @@ impl PhotoStore {
                 tracing::warn!(object = %request.object, "KMS key check answered for another version: counted as unchecked");
                 KeyOutcome::Unchecked
             }
+            Ok(facts)
+                if !crate::at_rest::client_side_markers(&facts.user_metadata_keys).is_empty() =>
+            {
+                tracing::warn!(target: AUDIT_TARGET, object = %request.object, "client-side encrypted version: the S3 Encryption Client's envelope is in its user metadata");
+                KeyOutcome::ClientSide
+            }
             Ok(facts) => {
                 let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());
                 match (&facts.encryption, key) {
@@ -532,6 +540,21 @@ fn classify(
     }
     report.versions += 1;
     tally.count(row.encryption_status, row.bucket_key_status);
+    // An instruction file: its key's versions are client-side ciphertext.
+    if let Some(encrypted) = row.key.strip_suffix(INSTRUCTION_SUFFIX) {
+        if !encrypted.is_empty() {
+            report.instruction_files += 1;
+            tracing::warn!(target: AUDIT_TARGET, bucket = %crate::text::Quoted(row.bucket), key = %crate::text::Quoted(encrypted), "client-side encrypted key: an S3 Encryption Client instruction file lies beside it");
+            add(
+                report,
+                remediation,
+                Remediation::DecryptClientSide,
+                row.bucket,
+                encrypted,
+                None,
+            )?;
+        }
+    }
     let version_id = row.version_id;
     // A report of current versions only has no IsLatest column; in a
     // report of all versions, a row without IsLatest is not known to be
@@ -558,6 +581,10 @@ fn classify(
         None => Ok(()),
     }
 }
+
+/// The suffix of an S3 Encryption Client instruction file, kept beside
+/// the object it describes (`<key>.instruction`).
+const INSTRUCTION_SUFFIX: &str = ".instruction";
 
 fn settle(
     report: &mut InventoryReport,
@@ -587,6 +614,18 @@ fn settle(
                 check.version_id.as_deref(),
             )?;
         }
+        KeyOutcome::ClientSide => {
+            report.keys_checked += 1;
+            report.client_side_encrypted += 1;
+            add(
+                report,
+                remediation,
+                Remediation::DecryptClientSide,
+                &check.bucket,
+                &check.key,
+                check.version_id.as_deref(),
+            )?;
+        }
         KeyOutcome::Gone => report.versions_gone += 1,
         KeyOutcome::Unchecked => report.keys_unchecked += 1,
     }
@@ -605,6 +644,9 @@ fn add(
         Remediation::UpdateObjectEncryption => report.update_in_place += 1,
         Remediation::CopyObject => report.copy += 1,
         Remediation::DeleteNoncurrentVersion => report.delete_noncurrent += 1,
+        // Counted by the caller (client_side_encrypted or
+        // instruction_files), which knows how it was found.
+        Remediation::DecryptClientSide => {}
     }
     remediation
         .add(fix, bucket, key, version_id)
@@ -672,10 +714,13 @@ impl PhotoStore {
     ///
     /// # Errors
     /// [`Error::Config`] when `kms_key` is not allowed; [`Error::Input`] for
-    /// [`Remediation::DeleteNoncurrentVersion`], or a copy of a version
+    /// [`Remediation::DeleteNoncurrentVersion`] and
+    /// [`Remediation::DecryptClientSide`], or a copy of a version
     /// that is not current; [`Error::Refused`] for an insecure endpoint
     /// (nothing changed); [`Error::Backend`] when S3 refused or failed, or
-    /// when HeadObject afterwards does not report an allowed KMS key
+    /// when HeadObject afterwards does not report an allowed KMS key or
+    /// still shows the S3 Encryption Client's envelope (client-side
+    /// ciphertext, which a server-side copy copies as it is)
     /// ([`BackendErrorKind::InvalidResponse`]).
     pub async fn reencrypt(
         &self,
@@ -688,6 +733,13 @@ impl PhotoStore {
             return Err(ConfigError::Invalid(format!(
                 "re-encryption under {kms_key} was asked for, but the policy does not allow that key: add it with Policy::with_kms_key, or re-encrypt under an allowed key"
             ))
+            .into());
+        }
+        if remediation == Remediation::DecryptClientSide {
+            return Err(InputError::InvalidS3Reference {
+                input: object.to_string(),
+                reason: "client-side ciphertext cannot be re-encrypted by S3: decrypt it with the S3 Encryption Client and store the plaintext as a new object with SSE-KMS".into(),
+            }
             .into());
         }
         if remediation == Remediation::DeleteNoncurrentVersion {
@@ -770,8 +822,10 @@ impl PhotoStore {
             .await
             .map_err(|e| backend_error(OP, e))?;
         let key = facts.kms_key_id.as_deref().filter(|k| !k.is_empty());
+        let client_side =
+            !crate::at_rest::client_side_markers(&facts.user_metadata_keys).is_empty();
         match key {
-            Some(k) if facts.encryption.is_kms() && self.policy.allows_kms_key(k) => {
+            Some(k) if facts.encryption.is_kms() && self.policy.allows_kms_key(k) && !client_side => {
                 tracing::info!(
                     target: AUDIT_TARGET,
                     decision = "reencrypted",
@@ -788,6 +842,15 @@ impl PhotoStore {
                     kms_key: k.to_owned(),
                 })
             }
+            _ if client_side => Err(Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::S3,
+                "HeadObject",
+                format!(
+                    "after {}, HeadObject of {stored} still shows the S3 Encryption Client's envelope in its user metadata: the object is client-side ciphertext, which no server-side re-encryption makes readable; decrypt it with the S3 Encryption Client and store the plaintext with SSE-KMS",
+                    remediation.as_str(),
+                ),
+            ))),
             _ => Err(Error::Backend(BackendError::new(
                 BackendErrorKind::InvalidResponse,
                 Service::S3,

@@ -444,6 +444,18 @@ pub struct InventoryReport {
     /// they store nothing. (Without a version id, a miss is
     /// [unchecked](Self::keys_unchecked).)
     pub versions_gone: u64,
+    /// SSE-KMS and DSSE-KMS versions whose HeadObject showed the S3
+    /// Encryption Client's envelope in their user metadata: client-side
+    /// ciphertext, written to the [`Remediation::DecryptClientSide`] list
+    /// (seen only when [`kms_keys_checked`](Self::kms_keys_checked), which
+    /// reads every such version's metadata).
+    pub client_side_encrypted: u64,
+    /// Instruction files (`<key>.instruction`, versions that are not delete
+    /// markers) the report lists: the S3 Encryption Client's envelope kept
+    /// beside `<key>`, whose versions are then client-side ciphertext. Each
+    /// puts `<key>` (no version) on the [`Remediation::DecryptClientSide`]
+    /// list. Seen in every audit: the report lists every key.
+    pub instruction_files: u64,
     /// Versions written to the [`Remediation::UpdateObjectEncryption`]
     /// manifest.
     pub update_in_place: u64,
@@ -469,6 +481,8 @@ impl InventoryReport {
                 .copied()
                 .unwrap_or(0)
             + self.keys_unchecked
+            + self.client_side_encrypted
+            + self.instruction_files
     }
 
     /// Whether every version the bucket stores is encrypted with SSE-KMS
@@ -489,7 +503,7 @@ impl InventoryReport {
 impl serde::Serialize for InventoryReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut r = serializer.serialize_struct("InventoryReport", 21)?;
+        let mut r = serializer.serialize_struct("InventoryReport", 23)?;
         r.serialize_field("source_bucket", &self.source_bucket)?;
         r.serialize_field("all_versions", &self.all_versions)?;
         r.serialize_field("covers_all_versions", &self.covers_all_versions)?;
@@ -508,6 +522,8 @@ impl serde::Serialize for InventoryReport {
         r.serialize_field("keys_not_allowed", &self.keys_not_allowed)?;
         r.serialize_field("keys_unchecked", &self.keys_unchecked)?;
         r.serialize_field("versions_gone", &self.versions_gone)?;
+        r.serialize_field("client_side_encrypted", &self.client_side_encrypted)?;
+        r.serialize_field("instruction_files", &self.instruction_files)?;
         r.serialize_field("update_in_place", &self.update_in_place)?;
         r.serialize_field("copy", &self.copy)?;
         r.serialize_field("delete_noncurrent", &self.delete_noncurrent)?;

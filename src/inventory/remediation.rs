@@ -40,6 +40,17 @@ pub enum Remediation {
     /// `NoncurrentVersionExpiration` rule). Batch Operations cannot delete
     /// objects: this list is in the same CSV format, for those tools.
     DeleteNoncurrentVersion,
+    /// Client-side ciphertext: the S3 Encryption Client's envelope is in
+    /// the version's user metadata, or an instruction file
+    /// (`<key>.instruction`) lies beside the key. No server-side operation
+    /// makes it readable by Rekognition: decrypt it with the S3 Encryption
+    /// Client and store the plaintext as a new object with SSE-KMS, then
+    /// delete the ciphertext. Listed (in the same CSV format) for that
+    /// work; neither Batch Operations nor
+    /// [`PhotoStore::reencrypt`](crate::PhotoStore::reencrypt) can do it.
+    /// A row found by an instruction file names the key without a version
+    /// (every version of it may be ciphertext).
+    DecryptClientSide,
 }
 
 impl Remediation {
@@ -50,6 +61,7 @@ impl Remediation {
             Self::UpdateObjectEncryption => "update-object-encryption",
             Self::CopyObject => "copy-object",
             Self::DeleteNoncurrentVersion => "delete-noncurrent-version",
+            Self::DecryptClientSide => "decrypt-client-side",
         }
     }
 
@@ -101,15 +113,17 @@ impl RemediationSink for () {
 /// Batch Operations reads a CSV manifest stored with SSE-S3, not SSE-KMS
 /// (which it reads only for S3 Inventory report manifests) and not SSE-C:
 /// store these files in S3 with SSE-S3. They hold bucket, key and version
-/// id, never image bytes.
+/// id, never image bytes. The [`Remediation::DecryptClientSide`] list is
+/// not a Batch Operations manifest (no operation can decrypt client-side
+/// ciphertext): its rows may mix keys with and without a version id.
 ///
 /// ```
 /// use rekognition_guard::inventory::{BatchManifestWriter, Remediation, RemediationSink};
 ///
-/// let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
+/// let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
 /// manifests.add(Remediation::CopyObject, "library-photos", "members/ada lovelace+1.jpg", Some("3sL4kqtJ"))?;
-/// let (in_place, copy, delete_noncurrent) = manifests.into_inner()?;
-/// assert!(in_place.is_empty() && delete_noncurrent.is_empty());
+/// let [in_place, copy, delete_noncurrent, client_side] = manifests.into_inner()?;
+/// assert!(in_place.is_empty() && delete_noncurrent.is_empty() && client_side.is_empty());
 /// assert_eq!(copy, b"library-photos,members/ada%20lovelace%2B1.jpg,3sL4kqtJ\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -118,8 +132,9 @@ pub struct BatchManifestWriter<W: Write> {
     update_in_place: W,
     copy: W,
     delete_noncurrent: W,
-    /// Per manifest (in the order above), whether its rows carry a
-    /// version id, once the first row is written.
+    decrypt_client_side: W,
+    /// Per Batch Operations manifest (in the order above), whether its
+    /// rows carry a version id, once the first row is written.
     versioned: [Option<bool>; 3],
 }
 
@@ -127,26 +142,34 @@ impl<W: Write> BatchManifestWriter<W> {
     /// Writes [`Remediation::UpdateObjectEncryption`] versions to
     /// `update_in_place`, [`Remediation::CopyObject`] versions to `copy`
     /// and [`Remediation::DeleteNoncurrentVersion`] versions to
-    /// `delete_noncurrent`.
-    pub fn new(update_in_place: W, copy: W, delete_noncurrent: W) -> Self {
+    /// `delete_noncurrent` and [`Remediation::DecryptClientSide`] keys and
+    /// versions to `decrypt_client_side`.
+    pub fn new(update_in_place: W, copy: W, delete_noncurrent: W, decrypt_client_side: W) -> Self {
         Self {
             update_in_place,
             copy,
             delete_noncurrent,
+            decrypt_client_side,
             versioned: [None; 3],
         }
     }
 
-    /// Flushes and returns the writers (`update_in_place`, `copy`,
-    /// `delete_noncurrent`).
+    /// Flushes and returns the writers, in the order
+    /// [`new`](Self::new) took them.
     ///
     /// # Errors
     /// A flush error.
-    pub fn into_inner(mut self) -> io::Result<(W, W, W)> {
+    pub fn into_inner(mut self) -> io::Result<[W; 4]> {
         self.update_in_place.flush()?;
         self.copy.flush()?;
         self.delete_noncurrent.flush()?;
-        Ok((self.update_in_place, self.copy, self.delete_noncurrent))
+        self.decrypt_client_side.flush()?;
+        Ok([
+            self.update_in_place,
+            self.copy,
+            self.delete_noncurrent,
+            self.decrypt_client_side,
+        ])
     }
 }
 
@@ -159,12 +182,14 @@ impl<W: Write + Send> RemediationSink for BatchManifestWriter<W> {
         version_id: Option<&str>,
     ) -> io::Result<()> {
         let (out, slot) = match remediation {
-            Remediation::UpdateObjectEncryption => (&mut self.update_in_place, 0),
-            Remediation::CopyObject => (&mut self.copy, 1),
-            Remediation::DeleteNoncurrentVersion => (&mut self.delete_noncurrent, 2),
+            Remediation::UpdateObjectEncryption => (&mut self.update_in_place, Some(0)),
+            Remediation::CopyObject => (&mut self.copy, Some(1)),
+            Remediation::DeleteNoncurrentVersion => (&mut self.delete_noncurrent, Some(2)),
+            Remediation::DecryptClientSide => (&mut self.decrypt_client_side, None),
         };
         let has_version = version_id.is_some();
-        if *self.versioned[slot].get_or_insert(has_version) != has_version {
+        if slot.is_some_and(|slot| *self.versioned[slot].get_or_insert(has_version) != has_version)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -189,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_manifest_with_a_version_column_has_a_version_in_every_row() {
-        let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
+        let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
         w.add(Remediation::CopyObject, "b", "k1", Some("v1"))
             .unwrap();
         let err = w.add(Remediation::CopyObject, "b", "k2", None).unwrap_err();
@@ -201,9 +226,16 @@ mod tests {
         assert!(w
             .add(Remediation::UpdateObjectEncryption, "b", "k4", Some("v4"))
             .is_err());
-        let (in_place, copy, _) = w.into_inner().unwrap();
+        // The client-side list is no Batch Operations manifest: an
+        // instruction file names a key without a version.
+        w.add(Remediation::DecryptClientSide, "b", "k5", Some("v5"))
+            .unwrap();
+        w.add(Remediation::DecryptClientSide, "b", "k6", None)
+            .unwrap();
+        let [in_place, copy, _, client_side] = w.into_inner().unwrap();
         assert_eq!(copy, b"b,k1,v1\n");
         assert_eq!(in_place, b"b,k3\n");
+        assert_eq!(client_side, b"b,k5,v5\nb,k6\n");
     }
 
     #[test]
@@ -214,10 +246,10 @@ mod tests {
             "x/~y_z-1.jpg",
             "a\nb",
         ] {
-            let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
+            let mut w = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
             w.add(Remediation::UpdateObjectEncryption, "b", key, None)
                 .unwrap();
-            let (line, _, _) = w.into_inner().unwrap();
+            let [line, ..] = w.into_inner().unwrap();
             let line = String::from_utf8(line).unwrap();
             let encoded = line.trim_end().strip_prefix("b,").unwrap();
             assert!(!encoded.contains([' ', '+', ',', '"', '\n']), "{encoded}");

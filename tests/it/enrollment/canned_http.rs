@@ -125,3 +125,45 @@ async fn assess_face_answers_a_kiosk_and_failures_store_nothing() {
     );
     assert_eq!(put.num_calls(), 0);
 }
+
+/// A stored photo that reads back as client-side ciphertext (the S3
+/// Encryption Client's envelope in its user metadata, e.g. a bucket whose
+/// writers wrap every upload) is not enrolled: the read-back refuses it,
+/// naming the envelope, and DetectFaces never sees it again.
+#[tokio::test]
+async fn a_photo_that_reads_back_as_client_side_ciphertext_is_refused() {
+    use rekognition_guard::{AtRestViolation, PhotoStore, Violation};
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .then_http_response(|| response(200, &[("x-amz-version-id", VERSION)], ""));
+    let head = mock!(aws_sdk_s3::Client::head_object).then_http_response(|| {
+        head(&[
+            ("x-amz-server-side-encryption", "aws:kms"),
+            ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+            ("x-amz-version-id", VERSION),
+            ("x-amz-meta-x-amz-key", "AQIDAHhA84wnXjEJdBbBBylRUFcZZK2j"),
+            ("x-amz-meta-x-amz-iv", "q83vEjRWeJA="),
+            ("x-amz-meta-x-amz-matdesc", "{}"),
+        ])
+    });
+    let store = PhotoStore::new(
+        backend(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put, &head]),
+            mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, &[]),
+        ),
+        Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
+    );
+    let err = store
+        .store_reference(&reference(), live_photo())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations.as_slice()),
+            Some([Violation::AtRest(AtRestViolation::ClientSideEncrypted { markers, .. })])
+                if markers == &["x-amz-key", "x-amz-iv", "x-amz-matdesc"]
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("S3 Encryption Client v1"), "{err}");
+    assert_eq!(put.num_calls(), 1);
+}

@@ -55,7 +55,7 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
         .check_kms_keys(true)
         .concurrency(2)
         .on_progress(move |p| seen.lock().unwrap().push(*p));
-    let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new());
+    let mut manifests = BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let report = store(&f, false)
         .audit_inventory(&delivered.manifest, options, &mut manifests)
         .await
@@ -91,7 +91,11 @@ async fn a_mixed_fleet_is_classified_and_its_remediation_manifests_are_exact() {
     assert!(!report.is_compliant());
     assert_eq!(report.non_compliant(), 4);
 
-    let (in_place, copy, noncurrent) = manifests.into_inner().unwrap();
+    let [in_place, copy, noncurrent, client_side] = manifests.into_inner().unwrap();
+    assert!(
+        client_side.is_empty(),
+        "no client-side ciphertext in this bucket"
+    );
     let b = &f.bucket;
     assert_eq!(
         lines(in_place),
@@ -556,4 +560,84 @@ async fn copy_in_place_fixes_the_current_version_and_refuses_a_noncurrent_one() 
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err}");
+}
+
+/// Client-side ciphertext in a fleet (issue 24, item 3): a version whose
+/// user metadata carries the S3 Encryption Client's envelope is found by
+/// its HeadObject (with key checks), and a key with an instruction file
+/// beside it by the listing (in every audit); both go to the
+/// `decrypt-client-side` list, neither is compliant, and re-encryption
+/// refuses to pretend it fixed them.
+#[tokio::test]
+async fn client_side_ciphertext_is_found_by_its_metadata_and_by_its_instruction_file() {
+    use rekognition_guard::conformance::CLIENT_SIDE_V2_METADATA;
+    use rekognition_guard::inventory::Remediation;
+
+    let Some(emu) = emulator() else { return };
+    let f = fixture(emu, true).await;
+    const SEALED: &str = "members/sealed lovelace.jpg";
+    const TURING: &str = "members/turing.jpg";
+    f.put_kms(ADA).await.unwrap();
+    let sealed = f
+        .put_client_side_encrypted(SEALED, &CLIENT_SIDE_V2_METADATA)
+        .await
+        .unwrap();
+    f.put_kms(TURING).await.unwrap();
+    f.put_kms(&format!("{TURING}.instruction")).await.unwrap();
+    let delivered = deliver(
+        &f,
+        &Report::csv(&f.bucket, &inventory_rows(&f, &f.bucket).await, 2),
+    )
+    .await;
+    let b = &f.bucket;
+
+    for check in [true, false] {
+        let mut manifests =
+            BatchManifestWriter::new(Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let report = store(&f, false)
+            .audit_inventory(
+                &delivered.manifest,
+                InventoryAuditOptions::default().check_kms_keys(check),
+                &mut manifests,
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.versions, 4, "{report:?}");
+        assert_eq!(report.instruction_files, 1, "{report:?}");
+        assert_eq!(
+            report.client_side_encrypted,
+            u64::from(check),
+            "the envelope is seen only where HeadObject is used: {report:?}"
+        );
+        assert_eq!(report.non_compliant(), 1 + u64::from(check));
+        assert!(!report.is_compliant());
+        let [in_place, copy, noncurrent, client_side] = manifests.into_inner().unwrap();
+        assert!(in_place.is_empty() && copy.is_empty() && noncurrent.is_empty());
+        let mut expected = vec![format!("{b},members/turing.jpg")];
+        if check {
+            expected.push(format!("{b},members/sealed%20lovelace.jpg,{sealed}"));
+        }
+        expected.sort();
+        assert_eq!(lines(client_side), expected);
+    }
+
+    // Re-encryption cannot make ciphertext readable: the list's own
+    // remediation is refused, and a copy (which copies the envelope with
+    // the bytes) is not claimed as a fix.
+    let key = KmsKeyArn::parse(&f.kms_key).unwrap();
+    let object = f.reference(SEALED).with_version_id(&sealed).unwrap();
+    let err = store(&f, false)
+        .reencrypt(&object, Remediation::DecryptClientSide, &key)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    assert!(err.to_string().contains("S3 Encryption Client"), "{err}");
+    let err = store(&f, false)
+        .reencrypt(&object, Remediation::CopyObject, &key)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Backend(b) if b.message().contains("client-side ciphertext")),
+        "{err}"
+    );
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_types::body::SdkBody;
 use rekognition_guard::aws::AwsBackend;
-use rekognition_guard::conformance::{ComparedSource, Harness, Stored};
+use rekognition_guard::conformance::{ComparedSource, Harness, Stored, CLIENT_SIDE_V2_METADATA};
 use rekognition_guard::{
     FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
 };
@@ -36,6 +36,17 @@ fn source(body: &[u8]) -> ComparedSource {
         s3["Name"].as_str().unwrap_or_default().to_owned(),
         s3["Version"].as_str().map(str::to_owned),
     )
+}
+
+/// The `x-amz-meta-` header of a user-metadata name.
+fn client_side_header(name: &str) -> &'static str {
+    match name {
+        "x-amz-key-v2" => "x-amz-meta-x-amz-key-v2",
+        "x-amz-iv" => "x-amz-meta-x-amz-iv",
+        "x-amz-cek-alg" => "x-amz-meta-x-amz-cek-alg",
+        "x-amz-wrap-alg" => "x-amz-meta-x-amz-wrap-alg",
+        other => panic!("no header for {other}"),
+    }
 }
 
 /// One stored version: its id and its HeadObject headers.
@@ -154,7 +165,18 @@ impl Harness for CannedHarness {
             Stored::SseKms => kms(super::KEY),
             Stored::SseKmsOtherKey => kms(super::OTHER_KEY),
             Stored::SseS3 => vec![("x-amz-server-side-encryption", "AES256".to_owned())],
-            _ => Vec::new(),
+            Stored::Unencrypted => Vec::new(),
+            Stored::ClientSideEncrypted => {
+                let mut headers = kms(super::KEY);
+                headers.extend(CLIENT_SIDE_V2_METADATA.map(|name| {
+                    (
+                        client_side_header(name),
+                        "AQIDAHhA84wnXjEJdBbBBylRUFcZZK2j7xwh6UyLoL28nQ+0FAAAAH4wfAYJ".to_owned(),
+                    )
+                }));
+                headers
+            }
+            other => panic!("canned HTTP cannot store {other:?}"),
         };
         state
             .objects
@@ -285,7 +307,12 @@ impl Harness for MotoHarness {
                 .await
             }
             Stored::SseS3 => f.put(key, Some(ServerSideEncryption::Aes256), None).await,
-            _ => f.put(key, None, None).await,
+            Stored::Unencrypted => f.put(key, None, None).await,
+            Stored::ClientSideEncrypted => {
+                f.put_client_side_encrypted(key, &CLIENT_SIDE_V2_METADATA)
+                    .await
+            }
+            other => panic!("moto cannot store {other:?}"),
         }
     }
     fn reference(&self, key: &str) -> S3ObjectRef {

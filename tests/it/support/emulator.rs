@@ -184,6 +184,27 @@ impl Fixture {
         out.version_id().map(str::to_owned)
     }
 
+    /// Puts bytes as the S3 Encryption Client would: SSE-KMS under the
+    /// fixture's key, with the client's envelope `names` in the user
+    /// metadata (placeholder values); returns the version id.
+    pub async fn put_client_side_encrypted(&self, key: &str, names: &[&str]) -> Option<String> {
+        let mut put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from_static(
+                b"\x8a\x1f ciphertext, not an image",
+            ))
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.kms_key);
+        for name in names {
+            put = put.metadata(*name, "AQIDAHhA84wnXjEJdBbBBylRUFcZZK2j7xwh6UyLoL28nQ");
+        }
+        let out = put.send().await.expect("PutObject");
+        out.version_id().map(str::to_owned)
+    }
+
     /// Puts a fake JPEG with SSE-KMS under the fixture's key; returns the
     /// version id S3 assigned.
     pub async fn put_kms(&self, key: &str) -> Option<String> {

@@ -14,7 +14,7 @@ use rekognition_guard::conformance::liveness::{
     dot_segment_key, LivenessHarness, LivenessOutcome, OutputPosture, ReferenceImage,
     ReportedChallenge, StartedSession, FOREIGN_BUCKET,
 };
-use rekognition_guard::conformance::Stored;
+use rekognition_guard::conformance::{Stored, CLIENT_SIDE_V2_METADATA};
 use rekognition_guard::liveness::{LivenessPolicy, LivenessSessionId};
 use rekognition_guard::{
     Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Service,
@@ -33,6 +33,8 @@ struct Object {
     sse: Option<&'static str>,
     kms_key: Option<String>,
     face: String,
+    /// User-metadata names HeadObject reports (`x-amz-meta-<name>`).
+    user_metadata: &'static [&'static str],
 }
 
 /// Where a reference image was reported: bucket, key, version.
@@ -321,6 +323,9 @@ fn s3(world: &mut World, request: &Request) -> Response {
             if let Some(k) = &object.kms_key {
                 r = r.header("x-amz-server-side-encryption-aws-kms-key-id", k);
             }
+            for name in object.user_metadata.iter() {
+                r = r.header(&format!("x-amz-meta-{name}"), "AQIDAHhA84wnXjEJdBbBBylRUFcZZK2j");
+            }
             r
         }
         "GET" if query.starts_with("encryption") => {
@@ -354,15 +359,21 @@ fn s3(world: &mut World, request: &Request) -> Response {
 
 fn object(stored: Stored, face: &str) -> Object {
     let (sse, kms_key) = match stored {
-        Stored::SseKms => (Some("aws:kms"), Some(KEY.to_owned())),
+        Stored::SseKms | Stored::ClientSideEncrypted => (Some("aws:kms"), Some(KEY.to_owned())),
         Stored::SseKmsOtherKey => (Some("aws:kms"), Some(OTHER_KEY.to_owned())),
         Stored::SseS3 => (Some("AES256"), None),
-        _ => (None, None),
+        Stored::Unencrypted => (None, None),
+        other => panic!("the liveness stand-in cannot store {other:?}"),
     };
     Object {
         sse,
         kms_key,
         face: face.to_owned(),
+        user_metadata: if stored == Stored::ClientSideEncrypted {
+            &CLIENT_SIDE_V2_METADATA
+        } else {
+            &[]
+        },
     }
 }
 
