@@ -253,6 +253,12 @@ impl RemediationSink for Collect<'_> {
         if let Some(m) = self.manifests.as_mut() {
             m.add(remediation, bucket, key, version_id)?;
         }
+        // Client-side ciphertext cannot be fixed here (nor by Batch
+        // Operations): not kept, so it takes no place in the --apply
+        // budget; it still counts as not compliant.
+        if remediation == Remediation::DecryptClientSide {
+            return Ok(());
+        }
         if self.collect && self.fixes.len() < MAX_APPLY {
             self.fixes.push(Fix {
                 remediation,

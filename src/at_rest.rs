@@ -312,8 +312,10 @@ pub enum AtRestViolation {
     /// encryption S3 adds on top), which Rekognition cannot read. Refused
     /// before any byte reaches Rekognition. Found in the user metadata
     /// HeadObject reports; an envelope kept in an instruction file
-    /// (`<key>.instruction`) leaves no trace there and is found only by
-    /// the fleet audit, which sees every key of the bucket
+    /// (`<key>.instruction`) may leave no trace there (format 3 and most
+    /// clients still write some of the names above on the object), and
+    /// such a file is found by the fleet audit, which sees every key of
+    /// the bucket
     /// ([`PhotoStore::audit_inventory`](crate::PhotoStore::audit_inventory)).
     #[display("{object} is client-side encrypted ({}: {}): its bytes are ciphertext that Rekognition cannot read; decrypt it with the S3 Encryption Client and store the plaintext as a new object with SSE-KMS, then compare that", client_side_format(markers), markers.join(", "))]
     ClientSideEncrypted {
@@ -342,9 +344,11 @@ pub enum AtRestViolation {
 /// `s3-encryption/data-format/content-metadata.md`): v1 `x-amz-key`,
 /// `x-amz-iv`, `x-amz-matdesc`; v2 `x-amz-key-v2`, `x-amz-cek-alg`,
 /// `x-amz-wrap-alg`, `x-amz-tag-len` (with `x-amz-iv`, `x-amz-matdesc`);
-/// v3 and v4, key-committing, `x-amz-c`, `x-amz-d`, `x-amz-i`, `x-amz-3`,
-/// `x-amz-w`, `x-amz-m`, `x-amz-t`.
-const CLIENT_SIDE_ENVELOPE: [&str; 14] = [
+/// the key-committing format 3 `x-amz-c`, `x-amz-d`, `x-amz-i`, `x-amz-3`,
+/// `x-amz-w`, `x-amz-m`, `x-amz-t`; and `x-amz-unencrypted-content-length`,
+/// `x-amz-unencrypted-content-md5`, which clients also write on the
+/// object when the envelope is in an instruction file.
+const CLIENT_SIDE_ENVELOPE: [&str; 16] = [
     "x-amz-key",
     "x-amz-key-v2",
     "x-amz-iv",
@@ -359,6 +363,8 @@ const CLIENT_SIDE_ENVELOPE: [&str; 14] = [
     "x-amz-w",
     "x-amz-m",
     "x-amz-t",
+    "x-amz-unencrypted-content-length",
+    "x-amz-unencrypted-content-md5",
 ];
 
 /// The envelope names among `keys` (user-metadata names, with or without
@@ -385,11 +391,11 @@ pub(crate) fn client_side_markers<S: AsRef<str>>(keys: &[S]) -> Vec<&'static str
 fn client_side_format(markers: &[&str]) -> &'static str {
     let has = |m: &str| markers.contains(&m);
     if has("x-amz-c") || has("x-amz-d") || has("x-amz-i") || has("x-amz-3") {
-        "S3 Encryption Client v3 metadata"
+        "S3 Encryption Client metadata, format 3"
     } else if has("x-amz-key-v2") || has("x-amz-cek-alg") || has("x-amz-wrap-alg") {
-        "S3 Encryption Client v2 metadata"
+        "S3 Encryption Client metadata, format 2"
     } else if has("x-amz-key") {
-        "S3 Encryption Client v1 metadata"
+        "S3 Encryption Client metadata, format 1"
     } else {
         "S3 Encryption Client metadata"
     }
@@ -720,13 +726,13 @@ mod tests {
         assert!(names(&[]).is_empty());
 
         for (markers, format) in [
-            (&["x-amz-key", "x-amz-iv"][..], "v1"),
-            (&["x-amz-key-v2", "x-amz-iv"][..], "v2"),
-            (&["x-amz-c", "x-amz-d", "x-amz-i"][..], "v3"),
+            (&["x-amz-key", "x-amz-iv"][..], "1"),
+            (&["x-amz-key-v2", "x-amz-iv"][..], "2"),
+            (&["x-amz-c", "x-amz-d", "x-amz-i"][..], "3"),
         ] {
             assert_eq!(
                 client_side_format(markers),
-                format!("S3 Encryption Client {format} metadata")
+                format!("S3 Encryption Client metadata, format {format}")
             );
         }
         assert_eq!(
@@ -767,7 +773,7 @@ mod tests {
             }]
         );
         let text = violations[0].to_string();
-        assert!(text.contains("S3 Encryption Client v2 metadata: x-amz-key-v2, x-amz-iv, x-amz-cek-alg, x-amz-wrap-alg"), "{text}");
+        assert!(text.contains("S3 Encryption Client metadata, format 2: x-amz-key-v2, x-amz-iv, x-amz-cek-alg, x-amz-wrap-alg"), "{text}");
         assert!(
             text.contains("store the plaintext as a new object with SSE-KMS"),
             "{text}"

@@ -51,14 +51,14 @@ pub enum Stored {
     SseS3,
     /// No encryption header (as for objects stored before 2023).
     Unencrypted,
-    /// Written by the S3 Encryption Client (v2): SSE-KMS under
+    /// Written by the S3 Encryption Client (format 2): SSE-KMS under
     /// [`Harness::kms_key`] and, in its user metadata, the client's
     /// envelope ([`CLIENT_SIDE_V2_METADATA`]; any values): ciphertext
     /// that passes every server-side check.
     ClientSideEncrypted,
 }
 
-/// The user-metadata names the S3 Encryption Client v2 writes (the
+/// The user-metadata names of the S3 Encryption Client's format 2 (the
 /// `x-amz-meta-` headers without their prefix), for harnesses to store
 /// [`Stored::ClientSideEncrypted`].
 pub const CLIENT_SIDE_V2_METADATA: [&str; 4] = [
@@ -320,7 +320,7 @@ async fn client_side_ciphertext_is_refused_with_nothing_sent(h: &dyn Harness) {
         );
         let text = err.to_string();
         assert!(
-            text.contains("S3 Encryption Client v2") && text.contains("SSE-KMS"),
+            text.contains("S3 Encryption Client metadata, format 2") && text.contains("SSE-KMS"),
             "{name}: the refusal says what it is and what to do: {text}"
         );
     }

@@ -179,6 +179,8 @@ impl PhotoStore {
                 keys_checked = r.keys_checked,
                 keys_not_allowed = r.keys_not_allowed,
                 keys_unchecked = r.keys_unchecked,
+                client_side_encrypted = r.client_side_encrypted,
+                instruction_files = r.instruction_files,
                 "inventory audit"
             ),
             Err(e) => tracing::warn!(
@@ -764,6 +766,15 @@ impl PhotoStore {
                 .head_object(&head(unpinned.clone()))
                 .await
                 .map_err(|e| backend_error(OP, e))?;
+            // Client-side ciphertext: a copy would copy the envelope with
+            // the bytes and fix nothing; refused before anything is written.
+            if !crate::at_rest::client_side_markers(&latest.user_metadata_keys).is_empty() {
+                return Err(InputError::InvalidS3Reference {
+                    input: object.to_string(),
+                    reason: "the current version is client-side ciphertext (the S3 Encryption Client's envelope is in its user metadata): a copy would copy it as it is; decrypt it with the S3 Encryption Client and store the plaintext with SSE-KMS".into(),
+                }
+                .into());
+            }
             versioned = latest
                 .version_id
                 .as_deref()

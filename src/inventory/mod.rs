@@ -24,7 +24,10 @@
 //!    decoded from the inventory's URL encoding (form style: `+` is a space,
 //!    `%2B` a plus).
 //! 3. **Classification**: `SSE-KMS` and
-//!    `DSSE-KMS` are compliant; `SSE-S3`, `NOT-SSE` and `SSE-C` are not; a
+//!    `DSSE-KMS` are compliant (unless a key check below finds them under
+//!    a foreign key or holding client-side ciphertext, or an instruction
+//!    file `<key>.instruction` lies beside them); `SSE-S3`, `NOT-SSE` and
+//!    `SSE-C` are not; a
 //!    delete marker stores nothing and is skipped; a status this crate does
 //!    not know is never compliant. Counts are kept per `EncryptionStatus`
 //!    and per `BucketKeyStatus`.
@@ -32,16 +35,27 @@
 //!    so with [`InventoryAuditOptions::check_kms_keys`] every SSE-KMS and
 //!    DSSE-KMS version is checked with HeadObject, pinned to its version id,
 //!    at bounded concurrency ([`InventoryAuditOptions::concurrency`]; the
-//!    SDK's standard retry policy retries throttling), with progress.
-//! 5. **Remediation** ([`RemediationSink`], [`BatchManifestWriter`]): each
-//!    non-compliant version goes to one of two Batch Operations CSV
+//!    SDK's standard retry policy retries throttling), with progress. The
+//!    same HeadObject shows the S3 Encryption Client's metadata envelope:
+//!    key checks are the only way the audit sees client-side ciphertext
+//!    whose envelope is in its metadata (the client's default).
+//! 5. **Client-side ciphertext**: versions carrying that envelope, and keys
+//!    with an instruction file beside them (found in every audit, from the
+//!    listing), are never compliant
+//!    ([`InventoryReport::client_side_encrypted`],
+//!    [`InventoryReport::instruction_files`]). An instruction file with no
+//!    object beside it still counts: delete it if it is an orphan.
+//! 6. **Remediation** ([`RemediationSink`], [`BatchManifestWriter`]): each
+//!    non-compliant version goes to one of three Batch Operations CSV
 //!    manifests (`S3BatchOperations_CSV_20180820`: `bucket,key,versionId`,
 //!    no header, keys percent-encoded): [`Remediation::UpdateObjectEncryption`]
 //!    (re-keyed in place; version id and ETag stay, so enrolled pins stay
 //!    valid), [`Remediation::CopyObject`] (a copy writes a **new version**:
 //!    pins on these versions change), or, for a noncurrent version that
 //!    would need a copy, [`Remediation::DeleteNoncurrentVersion`] (copying
-//!    it would make its old content current again).
+//!    it would make its old content current again); client-side
+//!    ciphertext goes to the [`Remediation::DecryptClientSide`] list, in
+//!    the same format but for no Batch Operations job.
 //!
 //! Facts and sources: S3 User Guide, "Amazon S3 Inventory list" and
 //! "Locating your inventory list"; S3 API `InventoryConfiguration`; S3 User
@@ -344,7 +358,11 @@ impl InventoryAuditOptions {
     /// policy's allowlist ([`Policy::allow_kms_key`](crate::Policy::allow_kms_key))
     /// with HeadObject, pinned to the version (inventory has no key
     /// column). Needs an allowlist: without one the audit fails with
-    /// [`ConfigError::Invalid`](crate::error::ConfigError::Invalid).
+    /// [`ConfigError::Invalid`](crate::error::ConfigError::Invalid). The
+    /// same HeadObject is the only way the audit sees client-side
+    /// ciphertext whose S3 Encryption Client envelope is in its metadata
+    /// ([`InventoryReport::client_side_encrypted`]): without key checks a
+    /// bucket of such objects, stored with SSE-KMS, audits as compliant.
     pub fn check_kms_keys(mut self, check: bool) -> Self {
         self.check_kms_keys = check;
         self

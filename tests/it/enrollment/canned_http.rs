@@ -164,6 +164,10 @@ async fn a_photo_that_reads_back_as_client_side_ciphertext_is_refused() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("S3 Encryption Client v1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("S3 Encryption Client metadata, format 1"),
+        "{err}"
+    );
     assert_eq!(put.num_calls(), 1);
 }

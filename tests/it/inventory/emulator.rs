@@ -622,8 +622,8 @@ async fn client_side_ciphertext_is_found_by_its_metadata_and_by_its_instruction_
     }
 
     // Re-encryption cannot make ciphertext readable: the list's own
-    // remediation is refused, and a copy (which copies the envelope with
-    // the bytes) is not claimed as a fix.
+    // remediation is refused, and so is a copy (which would copy the
+    // envelope with the bytes), before anything is written.
     let key = KmsKeyArn::parse(&f.kms_key).unwrap();
     let object = f.reference(SEALED).with_version_id(&sealed).unwrap();
     let err = store(&f, false)
@@ -632,12 +632,18 @@ async fn client_side_ciphertext_is_found_by_its_metadata_and_by_its_instruction_
         .unwrap_err();
     assert!(matches!(err, Error::Input(_)), "{err}");
     assert!(err.to_string().contains("S3 Encryption Client"), "{err}");
+    let versions_before = inventory_rows(&f, &f.bucket).await.len();
     let err = store(&f, false)
         .reencrypt(&object, Remediation::CopyObject, &key)
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Backend(b) if b.message().contains("client-side ciphertext")),
+        matches!(&err, Error::Input(_)) && err.to_string().contains("client-side ciphertext"),
         "{err}"
+    );
+    assert_eq!(
+        inventory_rows(&f, &f.bucket).await.len(),
+        versions_before,
+        "nothing written"
     );
 }
