@@ -659,6 +659,17 @@ pub trait RekognitionBackend: Send + Sync + fmt::Debug {
     /// then refuses the call.
     async fn caller_account(&self) -> Result<AccountId, BackendError>;
 
+    /// The AWS Region this backend calls Rekognition in (for AWS: the
+    /// Rekognition client's region, which signs every request), if known.
+    /// The guard asks only to tell whether the client is in the AWS
+    /// GovCloud (US) partition (`us-gov-…`): for
+    /// [`OptOutEvidence::gov_cloud_partition`](crate::OptOutEvidence::gov_cloud_partition),
+    /// which holds only there (`None` refuses it), and to refuse Face
+    /// Liveness there. The default says nothing (`None`).
+    fn region(&self) -> Option<String> {
+        None
+    }
+
     /// `CreateFaceLivenessSession` with the request's KMS key, output
     /// bucket and prefix, audit image limit, challenge preferences and
     /// idempotency token; returns the session id.
@@ -698,6 +709,9 @@ impl<T: RekognitionBackend + ?Sized> RekognitionBackend for Arc<T> {
     }
     async fn caller_account(&self) -> Result<AccountId, BackendError> {
         (**self).caller_account().await
+    }
+    fn region(&self) -> Option<String> {
+        (**self).region()
     }
     async fn create_face_liveness_session(
         &self,

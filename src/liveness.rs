@@ -650,6 +650,14 @@ pub enum LivenessViolation {
         /// The output bucket of the policy.
         output_bucket: String,
     },
+    /// The Rekognition client is in AWS GovCloud (US), where Rekognition
+    /// runs without streaming video (AWS GovCloud (US) User Guide, "Amazon
+    /// Rekognition"), which Face Liveness needs. Refused before any call.
+    #[display("Face Liveness is not offered in AWS GovCloud (US) (the Rekognition client's region is {}): Rekognition there has no streaming video, which Face Liveness uses; run liveness checks with a client in a commercial region that offers Face Liveness, or compare without liveness", crate::text::quote(region, 64))]
+    UnavailableInGovCloud {
+        /// The client's region (`us-gov-…`).
+        region: String,
+    },
     /// The session was already verified by this guard; every check needs a
     /// new session.
     #[display(

@@ -346,6 +346,7 @@ pub struct InMemoryBackend {
     s3_endpoint: String,
     rekognition_endpoint: String,
     account: AccountId,
+    region: Option<String>,
 }
 
 /// The account the simulation's Rekognition calls act as by default.
@@ -423,7 +424,17 @@ impl InMemoryBackend {
             s3_endpoint: "https://s3.in-memory.invalid".to_owned(),
             rekognition_endpoint: "https://rekognition.in-memory.invalid".to_owned(),
             account: AccountId::parse(DEFAULT_ACCOUNT).expect("a 12-digit account id"),
+            region: None,
         }
+    }
+
+    /// The same simulation (shared state), reporting `region` as its
+    /// Rekognition region ([`RekognitionBackend::region`]; by default none):
+    /// `us-gov-west-1` simulates AWS GovCloud (US).
+    #[must_use]
+    pub fn with_region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_owned());
+        self
     }
 
     /// The same simulation (shared state), calling Rekognition as
@@ -1177,6 +1188,10 @@ impl RekognitionBackend for InMemoryBackend {
     async fn caller_account(&self) -> Result<AccountId, BackendError> {
         self.wire(Service::Rekognition, "GetCallerIdentity")?;
         Ok(self.account.clone())
+    }
+
+    fn region(&self) -> Option<String> {
+        self.region.clone()
     }
 
     /// Starts a session (ids `00000000-0000-4000-8000-000000000001`, …);

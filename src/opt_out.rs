@@ -57,6 +57,14 @@ pub enum OptOutViolation {
         /// What the verifier found and how to fix it.
         reason: String,
     },
+    /// The evidence is the AWS GovCloud (US) partition, but the Rekognition
+    /// client is not in a GovCloud region (or its backend does not say
+    /// which region it is in).
+    #[display("the opt-out evidence is the AWS GovCloud (US) partition, but the Rekognition client's region is {}; that evidence holds only in a GovCloud region (us-gov-west-1, where Rekognition runs): give this client verified or attested opt-out evidence instead", region.as_deref().map_or_else(|| "not known (its backend does not report one)".to_owned(), |r| crate::text::quote(r, 64)))]
+    NotGovCloud {
+        /// The region the backend reported, if any.
+        region: Option<String>,
+    },
 }
 
 /// What an [`OptOutVerifier`] found.
@@ -134,7 +142,14 @@ pub(crate) fn resolve_rekognition_opt_out(
 enum Evidence {
     Verified(Arc<dyn OptOutVerifier>),
     Attested(String),
+    GovCloudPartition,
     Waived(String),
+}
+
+/// Whether `region` is in the AWS GovCloud (US) partition (`aws-us-gov`):
+/// `us-gov-west-1`, `us-gov-east-1`.
+pub(crate) fn is_gov_cloud(region: &str) -> bool {
+    region.starts_with("us-gov-")
 }
 
 /// Evidence that the AWS account is opted out of AI-service data use.
@@ -241,6 +256,36 @@ impl OptOutEvidence {
         Ok(Self(Evidence::Attested(evidence_text(reference)?)))
     }
 
+    /// The AWS GovCloud (US) partition is the evidence: there AWS does not
+    /// use AI content to improve its services, and AI services opt-out
+    /// policies do not apply (AWS Organizations User Guide, "AI services
+    /// opt-out policies"; AWS GovCloud (US) User Guide, "Amazon
+    /// Rekognition"). It holds only for a Rekognition client whose region
+    /// **is** a GovCloud region (`us-gov-…`, as
+    /// [`RekognitionBackend::region`](crate::RekognitionBackend::region)
+    /// reports it): anywhere else, or when the backend does not say, every
+    /// call to Rekognition is refused
+    /// ([`OptOutViolation::NotGovCloud`]). Recorded as
+    /// [`OptOutRecord::GovCloudPartition`] with the region.
+    ///
+    /// ```
+    /// use rekognition_guard::memory::InMemoryBackend;
+    /// use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy};
+    ///
+    /// let aws = InMemoryBackend::new().with_region("us-gov-west-1");
+    /// let store = PhotoStore::new(aws.clone(), Policy::any_kms_key());
+    /// let guard = Guard::new(store, aws, OptOutEvidence::gov_cloud_partition());
+    /// # let _ = guard;
+    /// ```
+    pub fn gov_cloud_partition() -> Self {
+        Self(Evidence::GovCloudPartition)
+    }
+
+    /// Whether this evidence is the GovCloud partition.
+    pub(crate) fn is_gov_cloud_partition(&self) -> bool {
+        matches!(self.0, Evidence::GovCloudPartition)
+    }
+
     /// The way to evidence that proves nothing, kept apart (in the manner
     /// of rustls's `dangerous()`) so that it is never reached by accident
     /// and stands out in review: see [`DangerousOptOutEvidence::waived`].
@@ -252,11 +297,12 @@ impl OptOutEvidence {
         DangerousOptOutEvidence { _private: () }
     }
 
-    /// `verified`, `attested` or `waived`.
+    /// `verified`, `attested`, `gov_cloud_partition` or `waived`.
     pub(crate) fn kind(&self) -> &'static str {
         match &self.0 {
             Evidence::Verified(_) => "verified",
             Evidence::Attested(_) => "attested",
+            Evidence::GovCloudPartition => "gov_cloud_partition",
             Evidence::Waived(_) => "waived",
         }
     }
@@ -271,8 +317,13 @@ impl OptOutEvidence {
     /// The record of this evidence for a decision; for verified evidence,
     /// what the verifier reported and the account it vouched for, which the
     /// guard matched with the account that calls Rekognition (`None` when
-    /// that is missing).
-    pub(crate) fn record(&self, verified: Option<(String, AccountId)>) -> Option<OptOutRecord> {
+    /// that is missing); for the GovCloud partition, the Rekognition
+    /// client's region, which must be a GovCloud one (`None` otherwise).
+    pub(crate) fn record(
+        &self,
+        verified: Option<(String, AccountId)>,
+        rekognition_region: impl FnOnce() -> Option<String>,
+    ) -> Option<OptOutRecord> {
         Some(match &self.0 {
             Evidence::Verified(_) => {
                 let (detail, account) = verified?;
@@ -280,6 +331,9 @@ impl OptOutEvidence {
             }
             Evidence::Attested(r) => OptOutRecord::Attested {
                 reference: r.clone(),
+            },
+            Evidence::GovCloudPartition => OptOutRecord::GovCloudPartition {
+                region: rekognition_region().filter(|r| is_gov_cloud(r))?,
             },
             Evidence::Waived(r) => OptOutRecord::Waived { reason: r.clone() },
         })
@@ -291,6 +345,7 @@ impl fmt::Debug for OptOutEvidence {
         match &self.0 {
             Evidence::Verified(v) => f.debug_tuple("Verified").field(v).finish(),
             Evidence::Attested(r) => f.debug_tuple("Attested").field(r).finish(),
+            Evidence::GovCloudPartition => f.write_str("GovCloudPartition"),
             Evidence::Waived(r) => f.debug_tuple("Waived").field(r).finish(),
         }
     }
@@ -314,6 +369,13 @@ pub enum OptOutRecord {
         /// The reference given.
         reference: String,
     },
+    /// The Rekognition client is in the AWS GovCloud (US) partition, where
+    /// AI content is not used to improve the service
+    /// ([`OptOutEvidence::gov_cloud_partition`]).
+    GovCloudPartition {
+        /// The client's region (`us-gov-…`).
+        region: String,
+    },
     /// The operator waived it.
     Waived {
         /// The reason given.
@@ -331,11 +393,12 @@ impl OptOutRecord {
         }
     }
 
-    /// `verified`, `attested` or `waived`.
+    /// `verified`, `attested`, `gov_cloud_partition` or `waived`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Verified { .. } => "verified",
             Self::Attested { .. } => "attested",
+            Self::GovCloudPartition { .. } => "gov_cloud_partition",
             Self::Waived { .. } => "waived",
         }
     }
@@ -348,6 +411,9 @@ impl fmt::Display for OptOutRecord {
                 write!(f, "verified for account {account} ({})", escape(detail))
             }
             Self::Attested { reference } => write!(f, "attested ({})", escape(reference)),
+            Self::GovCloudPartition { region } => {
+                write!(f, "the AWS GovCloud (US) partition ({})", escape(region))
+            }
             Self::Waived { reason } => write!(f, "waived ({})", escape(reason)),
         }
     }

@@ -57,6 +57,12 @@ pub enum EndpointProblem {
     Fragment,
     /// The text is not a URL.
     Unparseable,
+    /// A FIPS endpoint (`rekognition-fips.REGION.amazonaws.com`,
+    /// `s3-fips.REGION.amazonaws.com`) in a region where the service has
+    /// none: the AWS SDK builds a FIPS host name for any region when FIPS
+    /// is on (`use_fips`, `AWS_USE_FIPS_ENDPOINT`, the profile's
+    /// `use_fips_endpoint`), and that host does not exist.
+    NoFipsEndpoint,
 }
 
 impl fmt::Display for EndpointProblem {
@@ -70,6 +76,7 @@ impl fmt::Display for EndpointProblem {
             Self::Query => "has a query string, which the AWS SDK would print in its DEBUG logs",
             Self::Fragment => "has a fragment (#…)",
             Self::Unparseable => "is not a URL",
+            Self::NoFipsEndpoint => "is a FIPS endpoint in a region where the service has none",
         })
     }
 }
@@ -114,12 +121,97 @@ impl InsecureEndpoint {
 
 impl fmt::Display for InsecureEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.problem == EndpointProblem::NoFipsEndpoint {
+            return write!(
+                f,
+                "{} endpoint {} {} ({} has FIPS endpoints in {}; the AWS SDK builds a FIPS host name for any region, and this one does not exist); use one of those regions, or turn FIPS off (use_fips, AWS_USE_FIPS_ENDPOINT, the profile's use_fips_endpoint)",
+                self.service,
+                self.endpoint,
+                self.problem,
+                self.service,
+                fips_regions(self.service).unwrap_or("no region this crate knows of"),
+            );
+        }
         write!(
             f,
             "{} endpoint {} {}; configure an https:// endpoint without user information, query or fragment (check code, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_* and profile endpoint_url settings)",
             self.service, self.endpoint, self.problem
         )
     }
+}
+
+/// The regions where Amazon Rekognition has a FIPS endpoint
+/// (`rekognition-fips.REGION.amazonaws.com`; AWS General Reference,
+/// "Amazon Rekognition endpoints and quotas").
+const REKOGNITION_FIPS_REGIONS: [&str; 6] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "us-gov-west-1",
+];
+
+/// Where `service` has FIPS endpoints, for messages; `None` for a service
+/// whose FIPS regions this crate does not check.
+fn fips_regions(service: Service) -> Option<&'static str> {
+    match service {
+        Service::Rekognition => {
+            Some("us-east-1, us-east-2, us-west-1, us-west-2, ca-central-1 and us-gov-west-1")
+        }
+        Service::S3 => Some("the US, Canada and AWS GovCloud (US) regions (us-…, ca-…)"),
+        _ => None,
+    }
+}
+
+/// Whether `service` has a FIPS endpoint in `region`: Rekognition in the
+/// six regions above, S3 in the US, Canada and GovCloud regions (AWS
+/// General Reference, "FIPS endpoints"). `None`: not checked (STS,
+/// Organizations).
+fn has_fips_endpoint(service: Service, region: &str) -> Option<bool> {
+    match service {
+        Service::Rekognition => Some(REKOGNITION_FIPS_REGIONS.contains(&region)),
+        Service::S3 => Some(region.starts_with("us-") || region.starts_with("ca-")),
+        _ => None,
+    }
+}
+
+/// The first label of `service`'s FIPS host names.
+fn fips_label(service: Service) -> Option<&'static str> {
+    match service {
+        Service::Rekognition => Some("rekognition-fips"),
+        Service::S3 => Some("s3-fips"),
+        _ => None,
+    }
+}
+
+/// The refusal for FIPS endpoints of `service` in `region` when the
+/// service has none there (checked when a client is built from an
+/// `SdkConfig` with FIPS on).
+pub(crate) fn no_fips_endpoint(service: Service, region: &str) -> Option<InsecureEndpoint> {
+    let label = fips_label(service)?;
+    (has_fips_endpoint(service, region) == Some(false)).then(|| {
+        InsecureEndpoint::new(
+            service,
+            &format!("https://{label}.{region}.amazonaws.com"),
+            EndpointProblem::NoFipsEndpoint,
+        )
+    })
+}
+
+/// The region of a FIPS host name of `service` (`rekognition-fips.REGION.amazonaws.com`;
+/// S3 also `BUCKET.s3-fips.REGION…` and `s3-fips.dualstack.REGION…`), if
+/// `host` is one.
+fn fips_host_region(service: Service, host: &str) -> Option<&str> {
+    let label = fips_label(service)?;
+    let rest = host.strip_suffix(".amazonaws.com")?;
+    let mut labels = rest.split('.');
+    labels.find(|l| l.eq_ignore_ascii_case(label))?;
+    let mut region = labels.next()?;
+    if region.eq_ignore_ascii_case("dualstack") {
+        region = labels.next()?;
+    }
+    labels.next().is_none().then_some(region)
 }
 
 /// An [`InsecureEndpoint`] as the error an interceptor returns to the SDK
@@ -178,6 +270,7 @@ fn problem(url: &str, rule: Rule) -> Option<EndpointProblem> {
 /// (any case), then an authority (up to the first `/`, `?` or `#`) with a
 /// host and no user information. Stricter than or equal to [`problem`]
 /// with [`Rule::Wire`]: whatever it passes, that passes too (tested).
+#[cfg(test)]
 fn wire_ok(uri: &str) -> bool {
     authority_end(uri).is_some()
 }
@@ -382,7 +475,24 @@ impl Intercept for HttpsOnly {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let uri = context.request().uri();
-        if wire_ok(uri) {
+        if let Some(end) = authority_end(uri) {
+            // A FIPS host in a region without one: refused by name rather
+            // than left to fail in DNS (only S3 and Rekognition hosts are
+            // looked at, and only when they say `-fips.`).
+            let authority = &uri[8..end];
+            let host = authority.split(':').next().unwrap_or(authority);
+            if host.contains("-fips.") {
+                if let Some(region) = fips_host_region(self.service, host) {
+                    if has_fips_endpoint(self.service, &region.to_ascii_lowercase()) == Some(false)
+                    {
+                        return Err(self.refuse(InsecureEndpoint::new(
+                            self.service,
+                            uri,
+                            EndpointProblem::NoFipsEndpoint,
+                        )));
+                    }
+                }
+            }
             return Ok(());
         }
         let problem = problem(uri, Rule::Wire).unwrap_or(EndpointProblem::Unparseable);
@@ -407,6 +517,71 @@ pub(crate) fn find_insecure<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fips_host_names_are_read_for_their_region() {
+        let region = |service, host| fips_host_region(service, host);
+        assert_eq!(
+            region(
+                Service::Rekognition,
+                "rekognition-fips.us-east-1.amazonaws.com"
+            ),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            region(Service::S3, "s3-fips.ca-central-1.amazonaws.com"),
+            Some("ca-central-1")
+        );
+        assert_eq!(
+            region(
+                Service::S3,
+                "library-photos.s3-fips.us-west-2.amazonaws.com"
+            ),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            region(Service::S3, "s3-fips.dualstack.us-gov-west-1.amazonaws.com"),
+            Some("us-gov-west-1")
+        );
+        // Not FIPS hosts, or another service's.
+        for (service, host) in [
+            (Service::Rekognition, "rekognition.us-east-1.amazonaws.com"),
+            (Service::Rekognition, "s3-fips.us-east-1.amazonaws.com"),
+            (
+                Service::Rekognition,
+                "rekognition-fips.us-east-1.example.com",
+            ),
+            (
+                Service::Rekognition,
+                "rekognition-fips.us-east-1.extra.amazonaws.com",
+            ),
+            (Service::Sts, "sts-fips.us-east-1.amazonaws.com"),
+            (Service::S3, "localhost"),
+        ] {
+            assert_eq!(region(service, host), None, "{host}");
+        }
+        assert_eq!(
+            has_fips_endpoint(Service::Rekognition, "us-gov-west-1"),
+            Some(true)
+        );
+        assert_eq!(
+            has_fips_endpoint(Service::Rekognition, "us-gov-east-1"),
+            Some(false)
+        );
+        assert_eq!(
+            has_fips_endpoint(Service::Rekognition, "eu-west-1"),
+            Some(false)
+        );
+        assert_eq!(has_fips_endpoint(Service::S3, "us-gov-east-1"), Some(true));
+        assert_eq!(has_fips_endpoint(Service::S3, "eu-central-1"), Some(false));
+        assert_eq!(has_fips_endpoint(Service::Organizations, "eu-west-1"), None);
+        let refusal = no_fips_endpoint(Service::Rekognition, "eu-west-1").unwrap();
+        assert_eq!(
+            refusal.endpoint(),
+            "https://rekognition-fips.eu-west-1.amazonaws.com"
+        );
+        assert!(no_fips_endpoint(Service::Rekognition, "us-west-2").is_none());
+    }
 
     /// Whether `uri` is HTTPS with a host under the wire rule, user
     /// information aside (the configured rule refuses it separately).

@@ -332,6 +332,13 @@ mod tests {
         assert_eq!(tls(good), Credit::Credited);
         let principal_aws = r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":["s3:*"],"Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":false}}}"#;
         assert_eq!(tls(principal_aws), Credit::Credited);
+        // GovCloud (partition aws-us-gov) and China ARNs name the bucket too.
+        for partition in ["aws-us-gov", "aws-cn"] {
+            let statement = good.replace("arn:aws:", &format!("arn:{partition}:"));
+            assert_eq!(tls(&statement), Credit::Credited, "{statement}");
+        }
+        let unknown = good.replace("arn:aws:", "arn:aws-xx:");
+        assert!(matches!(tls(&unknown), Credit::NotCredited(_)), "{unknown}");
         for bad in [
             // An Allow on SecureTransport=true does not refuse anything.
             r#"{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}"#,

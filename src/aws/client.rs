@@ -20,7 +20,7 @@ use aws_types::SdkConfig;
 
 use crate::error::ConfigError;
 use crate::input::Service;
-use crate::transit::{check_endpoint_url, HttpsOnly};
+use crate::transit::{check_endpoint_url, no_fips_endpoint, redact, HttpsOnly};
 
 /// What every client of one backend shares.
 #[derive(Clone, Default)]
@@ -167,6 +167,11 @@ impl Recipe {
         endpoint: Option<&str>,
         setter: &str,
     ) -> Result<Made<C>, ConfigError> {
+        // FIPS asked for by the SdkConfig (`use_fips`, AWS_USE_FIPS_ENDPOINT,
+        // the profile's use_fips_endpoint). A handed-in client's setting
+        // cannot be read back: the wire check refuses its FIPS host then.
+        let fips =
+            existing.is_none() && self.sdk.as_ref().and_then(SdkConfig::use_fips) == Some(true);
         let (mut builder, mut configured, existing_timeouts) = match (existing, &self.sdk) {
             (Some(client), _) => (client.to_builder(), None, client.timeouts()),
             (None, Some(sdk)) => (
@@ -213,6 +218,21 @@ impl Recipe {
                 })
             }
             Some(_) => {}
+        }
+        if fips {
+            if let Some(url) = &configured {
+                return Err(ConfigError::Invalid(format!(
+                    "{}: FIPS endpoints are asked for (use_fips, AWS_USE_FIPS_ENDPOINT or the profile's use_fips_endpoint) together with the endpoint {}, which the AWS SDK cannot combine (every call would fail); to reach FIPS through a private endpoint, give its FIPS DNS name as the endpoint URL and turn FIPS off",
+                    C::SERVICE,
+                    redact(url)
+                )));
+            }
+            if let Some(refusal) = region
+                .as_deref()
+                .and_then(|r| no_fips_endpoint(C::SERVICE, r))
+            {
+                return Err(ConfigError::InsecureEndpoint(refusal));
+            }
         }
         Ok(Made {
             client,

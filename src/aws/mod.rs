@@ -145,6 +145,9 @@ pub struct AwsBackend {
     rekognition: aws_sdk_rekognition::Client,
     s3_endpoint: String,
     rekognition_endpoint: String,
+    /// The Rekognition client's region, as configured (it signs every
+    /// request).
+    rekognition_region: Option<String>,
     /// STS with the Rekognition client's credentials; `None` when they
     /// cannot be known (a handed-in Rekognition client and no STS client).
     #[cfg(feature = "organizations")]
@@ -296,6 +299,11 @@ impl RekognitionBackend for AwsBackend {
         request: GetFaceLivenessSessionResultsRequest,
     ) -> Result<LivenessFacts, BackendError> {
         rekognition::liveness_session_results(&self.rekognition, request).await
+    }
+
+    /// The Rekognition client's region.
+    fn region(&self) -> Option<String> {
+        self.rekognition_region.clone()
     }
 
     /// STS `GetCallerIdentity` with the Rekognition client's credentials,
@@ -538,6 +546,7 @@ impl AwsBackendBuilder {
             None
         };
         Ok(AwsBackend {
+            rekognition_region: rekognition.region.clone(),
             s3_endpoint: reported_endpoint(s3.endpoint, "s3", s3.region),
             rekognition_endpoint: reported_endpoint(
                 rekognition.endpoint,

@@ -128,6 +128,7 @@ impl FaceLiveness {
     ) -> Result<LivenessSession, Error> {
         const OP: Operation = Operation::StartLiveness;
         let liveness = &self.liveness;
+        self.offered_here(OP)?;
         self.kiosk_unlocked(OP, kiosk)?;
         let kms_key = self.guard.policy().key_for_new_objects().cloned();
         let bucket = liveness.output_bucket();
@@ -273,6 +274,7 @@ impl FaceLiveness {
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
         let liveness = &self.liveness;
+        self.offered_here(OP)?;
         // Reserved before any AWS call, and held until the check is
         // decided: a failure counts, anything else frees the place.
         let attempt = self.reserve_attempt(OP, kiosk, liveness)?;
@@ -461,6 +463,17 @@ impl FaceLiveness {
     }
 
     /// Refuses a locked kiosk, before any AWS call.
+    /// Refuses Face Liveness in AWS GovCloud (US), before any call.
+    fn offered_here(&self, operation: Operation) -> Result<(), Error> {
+        match self.guard.rekognition.region() {
+            Some(region) if crate::opt_out::is_gov_cloud(&region) => Err(refused(
+                operation,
+                vec![LivenessViolation::UnavailableInGovCloud { region }.into()],
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn kiosk_unlocked(&self, operation: Operation, kiosk: &KioskId) -> Result<(), Error> {
         self.guard
             .liveness_state

@@ -113,9 +113,15 @@ impl Guard {
         // Endpoints are not checked here: HTTPS is enforced where a
         // backend's endpoint is set and on the wire (`transit`); a request
         // refused there comes back as a violation (`Check::failed`).
-        let violations = Vec::new();
+        let mut violations = Vec::new();
         let rekognition = operation.calls_rekognition();
         let verifier = self.opt_out.verifier().filter(|_| rekognition);
+        if rekognition && self.opt_out.is_gov_cloud_partition() {
+            let region = self.rekognition.region();
+            if !region.as_deref().is_some_and(crate::opt_out::is_gov_cloud) {
+                violations.push(Violation::OptOut(OptOutViolation::NotGovCloud { region }));
+            }
+        }
 
         // What needs no I/O is settled here: image bytes, and S3 images
         // whose pass is cached. Only the rest is awaited, concurrently
@@ -230,12 +236,12 @@ impl Guard {
         let opt_out = match opt_out {
             Some(verified) => Some(
                 self.opt_out
-                    .record(Some(verified))
+                    .record(Some(verified), || self.rekognition.region())
                     .ok_or_else(|| internal_error(operation))?,
             ),
             None if rekognition => Some(
                 self.opt_out
-                    .record(None)
+                    .record(None, || self.rekognition.region())
                     .ok_or_else(|| internal_error(operation))?,
             ),
             None => None,

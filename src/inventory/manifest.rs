@@ -445,6 +445,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_gov_cloud_destination_arn_names_the_bucket() {
+        let mut value: serde_json::Value = serde_json::from_slice(&json("CSV", SCHEMA)).unwrap();
+        let arn = value["destinationBucket"]
+            .as_str()
+            .unwrap()
+            .replace("arn:aws:", "arn:aws-us-gov:");
+        value["destinationBucket"] = arn.into();
+        let m = parse(value.to_string().as_bytes()).unwrap();
+        assert_eq!(m.source_bucket(), "library-photos");
+    }
+
+    #[test]
     fn a_changed_manifest_fails_its_checksum() {
         let original = json("CSV", SCHEMA);
         let checksum = hex::encode(Md5::digest(&original));
@@ -523,6 +535,10 @@ pub(crate) mod tests {
         };
         assert!(with("destinationBucket", "arn:aws:s3:::elsewhere".into())
             .contains("not the bucket the manifest is in"));
+        assert!(
+            with("destinationBucket", "arn:aws-us-gov:s3:::elsewhere".into())
+                .contains("not the bucket the manifest is in")
+        );
         assert!(with("sourceBucket", "bad\nbucket,".into()).contains("not a bucket name"));
         // The report of another bucket than the path S3 put it under.
         assert!(with("sourceBucket", "other-photos".into())

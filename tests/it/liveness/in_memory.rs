@@ -260,3 +260,61 @@ async fn an_empty_challenge_version_is_recorded_as_none() {
     );
     assert_eq!(challenge.version, None);
 }
+
+/// Face Liveness in AWS GovCloud (US), where Rekognition has no streaming
+/// video: starting and verifying a session are refused with the reason,
+/// before any call, and the kiosk's failure count is untouched. The same
+/// guard in a commercial region starts sessions.
+#[tokio::test]
+async fn face_liveness_is_refused_in_gov_cloud_before_any_call() {
+    use rekognition_guard::liveness::{
+        KioskId, LivenessPolicy, LivenessSessionId, LivenessViolation,
+    };
+    use rekognition_guard::{Guard, PhotoStore, Violation};
+
+    use crate::support::gate::{enrolled, policy, world};
+
+    let aws = world().with_region("us-gov-west-1");
+    let ada = enrolled(&aws);
+    let liveness = Guard::new(
+        PhotoStore::new(aws.clone(), policy()),
+        aws.clone(),
+        rekognition_guard::OptOutEvidence::gov_cloud_partition(),
+    )
+    .liveness(LivenessPolicy::new("library-liveness").unwrap());
+    let kiosk = KioskId::new("kiosk-1").unwrap();
+    let refused = |err: rekognition_guard::Error| {
+        assert!(
+            matches!(
+                err.violations(),
+                [Violation::Liveness(LivenessViolation::UnavailableInGovCloud { region })]
+                    if region == "us-gov-west-1"
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("streaming video"), "{err}");
+    };
+    refused(liveness.start_session(&ada, &kiosk).await.unwrap_err());
+    let id = LivenessSessionId::parse("00000000-0000-4000-8000-000000000001").unwrap();
+    for _ in 0..6 {
+        refused(
+            liveness
+                .verify_session(&id, &ada, &kiosk)
+                .await
+                .unwrap_err(),
+        );
+    }
+    assert_eq!(aws.calls().liveness, 0, "nothing reached Rekognition");
+
+    let commercial = world().with_region("us-east-1");
+    let ada = enrolled(&commercial);
+    let session = Guard::new(
+        PhotoStore::new(commercial.clone(), policy()),
+        commercial.clone(),
+        crate::support::gate::evidence(),
+    )
+    .liveness(LivenessPolicy::new("library-liveness").unwrap())
+    .start_session(&ada, &kiosk)
+    .await;
+    assert!(session.is_ok(), "{session:?}");
+}

@@ -8,4 +8,5 @@ mod endpoint_secrets;
 mod env_endpoint;
 mod env_endpoint_secrets;
 mod faults;
+mod fips;
 mod mocked;

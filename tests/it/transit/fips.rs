@@ -1,0 +1,256 @@
+//! FIPS endpoints (architecture C): what the wire sees with FIPS on, and
+//! the refusals, before anything is sent, of FIPS where a service has no
+//! FIPS endpoint (the SDK builds a FIPS host name for any region) and of
+//! FIPS with a custom endpoint (which the SDK cannot combine).
+
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_types::body::SdkBody;
+use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::transit::EndpointProblem;
+use rekognition_guard::{
+    ConfigError, Guard, OptOutEvidence, PhotoStore, Policy, Service, Violation,
+};
+
+use crate::support::canned::{live_photo, reference, VERSION};
+use crate::support::{self, KEY};
+
+/// Every URI the SDK sends, answered as S3 HeadObject (SSE-KMS under
+/// [`KEY`]) or Rekognition CompareFaces (a match), without a network.
+#[derive(Clone, Default)]
+struct Wire(Arc<Mutex<Vec<String>>>);
+
+impl Wire {
+    fn client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        let seen = self.0.clone();
+        aws_smithy_http_client::test_util::infallible_client_fn(
+            move |request: http::Request<SdkBody>| {
+                seen.lock().unwrap().push(request.uri().to_string());
+                if request.headers().contains_key("x-amz-target") {
+                    return http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/x-amz-json-1.1")
+                        .body(SdkBody::from(support::answers::compare_match(99.9)))
+                        .unwrap();
+                }
+                http::Response::builder()
+                    .status(200)
+                    .header("content-length", "48213")
+                    .header("x-amz-server-side-encryption", "aws:kms")
+                    .header("x-amz-server-side-encryption-aws-kms-key-id", KEY)
+                    .header("x-amz-version-id", VERSION)
+                    .body(SdkBody::empty())
+                    .unwrap()
+            },
+        )
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn sdk(region: &str, wire: &Wire) -> aws_types::SdkConfig {
+    support::sdk_config(region, "AKIDFIPS", "fips-secret")
+        .to_builder()
+        .use_fips(true)
+        .http_client(wire.client())
+        .build()
+}
+
+fn guard(aws: AwsBackend) -> Guard {
+    Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(rekognition_guard::KmsKeyArn::parse(KEY).unwrap())
+                .with_versioning_required(false),
+        ),
+        aws,
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+    )
+}
+
+/// With FIPS on in a region that has FIPS endpoints, both calls go to the
+/// FIPS hosts the SDK resolves, and the guard lets them through.
+#[tokio::test]
+async fn with_fips_on_both_calls_go_to_the_fips_endpoints() {
+    let wire = Wire::default();
+    let aws = AwsBackend::from_sdk_config(&sdk("us-east-1", &wire)).unwrap();
+    let decision = guard(aws).compare(reference(), live_photo()).await.unwrap();
+    assert!(decision.is_approved());
+    let seen = wire.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0]
+            .starts_with("https://library-photos.s3-fips.us-east-1.amazonaws.com/members/ada.jpg"),
+        "HeadObject: {seen:?}"
+    );
+    assert_eq!(
+        seen[1], "https://rekognition-fips.us-east-1.amazonaws.com/",
+        "CompareFaces"
+    );
+}
+
+/// FIPS in a region where a service has no FIPS endpoint: the backend is
+/// not built, the message names the regions that have one, and nothing is
+/// sent.
+#[tokio::test]
+async fn fips_where_a_service_has_no_fips_endpoint_is_refused_before_any_call() {
+    let wire = Wire::default();
+    for (region, service, named) in [
+        // Neither service has FIPS in Ireland: S3, built first, is named.
+        (
+            "eu-west-1",
+            Service::S3,
+            "the US, Canada and AWS GovCloud (US) regions",
+        ),
+        // S3 has FIPS in us-gov-east-1; Rekognition only in us-gov-west-1.
+        (
+            "us-gov-east-1",
+            Service::Rekognition,
+            "ca-central-1 and us-gov-west-1",
+        ),
+        (
+            "ca-west-1",
+            Service::Rekognition,
+            "us-east-1, us-east-2, us-west-1, us-west-2",
+        ),
+    ] {
+        let err = AwsBackend::from_sdk_config(&sdk(region, &wire))
+            .map_err(support::config_error)
+            .unwrap_err();
+        let ConfigError::InsecureEndpoint(refusal) = &err else {
+            panic!("{region}: {err:?}");
+        };
+        assert_eq!(refusal.service(), service, "{region}");
+        assert_eq!(
+            refusal.problem(),
+            EndpointProblem::NoFipsEndpoint,
+            "{region}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(named) && text.contains(region),
+            "{region}: {text}"
+        );
+        assert!(text.contains("AWS_USE_FIPS_ENDPOINT"), "{text}");
+    }
+    assert!(wire.seen().is_empty(), "nothing was sent");
+}
+
+/// A Rekognition client handed in with FIPS on in a region without a
+/// Rekognition FIPS endpoint (its setting cannot be read back): the FIPS
+/// host is refused on the wire, by name, and nothing reaches Rekognition.
+#[tokio::test]
+async fn a_handed_in_fips_client_without_a_fips_endpoint_is_refused_on_the_wire() {
+    let wire = Wire::default();
+    let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
+        .to_builder()
+        .http_client(wire.client())
+        .build();
+    let rekognition = aws_sdk_rekognition::Client::from_conf(
+        aws_sdk_rekognition::config::Builder::from(&plain)
+            .use_fips(true)
+            .build(),
+    );
+    let aws = AwsBackend::builder()
+        .sdk_config(&plain)
+        .rekognition_client(rekognition)
+        .build()
+        .unwrap();
+    let err = guard(aws)
+        .compare(reference(), live_photo())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations.as_slice()),
+            Some([Violation::InsecureEndpoint(e)])
+                if e.service() == Service::Rekognition
+                    && e.problem() == EndpointProblem::NoFipsEndpoint
+                    && e.endpoint() == "https://rekognition-fips.eu-west-1.amazonaws.com"
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("us-gov-west-1"), "{err}");
+    let seen = wire.seen();
+    assert!(
+        seen.iter().all(|uri| !uri.contains("rekognition")),
+        "nothing reached Rekognition: {seen:?}"
+    );
+}
+
+/// FIPS together with a custom endpoint (an emulator, a private endpoint)
+/// is refused at build: the SDK cannot combine them and every call would
+/// fail.
+#[tokio::test]
+async fn fips_with_a_custom_endpoint_is_refused_at_build() {
+    let wire = Wire::default();
+    let sdk = sdk("us-east-1", &wire)
+        .to_builder()
+        .endpoint_url("https://vpce-0123.rekognition.us-east-1.vpce.amazonaws.com")
+        .build();
+    let err = AwsBackend::from_sdk_config(&sdk)
+        .map_err(support::config_error)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Invalid(reason) if reason.contains("cannot combine") && reason.contains("FIPS DNS name")),
+        "{err:?}"
+    );
+    assert!(wire.seen().is_empty());
+}
+
+/// FIPS from the environment (`AWS_USE_FIPS_ENDPOINT=true`, as the AWS CLI
+/// and every SDK read it): the config aws-config loads carries it, the
+/// guard's requests go to the FIPS hosts, and a region without a
+/// Rekognition FIPS endpoint is refused before any call. In a process of
+/// its own: the environment is process-wide.
+#[test]
+fn fips_from_aws_use_fips_endpoint() {
+    if !support::process::in_own_process(&support::process::test_path(
+        module_path!(),
+        "fips_from_aws_use_fips_endpoint",
+    )) {
+        return;
+    }
+    // Set before any thread exists.
+    std::env::set_var("AWS_USE_FIPS_ENDPOINT", "true");
+    for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_REKOGNITION"] {
+        std::env::remove_var(name);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let load = |region: &'static str, wire: &Wire| {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(region)
+                .credentials_provider(aws_credential_types::Credentials::for_tests())
+                .http_client(wire.client())
+                .load()
+        };
+        let wire = Wire::default();
+        let sdk = load("us-west-2", &wire).await;
+        assert_eq!(sdk.use_fips(), Some(true));
+        let decision = guard(AwsBackend::from_sdk_config(&sdk).unwrap())
+            .compare(reference(), live_photo())
+            .await
+            .unwrap();
+        assert!(decision.is_approved());
+        assert_eq!(
+            wire.seen().last().map(String::as_str),
+            Some("https://rekognition-fips.us-west-2.amazonaws.com/")
+        );
+
+        let wire = Wire::default();
+        let err = AwsBackend::from_sdk_config(&load("eu-central-1", &wire).await)
+            .map_err(support::config_error)
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InsecureEndpoint(e) if e.problem() == EndpointProblem::NoFipsEndpoint),
+            "{err:?}"
+        );
+        assert!(wire.seen().is_empty());
+    });
+}
