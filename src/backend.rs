@@ -665,7 +665,9 @@ pub trait RekognitionBackend: Send + Sync + fmt::Debug {
     /// GovCloud (US) partition (`us-gov-…`): for
     /// [`OptOutEvidence::gov_cloud_partition`](crate::OptOutEvidence::gov_cloud_partition),
     /// which holds only there (`None` refuses it), and to refuse Face
-    /// Liveness there. The default says nothing (`None`).
+    /// Liveness there. Report a region only when requests are known to be
+    /// processed there (not when they go to another endpoint). The default
+    /// says nothing (`None`); a backend that wraps another must forward it.
     fn region(&self) -> Option<String> {
         None
     }

@@ -650,10 +650,13 @@ pub enum LivenessViolation {
         /// The output bucket of the policy.
         output_bucket: String,
     },
-    /// The Rekognition client is in AWS GovCloud (US), where Rekognition
-    /// runs without streaming video (AWS GovCloud (US) User Guide, "Amazon
-    /// Rekognition"), which Face Liveness needs. Refused before any call.
-    #[display("Face Liveness is not offered in AWS GovCloud (US) (the Rekognition client's region is {}): Rekognition there has no streaming video, which Face Liveness uses; run liveness checks with a client in a commercial region that offers Face Liveness, or compare without liveness", crate::text::quote(region, 64))]
+    /// The Rekognition client is in AWS GovCloud (US), where Face Liveness
+    /// is not among the documented Rekognition features (the AWS GovCloud
+    /// (US) User Guide, "Amazon Rekognition", lists Rekognition in
+    /// us-gov-west-1 without streaming video; Face Liveness's own region
+    /// list names commercial regions only). Refused before any call,
+    /// rather than left to fail at AWS.
+    #[display("the guard does not run Face Liveness in AWS GovCloud (US) (the Rekognition client's region is {}): it is not documented as available there; run liveness checks with a client in a commercial region that offers Face Liveness, or compare without liveness", crate::text::quote(region, 64))]
     UnavailableInGovCloud {
         /// The client's region (`us-gov-…`).
         region: String,

@@ -146,10 +146,10 @@ enum Evidence {
     Waived(String),
 }
 
-/// Whether `region` is in the AWS GovCloud (US) partition (`aws-us-gov`):
-/// `us-gov-west-1`, `us-gov-east-1`.
+/// Whether `region` is an AWS GovCloud (US) region (partition
+/// `aws-us-gov`): `us-gov-west-1` or `us-gov-east-1`, exactly.
 pub(crate) fn is_gov_cloud(region: &str) -> bool {
-    region.starts_with("us-gov-")
+    matches!(region, "us-gov-west-1" | "us-gov-east-1")
 }
 
 /// Evidence that the AWS account is opted out of AI-service data use.
@@ -166,13 +166,16 @@ pub(crate) fn is_gov_cloud(region: &str) -> bool {
 ///   a "not opted out" answer refuses the comparison.
 /// * [`OptOutEvidence::attested`]: the operator states a reference (an AWS
 ///   Support case id, a policy id) that this crate cannot check.
+/// * [`OptOutEvidence::gov_cloud_partition`]: the Rekognition client is in
+///   AWS GovCloud (US), where AI content is not used to improve the
+///   service; checked against the client's region on every call.
 /// * [`OptOutEvidence::dangerous`] then [`DangerousOptOutEvidence::waived`]:
 ///   the operator explicitly accepts that no evidence exists, with a
 ///   reason (an account that never sees a real face).
 ///
 /// Every decision's audit event, and its
-/// [`Decision::opt_out`](crate::Decision::opt_out) record, say which of the
-/// three was used.
+/// [`Decision::opt_out`](crate::Decision::opt_out) record, say which of
+/// these was used.
 ///
 /// ```
 /// use rekognition_guard::OptOutEvidence;

@@ -142,7 +142,8 @@ impl fmt::Display for InsecureEndpoint {
 
 /// The regions where Amazon Rekognition has a FIPS endpoint
 /// (`rekognition-fips.REGION.amazonaws.com`; AWS General Reference,
-/// "Amazon Rekognition endpoints and quotas").
+/// "Amazon Rekognition endpoints and quotas", as of December 2026). A
+/// region AWS adds later is refused until this list is updated.
 const REKOGNITION_FIPS_REGIONS: [&str; 6] = [
     "us-east-1",
     "us-east-2",
@@ -197,21 +198,6 @@ pub(crate) fn no_fips_endpoint(service: Service, region: &str) -> Option<Insecur
             EndpointProblem::NoFipsEndpoint,
         )
     })
-}
-
-/// The region of a FIPS host name of `service` (`rekognition-fips.REGION.amazonaws.com`;
-/// S3 also `BUCKET.s3-fips.REGION…` and `s3-fips.dualstack.REGION…`), if
-/// `host` is one.
-fn fips_host_region(service: Service, host: &str) -> Option<&str> {
-    let label = fips_label(service)?;
-    let rest = host.strip_suffix(".amazonaws.com")?;
-    let mut labels = rest.split('.');
-    labels.find(|l| l.eq_ignore_ascii_case(label))?;
-    let mut region = labels.next()?;
-    if region.eq_ignore_ascii_case("dualstack") {
-        region = labels.next()?;
-    }
-    labels.next().is_none().then_some(region)
 }
 
 /// An [`InsecureEndpoint`] as the error an interceptor returns to the SDK
@@ -270,7 +256,6 @@ fn problem(url: &str, rule: Rule) -> Option<EndpointProblem> {
 /// (any case), then an authority (up to the first `/`, `?` or `#`) with a
 /// host and no user information. Stricter than or equal to [`problem`]
 /// with [`Rule::Wire`]: whatever it passes, that passes too (tested).
-#[cfg(test)]
 fn wire_ok(uri: &str) -> bool {
     authority_end(uri).is_some()
 }
@@ -435,13 +420,23 @@ impl HttpsOnly {
     }
 
     fn refuse(&self, refusal: InsecureEndpoint) -> BoxError {
-        tracing::warn!(
-            target: crate::text::AUDIT_TARGET,
-            service = %self.service,
-            endpoint = %refusal.endpoint,
-            problem = %refusal.problem,
-            "refused a request to an insecure endpoint before transmit"
-        );
+        if refusal.problem == EndpointProblem::NoFipsEndpoint {
+            tracing::warn!(
+                target: crate::text::AUDIT_TARGET,
+                service = %self.service,
+                endpoint = %refusal.endpoint,
+                problem = %refusal.problem,
+                "refused a request to a FIPS endpoint that does not exist (a configuration error) before it was sent"
+            );
+        } else {
+            tracing::warn!(
+                target: crate::text::AUDIT_TARGET,
+                service = %self.service,
+                endpoint = %refusal.endpoint,
+                problem = %refusal.problem,
+                "refused a request to an insecure endpoint before transmit"
+            );
+        }
         Box::new(Refused(refusal))
     }
 }
@@ -462,6 +457,20 @@ impl Intercept for HttpsOnly {
         _context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // FIPS where the service has none: the SDK would build a host name
+        // that does not exist. Read from the client's own settings, so a
+        // handed-in client is checked too.
+        if cfg
+            .load::<aws_types::endpoint_config::UseFips>()
+            .is_some_and(|fips| fips.0)
+        {
+            if let Some(refusal) = cfg
+                .load::<aws_types::region::Region>()
+                .and_then(|region| no_fips_endpoint(self.service, region.as_ref()))
+            {
+                return Err(self.refuse(refusal));
+            }
+        }
         match cfg.load::<aws_types::endpoint_config::EndpointUrl>() {
             Some(url) => check_endpoint_url(self.service, &url.0).map_err(|r| self.refuse(r)),
             None => Ok(()),
@@ -475,24 +484,7 @@ impl Intercept for HttpsOnly {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let uri = context.request().uri();
-        if let Some(end) = authority_end(uri) {
-            // A FIPS host in a region without one: refused by name rather
-            // than left to fail in DNS (only S3 and Rekognition hosts are
-            // looked at, and only when they say `-fips.`).
-            let authority = &uri[8..end];
-            let host = authority.split(':').next().unwrap_or(authority);
-            if host.contains("-fips.") {
-                if let Some(region) = fips_host_region(self.service, host) {
-                    if has_fips_endpoint(self.service, &region.to_ascii_lowercase()) == Some(false)
-                    {
-                        return Err(self.refuse(InsecureEndpoint::new(
-                            self.service,
-                            uri,
-                            EndpointProblem::NoFipsEndpoint,
-                        )));
-                    }
-                }
-            }
+        if wire_ok(uri) {
             return Ok(());
         }
         let problem = problem(uri, Rule::Wire).unwrap_or(EndpointProblem::Unparseable);
@@ -519,47 +511,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fips_host_names_are_read_for_their_region() {
-        let region = |service, host| fips_host_region(service, host);
-        assert_eq!(
-            region(
-                Service::Rekognition,
-                "rekognition-fips.us-east-1.amazonaws.com"
-            ),
-            Some("us-east-1")
-        );
-        assert_eq!(
-            region(Service::S3, "s3-fips.ca-central-1.amazonaws.com"),
-            Some("ca-central-1")
-        );
-        assert_eq!(
-            region(
-                Service::S3,
-                "library-photos.s3-fips.us-west-2.amazonaws.com"
-            ),
-            Some("us-west-2")
-        );
-        assert_eq!(
-            region(Service::S3, "s3-fips.dualstack.us-gov-west-1.amazonaws.com"),
-            Some("us-gov-west-1")
-        );
-        // Not FIPS hosts, or another service's.
-        for (service, host) in [
-            (Service::Rekognition, "rekognition.us-east-1.amazonaws.com"),
-            (Service::Rekognition, "s3-fips.us-east-1.amazonaws.com"),
-            (
-                Service::Rekognition,
-                "rekognition-fips.us-east-1.example.com",
-            ),
-            (
-                Service::Rekognition,
-                "rekognition-fips.us-east-1.extra.amazonaws.com",
-            ),
-            (Service::Sts, "sts-fips.us-east-1.amazonaws.com"),
-            (Service::S3, "localhost"),
-        ] {
-            assert_eq!(region(service, host), None, "{host}");
-        }
+    fn fips_endpoints_exist_only_in_their_regions() {
         assert_eq!(
             has_fips_endpoint(Service::Rekognition, "us-gov-west-1"),
             Some(true)

@@ -173,7 +173,13 @@ impl AwsBackend {
         let mut findings = Vec::new();
         let default_kms = default_encryption(encryption, policy, &mut findings);
         versioning_status(versioning, &mut findings);
-        bucket_policy_statements(bucket_policy, bucket, default_kms, &mut findings);
+        bucket_policy_statements(
+            bucket_policy,
+            bucket,
+            super::partition(region),
+            default_kms,
+            &mut findings,
+        );
         public_access_block(public_access, &mut findings);
         // Not an at-rest requirement: an inventory listing that fails is a
         // finding, so it never blocks what the other reads allow.
@@ -451,6 +457,7 @@ fn versioning_status(read: Read<GetBucketVersioningOutput>, findings: &mut Vec<F
 fn bucket_policy_statements(
     read: Read<GetBucketPolicyOutput>,
     bucket: &str,
+    partition: &str,
     default_kms: bool,
     findings: &mut Vec<Finding>,
 ) {
@@ -477,7 +484,7 @@ fn bucket_policy_statements(
             return;
         }
     };
-    findings.extend(policy_findings(&doc, bucket, default_kms));
+    findings.extend(policy_findings(&doc, bucket, partition, default_kms));
 }
 
 /// Block Public Access: all four settings on.
@@ -529,7 +536,7 @@ fn public_access_block(read: Read<GetPublicAccessBlockOutput>, findings: &mut Ve
 /// The findings about a bucket policy: whether a credited statement
 /// enforces TLS and SSE-KMS uploads, and why each statement that tests
 /// those conditions was not credited (see [`bucket_policy`](super::bucket_policy)).
-fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding> {
+fn policy_findings(doc: &Value, bucket: &str, partition: &str, default_kms: bool) -> Vec<Finding> {
     let statements = statements(doc);
     let mut findings = Vec::new();
     let mut requirement = |id: &'static str,
@@ -574,14 +581,14 @@ fn policy_findings(doc: &Value, bucket: &str, default_kms: bool) -> Vec<Finding>
         "no-tls-only-policy",
         Severity::High,
         "no bucket policy statement denies requests without TLS for every principal and object",
-        format!("add a statement: Effect Deny, Principal *, Action s3:*, Resource arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*, Condition Bool aws:SecureTransport false, and no other condition"),
+        format!("add a statement: Effect Deny, Principal *, Action s3:*, Resource arn:{partition}:s3:::{bucket} and arn:{partition}:s3:::{bucket}/*, Condition Bool aws:SecureTransport false, and no other condition"),
         &|s| denies_insecure_transport(s, bucket),
     );
     requirement(
         "uploads-not-forced-to-kms",
         Severity::Medium,
         "nothing refuses an upload that asks for SSE-S3 or no encryption, for every principal and object",
-        format!("add a statement: Effect Deny, Principal *, Action s3:PutObject, Resource arn:aws:s3:::{bucket}/*, Condition StringNotEquals s3:x-amz-server-side-encryption aws:kms (StringNotEqualsIfExists when default encryption is SSE-KMS), and no other condition"),
+        format!("add a statement: Effect Deny, Principal *, Action s3:PutObject, Resource arn:{partition}:s3:::{bucket}/*, Condition StringNotEquals s3:x-amz-server-side-encryption aws:kms (StringNotEqualsIfExists when default encryption is SSE-KMS), and no other condition"),
         &|s| denies_non_kms_uploads(s, bucket, default_kms),
     );
     findings

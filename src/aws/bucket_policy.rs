@@ -214,7 +214,7 @@ fn check(s: &Value, condition: &Value, need: &Need<'_>) -> Result<(), String> {
         .any(|r| covers_every_object(r, need.bucket))
     {
         return Err(format!(
-            "its Resource does not cover every object of the bucket (arn:aws:s3:::{}/*)",
+            "its Resource does not cover every object of the bucket (arn:PARTITION:s3:::{}/*)",
             need.bucket
         ));
     }

@@ -168,8 +168,9 @@ impl Recipe {
         setter: &str,
     ) -> Result<Made<C>, ConfigError> {
         // FIPS asked for by the SdkConfig (`use_fips`, AWS_USE_FIPS_ENDPOINT,
-        // the profile's use_fips_endpoint). A handed-in client's setting
-        // cannot be read back: the wire check refuses its FIPS host then.
+        // the profile's use_fips_endpoint). A handed-in client's setting is
+        // checked by `HttpsOnly` on every call, from the client's own
+        // settings, before anything is sent.
         let fips =
             existing.is_none() && self.sdk.as_ref().and_then(SdkConfig::use_fips) == Some(true);
         let (mut builder, mut configured, existing_timeouts) = match (existing, &self.sdk) {

@@ -301,7 +301,11 @@ impl RekognitionBackend for AwsBackend {
         rekognition::liveness_session_results(&self.rekognition, request).await
     }
 
-    /// The Rekognition client's region.
+    /// The Rekognition client's region, when its requests are known to go
+    /// to AWS in that region: a client the backend built, with no custom
+    /// endpoint or one under `REGION.amazonaws.com` /
+    /// `REGION.vpce.amazonaws.com`. `None` for a handed-in client (its
+    /// endpoint cannot be read back) or another endpoint.
     fn region(&self) -> Option<String> {
         self.rekognition_region.clone()
     }
@@ -545,8 +549,24 @@ impl AwsBackendBuilder {
         } else {
             None
         };
+        // The region where Rekognition requests are processed, only when
+        // the backend can tell: a client it built, whose endpoint is AWS's
+        // own for that region (none configured, or a regional or VPC
+        // endpoint of that region). A handed-in client's endpoint cannot be
+        // read back, and another endpoint may process requests anywhere.
+        let rekognition_region = match (
+            &self.rekognition,
+            &rekognition.endpoint,
+            &rekognition.region,
+        ) {
+            (None, None, Some(region)) => Some(region.clone()),
+            (None, Some(url), Some(region)) if endpoint_in_region(url, region) => {
+                Some(region.clone())
+            }
+            _ => None,
+        };
         Ok(AwsBackend {
-            rekognition_region: rekognition.region.clone(),
+            rekognition_region,
             s3_endpoint: reported_endpoint(s3.endpoint, "s3", s3.region),
             rekognition_endpoint: reported_endpoint(
                 rekognition.endpoint,
@@ -587,6 +607,28 @@ pub(crate) fn timeouts(
             .take_unset_from(default_timeouts().to_builder())
             .build(),
         (None, None) => default_timeouts(),
+    }
+}
+
+/// Whether `url`'s host is one of AWS's own names in `region`
+/// (`….REGION.amazonaws.com`, a VPC endpoint `….REGION.vpce.amazonaws.com`).
+fn endpoint_in_region(url: &str, region: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    [".amazonaws.com", ".vpce.amazonaws.com"]
+        .iter()
+        .any(|suffix| host.ends_with(&format!(".{region}{suffix}")))
+}
+
+/// The ARN partition of `region`: `aws-cn` for `cn-…`, `aws-us-gov` for
+/// `us-gov-…`, else `aws` (for the fix hints in messages).
+pub(crate) fn partition(region: Option<&str>) -> &'static str {
+    match region {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
     }
 }
 

@@ -103,8 +103,9 @@ fn map_error(
             (
                 BackendErrorKind::AccessDenied,
                 format!(
-                    "access to {object} was denied (403): the caller needs s3:GetObject{} on arn:aws:s3:::{bucket}/{}; S3 also answers 403 for a missing object when the caller lacks s3:ListBucket on {bucket}{owner}",
+                    "access to {object} was denied (403): the caller needs s3:GetObject{} on arn:{}:s3:::{bucket}/{}; S3 also answers 403 for a missing object when the caller lacks s3:ListBucket on {bucket}{owner}",
                     if object.version_id().is_some() { " and s3:GetObjectVersion" } else { "" },
+                    super::partition(client_region),
                     object.key()
                 ),
             )
@@ -189,7 +190,8 @@ pub(crate) async fn upload(
                 Some(403) => (
                     BackendErrorKind::AccessDenied,
                     format!(
-                        "storing {object} was denied (403): the caller needs s3:PutObject on arn:aws:s3:::{}/{} and kms:GenerateDataKey on {}; a bucket policy may also refuse the upload, or the bucket is not owned by the expected account",
+                        "storing {object} was denied (403): the caller needs s3:PutObject on arn:{}:s3:::{}/{} and kms:GenerateDataKey on {}; a bucket policy may also refuse the upload, or the bucket is not owned by the expected account",
+                        super::partition(region),
                         object.bucket(),
                         object.key(),
                         kms_key.as_ref().map_or("the bucket's default KMS key", |k| k.as_str())

@@ -442,6 +442,9 @@ mod in_memory {
         async fn caller_account(&self) -> Result<AccountId, BackendError> {
             self.aws.caller_account().await
         }
+        fn region(&self) -> Option<String> {
+            self.aws.region()
+        }
         async fn create_face_liveness_session(
             &self,
             request: CreateFaceLivenessSessionRequest,

@@ -292,7 +292,10 @@ async fn face_liveness_is_refused_in_gov_cloud_before_any_call() {
             ),
             "{err}"
         );
-        assert!(err.to_string().contains("streaming video"), "{err}");
+        assert!(
+            err.to_string().contains("not documented as available"),
+            "{err}"
+        );
     };
     refused(liveness.start_session(&ada, &kiosk).await.unwrap_err());
     let id = LivenessSessionId::parse("00000000-0000-4000-8000-000000000001").unwrap();

@@ -96,7 +96,13 @@ async fn the_partition_is_no_evidence_outside_gov_cloud() {
             .assess_face(live_photo(&aws, "ada"))
             .await
             .unwrap_err();
-        assert!(err.as_refusal().is_some(), "{region:?}: {err}");
+        assert!(
+            matches!(
+                err.violations(),
+                [Violation::OptOut(OptOutViolation::NotGovCloud { .. })]
+            ),
+            "{region:?}: {err}"
+        );
         assert_eq!(
             (aws.calls().compare_faces, aws.calls().detect_faces),
             (0, 0),
@@ -167,4 +173,103 @@ async fn an_aws_backend_in_gov_cloud_with_gov_cloud_arns() {
         "{seen:?}"
     );
     assert_eq!(seen[1], "https://rekognition.us-gov-west-1.amazonaws.com/");
+}
+
+/// The AWS backend vouches for its region only where its requests are
+/// known to be processed: a client it built, with no custom endpoint or
+/// one of AWS's own names in that region (a VPC endpoint). A proxy or
+/// other endpoint, or a handed-in client (whose endpoint cannot be read
+/// back), reports none, so the GovCloud partition is refused for it.
+#[test]
+fn the_aws_backend_reports_its_region_only_where_requests_go_to_aws_there() {
+    use rekognition_guard::RekognitionBackend;
+    let sdk = support::sdk_config("us-gov-west-1", "AKIDGOV", "gov-secret");
+    let region = |aws: AwsBackend| aws.region();
+    assert_eq!(
+        region(AwsBackend::from_sdk_config(&sdk).unwrap()),
+        Some("us-gov-west-1".to_owned())
+    );
+    for (endpoint, reported) in [
+        (
+            "https://vpce-0123-abcd.rekognition.us-gov-west-1.vpce.amazonaws.com",
+            true,
+        ),
+        ("https://rekognition.us-gov-west-1.amazonaws.com", true),
+        ("https://rekognition.us-east-1.amazonaws.com", false),
+        ("https://sigv4-proxy.example.com", false),
+        ("https://us-gov-west-1.amazonaws.com.example.com", false),
+    ] {
+        let aws = AwsBackend::builder()
+            .sdk_config(&sdk)
+            .rekognition_endpoint_url(endpoint)
+            .build()
+            .unwrap();
+        assert_eq!(region(aws).is_some(), reported, "{endpoint}");
+    }
+    let handed_in = AwsBackend::builder()
+        .sdk_config(&sdk)
+        .rekognition_client(aws_sdk_rekognition::Client::new(&sdk))
+        .build()
+        .unwrap();
+    assert_eq!(region(handed_in), None);
+}
+
+/// FIPS in GovCloud: both calls go to the GovCloud FIPS endpoints, and the
+/// partition is the evidence.
+#[tokio::test]
+async fn fips_in_gov_cloud() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let wire = {
+        let seen = seen.clone();
+        aws_smithy_http_client::test_util::infallible_client_fn(
+            move |request: http::Request<SdkBody>| {
+                seen.lock().unwrap().push(request.uri().to_string());
+                if request.headers().contains_key("x-amz-target") {
+                    return http::Response::builder()
+                        .status(200)
+                        .body(SdkBody::from(support::answers::compare_match(99.9)))
+                        .unwrap();
+                }
+                http::Response::builder()
+                    .status(200)
+                    .header("content-length", "48213")
+                    .header("x-amz-server-side-encryption", "aws:kms")
+                    .header("x-amz-server-side-encryption-aws-kms-key-id", GOV_KEY)
+                    .header("x-amz-version-id", support::canned::VERSION)
+                    .body(SdkBody::empty())
+                    .unwrap()
+            },
+        )
+    };
+    let sdk = support::sdk_config("us-gov-west-1", "AKIDGOV", "gov-secret")
+        .to_builder()
+        .use_fips(true)
+        .http_client(wire)
+        .build();
+    let aws = AwsBackend::from_sdk_config(&sdk).unwrap();
+    let guard = Guard::new(
+        PhotoStore::new(
+            aws.clone(),
+            Policy::allow_kms_key(KmsKeyArn::parse(GOV_KEY).unwrap()),
+        ),
+        aws,
+        OptOutEvidence::gov_cloud_partition(),
+    );
+    let member = support::canned::reference()
+        .with_version_id(support::canned::VERSION)
+        .unwrap();
+    let decision = guard
+        .compare(&member, support::canned::live_photo())
+        .await
+        .unwrap();
+    assert_eq!(decision.opt_out.kind(), "gov_cloud_partition");
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen[0].starts_with("https://library-photos.s3-fips.us-gov-west-1.amazonaws.com/"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen[1],
+        "https://rekognition-fips.us-gov-west-1.amazonaws.com/"
+    );
 }

@@ -97,7 +97,13 @@ impl Default for Setup {
 pub fn backend(s3: &FaultServer, rekognition: &FaultServer, setup: &Setup) -> AwsBackend {
     let sdk = aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
+        // FIPS in a region that has FIPS endpoints (the guard refuses FIPS
+        // elsewhere before the SDK resolves anything).
+        .region(Region::new(if setup.use_fips {
+            "us-east-1"
+        } else {
+            "eu-west-1"
+        }))
         .use_fips(setup.use_fips)
         .credentials_provider(if setup.no_credentials {
             SharedCredentialsProvider::new(NoCredentials)

@@ -149,6 +149,9 @@ impl<T: RekognitionWrap> RekognitionBackend for Wrapped<T> {
     async fn caller_account(&self) -> Result<AccountId, BackendError> {
         self.0.caller_account().await
     }
+    fn region(&self) -> Option<String> {
+        self.0.inner().region()
+    }
     async fn create_face_liveness_session(
         &self,
         request: CreateFaceLivenessSessionRequest,

@@ -139,10 +139,10 @@ async fn fips_where_a_service_has_no_fips_endpoint_is_refused_before_any_call() 
 }
 
 /// A Rekognition client handed in with FIPS on in a region without a
-/// Rekognition FIPS endpoint (its setting cannot be read back): the FIPS
-/// host is refused on the wire, by name, and nothing reaches Rekognition.
+/// Rekognition FIPS endpoint: refused on the call, from the client's own
+/// settings, by name, and nothing reaches Rekognition.
 #[tokio::test]
-async fn a_handed_in_fips_client_without_a_fips_endpoint_is_refused_on_the_wire() {
+async fn a_handed_in_fips_rekognition_client_without_a_fips_endpoint_is_refused_before_sending() {
     let wire = Wire::default();
     let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
         .to_builder()
@@ -180,6 +180,45 @@ async fn a_handed_in_fips_client_without_a_fips_endpoint_is_refused_on_the_wire(
     );
 }
 
+/// A handed-in S3 client with FIPS on in a region without an S3 FIPS
+/// endpoint: refused on the call, from the client's own settings, and
+/// nothing is sent anywhere.
+#[tokio::test]
+async fn a_handed_in_fips_s3_client_without_a_fips_endpoint_is_refused_before_sending() {
+    let wire = Wire::default();
+    let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
+        .to_builder()
+        .http_client(wire.client())
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&plain)
+            .use_fips(true)
+            .build(),
+    );
+    let aws = AwsBackend::builder()
+        .sdk_config(&plain)
+        .s3_client(s3)
+        .build()
+        .unwrap();
+    let err = guard(aws)
+        .compare(reference(), live_photo())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_refusal().map(|r| r.violations.as_slice()),
+            Some([Violation::InsecureEndpoint(e)])
+                if e.service() == Service::S3 && e.problem() == EndpointProblem::NoFipsEndpoint
+        ),
+        "{err:?}"
+    );
+    assert!(
+        wire.seen().is_empty(),
+        "nothing was sent: {:?}",
+        wire.seen()
+    );
+}
+
 /// FIPS together with a custom endpoint (an emulator, a private endpoint)
 /// is refused at build: the SDK cannot combine them and every call would
 /// fail.
@@ -213,9 +252,23 @@ fn fips_from_aws_use_fips_endpoint() {
     )) {
         return;
     }
-    // Set before any thread exists.
+    // Set before any thread exists; nothing else from this machine's AWS
+    // settings (profiles, other endpoint or dual-stack settings).
     std::env::set_var("AWS_USE_FIPS_ENDPOINT", "true");
-    for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_REKOGNITION"] {
+    std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/rekognition-guard/config");
+    std::env::set_var(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/rekognition-guard/credentials",
+    );
+    for name in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_REKOGNITION",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_USE_DUALSTACK_ENDPOINT",
+        "AWS_CA_BUNDLE",
+    ] {
         std::env::remove_var(name);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
