@@ -110,6 +110,7 @@ impl fmt::Display for SseAlgorithm {
 /// | `version_id` | equal to the version the reference names, if it names one; an immutable version (not S3's `null`) when [`Policy::with_versioning_required`](crate::Policy::with_versioning_required) is on |
 /// | `content_length` | **present** and at most 15 MiB (what Rekognition reads from S3): an unknown size is refused |
 /// | `user_metadata_keys` | none of the S3 Encryption Client's envelope names (client-side ciphertext is refused: [`AtRestViolation::ClientSideEncrypted`]) |
+/// | `missing_metadata_entries` | absent or zero: an entry S3 could not return could be that envelope |
 /// | `bucket_key_enabled`, `content_type` | not checked (shown in decisions) |
 ///
 /// A mock S3 backend in your tests must therefore report at least the
@@ -128,6 +129,7 @@ impl fmt::Display for SseAlgorithm {
 ///     content_type: None,
 ///     etag: None,
 ///     user_metadata_keys: Vec::new(),
+///     missing_metadata_entries: None,
 /// };
 /// assert_eq!(facts.encryption, SseAlgorithm::AwsKms);
 /// ```
@@ -170,6 +172,11 @@ pub struct ObjectFacts {
     /// (`x-amz-key-v2`, `x-amz-iv`, …), which marks client-side ciphertext.
     /// Empty when the object has none.
     pub user_metadata_keys: Vec<String>,
+    /// `x-amz-missing-meta`: how many user-metadata entries S3 could not
+    /// return as headers (metadata written through an API with looser
+    /// rules, such as SOAP). Any refuses the object: a hidden entry could
+    /// be the client-side envelope.
+    pub missing_metadata_entries: Option<u32>,
 }
 
 impl ObjectFacts {
@@ -208,6 +215,7 @@ impl ObjectFacts {
             content_type: None,
             etag: None,
             user_metadata_keys: Vec::new(),
+            missing_metadata_entries: None,
         }
     }
 
@@ -569,6 +577,12 @@ pub(crate) fn verify(
             markers,
         });
     }
+    if facts.missing_metadata_entries.is_some_and(|n| n > 0) {
+        violations.push(AtRestViolation::UnusableMetadata {
+            object: object.clone(),
+            field: "user metadata (x-amz-missing-meta: entries S3 could not return, which could hide a client-side encryption envelope)",
+        });
+    }
 
     if let Some(algorithm) = &facts.sse_customer_algorithm {
         violations.push(AtRestViolation::CustomerProvidedKey {
@@ -778,6 +792,31 @@ mod tests {
             text.contains("store the plaintext as a new object with SSE-KMS"),
             "{text}"
         );
+        // Metadata S3 could not return could hide the envelope.
+        let facts = ObjectFacts {
+            missing_metadata_entries: Some(1),
+            ..ObjectFacts::sse_kms(KEY, 48_213)
+        };
+        let violations = verify(
+            &object,
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(violations.as_slice(), [AtRestViolation::UnusableMetadata { field, .. }] if field.contains("x-amz-missing-meta")),
+            "{violations:?}"
+        );
+        let facts = ObjectFacts {
+            missing_metadata_entries: Some(0),
+            ..ObjectFacts::sse_kms(KEY, 48_213)
+        };
+        assert!(verify(
+            &object,
+            &facts,
+            &Policy::any_kms_key().with_versioning_required(false)
+        )
+        .is_ok());
         // With SSE-S3 too, both problems are named.
         let facts = ObjectFacts {
             user_metadata_keys: vec!["x-amz-key".into()],

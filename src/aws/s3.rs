@@ -66,6 +66,10 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
         .unwrap_or_default();
     names.sort();
     facts.user_metadata_keys = names;
+    // A negative count is no count: unusable, so refused.
+    facts.missing_metadata_entries = out
+        .missing_meta()
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     facts
 }
 

@@ -74,6 +74,18 @@ async fn every_server_side_encryption_value_from_the_wire() {
                 object: reference(),
             })),
         ),
+        (
+            "SSE-KMS with user metadata S3 could not return",
+            head(&[
+                ("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+                ("x-amz-missing-meta", "2"),
+            ]),
+            Some(Violation::AtRest(AtRestViolation::UnusableMetadata {
+                object: reference(),
+                field: "user metadata (x-amz-missing-meta: entries S3 could not return, which could hide a client-side encryption envelope)",
+            })),
+        ),
     ];
     for (name, head_response, expected) in cases {
         let head_rule = mock!(aws_sdk_s3::Client::head_object).then_http_response(move || {
