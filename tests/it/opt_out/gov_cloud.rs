@@ -2,9 +2,6 @@
 //! it holds only for a Rekognition client whose region is a GovCloud one,
 //! is recorded as such, and GovCloud ARNs work throughout.
 
-use std::sync::{Arc, Mutex};
-
-use aws_smithy_types::body::SdkBody;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
@@ -12,6 +9,7 @@ use rekognition_guard::{
     S3ObjectRef, Violation,
 };
 
+use crate::support::canned::Wire;
 use crate::support::memory::{library, live_photo};
 use crate::support::{self, KEY};
 
@@ -111,68 +109,58 @@ async fn the_partition_is_no_evidence_outside_gov_cloud() {
     }
 }
 
-/// The AWS backend in us-gov-west-1 over canned HTTP: the region the SDK
-/// signs with is the one the guard checks, requests go to the GovCloud
-/// endpoints, and a GovCloud KMS key ARN (`aws-us-gov`) is allowed and
-/// matched.
+/// The AWS backend in us-gov-west-1 over canned HTTP, with and without
+/// FIPS: the region the SDK signs with is the one the guard checks,
+/// requests go to the GovCloud endpoints (FIPS ones with FIPS on), the
+/// partition is the evidence, and a GovCloud KMS key ARN (`aws-us-gov`) is
+/// allowed and matched.
 #[tokio::test]
 async fn an_aws_backend_in_gov_cloud_with_gov_cloud_arns() {
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let wire = {
-        let seen = seen.clone();
-        aws_smithy_http_client::test_util::infallible_client_fn(
-            move |request: http::Request<SdkBody>| {
-                seen.lock().unwrap().push(request.uri().to_string());
-                if request.headers().contains_key("x-amz-target") {
-                    return http::Response::builder()
-                        .status(200)
-                        .body(SdkBody::from(support::answers::compare_match(99.9)))
-                        .unwrap();
-                }
-                http::Response::builder()
-                    .status(200)
-                    .header("content-length", "48213")
-                    .header("x-amz-server-side-encryption", "aws:kms")
-                    .header("x-amz-server-side-encryption-aws-kms-key-id", GOV_KEY)
-                    .header("x-amz-version-id", support::canned::VERSION)
-                    .body(SdkBody::empty())
-                    .unwrap()
-            },
-        )
-    };
-    let sdk = support::sdk_config("us-gov-west-1", "AKIDGOV", "gov-secret")
-        .to_builder()
-        .http_client(wire)
-        .build();
-    let aws = AwsBackend::from_sdk_config(&sdk).unwrap();
-    let guard = Guard::new(
-        PhotoStore::new(
-            aws.clone(),
-            Policy::allow_kms_key(KmsKeyArn::parse(GOV_KEY).unwrap()),
-        ),
-        aws,
-        OptOutEvidence::gov_cloud_partition(),
-    );
-    let member = support::canned::reference()
-        .with_version_id(support::canned::VERSION)
-        .unwrap();
-    let decision = guard
-        .compare(&member, support::canned::live_photo())
-        .await
-        .unwrap();
-    assert!(decision.is_approved());
-    assert_eq!(
-        decision.opt_out,
-        OptOutRecord::GovCloudPartition {
-            region: "us-gov-west-1".into()
-        }
-    );
-    let seen = seen.lock().unwrap().clone();
-    assert!(
-        seen[0].starts_with("https://library-photos.s3.us-gov-west-1.amazonaws.com/"),
-        "{seen:?}"
-    );
-    assert_eq!(seen[1], "https://rekognition.us-gov-west-1.amazonaws.com/");
+    for (fips, s3_host, rekognition_host) in [
+        (false, "s3", "rekognition"),
+        (true, "s3-fips", "rekognition-fips"),
+    ] {
+        let wire = Wire::new(GOV_KEY);
+        let sdk = support::sdk_config("us-gov-west-1", "AKIDGOV", "gov-secret")
+            .to_builder()
+            .use_fips(fips)
+            .http_client(wire.client())
+            .build();
+        let aws = AwsBackend::from_sdk_config(&sdk).unwrap();
+        let guard = Guard::new(
+            PhotoStore::new(
+                aws.clone(),
+                Policy::allow_kms_key(KmsKeyArn::parse(GOV_KEY).unwrap()),
+            ),
+            aws,
+            OptOutEvidence::gov_cloud_partition(),
+        );
+        let member = support::canned::reference()
+            .with_version_id(support::canned::VERSION)
+            .unwrap();
+        let decision = guard
+            .compare(&member, support::canned::live_photo())
+            .await
+            .unwrap();
+        assert!(decision.is_approved());
+        assert_eq!(
+            decision.opt_out,
+            OptOutRecord::GovCloudPartition {
+                region: "us-gov-west-1".into()
+            }
+        );
+        let seen = wire.seen();
+        assert!(
+            seen[0].starts_with(&format!(
+                "https://library-photos.{s3_host}.us-gov-west-1.amazonaws.com/"
+            )),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen[1],
+            format!("https://{rekognition_host}.us-gov-west-1.amazonaws.com/")
+        );
+    }
 }
 
 /// The AWS backend vouches for its region only where its requests are
@@ -212,64 +200,4 @@ fn the_aws_backend_reports_its_region_only_where_requests_go_to_aws_there() {
         .build()
         .unwrap();
     assert_eq!(region(handed_in), None);
-}
-
-/// FIPS in GovCloud: both calls go to the GovCloud FIPS endpoints, and the
-/// partition is the evidence.
-#[tokio::test]
-async fn fips_in_gov_cloud() {
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let wire = {
-        let seen = seen.clone();
-        aws_smithy_http_client::test_util::infallible_client_fn(
-            move |request: http::Request<SdkBody>| {
-                seen.lock().unwrap().push(request.uri().to_string());
-                if request.headers().contains_key("x-amz-target") {
-                    return http::Response::builder()
-                        .status(200)
-                        .body(SdkBody::from(support::answers::compare_match(99.9)))
-                        .unwrap();
-                }
-                http::Response::builder()
-                    .status(200)
-                    .header("content-length", "48213")
-                    .header("x-amz-server-side-encryption", "aws:kms")
-                    .header("x-amz-server-side-encryption-aws-kms-key-id", GOV_KEY)
-                    .header("x-amz-version-id", support::canned::VERSION)
-                    .body(SdkBody::empty())
-                    .unwrap()
-            },
-        )
-    };
-    let sdk = support::sdk_config("us-gov-west-1", "AKIDGOV", "gov-secret")
-        .to_builder()
-        .use_fips(true)
-        .http_client(wire)
-        .build();
-    let aws = AwsBackend::from_sdk_config(&sdk).unwrap();
-    let guard = Guard::new(
-        PhotoStore::new(
-            aws.clone(),
-            Policy::allow_kms_key(KmsKeyArn::parse(GOV_KEY).unwrap()),
-        ),
-        aws,
-        OptOutEvidence::gov_cloud_partition(),
-    );
-    let member = support::canned::reference()
-        .with_version_id(support::canned::VERSION)
-        .unwrap();
-    let decision = guard
-        .compare(&member, support::canned::live_photo())
-        .await
-        .unwrap();
-    assert_eq!(decision.opt_out.kind(), "gov_cloud_partition");
-    let seen = seen.lock().unwrap().clone();
-    assert!(
-        seen[0].starts_with("https://library-photos.s3-fips.us-gov-west-1.amazonaws.com/"),
-        "{seen:?}"
-    );
-    assert_eq!(
-        seen[1],
-        "https://rekognition-fips.us-gov-west-1.amazonaws.com/"
-    );
 }

@@ -156,3 +156,51 @@ pub fn rekognition_capturing(
     .build();
     (aws_sdk_rekognition::Client::from_conf(conf), rx)
 }
+
+/// Every URI the SDK sends, answered with no network: Rekognition
+/// `CompareFaces` with a match, anything else as S3 `HeadObject` of an
+/// SSE-KMS object under `kms_key` at [`VERSION`]. For tests that assert
+/// where requests went (FIPS, GovCloud endpoints).
+#[derive(Clone)]
+pub struct Wire {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    kms_key: &'static str,
+}
+
+impl Wire {
+    pub fn new(kms_key: &'static str) -> Self {
+        Self {
+            seen: std::sync::Arc::default(),
+            kms_key,
+        }
+    }
+
+    pub fn client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        let (seen, kms_key) = (self.seen.clone(), self.kms_key);
+        aws_smithy_http_client::test_util::infallible_client_fn(
+            move |request: http::Request<SdkBody>| {
+                seen.lock().unwrap().push(request.uri().to_string());
+                if request.headers().contains_key("x-amz-target") {
+                    return http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/x-amz-json-1.1")
+                        .body(SdkBody::from(crate::support::answers::compare_match(99.9)))
+                        .unwrap();
+                }
+                http::Response::builder()
+                    .status(200)
+                    .header("content-length", "48213")
+                    .header("x-amz-server-side-encryption", "aws:kms")
+                    .header("x-amz-server-side-encryption-aws-kms-key-id", kms_key)
+                    .header("x-amz-version-id", VERSION)
+                    .body(SdkBody::empty())
+                    .unwrap()
+            },
+        )
+    }
+
+    /// The URIs sent so far, in order.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}

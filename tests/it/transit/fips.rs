@@ -3,52 +3,14 @@
 //! FIPS endpoint (the SDK builds a FIPS host name for any region) and of
 //! FIPS with a custom endpoint (which the SDK cannot combine).
 
-use std::sync::{Arc, Mutex};
-
-use aws_smithy_types::body::SdkBody;
 use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::transit::EndpointProblem;
 use rekognition_guard::{
     ConfigError, Guard, OptOutEvidence, PhotoStore, Policy, Service, Violation,
 };
 
-use crate::support::canned::{live_photo, reference, VERSION};
+use crate::support::canned::{live_photo, reference, Wire};
 use crate::support::{self, KEY};
-
-/// Every URI the SDK sends, answered as S3 HeadObject (SSE-KMS under
-/// [`KEY`]) or Rekognition CompareFaces (a match), without a network.
-#[derive(Clone, Default)]
-struct Wire(Arc<Mutex<Vec<String>>>);
-
-impl Wire {
-    fn client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-        let seen = self.0.clone();
-        aws_smithy_http_client::test_util::infallible_client_fn(
-            move |request: http::Request<SdkBody>| {
-                seen.lock().unwrap().push(request.uri().to_string());
-                if request.headers().contains_key("x-amz-target") {
-                    return http::Response::builder()
-                        .status(200)
-                        .header("content-type", "application/x-amz-json-1.1")
-                        .body(SdkBody::from(support::answers::compare_match(99.9)))
-                        .unwrap();
-                }
-                http::Response::builder()
-                    .status(200)
-                    .header("content-length", "48213")
-                    .header("x-amz-server-side-encryption", "aws:kms")
-                    .header("x-amz-server-side-encryption-aws-kms-key-id", KEY)
-                    .header("x-amz-version-id", VERSION)
-                    .body(SdkBody::empty())
-                    .unwrap()
-            },
-        )
-    }
-
-    fn seen(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn sdk(region: &str, wire: &Wire) -> aws_types::SdkConfig {
     support::sdk_config(region, "AKIDFIPS", "fips-secret")
@@ -74,7 +36,7 @@ fn guard(aws: AwsBackend) -> Guard {
 /// FIPS hosts the SDK resolves, and the guard lets them through.
 #[tokio::test]
 async fn with_fips_on_both_calls_go_to_the_fips_endpoints() {
-    let wire = Wire::default();
+    let wire = Wire::new(KEY);
     let aws = AwsBackend::from_sdk_config(&sdk("us-east-1", &wire)).unwrap();
     let decision = guard(aws).compare(reference(), live_photo()).await.unwrap();
     assert!(decision.is_approved());
@@ -96,7 +58,7 @@ async fn with_fips_on_both_calls_go_to_the_fips_endpoints() {
 /// sent.
 #[tokio::test]
 async fn fips_where_a_service_has_no_fips_endpoint_is_refused_before_any_call() {
-    let wire = Wire::default();
+    let wire = Wire::new(KEY);
     for (region, service, named) in [
         // Neither service has FIPS in Ireland: S3, built first, is named.
         (
@@ -138,85 +100,62 @@ async fn fips_where_a_service_has_no_fips_endpoint_is_refused_before_any_call() 
     assert!(wire.seen().is_empty(), "nothing was sent");
 }
 
-/// A Rekognition client handed in with FIPS on in a region without a
-/// Rekognition FIPS endpoint: refused on the call, from the client's own
-/// settings, by name, and nothing reaches Rekognition.
+/// A client handed in with FIPS on in a region where its service has no
+/// FIPS endpoint (S3 or Rekognition): refused on the call, from the
+/// client's own settings, by name, and nothing is sent anywhere.
 #[tokio::test]
-async fn a_handed_in_fips_rekognition_client_without_a_fips_endpoint_is_refused_before_sending() {
-    let wire = Wire::default();
-    let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
-        .to_builder()
-        .http_client(wire.client())
-        .build();
-    let rekognition = aws_sdk_rekognition::Client::from_conf(
-        aws_sdk_rekognition::config::Builder::from(&plain)
-            .use_fips(true)
-            .build(),
-    );
-    let aws = AwsBackend::builder()
-        .sdk_config(&plain)
-        .rekognition_client(rekognition)
+async fn a_handed_in_fips_client_without_a_fips_endpoint_is_refused_before_sending() {
+    for service in [Service::S3, Service::Rekognition] {
+        let wire = Wire::new(KEY);
+        let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
+            .to_builder()
+            .http_client(wire.client())
+            .build();
+        let builder = AwsBackend::builder().sdk_config(&plain);
+        let aws = match service {
+            Service::S3 => builder.s3_client(aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&plain)
+                    .use_fips(true)
+                    .build(),
+            )),
+            _ => builder.rekognition_client(aws_sdk_rekognition::Client::from_conf(
+                aws_sdk_rekognition::config::Builder::from(&plain)
+                    .use_fips(true)
+                    .build(),
+            )),
+        }
         .build()
         .unwrap();
-    let err = guard(aws)
-        .compare(reference(), live_photo())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_refusal().map(|r| r.violations.as_slice()),
-            Some([Violation::InsecureEndpoint(e)])
-                if e.service() == Service::Rekognition
-                    && e.problem() == EndpointProblem::NoFipsEndpoint
-                    && e.endpoint() == "https://rekognition-fips.eu-west-1.amazonaws.com"
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("us-gov-west-1"), "{err}");
-    let seen = wire.seen();
-    assert!(
-        seen.iter().all(|uri| !uri.contains("rekognition")),
-        "nothing reached Rekognition: {seen:?}"
-    );
-}
-
-/// A handed-in S3 client with FIPS on in a region without an S3 FIPS
-/// endpoint: refused on the call, from the client's own settings, and
-/// nothing is sent anywhere.
-#[tokio::test]
-async fn a_handed_in_fips_s3_client_without_a_fips_endpoint_is_refused_before_sending() {
-    let wire = Wire::default();
-    let plain = support::sdk_config("eu-west-1", "AKIDFIPS", "fips-secret")
-        .to_builder()
-        .http_client(wire.client())
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&plain)
-            .use_fips(true)
-            .build(),
-    );
-    let aws = AwsBackend::builder()
-        .sdk_config(&plain)
-        .s3_client(s3)
-        .build()
-        .unwrap();
-    let err = guard(aws)
-        .compare(reference(), live_photo())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_refusal().map(|r| r.violations.as_slice()),
-            Some([Violation::InsecureEndpoint(e)])
-                if e.service() == Service::S3 && e.problem() == EndpointProblem::NoFipsEndpoint
-        ),
-        "{err:?}"
-    );
-    assert!(
-        wire.seen().is_empty(),
-        "nothing was sent: {:?}",
-        wire.seen()
-    );
+        let err = guard(aws)
+            .compare(reference(), live_photo())
+            .await
+            .unwrap_err();
+        let fips_host = match service {
+            Service::S3 => "https://s3-fips.eu-west-1.amazonaws.com",
+            _ => "https://rekognition-fips.eu-west-1.amazonaws.com",
+        };
+        assert!(
+            matches!(
+                err.as_refusal().map(|r| r.violations.as_slice()),
+                Some([Violation::InsecureEndpoint(e)])
+                    if e.service() == service
+                        && e.problem() == EndpointProblem::NoFipsEndpoint
+                        && e.endpoint() == fips_host
+            ),
+            "{service}: {err:?}"
+        );
+        if service == Service::Rekognition {
+            assert!(err.to_string().contains("us-gov-west-1"), "{err}");
+            // The S3 check before it went out, as it should.
+            assert!(wire.seen().iter().all(|uri| !uri.contains("rekognition")));
+        } else {
+            assert!(
+                wire.seen().is_empty(),
+                "nothing was sent: {:?}",
+                wire.seen()
+            );
+        }
+    }
 }
 
 /// FIPS together with a custom endpoint (an emulator, a private endpoint)
@@ -224,7 +163,7 @@ async fn a_handed_in_fips_s3_client_without_a_fips_endpoint_is_refused_before_se
 /// fail.
 #[tokio::test]
 async fn fips_with_a_custom_endpoint_is_refused_at_build() {
-    let wire = Wire::default();
+    let wire = Wire::new(KEY);
     let sdk = sdk("us-east-1", &wire)
         .to_builder()
         .endpoint_url("https://vpce-0123.rekognition.us-east-1.vpce.amazonaws.com")
@@ -283,7 +222,7 @@ fn fips_from_aws_use_fips_endpoint() {
                 .http_client(wire.client())
                 .load()
         };
-        let wire = Wire::default();
+        let wire = Wire::new(KEY);
         let sdk = load("us-west-2", &wire).await;
         assert_eq!(sdk.use_fips(), Some(true));
         let decision = guard(AwsBackend::from_sdk_config(&sdk).unwrap())
@@ -296,7 +235,7 @@ fn fips_from_aws_use_fips_endpoint() {
             Some("https://rekognition-fips.us-west-2.amazonaws.com/")
         );
 
-        let wire = Wire::default();
+        let wire = Wire::new(KEY);
         let err = AwsBackend::from_sdk_config(&load("eu-central-1", &wire).await)
             .map_err(support::config_error)
             .unwrap_err();
