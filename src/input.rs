@@ -102,6 +102,30 @@ pub enum InputError {
         /// The value as given.
         value: f32,
     },
+    /// A 1:N search threshold below 99 (or not a valid threshold).
+    #[error("invalid collection search threshold {value}: 1:N search compares a face with every member, so its threshold is at least 99")]
+    InvalidSearchThreshold {
+        /// The value as given.
+        value: f32,
+    },
+    /// A Rekognition collection id that breaks its rule (1 to 255 of
+    /// `a-z A-Z 0-9 _ . -`).
+    #[error("invalid collection id {}: {reason}", Quoted(.id))]
+    InvalidCollectionId {
+        /// The id as given (shown escaped).
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A member id that breaks its rule (1 to 128 of
+    /// `a-z A-Z 0-9 _ . - :`). Not echoed: it might be a name.
+    #[error("invalid member id ({len} bytes): {reason}")]
+    InvalidMemberId {
+        /// Its length in bytes.
+        len: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A liveness threshold outside 0..=100, or not a number.
     #[error("invalid liveness threshold {value}: it must be a number from 0 to 100")]
     InvalidLivenessThreshold {

@@ -19,6 +19,8 @@
 //! | erase by retention | [`PhotoStore::sweep_retention`] | no |
 //! | audit a fleet (S3 Inventory) and fix it | [`PhotoStore::audit_inventory`], [`PhotoStore::reencrypt`] | no |
 //! | audit a bucket's configuration | [`PhotoStore::audit_bucket`] | no |
+//! | identify a member without a card (1:N, a Rekognition collection) | [`FaceCollection::index`], [`FaceCollection::search`] | yes |
+//! | forget a member's face vectors | [`Collection::forget`] | no (deletes vectors, sends no image) |
 //!
 //! A [`PhotoStore`] is an S3 backend and a [`Policy`]: everything it does
 //! touches S3 only, so it needs no opt-out evidence, and privacy work
@@ -260,6 +262,7 @@ mod at_rest;
 pub mod aws;
 mod backend;
 mod cache;
+pub mod collection;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
@@ -297,7 +300,12 @@ pub use backend::{
 pub use cache::CacheConfig;
 pub use decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};
 pub use error::{ConfigError, Error, ErrorKind};
-pub use guard::{liveness::FaceLiveness, store::PhotoStore, Guard};
+pub use guard::{
+    collection::{Collection, FaceCollection},
+    liveness::FaceLiveness,
+    store::PhotoStore,
+    Guard,
+};
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,
     MAX_IMAGE_BYTES,

@@ -24,7 +24,7 @@
 //! backend.set_similarity("ada", "ada", 99.4);
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,6 +39,10 @@ use crate::backend::{
     GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
     HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
     ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
+};
+use crate::collection::{
+    AssociateFacesRequest, CollectionBackend, DeleteFacesRequest, FaceDeletions, IndexFacesRequest,
+    IndexedFaces, ListFacesRequest, SearchUsersRequest, StoredFace, UserMatch, UserRequest,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{AccountId, Service, NULL_VERSION_ID};
@@ -302,6 +306,23 @@ struct State {
     next_version: u64,
     sessions: HashMap<String, SimSession>,
     next_session: u64,
+    collections: HashMap<String, SimCollection>,
+    next_face: u64,
+}
+
+/// A simulated Rekognition collection: faces (by face id) and users.
+#[derive(Debug, Default)]
+struct SimCollection {
+    faces: BTreeMap<String, SimFace>,
+    users: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct SimFace {
+    external_image_id: String,
+    user: Option<String>,
+    /// The face label of the image it was indexed from.
+    label: String,
 }
 
 #[derive(Debug, Default)]
@@ -312,6 +333,8 @@ struct Counters {
     liveness: AtomicUsize,
     audit: AtomicUsize,
     delete: AtomicUsize,
+    index: AtomicUsize,
+    search: AtomicUsize,
 }
 
 /// How many calls of each kind reached an [`InMemoryBackend`]
@@ -333,6 +356,10 @@ pub struct Calls {
     pub liveness: usize,
     /// Bucket audits.
     pub audit_bucket: usize,
+    /// `IndexFaces`.
+    pub index_faces: usize,
+    /// `SearchUsersByImage`.
+    pub search_users_by_image: usize,
 }
 
 /// A simulated S3 + Rekognition, implementing both
@@ -712,7 +739,14 @@ impl InMemoryBackend {
             detect_faces: c.detect.load(Ordering::SeqCst),
             liveness: c.liveness.load(Ordering::SeqCst),
             audit_bucket: c.audit.load(Ordering::SeqCst),
+            index_faces: c.index.load(Ordering::SeqCst),
+            search_users_by_image: c.search.load(Ordering::SeqCst),
         }
+    }
+
+    /// Creates an empty Rekognition collection `id` (`CreateCollection`).
+    pub fn create_collection(&self, id: &str) {
+        self.state().collections.entry(id.to_owned()).or_default();
     }
 
     /// Sets what DetectFaces reports for images showing face `label` (by
@@ -1291,6 +1325,216 @@ impl RekognitionBackend for InMemoryBackend {
                 unmatched_faces: 1,
             }
         })
+    }
+}
+
+/// A collection that does not exist, as Rekognition reports it.
+fn no_collection(operation: &'static str, id: &str) -> BackendError {
+    BackendError::new(
+        BackendErrorKind::NotFound,
+        Service::Rekognition,
+        operation,
+        format!(
+            "collection {} does not exist (ResourceNotFoundException)",
+            crate::text::Quoted(id)
+        ),
+    )
+}
+
+/// Collections as Rekognition keeps them: `IndexFaces` indexes the face
+/// an image shows (its label; [`InMemoryBackend::set_face_details`] sets
+/// how many faces it shows: beyond one, the rest come back unindexed with
+/// `EXCEEDS_MAX_FACES`); `SearchUsersByImage` scores each user by the
+/// similarity table ([`InMemoryBackend::set_similarity`], either order) of
+/// their faces with the probe; `DeleteFaces` refuses faces still
+/// associated with a user (`ASSOCIATED_TO_AN_EXISTING_USER`), as AWS does.
+#[async_trait]
+impl CollectionBackend for InMemoryBackend {
+    async fn index_faces(&self, request: IndexFacesRequest) -> Result<IndexedFaces, BackendError> {
+        self.wire(Service::Rekognition, "IndexFaces")?;
+        self.counters.index.fetch_add(1, Ordering::SeqCst);
+        let Some(label) = self.face_of(&request.image)? else {
+            return Ok(IndexedFaces::default());
+        };
+        let mut state = self.state();
+        let count = state.face_details.get(&label).map_or(1, Vec::len);
+        if count == 0 {
+            return Ok(IndexedFaces::default());
+        }
+        state.next_face += 1;
+        let n = state.next_face;
+        let face_id = format!("{n:08x}-0000-4000-8000-{n:012x}");
+        let collection = state
+            .collections
+            .get_mut(request.collection.as_str())
+            .ok_or_else(|| no_collection("IndexFaces", request.collection.as_str()))?;
+        collection.faces.insert(
+            face_id.clone(),
+            SimFace {
+                external_image_id: request.external_image_id.as_str().to_owned(),
+                user: None,
+                label,
+            },
+        );
+        Ok(IndexedFaces {
+            face_ids: vec![face_id],
+            unindexed: vec![vec!["EXCEEDS_MAX_FACES".to_owned()]; count - 1],
+        })
+    }
+
+    async fn search_users_by_image(
+        &self,
+        request: SearchUsersRequest,
+    ) -> Result<Vec<UserMatch>, BackendError> {
+        self.wire(Service::Rekognition, "SearchUsersByImage")?;
+        self.counters.search.fetch_add(1, Ordering::SeqCst);
+        let probe = self.face_of(&request.image)?;
+        let state = self.state();
+        let collection = state
+            .collections
+            .get(request.collection.as_str())
+            .ok_or_else(|| no_collection("SearchUsersByImage", request.collection.as_str()))?;
+        let Some(probe) = probe else {
+            return Ok(Vec::new());
+        };
+        let mut best: BTreeMap<&str, f32> = BTreeMap::new();
+        for face in collection.faces.values() {
+            let Some(user) = face.user.as_deref() else {
+                continue;
+            };
+            let similarity = state
+                .similarity
+                .get(&(face.label.clone(), probe.clone()))
+                .or_else(|| state.similarity.get(&(probe.clone(), face.label.clone())))
+                .copied()
+                .unwrap_or(0.0);
+            let entry = best.entry(user).or_insert(0.0);
+            *entry = entry.max(similarity);
+        }
+        let mut matches: Vec<UserMatch> = best
+            .into_iter()
+            .filter(|(_, s)| *s >= request.threshold.get())
+            .map(|(user, similarity)| UserMatch {
+                user_id: Some(user.to_owned()),
+                similarity: Some(similarity),
+            })
+            .collect();
+        matches.sort_by(|a, b| {
+            b.similarity
+                .partial_cmp(&a.similarity)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        matches.truncate(request.max_users as usize);
+        Ok(matches)
+    }
+
+    async fn create_user(&self, request: &UserRequest) -> Result<(), BackendError> {
+        self.wire(Service::Rekognition, "CreateUser")?;
+        let mut state = self.state();
+        let collection = state
+            .collections
+            .get_mut(request.collection.as_str())
+            .ok_or_else(|| no_collection("CreateUser", request.collection.as_str()))?;
+        collection.users.insert(request.user.as_str().to_owned());
+        Ok(())
+    }
+
+    async fn associate_faces(
+        &self,
+        request: &AssociateFacesRequest,
+    ) -> Result<Vec<String>, BackendError> {
+        self.wire(Service::Rekognition, "AssociateFaces")?;
+        let mut state = self.state();
+        let collection = state
+            .collections
+            .get_mut(request.collection.as_str())
+            .ok_or_else(|| no_collection("AssociateFaces", request.collection.as_str()))?;
+        if !collection.users.contains(request.user.as_str()) {
+            return Err(BackendError::new(
+                BackendErrorKind::NotFound,
+                Service::Rekognition,
+                "AssociateFaces",
+                "the user does not exist (ResourceNotFoundException)",
+            ));
+        }
+        let mut associated = Vec::new();
+        for id in &request.face_ids {
+            if let Some(face) = collection.faces.get_mut(id) {
+                face.user = Some(request.user.as_str().to_owned());
+                associated.push(id.clone());
+            }
+        }
+        Ok(associated)
+    }
+
+    async fn list_faces(
+        &self,
+        request: &ListFacesRequest,
+    ) -> Result<Vec<StoredFace>, BackendError> {
+        self.wire(Service::Rekognition, "ListFaces")?;
+        let state = self.state();
+        let collection = state
+            .collections
+            .get(request.collection.as_str())
+            .ok_or_else(|| no_collection("ListFaces", request.collection.as_str()))?;
+        Ok(collection
+            .faces
+            .iter()
+            .filter(|(_, f)| match &request.user {
+                Some(user) => f.user.as_deref() == Some(user.as_str()),
+                None => true,
+            })
+            .map(|(id, f)| StoredFace {
+                face_id: Some(id.clone()),
+                external_image_id: Some(f.external_image_id.clone()),
+                user_id: f.user.clone(),
+            })
+            .collect())
+    }
+
+    async fn delete_user(&self, request: &UserRequest) -> Result<(), BackendError> {
+        self.wire(Service::Rekognition, "DeleteUser")?;
+        let mut state = self.state();
+        let collection = state
+            .collections
+            .get_mut(request.collection.as_str())
+            .ok_or_else(|| no_collection("DeleteUser", request.collection.as_str()))?;
+        collection.users.remove(request.user.as_str());
+        for face in collection.faces.values_mut() {
+            if face.user.as_deref() == Some(request.user.as_str()) {
+                face.user = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_faces(
+        &self,
+        request: &DeleteFacesRequest,
+    ) -> Result<FaceDeletions, BackendError> {
+        self.wire(Service::Rekognition, "DeleteFaces")?;
+        let mut state = self.state();
+        let collection = state
+            .collections
+            .get_mut(request.collection.as_str())
+            .ok_or_else(|| no_collection("DeleteFaces", request.collection.as_str()))?;
+        let mut deletions = FaceDeletions::default();
+        for id in &request.face_ids {
+            match collection.faces.get(id) {
+                None => deletions
+                    .unsuccessful
+                    .push((id.clone(), vec!["FACE_NOT_FOUND".to_owned()])),
+                Some(face) if face.user.is_some() => deletions.unsuccessful.push((
+                    id.clone(),
+                    vec!["ASSOCIATED_TO_AN_EXISTING_USER".to_owned()],
+                )),
+                Some(_) => {
+                    collection.faces.remove(id);
+                    deletions.deleted.push(id.clone());
+                }
+            }
+        }
+        Ok(deletions)
     }
 }
 

@@ -354,6 +354,12 @@ pub enum QualityIssue {
         /// How many.
         count: usize,
     },
+    /// `IndexFaces` left the face out (`UnindexedFaces`), e.g. for low
+    /// quality (collections, [`FaceCollection::index`](crate::FaceCollection::index)).
+    NotIndexed {
+        /// Rekognition's reasons (`LOW_SHARPNESS`, `SMALL_BOUNDING_BOX`, …).
+        reasons: Vec<String>,
+    },
     /// Rekognition is not sure enough that it is a face.
     UncertainFace {
         /// The confidence reported, if any.
@@ -420,6 +426,7 @@ impl QualityIssue {
         match self {
             Self::NoFace => "no_face",
             Self::SeveralFaces { .. } => "several_faces",
+            Self::NotIndexed { .. } => "not_indexed",
             Self::UncertainFace { .. } => "uncertain_face",
             Self::FaceTooSmall { .. } => "face_too_small",
             Self::FaceNotInFrame { .. } => "face_not_in_frame",
@@ -456,6 +463,15 @@ impl fmt::Display for QualityIssue {
             Self::SeveralFaces { count } => write!(
                 f,
                 "{count} faces found; a reference photo shows the member alone"
+            ),
+            Self::NotIndexed { reasons } => write!(
+                f,
+                "Rekognition would not index the face ({}); take a sharper, brighter photo facing the camera",
+                reasons
+                    .iter()
+                    .map(|r| crate::text::Quoted(r).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Self::UncertainFace { confidence, min } => write!(
                 f,

@@ -51,6 +51,16 @@ pub enum Operation {
     /// [`PhotoStore::audit_bucket`](crate::PhotoStore::audit_bucket): the
     /// bucket's configuration, read with S3's `Get…` operations.
     AuditBucket,
+    /// [`FaceCollection::index`](crate::FaceCollection::index):
+    /// HeadObject of an S3 image, then Rekognition `IndexFaces`,
+    /// `CreateUser`, `AssociateFaces`.
+    IndexFaces,
+    /// [`FaceCollection::search`](crate::FaceCollection::search):
+    /// Rekognition `SearchUsersByImage`.
+    SearchFaces,
+    /// [`Collection::forget`](crate::Collection::forget):
+    /// Rekognition `ListFaces`, `DeleteUser`, `DeleteFaces` (no image).
+    ForgetFaces,
 }
 
 impl Operation {
@@ -68,6 +78,9 @@ impl Operation {
             Self::AuditInventory => "inventory audit",
             Self::Reencrypt => "re-encryption",
             Self::AuditBucket => "bucket audit",
+            Self::IndexFaces => "IndexFaces",
+            Self::SearchFaces => "SearchUsersByImage",
+            Self::ForgetFaces => "collection erasure",
         }
     }
 
@@ -84,6 +97,9 @@ impl Operation {
             Self::AuditInventory => "no report was read",
             Self::Reencrypt => "nothing was re-encrypted",
             Self::AuditBucket => "no finding was made",
+            Self::IndexFaces => "nothing was sent to Rekognition and nothing was indexed",
+            Self::SearchFaces => "nothing was sent to Rekognition and nobody is identified",
+            Self::ForgetFaces => "nothing was deleted",
         }
     }
 
@@ -96,6 +112,8 @@ impl Operation {
                 | Self::Enroll
                 | Self::StartLiveness
                 | Self::VerifyLiveness
+                | Self::IndexFaces
+                | Self::SearchFaces
         )
     }
 }

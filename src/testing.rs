@@ -102,4 +102,5 @@
 //! ```
 
 pub use crate::backend::{MockRekognitionBackend, MockS3Backend};
+pub use crate::collection::MockCollectionBackend;
 pub use crate::opt_out::MockOptOutVerifier;

@@ -69,6 +69,7 @@
 mod audit;
 mod bucket_policy;
 mod client;
+mod collection;
 mod erasure;
 mod errors;
 mod inventory;
@@ -268,6 +269,56 @@ impl S3Backend for AwsBackend {
         policy: &crate::policy::Policy,
     ) -> Result<BucketAudit, BackendError> {
         audit::audit_bucket_for_guard(self, bucket, policy).await
+    }
+}
+
+/// Rekognition collections with the backend's Rekognition client (IAM:
+/// `rekognition:IndexFaces`, `SearchUsersByImage`, `CreateUser`,
+/// `AssociateFaces`, `ListFaces`, `DeleteUser`, `DeleteFaces` on the
+/// collection's ARN).
+#[async_trait]
+impl crate::collection::CollectionBackend for AwsBackend {
+    async fn index_faces(
+        &self,
+        request: crate::collection::IndexFacesRequest,
+    ) -> Result<crate::collection::IndexedFaces, BackendError> {
+        collection::index_faces(&self.rekognition, request).await
+    }
+    async fn search_users_by_image(
+        &self,
+        request: crate::collection::SearchUsersRequest,
+    ) -> Result<Vec<crate::collection::UserMatch>, BackendError> {
+        collection::search_users_by_image(&self.rekognition, request).await
+    }
+    async fn create_user(
+        &self,
+        request: &crate::collection::UserRequest,
+    ) -> Result<(), BackendError> {
+        collection::create_user(&self.rekognition, request).await
+    }
+    async fn associate_faces(
+        &self,
+        request: &crate::collection::AssociateFacesRequest,
+    ) -> Result<Vec<String>, BackendError> {
+        collection::associate_faces(&self.rekognition, request).await
+    }
+    async fn list_faces(
+        &self,
+        request: &crate::collection::ListFacesRequest,
+    ) -> Result<Vec<crate::collection::StoredFace>, BackendError> {
+        collection::list_faces(&self.rekognition, request).await
+    }
+    async fn delete_user(
+        &self,
+        request: &crate::collection::UserRequest,
+    ) -> Result<(), BackendError> {
+        collection::delete_user(&self.rekognition, request).await
+    }
+    async fn delete_faces(
+        &self,
+        request: &crate::collection::DeleteFacesRequest,
+    ) -> Result<crate::collection::FaceDeletions, BackendError> {
+        collection::delete_faces(&self.rekognition, request).await
     }
 }
 

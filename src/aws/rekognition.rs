@@ -121,7 +121,7 @@ fn sdk_quality_filter(filter: crate::policy::QualityFilter) -> rk::QualityFilter
 }
 
 /// The SDK image; for S3, also the proof it came from.
-fn image(image: VerifiedImage) -> (Image, Option<VerifiedS3Object>) {
+pub(super) fn image(image: VerifiedImage) -> (Image, Option<VerifiedS3Object>) {
     match image {
         VerifiedImage::S3(o) => {
             let s3 = rk::S3Object::builder()

@@ -5,6 +5,7 @@
 //! exactly one backend method with the proofs.
 
 mod audit;
+pub(crate) mod collection;
 mod erasure;
 mod inventory;
 pub(crate) mod liveness;

@@ -11,6 +11,7 @@ mod support;
 mod answers;
 mod bucket_audit;
 mod cli;
+mod collections;
 mod compare;
 mod enrollment;
 mod erasure;

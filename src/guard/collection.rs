@@ -1,0 +1,558 @@
+//! Rekognition collections under the guard: indexing and 1:N search need
+//! the opt-out evidence and the at-rest checks of every Rekognition call;
+//! forgetting a member sends no image and needs neither.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use super::path::{backend_error, internal_error};
+use super::{Guard, PhotoStore};
+use crate::backend::RekognitionBackend;
+use crate::collection::{
+    AssociateFacesRequest, CollectionBackend, CollectionErasure, CollectionId, CollectionPolicy,
+    DeleteFacesRequest, Identification, IdentificationVerdict, IndexFacesRequest, IndexedFace,
+    ListFacesRequest, MemberId, RemainingFace, SearchUsersRequest, UserRequest,
+    FACE_VECTORS_AT_REST,
+};
+use crate::decision::CheckedImage;
+use crate::error::{BackendError, BackendErrorKind, Error};
+use crate::input::{ImageInput, Service};
+use crate::opt_out::OptOutEvidence;
+use crate::quality::{FaceAssessment, QualityIssue};
+use crate::refusal::Operation;
+use crate::text::{Quoted, AUDIT_TARGET};
+
+/// The most face ids one `DeleteFaces` call takes.
+const DELETE_FACES_MAX: usize = 4096;
+
+/// A Rekognition collection, for the work that sends no image: forgetting
+/// a member. Needs no opt-out evidence (privacy work needs no privacy
+/// waiver). Cheap to clone.
+#[derive(Clone)]
+pub struct Collection {
+    backend: Arc<dyn CollectionBackend>,
+    id: CollectionId,
+}
+
+impl fmt::Debug for Collection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collection")
+            .field("id", &self.id)
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Collection {
+    /// The collection `id` through `backend`.
+    pub fn new(backend: impl CollectionBackend + 'static, id: CollectionId) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            id,
+        }
+    }
+
+    /// The collection's id.
+    pub fn id(&self) -> &CollectionId {
+        &self.id
+    }
+
+    /// Forgets `member`: lists their faces (by `UserId`, and every face
+    /// whose `ExternalImageId` or `UserId` is the member, in case one was
+    /// never associated), deletes the user (`DeleteUser`, which only
+    /// disassociates the faces), deletes the faces (`DeleteFaces`, which
+    /// refuses faces still associated with a user), and confirms with a
+    /// second listing. The receipt names every face removed, and every face
+    /// remaining with the reason. Idempotent: a member with no faces gets
+    /// a complete receipt.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] for an insecure endpoint (nothing deleted);
+    /// [`Error::Backend`] when a call failed or Rekognition answered
+    /// something unusable (a listing without face ids, a face of another
+    /// member in the member's listing).
+    pub async fn forget(&self, member: &MemberId) -> Result<CollectionErasure, Error> {
+        let result = self.forget_inner(member).await;
+        match &result {
+            Ok(receipt) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = if receipt.is_complete() { "forgotten" } else { "incomplete" },
+                collection = %self.id,
+                member = %member,
+                removed = receipt.removed.len(),
+                remaining = receipt.remaining.len(),
+                "collection member forgotten"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                collection = %self.id,
+                member = %member,
+                reasons = %e,
+                "collection member not forgotten"
+            ),
+        }
+        result
+    }
+
+    async fn forget_inner(&self, member: &MemberId) -> Result<CollectionErasure, Error> {
+        const OP: Operation = Operation::ForgetFaces;
+        let listed = self.member_faces(member).await?;
+        let user = UserRequest {
+            collection: self.id.clone(),
+            user: member.clone(),
+        };
+        self.backend
+            .delete_user(&user)
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let mut reasons: BTreeMap<String, String> = BTreeMap::new();
+        let ids: Vec<String> = listed.iter().cloned().collect();
+        for chunk in ids.chunks(DELETE_FACES_MAX) {
+            let deletions = self
+                .backend
+                .delete_faces(&DeleteFacesRequest {
+                    collection: self.id.clone(),
+                    face_ids: chunk.to_vec(),
+                })
+                .await
+                .map_err(|e| backend_error(OP, e))?;
+            for (face_id, why) in deletions.unsuccessful {
+                let why: Vec<String> = why.iter().map(|r| Quoted(r).to_string()).collect();
+                reasons.insert(
+                    face_id,
+                    format!("DeleteFaces did not delete it: {}", why.join(", ")),
+                );
+            }
+        }
+        let after = self.member_faces(member).await?;
+        Ok(CollectionErasure {
+            collection: self.id.clone(),
+            member: member.clone(),
+            removed: listed.difference(&after).cloned().collect(),
+            remaining: after
+                .into_iter()
+                .map(|face_id| RemainingFace {
+                    reason: reasons
+                        .remove(&face_id)
+                        .unwrap_or_else(|| "the confirming listing still shows it".to_owned()),
+                    face_id,
+                })
+                .collect(),
+        })
+    }
+
+    /// The member's face ids: the user's faces, and every face whose
+    /// `ExternalImageId` or `UserId` is the member.
+    async fn member_faces(&self, member: &MemberId) -> Result<BTreeSet<String>, Error> {
+        const OP: Operation = Operation::ForgetFaces;
+        let listing = |user: Option<MemberId>| ListFacesRequest {
+            collection: self.id.clone(),
+            user,
+        };
+        let by_user = self
+            .backend
+            .list_faces(&listing(Some(member.clone())))
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let all = self
+            .backend
+            .list_faces(&listing(None))
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let mut faces = BTreeSet::new();
+        for face in &by_user {
+            // A listing by user that names another user is not about this
+            // member: nothing is deleted on its word.
+            if face
+                .user_id
+                .as_deref()
+                .is_some_and(|u| u != member.as_str())
+            {
+                return Err(unusable(
+                    "ListFaces",
+                    "a listing of the member's faces named a face of another user",
+                ));
+            }
+            faces.insert(face_id(face.face_id.as_deref(), "ListFaces")?);
+        }
+        for face in all.iter().filter(|f| {
+            f.external_image_id.as_deref() == Some(member.as_str())
+                || f.user_id.as_deref() == Some(member.as_str())
+        }) {
+            faces.insert(face_id(face.face_id.as_deref(), "ListFaces")?);
+        }
+        Ok(faces)
+    }
+}
+
+/// A face id as Rekognition writes them (a lower-case UUID), or an error:
+/// anything else is not used, nor written into a log line.
+fn face_id(id: Option<&str>, operation: &'static str) -> Result<String, Error> {
+    let id = id.ok_or_else(|| unusable(operation, "a face without a FaceId"))?;
+    let uuid = id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        });
+    if !uuid {
+        return Err(unusable(operation, "a FaceId that is not a UUID"));
+    }
+    Ok(id.to_owned())
+}
+
+fn unusable(operation: &'static str, what: &str) -> Error {
+    Error::Backend(BackendError::new(
+        BackendErrorKind::InvalidResponse,
+        Service::Rekognition,
+        operation,
+        format!("Rekognition answered with {what}; refusing rather than guessing"),
+    ))
+}
+
+/// Face indexing and 1:N search in a Rekognition collection, under the
+/// guard: each image passes the guard's checks (HTTPS, SSE-KMS and the
+/// version pin for S3 images), each call needs the opt-out evidence, and
+/// the [`CollectionPolicy`] (made only through
+/// [`CollectionPolicy::dangerous`]) says face vectors may be kept without
+/// a customer KMS key. Cheap to clone.
+///
+/// ```
+/// use rekognition_guard::collection::{CollectionId, CollectionPolicy, MemberId};
+/// use rekognition_guard::memory::InMemoryBackend;
+/// use rekognition_guard::{FaceCollection, FaceImage, OptOutEvidence, PhotoStore, Policy};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = InMemoryBackend::new();
+/// aws.create_collection("library-members");
+/// let photo = b"\xFF\xD8\xFF\xE0 ada".to_vec();
+/// aws.register_image(&photo, "ada");
+/// aws.set_similarity("ada", "ada", 99.8);
+///
+/// let faces = FaceCollection::new(
+///     PhotoStore::new(aws.clone(), Policy::any_kms_key()),
+///     aws.clone(),
+///     OptOutEvidence::attested("AWS Support case 1234567890")?,
+///     CollectionPolicy::dangerous()
+///         .face_vectors_without_customer_kms_key(CollectionId::parse("library-members")?),
+/// );
+/// let member = MemberId::parse("member-000417")?;
+/// faces.index(&member, FaceImage::from_vec(photo.clone())?).await?;
+/// let found = faces.search(FaceImage::from_vec(photo)?).await?;
+/// assert!(found.is_identified());
+/// assert!(faces.collection().forget(&member).await?.is_complete());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FaceCollection {
+    guard: Guard,
+    collection: Collection,
+    policy: CollectionPolicy,
+}
+
+impl fmt::Debug for FaceCollection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaceCollection")
+            .field("guard", &self.guard)
+            .field("collection", &self.collection)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl FaceCollection {
+    /// A collection through `backend`, which serves both the Rekognition
+    /// calls of the guard's checks (the opt-out's caller account) and the
+    /// collection operations: one backend, so the evidence is about the
+    /// account that indexes and searches.
+    pub fn new<B>(
+        store: PhotoStore,
+        backend: B,
+        evidence: OptOutEvidence,
+        policy: CollectionPolicy,
+    ) -> Self
+    where
+        B: RekognitionBackend + CollectionBackend + Clone + 'static,
+    {
+        let collection = Collection::new(backend.clone(), policy.collection().clone());
+        Self {
+            guard: Guard::new(store, backend, evidence),
+            collection,
+            policy,
+        }
+    }
+
+    /// The collection, for [`Collection::forget`].
+    pub fn collection(&self) -> &Collection {
+        &self.collection
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &CollectionPolicy {
+        &self.policy
+    }
+
+    /// Indexes one face of `image` for `member`: the image passes the
+    /// guard's checks, then `IndexFaces` (`MaxFaces` 1, `QualityFilter`
+    /// `AUTO`, `ExternalImageId` the member), `CreateUser` and
+    /// `AssociateFaces` (`UserId` the member). An image with no face, with
+    /// several, or whose face Rekognition would not index is refused with
+    /// the reason, and any face indexed from it is deleted again.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when a requirement fails (nothing sent to
+    /// Rekognition); [`Error::PhotoRejected`] with `no_face`,
+    /// `several_faces` or `not_indexed`; [`Error::Backend`] when a call
+    /// failed (the message names a face left indexed, which
+    /// [`Collection::forget`] removes).
+    pub async fn index(
+        &self,
+        member: &MemberId,
+        image: impl Into<ImageInput>,
+    ) -> Result<IndexedFace, Error> {
+        let result = self.index_inner(member, image.into()).await;
+        match &result {
+            Ok(face) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = "indexed",
+                collection = %face.collection,
+                member = %face.member,
+                face_id = %face.face_id,
+                source = %face.source,
+                opt_out = face.opt_out.kind(),
+                face_vectors = face.face_vectors,
+                "face indexed into a collection"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                collection = %self.policy.collection(),
+                member = %member,
+                reasons = %e,
+                "face not indexed"
+            ),
+        }
+        result
+    }
+
+    async fn index_inner(
+        &self,
+        member: &MemberId,
+        image: ImageInput,
+    ) -> Result<IndexedFace, Error> {
+        const OP: Operation = Operation::IndexFaces;
+        let clearance = self.guard.clear(OP, [image]).await?;
+        let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        let [cleared] = clearance.images;
+        let source = CheckedImage::of(&cleared.image, cleared.origin);
+        let backend = &self.collection.backend;
+        let collection = self.policy.collection().clone();
+        let indexed = backend
+            .index_faces(IndexFacesRequest {
+                collection: collection.clone(),
+                image: cleared.image,
+                external_image_id: member.clone(),
+            })
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let face_ids = indexed
+            .face_ids
+            .iter()
+            .map(|id| face_id(Some(id), "IndexFaces"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let face_id = match (face_ids.as_slice(), indexed.unindexed.as_slice()) {
+            ([one], []) => one.clone(),
+            (ids, unindexed) => {
+                let issue = match (ids.len(), unindexed) {
+                    (0, []) => QualityIssue::NoFace,
+                    (0, [reasons]) => QualityIssue::NotIndexed {
+                        reasons: reasons.clone(),
+                    },
+                    (n, rest) => QualityIssue::SeveralFaces {
+                        count: n + rest.len(),
+                    },
+                };
+                self.roll_back(ids).await?;
+                return Err(Error::PhotoRejected(FaceAssessment {
+                    issues: vec![issue],
+                    face: None,
+                }));
+            }
+        };
+        let user = UserRequest {
+            collection: collection.clone(),
+            user: member.clone(),
+        };
+        let left = |e: BackendError| {
+            let message = format!(
+                "{}; face {face_id} stays indexed for member {member} until Collection::forget removes it",
+                e.message()
+            );
+            Error::Backend(BackendError::new(
+                e.kind(),
+                e.service(),
+                e.operation(),
+                message,
+            ))
+        };
+        backend.create_user(&user).await.map_err(left)?;
+        let associated = backend
+            .associate_faces(&AssociateFacesRequest {
+                collection: collection.clone(),
+                user: member.clone(),
+                face_ids: vec![face_id.clone()],
+            })
+            .await
+            .map_err(left)?;
+        if !associated.contains(&face_id) {
+            return Err(left(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::Rekognition,
+                "AssociateFaces",
+                "AssociateFaces did not report the face associated",
+            )));
+        }
+        Ok(IndexedFace {
+            collection,
+            member: member.clone(),
+            face_id,
+            source,
+            opt_out,
+            face_vectors: FACE_VECTORS_AT_REST,
+        })
+    }
+
+    /// Deletes faces indexed from an image that was then refused.
+    async fn roll_back(&self, ids: &[String]) -> Result<(), Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let deletions = self
+            .collection
+            .backend
+            .delete_faces(&DeleteFacesRequest {
+                collection: self.policy.collection().clone(),
+                face_ids: ids.to_vec(),
+            })
+            .await;
+        match deletions {
+            Ok(d) if d.unsuccessful.is_empty() && ids.iter().all(|id| d.deleted.contains(id)) => {
+                Ok(())
+            }
+            _ => Err(Error::Backend(BackendError::new(
+                BackendErrorKind::InvalidResponse,
+                Service::Rekognition,
+                "DeleteFaces",
+                format!(
+                    "the image was refused, but the face(s) indexed from it ({}) could not be deleted again; delete them with DeleteFaces",
+                    ids.join(", ")
+                ),
+            ))),
+        }
+    }
+
+    /// 1:N search: which member is this? The live photo passes the guard's
+    /// checks, then `SearchUsersByImage` (`UserMatchThreshold` the
+    /// policy's search threshold, at least 99; `MaxUsers` 2). Exactly one
+    /// member at or above the threshold is an identification; none is no
+    /// match; two or more are [`Ambiguous`](IdentificationVerdict::Ambiguous),
+    /// never an approval. The decision and its audit event name the member
+    /// and the similarity, never a face vector.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when a requirement fails (nothing sent to
+    /// Rekognition); [`Error::Backend`] when the call failed or Rekognition
+    /// answered a match without a user id or similarity, or with a user id
+    /// that is not a member id.
+    pub async fn search(&self, live: impl Into<ImageInput>) -> Result<Identification, Error> {
+        let result = self.search_inner(live.into()).await;
+        match &result {
+            Ok(found) => {
+                let (member, similarity) = match &found.verdict {
+                    IdentificationVerdict::Identified { member, similarity } => {
+                        (Some(member), Some(*similarity))
+                    }
+                    _ => (None, None),
+                };
+                tracing::info!(
+                    target: AUDIT_TARGET,
+                    decision = found.verdict.label(),
+                    collection = %found.collection,
+                    member = member.map(tracing::field::display),
+                    similarity = similarity.map(tracing::field::display),
+                    threshold = %found.threshold,
+                    target = %found.target,
+                    opt_out = found.opt_out.kind(),
+                    face_vectors = found.face_vectors,
+                    "collection search decided"
+                )
+            }
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                collection = %self.policy.collection(),
+                reasons = %e,
+                "collection search not performed"
+            ),
+        }
+        result
+    }
+
+    async fn search_inner(&self, live: ImageInput) -> Result<Identification, Error> {
+        const OP: Operation = Operation::SearchFaces;
+        let clearance = self.guard.clear(OP, [live]).await?;
+        let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        let [cleared] = clearance.images;
+        let target = CheckedImage::of(&cleared.image, cleared.origin);
+        let threshold = self.policy.search_threshold();
+        let matches = self
+            .collection
+            .backend
+            .search_users_by_image(SearchUsersRequest {
+                collection: self.policy.collection().clone(),
+                image: cleared.image,
+                threshold,
+                max_users: 2,
+            })
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let mut above = Vec::new();
+        for m in matches {
+            let (Some(user), Some(similarity)) = (m.user_id, m.similarity) else {
+                return Err(unusable(
+                    "SearchUsersByImage",
+                    "a user match without a UserId or a Similarity",
+                ));
+            };
+            if !(0.0..=100.0).contains(&similarity) {
+                return Err(unusable(
+                    "SearchUsersByImage",
+                    "a Similarity outside 0 to 100",
+                ));
+            }
+            let member = MemberId::parse(&user)
+                .map_err(|_| unusable("SearchUsersByImage", "a UserId that is not a member id"))?;
+            if similarity >= threshold.get() {
+                above.push((member, similarity));
+            }
+        }
+        let verdict = match above.len() {
+            0 => IdentificationVerdict::NoMatch,
+            1 => {
+                let (member, similarity) = above.remove(0);
+                IdentificationVerdict::Identified { member, similarity }
+            }
+            n => IdentificationVerdict::Ambiguous { candidates: n },
+        };
+        Ok(Identification {
+            verdict,
+            collection: self.policy.collection().clone(),
+            threshold,
+            target,
+            opt_out,
+            face_vectors: FACE_VECTORS_AT_REST,
+        })
+    }
+}

@@ -1,0 +1,233 @@
+//! Collections against the exported mock (`testing::MockCollectionBackend`):
+//! answers Rekognition might give that the guard must not trust.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rekognition_guard::collection::{
+    AssociateFacesRequest, CollectionBackend, CollectionId, CollectionPolicy, DeleteFacesRequest,
+    FaceDeletions, IndexFacesRequest, IndexedFaces, ListFacesRequest, MemberId, SearchUsersRequest,
+    StoredFace, UserMatch, UserRequest,
+};
+use rekognition_guard::liveness::{LivenessFacts, LivenessSessionId};
+use rekognition_guard::memory::InMemoryBackend;
+use rekognition_guard::testing::MockCollectionBackend;
+use rekognition_guard::{
+    AccountId, BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts,
+    CreateFaceLivenessSessionRequest, DetectFacesRequest, Error, FaceDetail,
+    GetFaceLivenessSessionResultsRequest, OptOutEvidence, PhotoStore, Policy, RekognitionBackend,
+};
+use rekognition_guard::{Collection, FaceCollection};
+
+use crate::support::memory::live_photo;
+
+const FACE_A: &str = "11111111-2222-4333-8444-555555555555";
+const FACE_B: &str = "66666666-7777-4888-8999-aaaaaaaaaaaa";
+
+fn id() -> CollectionId {
+    CollectionId::parse("library-members").unwrap()
+}
+
+fn member() -> MemberId {
+    MemberId::parse("member-000417").unwrap()
+}
+
+fn face(face_id: Option<&str>, user: Option<&str>) -> StoredFace {
+    StoredFace {
+        face_id: face_id.map(str::to_owned),
+        external_image_id: Some("member-000417".into()),
+        user_id: user.map(str::to_owned),
+    }
+}
+
+/// `DeleteFaces` leaves a face behind: the receipt names it with
+/// Rekognition's reason and is not complete.
+#[tokio::test]
+async fn a_face_delete_faces_leaves_behind_is_named_with_its_reason() {
+    let mut mock = MockCollectionBackend::new();
+    mock.expect_list_faces()
+        .returning(|_| Ok(vec![face(Some(FACE_A), None), face(Some(FACE_B), None)]));
+    mock.expect_delete_user().times(1).returning(|_| Ok(()));
+    mock.expect_delete_faces()
+        .times(1)
+        .withf(|r: &DeleteFacesRequest| r.face_ids == [FACE_A, FACE_B])
+        .returning(|_| {
+            Ok(FaceDeletions {
+                deleted: vec![FACE_A.into()],
+                unsuccessful: vec![(FACE_B.into(), vec!["ASSOCIATED_TO_AN_EXISTING_USER".into()])],
+            })
+        });
+    let receipt = Collection::new(mock, id()).forget(&member()).await.unwrap();
+    assert!(!receipt.is_complete());
+    assert_eq!(
+        receipt.remaining.len(),
+        2,
+        "the listing still shows both: {receipt}"
+    );
+    let b = receipt
+        .remaining
+        .iter()
+        .find(|r| r.face_id == FACE_B)
+        .unwrap();
+    assert!(
+        b.reason.contains("ASSOCIATED_TO_AN_EXISTING_USER"),
+        "{}",
+        b.reason
+    );
+    let a = receipt
+        .remaining
+        .iter()
+        .find(|r| r.face_id == FACE_A)
+        .unwrap();
+    assert!(a.reason.contains("confirming listing"), "{}", a.reason);
+}
+
+/// Listings the guard will not act on: a face without a `FaceId`, a
+/// `FaceId` that is not a UUID (it would reach a log line), a face of
+/// another user in the member's listing. Nothing is deleted.
+#[tokio::test]
+async fn listings_that_cannot_be_trusted_delete_nothing() {
+    for listed in [
+        face(None, None),
+        face(Some("not-a-uuid\nforged line"), None),
+        face(Some(FACE_A), Some("member-999999")),
+    ] {
+        let mut mock = MockCollectionBackend::new();
+        let answer = listed.clone();
+        mock.expect_list_faces()
+            .returning(move |r: &ListFacesRequest| {
+                Ok(if r.user.is_some() {
+                    vec![answer.clone()]
+                } else {
+                    vec![]
+                })
+            });
+        mock.expect_delete_user().never();
+        mock.expect_delete_faces().never();
+        let err = Collection::new(mock, id())
+            .forget(&member())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{listed:?}: {err}"
+        );
+        assert!(!err.to_string().contains("forged"), "{err}");
+    }
+}
+
+/// A backend for [`FaceCollection`]: the simulation's Rekognition (the
+/// guard's checks) and a mock's collection answers.
+#[derive(Debug, Clone)]
+struct Both {
+    rekognition: InMemoryBackend,
+    collections: Arc<MockCollectionBackend>,
+}
+
+#[async_trait]
+impl RekognitionBackend for Both {
+    async fn compare_faces(&self, r: CompareFacesRequest) -> Result<ComparisonFacts, BackendError> {
+        self.rekognition.compare_faces(r).await
+    }
+    async fn detect_faces(&self, r: DetectFacesRequest) -> Result<Vec<FaceDetail>, BackendError> {
+        self.rekognition.detect_faces(r).await
+    }
+    async fn caller_account(&self) -> Result<AccountId, BackendError> {
+        self.rekognition.caller_account().await
+    }
+    async fn create_face_liveness_session(
+        &self,
+        r: CreateFaceLivenessSessionRequest,
+    ) -> Result<LivenessSessionId, BackendError> {
+        self.rekognition.create_face_liveness_session(r).await
+    }
+    async fn get_face_liveness_session_results(
+        &self,
+        r: GetFaceLivenessSessionResultsRequest,
+    ) -> Result<LivenessFacts, BackendError> {
+        self.rekognition.get_face_liveness_session_results(r).await
+    }
+}
+
+#[async_trait]
+impl CollectionBackend for Both {
+    async fn index_faces(&self, r: IndexFacesRequest) -> Result<IndexedFaces, BackendError> {
+        self.collections.index_faces(r).await
+    }
+    async fn search_users_by_image(
+        &self,
+        r: SearchUsersRequest,
+    ) -> Result<Vec<UserMatch>, BackendError> {
+        self.collections.search_users_by_image(r).await
+    }
+    async fn create_user(&self, r: &UserRequest) -> Result<(), BackendError> {
+        self.collections.create_user(r).await
+    }
+    async fn associate_faces(
+        &self,
+        r: &AssociateFacesRequest,
+    ) -> Result<Vec<String>, BackendError> {
+        self.collections.associate_faces(r).await
+    }
+    async fn list_faces(&self, r: &ListFacesRequest) -> Result<Vec<StoredFace>, BackendError> {
+        self.collections.list_faces(r).await
+    }
+    async fn delete_user(&self, r: &UserRequest) -> Result<(), BackendError> {
+        self.collections.delete_user(r).await
+    }
+    async fn delete_faces(&self, r: &DeleteFacesRequest) -> Result<FaceDeletions, BackendError> {
+        self.collections.delete_faces(r).await
+    }
+}
+
+/// Search answers that never identify anyone: a match without a
+/// similarity or a user id, a similarity outside 0 to 100, a user id that
+/// is not a member id. The request asks for the policy's threshold and two
+/// users at most.
+#[tokio::test]
+async fn malformed_search_answers_never_identify() {
+    for answer in [
+        UserMatch {
+            user_id: Some("member-000417".into()),
+            similarity: None,
+        },
+        UserMatch {
+            user_id: None,
+            similarity: Some(99.9),
+        },
+        UserMatch {
+            user_id: Some("member-000417".into()),
+            similarity: Some(120.0),
+        },
+        UserMatch {
+            user_id: Some("Ada Lovelace".into()),
+            similarity: Some(99.9),
+        },
+    ] {
+        let mut mock = MockCollectionBackend::new();
+        let reply = answer.clone();
+        mock.expect_search_users_by_image()
+            .times(1)
+            .withf(|r: &SearchUsersRequest| r.threshold.get() == 99.0 && r.max_users == 2)
+            .returning(move |_| Ok(vec![reply.clone()]));
+        let rekognition = InMemoryBackend::new();
+        let faces = FaceCollection::new(
+            PhotoStore::new(rekognition.clone(), Policy::any_kms_key()),
+            Both {
+                rekognition: rekognition.clone(),
+                collections: Arc::new(mock),
+            },
+            OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+            CollectionPolicy::dangerous().face_vectors_without_customer_kms_key(id()),
+        );
+        let err = faces
+            .search(live_photo(&rekognition, "ada"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::InvalidResponse),
+            "{answer:?}: {err}"
+        );
+        assert!(!err.to_string().contains("Ada Lovelace"), "{err}");
+    }
+}
