@@ -85,7 +85,7 @@ impl fmt::Display for CollectionId {
 /// Rekognition returns it with every match, and the guard writes it into
 /// audit events. A value breaking the rule is not echoed in the error
 /// (it might be a name).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MemberId(Arc<str>);
 
 impl MemberId {
@@ -301,7 +301,7 @@ pub struct ListFacesRequest {
 }
 
 /// `AssociateFaces` of faces with a user. Only the guard builds one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AssociateFacesRequest {
     /// The collection.
@@ -310,6 +310,30 @@ pub struct AssociateFacesRequest {
     pub user: MemberId,
     /// The faces.
     pub face_ids: Vec<String>,
+    /// `UserMatchThreshold`: how sure Rekognition must be that a face is
+    /// the user's face already stored (the policy's search threshold), so
+    /// another person's face is never attached to a member.
+    pub user_match_threshold: SimilarityThreshold,
+}
+
+/// What `AssociateFaces` reported.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaceAssociations {
+    /// `AssociatedFaces[].FaceId`.
+    pub associated: Vec<String>,
+    /// `UnsuccessfulFaceAssociations`: face id and reasons
+    /// (`LOW_MATCH_CONFIDENCE`, `FACE_NOT_FOUND`, …).
+    pub unsuccessful: Vec<(String, Vec<String>)>,
+}
+
+/// What `SearchUsersByImage` reported.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserSearch {
+    /// `UserMatches`.
+    pub matches: Vec<UserMatch>,
+    /// How many faces of the image were not searched (`UnsearchedFaces`):
+    /// Rekognition searches only the largest face.
+    pub unsearched_faces: usize,
 }
 
 /// One face a `ListFaces` page reported (`None` where Rekognition sent
@@ -351,20 +375,20 @@ pub struct FaceDeletions {
 #[async_trait]
 pub trait CollectionBackend: Send + Sync + fmt::Debug {
     /// `IndexFaces` with `MaxFaces` 1 and `QualityFilter` `AUTO`, asking
-    /// for no face attributes.
+    /// for no more than Rekognition's default face attributes.
     ///
     /// # Errors
     /// A [`BackendError`] when Rekognition refused or failed.
     async fn index_faces(&self, request: IndexFacesRequest) -> Result<IndexedFaces, BackendError>;
 
-    /// `SearchUsersByImage`.
+    /// `SearchUsersByImage` with `QualityFilter` `AUTO`.
     ///
     /// # Errors
     /// A [`BackendError`] when Rekognition refused or failed.
     async fn search_users_by_image(
         &self,
         request: SearchUsersRequest,
-    ) -> Result<Vec<UserMatch>, BackendError>;
+    ) -> Result<UserSearch, BackendError>;
 
     /// `CreateUser`; a user that already exists is success.
     ///
@@ -372,14 +396,14 @@ pub trait CollectionBackend: Send + Sync + fmt::Debug {
     /// A [`BackendError`] when Rekognition refused or failed.
     async fn create_user(&self, request: &UserRequest) -> Result<(), BackendError>;
 
-    /// `AssociateFaces`; returns the face ids associated.
+    /// `AssociateFaces` with the request's `UserMatchThreshold`.
     ///
     /// # Errors
     /// A [`BackendError`] when Rekognition refused or failed.
     async fn associate_faces(
         &self,
         request: &AssociateFacesRequest,
-    ) -> Result<Vec<String>, BackendError>;
+    ) -> Result<FaceAssociations, BackendError>;
 
     /// `ListFaces`, every page: the faces of the request's user, or with
     /// `user` `None`, every face of the collection.
@@ -428,7 +452,10 @@ pub struct IndexedFace {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum IdentificationVerdict {
-    /// Exactly one member at or above the threshold.
+    /// Exactly one member at or above the threshold. Rekognition itself
+    /// leaves out members below the threshold, so this says nothing about
+    /// how close the next member came: only that no other member reached
+    /// the threshold.
     Identified {
         /// The member.
         member: MemberId,
@@ -512,6 +539,26 @@ impl CollectionErasure {
     /// shows none).
     pub fn is_complete(&self) -> bool {
         self.remaining.is_empty()
+    }
+}
+
+/// What [`Collection::sweep_retention`](crate::Collection::sweep_retention)
+/// did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CollectionSweep {
+    /// Distinct members looked at.
+    pub examined: usize,
+    /// One receipt per due member forgotten.
+    pub receipts: Vec<CollectionErasure>,
+    /// Due members whose erasure failed, and the error.
+    pub failed: Vec<(MemberId, crate::error::Error)>,
+}
+
+impl CollectionSweep {
+    /// Whether every due member's faces are gone.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty() && self.receipts.iter().all(CollectionErasure::is_complete)
     }
 }
 

@@ -304,7 +304,13 @@ impl RetentionPolicy {
     /// Whether `record` is due for erasure at `now`. A last interaction in
     /// the future (a clock problem) is not due.
     pub(crate) fn is_due(&self, record: &MemberRecord, now: SystemTime) -> bool {
-        now.duration_since(record.last_interaction)
+        self.is_due_since(record.last_interaction, now)
+    }
+
+    /// Whether a member last seen at `last_interaction` is past retention
+    /// at `now`.
+    pub(crate) fn is_due_since(&self, last_interaction: SystemTime, now: SystemTime) -> bool {
+        now.duration_since(last_interaction)
             .is_ok_and(|age| age > self.max_since_last_interaction)
     }
 }

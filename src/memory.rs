@@ -41,8 +41,9 @@ use crate::backend::{
     ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 use crate::collection::{
-    AssociateFacesRequest, CollectionBackend, DeleteFacesRequest, FaceDeletions, IndexFacesRequest,
-    IndexedFaces, ListFacesRequest, SearchUsersRequest, StoredFace, UserMatch, UserRequest,
+    AssociateFacesRequest, CollectionBackend, DeleteFacesRequest, FaceAssociations, FaceDeletions,
+    IndexFacesRequest, IndexedFaces, ListFacesRequest, SearchUsersRequest, StoredFace, UserMatch,
+    UserRequest, UserSearch,
 };
 use crate::erasure::{ObjectLockFacts, RetentionMode, StoredVersion};
 use crate::input::{AccountId, Service, NULL_VERSION_ID};
@@ -1328,6 +1329,15 @@ impl RekognitionBackend for InMemoryBackend {
     }
 }
 
+/// The similarity table's value for two face labels, in either order.
+fn state_similarity(table: &HashMap<(String, String), f32>, a: &str, b: &str) -> f32 {
+    table
+        .get(&(a.to_owned(), b.to_owned()))
+        .or_else(|| table.get(&(b.to_owned(), a.to_owned())))
+        .copied()
+        .unwrap_or(0.0)
+}
+
 /// A collection that does not exist, as Rekognition reports it.
 fn no_collection(operation: &'static str, id: &str) -> BackendError {
     BackendError::new(
@@ -1385,7 +1395,7 @@ impl CollectionBackend for InMemoryBackend {
     async fn search_users_by_image(
         &self,
         request: SearchUsersRequest,
-    ) -> Result<Vec<UserMatch>, BackendError> {
+    ) -> Result<UserSearch, BackendError> {
         self.wire(Service::Rekognition, "SearchUsersByImage")?;
         self.counters.search.fetch_add(1, Ordering::SeqCst);
         let probe = self.face_of(&request.image)?;
@@ -1395,8 +1405,12 @@ impl CollectionBackend for InMemoryBackend {
             .get(request.collection.as_str())
             .ok_or_else(|| no_collection("SearchUsersByImage", request.collection.as_str()))?;
         let Some(probe) = probe else {
-            return Ok(Vec::new());
+            return Ok(UserSearch::default());
         };
+        let shown = state.face_details.get(&probe).map_or(1, Vec::len);
+        if shown == 0 {
+            return Ok(UserSearch::default());
+        }
         let mut best: BTreeMap<&str, f32> = BTreeMap::new();
         for face in collection.faces.values() {
             let Some(user) = face.user.as_deref() else {
@@ -1425,7 +1439,10 @@ impl CollectionBackend for InMemoryBackend {
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         matches.truncate(request.max_users as usize);
-        Ok(matches)
+        Ok(UserSearch {
+            matches,
+            unsearched_faces: shown - 1,
+        })
     }
 
     async fn create_user(&self, request: &UserRequest) -> Result<(), BackendError> {
@@ -1439,12 +1456,17 @@ impl CollectionBackend for InMemoryBackend {
         Ok(())
     }
 
+    /// A face that does not match the user's faces already associated (by
+    /// the similarity table, at `UserMatchThreshold`) is not associated
+    /// (`LOW_MATCH_CONFIDENCE`), as AWS refuses it.
     async fn associate_faces(
         &self,
         request: &AssociateFacesRequest,
-    ) -> Result<Vec<String>, BackendError> {
+    ) -> Result<FaceAssociations, BackendError> {
         self.wire(Service::Rekognition, "AssociateFaces")?;
-        let mut state = self.state();
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let similarity = &state.similarity;
         let collection = state
             .collections
             .get_mut(request.collection.as_str())
@@ -1457,14 +1479,37 @@ impl CollectionBackend for InMemoryBackend {
                 "the user does not exist (ResourceNotFoundException)",
             ));
         }
-        let mut associated = Vec::new();
+        let user = request.user.as_str();
+        let known: Vec<String> = collection
+            .faces
+            .values()
+            .filter(|f| f.user.as_deref() == Some(user))
+            .map(|f| f.label.clone())
+            .collect();
+        let mut result = FaceAssociations::default();
         for id in &request.face_ids {
-            if let Some(face) = collection.faces.get_mut(id) {
-                face.user = Some(request.user.as_str().to_owned());
-                associated.push(id.clone());
+            let Some(label) = collection.faces.get(id).map(|f| f.label.clone()) else {
+                result
+                    .unsuccessful
+                    .push((id.clone(), vec!["FACE_NOT_FOUND".to_owned()]));
+                continue;
+            };
+            let matches = known.iter().all(|k| {
+                let s = state_similarity(similarity, k, &label);
+                s >= request.user_match_threshold.get()
+            });
+            if matches {
+                if let Some(face) = collection.faces.get_mut(id) {
+                    face.user = Some(user.to_owned());
+                }
+                result.associated.push(id.clone());
+            } else {
+                result
+                    .unsuccessful
+                    .push((id.clone(), vec!["LOW_MATCH_CONFIDENCE".to_owned()]));
             }
         }
-        Ok(associated)
+        Ok(result)
     }
 
     async fn list_faces(

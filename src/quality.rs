@@ -360,6 +360,10 @@ pub enum QualityIssue {
         /// Rekognition's reasons (`LOW_SHARPNESS`, `SMALL_BOUNDING_BOX`, …).
         reasons: Vec<String>,
     },
+    /// The face does not match the member's faces already in the
+    /// collection at the policy's threshold (`AssociateFaces`:
+    /// `LOW_MATCH_CONFIDENCE`): another person, or the wrong member id.
+    NotTheMember,
     /// Rekognition is not sure enough that it is a face.
     UncertainFace {
         /// The confidence reported, if any.
@@ -427,6 +431,7 @@ impl QualityIssue {
             Self::NoFace => "no_face",
             Self::SeveralFaces { .. } => "several_faces",
             Self::NotIndexed { .. } => "not_indexed",
+            Self::NotTheMember => "not_the_member",
             Self::UncertainFace { .. } => "uncertain_face",
             Self::FaceTooSmall { .. } => "face_too_small",
             Self::FaceNotInFrame { .. } => "face_not_in_frame",
@@ -463,6 +468,9 @@ impl fmt::Display for QualityIssue {
             Self::SeveralFaces { count } => write!(
                 f,
                 "{count} faces found; a reference photo shows the member alone"
+            ),
+            Self::NotTheMember => f.write_str(
+                "the face does not match the member's faces already in the collection; check the member id, or forget the member and index again",
             ),
             Self::NotIndexed { reasons } => write!(
                 f,

@@ -57,7 +57,7 @@ pub enum Operation {
     IndexFaces,
     /// [`FaceCollection::search`](crate::FaceCollection::search):
     /// Rekognition `SearchUsersByImage`.
-    SearchFaces,
+    SearchUsersByImage,
     /// [`Collection::forget`](crate::Collection::forget):
     /// Rekognition `ListFaces`, `DeleteUser`, `DeleteFaces` (no image).
     ForgetFaces,
@@ -79,7 +79,7 @@ impl Operation {
             Self::Reencrypt => "re-encryption",
             Self::AuditBucket => "bucket audit",
             Self::IndexFaces => "IndexFaces",
-            Self::SearchFaces => "SearchUsersByImage",
+            Self::SearchUsersByImage => "SearchUsersByImage",
             Self::ForgetFaces => "collection erasure",
         }
     }
@@ -98,7 +98,7 @@ impl Operation {
             Self::Reencrypt => "nothing was re-encrypted",
             Self::AuditBucket => "no finding was made",
             Self::IndexFaces => "nothing was sent to Rekognition and nothing was indexed",
-            Self::SearchFaces => "nothing was sent to Rekognition and nobody is identified",
+            Self::SearchUsersByImage => "nothing was sent to Rekognition and nobody is identified",
             Self::ForgetFaces => "nothing was deleted",
         }
     }
@@ -113,7 +113,7 @@ impl Operation {
                 | Self::StartLiveness
                 | Self::VerifyLiveness
                 | Self::IndexFaces
-                | Self::SearchFaces
+                | Self::SearchUsersByImage
         )
     }
 }

@@ -9,9 +9,15 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use super::rekognition::{image, map_rekognition_error};
 use crate::backend::VerifiedImage;
 use crate::collection::{
-    AssociateFacesRequest, DeleteFacesRequest, FaceDeletions, IndexFacesRequest, IndexedFaces,
-    ListFacesRequest, SearchUsersRequest, StoredFace, UserMatch, UserRequest,
+    AssociateFacesRequest, DeleteFacesRequest, FaceAssociations, FaceDeletions, IndexFacesRequest,
+    IndexedFaces, ListFacesRequest, SearchUsersRequest, StoredFace, UserMatch, UserRequest,
+    UserSearch,
 };
+
+/// The most pages one listing reads (4,096 faces a page: 40 million
+/// faces, far beyond a collection's quota); beyond, the listing is not
+/// trusted to end.
+const MAX_PAGES: usize = 10_000;
 use crate::error::{BackendError, BackendErrorKind};
 use crate::input::Service;
 
@@ -95,7 +101,7 @@ pub(super) async fn index_faces(
 pub(super) async fn search_users_by_image(
     client: &aws_sdk_rekognition::Client,
     request: SearchUsersRequest,
-) -> Result<Vec<UserMatch>, BackendError> {
+) -> Result<UserSearch, BackendError> {
     const OP: &str = "SearchUsersByImage";
     if matches!(request.image, VerifiedImage::Bytes(_)) {
         super::refuse_if_bodies_logged(Service::Rekognition, OP)?;
@@ -108,17 +114,21 @@ pub(super) async fn search_users_by_image(
         .image(image)
         .user_match_threshold(request.threshold.get())
         .max_users(i32::try_from(request.max_users).unwrap_or(2))
+        .quality_filter(QualityFilter::Auto)
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out
-            .user_matches()
-            .iter()
-            .map(|m| UserMatch {
-                user_id: m.user().and_then(|u| u.user_id()).map(str::to_owned),
-                similarity: m.similarity(),
-            })
-            .collect()),
+        Ok(out) => Ok(UserSearch {
+            matches: out
+                .user_matches()
+                .iter()
+                .map(|m| UserMatch {
+                    user_id: m.user().and_then(|u| u.user_id()).map(str::to_owned),
+                    similarity: m.similarity(),
+                })
+                .collect(),
+            unsearched_faces: out.unsearched_faces().len(),
+        }),
         // No face in the probe: Rekognition answers with no matches, or
         // with InvalidParameterException; the second is an error here.
         Err(e) => Err(mapped(
@@ -158,7 +168,7 @@ pub(super) async fn create_user(
 pub(super) async fn associate_faces(
     client: &aws_sdk_rekognition::Client,
     request: &AssociateFacesRequest,
-) -> Result<Vec<String>, BackendError> {
+) -> Result<FaceAssociations, BackendError> {
     const OP: &str = "AssociateFaces";
     let region = client.config().region().map(|r| r.to_string());
     let result = client
@@ -166,14 +176,27 @@ pub(super) async fn associate_faces(
         .collection_id(request.collection.as_str())
         .user_id(request.user.as_str())
         .set_face_ids(Some(request.face_ids.clone()))
+        .user_match_threshold(request.user_match_threshold.get())
         .send()
         .await;
     match result {
-        Ok(out) => Ok(out
-            .associated_faces()
-            .iter()
-            .filter_map(|f| f.face_id().map(str::to_owned))
-            .collect()),
+        Ok(out) => Ok(FaceAssociations {
+            associated: out
+                .associated_faces()
+                .iter()
+                .filter_map(|f| f.face_id().map(str::to_owned))
+                .collect(),
+            unsuccessful: out
+                .unsuccessful_face_associations()
+                .iter()
+                .map(|u| {
+                    (
+                        u.face_id().unwrap_or_default().to_owned(),
+                        u.reasons().iter().map(|r| r.as_str().to_owned()).collect(),
+                    )
+                })
+                .collect(),
+        }),
         Err(e) => Err(mapped(
             e,
             OP,
@@ -191,11 +214,13 @@ pub(super) async fn list_faces(
     let region = client.config().region().map(|r| r.to_string());
     let mut faces = Vec::new();
     let mut token: Option<String> = None;
-    loop {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
         let result = client
             .list_faces()
             .collection_id(request.collection.as_str())
             .set_user_id(request.user.as_ref().map(|u| u.as_str().to_owned()))
+            .max_results(4096)
             .set_next_token(token.clone())
             .send()
             .await;
@@ -207,8 +232,8 @@ pub(super) async fn list_faces(
             user_id: f.user_id().map(str::to_owned),
         }));
         match out.next_token() {
-            // A token the service repeats would never end the listing.
-            Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+            // A token the service gave before would never end the listing.
+            Some(next) if !next.is_empty() && seen.insert(next.to_owned()) => {
                 token = Some(next.to_owned());
             }
             Some(next) if !next.is_empty() => {
@@ -216,12 +241,18 @@ pub(super) async fn list_faces(
                     BackendErrorKind::InvalidResponse,
                     Service::Rekognition,
                     OP,
-                    "ListFaces repeated its NextToken: the listing would never end",
+                    "ListFaces repeated a NextToken: the listing would never end",
                 ))
             }
             _ => return Ok(faces),
         }
     }
+    Err(BackendError::new(
+        BackendErrorKind::InvalidResponse,
+        Service::Rekognition,
+        OP,
+        format!("ListFaces did not end after {MAX_PAGES} pages"),
+    ))
 }
 
 pub(super) async fn delete_user(

@@ -287,7 +287,7 @@ impl crate::collection::CollectionBackend for AwsBackend {
     async fn search_users_by_image(
         &self,
         request: crate::collection::SearchUsersRequest,
-    ) -> Result<Vec<crate::collection::UserMatch>, BackendError> {
+    ) -> Result<crate::collection::UserSearch, BackendError> {
         collection::search_users_by_image(&self.rekognition, request).await
     }
     async fn create_user(
@@ -299,7 +299,7 @@ impl crate::collection::CollectionBackend for AwsBackend {
     async fn associate_faces(
         &self,
         request: &crate::collection::AssociateFacesRequest,
-    ) -> Result<Vec<String>, BackendError> {
+    ) -> Result<crate::collection::FaceAssociations, BackendError> {
         collection::associate_faces(&self.rekognition, request).await
     }
     async fn list_faces(

@@ -96,6 +96,51 @@ impl Collection {
         result
     }
 
+    /// Forgets every member in `records` (member id and last interaction)
+    /// whose last interaction is older than `policy` allows at `as_of`, as
+    /// [`forget`](Self::forget) does, one after another; a member listed
+    /// twice counts once, with their latest interaction. An error
+    /// forgetting one member is recorded and the sweep goes on. The
+    /// collection counterpart of
+    /// [`PhotoStore::sweep_retention`]: face vectors have no expiry of
+    /// their own, so they stay until deleted.
+    pub async fn sweep_retention(
+        &self,
+        records: impl IntoIterator<Item = (MemberId, std::time::SystemTime)>,
+        policy: &crate::erasure::RetentionPolicy,
+        as_of: std::time::SystemTime,
+    ) -> crate::collection::CollectionSweep {
+        let mut latest: BTreeMap<MemberId, std::time::SystemTime> = BTreeMap::new();
+        for (member, at) in records {
+            let kept = latest.entry(member).or_insert(at);
+            *kept = (*kept).max(at);
+        }
+        let mut sweep = crate::collection::CollectionSweep {
+            examined: latest.len(),
+            receipts: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (member, at) in latest {
+            if !policy.is_due_since(at, as_of) {
+                continue;
+            }
+            match self.forget(&member).await {
+                Ok(receipt) => sweep.receipts.push(receipt),
+                Err(e) => sweep.failed.push((member, e)),
+            }
+        }
+        tracing::info!(
+            target: AUDIT_TARGET,
+            collection = %self.id,
+            examined = sweep.examined,
+            forgotten = sweep.receipts.len(),
+            failed = sweep.failed.len(),
+            complete = sweep.is_complete(),
+            "collection retention sweep"
+        );
+        sweep
+    }
+
     async fn forget_inner(&self, member: &MemberId) -> Result<CollectionErasure, Error> {
         const OP: Operation = Operation::ForgetFaces;
         let listed = self.member_faces(member).await?;
@@ -107,6 +152,9 @@ impl Collection {
             .delete_user(&user)
             .await
             .map_err(|e| backend_error(OP, e))?;
+        // What DeleteFaces said of each face: gone (deleted, or not found),
+        // or not deleted and why.
+        let mut gone: BTreeSet<String> = BTreeSet::new();
         let mut reasons: BTreeMap<String, String> = BTreeMap::new();
         let ids: Vec<String> = listed.iter().cloned().collect();
         for chunk in ids.chunks(DELETE_FACES_MAX) {
@@ -118,7 +166,12 @@ impl Collection {
                 })
                 .await
                 .map_err(|e| backend_error(OP, e))?;
+            gone.extend(deletions.deleted);
             for (face_id, why) in deletions.unsuccessful {
+                if why.len() == 1 && why[0] == "FACE_NOT_FOUND" {
+                    gone.insert(face_id);
+                    continue;
+                }
                 let why: Vec<String> = why.iter().map(|r| Quoted(r).to_string()).collect();
                 reasons.insert(
                     face_id,
@@ -126,21 +179,61 @@ impl Collection {
                 );
             }
         }
-        let after = self.member_faces(member).await?;
+        // Confirmed by id against the whole collection (a face found only
+        // through the user is no longer the user's after DeleteUser), and
+        // any face of the member that appeared meanwhile.
+        let still: BTreeSet<String> = self
+            .all_faces()
+            .await?
+            .into_iter()
+            .filter(|id| listed.contains(id))
+            .collect();
+        let new = self.member_faces(member).await?;
+        let removed: Vec<String> = listed
+            .iter()
+            .filter(|id| gone.contains(*id) && !still.contains(*id))
+            .cloned()
+            .collect();
+        let remaining: BTreeSet<String> = listed
+            .iter()
+            .filter(|id| !removed.contains(id))
+            .cloned()
+            .chain(new.into_iter().filter(|id| !removed.contains(id)))
+            .collect();
         Ok(CollectionErasure {
             collection: self.id.clone(),
             member: member.clone(),
-            removed: listed.difference(&after).cloned().collect(),
-            remaining: after
+            removed,
+            remaining: remaining
                 .into_iter()
                 .map(|face_id| RemainingFace {
-                    reason: reasons
-                        .remove(&face_id)
-                        .unwrap_or_else(|| "the confirming listing still shows it".to_owned()),
+                    reason: reasons.remove(&face_id).unwrap_or_else(|| {
+                        if listed.contains(&face_id) {
+                            "the confirming listing still shows it, or DeleteFaces did not report it deleted".to_owned()
+                        } else {
+                            "indexed for the member while the erasure ran; forget the member again".to_owned()
+                        }
+                    }),
                     face_id,
                 })
                 .collect(),
         })
+    }
+
+    /// Every face id of the collection.
+    async fn all_faces(&self) -> Result<BTreeSet<String>, Error> {
+        const OP: Operation = Operation::ForgetFaces;
+        let all = self
+            .backend
+            .list_faces(&ListFacesRequest {
+                collection: self.id.clone(),
+                user: None,
+            })
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        all.iter()
+            .map(|f| face_id(f.face_id.as_deref(), "ListFaces"))
+            .collect()
     }
 
     /// The member's face ids: the user's faces, and every face whose
@@ -181,6 +274,19 @@ impl Collection {
             f.external_image_id.as_deref() == Some(member.as_str())
                 || f.user_id.as_deref() == Some(member.as_str())
         }) {
+            // The member's image, but another member's face: the
+            // collection is not as the guard left it; nothing is deleted on
+            // its word.
+            if face
+                .user_id
+                .as_deref()
+                .is_some_and(|u| u != member.as_str())
+            {
+                return Err(unusable(
+                    "ListFaces",
+                    "a face indexed for the member but associated with another user",
+                ));
+            }
             faces.insert(face_id(face.face_id.as_deref(), "ListFaces")?);
         }
         Ok(faces)
@@ -357,12 +463,21 @@ impl FaceCollection {
             })
             .await
             .map_err(|e| backend_error(OP, e))?;
-        let face_ids = indexed
+        // Every id that is a face id can be deleted again; one that is not
+        // cannot be named, so the image fails whatever else it shows.
+        let valid: Vec<String> = indexed
             .face_ids
             .iter()
-            .map(|id| face_id(Some(id), "IndexFaces"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let face_id = match (face_ids.as_slice(), indexed.unindexed.as_slice()) {
+            .filter_map(|id| face_id(Some(id), "IndexFaces").ok())
+            .collect();
+        if valid.len() != indexed.face_ids.len() {
+            self.roll_back(&valid).await?;
+            return Err(unusable(
+                "IndexFaces",
+                "a face record without a usable FaceId",
+            ));
+        }
+        let face_id = match (valid.as_slice(), indexed.unindexed.as_slice()) {
             ([one], []) => one.clone(),
             (ids, unindexed) => {
                 let issue = match (ids.len(), unindexed) {
@@ -381,47 +496,78 @@ impl FaceCollection {
                 }));
             }
         };
-        let user = UserRequest {
-            collection: collection.clone(),
-            user: member.clone(),
-        };
-        let left = |e: BackendError| {
-            let message = format!(
-                "{}; face {face_id} stays indexed for member {member} until Collection::forget removes it",
-                e.message()
-            );
-            Error::Backend(BackendError::new(
-                e.kind(),
-                e.service(),
-                e.operation(),
-                message,
-            ))
-        };
-        backend.create_user(&user).await.map_err(left)?;
-        let associated = backend
+        // From here on, a failure deletes the face again: no vector stays
+        // for a member the index did not complete for.
+        match self.associate(&collection, member, &face_id).await {
+            Ok(()) => Ok(IndexedFace {
+                collection,
+                member: member.clone(),
+                face_id,
+                source,
+                opt_out,
+                face_vectors: FACE_VECTORS_AT_REST,
+            }),
+            Err(e) => {
+                self.roll_back(std::slice::from_ref(&face_id)).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// `CreateUser` (one that exists is fine) and `AssociateFaces` at the
+    /// policy's threshold: the face must match the member's faces already
+    /// there, so another person's face is never attached to a member.
+    async fn associate(
+        &self,
+        collection: &crate::collection::CollectionId,
+        member: &MemberId,
+        face_id: &str,
+    ) -> Result<(), Error> {
+        const OP: Operation = Operation::IndexFaces;
+        let backend = &self.collection.backend;
+        backend
+            .create_user(&UserRequest {
+                collection: collection.clone(),
+                user: member.clone(),
+            })
+            .await
+            .map_err(|e| backend_error(OP, e))?;
+        let associations = backend
             .associate_faces(&AssociateFacesRequest {
                 collection: collection.clone(),
                 user: member.clone(),
-                face_ids: vec![face_id.clone()],
+                face_ids: vec![face_id.to_owned()],
+                user_match_threshold: self.policy.search_threshold(),
             })
             .await
-            .map_err(left)?;
-        if !associated.contains(&face_id) {
-            return Err(left(BackendError::new(
-                BackendErrorKind::InvalidResponse,
-                Service::Rekognition,
-                "AssociateFaces",
-                "AssociateFaces did not report the face associated",
-            )));
+            .map_err(|e| backend_error(OP, e))?;
+        if associations.associated.iter().any(|id| id == face_id) {
+            return Ok(());
         }
-        Ok(IndexedFace {
-            collection,
-            member: member.clone(),
-            face_id,
-            source,
-            opt_out,
-            face_vectors: FACE_VECTORS_AT_REST,
-        })
+        let reasons: Vec<String> = associations
+            .unsuccessful
+            .iter()
+            .flat_map(|(_, why)| why.iter().map(|r| Quoted(r).to_string()))
+            .collect();
+        if reasons.iter().any(|r| r.contains("LOW_MATCH_CONFIDENCE")) {
+            return Err(Error::PhotoRejected(FaceAssessment {
+                issues: vec![QualityIssue::NotTheMember],
+                face: None,
+            }));
+        }
+        Err(Error::Backend(BackendError::new(
+            BackendErrorKind::InvalidResponse,
+            Service::Rekognition,
+            "AssociateFaces",
+            format!(
+                "AssociateFaces did not associate the face ({}); it was deleted again",
+                if reasons.is_empty() {
+                    "no reason given".to_owned()
+                } else {
+                    reasons.join(", ")
+                }
+            ),
+        )))
     }
 
     /// Deletes faces indexed from an image that was then refused.
@@ -501,7 +647,7 @@ impl FaceCollection {
     }
 
     async fn search_inner(&self, live: ImageInput) -> Result<Identification, Error> {
-        const OP: Operation = Operation::SearchFaces;
+        const OP: Operation = Operation::SearchUsersByImage;
         let clearance = self.guard.clear(OP, [live]).await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
         let [cleared] = clearance.images;
@@ -518,8 +664,20 @@ impl FaceCollection {
             })
             .await
             .map_err(|e| backend_error(OP, e))?;
-        let mut above = Vec::new();
-        for m in matches {
+        if matches.unsearched_faces > 0 {
+            // Rekognition searched only the largest face: the others at the
+            // kiosk were never compared with anyone.
+            return Err(Error::PhotoRejected(FaceAssessment {
+                issues: vec![QualityIssue::SeveralFaces {
+                    count: matches.unsearched_faces + 1,
+                }],
+                face: None,
+            }));
+        }
+        // Per member, the best similarity (a member named twice is one
+        // candidate).
+        let mut above: BTreeMap<MemberId, f32> = BTreeMap::new();
+        for m in matches.matches {
             let (Some(user), Some(similarity)) = (m.user_id, m.similarity) else {
                 return Err(unusable(
                     "SearchUsersByImage",
@@ -535,13 +693,14 @@ impl FaceCollection {
             let member = MemberId::parse(&user)
                 .map_err(|_| unusable("SearchUsersByImage", "a UserId that is not a member id"))?;
             if similarity >= threshold.get() {
-                above.push((member, similarity));
+                let best = above.entry(member).or_insert(similarity);
+                *best = best.max(similarity);
             }
         }
         let verdict = match above.len() {
             0 => IdentificationVerdict::NoMatch,
             1 => {
-                let (member, similarity) = above.remove(0);
+                let (member, similarity) = above.into_iter().next().expect("one entry");
                 IdentificationVerdict::Identified { member, similarity }
             }
             n => IdentificationVerdict::Ambiguous { candidates: n },

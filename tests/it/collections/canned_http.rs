@@ -65,7 +65,11 @@ async fn index_and_search_send_what_aws_expects_and_read_what_it_answers() {
         .match_requests(|r| r.user_id() == Some(MEMBER))
         .then_http_response(|| json(400, r#"{"__type":"ConflictException","Message":"exists"}"#));
     let associate = mock!(aws_sdk_rekognition::Client::associate_faces)
-        .match_requests(|r| r.user_id() == Some(MEMBER) && r.face_ids() == [FACE_A])
+        .match_requests(|r| {
+            r.user_id() == Some(MEMBER)
+                && r.face_ids() == [FACE_A]
+                && r.user_match_threshold() == Some(99.0)
+        })
         .then_http_response(|| {
             json(
                 200,
@@ -76,6 +80,7 @@ async fn index_and_search_send_what_aws_expects_and_read_what_it_answers() {
         .match_requests(|r| {
             r.user_match_threshold() == Some(99.0)
                 && r.max_users() == Some(2)
+                && r.quality_filter() == Some(&aws_sdk_rekognition::types::QualityFilter::Auto)
                 && r.image().and_then(|i| i.bytes()).is_some()
         })
         .then_http_response(|| {
@@ -108,8 +113,8 @@ async fn index_and_search_send_what_aws_expects_and_read_what_it_answers() {
 
 /// Forgetting pages through the member's listing (by `NextToken`) and the
 /// whole collection's, deletes the user (one that no longer exists is
-/// fine), deletes only the member's faces, and confirms with a second
-/// listing: another member's face is never touched.
+/// fine), deletes only the member's faces, and confirms against the whole
+/// collection's listing: another member's face is never touched.
 #[tokio::test]
 async fn forget_pages_through_listings_deletes_only_the_members_faces_and_confirms() {
     let face = |id: &str, member: &str| {
@@ -147,12 +152,13 @@ async fn forget_pages_through_listings_deletes_only_the_members_faces_and_confir
     let user_after = mock!(aws_sdk_rekognition::Client::list_faces)
         .match_requests(|r| r.user_id() == Some(MEMBER))
         .then_http_response(|| json(200, r#"{"Faces":[]}"#));
-    let all_after = {
+    let all_after = || {
         let b = b.clone();
         mock!(aws_sdk_rekognition::Client::list_faces)
             .match_requests(|r| r.user_id().is_none())
             .then_http_response(move || json(200, &format!(r#"{{"Faces":[{b}]}}"#)))
     };
+    let (confirm, all_again) = (all_after(), all_after());
     let faces = faces(mock_client!(
         aws_sdk_rekognition,
         RuleMode::Sequential,
@@ -162,8 +168,9 @@ async fn forget_pages_through_listings_deletes_only_the_members_faces_and_confir
             &all,
             &delete_user,
             &delete_faces,
+            &confirm,
             &user_after,
-            &all_after
+            &all_again
         ]
     ));
     let receipt = faces
@@ -174,4 +181,32 @@ async fn forget_pages_through_listings_deletes_only_the_members_faces_and_confir
     assert!(receipt.is_complete(), "{receipt}");
     assert_eq!(receipt.removed, [FACE_A]);
     assert_eq!(delete_faces.num_calls(), 1);
+}
+
+/// A listing whose `NextToken` comes back after another page would never
+/// end: an error, nothing deleted.
+#[tokio::test]
+async fn a_listing_whose_tokens_cycle_is_an_error_and_deletes_nothing() {
+    let page = |token: &'static str, next: &'static str| {
+        mock!(aws_sdk_rekognition::Client::list_faces)
+            .match_requests(move |r| r.next_token() == Some(token).filter(|t| !t.is_empty()))
+            .then_http_response(move || {
+                json(200, &format!(r#"{{"Faces":[],"NextToken":"{next}"}}"#))
+            })
+    };
+    let (first, second, third) = (page("", "A"), page("A", "B"), page("B", "A"));
+    let delete = mock!(aws_sdk_rekognition::Client::delete_faces)
+        .then_http_response(|| json(200, r#"{"DeletedFaces":[]}"#));
+    let faces = faces(mock_client!(
+        aws_sdk_rekognition,
+        RuleMode::Sequential,
+        &[&first, &second, &third, &delete]
+    ));
+    let err = faces
+        .collection()
+        .forget(&MemberId::parse(MEMBER).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("NextToken"), "{err}");
+    assert_eq!(delete.num_calls(), 0);
 }

@@ -226,3 +226,70 @@ async fn refusals_send_nothing_to_rekognition() {
         "nothing reached Rekognition"
     );
 }
+
+/// Another person's face indexed for an existing member is not attached
+/// to the member (`AssociateFaces` at the policy's threshold finds it does
+/// not match: `not_the_member`) and is deleted again; the member keeps
+/// only their own face.
+#[tokio::test]
+async fn another_persons_face_is_never_attached_to_a_member() {
+    let aws = world();
+    let faces = faces(&aws);
+    let ada = member("member-000417");
+    let own = faces.index(&ada, &enrolled(&aws, "ada")).await.unwrap();
+    let err = faces
+        .index(&ada, &enrolled(&aws, "grace"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::PhotoRejected(a) if a.issues.iter().any(|i| i.id() == "not_the_member")),
+        "{err}"
+    );
+    let receipt = faces.collection().forget(&ada).await.unwrap();
+    assert_eq!(receipt.removed, std::slice::from_ref(&own.face_id));
+    assert!(receipt.is_complete());
+}
+
+/// The retention sweep reaches collections: a member whose last
+/// interaction is older than the retention allows is forgotten; one seen
+/// recently (listed twice, the latest interaction counts) keeps their face.
+#[tokio::test]
+async fn the_retention_sweep_forgets_members_past_retention() {
+    use rekognition_guard::erasure::RetentionPolicy;
+    use std::time::{Duration, SystemTime};
+
+    let aws = world();
+    let faces = faces(&aws);
+    let (ada, grace) = (member("member-1"), member("member-2"));
+    let ada_face = faces.index(&ada, &enrolled(&aws, "ada")).await.unwrap();
+    faces.index(&grace, &enrolled(&aws, "grace")).await.unwrap();
+
+    let now = SystemTime::now();
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let sweep = faces
+        .collection()
+        .sweep_retention(
+            [
+                (ada.clone(), now - 4 * year),
+                (grace.clone(), now - 4 * year),
+                (grace.clone(), now - Duration::from_secs(60)),
+            ],
+            &RetentionPolicy::new(3 * year),
+            now,
+        )
+        .await;
+    assert_eq!(sweep.examined, 2);
+    assert!(sweep.is_complete(), "{sweep:?}");
+    assert_eq!(sweep.receipts.len(), 1);
+    assert_eq!(sweep.receipts[0].member, ada);
+    assert_eq!(sweep.receipts[0].removed, [ada_face.face_id]);
+    assert!(faces
+        .search(live_photo(&aws, "grace"))
+        .await
+        .unwrap()
+        .is_identified());
+    assert_eq!(
+        faces.search(live_photo(&aws, "ada")).await.unwrap().verdict,
+        IdentificationVerdict::NoMatch
+    );
+}

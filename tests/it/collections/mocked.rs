@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rekognition_guard::collection::{
     AssociateFacesRequest, CollectionBackend, CollectionId, CollectionPolicy, DeleteFacesRequest,
-    FaceDeletions, IndexFacesRequest, IndexedFaces, ListFacesRequest, MemberId, SearchUsersRequest,
-    StoredFace, UserMatch, UserRequest,
+    FaceAssociations, FaceDeletions, IndexFacesRequest, IndexedFaces, ListFacesRequest, MemberId,
+    SearchUsersRequest, StoredFace, UserMatch, UserRequest, UserSearch,
 };
 use rekognition_guard::liveness::{LivenessFacts, LivenessSessionId};
 use rekognition_guard::memory::InMemoryBackend;
@@ -40,13 +40,36 @@ fn face(face_id: Option<&str>, user: Option<&str>) -> StoredFace {
     }
 }
 
-/// `DeleteFaces` leaves a face behind: the receipt names it with
-/// Rekognition's reason and is not complete.
+/// `DeleteFaces` leaves faces behind: the receipt names each with
+/// Rekognition's reason and is not complete, even for a face found only
+/// through the member's user (which `DeleteUser` made invisible to a
+/// listing by user): a face counts as removed only when `DeleteFaces`
+/// reported it deleted and the whole collection no longer lists it.
 #[tokio::test]
-async fn a_face_delete_faces_leaves_behind_is_named_with_its_reason() {
+async fn faces_delete_faces_leaves_behind_are_named_with_their_reasons() {
     let mut mock = MockCollectionBackend::new();
+    // FACE_B is the member's only through the user (another image id).
+    let user_only = StoredFace {
+        face_id: Some(FACE_B.into()),
+        external_image_id: Some("scan-2019".into()),
+        user_id: Some("member-000417".into()),
+    };
+    let mut lists = 0;
     mock.expect_list_faces()
-        .returning(|_| Ok(vec![face(Some(FACE_A), None), face(Some(FACE_B), None)]));
+        .returning(move |r: &ListFacesRequest| {
+            lists += 1;
+            let both = vec![user_only.clone(), face(Some(FACE_A), Some("member-000417"))];
+            Ok(match (lists, r.user.is_some()) {
+                // Before: by user, then the whole collection.
+                (1, true) | (2, false) => both,
+                // After DeleteUser: B is no longer the user's; A is gone.
+                (_, false) => vec![StoredFace {
+                    user_id: None,
+                    ..user_only.clone()
+                }],
+                (_, true) => vec![],
+            })
+        });
     mock.expect_delete_user().times(1).returning(|_| Ok(()));
     mock.expect_delete_faces()
         .times(1)
@@ -58,28 +81,17 @@ async fn a_face_delete_faces_leaves_behind_is_named_with_its_reason() {
             })
         });
     let receipt = Collection::new(mock, id()).forget(&member()).await.unwrap();
-    assert!(!receipt.is_complete());
-    assert_eq!(
-        receipt.remaining.len(),
-        2,
-        "the listing still shows both: {receipt}"
-    );
-    let b = receipt
-        .remaining
-        .iter()
-        .find(|r| r.face_id == FACE_B)
-        .unwrap();
+    assert!(!receipt.is_complete(), "{receipt}");
+    assert_eq!(receipt.removed, [FACE_A]);
+    assert_eq!(receipt.remaining.len(), 1, "{receipt}");
+    assert_eq!(receipt.remaining[0].face_id, FACE_B);
     assert!(
-        b.reason.contains("ASSOCIATED_TO_AN_EXISTING_USER"),
+        receipt.remaining[0]
+            .reason
+            .contains("ASSOCIATED_TO_AN_EXISTING_USER"),
         "{}",
-        b.reason
+        receipt.remaining[0].reason
     );
-    let a = receipt
-        .remaining
-        .iter()
-        .find(|r| r.face_id == FACE_A)
-        .unwrap();
-    assert!(a.reason.contains("confirming listing"), "{}", a.reason);
 }
 
 /// Listings the guard will not act on: a face without a `FaceId`, a
@@ -157,7 +169,7 @@ impl CollectionBackend for Both {
     async fn search_users_by_image(
         &self,
         r: SearchUsersRequest,
-    ) -> Result<Vec<UserMatch>, BackendError> {
+    ) -> Result<UserSearch, BackendError> {
         self.collections.search_users_by_image(r).await
     }
     async fn create_user(&self, r: &UserRequest) -> Result<(), BackendError> {
@@ -166,7 +178,7 @@ impl CollectionBackend for Both {
     async fn associate_faces(
         &self,
         r: &AssociateFacesRequest,
-    ) -> Result<Vec<String>, BackendError> {
+    ) -> Result<FaceAssociations, BackendError> {
         self.collections.associate_faces(r).await
     }
     async fn list_faces(&self, r: &ListFacesRequest) -> Result<Vec<StoredFace>, BackendError> {
@@ -209,7 +221,12 @@ async fn malformed_search_answers_never_identify() {
         mock.expect_search_users_by_image()
             .times(1)
             .withf(|r: &SearchUsersRequest| r.threshold.get() == 99.0 && r.max_users == 2)
-            .returning(move |_| Ok(vec![reply.clone()]));
+            .returning(move |_| {
+                Ok(UserSearch {
+                    matches: vec![reply.clone()],
+                    unsearched_faces: 0,
+                })
+            });
         let rekognition = InMemoryBackend::new();
         let faces = FaceCollection::new(
             PhotoStore::new(rekognition.clone(), Policy::any_kms_key()),
@@ -229,5 +246,121 @@ async fn malformed_search_answers_never_identify() {
             "{answer:?}: {err}"
         );
         assert!(!err.to_string().contains("Ada Lovelace"), "{err}");
+    }
+}
+
+fn faces_over(mock: MockCollectionBackend) -> (FaceCollection, InMemoryBackend) {
+    let rekognition = InMemoryBackend::new();
+    let faces = FaceCollection::new(
+        PhotoStore::new(rekognition.clone(), Policy::any_kms_key()),
+        Both {
+            rekognition: rekognition.clone(),
+            collections: Arc::new(mock),
+        },
+        OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
+        CollectionPolicy::dangerous().face_vectors_without_customer_kms_key(id()),
+    );
+    (faces, rekognition)
+}
+
+/// A member named twice is one candidate (identified); other faces at the
+/// kiosk that Rekognition did not search make the photo unusable: the
+/// largest face alone was searched.
+#[tokio::test]
+async fn a_member_named_twice_is_one_candidate_and_unsearched_faces_refuse_the_photo() {
+    let mut mock = MockCollectionBackend::new();
+    let mut calls = 0;
+    mock.expect_search_users_by_image()
+        .times(2)
+        .returning(move |_| {
+            calls += 1;
+            let hit = |s: f32| UserMatch {
+                user_id: Some("member-000417".into()),
+                similarity: Some(s),
+            };
+            Ok(UserSearch {
+                matches: vec![hit(99.2), hit(99.8)],
+                unsearched_faces: if calls == 1 { 0 } else { 1 },
+            })
+        });
+    let (faces, rekognition) = faces_over(mock);
+    let found = faces.search(live_photo(&rekognition, "ada")).await.unwrap();
+    assert_eq!(
+        found.verdict,
+        rekognition_guard::collection::IdentificationVerdict::Identified {
+            member: member(),
+            similarity: 99.8
+        }
+    );
+    let err = faces
+        .search(live_photo(&rekognition, "ada"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::PhotoRejected(a) if a.issues.iter().any(|i| i.id() == "several_faces")),
+        "{err}"
+    );
+}
+
+/// After `IndexFaces`, anything that keeps the index from completing
+/// deletes the face again: a face `AssociateFaces` finds not to match the
+/// member's faces (another person: `not_the_member`), or `CreateUser`
+/// failing. The association asks for the policy's threshold.
+#[tokio::test]
+async fn an_index_that_does_not_complete_deletes_its_face_again() {
+    for case in ["not the member", "CreateUser fails"] {
+        let mut mock = MockCollectionBackend::new();
+        mock.expect_index_faces().times(1).returning(|_| {
+            Ok(IndexedFaces {
+                face_ids: vec![FACE_A.into()],
+                unindexed: vec![],
+            })
+        });
+        if case == "CreateUser fails" {
+            mock.expect_create_user().times(1).returning(|_| {
+                Err(BackendError::new(
+                    BackendErrorKind::Throttled,
+                    rekognition_guard::Service::Rekognition,
+                    "CreateUser",
+                    "slow down",
+                ))
+            });
+        } else {
+            mock.expect_create_user().times(1).returning(|_| Ok(()));
+            mock.expect_associate_faces()
+                .times(1)
+                .withf(|r: &AssociateFacesRequest| r.user_match_threshold.get() == 99.0)
+                .returning(|_| {
+                    Ok(FaceAssociations {
+                        associated: vec![],
+                        unsuccessful: vec![(FACE_A.into(), vec!["LOW_MATCH_CONFIDENCE".into()])],
+                    })
+                });
+        }
+        mock.expect_delete_faces()
+            .times(1)
+            .withf(|r: &DeleteFacesRequest| r.face_ids == [FACE_A])
+            .returning(|_| {
+                Ok(FaceDeletions {
+                    deleted: vec![FACE_A.into()],
+                    unsuccessful: vec![],
+                })
+            });
+        let (faces, rekognition) = faces_over(mock);
+        let err = faces
+            .index(&member(), live_photo(&rekognition, "ada"))
+            .await
+            .unwrap_err();
+        if case == "not the member" {
+            assert!(
+                matches!(&err, Error::PhotoRejected(a) if a.issues.iter().any(|i| i.id() == "not_the_member")),
+                "{err}"
+            );
+        } else {
+            assert!(
+                matches!(&err, Error::Backend(b) if b.kind() == BackendErrorKind::Throttled),
+                "{err}"
+            );
+        }
     }
 }
