@@ -21,9 +21,10 @@
 //!
 //! Scenarios panic (like tests) when a backend does not behave.
 //!
-//! Face Liveness and erasure have their own harnesses and scenarios, in
-//! [`liveness`] and [`erasure`].
+//! Face Liveness, erasure and collections have their own harnesses and
+//! scenarios, in [`liveness`], [`erasure`] and [`collection`].
 
+pub mod collection;
 pub mod erasure;
 pub mod liveness;
 

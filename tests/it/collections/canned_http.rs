@@ -210,3 +210,14 @@ async fn a_listing_whose_tokens_cycle_is_an_error_and_deletes_nothing() {
     assert!(err.to_string().contains("NextToken"), "{err}");
     assert_eq!(delete.num_calls(), 0);
 }
+
+/// The collection conformance suite
+/// (`rekognition_guard::conformance::collection`) on `AwsBackend` over
+/// canned HTTP answers with state.
+#[tokio::test]
+async fn conformance() {
+    rekognition_guard::conformance::collection::run_all(
+        &crate::support::collection::CannedCollectionHarness::new(),
+    )
+    .await;
+}

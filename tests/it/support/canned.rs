@@ -204,3 +204,41 @@ impl Wire {
         self.seen.lock().unwrap().clone()
     }
 }
+
+/// One stored version of a canned object: its id and the headers HeadObject
+/// answers with.
+pub type CannedVersion = (String, Vec<(&'static str, String)>);
+
+/// A canned HeadObject answer, path style (`/BUCKET/KEY[?versionId=…]`):
+/// the version asked for, else the latest; 404 when there is none.
+pub fn head_answer(
+    bucket: &str,
+    uri: &http::Uri,
+    objects: &std::collections::HashMap<String, Vec<CannedVersion>>,
+) -> http::Response<SdkBody> {
+    let key = uri.path().trim_start_matches(&format!("/{bucket}/"));
+    let wanted = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("versionId="))
+            .map(str::to_owned)
+    });
+    let found = objects.get(key).and_then(|versions| match &wanted {
+        Some(v) => versions.iter().find(|(id, _)| id == v),
+        None => versions.last(),
+    });
+    let mut response = http::Response::builder();
+    match found {
+        Some((version, headers)) => {
+            response = response
+                .status(200)
+                .header("content-length", "48213")
+                .header("content-type", "image/jpeg")
+                .header("x-amz-version-id", version.as_str());
+            for (name, value) in headers {
+                response = response.header(*name, value.as_str());
+            }
+        }
+        None => response = response.status(404),
+    }
+    response.body(SdkBody::empty()).unwrap()
+}

@@ -49,8 +49,7 @@ fn client_side_header(name: &str) -> &'static str {
     }
 }
 
-/// One stored version: its id and its HeadObject headers.
-type CannedVersion = (String, Vec<(&'static str, String)>);
+use super::canned::CannedVersion;
 
 /// Stored objects: key → versions.
 #[derive(Default)]
@@ -89,35 +88,7 @@ impl CannedHarness {
                         .body(SdkBody::from(super::answers::compare_match(99.9)))
                         .unwrap();
                 }
-                // HeadObject, path style: /bucket/key[?versionId=…].
-                let key = uri
-                    .path()
-                    .trim_start_matches(&format!("/{BUCKET}/"))
-                    .to_owned();
-                let wanted = uri.query().and_then(|q| {
-                    q.split('&')
-                        .find_map(|kv| kv.strip_prefix("versionId="))
-                        .map(str::to_owned)
-                });
-                let found = state.objects.get(&key).and_then(|versions| match &wanted {
-                    Some(v) => versions.iter().find(|(id, _)| id == v),
-                    None => versions.last(),
-                });
-                let mut response = http::Response::builder();
-                match found {
-                    Some((version, headers)) => {
-                        response = response
-                            .status(200)
-                            .header("content-length", "48213")
-                            .header("content-type", "image/jpeg")
-                            .header("x-amz-version-id", version.as_str());
-                        for (name, value) in headers {
-                            response = response.header(*name, value.as_str());
-                        }
-                    }
-                    None => response = response.status(404),
-                }
-                response.body(SdkBody::empty()).unwrap()
+                super::canned::head_answer(BUCKET, &uri, &state.objects)
             },
         )
     }

@@ -11,6 +11,7 @@
 pub mod answers;
 pub mod canned;
 pub mod capture;
+pub mod collection;
 pub mod conformance;
 pub mod emulator;
 pub mod erasure;
