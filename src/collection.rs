@@ -192,7 +192,7 @@ impl CollectionPolicy {
     }
 
     /// The collection.
-    pub fn collection(&self) -> &CollectionId {
+    pub fn collection_id(&self) -> &CollectionId {
         &self.collection
     }
 

@@ -139,15 +139,15 @@ pub fn describe_checked(image: &rekognition_guard::CheckedImage) -> serde_json::
 #[derive(Debug, clap::Args)]
 pub struct AwsArgs {
     /// AWS region (else from the environment or profile).
-    #[arg(long, value_name = "R")]
+    #[arg(long, global = true, value_name = "R")]
     pub region: Option<String>,
     /// One endpoint for S3 and Rekognition (https only; S3 path-style).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Extra trusted CA certificates (PEM), besides the system's roots.
     /// Without it, AWS_CA_BUNDLE or the profile's ca_bundle is the only
     /// trusted CA, if set (as in the AWS CLI).
-    #[arg(long, value_name = "PEM")]
+    #[arg(long, global = true, value_name = "PEM")]
     pub ca_bundle: Option<std::path::PathBuf>,
 }
 
@@ -156,10 +156,10 @@ pub struct AwsArgs {
 #[derive(Debug, clap::Args)]
 pub struct OptOutArgs {
     /// Opt-out evidence: a reference such as an AWS Support case id.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, global = true, value_name = "TEXT")]
     pub opt_out_attestation: Option<String>,
     /// Verify the opt-out through AWS Organizations (DescribeEffectivePolicy).
-    #[arg(long, conflicts_with = "opt_out_attestation")]
+    #[arg(long, global = true, conflicts_with = "opt_out_attestation")]
     pub verify_opt_out: bool,
 }
 

@@ -382,7 +382,7 @@ impl FaceCollection {
     where
         B: RekognitionBackend + CollectionBackend + Clone + 'static,
     {
-        let collection = Collection::new(backend.clone(), policy.collection().clone());
+        let collection = Collection::new(backend.clone(), policy.collection_id().clone());
         Self {
             guard: Guard::new(store, backend, evidence),
             collection,
@@ -434,7 +434,7 @@ impl FaceCollection {
             Err(e) => tracing::warn!(
                 target: AUDIT_TARGET,
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
-                collection = %self.policy.collection(),
+                collection = %self.policy.collection_id(),
                 member = %member,
                 reasons = %e,
                 "face not indexed"
@@ -454,7 +454,7 @@ impl FaceCollection {
         let [cleared] = clearance.images;
         let source = CheckedImage::of(&cleared.image, cleared.origin);
         let backend = &self.collection.backend;
-        let collection = self.policy.collection().clone();
+        let collection = self.policy.collection_id().clone();
         let indexed = backend
             .index_faces(IndexFacesRequest {
                 collection: collection.clone(),
@@ -579,7 +579,7 @@ impl FaceCollection {
             .collection
             .backend
             .delete_faces(&DeleteFacesRequest {
-                collection: self.policy.collection().clone(),
+                collection: self.policy.collection_id().clone(),
                 face_ids: ids.to_vec(),
             })
             .await;
@@ -599,7 +599,9 @@ impl FaceCollection {
         }
     }
 
-    /// 1:N search: which member is this? The live photo passes the guard's
+    /// 1:N search: which member is this? Not yet tied to Face Liveness: a
+    /// kiosk that needs presentation-attack detection must check liveness
+    /// itself before searching. The live photo passes the guard's
     /// checks, then `SearchUsersByImage` (`UserMatchThreshold` the
     /// policy's search threshold, at least 99; `MaxUsers` 2). Exactly one
     /// member at or above the threshold is an identification; none is no
@@ -638,7 +640,7 @@ impl FaceCollection {
             Err(e) => tracing::warn!(
                 target: AUDIT_TARGET,
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
-                collection = %self.policy.collection(),
+                collection = %self.policy.collection_id(),
                 reasons = %e,
                 "collection search not performed"
             ),
@@ -657,7 +659,7 @@ impl FaceCollection {
             .collection
             .backend
             .search_users_by_image(SearchUsersRequest {
-                collection: self.policy.collection().clone(),
+                collection: self.policy.collection_id().clone(),
                 image: cleared.image,
                 threshold,
                 max_users: 2,
@@ -707,7 +709,7 @@ impl FaceCollection {
         };
         Ok(Identification {
             verdict,
-            collection: self.policy.collection().clone(),
+            collection: self.policy.collection_id().clone(),
             threshold,
             target,
             opt_out,

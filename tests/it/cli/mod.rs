@@ -3,6 +3,7 @@
 
 mod audit_bucket;
 mod audit_inventory;
+mod collection_checkout;
 mod compare_faces;
 mod compare_faces_faults;
 mod erase_member;

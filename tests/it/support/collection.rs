@@ -51,9 +51,92 @@ struct World {
     calls: usize,
 }
 
+/// A stand-in for Rekognition collections and S3 photos, with state: for
+/// the in-process harness below, and for the HTTPS fault server that the
+/// `collection_checkout` example talks to.
+#[derive(Clone, Default)]
+pub struct Stand {
+    world: Arc<Mutex<World>>,
+}
+
+impl Stand {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Creates collection `id`.
+    pub fn create_collection(&self, id: &str) {
+        self.world
+            .lock()
+            .unwrap()
+            .collections
+            .insert(id.to_owned(), SimCollection::default());
+    }
+
+    /// Stores a photo of `face` at `members/LABEL.jpg`; returns the
+    /// reference pinned to the version stored.
+    pub fn put_photo(&self, face: Face, stored: Stored) -> S3ObjectRef {
+        let mut world = self.world.lock().unwrap();
+        world.next += 1;
+        let version = format!("canned-v{}", world.next);
+        let headers = match stored {
+            Stored::SseKms => vec![
+                ("x-amz-server-side-encryption", "aws:kms".to_owned()),
+                (
+                    "x-amz-server-side-encryption-aws-kms-key-id",
+                    super::KEY.to_owned(),
+                ),
+            ],
+            Stored::SseS3 => vec![("x-amz-server-side-encryption", "AES256".to_owned())],
+            other => panic!("the collection stand-in cannot store {other:?}"),
+        };
+        let key = format!("members/{}.jpg", label(face));
+        world
+            .photos
+            .entry(key.clone())
+            .or_default()
+            .push((version.clone(), headers));
+        S3ObjectRef::new(BUCKET, &key)
+            .and_then(|r| r.with_version_id(&version))
+            .unwrap()
+    }
+
+    /// How many `IndexFaces` and `SearchUsersByImage` requests arrived.
+    pub fn collection_calls(&self) -> usize {
+        self.world.lock().unwrap().calls
+    }
+
+    /// The answer to a request the fault server received.
+    pub fn answer(&self, request: &super::fault_server::Request) -> super::fault_server::Response {
+        let mut world = self.world.lock().unwrap();
+        match request.header("x-amz-target") {
+            Some(target) => {
+                let op = target.trim_start_matches("RekognitionService.").to_owned();
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let (status, answer) = rekognition(&mut world, &op, &body);
+                super::fault_server::Response::json(status, &answer.to_string())
+            }
+            None => {
+                let uri: http::Uri = request.target.parse().unwrap_or_default();
+                let head = super::canned::head_answer(BUCKET, &uri, &world.photos);
+                let mut response = super::fault_server::Response::status(head.status().as_u16());
+                for (name, value) in head.headers() {
+                    response = response.header(name.as_str(), value.to_str().unwrap_or_default());
+                }
+                response
+            }
+        }
+    }
+}
+
+/// A live photo of `face`, as the stand-in reads it.
+pub fn live_bytes(face: Face) -> Vec<u8> {
+    [b"\xFF\xD8\xFF\xE0 live ".as_slice(), label(face).as_bytes()].concat()
+}
+
 #[derive(Clone, Default)]
 pub struct CannedCollectionHarness {
-    world: Arc<Mutex<World>>,
+    stand: Stand,
 }
 
 impl CannedCollectionHarness {
@@ -62,7 +145,7 @@ impl CannedCollectionHarness {
     }
 
     fn http_client(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-        let world = self.world.clone();
+        let world = self.stand.world.clone();
         aws_smithy_http_client::test_util::infallible_client_fn(
             move |request: http::Request<SdkBody>| {
                 let mut world = world.lock().unwrap();
@@ -91,14 +174,11 @@ impl CannedCollectionHarness {
 
     async fn over(&self, rekognition_endpoint: &str) -> FaceCollection {
         let id = {
-            let mut world = self.world.lock().unwrap();
+            let mut world = self.stand.world.lock().unwrap();
             world.next += 1;
-            let id = format!("conformance-{}", world.next);
-            world
-                .collections
-                .insert(id.clone(), SimCollection::default());
-            id
+            format!("conformance-{}", world.next)
         };
+        self.stand.create_collection(&id);
         let sdk = super::sdk_config("eu-west-1", "AKIDCOLLECTIONS", "collections-secret");
         let http = self.http_client();
         let rekognition = aws_sdk_rekognition::Client::from_conf(
@@ -319,35 +399,12 @@ impl CollectionHarness for CannedCollectionHarness {
         self.over("http://rekognition.canned.localhost:8080").await
     }
     async fn photo(&self, face: Face, stored: Stored) -> S3ObjectRef {
-        let mut world = self.world.lock().unwrap();
-        world.next += 1;
-        let version = format!("canned-v{}", world.next);
-        let headers = match stored {
-            Stored::SseKms => vec![
-                ("x-amz-server-side-encryption", "aws:kms".to_owned()),
-                (
-                    "x-amz-server-side-encryption-aws-kms-key-id",
-                    super::KEY.to_owned(),
-                ),
-            ],
-            Stored::SseS3 => vec![("x-amz-server-side-encryption", "AES256".to_owned())],
-            other => panic!("the collection harness cannot store {other:?}"),
-        };
-        let key = format!("members/{}.jpg", label(face));
-        world
-            .photos
-            .entry(key.clone())
-            .or_default()
-            .push((version.clone(), headers));
-        S3ObjectRef::new(BUCKET, &key)
-            .and_then(|r| r.with_version_id(&version))
-            .unwrap()
+        self.stand.put_photo(face, stored)
     }
     fn live_photo(&self, face: Face) -> FaceImage {
-        FaceImage::from_vec([b"\xFF\xD8\xFF\xE0 live ".as_slice(), label(face).as_bytes()].concat())
-            .unwrap()
+        FaceImage::from_vec(live_bytes(face)).unwrap()
     }
     fn collection_calls(&self) -> usize {
-        self.world.lock().unwrap().calls
+        self.stand.collection_calls()
     }
 }
