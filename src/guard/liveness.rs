@@ -462,7 +462,6 @@ impl FaceLiveness {
             })
     }
 
-    /// Refuses a locked kiosk, before any AWS call.
     /// Refuses Face Liveness in AWS GovCloud (US), before any call.
     fn offered_here(&self, operation: Operation) -> Result<(), Error> {
         match self.guard.rekognition.region() {
@@ -474,6 +473,7 @@ impl FaceLiveness {
         }
     }
 
+    /// Refuses a locked kiosk, before any AWS call.
     fn kiosk_unlocked(&self, operation: Operation, kiosk: &KioskId) -> Result<(), Error> {
         self.guard
             .liveness_state
