@@ -58,9 +58,9 @@ impl Collection {
         &self.id
     }
 
-    /// Forgets `member`: lists their faces (by `UserId`, and every face
-    /// whose `ExternalImageId` or `UserId` is the member, in case one was
-    /// never associated), deletes the user (`DeleteUser`, which only
+    /// Forgets `member`: lists the collection's faces and takes the
+    /// member's (`UserId` or `ExternalImageId` the member, so a face never
+    /// associated is found too), deletes the user (`DeleteUser`, which only
     /// disassociates the faces), deletes the faces (`DeleteFaces`, which
     /// refuses faces still associated with a user), and confirms with a
     /// second listing. The receipt names every face removed, and every face
@@ -143,7 +143,7 @@ impl Collection {
 
     async fn forget_inner(&self, member: &MemberId) -> Result<CollectionErasure, Error> {
         const OP: Operation = Operation::ForgetFaces;
-        let listed = self.member_faces(member).await?;
+        let (_, listed) = self.faces(member).await?;
         let user = UserRequest {
             collection: self.id.clone(),
             user: member.clone(),
@@ -182,13 +182,8 @@ impl Collection {
         // Confirmed by id against the whole collection (a face found only
         // through the user is no longer the user's after DeleteUser), and
         // any face of the member that appeared meanwhile.
-        let still: BTreeSet<String> = self
-            .all_faces()
-            .await?
-            .into_iter()
-            .filter(|id| listed.contains(id))
-            .collect();
-        let new = self.member_faces(member).await?;
+        let (every, new) = self.faces(member).await?;
+        let still: BTreeSet<String> = every.into_iter().filter(|id| listed.contains(id)).collect();
         let removed: Vec<String> = listed
             .iter()
             .filter(|id| gone.contains(*id) && !still.contains(*id))
@@ -220,8 +215,16 @@ impl Collection {
         })
     }
 
-    /// Every face id of the collection.
-    async fn all_faces(&self) -> Result<BTreeSet<String>, Error> {
+    /// Every face of the collection (one listing, every page), and of
+    /// them the member's: each face whose `UserId` or `ExternalImageId`
+    /// is the member. One listing of the whole collection rather than one
+    /// by `UserId`: Rekognition answers operations naming a user that does
+    /// not exist (never indexed, or already deleted) with an error, which
+    /// would make a member impossible to forget twice.
+    async fn faces(
+        &self,
+        member: &MemberId,
+    ) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
         const OP: Operation = Operation::ForgetFaces;
         let all = self
             .backend
@@ -231,65 +234,32 @@ impl Collection {
             })
             .await
             .map_err(|e| backend_error(OP, e))?;
-        all.iter()
-            .map(|f| face_id(f.face_id.as_deref(), "ListFaces"))
-            .collect()
-    }
-
-    /// The member's face ids: the user's faces, and every face whose
-    /// `ExternalImageId` or `UserId` is the member.
-    async fn member_faces(&self, member: &MemberId) -> Result<BTreeSet<String>, Error> {
-        const OP: Operation = Operation::ForgetFaces;
-        let listing = |user: Option<MemberId>| ListFacesRequest {
-            collection: self.id.clone(),
-            user,
-        };
-        let by_user = self
-            .backend
-            .list_faces(&listing(Some(member.clone())))
-            .await
-            .map_err(|e| backend_error(OP, e))?;
-        let all = self
-            .backend
-            .list_faces(&listing(None))
-            .await
-            .map_err(|e| backend_error(OP, e))?;
-        let mut faces = BTreeSet::new();
-        for face in &by_user {
-            // A listing by user that names another user is not about this
-            // member: nothing is deleted on its word.
-            if face
-                .user_id
-                .as_deref()
-                .is_some_and(|u| u != member.as_str())
-            {
-                return Err(unusable(
-                    "ListFaces",
-                    "a listing of the member's faces named a face of another user",
-                ));
-            }
-            faces.insert(face_id(face.face_id.as_deref(), "ListFaces")?);
-        }
-        for face in all.iter().filter(|f| {
-            f.external_image_id.as_deref() == Some(member.as_str())
-                || f.user_id.as_deref() == Some(member.as_str())
-        }) {
+        let mut every = BTreeSet::new();
+        let mut members = BTreeSet::new();
+        for face in &all {
+            let id = face_id(face.face_id.as_deref(), "ListFaces")?;
+            let by_user = face.user_id.as_deref() == Some(member.as_str());
+            let by_image = face.external_image_id.as_deref() == Some(member.as_str());
             // The member's image, but another member's face: the
             // collection is not as the guard left it; nothing is deleted on
             // its word.
-            if face
-                .user_id
-                .as_deref()
-                .is_some_and(|u| u != member.as_str())
+            if by_image
+                && face
+                    .user_id
+                    .as_deref()
+                    .is_some_and(|u| u != member.as_str())
             {
                 return Err(unusable(
                     "ListFaces",
                     "a face indexed for the member but associated with another user",
                 ));
             }
-            faces.insert(face_id(face.face_id.as_deref(), "ListFaces")?);
+            if by_user || by_image {
+                members.insert(id.clone());
+            }
+            every.insert(id);
         }
-        Ok(faces)
+        Ok((every, members))
     }
 }
 
