@@ -48,8 +48,8 @@ use rekognition_guard::collection::{
     CollectionId, CollectionPolicy, IdentificationVerdict, MemberId,
 };
 use rekognition_guard::{
-    Collection, ConfigError, Error, FaceCollection, FaceImage, ImageInput, OptOutEvidence,
-    PhotoStore, Policy, S3ObjectRef, SimilarityThreshold,
+    Collection, ConfigError, Error, FaceCollection, OptOutEvidence, PhotoStore, Policy,
+    SimilarityThreshold,
 };
 use serde_json::{json, Value};
 
@@ -130,19 +130,6 @@ fn exit_of(decision: &str) -> Exit {
 }
 
 const NO_CHOICE: &str = "a collection keeps a face vector per member, encrypted by AWS with no customer KMS key, until the member is forgotten: pass --accept-face-vectors-without-customer-kms-key to choose that";
-
-/// Reads an IMAGE argument: an S3 reference, or a local file sent as bytes.
-fn read_image(arg: &str) -> Result<ImageInput, String> {
-    if arg.starts_with("s3://") {
-        return S3ObjectRef::parse(arg)
-            .map(ImageInput::from)
-            .map_err(|e| e.to_string());
-    }
-    let bytes = std::fs::read(arg).map_err(|e| format!("cannot read image file {arg:?}: {e}"))?;
-    FaceImage::from_vec(bytes)
-        .map(ImageInput::from)
-        .map_err(|e| format!("{arg:?}: {e}"))
-}
 
 /// Option values checked before anything else: a bad one is a usage error.
 struct Options {
@@ -333,7 +320,7 @@ async fn run(cli: &Cli, opts: Options) -> Value {
         policy,
     );
     let photo = match &cli.command {
-        Command::Index { photo, .. } | Command::Search { photo } => read_image(photo),
+        Command::Index { photo, .. } | Command::Search { photo } => common::read_image(photo),
         Command::Forget { .. } => unreachable!("handled above"),
     };
     let photo = match photo {

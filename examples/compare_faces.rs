@@ -39,8 +39,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rekognition_guard::{
-    ConfigError, Decision, Error, FaceImage, Guard, ImageInput, OptOutEvidence, PhotoStore, Policy,
-    S3ObjectRef, SimilarityThreshold, Verdict,
+    ConfigError, Decision, Error, Guard, ImageInput, OptOutEvidence, PhotoStore, Policy,
+    SimilarityThreshold, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -145,19 +145,6 @@ fn from_decision(d: &Decision) -> (&'static str, Vec<String>) {
     }
 }
 
-/// Reads an IMAGE argument: an S3 reference, or a local file sent as bytes.
-fn read_image(arg: &str) -> Result<ImageInput, String> {
-    if arg.starts_with("s3://") {
-        return S3ObjectRef::parse(arg)
-            .map(ImageInput::from)
-            .map_err(|e| e.to_string());
-    }
-    let bytes = std::fs::read(arg).map_err(|e| format!("cannot read image file {arg:?}: {e}"))?;
-    FaceImage::from_vec(bytes)
-        .map(ImageInput::from)
-        .map_err(|e| format!("{arg:?}: {e}"))
-}
-
 /// Option values checked before anything else: a bad one is a usage error.
 struct Options {
     policy: Policy,
@@ -187,8 +174,8 @@ fn options(cli: &Cli) -> Result<Options, String> {
 
 async fn run(cli: Cli, opts: Options) -> Report {
     let threshold = opts.policy.similarity_threshold().get();
-    let source = read_image(&cli.source);
-    let target = read_image(&cli.target);
+    let source = common::read_image(&cli.source);
+    let target = common::read_image(&cli.target);
     let mut report = Report {
         decision: "error",
         similarity: None,
@@ -324,6 +311,7 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rekognition_guard::{FaceImage, S3ObjectRef};
 
     fn report(decision: &'static str) -> Report {
         Report {

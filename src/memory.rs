@@ -1329,11 +1329,11 @@ impl RekognitionBackend for InMemoryBackend {
     }
 }
 
-/// The similarity table's value for two face labels, in either order.
-fn state_similarity(table: &HashMap<(String, String), f32>, a: &str, b: &str) -> f32 {
+/// The similarity table's value for two face labels
+/// ([`InMemoryBackend::set_similarity`] stores both orders).
+fn similarity_of(table: &HashMap<(String, String), f32>, a: &str, b: &str) -> f32 {
     table
         .get(&(a.to_owned(), b.to_owned()))
-        .or_else(|| table.get(&(b.to_owned(), a.to_owned())))
         .copied()
         .unwrap_or(0.0)
 }
@@ -1355,7 +1355,7 @@ fn no_collection(operation: &'static str, id: &str) -> BackendError {
 /// an image shows (its label; [`InMemoryBackend::set_face_details`] sets
 /// how many faces it shows: beyond one, the rest come back unindexed with
 /// `EXCEEDS_MAX_FACES`); `SearchUsersByImage` scores each user by the
-/// similarity table ([`InMemoryBackend::set_similarity`], either order) of
+/// similarity table ([`InMemoryBackend::set_similarity`]) of
 /// their faces with the probe; `DeleteFaces` refuses faces still
 /// associated with a user (`ASSOCIATED_TO_AN_EXISTING_USER`), as AWS does.
 #[async_trait]
@@ -1416,12 +1416,7 @@ impl CollectionBackend for InMemoryBackend {
             let Some(user) = face.user.as_deref() else {
                 continue;
             };
-            let similarity = state
-                .similarity
-                .get(&(face.label.clone(), probe.clone()))
-                .or_else(|| state.similarity.get(&(probe.clone(), face.label.clone())))
-                .copied()
-                .unwrap_or(0.0);
+            let similarity = similarity_of(&state.similarity, &face.label, &probe);
             let entry = best.entry(user).or_insert(0.0);
             *entry = entry.max(similarity);
         }
@@ -1495,7 +1490,7 @@ impl CollectionBackend for InMemoryBackend {
                 continue;
             };
             let matches = known.iter().all(|k| {
-                let s = state_similarity(similarity, k, &label);
+                let s = similarity_of(similarity, k, &label);
                 s >= request.user_match_threshold.get()
             });
             if matches {

@@ -226,3 +226,17 @@ pub async fn photo_store(
     let store = rekognition_guard::PhotoStore::new(backend.clone(), policy);
     Ok((backend, store))
 }
+
+/// Reads an IMAGE argument: an S3 reference, or a local file sent as bytes.
+pub fn read_image(arg: &str) -> Result<rekognition_guard::ImageInput, String> {
+    use rekognition_guard::{FaceImage, ImageInput, S3ObjectRef};
+    if arg.starts_with("s3://") {
+        return S3ObjectRef::parse(arg)
+            .map(ImageInput::from)
+            .map_err(|e| e.to_string());
+    }
+    let bytes = std::fs::read(arg).map_err(|e| format!("cannot read image file {arg:?}: {e}"))?;
+    FaceImage::from_vec(bytes)
+        .map(ImageInput::from)
+        .map_err(|e| format!("{arg:?}: {e}"))
+}

@@ -28,14 +28,15 @@ fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str
 
 /// An operation's error, with a missing collection named.
 fn mapped<E>(
+    client: &aws_sdk_rekognition::Client,
     err: SdkError<E, HttpResponse>,
     operation: &'static str,
     collection: &str,
-    region: Option<&str>,
 ) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let region = client.config().region().map(|r| r.as_ref());
     if code(&err) == Some("ResourceNotFoundException") {
         return BackendError::new(
             BackendErrorKind::NotFound,
@@ -61,7 +62,6 @@ pub(super) async fn index_faces(
         super::refuse_if_bodies_logged(Service::Rekognition, OP)?;
     }
     let (image, _) = image(request.image);
-    let region = client.config().region().map(|r| r.to_string());
     let result = client
         .index_faces()
         .collection_id(request.collection.as_str())
@@ -89,12 +89,7 @@ pub(super) async fn index_faces(
                 .map(|u| u.reasons().iter().map(|r| r.as_str().to_owned()).collect())
                 .collect(),
         }),
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
 
@@ -107,7 +102,6 @@ pub(super) async fn search_users_by_image(
         super::refuse_if_bodies_logged(Service::Rekognition, OP)?;
     }
     let (image, _) = image(request.image);
-    let region = client.config().region().map(|r| r.to_string());
     let result = client
         .search_users_by_image()
         .collection_id(request.collection.as_str())
@@ -131,12 +125,7 @@ pub(super) async fn search_users_by_image(
         }),
         // No face in the probe: Rekognition answers with no matches, or
         // with InvalidParameterException; the second is an error here.
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
 
@@ -145,7 +134,6 @@ pub(super) async fn create_user(
     request: &UserRequest,
 ) -> Result<(), BackendError> {
     const OP: &str = "CreateUser";
-    let region = client.config().region().map(|r| r.to_string());
     match client
         .create_user()
         .collection_id(request.collection.as_str())
@@ -156,12 +144,7 @@ pub(super) async fn create_user(
         Ok(_) => Ok(()),
         // The user exists already: what was asked for holds.
         Err(e) if code(&e) == Some("ConflictException") => Ok(()),
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
 
@@ -170,7 +153,6 @@ pub(super) async fn associate_faces(
     request: &AssociateFacesRequest,
 ) -> Result<FaceAssociations, BackendError> {
     const OP: &str = "AssociateFaces";
-    let region = client.config().region().map(|r| r.to_string());
     let result = client
         .associate_faces()
         .collection_id(request.collection.as_str())
@@ -197,12 +179,7 @@ pub(super) async fn associate_faces(
                 })
                 .collect(),
         }),
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
 
@@ -211,7 +188,6 @@ pub(super) async fn list_faces(
     request: &ListFacesRequest,
 ) -> Result<Vec<StoredFace>, BackendError> {
     const OP: &str = "ListFaces";
-    let region = client.config().region().map(|r| r.to_string());
     let mut faces = Vec::new();
     let mut token: Option<String> = None;
     let mut seen = std::collections::HashSet::new();
@@ -224,8 +200,7 @@ pub(super) async fn list_faces(
             .set_next_token(token.clone())
             .send()
             .await;
-        let out =
-            result.map_err(|e| mapped(e, OP, request.collection.as_str(), region.as_deref()))?;
+        let out = result.map_err(|e| mapped(client, e, OP, request.collection.as_str()))?;
         faces.extend(out.faces().iter().map(|f| StoredFace {
             face_id: f.face_id().map(str::to_owned),
             external_image_id: f.external_image_id().map(str::to_owned),
@@ -260,7 +235,6 @@ pub(super) async fn delete_user(
     request: &UserRequest,
 ) -> Result<(), BackendError> {
     const OP: &str = "DeleteUser";
-    let region = client.config().region().map(|r| r.to_string());
     match client
         .delete_user()
         .collection_id(request.collection.as_str())
@@ -273,12 +247,7 @@ pub(super) async fn delete_user(
         // answers the same code; the listing before this call would have
         // failed already.)
         Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
 
@@ -287,7 +256,6 @@ pub(super) async fn delete_faces(
     request: &DeleteFacesRequest,
 ) -> Result<FaceDeletions, BackendError> {
     const OP: &str = "DeleteFaces";
-    let region = client.config().region().map(|r| r.to_string());
     let result = client
         .delete_faces()
         .collection_id(request.collection.as_str())
@@ -308,11 +276,6 @@ pub(super) async fn delete_faces(
                 })
                 .collect(),
         }),
-        Err(e) => Err(mapped(
-            e,
-            OP,
-            request.collection.as_str(),
-            region.as_deref(),
-        )),
+        Err(e) => Err(mapped(client, e, OP, request.collection.as_str())),
     }
 }
