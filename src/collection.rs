@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use crate::backend::VerifiedImage;
 use crate::error::BackendError;
 use crate::input::InputError;
+use crate::liveness::{KioskId, LivenessSessionId, LivenessStatus, NotLiveReason};
 use crate::policy::SimilarityThreshold;
 use crate::text::Quoted;
 
@@ -500,6 +501,65 @@ pub struct Identification {
     pub opt_out: crate::opt_out::OptOutRecord,
     /// How the collection's face vectors are kept: [`FACE_VECTORS_AT_REST`].
     pub face_vectors: &'static str,
+    /// The Face Liveness session whose reference image was searched, for
+    /// [`FaceCollection::search_live`](crate::FaceCollection::search_live);
+    /// `None` for a search without liveness.
+    pub liveness_session: Option<LivenessSessionId>,
+    /// That session's liveness confidence, 0 to 100.
+    pub liveness_confidence: Option<f32>,
+}
+
+/// What [`FaceCollection::search_live`](crate::FaceCollection::search_live)
+/// decided. Only [`Searched`](Self::Searched) with an
+/// [`Identified`](IdentificationVerdict::Identified) verdict identifies a
+/// member.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LiveIdentification {
+    /// The session is `CREATED` or `IN_PROGRESS`: ask again (it stays
+    /// unverified until then).
+    NotFinished(LivenessStatus),
+    /// The session did not show a live person: nothing was searched.
+    NotLive(NotLiveReason),
+    /// The person was live, and the session's reference image was searched.
+    Searched(Identification),
+}
+
+impl LiveIdentification {
+    /// Whether a single, live member was identified.
+    pub fn is_identified(&self) -> bool {
+        matches!(self, Self::Searched(found) if found.is_identified())
+    }
+
+    /// `not_finished`, `not_live`, or the search's
+    /// [label](IdentificationVerdict::label).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::NotFinished(_) => "not_finished",
+            Self::NotLive(_) => "not_live",
+            Self::Searched(found) => found.verdict.label(),
+        }
+    }
+}
+
+/// A started Face Liveness session for a 1:N search
+/// ([`FaceCollection::start_search_session`](crate::FaceCollection::start_search_session)):
+/// give [`id`](Self::id) to the kiosk's client component, then
+/// [`FaceCollection::search_live`](crate::FaceCollection::search_live) at
+/// the same kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SearchSession {
+    /// The session id.
+    pub id: LivenessSessionId,
+    /// The collection it searches.
+    pub collection: CollectionId,
+    /// The kiosk it was started at.
+    pub kiosk: KioskId,
+    /// When it was started (this host's clock).
+    pub started_at: std::time::SystemTime,
+    /// When Rekognition expires it: 3 minutes after the start.
+    pub expires_at: std::time::SystemTime,
 }
 
 impl Identification {

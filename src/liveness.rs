@@ -403,6 +403,23 @@ impl LivenessPolicy {
         format!("{}{}/", self.member_prefix(member), kiosk_tag(kiosk))
     }
 
+    /// The `S3KeyPrefix` of a 1:N search session of `collection` at
+    /// `kiosk`: the configured prefix, `search-` and the first 32
+    /// hexadecimal digits of the SHA-256 of the collection id, `/`, the
+    /// kiosk's tag as in [`output_prefix_for`](Self::output_prefix_for),
+    /// `/`. Never under a member's prefix (those start `member-`): before
+    /// the search, the person is nobody's member yet.
+    pub(crate) fn search_prefix_for(&self, collection: &str, kiosk: &KioskId) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(collection.as_bytes());
+        format!(
+            "{}search-{}/{}/",
+            self.output_prefix,
+            &hex::encode(digest)[..32],
+            kiosk_tag(kiosk)
+        )
+    }
+
     /// How long a passing output-bucket audit is reused.
     pub(crate) fn posture_ttl(&self) -> Duration {
         self.posture_ttl
@@ -696,6 +713,25 @@ pub enum LivenessViolation {
     MemberNotPinned {
         /// The member reference given.
         member: S3ObjectRef,
+    },
+    /// A 1:N search of a collection configured with Face Liveness
+    /// ([`FaceCollection::with_liveness`](crate::FaceCollection::with_liveness))
+    /// was asked for without a liveness session: refused before any call.
+    #[display("this collection identifies members only after a passed Face Liveness check: start a session with FaceCollection::start_search_session and search with FaceCollection::search_live")]
+    SearchNeedsLiveness,
+    /// A liveness search of a collection with no Face Liveness policy.
+    #[display("this collection has no Face Liveness policy: configure one with FaceCollection::with_liveness before starting or verifying search sessions")]
+    NoLivenessPolicy,
+    /// The session was not started for a search of this collection at this
+    /// kiosk: its reference image is outside the prefix the guard gives
+    /// such sessions (a member's 1:1 session, another kiosk's or another
+    /// collection's).
+    #[display("liveness session {session_id} was not started for a search of this collection at kiosk {}: its reference image is outside that session's output prefix", Quoted(kiosk.as_str()))]
+    SessionNotForThisSearch {
+        /// The session.
+        session_id: LivenessSessionId,
+        /// The kiosk it was verified at.
+        kiosk: KioskId,
     },
     /// The output bucket's configuration would not keep reference images
     /// SSE-KMS under an allowed key and version-pinnable.

@@ -22,10 +22,14 @@ use async_trait::async_trait;
 
 use super::Stored;
 use crate::at_rest::AtRestViolation;
+use crate::collection::LiveIdentification;
 use crate::collection::{IdentificationVerdict, MemberId, FACE_VECTORS_AT_REST};
 use crate::erasure::RetentionPolicy;
 use crate::error::Error;
 use crate::input::{FaceImage, S3ObjectRef};
+use crate::liveness::{
+    KioskId, LivenessPolicy, LivenessSessionId, LivenessViolation, NotLiveReason,
+};
 use crate::refusal::Violation;
 use crate::FaceCollection;
 
@@ -82,6 +86,25 @@ pub trait CollectionHarness: Send + Sync {
     /// How many `IndexFaces` and `SearchUsersByImage` requests reached the
     /// backend so far.
     fn collection_calls(&self) -> usize;
+    /// Like [`faces`](Self::faces), with
+    /// [`FaceCollection::with_liveness`] under [`liveness_policy`]`(output)`,
+    /// where `output` is the harness's liveness output bucket: versioned,
+    /// default encryption SSE-KMS under the harness's key.
+    async fn faces_with_liveness(&self) -> FaceCollection;
+    /// Ends Face Liveness session `session`: `Some(face)` as `SUCCEEDED`
+    /// at confidence 99.5 with a reference image of `face` where the
+    /// session put its output (SSE-KMS under the harness's key, its
+    /// version reported); `None` as `FAILED`.
+    async fn finish_session(&self, session: &LivenessSessionId, shown: Option<Face>);
+}
+
+/// The Face Liveness policy of
+/// [`CollectionHarness::faces_with_liveness`]: output to `output_bucket`
+/// under `liveness/`, otherwise the defaults.
+pub fn liveness_policy(output_bucket: &str) -> LivenessPolicy {
+    LivenessPolicy::new(output_bucket)
+        .and_then(|p| p.with_output_prefix("liveness/"))
+        .expect("a bucket name and a prefix")
 }
 
 /// Runs every scenario against `h`.
@@ -92,6 +115,7 @@ pub async fn run_all(h: &dyn CollectionHarness) {
     another_persons_face_is_never_attached_to_a_member(h).await;
     refusals_send_nothing_to_rekognition(h).await;
     the_retention_sweep_forgets_members_past_retention(h).await;
+    with_liveness_only_a_live_person_at_the_kiosk_is_searched(h).await;
 }
 
 fn member(id: &str) -> MemberId {
@@ -299,6 +323,109 @@ async fn the_retention_sweep_forgets_members_past_retention(h: &dyn CollectionHa
     );
 }
 
+/// With Face Liveness configured, only the reference image of a passed
+/// session started for a search at this kiosk is searched: a photo the
+/// caller took, a session that failed, a session verified at another
+/// kiosk or a second time are refused or not live, and nothing of theirs
+/// reaches `SearchUsersByImage`; a collection without a liveness policy
+/// starts no search session.
+async fn with_liveness_only_a_live_person_at_the_kiosk_is_searched(h: &dyn CollectionHarness) {
+    let name = h.name();
+    let faces = h.faces_with_liveness().await;
+    let ada = member("member-000417");
+    faces
+        .index(&ada, &h.photo(Face::Ada, Stored::SseKms).await)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let kiosk = KioskId::new("branch-1-kiosk-1").unwrap();
+    let liveness_refusal = |e: &Error| match e.violations() {
+        [Violation::Liveness(v)] => Some(v.clone()),
+        _ => None,
+    };
+    let before = h.collection_calls();
+
+    let err = faces.search(h.live_photo(Face::Ada)).await.unwrap_err();
+    assert_eq!(
+        liveness_refusal(&err),
+        Some(LivenessViolation::SearchNeedsLiveness),
+        "{name}: {err}"
+    );
+    assert_eq!(h.collection_calls(), before, "{name}: nothing searched");
+
+    let session = faces
+        .start_search_session(&kiosk)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        &session.collection,
+        faces.policy().collection_id(),
+        "{name}"
+    );
+    h.finish_session(&session.id, Some(Face::Ada)).await;
+    let found = faces
+        .search_live(&session.id, &kiosk)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    match &found {
+        LiveIdentification::Searched(found) => {
+            assert!(
+                matches!(&found.verdict, IdentificationVerdict::Identified { member, .. } if *member == ada),
+                "{name}: {found:?}"
+            );
+            assert_eq!(found.liveness_session.as_ref(), Some(&session.id), "{name}");
+            assert_eq!(found.liveness_confidence, Some(99.5), "{name}");
+        }
+        other => panic!("{name}: {other:?}"),
+    }
+    assert_eq!(h.collection_calls(), before + 1, "{name}: one search");
+
+    let err = faces.search_live(&session.id, &kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionReused { .. })
+        ),
+        "{name}: {err}"
+    );
+
+    let failed = faces.start_search_session(&kiosk).await.unwrap();
+    h.finish_session(&failed.id, None).await;
+    assert_eq!(
+        faces.search_live(&failed.id, &kiosk).await.unwrap(),
+        LiveIdentification::NotLive(NotLiveReason::Failed),
+        "{name}"
+    );
+
+    let elsewhere = KioskId::new("branch-2-kiosk-1").unwrap();
+    let other = faces.start_search_session(&elsewhere).await.unwrap();
+    h.finish_session(&other.id, Some(Face::Ada)).await;
+    let err = faces.search_live(&other.id, &kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionNotForThisSearch { kiosk: k, .. }) if k == kiosk
+        ),
+        "{name}: {err}"
+    );
+    assert_eq!(
+        h.collection_calls(),
+        before + 1,
+        "{name}: nothing more searched"
+    );
+
+    let err = h
+        .faces()
+        .await
+        .start_search_session(&kiosk)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        liveness_refusal(&err),
+        Some(LivenessViolation::NoLivenessPolicy),
+        "{name}: {err}"
+    );
+}
+
 #[cfg(test)]
 mod in_memory {
     use super::*;
@@ -307,13 +434,14 @@ mod in_memory {
 
     use crate::collection::{CollectionId, CollectionPolicy};
     use crate::input::{KmsKeyArn, Service};
-    use crate::memory::{InMemoryBackend, SimulatedObject};
+    use crate::memory::{InMemoryBackend, SimulatedLiveness, SimulatedObject};
     use crate::opt_out::OptOutEvidence;
     use crate::policy::Policy;
     use crate::quality::FaceDetail;
     use crate::PhotoStore;
 
     const KEY: &str = super::super::in_memory::KEY;
+    const OUTPUT: &str = "collection-liveness";
 
     /// The collection harness over [`InMemoryBackend`]: one simulation,
     /// a new collection per [`faces`](CollectionHarness::faces).
@@ -330,6 +458,8 @@ mod in_memory {
         fn new() -> Self {
             let aws = InMemoryBackend::new();
             aws.create_bucket("collection-photos", crate::memory::DEFAULT_ACCOUNT, true);
+            aws.create_bucket(OUTPUT, crate::memory::DEFAULT_ACCOUNT, true);
+            aws.set_default_encryption(OUTPUT, Some(KEY));
             aws.set_similarity("ada", "ada", 99.7);
             aws.set_similarity("grace", "grace", 99.4);
             aws.set_similarity("twin", "twin", 99.9);
@@ -397,6 +527,17 @@ mod in_memory {
         fn collection_calls(&self) -> usize {
             let calls = self.aws.calls();
             calls.index_faces + calls.search_users_by_image
+        }
+        async fn faces_with_liveness(&self) -> FaceCollection {
+            self.over(self.aws.clone())
+                .with_liveness(liveness_policy(OUTPUT))
+        }
+        async fn finish_session(&self, session: &LivenessSessionId, shown: Option<Face>) {
+            let outcome = match shown {
+                Some(face) => SimulatedLiveness::live(99.5, label(face)),
+                None => SimulatedLiveness::ended(crate::liveness::LivenessStatus::Failed),
+            };
+            self.aws.finish_liveness(session, outcome);
         }
     }
 

@@ -6,18 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use super::path::{backend_error, internal_error};
+use super::liveness::{judge_liveness, FaceLiveness, Judged};
+use super::path::{backend_error, internal_error, refused};
 use super::{Guard, PhotoStore};
 use crate::backend::RekognitionBackend;
 use crate::collection::{
     AssociateFacesRequest, CollectionBackend, CollectionErasure, CollectionId, CollectionPolicy,
     DeleteFacesRequest, Identification, IdentificationVerdict, IndexFacesRequest, IndexedFace,
-    ListFacesRequest, MemberId, RemainingFace, SearchUsersRequest, UserRequest,
-    FACE_VECTORS_AT_REST,
+    ListFacesRequest, LiveIdentification, MemberId, RemainingFace, SearchSession,
+    SearchUsersRequest, UserRequest, FACE_VECTORS_AT_REST,
 };
 use crate::decision::CheckedImage;
 use crate::error::{BackendError, BackendErrorKind, Error};
 use crate::input::{ImageInput, Service};
+use crate::liveness::{KioskId, LivenessPolicy, LivenessSessionId, LivenessViolation};
 use crate::opt_out::OptOutEvidence;
 use crate::quality::{FaceAssessment, QualityIssue};
 use crate::refusal::Operation;
@@ -326,6 +328,7 @@ pub struct FaceCollection {
     guard: Guard,
     collection: Collection,
     policy: CollectionPolicy,
+    liveness: Option<FaceLiveness>,
 }
 
 impl fmt::Debug for FaceCollection {
@@ -334,6 +337,10 @@ impl fmt::Debug for FaceCollection {
             .field("guard", &self.guard)
             .field("collection", &self.collection)
             .field("policy", &self.policy)
+            .field(
+                "liveness",
+                &self.liveness.as_ref().map(FaceLiveness::policy),
+            )
             .finish()
     }
 }
@@ -357,7 +364,21 @@ impl FaceCollection {
             guard: Guard::new(store, backend, evidence),
             collection,
             policy,
+            liveness: None,
         }
+    }
+
+    /// Identifies members only after a passed Face Liveness check under
+    /// `policy`: from then on [`search`](Self::search) is refused
+    /// ([`SearchNeedsLiveness`](LivenessViolation::SearchNeedsLiveness)),
+    /// and a kiosk searches with
+    /// [`start_search_session`](Self::start_search_session) and
+    /// [`search_live`](Self::search_live), which search the session's
+    /// reference image. Indexing is unchanged (it reads enrolled photos).
+    #[must_use]
+    pub fn with_liveness(mut self, policy: LivenessPolicy) -> Self {
+        self.liveness = Some(self.guard.liveness(policy));
+        self
     }
 
     /// The collection, for [`Collection::forget`].
@@ -569,9 +590,12 @@ impl FaceCollection {
         }
     }
 
-    /// 1:N search: which member is this? Not yet tied to Face Liveness: a
-    /// kiosk that needs presentation-attack detection must check liveness
-    /// itself before searching. The live photo passes the guard's
+    /// 1:N search of a live photo taken by the caller: which member is
+    /// this? Only for a collection without Face Liveness: after
+    /// [`with_liveness`](Self::with_liveness) it is refused
+    /// ([`SearchNeedsLiveness`](LivenessViolation::SearchNeedsLiveness),
+    /// nothing sent) and [`search_live`](Self::search_live) searches
+    /// instead. The live photo passes the guard's
     /// checks, then `SearchUsersByImage` (`UserMatchThreshold` the
     /// policy's search threshold, at least 99; `MaxUsers` 2). Exactly one
     /// member at or above the threshold is an identification; none is no
@@ -585,9 +609,23 @@ impl FaceCollection {
     /// answered a match without a user id or similarity, or with a user id
     /// that is not a member id.
     pub async fn search(&self, live: impl Into<ImageInput>) -> Result<Identification, Error> {
-        let result = self.search_inner(live.into()).await;
-        match &result {
-            Ok(found) => {
+        let result = match self.liveness {
+            Some(_) => Err(refused(
+                Operation::SearchUsersByImage,
+                vec![LivenessViolation::SearchNeedsLiveness.into()],
+            )),
+            None => self.search_image(live.into()).await,
+        };
+        self.audit_search(result.as_ref().map(Some));
+        result
+    }
+
+    /// The audit event of a search: decided (`Some`), not searched because
+    /// the person was not shown live (`None`), or not performed.
+    fn audit_search(&self, result: Result<Option<&Identification>, &Error>) {
+        match result {
+            Ok(None) => {}
+            Ok(Some(found)) => {
                 let (member, similarity) = match &found.verdict {
                     IdentificationVerdict::Identified { member, similarity } => {
                         (Some(member), Some(*similarity))
@@ -604,6 +642,8 @@ impl FaceCollection {
                     target = %found.target,
                     opt_out = found.opt_out.kind(),
                     face_vectors = found.face_vectors,
+                    liveness_session = found.liveness_session.as_ref().map(tracing::field::display),
+                    liveness_confidence = found.liveness_confidence.map(tracing::field::display),
                     "collection search decided"
                 )
             }
@@ -615,10 +655,183 @@ impl FaceCollection {
                 "collection search not performed"
             ),
         }
+    }
+
+    /// Starts a Face Liveness session for a 1:N search at `kiosk`: as
+    /// [`FaceLiveness::start_session`] (kiosk lock, opt-out, output
+    /// bucket audit, the same session settings), with its output under a
+    /// prefix for searches of this collection at this kiosk (`search-`
+    /// and a digest of the collection id, then the kiosk's tag), never
+    /// under a member's. Those images are of a person not yet identified:
+    /// [`PhotoStore::erase_liveness_artifacts`] does not reach them, so
+    /// give the output bucket an S3 Lifecycle expiration for the `search-`
+    /// prefix.
+    ///
+    /// # Errors
+    /// As [`FaceLiveness::start_session`], and [`Error::Refused`] with
+    /// [`NoLivenessPolicy`](LivenessViolation::NoLivenessPolicy) without
+    /// [`with_liveness`](Self::with_liveness).
+    pub async fn start_search_session(&self, kiosk: &KioskId) -> Result<SearchSession, Error> {
+        let result = self.start_search_inner(kiosk).await;
+        match &result {
+            Ok(session) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = "started",
+                session_id = %session.id,
+                collection = %session.collection,
+                kiosk = %Quoted(kiosk.as_str()),
+                opt_out = self.guard.opt_out.kind(),
+                "face liveness session for a collection search started"
+            ),
+            Err(e) => tracing::warn!(
+                target: AUDIT_TARGET,
+                decision = if e.as_refusal().is_some() { "refused" } else { "error" },
+                collection = %self.policy.collection_id(),
+                kiosk = %Quoted(kiosk.as_str()),
+                reasons = %e,
+                "face liveness session for a collection search not started"
+            ),
+        }
         result
     }
 
-    async fn search_inner(&self, live: ImageInput) -> Result<Identification, Error> {
+    async fn start_search_inner(&self, kiosk: &KioskId) -> Result<SearchSession, Error> {
+        let live = self.live(Operation::StartLiveness)?;
+        let collection = self.policy.collection_id();
+        let prefix = live.policy().search_prefix_for(collection.as_str(), kiosk);
+        let (id, started_at) = live.start(kiosk, prefix).await?;
+        Ok(SearchSession {
+            id,
+            collection: collection.clone(),
+            kiosk: kiosk.clone(),
+            started_at,
+            expires_at: started_at + crate::liveness::SESSION_LIFETIME,
+        })
+    }
+
+    /// 1:N search after Face Liveness: verifies session `session_id`
+    /// (started by [`start_search_session`](Self::start_search_session) at
+    /// `kiosk`) and, if the person was live, searches the session's
+    /// reference image as [`search`](Self::search) searches a photo.
+    ///
+    /// In order, stopping at the first that fails:
+    ///
+    /// 1. a Face Liveness policy is configured, the kiosk is not locked and
+    ///    has room for one more check under its failure limit (reserved at
+    ///    once), the endpoints are HTTPS, the opt-out evidence holds, and
+    ///    this guard has not verified the session before (refusals);
+    /// 2. `GetFaceLivenessSessionResults`, judged as
+    ///    [`FaceLiveness::verify_session`] judges it:
+    ///    [`NotFinished`](LiveIdentification::NotFinished) (ask again) or
+    ///    [`NotLive`](LiveIdentification::NotLive) (nothing searched);
+    /// 3. the reference image is in the output bucket under this
+    ///    collection's search prefix for this kiosk, with no dot segment
+    ///    and with a version Rekognition reported (refusals:
+    ///    [`SessionNotForThisSearch`](LivenessViolation::SessionNotForThisSearch)
+    ///    for a member's session, another kiosk's or another
+    ///    collection's);
+    /// 4. the reference image passes HeadObject under the policy, and
+    ///    `SearchUsersByImage` searches it, version-pinned, at the search
+    ///    threshold.
+    ///
+    /// Not live, no match, an ambiguous match and several faces count as
+    /// failures for the kiosk's
+    /// [`FailureLimit`](crate::liveness::FailureLimit).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] for the refusals above (nothing searched);
+    /// [`Error::PhotoRejected`] with `several_faces`; [`Error::Backend`]
+    /// when a call failed or Rekognition answered something unusable.
+    pub async fn search_live(
+        &self,
+        session_id: &LivenessSessionId,
+        kiosk: &KioskId,
+    ) -> Result<LiveIdentification, Error> {
+        let result = self.search_live_inner(session_id, kiosk).await;
+        match &result {
+            Ok(LiveIdentification::Searched(found)) => self.audit_search(Ok(Some(found))),
+            Ok(other) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = other.label(),
+                collection = %self.policy.collection_id(),
+                session_id = %session_id,
+                kiosk = %Quoted(kiosk.as_str()),
+                "collection search not performed: no live person shown"
+            ),
+            Err(e) => self.audit_search(Err(e)),
+        }
+        result
+    }
+
+    async fn search_live_inner(
+        &self,
+        session_id: &LivenessSessionId,
+        kiosk: &KioskId,
+    ) -> Result<LiveIdentification, Error> {
+        const OP: Operation = Operation::SearchUsersByImage;
+        let live = self.live(OP)?;
+        live.offered_here(OP)?;
+        // Reserved before any AWS call, and held until the check is
+        // decided: a failure counts, anything else frees the place.
+        let attempt = live.reserve_attempt(OP, kiosk)?;
+        // Endpoints and opt-out before Rekognition is asked anything.
+        self.guard.clear(OP, []).await?;
+        live.claimed(
+            OP,
+            session_id,
+            async {
+                let facts = live.results(OP, session_id).await?;
+                let image = match judge_liveness(&facts, live.policy()) {
+                    Judged::NotFinished => {
+                        return Ok(LiveIdentification::NotFinished(facts.status.clone()))
+                    }
+                    Judged::NotLive(reason) => {
+                        live.count_failure(kiosk, attempt);
+                        return Ok(LiveIdentification::NotLive(reason));
+                    }
+                    Judged::Invalid(error) => return Err(error),
+                    Judged::Live(image) => image,
+                };
+                let prefix = live
+                    .policy()
+                    .search_prefix_for(self.policy.collection_id().as_str(), kiosk);
+                let reference = live.reference_image(
+                    OP,
+                    session_id,
+                    &prefix,
+                    || LivenessViolation::SessionNotForThisSearch {
+                        session_id: session_id.clone(),
+                        kiosk: kiosk.clone(),
+                    },
+                    image,
+                )?;
+                let result = self.search_image(ImageInput::S3(reference)).await;
+                let failed = match &result {
+                    Ok(found) => !found.is_identified(),
+                    Err(e) => matches!(e, Error::PhotoRejected(_)),
+                };
+                if failed {
+                    live.count_failure(kiosk, attempt);
+                }
+                let mut found = result?;
+                found.liveness_session = Some(session_id.clone());
+                found.liveness_confidence = facts.confidence;
+                Ok(LiveIdentification::Searched(found))
+            },
+            |found| matches!(found, LiveIdentification::NotFinished(_)),
+        )
+        .await
+    }
+
+    /// The Face Liveness of this collection, or a refusal without one.
+    fn live(&self, operation: Operation) -> Result<&FaceLiveness, Error> {
+        self.liveness
+            .as_ref()
+            .ok_or_else(|| refused(operation, vec![LivenessViolation::NoLivenessPolicy.into()]))
+    }
+
+    /// Clears `live` and searches it.
+    async fn search_image(&self, live: ImageInput) -> Result<Identification, Error> {
         const OP: Operation = Operation::SearchUsersByImage;
         let clearance = self.guard.clear(OP, [live]).await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
@@ -684,6 +897,8 @@ impl FaceCollection {
             target,
             opt_out,
             face_vectors: FACE_VECTORS_AT_REST,
+            liveness_session: None,
+            liveness_confidence: None,
         })
     }
 }

@@ -126,6 +126,25 @@ impl FaceLiveness {
         member: &S3ObjectRef,
         kiosk: &KioskId,
     ) -> Result<LivenessSession, Error> {
+        let prefix = self.liveness.output_prefix_for(member, kiosk);
+        let (id, started_at) = self.start(kiosk, prefix).await?;
+        Ok(LivenessSession {
+            id,
+            member: member.clone(),
+            kiosk: kiosk.clone(),
+            started_at,
+            expires_at: started_at + crate::liveness::SESSION_LIFETIME,
+        })
+    }
+
+    /// Starts a session at `kiosk` whose output goes under `prefix`, after
+    /// the kiosk lock, the opt-out and the output bucket's audit: the
+    /// session id and when it was started.
+    pub(super) async fn start(
+        &self,
+        kiosk: &KioskId,
+        prefix: String,
+    ) -> Result<(LivenessSessionId, SystemTime), Error> {
         const OP: Operation = Operation::StartLiveness;
         let liveness = &self.liveness;
         self.offered_here(OP)?;
@@ -164,7 +183,7 @@ impl FaceLiveness {
         let request = CreateFaceLivenessSessionRequest::new(
             kms_key,
             bucket.to_owned(),
-            liveness.output_prefix_for(member, kiosk),
+            prefix,
             liveness.audit_images_limit(),
             uuid::Uuid::new_v4().to_string(),
             liveness.allowed_challenges().to_vec(),
@@ -177,13 +196,7 @@ impl FaceLiveness {
             .create_face_liveness_session(request)
             .await
             .map_err(|e| backend_error(OP, e))?;
-        Ok(LivenessSession {
-            id,
-            member: member.clone(),
-            kiosk: kiosk.clone(),
-            started_at,
-            expires_at: started_at + crate::liveness::SESSION_LIFETIME,
-        })
+        Ok((id, started_at))
     }
 
     /// Verifies Face Liveness session `session_id` for `member` at `kiosk`
@@ -277,7 +290,7 @@ impl FaceLiveness {
         self.offered_here(OP)?;
         // Reserved before any AWS call, and held until the check is
         // decided: a failure counts, anything else frees the place.
-        let attempt = self.reserve_attempt(OP, kiosk, liveness)?;
+        let attempt = self.reserve_attempt(OP, kiosk)?;
         if member.pinned_version().is_none() {
             return Err(refused(
                 OP,
@@ -295,25 +308,40 @@ impl FaceLiveness {
             .clear(OP, [ImageInput::S3(member.clone())])
             .await?;
         let opt_out = clearance.opt_out.ok_or_else(|| internal_error(OP))?;
+        self.claimed(
+            OP,
+            session_id,
+            self.verify_claimed(session_id, member, kiosk, liveness, opt_out, attempt),
+            |d| matches!(d.verdict, LivenessVerdict::NotFinished(_)),
+        )
+        .await
+    }
+
+    /// Claims `session_id` for one verification (refused if this guard
+    /// verified it before), runs `verification`, and gives the session
+    /// back if nothing was decided: `unfinished` said so of the result, an
+    /// error cut it short, or the only refusal was an insecure endpoint.
+    pub(super) async fn claimed<T>(
+        &self,
+        operation: Operation,
+        session_id: &LivenessSessionId,
+        verification: impl std::future::Future<Output = Result<T, Error>>,
+        unfinished: impl FnOnce(&T) -> bool,
+    ) -> Result<T, Error> {
         let state = &self.guard.liveness_state;
         if !state.used.claim(session_id) {
             return Err(refused(
-                OP,
+                operation,
                 vec![LivenessViolation::SessionReused {
                     session_id: session_id.clone(),
                 }
                 .into()],
             ));
         }
-        let result = self
-            .verify_claimed(session_id, member, kiosk, liveness, opt_out, attempt)
-            .await;
+        let result = verification.await;
         // A session whose check was not finished, or whose verification an
         // error cut short (nothing decided), may be asked about again.
-        let unfinished = matches!(
-            &result,
-            Ok(d) if matches!(d.verdict, LivenessVerdict::NotFinished(_))
-        );
+        let unfinished = matches!(&result, Ok(t) if unfinished(t));
         // A request refused on the wire (plain HTTP) decided nothing
         // either: once the endpoint is fixed, the session may be verified.
         let insecure_only = matches!(
@@ -327,6 +355,29 @@ impl FaceLiveness {
         result
     }
 
+    /// `GetFaceLivenessSessionResults` for `session_id`.
+    pub(super) async fn results(
+        &self,
+        operation: Operation,
+        session_id: &LivenessSessionId,
+    ) -> Result<LivenessFacts, Error> {
+        let mut facts = self
+            .guard
+            .rekognition
+            .get_face_liveness_session_results(GetFaceLivenessSessionResultsRequest::new(
+                session_id.clone(),
+            ))
+            .await
+            .map_err(|e| backend_error(operation, e))?;
+        // A backend may report an empty version; it names none.
+        if let Some(c) = &mut facts.challenge {
+            if c.version.as_deref().is_some_and(str::is_empty) {
+                c.version = None;
+            }
+        }
+        Ok(facts)
+    }
+
     /// Verification after the session id was claimed.
     async fn verify_claimed(
         &self,
@@ -338,21 +389,7 @@ impl FaceLiveness {
         attempt: Attempt<'_>,
     ) -> Result<LivenessDecision, Error> {
         const OP: Operation = Operation::VerifyLiveness;
-        let facts = self
-            .guard
-            .rekognition
-            .get_face_liveness_session_results(GetFaceLivenessSessionResultsRequest::new(
-                session_id.clone(),
-            ))
-            .await
-            .map_err(|e| backend_error(OP, e))?;
-        // A backend may report an empty version; it names none.
-        let mut facts = facts;
-        if let Some(c) = &mut facts.challenge {
-            if c.version.as_deref().is_some_and(str::is_empty) {
-                c.version = None;
-            }
-        }
+        let facts = self.results(OP, session_id).await?;
         let decision = |verdict, source, target, opt_out| LivenessDecision {
             verdict,
             session_id: session_id.clone(),
@@ -378,7 +415,7 @@ impl FaceLiveness {
                 ));
             }
             Judged::NotLive(reason) => {
-                self.count_failure(kiosk, liveness, attempt);
+                self.count_failure(kiosk, attempt);
                 return Ok(decision(
                     LivenessVerdict::NotLive(reason),
                     None,
@@ -386,17 +423,20 @@ impl FaceLiveness {
                     opt_out,
                 ));
             }
-            Judged::Invalid(message) => {
-                return Err(Error::Backend(BackendError::new(
-                    BackendErrorKind::InvalidResponse,
-                    Service::Rekognition,
-                    "GetFaceLivenessSessionResults",
-                    message,
-                )))
-            }
+            Judged::Invalid(error) => return Err(error),
             Judged::Live(image) => image,
         };
-        let reference = self.reference_image(OP, session_id, member, kiosk, liveness, reference)?;
+        let reference = self.reference_image(
+            OP,
+            session_id,
+            &liveness.output_prefix_for(member, kiosk),
+            || LivenessViolation::SessionForAnotherMember {
+                session_id: session_id.clone(),
+                member: member.clone(),
+                kiosk: kiosk.clone(),
+            },
+            reference,
+        )?;
 
         // Both images at rest, then the comparison, version-pinned.
         let clearance = self
@@ -425,7 +465,7 @@ impl FaceLiveness {
             .map_err(|e| backend_error(OP, e))?;
         let verdict = verdict_from(compared, threshold)?;
         if !matches!(verdict, Verdict::Match { .. }) {
-            self.count_failure(kiosk, liveness, attempt);
+            self.count_failure(kiosk, attempt);
         }
         Ok(decision(
             LivenessVerdict::Compared(verdict),
@@ -437,16 +477,15 @@ impl FaceLiveness {
 
     /// Reserves one check of `kiosk` under the failure limit, or refuses
     /// it (locked, or no room left), before any AWS call.
-    fn reserve_attempt(
+    pub(super) fn reserve_attempt(
         &self,
         operation: Operation,
         kiosk: &KioskId,
-        liveness: &LivenessPolicy,
     ) -> Result<Attempt<'_>, Error> {
         self.guard
             .liveness_state
             .limiter
-            .reserve(kiosk, liveness.failure_limit(), Instant::now())
+            .reserve(kiosk, self.liveness.failure_limit(), Instant::now())
             .map_err(|not_now| {
                 let violation = match not_now {
                     NotNow::Locked(retry_after) => LivenessViolation::KioskLocked {
@@ -463,7 +502,7 @@ impl FaceLiveness {
     }
 
     /// Refuses Face Liveness in AWS GovCloud (US), before any call.
-    fn offered_here(&self, operation: Operation) -> Result<(), Error> {
+    pub(super) fn offered_here(&self, operation: Operation) -> Result<(), Error> {
         match self.guard.rekognition.region() {
             Some(region) if crate::opt_out::is_gov_cloud(&region) => Err(refused(
                 operation,
@@ -491,29 +530,32 @@ impl FaceLiveness {
             })
     }
 
-    fn count_failure(&self, kiosk: &KioskId, liveness: &LivenessPolicy, attempt: Attempt<'_>) {
+    /// Counts a failed check of `kiosk` (not live, no match, no face).
+    pub(super) fn count_failure(&self, kiosk: &KioskId, attempt: Attempt<'_>) {
         if attempt.failed() {
             tracing::warn!(
                 target: AUDIT_TARGET,
                 kiosk = %crate::text::Quoted(kiosk.as_str()),
-                lockout_s = liveness.failure_limit().lockout().as_secs(),
+                lockout_s = self.liveness.failure_limit().lockout().as_secs(),
                 "kiosk locked after repeated failed liveness checks"
             );
         }
     }
 
-    /// The reference image as a pinned S3 reference, if it is one for
-    /// `member`: in S3, in the output bucket, under the member's and the
-    /// kiosk's tags with no dot segment, with an immutable version.
-    fn reference_image(
+    /// The reference image as a pinned S3 reference, if it is one of the
+    /// session the guard started with output `prefix`: in S3, in the
+    /// output bucket, under `prefix` with no dot segment, with an
+    /// immutable version. Outside `prefix`, the session was started for
+    /// something else: refused with `elsewhere`.
+    pub(super) fn reference_image(
         &self,
         operation: Operation,
         session_id: &LivenessSessionId,
-        member: &S3ObjectRef,
-        kiosk: &KioskId,
-        liveness: &LivenessPolicy,
+        prefix: &str,
+        elsewhere: impl FnOnce() -> LivenessViolation,
         image: &LivenessImage,
     ) -> Result<S3ObjectRef, Error> {
+        let liveness = &self.liveness;
         let (bucket, key, version) = match image {
             LivenessImage::S3 {
                 bucket,
@@ -554,18 +596,10 @@ impl FaceLiveness {
         }
         let object = S3ObjectRef::new(bucket, key).map_err(|_| unusable("S3 bucket or key"))?;
         // Rekognition writes under the S3KeyPrefix the session was started
-        // with: for this member at this kiosk, that is exactly where the
-        // guard put it.
-        if !key.starts_with(&liveness.output_prefix_for(member, kiosk)) {
-            return Err(refused(
-                operation,
-                vec![LivenessViolation::SessionForAnotherMember {
-                    session_id: session_id.clone(),
-                    member: member.clone(),
-                    kiosk: kiosk.clone(),
-                }
-                .into()],
-            ));
+        // with: for this member (or search) at this kiosk, that is exactly
+        // where the guard put it.
+        if !key.starts_with(prefix) {
+            return Err(refused(operation, vec![elsewhere().into()]));
         }
         match version.as_deref() {
             Some(v) if names_immutable_version(v) => object
@@ -582,19 +616,20 @@ impl FaceLiveness {
 }
 
 /// What the session's results say, before any image is looked at.
-enum Judged<'a> {
+pub(super) enum Judged<'a> {
     NotFinished,
     NotLive(NotLiveReason),
-    Invalid(String),
+    Invalid(Error),
     Live(&'a LivenessImage),
 }
 
-fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judged<'a> {
+/// Judges a session's results under `policy`.
+pub(super) fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judged<'a> {
     match &facts.status {
         LivenessStatus::Created | LivenessStatus::InProgress => Judged::NotFinished,
         LivenessStatus::Failed => Judged::NotLive(NotLiveReason::Failed),
         LivenessStatus::Expired => Judged::NotLive(NotLiveReason::Expired),
-        LivenessStatus::Other(status) => Judged::Invalid(format!(
+        LivenessStatus::Other(status) => invalid(format!(
             "unknown session status {}; refusing rather than guessing",
             crate::text::quote(status, 64)
         )),
@@ -602,9 +637,9 @@ fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judg
             let threshold = policy.threshold().get();
             match facts.confidence {
                 Some(c) if !(0.0..=100.0).contains(&c) => {
-                    Judged::Invalid(format!("liveness confidence {c} is outside 0 to 100"))
+                    invalid(format!("liveness confidence {c} is outside 0 to 100"))
                 }
-                None => Judged::Invalid("SUCCEEDED without a confidence".to_owned()),
+                None => invalid("SUCCEEDED without a confidence".to_owned()),
                 Some(confidence) if confidence < threshold => {
                     Judged::NotLive(NotLiveReason::LowConfidence {
                         confidence,
@@ -626,4 +661,14 @@ fn judge_liveness<'a>(facts: &'a LivenessFacts, policy: &LivenessPolicy) -> Judg
             }
         }
     }
+}
+
+/// Results Rekognition answered that cannot be judged.
+fn invalid<'a>(message: String) -> Judged<'a> {
+    Judged::Invalid(Error::Backend(BackendError::new(
+        BackendErrorKind::InvalidResponse,
+        Service::Rekognition,
+        "GetFaceLivenessSessionResults",
+        message,
+    )))
 }

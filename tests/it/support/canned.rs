@@ -242,3 +242,46 @@ pub fn head_answer(
     }
     response.body(SdkBody::empty()).unwrap()
 }
+
+/// A canned answer to the bucket audit's reads (`GET /BUCKET?QUERY`) of a
+/// compliant bucket: default encryption SSE-KMS under `kms_key`,
+/// versioning on, no bucket policy, no public access block, no inventory;
+/// `None` for any other query.
+pub fn compliant_bucket_answer(query: &str, kms_key: &str) -> Option<http::Response<SdkBody>> {
+    let answer = |status: u16, body: String| {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/xml")
+            .body(SdkBody::from(format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>{body}"#
+            )))
+            .unwrap()
+    };
+    let xml = |body: String| answer(200, body);
+    let error = |code: &str| {
+        answer(
+            404,
+            format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"),
+        )
+    };
+    const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+    Some(if query.starts_with("encryption") {
+        xml(format!(
+            r#"<ServerSideEncryptionConfiguration xmlns="{NS}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>{kms_key}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>"#
+        ))
+    } else if query.starts_with("versioning") {
+        xml(format!(
+            r#"<VersioningConfiguration xmlns="{NS}"><Status>Enabled</Status></VersioningConfiguration>"#
+        ))
+    } else if query.starts_with("policy") {
+        error("NoSuchBucketPolicy")
+    } else if query.starts_with("publicAccessBlock") {
+        error("NoSuchPublicAccessBlockConfiguration")
+    } else if query.starts_with("inventory") {
+        xml(format!(
+            r#"<ListInventoryConfigurationsResult xmlns="{NS}"><IsTruncated>false</IsTruncated></ListInventoryConfigurationsResult>"#
+        ))
+    } else {
+        return None;
+    })
+}

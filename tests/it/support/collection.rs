@@ -12,6 +12,7 @@ use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::collection::{CollectionId, CollectionPolicy};
 use rekognition_guard::conformance::collection::{CollectionHarness, Face};
 use rekognition_guard::conformance::Stored;
+use rekognition_guard::liveness::LivenessSessionId;
 use rekognition_guard::{
     FaceCollection, FaceImage, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
 };
@@ -41,10 +42,15 @@ struct SimCollection {
     users: BTreeSet<String>,
 }
 
+/// A Face Liveness session: its output prefix, and once ended, where its
+/// reference image is (key and version; `None`: `FAILED`).
+type LiveSession = (String, Option<Option<(String, String)>>);
+
 #[derive(Default)]
 struct World {
-    /// Photo key: versions.
+    /// Photo key: versions (reference photos and liveness output alike).
     photos: HashMap<String, Vec<super::canned::CannedVersion>>,
+    sessions: HashMap<String, LiveSession>,
     collections: HashMap<String, SimCollection>,
     next: usize,
     faces_made: usize,
@@ -76,6 +82,32 @@ impl Stand {
     /// Stores a photo of `face` at `members/LABEL.jpg`; returns the
     /// reference pinned to the version stored.
     pub fn put_photo(&self, face: Face, stored: Stored) -> S3ObjectRef {
+        self.put_at(&format!("members/{}.jpg", label(face)), stored)
+    }
+
+    /// Ends Face Liveness session `session`: `Some(face)` as `SUCCEEDED`
+    /// with a reference image of `face` under the session's prefix
+    /// (`PREFIX/reference-LABEL.jpg`, SSE-KMS), `None` as `FAILED`.
+    pub fn finish_session(&self, session: &str, shown: Option<Face>) {
+        let prefix = self.world.lock().unwrap().sessions[session].0.clone();
+        let reference = shown.map(|face| {
+            let object = self.put_at(
+                &format!("{prefix}reference-{}.jpg", label(face)),
+                Stored::SseKms,
+            );
+            let version = object.version_id().unwrap_or_default().to_owned();
+            (object.key().to_owned(), version)
+        });
+        self.world
+            .lock()
+            .unwrap()
+            .sessions
+            .get_mut(session)
+            .unwrap()
+            .1 = Some(reference);
+    }
+
+    fn put_at(&self, key: &str, stored: Stored) -> S3ObjectRef {
         let mut world = self.world.lock().unwrap();
         world.next += 1;
         let version = format!("canned-v{}", world.next);
@@ -90,7 +122,7 @@ impl Stand {
             Stored::SseS3 => vec![("x-amz-server-side-encryption", "AES256".to_owned())],
             other => panic!("the collection stand-in cannot store {other:?}"),
         };
-        let key = format!("members/{}.jpg", label(face));
+        let key = key.to_owned();
         world
             .photos
             .entry(key.clone())
@@ -118,7 +150,7 @@ impl Stand {
             }
             None => {
                 let uri: http::Uri = request.target.parse().unwrap_or_default();
-                let head = super::canned::head_answer(BUCKET, &uri, &world.photos);
+                let head = s3(&world, &request.method, &uri);
                 let mut response = super::fault_server::Response::status(head.status().as_u16());
                 for (name, value) in head.headers() {
                     response = response.header(name.as_str(), value.to_str().unwrap_or_default());
@@ -166,7 +198,7 @@ impl CannedCollectionHarness {
                             .body(SdkBody::from(answer.to_string()))
                             .unwrap()
                     }
-                    None => super::canned::head_answer(BUCKET, request.uri(), &world.photos),
+                    None => s3(&world, request.method().as_str(), request.uri()),
                 }
             },
         )
@@ -207,8 +239,25 @@ impl CannedCollectionHarness {
     }
 }
 
+/// Answers one S3 request: HeadObject of a photo, or the bucket audit's
+/// reads of the bucket (compliant), which is also the liveness output.
+fn s3(world: &World, method: &str, uri: &http::Uri) -> http::Response<SdkBody> {
+    match (method, uri.query()) {
+        ("GET", Some(query)) if uri.path().trim_matches('/') == BUCKET => {
+            super::canned::compliant_bucket_answer(query, super::KEY).unwrap_or_else(|| {
+                http::Response::builder()
+                    .status(405)
+                    .body(SdkBody::empty())
+                    .unwrap()
+            })
+        }
+        _ => super::canned::head_answer(BUCKET, uri, &world.photos),
+    }
+}
+
 /// The face an `Image` shows: the label at the end of live bytes
-/// (`… live LABEL`), or the photo's key (`members/LABEL.jpg`).
+/// (`… live LABEL`), or the photo's key (`members/LABEL.jpg`, a liveness
+/// reference image's `…/reference-LABEL.jpg`).
 fn face_of(image: &Value) -> String {
     if let Some(bytes) = image["Bytes"].as_str() {
         let bytes = aws_smithy_types::base64::decode(bytes).unwrap_or_default();
@@ -216,7 +265,8 @@ fn face_of(image: &Value) -> String {
         return text.rsplit(" live ").next().unwrap_or_default().to_owned();
     }
     let key = image["S3Object"]["Name"].as_str().unwrap_or_default();
-    key.trim_start_matches("members/")
+    let file = key.rsplit('/').next().unwrap_or_default();
+    file.trim_start_matches("reference-")
         .trim_end_matches(".jpg")
         .to_owned()
 }
@@ -237,6 +287,11 @@ fn error(code: &str) -> (u16, Value) {
 fn rekognition(world: &mut World, op: &str, body: &Value) -> (u16, Value) {
     if matches!(op, "IndexFaces" | "SearchUsersByImage") {
         world.calls += 1;
+    }
+    match op {
+        "CreateFaceLivenessSession" => return create_session(world, body),
+        "GetFaceLivenessSessionResults" => return session_results(world, body),
+        _ => {}
     }
     world.faces_made += 1;
     let next = world.faces_made;
@@ -387,6 +442,43 @@ fn rekognition(world: &mut World, op: &str, body: &Value) -> (u16, Value) {
     }
 }
 
+fn create_session(world: &mut World, body: &Value) -> (u16, Value) {
+    world.next += 1;
+    let id = format!("00000000-0000-4000-9000-{:012x}", world.next);
+    let output = &body["Settings"]["OutputConfig"];
+    if output["S3Bucket"].as_str() != Some(BUCKET) {
+        return error("InvalidParameterException");
+    }
+    let prefix = output["S3KeyPrefix"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    world.sessions.insert(id.clone(), (prefix, None));
+    (200, json!({ "SessionId": id }))
+}
+
+fn session_results(world: &mut World, body: &Value) -> (u16, Value) {
+    let id = body["SessionId"].as_str().unwrap_or_default();
+    let Some((_, ended)) = world.sessions.get(id) else {
+        return error("SessionNotFoundException");
+    };
+    let answer = match ended {
+        None => json!({ "SessionId": id, "Status": "IN_PROGRESS" }),
+        Some(None) => json!({ "SessionId": id, "Status": "FAILED" }),
+        Some(Some((key, version))) => json!({
+            "SessionId": id,
+            "Status": "SUCCEEDED",
+            "Confidence": 99.5,
+            "Challenge": {"Type": "FaceMovementAndLightChallenge", "Version": "2.0.0"},
+            "ReferenceImage": {
+                "S3Object": {"Bucket": BUCKET, "Name": key, "Version": version},
+                "BoundingBox": {"Width": 0.33, "Height": 0.45, "Left": 0.31, "Top": 0.2}
+            }
+        }),
+    };
+    (200, answer)
+}
+
 #[async_trait]
 impl CollectionHarness for CannedCollectionHarness {
     fn name(&self) -> &str {
@@ -406,5 +498,13 @@ impl CollectionHarness for CannedCollectionHarness {
     }
     fn collection_calls(&self) -> usize {
         self.stand.collection_calls()
+    }
+    async fn faces_with_liveness(&self) -> FaceCollection {
+        self.faces().await.with_liveness(
+            rekognition_guard::conformance::collection::liveness_policy(BUCKET),
+        )
+    }
+    async fn finish_session(&self, session: &LivenessSessionId, shown: Option<Face>) {
+        self.stand.finish_session(session.as_str(), shown);
     }
 }
