@@ -158,6 +158,7 @@ impl fmt::Display for MemberId {
 pub struct CollectionPolicy {
     collection: CollectionId,
     threshold: SimilarityThreshold,
+    liveness: Option<crate::liveness::LivenessPolicy>,
 }
 
 /// The lowest similarity threshold a 1:N search may use: stricter than a
@@ -192,6 +193,25 @@ impl CollectionPolicy {
         Ok(self)
     }
 
+    /// Identifies members only after a passed Face Liveness check under
+    /// `policy`: every [`FaceCollection`](crate::FaceCollection) made with
+    /// this policy refuses [`search`](crate::FaceCollection::search) of a
+    /// photo the caller took
+    /// ([`SearchNeedsLiveness`](crate::liveness::LivenessViolation::SearchNeedsLiveness))
+    /// and searches with
+    /// [`start_search_session`](crate::FaceCollection::start_search_session)
+    /// and [`search_live`](crate::FaceCollection::search_live) instead.
+    #[must_use]
+    pub fn with_liveness(mut self, policy: crate::liveness::LivenessPolicy) -> Self {
+        self.liveness = Some(policy);
+        self
+    }
+
+    /// The Face Liveness policy searches need, if any.
+    pub fn liveness(&self) -> Option<&crate::liveness::LivenessPolicy> {
+        self.liveness.as_ref()
+    }
+
     /// The collection.
     pub fn collection_id(&self) -> &CollectionId {
         &self.collection
@@ -224,6 +244,7 @@ impl DangerousCollectionPolicy {
             collection,
             threshold: SimilarityThreshold::new(MIN_SEARCH_THRESHOLD)
                 .expect("99 is a valid threshold"),
+            liveness: None,
         }
     }
 }

@@ -270,8 +270,9 @@ impl LivenessPolicy {
     }
 
     /// A key prefix for the output (default none), a folder: a `/` is
-    /// added when missing. The guard appends a member's and a kiosk's
-    /// digest ([`output_prefix_for`](Self::output_prefix_for)); Rekognition generates the keys below. A process that
+    /// added when missing. The guard appends a member's (for a collection's
+    /// search, `search-` and the collection's, of the same length) and a
+    /// kiosk's digest ([`output_prefix_for`](Self::output_prefix_for)); Rekognition generates the keys below. A process that
     /// verifies sessions needs the same prefix as the one that starts them.
     ///
     /// # Errors
@@ -715,12 +716,12 @@ pub enum LivenessViolation {
         member: S3ObjectRef,
     },
     /// A 1:N search of a collection configured with Face Liveness
-    /// ([`FaceCollection::with_liveness`](crate::FaceCollection::with_liveness))
+    /// ([`CollectionPolicy::with_liveness`](crate::collection::CollectionPolicy::with_liveness))
     /// was asked for without a liveness session: refused before any call.
     #[display("this collection identifies members only after a passed Face Liveness check: start a session with FaceCollection::start_search_session and search with FaceCollection::search_live")]
     SearchNeedsLiveness,
     /// A liveness search of a collection with no Face Liveness policy.
-    #[display("this collection has no Face Liveness policy: configure one with FaceCollection::with_liveness before starting or verifying search sessions")]
+    #[display("this collection has no Face Liveness policy: configure one with CollectionPolicy::with_liveness before starting or verifying search sessions")]
     NoLivenessPolicy,
     /// The session was not started for a search of this collection at this
     /// kiosk: its reference image is outside the prefix the guard gives
@@ -981,6 +982,26 @@ mod tests {
 
     fn kiosk() -> KioskId {
         KioskId::new("kiosk-1").unwrap()
+    }
+
+    /// A member's sessions and a collection's search sessions never share
+    /// an output prefix, whatever the ids: one is never the other's.
+    #[test]
+    fn search_prefixes_and_member_prefixes_never_overlap() {
+        let policy = LivenessPolicy::new("kiosk-liveness")
+            .unwrap()
+            .with_output_prefix("liveness/")
+            .unwrap();
+        let member = S3ObjectRef::parse("s3://library-photos/search-x/ada.jpg").unwrap();
+        for collection in ["library-members", "member-", "x"] {
+            let search = policy.search_prefix_for(collection, &kiosk());
+            let one_to_one = policy.output_prefix_for(&member, &kiosk());
+            assert!(search.starts_with("liveness/search-"), "{search}");
+            assert!(one_to_one.starts_with("liveness/member-"), "{one_to_one}");
+            assert!(!search.starts_with(&one_to_one) && !one_to_one.starts_with(&search));
+            let other = policy.search_prefix_for("another-collection", &kiosk());
+            assert!(!other.starts_with(&search) && !search.starts_with(&other));
+        }
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub trait CollectionHarness: Send + Sync {
     /// How many `IndexFaces` and `SearchUsersByImage` requests reached the
     /// backend so far.
     fn collection_calls(&self) -> usize;
-    /// Like [`faces`](Self::faces), with
-    /// [`FaceCollection::with_liveness`] under [`liveness_policy`]`(output)`,
+    /// Like [`faces`](Self::faces), with a policy
+    /// [`with_liveness`](crate::collection::CollectionPolicy::with_liveness)`(`[`liveness_policy`]`(output))`,
     /// where `output` is the harness's liveness output bucket: versioned,
     /// default encryption SSE-KMS under the harness's key.
     async fn faces_with_liveness(&self) -> FaceCollection;
@@ -324,11 +324,12 @@ async fn the_retention_sweep_forgets_members_past_retention(h: &dyn CollectionHa
 }
 
 /// With Face Liveness configured, only the reference image of a passed
-/// session started for a search at this kiosk is searched: a photo the
-/// caller took, a session that failed, a session verified at another
-/// kiosk or a second time are refused or not live, and nothing of theirs
-/// reaches `SearchUsersByImage`; a collection without a liveness policy
-/// starts no search session.
+/// session started for a search of this collection at this kiosk is
+/// searched: a photo the caller took, a session that failed, a session
+/// verified at another kiosk, for another collection or a second time are
+/// refused or not live, and nothing of theirs reaches
+/// `SearchUsersByImage`; a collection without a liveness policy starts no
+/// search session; failed sessions lock the kiosk before any AWS call.
 async fn with_liveness_only_a_live_person_at_the_kiosk_is_searched(h: &dyn CollectionHarness) {
     let name = h.name();
     let faces = h.faces_with_liveness().await;
@@ -413,6 +414,50 @@ async fn with_liveness_only_a_live_person_at_the_kiosk_is_searched(h: &dyn Colle
         "{name}: nothing more searched"
     );
 
+    let another = h.faces_with_liveness().await;
+    let theirs = another.start_search_session(&kiosk).await.unwrap();
+    h.finish_session(&theirs.id, Some(Face::Ada)).await;
+    let err = faces.search_live(&theirs.id, &kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::SessionNotForThisSearch { .. })
+        ),
+        "{name}: another collection's session: {err}"
+    );
+
+    // One failure so far at this kiosk (the FAILED session); four more
+    // reach the default limit of five.
+    for _ in 0..4 {
+        let s = faces.start_search_session(&kiosk).await.unwrap();
+        h.finish_session(&s.id, None).await;
+        assert!(matches!(
+            faces.search_live(&s.id, &kiosk).await.unwrap(),
+            LiveIdentification::NotLive(_)
+        ));
+    }
+    let err = faces.start_search_session(&kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::KioskLocked { .. })
+        ),
+        "{name}: {err}"
+    );
+    let err = faces.search_live(&theirs.id, &kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            liveness_refusal(&err),
+            Some(LivenessViolation::KioskLocked { .. })
+        ),
+        "{name}: {err}"
+    );
+    assert_eq!(
+        h.collection_calls(),
+        before + 1,
+        "{name}: nothing more searched"
+    );
+
     let err = h
         .faces()
         .await
@@ -473,6 +518,14 @@ mod in_memory {
         }
 
         fn over(&self, aws: InMemoryBackend) -> FaceCollection {
+            self.over_with(aws, None)
+        }
+
+        fn over_with(
+            &self,
+            aws: InMemoryBackend,
+            liveness: Option<LivenessPolicy>,
+        ) -> FaceCollection {
             let n = self.collections.fetch_add(1, Ordering::SeqCst);
             let id = format!("conformance-{n}");
             self.aws.create_collection(&id);
@@ -484,8 +537,11 @@ mod in_memory {
                 ),
                 aws,
                 OptOutEvidence::attested("conformance suite").unwrap(),
-                CollectionPolicy::dangerous()
-                    .face_vectors_without_customer_kms_key(CollectionId::parse(&id).unwrap()),
+                liveness.into_iter().fold(
+                    CollectionPolicy::dangerous()
+                        .face_vectors_without_customer_kms_key(CollectionId::parse(&id).unwrap()),
+                    CollectionPolicy::with_liveness,
+                ),
             )
         }
     }
@@ -529,8 +585,7 @@ mod in_memory {
             calls.index_faces + calls.search_users_by_image
         }
         async fn faces_with_liveness(&self) -> FaceCollection {
-            self.over(self.aws.clone())
-                .with_liveness(liveness_policy(OUTPUT))
+            self.over_with(self.aws.clone(), Some(liveness_policy(OUTPUT)))
         }
         async fn finish_session(&self, session: &LivenessSessionId, shown: Option<Face>) {
             let outcome = match shown {

@@ -19,7 +19,7 @@ use crate::collection::{
 use crate::decision::CheckedImage;
 use crate::error::{BackendError, BackendErrorKind, Error};
 use crate::input::{ImageInput, Service};
-use crate::liveness::{KioskId, LivenessPolicy, LivenessSessionId, LivenessViolation};
+use crate::liveness::{KioskId, LivenessSessionId, LivenessViolation};
 use crate::opt_out::OptOutEvidence;
 use crate::quality::{FaceAssessment, QualityIssue};
 use crate::refusal::Operation;
@@ -360,25 +360,14 @@ impl FaceCollection {
         B: RekognitionBackend + CollectionBackend + Clone + 'static,
     {
         let collection = Collection::new(backend.clone(), policy.collection_id().clone());
+        let guard = Guard::new(store, backend, evidence);
+        let liveness = policy.liveness().map(|l| guard.liveness(l.clone()));
         Self {
-            guard: Guard::new(store, backend, evidence),
+            guard,
             collection,
             policy,
-            liveness: None,
+            liveness,
         }
-    }
-
-    /// Identifies members only after a passed Face Liveness check under
-    /// `policy`: from then on [`search`](Self::search) is refused
-    /// ([`SearchNeedsLiveness`](LivenessViolation::SearchNeedsLiveness)),
-    /// and a kiosk searches with
-    /// [`start_search_session`](Self::start_search_session) and
-    /// [`search_live`](Self::search_live), which search the session's
-    /// reference image. Indexing is unchanged (it reads enrolled photos).
-    #[must_use]
-    pub fn with_liveness(mut self, policy: LivenessPolicy) -> Self {
-        self.liveness = Some(self.guard.liveness(policy));
-        self
     }
 
     /// The collection, for [`Collection::forget`].
@@ -592,7 +581,7 @@ impl FaceCollection {
 
     /// 1:N search of a live photo taken by the caller: which member is
     /// this? Only for a collection without Face Liveness: after
-    /// [`with_liveness`](Self::with_liveness) it is refused
+    /// [`CollectionPolicy::with_liveness`] it is refused
     /// ([`SearchNeedsLiveness`](LivenessViolation::SearchNeedsLiveness),
     /// nothing sent) and [`search_live`](Self::search_live) searches
     /// instead. The live photo passes the guard's
@@ -616,13 +605,19 @@ impl FaceCollection {
             )),
             None => self.search_image(live.into()).await,
         };
-        self.audit_search(result.as_ref().map(Some));
+        self.audit_search(result.as_ref().map(Some), None);
         result
     }
 
     /// The audit event of a search: decided (`Some`), not searched because
     /// the person was not shown live (`None`), or not performed.
-    fn audit_search(&self, result: Result<Option<&Identification>, &Error>) {
+    fn audit_search(
+        &self,
+        result: Result<Option<&Identification>, &Error>,
+        live: Option<(&LivenessSessionId, &KioskId)>,
+    ) {
+        let session_id = live.map(|(s, _)| tracing::field::display(s));
+        let kiosk = live.map(|(_, k)| tracing::field::display(Quoted(k.as_str())));
         match result {
             Ok(None) => {}
             Ok(Some(found)) => {
@@ -642,7 +637,8 @@ impl FaceCollection {
                     target = %found.target,
                     opt_out = found.opt_out.kind(),
                     face_vectors = found.face_vectors,
-                    liveness_session = found.liveness_session.as_ref().map(tracing::field::display),
+                    session_id,
+                    kiosk,
                     liveness_confidence = found.liveness_confidence.map(tracing::field::display),
                     "collection search decided"
                 )
@@ -651,6 +647,8 @@ impl FaceCollection {
                 target: AUDIT_TARGET,
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
                 collection = %self.policy.collection_id(),
+                session_id,
+                kiosk,
                 reasons = %e,
                 "collection search not performed"
             ),
@@ -670,7 +668,7 @@ impl FaceCollection {
     /// # Errors
     /// As [`FaceLiveness::start_session`], and [`Error::Refused`] with
     /// [`NoLivenessPolicy`](LivenessViolation::NoLivenessPolicy) without
-    /// [`with_liveness`](Self::with_liveness).
+    /// [`CollectionPolicy::with_liveness`].
     pub async fn start_search_session(&self, kiosk: &KioskId) -> Result<SearchSession, Error> {
         let result = self.start_search_inner(kiosk).await;
         match &result {
@@ -716,7 +714,8 @@ impl FaceCollection {
     ///
     /// In order, stopping at the first that fails:
     ///
-    /// 1. a Face Liveness policy is configured, the kiosk is not locked and
+    /// 1. a Face Liveness policy is configured, the Rekognition client is
+    ///    not in AWS GovCloud (US), the kiosk is not locked and
     ///    has room for one more check under its failure limit (reserved at
     ///    once), the endpoints are HTTPS, the opt-out evidence holds, and
     ///    this guard has not verified the session before (refusals);
@@ -748,17 +747,27 @@ impl FaceCollection {
         kiosk: &KioskId,
     ) -> Result<LiveIdentification, Error> {
         let result = self.search_live_inner(session_id, kiosk).await;
+        let live = Some((session_id, kiosk));
         match &result {
-            Ok(LiveIdentification::Searched(found)) => self.audit_search(Ok(Some(found))),
+            Ok(LiveIdentification::Searched(found)) => self.audit_search(Ok(Some(found)), live),
+            Ok(LiveIdentification::NotLive(reason)) => tracing::info!(
+                target: AUDIT_TARGET,
+                decision = "not_live",
+                collection = %self.policy.collection_id(),
+                session_id = %session_id,
+                kiosk = %Quoted(kiosk.as_str()),
+                reason = %reason,
+                "collection search not performed: the session showed no live person"
+            ),
             Ok(other) => tracing::info!(
                 target: AUDIT_TARGET,
                 decision = other.label(),
                 collection = %self.policy.collection_id(),
                 session_id = %session_id,
                 kiosk = %Quoted(kiosk.as_str()),
-                "collection search not performed: no live person shown"
+                "collection search not performed yet: the session has not finished"
             ),
-            Err(e) => self.audit_search(Err(e)),
+            Err(e) => self.audit_search(Err(e), live),
         }
         result
     }

@@ -12,7 +12,7 @@ use rekognition_guard::aws::AwsBackend;
 use rekognition_guard::collection::{CollectionId, CollectionPolicy};
 use rekognition_guard::conformance::collection::{CollectionHarness, Face};
 use rekognition_guard::conformance::Stored;
-use rekognition_guard::liveness::LivenessSessionId;
+use rekognition_guard::liveness::{LivenessPolicy, LivenessSessionId};
 use rekognition_guard::{
     FaceCollection, FaceImage, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef,
 };
@@ -204,7 +204,11 @@ impl CannedCollectionHarness {
         )
     }
 
-    async fn over(&self, rekognition_endpoint: &str) -> FaceCollection {
+    async fn over(
+        &self,
+        rekognition_endpoint: &str,
+        liveness: Option<LivenessPolicy>,
+    ) -> FaceCollection {
         let id = {
             let mut world = self.stand.world.lock().unwrap();
             world.next += 1;
@@ -219,6 +223,8 @@ impl CannedCollectionHarness {
                 .endpoint_url(rekognition_endpoint)
                 .build(),
         );
+        let policy = CollectionPolicy::dangerous()
+            .face_vectors_without_customer_kms_key(CollectionId::parse(&id).unwrap());
         let aws = AwsBackend::builder()
             .sdk_config(&sdk)
             .http_client(http)
@@ -233,8 +239,10 @@ impl CannedCollectionHarness {
             ),
             aws,
             OptOutEvidence::attested("conformance suite").unwrap(),
-            CollectionPolicy::dangerous()
-                .face_vectors_without_customer_kms_key(CollectionId::parse(&id).unwrap()),
+            match liveness {
+                Some(l) => policy.with_liveness(l),
+                None => policy,
+            },
         )
     }
 }
@@ -485,10 +493,12 @@ impl CollectionHarness for CannedCollectionHarness {
         "canned HTTP"
     }
     async fn faces(&self) -> FaceCollection {
-        self.over("https://rekognition.canned.localhost").await
+        self.over("https://rekognition.canned.localhost", None)
+            .await
     }
     async fn faces_over_plain_http(&self) -> FaceCollection {
-        self.over("http://rekognition.canned.localhost:8080").await
+        self.over("http://rekognition.canned.localhost:8080", None)
+            .await
     }
     async fn photo(&self, face: Face, stored: Stored) -> S3ObjectRef {
         self.stand.put_photo(face, stored)
@@ -500,9 +510,13 @@ impl CollectionHarness for CannedCollectionHarness {
         self.stand.collection_calls()
     }
     async fn faces_with_liveness(&self) -> FaceCollection {
-        self.faces().await.with_liveness(
-            rekognition_guard::conformance::collection::liveness_policy(BUCKET),
+        self.over(
+            "https://rekognition.canned.localhost",
+            Some(rekognition_guard::conformance::collection::liveness_policy(
+                BUCKET,
+            )),
         )
+        .await
     }
     async fn finish_session(&self, session: &LivenessSessionId, shown: Option<Face>) {
         self.stand.finish_session(session.as_str(), shown);
