@@ -306,7 +306,7 @@ pub use guard::{
     collection::{Collection, FaceCollection},
     liveness::FaceLiveness,
     store::PhotoStore,
-    Guard,
+    Guard, PreparedComparison,
 };
 pub use input::{
     AccountId, FaceImage, ImageFormat, ImageInput, InputError, KmsKeyArn, S3ObjectRef, Service,

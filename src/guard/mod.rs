@@ -56,6 +56,36 @@ pub struct Guard {
     liveness_state: Arc<liveness::State>,
 }
 
+/// A comparison whose reference photo is being checked while the camera
+/// runs: made by [`Guard::prepare`]. Holds no image.
+#[must_use = "compare the live photo with `compare`; dropping it compares nothing"]
+#[derive(Debug)]
+pub struct PreparedComparison {
+    guard: Guard,
+    reference: S3ObjectRef,
+    check: tokio::task::JoinHandle<()>,
+}
+
+impl PreparedComparison {
+    /// The reference photo being checked.
+    pub fn reference(&self) -> &S3ObjectRef {
+        &self.reference
+    }
+
+    /// Compares the reference with `live` as [`Guard::compare`] does,
+    /// after the check [`Guard::prepare`] started (awaited first, so
+    /// HeadObject is not sent twice).
+    ///
+    /// # Errors
+    /// As [`Guard::compare`].
+    pub async fn compare(self, live: impl Into<ImageInput>) -> Result<Decision, Error> {
+        // A check that panicked or was cancelled left nothing in the
+        // cache: the comparison checks afresh.
+        let _ = self.check.await;
+        self.guard.compare(self.reference, live).await
+    }
+}
+
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
@@ -168,6 +198,66 @@ impl Guard {
         let result = self.compare_inner([source, target]).await;
         self.audit_compare(&result, labels);
         result
+    }
+
+    /// Starts the checks of a comparison with `reference` now, so that the
+    /// comparison that follows ([`PreparedComparison::compare`]) is one
+    /// round trip: for a kiosk, call it when the card is tapped, while the
+    /// camera runs.
+    ///
+    /// A Tokio task runs the guarded path for `reference` at once:
+    /// HeadObject under the policy (its pass goes into the verification
+    /// cache) and the opt-out verifier (which keeps its own positive answer
+    /// for its TTL). [`PreparedComparison::compare`] waits for that task
+    /// (so HeadObject is never sent twice), then compares as
+    /// [`Guard::compare`] does: the reference is judged by the cached
+    /// check, under the cache's rules exactly (what it can miss, and for
+    /// how long: [`CacheConfig`](crate::CacheConfig); an erasure or
+    /// [`PhotoStore::forget_check`] in between is honoured), and the
+    /// decision says how old the check was
+    /// ([`CheckOrigin`](crate::CheckOrigin)). When the check refused or
+    /// failed, or the cache is off or its entry expired, the comparison
+    /// checks again from the start: preparing never loosens anything; it
+    /// only moves the wait to before the photo.
+    ///
+    /// Must be called within a Tokio runtime. Dropping the
+    /// [`PreparedComparison`] lets the check finish and compares nothing.
+    ///
+    /// ```
+    /// # use rekognition_guard::memory::{InMemoryBackend, SimulatedObject, DEFAULT_ACCOUNT};
+    /// # use rekognition_guard::{FaceImage, Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let aws = InMemoryBackend::new();
+    /// # aws.create_bucket("library-photos", DEFAULT_ACCOUNT, true);
+    /// # let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    /// # let version = aws.put("library-photos", "members/ada.jpg", SimulatedObject::sse_kms(key).with_face("ada")).unwrap();
+    /// # let live = b"\xFF\xD8\xFF\xE0 ada at the kiosk".to_vec();
+    /// # aws.register_image(&live, "ada");
+    /// # aws.set_similarity("ada", "ada", 99.6);
+    /// # let guard = Guard::new(PhotoStore::new(aws.clone(), Policy::any_kms_key()), aws, OptOutEvidence::attested("AWS Support case 1234567890")?);
+    /// let member = S3ObjectRef::parse(&format!("s3://library-photos/members/ada.jpg?versionId={version}"))?;
+    /// let pending = guard.prepare(&member); // the card is tapped
+    /// // ... the camera runs; the photo is taken ...
+    /// let decision = pending.compare(FaceImage::from_vec(live)?).await?;
+    /// assert!(decision.is_approved());
+    /// # Ok(()) }
+    /// ```
+    pub fn prepare(&self, reference: &S3ObjectRef) -> PreparedComparison {
+        let guard = self.clone();
+        let object = reference.clone();
+        let check = tokio::spawn(async move {
+            // The outcome is read again by the comparison (from the cache,
+            // or by checking afresh); nothing is decided here.
+            let _ = guard
+                .clear(Operation::CompareFaces, [ImageInput::S3(object)])
+                .await;
+        });
+        PreparedComparison {
+            guard: self.clone(),
+            reference: reference.clone(),
+            check,
+        }
     }
 
     /// The guarded path, then CompareFaces.

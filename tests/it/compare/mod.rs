@@ -6,3 +6,4 @@ mod emulator;
 mod in_memory;
 mod load;
 mod mocked;
+mod prepared;
