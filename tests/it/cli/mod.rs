@@ -7,6 +7,7 @@ mod collection_checkout;
 mod compare_faces;
 mod compare_faces_faults;
 mod erase_member;
+mod kiosk;
 mod library_checkout;
 mod liveness_checkout;
 mod quickstart;

@@ -1,0 +1,399 @@
+//! `examples/kiosk` end to end in a real browser: headless Chromium (from
+//! the distribution's packages, driven over WebDriver by chromedriver) with
+//! a fake camera, against the kiosk on the in-memory backend. A matching
+//! member passes; another member's card with the same face fails; a
+//! reference stored with SSE-S3 fails and its refusal says nothing was
+//! sent to Rekognition; the staff page lists the three decisions; a denied
+//! camera is said so. Bad requests (unknown card, not an image, an
+//! oversized body, two kiosks at once) get clear answers. Screenshots of
+//! both pages are written under `CARGO_TARGET_TMPDIR/kiosk/`.
+//!
+//! The browser is required: without `/usr/bin/chromium` and
+//! `/usr/bin/chromedriver` this test fails (`bash scripts/test` installs
+//! them), never skips.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::emulator::{example_binary, unique};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the kiosk on a free loopback port; returns it and its address.
+fn kiosk() -> (Running, String) {
+    let mut child = Command::new(example_binary("kiosk"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the kiosk");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the kiosk's first line");
+    let started: Value = serde_json::from_str(&line).expect("one JSON line");
+    assert_eq!(started["backend"], "in-memory", "{started}");
+    let url = started["kiosk"].as_str().expect("the kiosk URL").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(started["staff"], format!("{url}staff"));
+    (Running(child), url)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Y4M clip for Chromium's fake camera: 320×240, 4:2:0, ten frames of a
+/// bright oval on a darker ground. The in-memory backend cannot see faces
+/// (the kiosk takes every frame as the demo face), so only the camera path
+/// is real here; what a frame shows is up to Rekognition against AWS.
+fn fake_camera(dir: &Path) -> PathBuf {
+    let (w, h) = (320usize, 240usize);
+    let mut clip = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for frame in 0..10 {
+        clip.extend_from_slice(b"FRAME\n");
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f32 - 160.0, y as f32 - 120.0);
+                let inside = (dx / 70.0).powi(2) + (dy / 95.0).powi(2) <= 1.0;
+                clip.push(if inside { 200 } else { 60 + frame as u8 });
+            }
+        }
+        clip.extend(std::iter::repeat_n(128u8, 2 * (w / 2) * (h / 2)));
+    }
+    let path = dir.join("face.y4m");
+    std::fs::write(&path, clip).unwrap();
+    path
+}
+
+/// chromedriver on a free port, and a headless Chromium session with
+/// `extra` arguments.
+async fn browser(dir: &Path, extra: &[String]) -> (Running, Client) {
+    for tool in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: `bash scripts/test` installs Debian's chromium and chromium-driver"
+        );
+    }
+    let port = free_port();
+    let driver = Running(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let profile = dir.join(unique("profile"));
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1024,900".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.extend_from_slice(extra);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "binary": CHROMIUM, "args": args }),
+    );
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no WebDriver session: {last:?}");
+}
+
+fn camera_args(clip: &Path) -> Vec<String> {
+    vec![
+        "--use-fake-ui-for-media-stream".to_owned(),
+        "--use-fake-device-for-media-stream".to_owned(),
+        format!("--use-file-for-fake-video-capture={}", clip.display()),
+    ]
+}
+
+/// Types `card`, starts, and waits for the page's answer: the result
+/// (`pass`, `fail` or empty) and the message.
+async fn check_in(page: &Client, url: &str, card: &str) -> (String, String) {
+    page.goto(url).await.unwrap();
+    let input = page.wait().for_element(Locator::Id("card")).await.unwrap();
+    input.send_keys(card).await.unwrap();
+    page.find(Locator::Id("go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The page marks its body `data-state="done"` once a check-in ended.
+    for _ in 0..300 {
+        let state = page
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .attr("data-state")
+            .await
+            .unwrap();
+        if state.as_deref() == Some("done") {
+            let result = page
+                .find(Locator::Id("result"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let message = page
+                .find(Locator::Id("message"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            return (result, message);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("card {card}: the page never answered");
+}
+
+fn screenshot(dir: &Path, name: &str, png: Vec<u8>) {
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// One raw HTTP/1.1 request to the kiosk: status and JSON body.
+async fn request(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
+    let authority = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer before reading a body it refuses.
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let json = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+async fn tap(url: &str, card: &str) -> (u16, Value) {
+    request(
+        url,
+        "POST",
+        "/api/tap",
+        &[("Content-Type", "application/json".to_owned())],
+        json!({ "card": card }).to_string().as_bytes(),
+    )
+    .await
+}
+
+async fn photo(url: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    request(
+        url,
+        "POST",
+        &format!("/api/photo?token={token}"),
+        &[("Content-Type", "image/jpeg".to_owned())],
+        body,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_in_a_real_browser_passes_fails_refuses_and_lists_the_decisions() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kiosk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let clip = fake_camera(&dir);
+    let (_kiosk, url) = kiosk();
+    let (_driver, page) = browser(&dir, &camera_args(&clip)).await;
+
+    let (result, message) = check_in(&page, &url, "1001").await;
+    assert_eq!(result, "pass", "Ada's card, Ada's face: {message}");
+    screenshot(&dir, "kiosk-pass.png", page.screenshot().await.unwrap());
+
+    let (result, _) = check_in(&page, &url, "1002").await;
+    assert_eq!(result, "fail", "Grace's card, Ada's face");
+    let desk = page.find(Locator::Id("staff-desk")).await.unwrap();
+    assert!(
+        desk.is_displayed().await.unwrap(),
+        "the staff desk is offered"
+    );
+    let body = page
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !body.contains("99.") && !body.to_lowercase().contains("similarity"),
+        "no score: {body}"
+    );
+    screenshot(&dir, "kiosk-fail.png", page.screenshot().await.unwrap());
+
+    let (result, _) = check_in(&page, &url, "1003").await;
+    assert_eq!(result, "fail", "Alan's SSE-S3 reference");
+
+    let (result, message) = check_in(&page, &url, "4242").await;
+    assert_eq!(result, "", "{message}");
+    assert!(message.contains("unknown card"), "{message}");
+
+    page.goto(&format!("{url}staff")).await.unwrap();
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = page.find_all(Locator::Css("tr.decision")).await.unwrap();
+        if rows.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut listed = Vec::new();
+    for row in &rows {
+        listed.push(row.text().await.unwrap());
+    }
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(listed[0].contains("refused"), "newest first: {listed:?}");
+    assert!(
+        listed[0].contains("SSE-S3") && listed[0].contains("nothing was sent to Rekognition"),
+        "{listed:?}"
+    );
+    assert!(listed[1].contains("no_match"), "{listed:?}");
+    assert!(
+        listed[2].contains("match") && !listed[2].contains("no_match"),
+        "{listed:?}"
+    );
+    assert!(
+        !listed
+            .iter()
+            .any(|r| r.contains("members/") || r.contains("s3://")),
+        "members appear only as digests: {listed:?}"
+    );
+    let bars = page.find_all(Locator::Css("#chart rect")).await.unwrap();
+    assert!(!bars.is_empty(), "the chart of outcomes per hour");
+    screenshot(&dir, "staff.png", page.screenshot().await.unwrap());
+    page.close().await.unwrap();
+
+    // A camera the browser refuses: the page says so, nothing is decided.
+    let (_driver, denied) = browser(
+        &dir,
+        &[
+            "--use-fake-device-for-media-stream".to_owned(),
+            "--deny-permission-prompts".to_owned(),
+        ],
+    )
+    .await;
+    let (result, message) = check_in(&denied, &url, "1001").await;
+    assert_eq!(result, "", "{message}");
+    assert!(message.contains("camera is not available"), "{message}");
+    denied.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_answers_and_two_kiosks_can_post_at_once() {
+    let (_kiosk, url) = kiosk();
+    let frame = b"\xFF\xD8\xFF\xE0 a camera frame".to_vec();
+
+    let (status, body) = tap(&url, "9999").await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("unknown card"),
+        "{body}"
+    );
+
+    let (_, tapped) = tap(&url, "1001").await;
+    let token = tapped["token"].as_str().unwrap().to_owned();
+    let (status, body) = photo(&url, &token, b"GIF89a not a photo").await;
+    assert_eq!(status, 415, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("JPEG or PNG"),
+        "{body}"
+    );
+    // The token was used: a photo needs a tap of its own.
+    let (status, _) = photo(&url, &token, &frame).await;
+    assert_eq!(status, 404);
+
+    // Declared over 5 MiB: refused before the body is read (none is sent).
+    let (_, tapped) = tap(&url, "1001").await;
+    let token = tapped["token"].as_str().unwrap().to_owned();
+    let (status, body) = request(
+        &url,
+        "POST",
+        &format!("/api/photo?token={token}"),
+        &[("Content-Length", (6 * 1024 * 1024).to_string())],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("5 MiB"), "{body}");
+
+    // Two kiosks, each tapped and posting at the same time.
+    let (_, a) = tap(&url, "1001").await;
+    let (_, b) = tap(&url, "1002").await;
+    let (ta, tb) = (a["token"].as_str().unwrap(), b["token"].as_str().unwrap());
+    let ((sa, da), (sb, db)) = tokio::join!(photo(&url, ta, &frame), photo(&url, tb, &frame));
+    assert_eq!((sa, sb), (200, 200));
+    assert_eq!(da, json!({"result": "pass", "staff_desk": false}));
+    assert_eq!(db, json!({"result": "fail", "staff_desk": true}));
+}
