@@ -48,11 +48,17 @@ impl Visit for Fields {
 }
 
 /// The member's reference as a digest: the first 16 hexadecimal digits of
-/// the SHA-256 of `s3://bucket/key` (no version), so the page never shows a
-/// key that may spell a name.
+/// the SHA-256 of a salt drawn at start and `s3://bucket/key` (no
+/// version), so the page never shows a key that may spell a name, and
+/// card numbers cannot be tried against it.
 fn member_digest(source: &str) -> String {
+    static SALT: std::sync::LazyLock<[u8; 16]> =
+        std::sync::LazyLock::new(|| *uuid::Uuid::new_v4().as_bytes());
     let reference = source.split([' ', '?']).next().unwrap_or_default();
-    hex16(Sha256::digest(reference.as_bytes()).as_slice())
+    let mut hasher = Sha256::new();
+    hasher.update(*SALT);
+    hasher.update(reference.as_bytes());
+    hex16(hasher.finalize().as_slice())
 }
 
 fn hex16(bytes: &[u8]) -> String {

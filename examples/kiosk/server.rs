@@ -1,7 +1,7 @@
 //! The HTTP side: one guard for every request, the pages, and the four
 //! JSON endpoints.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -64,8 +64,8 @@ struct Inner {
     guard: Guard,
     backend: Backend,
     decisions: Decisions,
-    /// Checks started at a tap, by one-use token.
-    pending: Mutex<HashMap<String, PreparedComparison>>,
+    /// Checks started at a tap, by one-use token, oldest first.
+    pending: Mutex<VecDeque<(String, PreparedComparison)>>,
 }
 
 impl Kiosk {
@@ -89,6 +89,7 @@ pub fn app(kiosk: Kiosk) -> Router {
         .route("/api/tap", post(tap))
         .route("/api/photo", post(photo))
         .route("/api/decisions", get(decisions))
+        .route("/api/config", get(config))
         // A body is read only up to the image limit, whatever it claims;
         // one that declares more is refused before any of it is read.
         .layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES))
@@ -113,21 +114,22 @@ async fn tap(State(kiosk): State<Kiosk>, Json(body): Json<Value>) -> Response {
     let token = uuid::Uuid::new_v4().to_string();
     let mut pending = kiosk.0.pending.lock().unwrap_or_else(|e| e.into_inner());
     if pending.len() >= MAX_PENDING {
-        if let Some(oldest) = pending.keys().next().cloned() {
-            pending.remove(&oldest);
-        }
+        pending.pop_front();
     }
-    pending.insert(token.clone(), prepared);
+    pending.push_back((token.clone(), prepared));
     Json(json!({ "token": token })).into_response()
 }
 
 async fn photo(State(kiosk): State<Kiosk>, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    let prepared = kiosk
-        .0
-        .pending
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(token_of(query.as_deref()).unwrap_or_default());
+    let prepared = {
+        let token = token_of(query.as_deref()).unwrap_or_default();
+        let mut pending = kiosk.0.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending
+            .iter()
+            .position(|(t, _)| t == token)
+            .and_then(|i| pending.remove(i))
+            .map(|(_, p)| p)
+    };
     let Some(prepared) = prepared else {
         return error(
             StatusCode::NOT_FOUND,
@@ -158,6 +160,11 @@ async fn photo(State(kiosk): State<Kiosk>, RawQuery(query): RawQuery, body: Byte
 /// The `token` of a query string (a UUID: no escaping to undo).
 fn token_of(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|kv| kv.strip_prefix("token="))
+}
+
+/// What the kiosk page may know: the backend's label, nothing else.
+async fn config(State(kiosk): State<Kiosk>) -> Response {
+    Json(json!({ "backend": kiosk.0.backend.label() })).into_response()
 }
 
 async fn decisions(State(kiosk): State<Kiosk>) -> Response {

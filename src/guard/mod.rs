@@ -207,8 +207,11 @@ impl Guard {
     ///
     /// A Tokio task runs the guarded path for `reference` at once:
     /// HeadObject under the policy (its pass goes into the verification
-    /// cache) and the opt-out verifier (which keeps its own positive answer
-    /// for its TTL). [`PreparedComparison::compare`] waits for that task
+    /// cache, for a reference that names an immutable version) and the
+    /// opt-out verifier (the Organizations verifier keeps its positive
+    /// answer for its TTL; a verifier of your own is asked again unless it
+    /// caches). Only a pinned reference gains: an unpinned one is never
+    /// cached, so its comparison checks it again. [`PreparedComparison::compare`] waits for that task
     /// (so HeadObject is never sent twice), then compares as
     /// [`Guard::compare`] does: the reference is judged by the cached
     /// check, under the cache's rules exactly (what it can miss, and for
