@@ -97,16 +97,21 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Decisions {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let message = fields.get("message").unwrap_or_default();
-        if !message.starts_with("face comparison") {
+        // Comparisons, and Face Liveness verifications (which compare too).
+        let liveness = message.starts_with("face liveness verified")
+            || message.starts_with("face liveness not verified");
+        if !message.starts_with("face comparison") && !liveness {
             return;
         }
         let source = fields.get("source").unwrap_or_default();
+        let member = fields.get("member").unwrap_or(source);
         let time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let record = json!({
             "time_unix_ms": time_ms,
-            "member": member_digest(source),
+            "member": member_digest(member),
+            "check": if liveness { "liveness" } else { "photo" },
             "outcome": fields.get("decision"),
             "reasons": fields.get("reasons").map(without_keys),
             "cache_age_s": cache_age(source),

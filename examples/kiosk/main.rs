@@ -27,15 +27,24 @@
 //! never a member's data. Bodies over Rekognition's 5 MiB limit are
 //! refused from their `Content-Length` before they are read.
 //!
-//! Face Liveness is not part of this kiosk: a real liveness check needs
-//! AWS's Amplify `FaceLivenessDetector` in the page and Rekognition
-//! itself (see `liveness_checkout`), so the page says so and compares
-//! a single frame.
+//! Face Liveness (`--liveness`; against AWS `--liveness-output-bucket B`):
+//! the tap starts a Face Liveness session for the member at the kiosk
+//! (`FaceLiveness::start_session`; the page may name its kiosk, default
+//! `kiosk-1`), and `POST /api/liveness?token=…` verifies it and compares
+//! its reference image with the member's photo. The video part runs only
+//! against AWS, in AWS's Amplify `FaceLivenessDetector` (a React component
+//! with Cognito credentials), which this page does not embed: the page
+//! says so. Simulated, the server finishes each session as a live person
+//! showing the demo face, so the rest of the path (verification, the
+//! reference image's checks, the comparison, the kiosk's failure limit)
+//! runs for real against the simulation. Against AWS without the detector
+//! the session never finishes and the page says that.
 //!
 //! Output: readable lines on stderr; once listening, one JSON line on
 //! stdout: `{"kiosk": URL, "staff": URL, "backend": "in-memory" | "aws"}`.
 //! Exit status: 0 after Ctrl-C; 3 when the server cannot start (address in
-//! use, unusable AWS configuration); 64 usage error.
+//! use, unusable AWS configuration); 64 usage error (also `--listen`
+//! beyond loopback without `--listen-beyond-loopback`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -48,6 +57,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
+use rekognition_guard::liveness::LivenessPolicy;
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject, DEFAULT_ACCOUNT};
 use rekognition_guard::{Guard, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, SseAlgorithm};
 use serde_json::json;
@@ -55,6 +65,7 @@ use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 const DEMO_BUCKET: &str = "library-photos";
+const DEMO_LIVENESS_BUCKET: &str = "kiosk-liveness";
 const DEMO_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 /// The simulated members: card, face, SSE-KMS (else SSE-S3).
@@ -68,10 +79,20 @@ const DEMO_MEMBERS: [(&str, &str, bool); 3] = [
 #[derive(Debug, Parser)]
 #[command(name = "kiosk")]
 struct Cli {
-    /// Address to listen on (loopback by default; the page is not meant
-    /// for a network).
+    /// Address to listen on (loopback by default; the pages have no login).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
+    /// Allow --listen beyond loopback (the staff page then shows the
+    /// decisions to anyone who can reach it).
+    #[arg(long)]
+    listen_beyond_loopback: bool,
+    /// Check Face Liveness before the comparison: simulated in memory;
+    /// against AWS give --liveness-output-bucket.
+    #[arg(long)]
+    liveness: bool,
+    /// The Face Liveness output bucket (against AWS; implies --liveness).
+    #[arg(long, value_name = "BUCKET", requires = "bucket")]
+    liveness_output_bucket: Option<String>,
     /// The bucket of the members' photos: run against AWS or an emulator
     /// instead of the simulation.
     #[arg(long, value_name = "BUCKET")]
@@ -107,6 +128,8 @@ fn start_error(message: &str) -> ExitCode {
 fn simulated(policy: Policy) -> (server::Backend, Guard) {
     let aws = InMemoryBackend::new();
     aws.create_bucket(DEMO_BUCKET, DEFAULT_ACCOUNT, true);
+    aws.create_bucket(DEMO_LIVENESS_BUCKET, DEFAULT_ACCOUNT, true);
+    aws.set_default_encryption(DEMO_LIVENESS_BUCKET, Some(DEMO_KEY));
     let mut members = HashMap::new();
     for (card, face, kms) in DEMO_MEMBERS {
         let object = if kms {
@@ -214,11 +237,23 @@ async fn main() -> ExitCode {
     if let server::Backend::Simulated { face, .. } = &mut backend {
         *face = cli.demo_face.clone();
     }
-    if !cli.listen.ip().is_loopback() {
-        eprintln!(
-            "kiosk: listening on {}, beyond this machine: the pages have no login",
+    let output = match (&cli.liveness_output_bucket, cli.liveness, &backend) {
+        (Some(bucket), _, _) => Some(bucket.as_str()),
+        (None, true, server::Backend::Simulated { .. }) => Some(DEMO_LIVENESS_BUCKET),
+        (None, true, server::Backend::Aws { .. }) => {
+            return usage_error("--liveness against AWS needs --liveness-output-bucket")
+        }
+        (None, false, _) => None,
+    };
+    let liveness = match output.map(LivenessPolicy::new).transpose() {
+        Ok(policy) => policy.map(|p| guard.liveness(p)),
+        Err(e) => return usage_error(&format!("--liveness-output-bucket: {e}")),
+    };
+    if !cli.listen.ip().is_loopback() && !cli.listen_beyond_loopback {
+        return usage_error(&format!(
+            "--listen {} is beyond this machine and the pages have no login: add --listen-beyond-loopback to mean it",
             cli.listen
-        );
+        ));
     }
     let listener = match tokio::net::TcpListener::bind(cli.listen).await {
         Ok(l) => l,
@@ -226,7 +261,9 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().expect("a bound address");
     let label = backend.label();
-    let app = server::app(server::Kiosk::new(guard, backend, decisions));
+    let app = server::app(server::Kiosk::new(
+        guard, liveness, backend, decisions, address,
+    ));
     eprintln!("kiosk: http://{address}/ (staff: http://{address}/staff); Ctrl-C stops");
     println!(
         "{}",

@@ -38,17 +38,32 @@ impl Drop for Running {
 
 /// Starts the kiosk on a free loopback port; returns it and its address.
 fn kiosk() -> (Running, String) {
+    kiosk_with(&[])
+}
+
+/// The first stdout line of `child`, within 60 s.
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the kiosk's first line within 60 s")
+}
+
+/// Like [`kiosk`], with `args` too.
+fn kiosk_with(args: &[&str]) -> (Running, String) {
     let mut child = Command::new(example_binary("kiosk"))
         .args(["--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the kiosk");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the kiosk's first line");
+    let line = first_line(&mut child);
     let started: Value = serde_json::from_str(&line).expect("one JSON line");
     assert_eq!(started["backend"], "in-memory", "{started}");
     let url = started["kiosk"].as_str().expect("the kiosk URL").to_owned();
@@ -206,10 +221,27 @@ async fn request(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, Value) {
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        request_now(url, method, path, headers, body),
+    )
+    .await
+    .expect("the kiosk answered within 30 s")
+}
+
+async fn request_now(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
     let authority = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {authority}\r\n"));
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -346,7 +378,10 @@ async fn the_kiosk_in_a_real_browser_passes_fails_refuses_and_lists_the_decision
     .await;
     let (result, message) = check_in(&denied, &url, "1001").await;
     assert_eq!(result, "", "{message}");
-    assert!(message.contains("camera is not available"), "{message}");
+    assert!(
+        message.contains("camera is not available (NotAllowedError)"),
+        "the browser refused the camera: {message}"
+    );
     denied.close().await.unwrap();
 }
 
@@ -396,4 +431,104 @@ async fn bad_requests_get_clear_answers_and_two_kiosks_can_post_at_once() {
     assert_eq!((sa, sb), (200, 200));
     assert_eq!(da, json!({"result": "pass", "staff_desk": false}));
     assert_eq!(db, json!({"result": "fail", "staff_desk": true}));
+}
+
+/// With `--liveness`, the tap starts a Face Liveness session; the page says
+/// the video check needs AWS's FaceLivenessDetector and that this kiosk
+/// simulates it; the simulated session (the demo face, live) is verified
+/// and compared for real: Ada passes, Grace's card fails, and the staff
+/// page's data lists them as liveness checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_liveness_the_page_says_what_runs_only_against_aws_and_the_simulated_session_decides()
+{
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kiosk-liveness");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_kiosk, url) = kiosk_with(&["--liveness"]);
+    let (_driver, page) = browser(&dir, &[]).await;
+
+    let (result, message) = check_in(&page, &url, "1001").await;
+    assert_eq!(result, "pass", "{message}");
+    let note = page
+        .find(Locator::Id("liveness"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        note.contains("FaceLivenessDetector") && note.contains("simulated"),
+        "{note}"
+    );
+    let mode = page
+        .find(Locator::Id("mode"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mode.contains("checks liveness"), "{mode}");
+    screenshot(&dir, "kiosk-liveness.png", page.screenshot().await.unwrap());
+
+    let (result, _) = check_in(&page, &url, "1002").await;
+    assert_eq!(result, "fail");
+
+    let (status, body) = request(&url, "GET", "/api/decisions", &[], b"").await;
+    assert_eq!(status, 200);
+    let decisions = body["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2, "{body}");
+    assert!(decisions.iter().all(|d| d["check"] == "liveness"), "{body}");
+    assert_eq!(decisions[0]["outcome"], "no_match", "{body}");
+    assert_eq!(decisions[1]["outcome"], "match", "{body}");
+    page.close().await.unwrap();
+}
+
+/// The server's own answers: a request addressed to another host name
+/// (DNS rebinding) gets nothing; listening beyond loopback needs saying
+/// so; a bad flag is a usage error (64); an address in use cannot start
+/// (3, with one JSON line).
+#[tokio::test]
+async fn the_server_refuses_other_hosts_and_starts_only_as_documented() {
+    let (_kiosk, url) = kiosk();
+    let (status, _) = request(
+        &url,
+        "GET",
+        "/api/decisions",
+        &[("Host", "attacker.example:80".to_owned())],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 421);
+    let (status, _) = request(&url, "GET", "/api/config", &[], b"").await;
+    assert_eq!(status, 200);
+
+    let run = |args: &[&str]| {
+        Command::new(example_binary("kiosk"))
+            .args(args)
+            .output()
+            .expect("run the kiosk")
+    };
+    let out = run(&["--listen", "0.0.0.0:0"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen-beyond-loopback"));
+    let out = run(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(64));
+    let taken = url.trim_start_matches("http://").trim_end_matches('/');
+    let out = run(&["--listen", taken]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert!(
+        last["error"].as_str().unwrap().contains("cannot listen"),
+        "{last}"
+    );
 }
