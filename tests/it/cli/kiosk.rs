@@ -80,20 +80,34 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A Y4M clip for Chromium's fake camera: 320×240, 4:2:0, ten frames of a
-/// bright oval on a darker ground. The in-memory backend cannot see faces
-/// (the kiosk takes every frame as the demo face), so only the camera path
-/// is real here; what a frame shows is up to Rekognition against AWS.
+/// A Y4M clip for Chromium's fake camera: 320×240, 4:2:0 (tagged `C420`,
+/// the tag Chromium plays), ten frames of a drawn face: a bright oval with
+/// two dark eyes and a mouth on a dark ground. The repository holds no
+/// photograph of a person, and the in-memory backend cannot see faces
+/// (the kiosk takes every frame as the demo face), so the camera path is
+/// what is real here; what a frame shows is up to Rekognition against AWS.
 fn fake_camera(dir: &Path) -> PathBuf {
     let (w, h) = (320usize, 240usize);
-    let mut clip = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    let mut clip = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420\n").into_bytes();
+    let inside = |x: f32, y: f32, cx: f32, cy: f32, rx: f32, ry: f32| {
+        ((x - cx) / rx).powi(2) + ((y - cy) / ry).powi(2) <= 1.0
+    };
     for frame in 0..10 {
         clip.extend_from_slice(b"FRAME\n");
         for y in 0..h {
             for x in 0..w {
-                let (dx, dy) = (x as f32 - 160.0, y as f32 - 120.0);
-                let inside = (dx / 70.0).powi(2) + (dy / 95.0).powi(2) <= 1.0;
-                clip.push(if inside { 200 } else { 60 + frame as u8 });
+                let (x, y) = (x as f32, y as f32);
+                let feature = inside(x, y, 130.0, 95.0, 12.0, 7.0)
+                    || inside(x, y, 190.0, 95.0, 12.0, 7.0)
+                    || inside(x, y, 160.0, 160.0, 28.0, 6.0);
+                let luma = if feature {
+                    40
+                } else if inside(x, y, 160.0, 120.0, 70.0, 95.0) {
+                    200
+                } else {
+                    30 + frame as u8
+                };
+                clip.push(luma);
             }
         }
         clip.extend(std::iter::repeat_n(128u8, 2 * (w / 2) * (h / 2)));
@@ -303,6 +317,22 @@ async fn the_kiosk_in_a_real_browser_passes_fails_refuses_and_lists_the_decision
 
     let (result, message) = check_in(&page, &url, "1001").await;
     assert_eq!(result, "pass", "Ada's card, Ada's face: {message}");
+    // The frame the page took is the fake camera's clip: bright face, dark
+    // ground (not Chromium's built-in test pattern).
+    let luma = page
+        .execute(
+            "const c = document.getElementById('frame'); const g = c.getContext('2d'); \
+             const at = (x, y) => { const p = g.getImageData(x * c.width, y * c.height, 1, 1).data; return (p[0] + p[1] + p[2]) / 3; }; \
+             return [at(0.5, 0.62), at(0.03, 0.03)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (face, ground) = (luma[0].as_f64().unwrap(), luma[1].as_f64().unwrap());
+    assert!(
+        face > 150.0 && ground < 90.0,
+        "the fake camera's frame: face {face}, ground {ground}"
+    );
     screenshot(&dir, "kiosk-pass.png", page.screenshot().await.unwrap());
 
     let (result, _) = check_in(&page, &url, "1002").await;
