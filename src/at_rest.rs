@@ -130,6 +130,8 @@ impl fmt::Display for SseAlgorithm {
 ///     etag: None,
 ///     user_metadata_keys: Vec::new(),
 ///     missing_metadata_entries: None,
+///     object_lock_mode: None,
+///     object_lock_retain_until: None,
 /// };
 /// assert_eq!(facts.encryption, SseAlgorithm::AwsKms);
 /// ```
@@ -177,6 +179,12 @@ pub struct ObjectFacts {
     /// rules, such as SOAP). Any refuses the object: a hidden entry could
     /// be the client-side envelope.
     pub missing_metadata_entries: Option<u32>,
+    /// `x-amz-object-lock-mode` (`GOVERNANCE`, `COMPLIANCE`), as S3 sent
+    /// it: the version's S3 Object Lock retention mode, if it has one.
+    pub object_lock_mode: Option<String>,
+    /// `x-amz-object-lock-retain-until-date`: until when that retention
+    /// holds.
+    pub object_lock_retain_until: Option<std::time::SystemTime>,
 }
 
 impl ObjectFacts {
@@ -216,6 +224,8 @@ impl ObjectFacts {
             etag: None,
             user_metadata_keys: Vec::new(),
             missing_metadata_entries: None,
+            object_lock_mode: None,
+            object_lock_retain_until: None,
         }
     }
 
@@ -795,6 +805,8 @@ mod tests {
         // Metadata S3 could not return could hide the envelope.
         let facts = ObjectFacts {
             missing_metadata_entries: Some(1),
+            object_lock_mode: None,
+            object_lock_retain_until: None,
             ..ObjectFacts::sse_kms(KEY, 48_213)
         };
         let violations = verify(
@@ -809,6 +821,8 @@ mod tests {
         );
         let facts = ObjectFacts {
             missing_metadata_entries: Some(0),
+            object_lock_mode: None,
+            object_lock_retain_until: None,
             ..ObjectFacts::sse_kms(KEY, 48_213)
         };
         assert!(verify(

@@ -147,6 +147,34 @@ pub trait S3Backend: Send + Sync + fmt::Debug {
     async fn copy_object(&self, request: &ReencryptRequest)
         -> Result<Option<String>, BackendError>;
 
+    /// `PutObject` of one ledger record ([`crate::ledger`]): only if no
+    /// object has the key (`If-None-Match: *`), SSE-KMS under the
+    /// request's key (none: the bucket's default encryption), with the
+    /// request's S3 Object Lock retention (none: the bucket's default
+    /// retention) and a checksum, sending the expected bucket owner.
+    ///
+    /// The default answers an error: a backend that keeps no ledger need
+    /// not implement it.
+    ///
+    /// # Errors
+    /// [`BackendErrorKind::PreconditionFailed`] when the key exists; a
+    /// [`BackendError`] when the write failed.
+    async fn put_record(
+        &self,
+        request: PutRecordRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        Err(BackendError::new(
+            BackendErrorKind::Other,
+            Service::S3,
+            "PutObject",
+            format!(
+                "this S3 backend does not write ledger records (s3://{}/{})",
+                request.object.bucket(),
+                request.object.key()
+            ),
+        ))
+    }
+
     /// The bucket's configuration against `policy` (for S3:
     /// `GetBucketEncryption`, `GetBucketVersioning`, `GetBucketPolicy`,
     /// `GetPublicAccessBlock`, `ListBucketInventoryConfigurations`). A
@@ -216,6 +244,12 @@ impl<T: S3Backend + ?Sized> S3Backend for Arc<T> {
         request: &ReencryptRequest,
     ) -> Result<Option<String>, BackendError> {
         (**self).copy_object(request).await
+    }
+    async fn put_record(
+        &self,
+        request: PutRecordRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        (**self).put_record(request).await
     }
     async fn audit_bucket(
         &self,
@@ -1035,6 +1069,43 @@ impl PutObjectRequest {
     }
 }
 
+/// A ledger record to write ([`S3Backend::put_record`]). Only the ledger
+/// builds one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PutRecordRequest {
+    /// Where (bucket and key; no version).
+    pub object: S3ObjectRef,
+    /// The record's exact bytes (`application/json`).
+    pub body: Vec<u8>,
+    /// The KMS key to encrypt it with; `None`: the bucket's default
+    /// encryption.
+    pub kms_key: Option<KmsKeyArn>,
+    /// The S3 Object Lock retention to set; `None`: the bucket's default
+    /// retention.
+    pub retention: Option<(RetentionMode, SystemTime)>,
+    /// The account that must own the bucket, if set.
+    pub expected_bucket_owner: Option<AccountId>,
+}
+
+impl PutRecordRequest {
+    pub(crate) fn new(
+        object: S3ObjectRef,
+        body: Vec<u8>,
+        kms_key: Option<KmsKeyArn>,
+        retention: Option<(RetentionMode, SystemTime)>,
+        expected_bucket_owner: Option<AccountId>,
+    ) -> Self {
+        Self {
+            object,
+            body,
+            kms_key,
+            retention,
+            expected_bucket_owner,
+        }
+    }
+}
+
 /// What [`S3Backend::put_object`] reports about a stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutObjectReceipt {
@@ -1092,6 +1163,10 @@ pub enum BackendErrorKind {
     /// The service answered something this crate cannot trust (similarity
     /// out of range, missing fields, …).
     InvalidResponse,
+    /// A conditional request's condition did not hold (S3 412): for a
+    /// ledger record written with `If-None-Match: *`, another writer took
+    /// that key first.
+    PreconditionFailed,
     /// The request was refused before transmit because its endpoint is not
     /// HTTPS; nothing was sent. The
     /// guard reports it as [`Violation::InsecureEndpoint`](crate::Violation::InsecureEndpoint).

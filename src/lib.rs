@@ -274,6 +274,7 @@ mod error;
 mod guard;
 mod input;
 pub mod inventory;
+pub mod ledger;
 pub mod liveness;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -296,7 +297,7 @@ pub use backend::{
     BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts,
     CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
     GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
-    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
+    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest, PutRecordRequest,
     ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
 };
 pub use cache::CacheConfig;

@@ -38,7 +38,8 @@ use crate::backend::{
     CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
     GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
     HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
-    ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
+    PutRecordRequest, ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage,
+    VersioningFacts,
 };
 use crate::collection::{
     AssociateFacesRequest, CollectionBackend, DeleteFacesRequest, FaceAssociations, FaceDeletions,
@@ -288,6 +289,8 @@ struct Bucket {
     mfa_delete: bool,
     /// Default encryption: SSE-KMS under this key, else SSE-S3.
     default_kms_key: Option<String>,
+    /// S3 Object Lock enabled, and the default retention, if any.
+    object_lock: Option<Option<(RetentionMode, std::time::Duration)>>,
     objects: HashMap<String, Vec<Version>>,
 }
 
@@ -505,6 +508,7 @@ impl InMemoryBackend {
                 suspended: false,
                 mfa_delete: false,
                 default_kms_key: None,
+                object_lock: None,
                 objects: HashMap::new(),
             },
         );
@@ -611,6 +615,26 @@ impl InMemoryBackend {
             .and_then(|vs| vs.iter_mut().find(|v| v.id() == version_id))
             .unwrap_or_else(|| panic!("no version {version_id} of s3://{bucket}/{key}"));
         version.lock = lock;
+    }
+
+    /// Enables S3 Object Lock on a (versioned) bucket, with a default
+    /// retention of `default_retention` (mode and period) if given, as
+    /// `PutObjectLockConfiguration` does.
+    ///
+    /// # Panics
+    /// When the bucket was not created.
+    pub fn enable_object_lock(
+        &self,
+        bucket: &str,
+        default_retention: Option<(RetentionMode, std::time::Duration)>,
+    ) {
+        let mut state = self.state();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .unwrap_or_else(|| panic!("bucket {bucket} does not exist: call create_bucket first"));
+        b.versioned = true;
+        b.object_lock = Some(default_retention);
     }
 
     /// Declares that image `bytes` show the face `label`. Unregistered
@@ -835,6 +859,16 @@ impl S3Backend for InMemoryBackend {
         facts.user_metadata_keys = o.user_metadata_keys.clone();
         if let Some(k) = &o.kms_key_id {
             facts = facts.with_kms_key_id(k.clone());
+        }
+        let lock = versions
+            .and_then(|vs| match object.version_id() {
+                Some(v) => vs.iter().find(|s| s.id() == v),
+                None => vs.last(),
+            })
+            .and_then(|v| v.lock.retention.clone());
+        if let Some((mode, until)) = lock {
+            facts.object_lock_mode = Some(mode.to_string());
+            facts.object_lock_retain_until = until;
         }
         if let Some(v) = reported {
             facts = facts.with_version_id(v);
@@ -1061,6 +1095,76 @@ impl S3Backend for InMemoryBackend {
             .and_then(|vs| vs.iter().find(|v| v.id() == request.version_id))
             .map(|v| v.lock.clone())
             .unwrap_or_default())
+    }
+
+    /// `If-None-Match: *` against the key's current version, the lock and
+    /// the write under one lock of the simulation, so two writers cannot
+    /// both take a key.
+    async fn put_record(
+        &self,
+        request: PutRecordRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        self.wire(Service::S3, "PutObject")?;
+        let object = &request.object;
+        let err =
+            |kind, message: String| BackendError::new(kind, Service::S3, "PutObject", message);
+        let mut state = self.state();
+        owned_bucket(
+            &state,
+            object,
+            request.expected_bucket_owner.as_ref(),
+            "PutObject",
+        )?;
+        state.next_version += 1;
+        let version = format!("v{}", state.next_version);
+        let b = state
+            .buckets
+            .get_mut(object.bucket())
+            .expect("checked above");
+        if find_version(b.objects.get(object.key()), None).is_some() {
+            return Err(err(
+                BackendErrorKind::PreconditionFailed,
+                format!("{object} exists already (412)"),
+            ));
+        }
+        let retention = match (&request.retention, &b.object_lock) {
+            (Some((mode, until)), Some(_)) => Some((mode.clone(), Some(*until))),
+            (None, Some(Some((mode, period)))) => {
+                Some((mode.clone(), Some(std::time::SystemTime::now() + *period)))
+            }
+            (None, _) => None,
+            (Some(_), None) => return Err(err(
+                BackendErrorKind::InvalidRequest,
+                format!(
+                    "400 InvalidRequest for {object}: Bucket is missing Object Lock Configuration"
+                ),
+            )),
+        };
+        let kms_key = request
+            .kms_key
+            .as_ref()
+            .map(|k| k.as_str().to_owned())
+            .or_else(|| b.default_kms_key.clone());
+        let simulated = SimulatedObject {
+            body: Some(request.body),
+            ..match kms_key {
+                Some(k) => SimulatedObject::sse_kms(&k),
+                None => SimulatedObject::sse_s3(),
+            }
+        };
+        let version_id = (b.versioned && !b.suspended).then_some(version);
+        b.objects
+            .entry(object.key().to_owned())
+            .or_default()
+            .push(Version {
+                version_id: version_id.clone(),
+                object: Some(simulated),
+                lock: ObjectLockFacts {
+                    retention,
+                    legal_hold: false,
+                },
+            });
+        Ok(PutObjectReceipt::new(version_id))
     }
 
     /// The bytes stored as [`SimulatedObject::body`] (none for an

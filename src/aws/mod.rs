@@ -73,6 +73,7 @@ mod collection;
 mod erasure;
 mod errors;
 mod inventory;
+mod ledger;
 #[cfg(feature = "organizations")]
 mod organizations;
 pub(crate) mod rekognition;
@@ -99,7 +100,8 @@ use crate::backend::{
     DeleteObjectVersionRequest, DetectFacesRequest, GetBucketVersioningRequest,
     GetFaceLivenessSessionResultsRequest, GetObjectRequest, HeadObjectRequest,
     ListObjectVersionsRequest, ObjectLockFacts, PutObjectReceipt, PutObjectRequest,
-    ReencryptRequest, RekognitionBackend, S3Backend, StoredVersion, VersioningFacts,
+    PutRecordRequest, ReencryptRequest, RekognitionBackend, S3Backend, StoredVersion,
+    VersioningFacts,
 };
 use crate::error::{BackendError, ConfigError};
 use crate::input::{AccountId, Service};
@@ -257,6 +259,13 @@ impl S3Backend for AwsBackend {
         request: &ReencryptRequest,
     ) -> Result<Option<String>, BackendError> {
         inventory::copy_object(&self.s3, request).await
+    }
+
+    async fn put_record(
+        &self,
+        request: PutRecordRequest,
+    ) -> Result<PutObjectReceipt, BackendError> {
+        ledger::put_record(&self.s3, request).await
     }
 
     /// Default encryption, versioning, the bucket policy, Block Public

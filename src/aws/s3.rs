@@ -70,6 +70,12 @@ pub(crate) fn facts(out: &HeadObjectOutput) -> ObjectFacts {
     facts.missing_metadata_entries = out
         .missing_meta()
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    facts.object_lock_mode = out.object_lock_mode().map(|m| m.as_str().to_owned());
+    // A date before the epoch cannot be a retain-until date worth having:
+    // as absent, which fails every lock check.
+    facts.object_lock_retain_until = out
+        .object_lock_retain_until_date()
+        .and_then(|d| std::time::SystemTime::try_from(*d).ok());
     facts
 }
 

@@ -21,11 +21,13 @@
 //!
 //! Scenarios panic (like tests) when a backend does not behave.
 //!
-//! Face Liveness, erasure and collections have their own harnesses and
-//! scenarios, in [`liveness`], [`erasure`] and [`collection`].
+//! Face Liveness, erasure, collections and the ledger have their own
+//! harnesses and scenarios, in [`liveness`], [`erasure`], [`collection`]
+//! and [`ledger`].
 
 pub mod collection;
 pub mod erasure;
+pub mod ledger;
 pub mod liveness;
 
 use async_trait::async_trait;

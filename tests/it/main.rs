@@ -16,6 +16,7 @@ mod compare;
 mod enrollment;
 mod erasure;
 mod inventory;
+mod ledger;
 mod liveness;
 mod opt_out;
 mod project;

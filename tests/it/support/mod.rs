@@ -19,6 +19,7 @@ pub mod fault_server;
 pub mod faults;
 pub mod gate;
 pub mod inventory;
+pub mod ledger;
 pub mod liveness;
 pub mod memory;
 pub mod mocks;

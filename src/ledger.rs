@@ -1,0 +1,848 @@
+//! A tamper-evident ledger of decisions, consents, withdrawals and erasure
+//! receipts on S3 Object Lock.
+//!
+//! One object per record under a prefix, `PREFIX` + the sequence number in
+//! 20 digits + `.json`, each:
+//! - written only if no object has that key (`PutObject` with
+//!   `If-None-Match: *`): among several kiosks or processes, one writer
+//!   takes each sequence number; the others re-read the head and retry;
+//! - SSE-KMS under the policy's key (or the bucket's default key), with an
+//!   S3 Object Lock retention (the policy's mode and period, or the
+//!   bucket's default retention), both checked with `HeadObject` after the
+//!   write: an append returns only once its record is durable, encrypted
+//!   and locked;
+//! - hash-chained: each record holds its sequence number and the SHA-256
+//!   of the previous record's exact bytes.
+//!
+//! Records hold no biometric data: what a caller appends is what its audit
+//! events hold (member references or digests, versions, KMS keys,
+//! outcomes).
+//!
+//! [`Ledger::verify`] walks the ledger and reports the first problem. What
+//! it cannot detect is said in [`LedgerReport`].
+//!
+//! Sources: Amazon S3 User Guide, "Locking objects with Object Lock" and
+//! "Conditional writes"; S3 API Reference, `PutObject`
+//! (`If-None-Match`, `x-amz-object-lock-mode`,
+//! `x-amz-object-lock-retain-until-date`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::backend::{
+    BackendError, BackendErrorKind, GetObjectRequest, HeadObjectRequest, ListObjectVersionsRequest,
+    PutRecordRequest, RetentionMode, S3Backend,
+};
+use crate::error::Error;
+use crate::input::{AccountId, InputError, KmsKeyArn, S3ObjectRef, Service};
+
+/// How many times an append re-reads the head after another writer took
+/// its sequence number, before it gives up.
+const MAX_ATTEMPTS: usize = 16;
+/// The largest record the ledger reads back.
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The hash a first record names as its predecessor's.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// Where the ledger is and how its records are kept.
+///
+/// ```
+/// use std::time::Duration;
+/// use rekognition_guard::ledger::LedgerPolicy;
+/// use rekognition_guard::erasure::RetentionMode;
+///
+/// let policy = LedgerPolicy::parse("s3://library-ledger/kiosk/")?
+///     .with_retention(RetentionMode::Compliance, Duration::from_secs(7 * 365 * 24 * 3600));
+/// assert_eq!(policy.bucket(), "library-ledger");
+/// # Ok::<(), rekognition_guard::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPolicy {
+    bucket: String,
+    prefix: String,
+    kms_key: Option<KmsKeyArn>,
+    retention: Option<(RetentionMode, Duration)>,
+    expected_bucket_owner: Option<AccountId>,
+}
+
+impl LedgerPolicy {
+    /// The ledger at `s3://BUCKET/PREFIX` (the prefix a folder: a `/` is
+    /// added when missing; it may be empty). Records are encrypted with
+    /// the bucket's default key and take the bucket's default retention
+    /// until [`with_kms_key`](Self::with_kms_key) and
+    /// [`with_retention`](Self::with_retention) say otherwise.
+    ///
+    /// # Errors
+    /// [`InputError`] when it is not an `s3://` location whose bucket and
+    /// record keys are valid, or it names a version.
+    pub fn parse(location: &str) -> Result<Self, InputError> {
+        let bad = |reason: &str| InputError::InvalidS3Reference {
+            input: location.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let rest = location
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("a ledger location starts with s3://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut prefix = prefix.to_owned();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        // The longest record key must be a key this crate accepts.
+        S3ObjectRef::new(bucket, &record_key(&prefix, u64::MAX))?;
+        if prefix.contains('?') {
+            return Err(bad("a ledger location names no version"));
+        }
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            prefix,
+            kms_key: None,
+            retention: None,
+            expected_bucket_owner: None,
+        })
+    }
+
+    /// Encrypts records with SSE-KMS under `key` (checked on each write).
+    #[must_use]
+    pub fn with_kms_key(mut self, key: KmsKeyArn) -> Self {
+        self.kms_key = Some(key);
+        self
+    }
+
+    /// Locks each record for `period` in `mode`. `COMPLIANCE` is the mode
+    /// to choose: nobody, the account's root user included, can delete or
+    /// overwrite a record before its retain-until date; under `GOVERNANCE`
+    /// a principal with `s3:BypassGovernanceRetention` can.
+    #[must_use]
+    pub fn with_retention(mut self, mode: RetentionMode, period: Duration) -> Self {
+        self.retention = Some((mode, period));
+        self
+    }
+
+    /// Sends `ExpectedBucketOwner` on every request.
+    #[must_use]
+    pub fn with_expected_bucket_owner(mut self, account: AccountId) -> Self {
+        self.expected_bucket_owner = Some(account);
+        self
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The prefix (empty, or ending in `/`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn object(&self, sequence: u64) -> S3ObjectRef {
+        S3ObjectRef::new(&self.bucket, &record_key(&self.prefix, sequence))
+            .expect("record keys were validated by parse")
+    }
+}
+
+fn record_key(prefix: &str, sequence: u64) -> String {
+    format!("{prefix}{sequence:020}.json")
+}
+
+/// What a record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerEntry {
+    /// A decision: a comparison, a Face Liveness verification, a search.
+    Decision,
+    /// A member's consent.
+    Consent,
+    /// A member's withdrawal of consent.
+    Withdrawal,
+    /// An erasure receipt.
+    Erasure,
+}
+
+impl LedgerEntry {
+    /// `decision`, `consent`, `withdrawal` or `erasure`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decision => "decision",
+            Self::Consent => "consent",
+            Self::Withdrawal => "withdrawal",
+            Self::Erasure => "erasure",
+        }
+    }
+}
+
+/// Where an appended record is: its sequence number, the SHA-256 of its
+/// exact bytes (the ledger's head after it; keep it to detect a
+/// truncation later, [`Ledger::verify`]) and its pinned object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LedgerReceipt {
+    /// The record's sequence number, from 1.
+    pub sequence: u64,
+    /// The SHA-256 of the record's bytes, 64 hexadecimal digits.
+    pub hash: String,
+    /// The record, pinned to the version written.
+    pub record: S3ObjectRef,
+}
+
+/// The ledger's head as this process knows it.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    sequence: u64,
+    hash: [u8; 32],
+}
+
+/// A ledger on S3: [`append`](Self::append) and
+/// [`verify`](Self::verify). Appends from one `Ledger` (and its clones)
+/// are taken one at a time; appends from other processes are told apart
+/// by the conditional write. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    s3: Arc<dyn S3Backend>,
+    policy: LedgerPolicy,
+    head: Arc<tokio::sync::Mutex<Option<Head>>>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ledger_error(kind: BackendErrorKind, operation: &'static str, message: String) -> Error {
+    Error::Backend(BackendError::new(kind, Service::S3, operation, message))
+}
+
+impl Ledger {
+    /// The ledger `policy` names, through `s3`.
+    pub fn new(s3: impl S3Backend + 'static, policy: LedgerPolicy) -> Self {
+        Self {
+            s3: Arc::new(s3),
+            policy,
+            head: Arc::default(),
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &LedgerPolicy {
+        &self.policy
+    }
+
+    /// Appends a record of `entry` holding `event` (JSON; no biometric
+    /// data: references, digests, versions, outcomes) and returns once it
+    /// is durable: written as the next sequence number, SSE-KMS (under the
+    /// policy's key, when it names one) and under an S3 Object Lock
+    /// retention (the policy's mode, retained at least as long as the
+    /// policy says; any retention in the future when the bucket's default
+    /// applies), as `HeadObject` reports it.
+    ///
+    /// Cost: one `PutObject` and one `HeadObject`; the first append of a
+    /// process also lists the ledger to find its head (`ListObjectVersions`
+    /// and one `GetObject`), and each conflict with another writer reads
+    /// the records it missed (`GetObject`).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the record could not be written, when it
+    /// was written without encryption or retention (it stays in the chain,
+    /// and [`verify`](Self::verify) reports it), or when other writers
+    /// took 16 sequence numbers in a row. Nothing that depends on the
+    /// record should go ahead.
+    pub async fn append(
+        &self,
+        entry: LedgerEntry,
+        event: serde_json::Value,
+    ) -> Result<LedgerReceipt, Error> {
+        let mut head = self.head.lock().await;
+        let mut current = match *head {
+            Some(h) => h,
+            None => self.discover_head().await?,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let sequence = current.sequence + 1;
+            let body = serde_json::to_vec(&serde_json::json!({
+                "sequence": sequence,
+                "previous": hex::encode(current.hash),
+                "time_unix_ms": SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+                "entry": entry.as_str(),
+                "event": event,
+            }))
+            .map_err(|e| {
+                ledger_error(
+                    BackendErrorKind::Other,
+                    "ledger append",
+                    format!("the record could not be serialised: {e}"),
+                )
+            })?;
+            let hash: [u8; 32] = Sha256::digest(&body).into();
+            let object = self.policy.object(sequence);
+            let retention = self
+                .policy
+                .retention
+                .as_ref()
+                .map(|(mode, period)| (mode.clone(), SystemTime::now() + *period));
+            let written = self
+                .s3
+                .put_record(PutRecordRequest::new(
+                    object.clone(),
+                    body,
+                    self.policy.kms_key.clone(),
+                    retention.clone(),
+                    self.policy.expected_bucket_owner.clone(),
+                ))
+                .await;
+            match written {
+                Ok(receipt) => {
+                    let Some(version) = receipt.version_id.filter(|v| v != "null") else {
+                        return Err(ledger_error(
+                            BackendErrorKind::InvalidResponse,
+                            "PutObject",
+                            format!(
+                                "ledger record {object} was written without a version id: the bucket {} needs versioning and S3 Object Lock",
+                                self.policy.bucket
+                            ),
+                        ));
+                    };
+                    let pinned = object.clone().with_version_id(&version).map_err(|_| {
+                        ledger_error(
+                            BackendErrorKind::InvalidResponse,
+                            "PutObject",
+                            format!("ledger record {object}: S3 answered an unusable version id"),
+                        )
+                    })?;
+                    // The chain goes on from this record whatever its
+                    // protection: it exists, and the next one must name it.
+                    *head = Some(Head { sequence, hash });
+                    self.check_protected(&pinned, retention.map(|(_, until)| until))
+                        .await?;
+                    return Ok(LedgerReceipt {
+                        sequence,
+                        hash: hex::encode(hash),
+                        record: pinned,
+                    });
+                }
+                Err(e) if e.kind() == BackendErrorKind::PreconditionFailed => {
+                    // Another writer took `sequence`: read on from it.
+                    current = self.advance(current).await?;
+                    *head = Some(current);
+                }
+                Err(e) => return Err(Error::Backend(e)),
+            }
+        }
+        Err(ledger_error(
+            BackendErrorKind::Throttled,
+            "ledger append",
+            format!(
+                "other writers took {MAX_ATTEMPTS} sequence numbers in a row in s3://{}/{}; nothing was appended",
+                self.policy.bucket, self.policy.prefix
+            ),
+        ))
+    }
+
+    /// `HeadObject` of a written record: SSE-KMS (under the policy's key)
+    /// and a retention in the policy's mode until at least `until` (any
+    /// mode, in the future, when the bucket's default applies).
+    async fn check_protected(
+        &self,
+        record: &S3ObjectRef,
+        until: Option<SystemTime>,
+    ) -> Result<(), Error> {
+        let facts = self
+            .s3
+            .head_object(&HeadObjectRequest::new(
+                record.clone(),
+                self.policy.expected_bucket_owner.clone(),
+            ))
+            .await
+            .map_err(Error::Backend)?;
+        let mut problems = Vec::new();
+        if !facts.encryption.is_kms() {
+            problems.push(format!("it is not SSE-KMS ({})", facts.encryption));
+        } else if let Some(key) = &self.policy.kms_key {
+            if facts.kms_key_id.as_deref() != Some(key.as_str()) {
+                problems.push(format!("it is not encrypted under {key}"));
+            }
+        }
+        let wanted_mode = self.policy.retention.as_ref().map(|(m, _)| m.to_string());
+        match (&facts.object_lock_mode, facts.object_lock_retain_until) {
+            (Some(mode), Some(retained)) => {
+                if wanted_mode.as_ref().is_some_and(|w| w != mode) {
+                    problems.push(format!(
+                        "its Object Lock mode is {} instead of {}",
+                        crate::text::Quoted(mode),
+                        wanted_mode.unwrap_or_default()
+                    ));
+                }
+                let floor = until.unwrap_or_else(SystemTime::now);
+                // S3 keeps the date to the second.
+                if retained + Duration::from_secs(1) < floor {
+                    problems.push("its retention ends earlier than the policy's".to_owned());
+                }
+            }
+            _ => problems.push(
+                "HeadObject reports no S3 Object Lock retention on it (enable Object Lock with a default retention on the bucket, or set one in the ledger policy)"
+                    .to_owned(),
+            ),
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(ledger_error(
+            BackendErrorKind::InvalidResponse,
+            "HeadObject",
+            format!(
+                "ledger record {record} was written but is not protected: {}; nothing that depends on it may go ahead",
+                problems.join("; ")
+            ),
+        ))
+    }
+
+    /// The last record and its hash, from a listing of the ledger.
+    async fn discover_head(&self) -> Result<Head, Error> {
+        let versions = self.list().await?;
+        let last = versions.keys().next_back().copied();
+        match last {
+            None => Ok(Head {
+                sequence: 0,
+                hash: GENESIS,
+            }),
+            Some(sequence) => {
+                let bytes = self.read(sequence, None).await?;
+                Ok(Head {
+                    sequence,
+                    hash: Sha256::digest(&bytes).into(),
+                })
+            }
+        }
+    }
+
+    /// The head after the records other writers appended past `from`.
+    async fn advance(&self, from: Head) -> Result<Head, Error> {
+        let mut head = from;
+        loop {
+            match self.read(head.sequence + 1, None).await {
+                Ok(bytes) => {
+                    head = Head {
+                        sequence: head.sequence + 1,
+                        hash: Sha256::digest(&bytes).into(),
+                    };
+                }
+                Err(Error::Backend(e)) if e.kind() == BackendErrorKind::NotFound => {
+                    return Ok(head)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Every version of every record, by sequence number: version id and
+    /// whether it is a delete marker.
+    async fn list(&self) -> Result<BTreeMap<u64, Vec<(String, bool)>>, Error> {
+        let (records, _) = self.list_all().await?;
+        Ok(records)
+    }
+
+    /// [`list`](Self::list), and the keys under the prefix that are not
+    /// record keys.
+    async fn list_all(&self) -> Result<(BTreeMap<u64, Vec<(String, bool)>>, Vec<String>), Error> {
+        let versions = self
+            .s3
+            .list_object_versions(&ListObjectVersionsRequest::new(
+                &self.policy.bucket,
+                &self.policy.prefix,
+                self.policy.expected_bucket_owner.clone(),
+            ))
+            .await
+            .map_err(Error::Backend)?;
+        let mut records: BTreeMap<u64, Vec<(String, bool)>> = BTreeMap::new();
+        let mut foreign = Vec::new();
+        for v in versions {
+            match sequence_of(&self.policy.prefix, &v.key) {
+                Some(n) => records
+                    .entry(n)
+                    .or_default()
+                    .push((v.version_id, v.delete_marker)),
+                None => foreign.push(v.key),
+            }
+        }
+        Ok((records, foreign))
+    }
+
+    /// A record's bytes (at `version`, else the current version), at most
+    /// 1 MiB.
+    async fn read(&self, sequence: u64, version: Option<&str>) -> Result<Vec<u8>, Error> {
+        let mut object = self.policy.object(sequence);
+        if let Some(v) = version {
+            object = object.with_version_id(v).map_err(|_| {
+                ledger_error(
+                    BackendErrorKind::InvalidResponse,
+                    "GetObject",
+                    format!("record {sequence}: an unusable version id"),
+                )
+            })?;
+        }
+        let mut stream = self
+            .s3
+            .get_object(&GetObjectRequest::new(
+                object.clone(),
+                self.policy.expected_bucket_owner.clone(),
+            ))
+            .await
+            .map_err(Error::Backend)?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.try_next().await.map_err(|e| {
+            ledger_error(
+                BackendErrorKind::Transport,
+                "GetObject",
+                format!("reading {object} failed: {e}"),
+            )
+        })? {
+            if bytes.len() + chunk.len() > MAX_RECORD_BYTES {
+                return Err(ledger_error(
+                    BackendErrorKind::InvalidResponse,
+                    "GetObject",
+                    format!("{object} is larger than a ledger record can be (1 MiB)"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// Walks the ledger from its first record: a contiguous sequence from
+    /// 1, one version per record (no overwrite, no delete marker), each
+    /// record's own sequence number, every hash link, and each record
+    /// still SSE-KMS and under a retention that has not ended. Reports the
+    /// first problem; `progress` is called with each record checked.
+    ///
+    /// With `expected_head` (a receipt an append returned, kept by the
+    /// caller), the ledger must still reach it with the same hash: without
+    /// it, removing the **newest** records leaves no trace (possible under
+    /// `GOVERNANCE` for a principal allowed to bypass it, or once
+    /// retentions end), which [`LedgerReport`] says.
+    ///
+    /// Cost: `ListObjectVersions`, then one `GetObject` and one
+    /// `HeadObject` per record.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the ledger cannot be listed. A record that
+    /// cannot be read is a problem in the report, not an error.
+    pub async fn verify(
+        &self,
+        expected_head: Option<&LedgerReceipt>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<LedgerReport, Error> {
+        let (records, foreign) = self.list_all().await?;
+        let mut report = LedgerReport {
+            records: 0,
+            head: None,
+            problem: None,
+        };
+        if let Some(key) = foreign.into_iter().next() {
+            report.problem = Some(LedgerProblem::Foreign { key });
+            return Ok(report);
+        }
+        let mut previous = GENESIS;
+        let now = SystemTime::now();
+        for (expected, (sequence, versions)) in (1u64..).zip(&records) {
+            let sequence = *sequence;
+            if sequence != expected {
+                report.problem = Some(LedgerProblem::Gap { sequence: expected });
+                return Ok(report);
+            }
+            if versions.len() != 1 || versions[0].1 {
+                report.problem = Some(LedgerProblem::Overwritten {
+                    sequence,
+                    versions: versions.len(),
+                });
+                return Ok(report);
+            }
+            let version = &versions[0].0;
+            let bytes = match self.read(sequence, Some(version)).await {
+                Ok(b) => b,
+                Err(e) => {
+                    report.problem = Some(LedgerProblem::Unreadable {
+                        sequence,
+                        reason: e.to_string(),
+                    });
+                    return Ok(report);
+                }
+            };
+            let parsed: Option<(u64, String)> = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| Some((v["sequence"].as_u64()?, v["previous"].as_str()?.to_owned())));
+            let Some((own, link)) = parsed else {
+                report.problem = Some(LedgerProblem::Unreadable {
+                    sequence,
+                    reason: "not a ledger record (no sequence or previous)".to_owned(),
+                });
+                return Ok(report);
+            };
+            if own != sequence {
+                report.problem = Some(LedgerProblem::Reordered {
+                    sequence,
+                    found: own,
+                });
+                return Ok(report);
+            }
+            if link != hex::encode(previous) {
+                report.problem = Some(LedgerProblem::Altered {
+                    sequence: sequence - 1,
+                });
+                return Ok(report);
+            }
+            let record = self
+                .policy
+                .object(sequence)
+                .with_version_id(version)
+                .map_err(|_| {
+                    ledger_error(
+                        BackendErrorKind::InvalidResponse,
+                        "ListObjectVersions",
+                        format!("record {sequence}: an unusable version id"),
+                    )
+                })?;
+            let facts = match self
+                .s3
+                .head_object(&HeadObjectRequest::new(
+                    record,
+                    self.policy.expected_bucket_owner.clone(),
+                ))
+                .await
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    report.problem = Some(LedgerProblem::Unreadable {
+                        sequence,
+                        reason: e.to_string(),
+                    });
+                    return Ok(report);
+                }
+            };
+            let locked = facts.object_lock_mode.is_some()
+                && facts.object_lock_retain_until.is_some_and(|t| t > now);
+            if !locked {
+                report.problem = Some(LedgerProblem::Unlocked { sequence });
+                return Ok(report);
+            }
+            if !facts.encryption.is_kms() {
+                report.problem = Some(LedgerProblem::NotEncrypted { sequence });
+                return Ok(report);
+            }
+            previous = Sha256::digest(&bytes).into();
+            report.records = sequence;
+            report.head = Some(hex::encode(previous));
+            progress(sequence);
+        }
+        if let Some(expected) = expected_head {
+            let reached = report.records >= expected.sequence;
+            let same = reached
+                && (report.records > expected.sequence
+                    || report.head.as_deref() == Some(expected.hash.as_str()));
+            if !reached {
+                report.problem = Some(LedgerProblem::Truncated {
+                    expected: expected.sequence,
+                    found: report.records,
+                });
+            } else if !same {
+                report.problem = Some(LedgerProblem::Altered {
+                    sequence: expected.sequence,
+                });
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The sequence number of a record key under `prefix`, if it is one.
+fn sequence_of(prefix: &str, key: &str) -> Option<u64> {
+    let digits = key.strip_prefix(prefix)?.strip_suffix(".json")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// What [`Ledger::verify`] found.
+///
+/// What it proves: the records listed form one chain from record 1, none
+/// overwritten, removed from the middle or reordered, each SSE-KMS and
+/// locked today. What it cannot see on its own: the removal of the
+/// **newest** records (under `GOVERNANCE` by a principal allowed to bypass
+/// it, or after retentions end). Close that by choosing `COMPLIANCE` and by
+/// keeping the last [`LedgerReceipt`] an append returned, passed as
+/// `expected_head`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LedgerReport {
+    /// How many records were checked and found good (the chain's length
+    /// up to the first problem).
+    pub records: u64,
+    /// The SHA-256 of the last good record, 64 hexadecimal digits.
+    pub head: Option<String>,
+    /// The first problem, if any.
+    pub problem: Option<LedgerProblem>,
+}
+
+impl LedgerReport {
+    /// Whether the ledger is intact as far as it can be checked.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// The first problem [`Ledger::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LedgerProblem {
+    /// Record `sequence` is missing while later ones exist.
+    Gap {
+        /// The missing sequence number.
+        sequence: u64,
+    },
+    /// Record `sequence` has more than one version, or a delete marker:
+    /// it was overwritten or deleted.
+    Overwritten {
+        /// The record.
+        sequence: u64,
+        /// How many versions and delete markers it has.
+        versions: usize,
+    },
+    /// Record `sequence`'s bytes are not those the next record (or the
+    /// expected head) chained to.
+    Altered {
+        /// The record.
+        sequence: u64,
+    },
+    /// The record at `sequence`'s key says it is record `found`.
+    Reordered {
+        /// Where it is.
+        sequence: u64,
+        /// The sequence number it holds.
+        found: u64,
+    },
+    /// Record `sequence` has no S3 Object Lock retention, or it has ended.
+    Unlocked {
+        /// The record.
+        sequence: u64,
+    },
+    /// Record `sequence` is not SSE-KMS.
+    NotEncrypted {
+        /// The record.
+        sequence: u64,
+    },
+    /// Record `sequence` could not be read or parsed.
+    Unreadable {
+        /// The record.
+        sequence: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The ledger ends before the expected head.
+    Truncated {
+        /// The expected head's sequence number.
+        expected: u64,
+        /// The last record found.
+        found: u64,
+    },
+    /// An object under the prefix that is not a record key.
+    Foreign {
+        /// Its key.
+        key: String,
+    },
+}
+
+impl LedgerProblem {
+    /// `gap`, `overwritten`, `altered`, `reordered`, `unlocked`,
+    /// `not_encrypted`, `unreadable`, `truncated` or `foreign`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Gap { .. } => "gap",
+            Self::Overwritten { .. } => "overwritten",
+            Self::Altered { .. } => "altered",
+            Self::Reordered { .. } => "reordered",
+            Self::Unlocked { .. } => "unlocked",
+            Self::NotEncrypted { .. } => "not_encrypted",
+            Self::Unreadable { .. } => "unreadable",
+            Self::Truncated { .. } => "truncated",
+            Self::Foreign { .. } => "foreign",
+        }
+    }
+
+    /// The record the problem is at (for `foreign`, none).
+    pub fn sequence(&self) -> Option<u64> {
+        match self {
+            Self::Gap { sequence }
+            | Self::Overwritten { sequence, .. }
+            | Self::Altered { sequence }
+            | Self::Reordered { sequence, .. }
+            | Self::Unlocked { sequence }
+            | Self::NotEncrypted { sequence }
+            | Self::Unreadable { sequence, .. } => Some(*sequence),
+            Self::Truncated { found, .. } => Some(found + 1),
+            Self::Foreign { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for LedgerProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Gap { sequence } => write!(f, "record {sequence} is missing while later records exist"),
+            Self::Overwritten { sequence, versions } => write!(
+                f,
+                "record {sequence} has {versions} versions or delete markers: it was overwritten or deleted"
+            ),
+            Self::Altered { sequence } => write!(
+                f,
+                "record {sequence} is not the record the chain was built on (its bytes changed)"
+            ),
+            Self::Reordered { sequence, found } => {
+                write!(f, "the record stored as {sequence} says it is record {found}")
+            }
+            Self::Unlocked { sequence } => write!(
+                f,
+                "record {sequence} has no S3 Object Lock retention in force"
+            ),
+            Self::NotEncrypted { sequence } => write!(f, "record {sequence} is not SSE-KMS"),
+            Self::Unreadable { sequence, reason } => {
+                write!(f, "record {sequence} could not be read: {reason}")
+            }
+            Self::Truncated { expected, found } => write!(
+                f,
+                "the ledger ends at record {found}, before the expected head {expected}: the newest records were removed"
+            ),
+            Self::Foreign { key } => write!(
+                f,
+                "{} is under the ledger's prefix but is not a record",
+                crate::text::Quoted(key)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_checked() {
+        assert_eq!(LedgerPolicy::parse("s3://ledger").unwrap().prefix(), "");
+        assert_eq!(
+            LedgerPolicy::parse("s3://ledger/a/b").unwrap().prefix(),
+            "a/b/"
+        );
+        assert!(LedgerPolicy::parse("ledger/a").is_err());
+        assert!(LedgerPolicy::parse("s3://Not_A_Bucket/a").is_err());
+        assert_eq!(sequence_of("p/", "p/00000000000000000042.json"), Some(42));
+        assert_eq!(sequence_of("p/", "p/42.json"), None);
+        assert_eq!(sequence_of("p/", "q/00000000000000000042.json"), None);
+    }
+}
