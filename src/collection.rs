@@ -528,6 +528,9 @@ pub struct Identification {
     pub liveness_session: Option<LivenessSessionId>,
     /// That session's liveness confidence, 0 to 100.
     pub liveness_confidence: Option<f32>,
+    /// Where the decision's record is, for a collection with a ledger
+    /// ([`FaceCollection::with_ledger`](crate::FaceCollection::with_ledger)).
+    pub ledger: Option<crate::decision::LedgerReceipt>,
 }
 
 /// What [`FaceCollection::search_live`](crate::FaceCollection::search_live)

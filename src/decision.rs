@@ -178,6 +178,9 @@ pub struct Decision {
     pub threshold: SimilarityThreshold,
     /// The opt-out evidence this decision relied on.
     pub opt_out: OptOutRecord,
+    /// Where the decision's record is, for a guard with a ledger
+    /// ([`Guard::with_ledger`](crate::Guard::with_ledger)).
+    pub ledger: Option<LedgerReceipt>,
 }
 
 impl Decision {
@@ -185,4 +188,18 @@ impl Decision {
     pub fn is_approved(&self) -> bool {
         matches!(self.verdict, Verdict::Match { .. })
     }
+}
+
+/// Where an appended record is: its sequence number, the SHA-256 of its
+/// exact bytes (the ledger's head after it; keep it to detect a
+/// truncation later, [`Ledger::verify`](crate::ledger::Ledger::verify)) and its pinned object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LedgerReceipt {
+    /// The record's sequence number, from 1.
+    pub sequence: u64,
+    /// The SHA-256 of the record's bytes, 64 hexadecimal digits.
+    pub hash: String,
+    /// The record, pinned to the version written.
+    pub record: crate::input::S3ObjectRef,
 }

@@ -45,6 +45,9 @@ use crate::input::{AccountId, InputError, KmsKeyArn, S3ObjectRef, Service};
 const MAX_ATTEMPTS: usize = 16;
 /// The largest record the ledger reads back.
 const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The largest record the ledger writes: far below what it reads, so no
+/// record it wrote can be one it cannot read.
+const MAX_APPENDED_BYTES: usize = 64 * 1024;
 /// The hash a first record names as its predecessor's.
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -176,19 +179,7 @@ impl LedgerEntry {
     }
 }
 
-/// Where an appended record is: its sequence number, the SHA-256 of its
-/// exact bytes (the ledger's head after it; keep it to detect a
-/// truncation later, [`Ledger::verify`]) and its pinned object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LedgerReceipt {
-    /// The record's sequence number, from 1.
-    pub sequence: u64,
-    /// The SHA-256 of the record's bytes, 64 hexadecimal digits.
-    pub hash: String,
-    /// The record, pinned to the version written.
-    pub record: S3ObjectRef,
-}
+pub use crate::decision::LedgerReceipt;
 
 /// The ledger's head as this process knows it.
 #[derive(Debug, Clone, Copy)]
@@ -236,22 +227,28 @@ impl Ledger {
     }
 
     /// Appends a record of `entry` holding `event` (JSON; no biometric
-    /// data: references, digests, versions, outcomes) and returns once it
-    /// is durable: written as the next sequence number, SSE-KMS (under the
-    /// policy's key, when it names one) and under an S3 Object Lock
-    /// retention (the policy's mode, retained at least as long as the
-    /// policy says; any retention in the future when the bucket's default
-    /// applies), as `HeadObject` reports it.
+    /// data: references, digests, versions, outcomes; at most 64 KiB as
+    /// a record) and returns once it is durable: written as the next
+    /// sequence number, the only version of its key, SSE-KMS (under the
+    /// policy's key when it names one, else any KMS key: the bucket's
+    /// default) and under an S3 Object Lock retention (the policy's mode,
+    /// retained at least as long as the policy says; any retention in the
+    /// future when the bucket's default applies), as `HeadObject` and
+    /// `ListObjectVersions` report them.
     ///
-    /// Cost: one `PutObject` and one `HeadObject`; the first append of a
-    /// process also lists the ledger to find its head (`ListObjectVersions`
-    /// and one `GetObject`), and each conflict with another writer reads
-    /// the records it missed (`GetObject`).
+    /// Cost: one `PutObject`, then `HeadObject` and a `ListObjectVersions`
+    /// of the record's key at once (two round trips). The first append of
+    /// a process lists the whole ledger to find and check its head; each
+    /// conflict with another writer reads the records it missed
+    /// (`GetObject`), each of which must chain onto the one before.
     ///
     /// # Errors
-    /// [`Error::Backend`] when the record could not be written, when it
-    /// was written without encryption or retention (it stays in the chain,
-    /// and [`verify`](Self::verify) reports it), or when other writers
+    /// [`Error::Backend`] when the record could not be written; when it
+    /// was written but is not protected or not the key's only version (it
+    /// stays in the chain, the message names its sequence number and
+    /// version, and [`verify`](Self::verify) reports it); when the ledger
+    /// is damaged (a gap, an overwritten record, a broken link where the
+    /// head is sought); when the event is too large; or when other writers
     /// took 16 sequence numbers in a row. Nothing that depends on the
     /// record should go ahead.
     pub async fn append(
@@ -265,7 +262,13 @@ impl Ledger {
             None => self.discover_head().await?,
         };
         for _ in 0..MAX_ATTEMPTS {
-            let sequence = current.sequence + 1;
+            let sequence = current.sequence.checked_add(1).ok_or_else(|| {
+                ledger_error(
+                    BackendErrorKind::InvalidResponse,
+                    "ledger append",
+                    "the ledger's head is at the largest sequence number".to_owned(),
+                )
+            })?;
             let body = serde_json::to_vec(&serde_json::json!({
                 "sequence": sequence,
                 "previous": hex::encode(current.hash),
@@ -274,6 +277,10 @@ impl Ledger {
                     .map_or(0, |d| d.as_millis() as u64),
                 "entry": entry.as_str(),
                 "event": event,
+                // Two writers appending the same event in the same
+                // millisecond still write different records: a record is
+                // recognised as this append's own only by its hash.
+                "nonce": uuid::Uuid::new_v4().to_string(),
             }))
             .map_err(|e| {
                 ledger_error(
@@ -282,6 +289,16 @@ impl Ledger {
                     format!("the record could not be serialised: {e}"),
                 )
             })?;
+            if body.len() > MAX_APPENDED_BYTES {
+                return Err(ledger_error(
+                    BackendErrorKind::InvalidRequest,
+                    "ledger append",
+                    format!(
+                        "the record would be {} bytes, over the ledger's 64 KiB: a record holds references and outcomes, never images",
+                        body.len()
+                    ),
+                ));
+            }
             let hash: [u8; 32] = Sha256::digest(&body).into();
             let object = self.policy.object(sequence);
             let retention = self
@@ -299,46 +316,48 @@ impl Ledger {
                     self.policy.expected_bucket_owner.clone(),
                 ))
                 .await;
-            match written {
-                Ok(receipt) => {
-                    let Some(version) = receipt.version_id.filter(|v| v != "null") else {
-                        return Err(ledger_error(
-                            BackendErrorKind::InvalidResponse,
-                            "PutObject",
-                            format!(
-                                "ledger record {object} was written without a version id: the bucket {} needs versioning and S3 Object Lock",
-                                self.policy.bucket
-                            ),
-                        ));
-                    };
-                    let pinned = object.clone().with_version_id(&version).map_err(|_| {
-                        ledger_error(
-                            BackendErrorKind::InvalidResponse,
-                            "PutObject",
-                            format!("ledger record {object}: S3 answered an unusable version id"),
-                        )
-                    })?;
-                    // The chain goes on from this record whatever its
-                    // protection: it exists, and the next one must name it.
-                    *head = Some(Head { sequence, hash });
-                    self.check_protected(&pinned, retention.map(|(_, until)| until))
-                        .await?;
-                    return Ok(LedgerReceipt {
-                        sequence,
-                        hash: hex::encode(hash),
-                        record: pinned,
-                    });
-                }
+            let version = match written {
+                Ok(receipt) => receipt.version_id,
                 Err(e) if e.kind() == BackendErrorKind::PreconditionFailed => {
-                    // Another writer took `sequence`: read on from it.
-                    current = self.advance(current).await?;
-                    *head = Some(current);
+                    // Another writer took `sequence`, or a retry of this
+                    // very write found it done: read on from `current`.
+                    match self.advance(current, hash).await? {
+                        Advanced::Ours(version) => Some(version),
+                        Advanced::To(next) => {
+                            current = next;
+                            *head = Some(current);
+                            continue;
+                        }
+                    }
                 }
                 Err(e) => return Err(Error::Backend(e)),
-            }
+            };
+            // The chain goes on from this record whatever its protection:
+            // it exists, and the next one must name it.
+            *head = Some(Head { sequence, hash });
+            let pinned = version
+                .filter(|v| v != "null")
+                .and_then(|v| object.clone().with_version_id(&v).ok())
+                .ok_or_else(|| {
+                    ledger_error(
+                        BackendErrorKind::InvalidResponse,
+                        "PutObject",
+                        format!(
+                            "ledger record {object} was written without a usable version id: the bucket {} needs versioning and S3 Object Lock",
+                            self.policy.bucket
+                        ),
+                    )
+                })?;
+            self.check_written(&pinned, retention.map(|(_, until)| until))
+                .await?;
+            return Ok(LedgerReceipt {
+                sequence,
+                hash: hex::encode(hash),
+                record: pinned,
+            });
         }
         Err(ledger_error(
-            BackendErrorKind::Throttled,
+            BackendErrorKind::Other,
             "ledger append",
             format!(
                 "other writers took {MAX_ATTEMPTS} sequence numbers in a row in s3://{}/{}; nothing was appended",
@@ -347,111 +366,163 @@ impl Ledger {
         ))
     }
 
-    /// `HeadObject` of a written record: SSE-KMS (under the policy's key)
-    /// and a retention in the policy's mode until at least `until` (any
-    /// mode, in the future, when the bucket's default applies).
-    async fn check_protected(
+    /// A written record, at once: `HeadObject` (SSE-KMS under the
+    /// policy's key, a retention in the policy's mode until at least
+    /// `until`, or any retention in the future when the bucket's default
+    /// applies) and `ListObjectVersions` of its key (this version is the
+    /// only one: no writer with a stale head wrote over a delete marker).
+    async fn check_written(
         &self,
         record: &S3ObjectRef,
         until: Option<SystemTime>,
     ) -> Result<(), Error> {
-        let facts = self
-            .s3
-            .head_object(&HeadObjectRequest::new(
-                record.clone(),
-                self.policy.expected_bucket_owner.clone(),
-            ))
-            .await
-            .map_err(Error::Backend)?;
-        let mut problems = Vec::new();
-        if !facts.encryption.is_kms() {
-            problems.push(format!("it is not SSE-KMS ({})", facts.encryption));
-        } else if let Some(key) = &self.policy.kms_key {
-            if facts.kms_key_id.as_deref() != Some(key.as_str()) {
-                problems.push(format!("it is not encrypted under {key}"));
-            }
-        }
-        let wanted_mode = self.policy.retention.as_ref().map(|(m, _)| m.to_string());
-        match (&facts.object_lock_mode, facts.object_lock_retain_until) {
-            (Some(mode), Some(retained)) => {
-                if wanted_mode.as_ref().is_some_and(|w| w != mode) {
-                    problems.push(format!(
-                        "its Object Lock mode is {} instead of {}",
-                        crate::text::Quoted(mode),
-                        wanted_mode.unwrap_or_default()
-                    ));
-                }
-                let floor = until.unwrap_or_else(SystemTime::now);
-                // S3 keeps the date to the second.
-                if retained + Duration::from_secs(1) < floor {
-                    problems.push("its retention ends earlier than the policy's".to_owned());
-                }
-            }
-            _ => problems.push(
-                "HeadObject reports no S3 Object Lock retention on it (enable Object Lock with a default retention on the bucket, or set one in the ledger policy)"
-                    .to_owned(),
-            ),
+        let head_request =
+            HeadObjectRequest::new(record.clone(), self.policy.expected_bucket_owner.clone());
+        let list_request = ListObjectVersionsRequest::new(
+            &self.policy.bucket,
+            record.key(),
+            self.policy.expected_bucket_owner.clone(),
+        );
+        let (facts, versions) = tokio::join!(
+            self.s3.head_object(&head_request),
+            self.s3.list_object_versions(&list_request)
+        );
+        let (facts, versions) = (
+            facts.map_err(Error::Backend)?,
+            versions.map_err(Error::Backend)?,
+        );
+        let mut problems =
+            protection_problems(&self.policy, &facts, until.unwrap_or_else(SystemTime::now));
+        let others = versions
+            .iter()
+            .filter(|v| v.key == record.key() && Some(v.version_id.as_str()) != record.version_id())
+            .count();
+        if others > 0 {
+            problems.push(format!(
+                "its key has {others} other version(s) or delete marker(s): the ledger forked or was tampered with (run verify)"
+            ));
         }
         if problems.is_empty() {
             return Ok(());
         }
         Err(ledger_error(
             BackendErrorKind::InvalidResponse,
-            "HeadObject",
+            "ledger append",
             format!(
-                "ledger record {record} was written but is not protected: {}; nothing that depends on it may go ahead",
+                "ledger record {record} (sequence {}) was written but {}; nothing that depends on it may go ahead",
+                sequence_of(&self.policy.prefix, record.key()).unwrap_or_default(),
                 problems.join("; ")
             ),
         ))
     }
 
-    /// The last record and its hash, from a listing of the ledger.
+    /// The last record and its hash, from a listing of the whole ledger,
+    /// which must be whole: records 1 to N, one version each, the last
+    /// one saying it is record N.
     async fn discover_head(&self) -> Result<Head, Error> {
-        let versions = self.list().await?;
-        let last = versions.keys().next_back().copied();
-        match last {
-            None => Ok(Head {
+        let (records, _) = self.list_all().await?;
+        let damaged = |detail: String| {
+            ledger_error(
+                BackendErrorKind::InvalidResponse,
+                "ledger append",
+                format!(
+                    "the ledger s3://{}/{} is damaged ({detail}): nothing is appended to it; run verify",
+                    self.policy.bucket, self.policy.prefix
+                ),
+            )
+        };
+        for (expected, (sequence, versions)) in (1u64..).zip(&records) {
+            if *sequence != expected {
+                return Err(damaged(format!("record {expected} is missing")));
+            }
+            if versions.len() != 1 || versions[0].1 {
+                return Err(damaged(format!(
+                    "record {sequence} has {} versions or delete markers",
+                    versions.len()
+                )));
+            }
+        }
+        let Some((&sequence, versions)) = records.iter().next_back() else {
+            return Ok(Head {
                 sequence: 0,
                 hash: GENESIS,
+            });
+        };
+        let bytes = self.read(sequence, Some(&versions[0].0)).await?;
+        match parse(&bytes) {
+            Some((own, _)) if own == sequence => Ok(Head {
+                sequence,
+                hash: Sha256::digest(&bytes).into(),
             }),
-            Some(sequence) => {
-                let bytes = self.read(sequence, None).await?;
-                Ok(Head {
-                    sequence,
-                    hash: Sha256::digest(&bytes).into(),
-                })
-            }
+            _ => Err(damaged(format!(
+                "record {sequence} is not a ledger record for its place"
+            ))),
         }
     }
 
-    /// The head after the records other writers appended past `from`.
-    async fn advance(&self, from: Head) -> Result<Head, Error> {
+    /// Reads the records other writers appended past `from`, each of which
+    /// must chain onto the one before; or finds that the record after
+    /// `from` is this append's own (`mine`: its hash), written by an
+    /// earlier attempt whose answer was lost.
+    async fn advance(&self, from: Head, mine: [u8; 32]) -> Result<Advanced, Error> {
         let mut head = from;
         loop {
-            match self.read(head.sequence + 1, None).await {
-                Ok(bytes) => {
-                    head = Head {
-                        sequence: head.sequence + 1,
-                        hash: Sha256::digest(&bytes).into(),
-                    };
-                }
+            let Some(next) = head.sequence.checked_add(1) else {
+                return Ok(Advanced::To(head));
+            };
+            let bytes = match self.read(next, None).await {
+                Ok(bytes) => bytes,
                 Err(Error::Backend(e)) if e.kind() == BackendErrorKind::NotFound => {
-                    return Ok(head)
+                    // The end, as far as a read can tell: a delete marker
+                    // reads as missing too, which the write's own check
+                    // (its key's only version) then catches.
+                    return Ok(Advanced::To(head));
                 }
                 Err(e) => return Err(e),
+            };
+            let hash: [u8; 32] = Sha256::digest(&bytes).into();
+            if next == from.sequence + 1 && hash == mine {
+                let version = self
+                    .s3
+                    .head_object(&HeadObjectRequest::new(
+                        self.policy.object(next),
+                        self.policy.expected_bucket_owner.clone(),
+                    ))
+                    .await
+                    .map_err(Error::Backend)?
+                    .version_id;
+                return version.map(Advanced::Ours).ok_or_else(|| {
+                    ledger_error(
+                        BackendErrorKind::InvalidResponse,
+                        "HeadObject",
+                        format!("ledger record {next}: HeadObject reported no version id"),
+                    )
+                });
+            }
+            match parse(&bytes) {
+                Some((own, previous)) if own == next && previous == hex::encode(head.hash) => {
+                    head = Head {
+                        sequence: next,
+                        hash,
+                    };
+                }
+                _ => {
+                    return Err(ledger_error(
+                        BackendErrorKind::InvalidResponse,
+                        "ledger append",
+                        format!(
+                            "record {next} of s3://{}/{} does not chain onto record {}: the ledger forked or was tampered with; nothing is appended (run verify)",
+                            self.policy.bucket, self.policy.prefix, head.sequence
+                        ),
+                    ))
+                }
             }
         }
     }
 
     /// Every version of every record, by sequence number: version id and
-    /// whether it is a delete marker.
-    async fn list(&self) -> Result<BTreeMap<u64, Vec<(String, bool)>>, Error> {
-        let (records, _) = self.list_all().await?;
-        Ok(records)
-    }
-
-    /// [`list`](Self::list), and the keys under the prefix that are not
-    /// record keys.
+    /// whether it is a delete marker; and the keys under the prefix that
+    /// are not record keys.
     async fn list_all(&self) -> Result<(BTreeMap<u64, Vec<(String, bool)>>, Vec<String>), Error> {
         let versions = self
             .s3
@@ -520,14 +591,19 @@ impl Ledger {
     /// Walks the ledger from its first record: a contiguous sequence from
     /// 1, one version per record (no overwrite, no delete marker), each
     /// record's own sequence number, every hash link, and each record
-    /// still SSE-KMS and under a retention that has not ended. Reports the
-    /// first problem; `progress` is called with each record checked.
+    /// still SSE-KMS (under the policy's key, when it names one) and under
+    /// a retention that has not ended (in the policy's mode, when it sets
+    /// one). Reports the first problem; then any object under the prefix
+    /// that is not a record. `progress` is called with each record checked.
     ///
     /// With `expected_head` (a receipt an append returned, kept by the
-    /// caller), the ledger must still reach it with the same hash: without
-    /// it, removing the **newest** records leaves no trace (possible under
-    /// `GOVERNANCE` for a principal allowed to bypass it, or once
-    /// retentions end), which [`LedgerReport`] says.
+    /// caller), the record at its sequence number must be that very record
+    /// (same version, same hash): every record up to it is then the one
+    /// the caller saw chained. Without it, and past it, a walk cannot tell
+    /// a ledger whose newest records were removed or replaced (from some
+    /// record on, by a principal allowed to bypass `GOVERNANCE`, or once
+    /// retentions ended) from one that never had them: see
+    /// [`LedgerReport`].
     ///
     /// Cost: `ListObjectVersions`, then one `GetObject` and one
     /// `HeadObject` per record.
@@ -546,70 +622,89 @@ impl Ledger {
             head: None,
             problem: None,
         };
-        if let Some(key) = foreign.into_iter().next() {
-            report.problem = Some(LedgerProblem::Foreign { key });
-            return Ok(report);
+        report.problem = self
+            .walk(&records, expected_head, &mut report, &mut progress)
+            .await;
+        if report.problem.is_none() {
+            if let Some(expected) = expected_head {
+                if report.records < expected.sequence {
+                    report.problem = Some(LedgerProblem::Truncated {
+                        expected: expected.sequence,
+                        found: report.records,
+                    });
+                }
+            }
         }
+        if report.problem.is_none() {
+            report.problem = foreign
+                .into_iter()
+                .next()
+                .map(|key| LedgerProblem::Foreign { key });
+        }
+        Ok(report)
+    }
+
+    /// The walk of [`verify`](Self::verify): the first problem, with the
+    /// good records counted in `report`.
+    async fn walk(
+        &self,
+        records: &BTreeMap<u64, Vec<(String, bool)>>,
+        expected_head: Option<&LedgerReceipt>,
+        report: &mut LedgerReport,
+        progress: &mut impl FnMut(u64),
+    ) -> Option<LedgerProblem> {
         let mut previous = GENESIS;
         let now = SystemTime::now();
-        for (expected, (sequence, versions)) in (1u64..).zip(&records) {
-            let sequence = *sequence;
+        for (expected, (&sequence, versions)) in (1u64..).zip(records) {
             if sequence != expected {
-                report.problem = Some(LedgerProblem::Gap { sequence: expected });
-                return Ok(report);
+                return Some(LedgerProblem::Gap { sequence: expected });
             }
             if versions.len() != 1 || versions[0].1 {
-                report.problem = Some(LedgerProblem::Overwritten {
+                return Some(LedgerProblem::Overwritten {
                     sequence,
                     versions: versions.len(),
                 });
-                return Ok(report);
             }
             let version = &versions[0].0;
             let bytes = match self.read(sequence, Some(version)).await {
                 Ok(b) => b,
                 Err(e) => {
-                    report.problem = Some(LedgerProblem::Unreadable {
+                    return Some(LedgerProblem::Unreadable {
                         sequence,
                         reason: e.to_string(),
-                    });
-                    return Ok(report);
+                    })
                 }
             };
-            let parsed: Option<(u64, String)> = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| Some((v["sequence"].as_u64()?, v["previous"].as_str()?.to_owned())));
-            let Some((own, link)) = parsed else {
-                report.problem = Some(LedgerProblem::Unreadable {
+            let Some((own, link)) = parse(&bytes) else {
+                return Some(LedgerProblem::Unreadable {
                     sequence,
                     reason: "not a ledger record (no sequence or previous)".to_owned(),
                 });
-                return Ok(report);
             };
             if own != sequence {
-                report.problem = Some(LedgerProblem::Reordered {
+                return Some(LedgerProblem::Reordered {
                     sequence,
                     found: own,
                 });
-                return Ok(report);
             }
             if link != hex::encode(previous) {
-                report.problem = Some(LedgerProblem::Altered {
-                    sequence: sequence - 1,
-                });
-                return Ok(report);
+                return Some(LedgerProblem::Altered { sequence });
             }
-            let record = self
-                .policy
-                .object(sequence)
-                .with_version_id(version)
-                .map_err(|_| {
-                    ledger_error(
-                        BackendErrorKind::InvalidResponse,
-                        "ListObjectVersions",
-                        format!("record {sequence}: an unusable version id"),
-                    )
-                })?;
+            let hash: [u8; 32] = Sha256::digest(&bytes).into();
+            if let Some(kept) = expected_head.filter(|k| k.sequence == sequence) {
+                if kept.hash != hex::encode(hash) || kept.record.version_id() != Some(version) {
+                    return Some(LedgerProblem::Altered { sequence });
+                }
+            }
+            let record = match self.policy.object(sequence).with_version_id(version) {
+                Ok(r) => r,
+                Err(_) => {
+                    return Some(LedgerProblem::Unreadable {
+                        sequence,
+                        reason: "an unusable version id".to_owned(),
+                    })
+                }
+            };
             let facts = match self
                 .s3
                 .head_object(&HeadObjectRequest::new(
@@ -620,46 +715,87 @@ impl Ledger {
             {
                 Ok(f) => f,
                 Err(e) => {
-                    report.problem = Some(LedgerProblem::Unreadable {
+                    return Some(LedgerProblem::Unreadable {
                         sequence,
                         reason: e.to_string(),
-                    });
-                    return Ok(report);
+                    })
                 }
             };
-            let locked = facts.object_lock_mode.is_some()
+            let wanted_mode = self.policy.retention.as_ref().map(|(m, _)| m.to_string());
+            let locked = facts
+                .object_lock_mode
+                .as_ref()
+                .is_some_and(|m| wanted_mode.as_ref().is_none_or(|w| w == m))
                 && facts.object_lock_retain_until.is_some_and(|t| t > now);
             if !locked {
-                report.problem = Some(LedgerProblem::Unlocked { sequence });
-                return Ok(report);
+                return Some(LedgerProblem::Unlocked { sequence });
             }
-            if !facts.encryption.is_kms() {
-                report.problem = Some(LedgerProblem::NotEncrypted { sequence });
-                return Ok(report);
+            let key_ok = self
+                .policy
+                .kms_key
+                .as_ref()
+                .is_none_or(|k| facts.kms_key_id.as_deref() == Some(k.as_str()));
+            if !facts.encryption.is_kms() || !key_ok {
+                return Some(LedgerProblem::NotEncrypted { sequence });
             }
-            previous = Sha256::digest(&bytes).into();
+            previous = hash;
             report.records = sequence;
             report.head = Some(hex::encode(previous));
             progress(sequence);
         }
-        if let Some(expected) = expected_head {
-            let reached = report.records >= expected.sequence;
-            let same = reached
-                && (report.records > expected.sequence
-                    || report.head.as_deref() == Some(expected.hash.as_str()));
-            if !reached {
-                report.problem = Some(LedgerProblem::Truncated {
-                    expected: expected.sequence,
-                    found: report.records,
-                });
-            } else if !same {
-                report.problem = Some(LedgerProblem::Altered {
-                    sequence: expected.sequence,
-                });
+        None
+    }
+}
+
+/// What [`Ledger::advance`] found.
+enum Advanced {
+    /// The head after the records other writers appended.
+    To(Head),
+    /// The record after the head is this append's own, at this version.
+    Ours(String),
+}
+
+/// A record's own sequence number and `previous` link.
+fn parse(bytes: &[u8]) -> Option<(u64, String)> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    Some((v["sequence"].as_u64()?, v["previous"].as_str()?.to_owned()))
+}
+
+/// What keeps a written record from counting as protected under `policy`.
+fn protection_problems(
+    policy: &LedgerPolicy,
+    facts: &crate::at_rest::ObjectFacts,
+    floor: SystemTime,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !facts.encryption.is_kms() {
+        problems.push(format!("it is not SSE-KMS ({})", facts.encryption));
+    } else if let Some(key) = &policy.kms_key {
+        if facts.kms_key_id.as_deref() != Some(key.as_str()) {
+            problems.push(format!("it is not encrypted under {key}"));
+        }
+    }
+    let wanted_mode = policy.retention.as_ref().map(|(m, _)| m.to_string());
+    match (&facts.object_lock_mode, facts.object_lock_retain_until) {
+        (Some(mode), Some(retained)) => {
+            if wanted_mode.as_ref().is_some_and(|w| w != mode) {
+                problems.push(format!(
+                    "its Object Lock mode is {} instead of {}",
+                    crate::text::Quoted(mode),
+                    wanted_mode.unwrap_or_default()
+                ));
+            }
+            // S3 keeps the date to the second.
+            if retained + Duration::from_secs(1) < floor {
+                problems.push("its retention ends earlier than the policy's".to_owned());
             }
         }
-        Ok(report)
+        _ => problems.push(
+            "HeadObject reports no S3 Object Lock retention on it (enable Object Lock with a default retention on the bucket, or set one in the ledger policy)"
+                .to_owned(),
+        ),
     }
+    problems
 }
 
 /// The sequence number of a record key under `prefix`, if it is one.
@@ -674,11 +810,13 @@ fn sequence_of(prefix: &str, key: &str) -> Option<u64> {
 ///
 /// What it proves: the records listed form one chain from record 1, none
 /// overwritten, removed from the middle or reordered, each SSE-KMS and
-/// locked today. What it cannot see on its own: the removal of the
-/// **newest** records (under `GOVERNANCE` by a principal allowed to bypass
-/// it, or after retentions end). Close that by choosing `COMPLIANCE` and by
-/// keeping the last [`LedgerReceipt`] an append returned, passed as
-/// `expected_head`.
+/// locked today; with a kept head, every record up to it is the one its
+/// append returned. What it cannot see on its own: records removed or
+/// replaced **from some record to the end** (by a principal allowed to
+/// bypass `GOVERNANCE`, or once retentions end), since a rewritten tail
+/// chains as well as the original. Close that by choosing `COMPLIANCE`
+/// and by keeping the latest [`LedgerReceipt`] an append returned, passed
+/// as `expected_head`: the walk then covers everything up to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LedgerReport {
@@ -715,8 +853,9 @@ pub enum LedgerProblem {
         /// How many versions and delete markers it has.
         versions: usize,
     },
-    /// Record `sequence`'s bytes are not those the next record (or the
-    /// expected head) chained to.
+    /// The chain breaks at record `sequence`: its `previous` is not the
+    /// SHA-256 of the record before (one of the two changed), or it is not
+    /// the record (version and hash) the kept head names.
     Altered {
         /// The record.
         sequence: u64,
@@ -802,7 +941,7 @@ impl fmt::Display for LedgerProblem {
             ),
             Self::Altered { sequence } => write!(
                 f,
-                "record {sequence} is not the record the chain was built on (its bytes changed)"
+                "the chain breaks at record {sequence}: it does not link to the record before it, or it is not the record the kept head names"
             ),
             Self::Reordered { sequence, found } => {
                 write!(f, "the record stored as {sequence} says it is record {found}")

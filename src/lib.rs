@@ -297,8 +297,9 @@ pub use backend::{
     BackendError, BackendErrorKind, CompareFacesRequest, ComparisonFacts,
     CreateFaceLivenessSessionRequest, DeleteObjectVersionRequest, DetectFacesRequest, FaceMatch,
     GetBucketVersioningRequest, GetFaceLivenessSessionResultsRequest, GetObjectRequest,
-    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest, PutRecordRequest,
-    ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage, VersioningFacts,
+    HeadObjectRequest, ListObjectVersionsRequest, PutObjectReceipt, PutObjectRequest,
+    PutRecordRequest, ReencryptRequest, RekognitionBackend, S3Backend, VerifiedImage,
+    VersioningFacts,
 };
 pub use cache::CacheConfig;
 pub use decision::{CheckOrigin, CheckedImage, Decision, ImageRole, Verdict};

@@ -576,6 +576,8 @@ pub struct LivenessDecision {
     pub threshold: SimilarityThreshold,
     /// The opt-out evidence relied on.
     pub opt_out: OptOutRecord,
+    /// Where the decision's record is, for a guard with a ledger.
+    pub ledger: Option<crate::decision::LedgerReceipt>,
 }
 
 impl LivenessDecision {

@@ -1133,12 +1133,14 @@ impl S3Backend for InMemoryBackend {
                 Some((mode.clone(), Some(std::time::SystemTime::now() + *period)))
             }
             (None, _) => None,
-            (Some(_), None) => return Err(err(
-                BackendErrorKind::InvalidRequest,
-                format!(
+            (Some(_), None) => {
+                return Err(err(
+                    BackendErrorKind::InvalidRequest,
+                    format!(
                     "400 InvalidRequest for {object}: Bucket is missing Object Lock Configuration"
                 ),
-            )),
+                ))
+            }
         };
         let kms_key = request
             .kms_key

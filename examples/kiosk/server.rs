@@ -64,7 +64,7 @@ impl Backend {
 /// What a tap started, waiting for the photo (or the liveness check).
 enum Started {
     /// The reference's check, for a comparison with one frame.
-    Photo(PreparedComparison),
+    Photo(Box<PreparedComparison>),
     /// A Face Liveness session for the member at the kiosk.
     Liveness {
         session: LivenessSessionId,
@@ -174,7 +174,7 @@ async fn tap(State(kiosk): State<Kiosk>, Json(body): Json<Value>) -> Response {
     };
     let started = match &kiosk.0.liveness {
         // The check starts now, while the member looks at the camera.
-        None => Started::Photo(kiosk.0.guard.prepare(&reference)),
+        None => Started::Photo(Box::new(kiosk.0.guard.prepare(&reference))),
         Some(liveness) => {
             let kiosk_id = match KioskId::new(body["kiosk"].as_str().unwrap_or("kiosk-1")) {
                 Ok(k) => k,

@@ -67,10 +67,17 @@ pub(super) async fn put_record(
                     BackendErrorKind::PreconditionFailed,
                     format!("{object} exists already (412): another writer took this record's sequence number"),
                 ),
+                // ConditionalRequestConflict: a conditional write to the
+                // same key was in progress; AWS says to retry, which the
+                // ledger does by reading on.
+                Some(409) => (
+                    BackendErrorKind::PreconditionFailed,
+                    format!("a conditional write of {object} was in progress (409): another writer is taking this record's sequence number"),
+                ),
                 Some(403) => (
                     BackendErrorKind::AccessDenied,
                     format!(
-                        "writing ledger record {object} was denied (403): the caller needs s3:PutObject and s3:PutObjectRetention on arn:{}:s3:::{}/{} and kms:GenerateDataKey on {}",
+                        "writing ledger record {object} was denied (403): the caller needs s3:PutObject and s3:PutObjectRetention on arn:{}:s3:::{}/{} and kms:GenerateDataKey on {}; S3 also answers 403 when the bucket is not owned by the expected account",
                         super::partition(region),
                         object.bucket(),
                         object.key(),
@@ -80,8 +87,13 @@ pub(super) async fn put_record(
                 Some(400) => (
                     BackendErrorKind::InvalidRequest,
                     format!(
-                        "S3 refused ledger record {object} (400): a retention needs a bucket with S3 Object Lock enabled ({})",
-                        crate::text::quote(&err.to_string(), 200)
+                        "S3 refused ledger record {object} (400, {}): a retention needs a bucket with S3 Object Lock enabled; also check the KMS key and the retain-until date",
+                        crate::text::quote(
+                            err.as_service_error()
+                                .and_then(|e| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e))
+                                .unwrap_or("no error code"),
+                            80
+                        )
                     ),
                 ),
                 Some(404) => (

@@ -54,6 +54,8 @@ pub async fn run_all(h: &dyn LedgerHarness) {
     an_overwritten_record_is_found(h).await;
     a_record_removed_from_the_middle_is_a_gap_and_the_newest_needs_the_kept_head(h).await;
     a_record_without_retention_or_a_bucket_without_object_lock_approves_nothing(h).await;
+    a_rewritten_tail_is_caught_by_the_kept_head_and_appends_refuse_a_damaged_ledger(h).await;
+    an_oversized_record_is_refused_and_a_foreign_object_is_named(h).await;
 }
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -218,7 +220,11 @@ async fn a_record_without_retention_or_a_bucket_without_object_lock_approves_not
         .append(LedgerEntry::Decision, serde_json::json!({}))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("not protected"), "{name}: {err}");
+    assert!(
+        err.to_string().contains("was written but")
+            && err.to_string().contains("no S3 Object Lock retention"),
+        "{name}: {err}"
+    );
     let report = ledger.verify(None, |_| {}).await.unwrap();
     assert_eq!(
         report.problem,
@@ -233,6 +239,80 @@ async fn a_record_without_retention_or_a_bucket_without_object_lock_approves_not
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Object Lock"), "{name}: {err}");
+}
+
+/// Under GOVERNANCE, records 2 and 3 removed with the bypass and written
+/// again by a new process (a rewritten tail chains as well as the
+/// original): the walk alone cannot tell, the receipt of record 2 kept by
+/// the caller can (`altered` at 2). A ledger with a gap or an overwritten
+/// record is refused by a new process's append.
+async fn a_rewritten_tail_is_caught_by_the_kept_head_and_appends_refuse_a_damaged_ledger(
+    h: &dyn LedgerHarness,
+) {
+    let name = h.name();
+    let bucket = h.new_bucket(true).await;
+    let ledger = Ledger::new(h.backend(), policy(h, &bucket, RetentionMode::Governance));
+    let mut receipts = Vec::new();
+    for n in 1..=3 {
+        receipts.push(append(h, &ledger, n).await);
+    }
+    for r in receipts[1..].iter().rev() {
+        h.delete_bypassing_governance(&bucket, r.record.key(), r.record.version_id().unwrap())
+            .await;
+    }
+    let forger = Ledger::new(h.backend(), policy(h, &bucket, RetentionMode::Governance));
+    for n in 2..=4 {
+        assert_eq!(append(h, &forger, 100 + n).await.sequence, n, "{name}");
+    }
+    assert!(
+        forger.verify(None, |_| {}).await.unwrap().is_intact(),
+        "{name}"
+    );
+    let report = forger.verify(Some(&receipts[1]), |_| {}).await.unwrap();
+    assert_eq!(
+        report.problem,
+        Some(LedgerProblem::Altered { sequence: 2 }),
+        "{name}"
+    );
+    assert_eq!(report.records, 1, "{name}");
+
+    h.overwrite(&bucket, "kiosk/00000000000000000003.json")
+        .await;
+    let newcomer = Ledger::new(h.backend(), policy(h, &bucket, RetentionMode::Governance));
+    let err = newcomer
+        .append(LedgerEntry::Decision, serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{name}: {err}");
+}
+
+/// An event too large for a record (an image, say) is refused before
+/// anything is written; an object under the prefix that is not a record
+/// is named after the walk.
+async fn an_oversized_record_is_refused_and_a_foreign_object_is_named(h: &dyn LedgerHarness) {
+    let name = h.name();
+    let bucket = h.new_bucket(true).await;
+    let ledger = Ledger::new(h.backend(), policy(h, &bucket, RetentionMode::Compliance));
+    append(h, &ledger, 1).await;
+    let err = ledger
+        .append(
+            LedgerEntry::Decision,
+            serde_json::json!({ "photo": "A".repeat(70 * 1024) }),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("64 KiB"), "{name}: {err}");
+    h.overwrite(&bucket, "kiosk/readme.txt").await;
+    let report = ledger.verify(None, |_| {}).await.unwrap();
+    assert_eq!(report.records, 1, "{name}: nothing more was written");
+    assert_eq!(
+        report.problem,
+        Some(LedgerProblem::Foreign {
+            key: "kiosk/readme.txt".to_owned()
+        }),
+        "{name}"
+    );
+    assert_eq!(append(h, &ledger, 2).await.sequence, 2, "{name}");
 }
 
 #[cfg(test)]

@@ -606,7 +606,36 @@ impl FaceCollection {
             None => self.search_image(live.into()).await,
         };
         self.audit_search(result.as_ref().map(Some), None);
-        result
+        self.record_search(result).await
+    }
+
+    /// Records every decision [`search`](Self::search) and
+    /// [`search_live`](Self::search_live) make in `ledger` before returning
+    /// it, as [`Guard::with_ledger`] does for comparisons: a search comes
+    /// back with its [`LedgerReceipt`](crate::ledger::LedgerReceipt)
+    /// ([`Identification::ledger`]), or as the ledger's error, never
+    /// identified without its record.
+    #[must_use]
+    pub fn with_ledger(mut self, ledger: crate::ledger::Ledger) -> Self {
+        self.guard = self.guard.with_ledger(ledger);
+        if let Some(policy) = self.policy.liveness() {
+            self.liveness = Some(self.guard.liveness(policy.clone()));
+        }
+        self
+    }
+
+    /// A search's result after its record, with a ledger.
+    async fn record_search(
+        &self,
+        result: Result<Identification, Error>,
+    ) -> Result<Identification, Error> {
+        if self.guard.ledger().is_none() {
+            return result;
+        }
+        let event = super::ledger::search_event(result.as_ref(), self.policy.collection_id());
+        self.guard
+            .recorded(result, event, |found, receipt| found.ledger = Some(receipt))
+            .await
     }
 
     /// The audit event of a search: decided (`Some`), not searched because
@@ -769,7 +798,33 @@ impl FaceCollection {
             ),
             Err(e) => self.audit_search(Err(e), live),
         }
-        result
+        if self.guard.ledger().is_none() {
+            return result;
+        }
+        let collection = self.policy.collection_id();
+        let event = match &result {
+            Ok(LiveIdentification::NotFinished(_)) => return result,
+            Ok(LiveIdentification::Searched(found)) => {
+                super::ledger::search_event(Ok(found), collection)
+            }
+            Ok(LiveIdentification::NotLive(reason)) => serde_json::json!({
+                "operation": "SearchUsersByImage",
+                "collection": collection.as_str(),
+                "decision": "not_live",
+                "reason": reason.to_string(),
+            }),
+            Err(e) => super::ledger::search_event(Err(e), collection),
+        };
+        let mut event = event;
+        event["session_id"] = serde_json::json!(session_id.to_string());
+        event["kiosk"] = serde_json::json!(kiosk.as_str());
+        self.guard
+            .recorded(result, event, |found, receipt| {
+                if let LiveIdentification::Searched(found) = found {
+                    found.ledger = Some(receipt);
+                }
+            })
+            .await
     }
 
     async fn search_live_inner(
@@ -908,6 +963,7 @@ impl FaceCollection {
             face_vectors: FACE_VECTORS_AT_REST,
             liveness_session: None,
             liveness_confidence: None,
+            ledger: None,
         })
     }
 }

@@ -276,7 +276,16 @@ impl FaceLiveness {
                 "face liveness not verified"
             ),
         }
-        result
+        // A session not yet finished decided nothing: no record.
+        if self.guard.ledger().is_none()
+            || matches!(&result, Ok(d) if matches!(d.verdict, LivenessVerdict::NotFinished(_)))
+        {
+            return result;
+        }
+        let event = super::ledger::liveness_event(&result, session_id, member, kiosk);
+        self.guard
+            .recorded(result, event, |d, receipt| d.ledger = Some(receipt))
+            .await
     }
 
     async fn verify_liveness_inner(
@@ -403,6 +412,7 @@ impl FaceLiveness {
             target,
             threshold: self.guard.policy().similarity_threshold(),
             opt_out,
+            ledger: None,
         };
 
         let reference = match judge_liveness(&facts, liveness) {

@@ -8,6 +8,7 @@ mod audit;
 pub(crate) mod collection;
 mod erasure;
 mod inventory;
+mod ledger;
 pub(crate) mod liveness;
 mod path;
 pub(crate) mod store;
@@ -54,6 +55,7 @@ pub struct Guard {
     quality: QualityPolicy,
     opt_out: OptOutEvidence,
     liveness_state: Arc<liveness::State>,
+    ledger: Option<crate::ledger::Ledger>,
 }
 
 /// A comparison whose reference photo is being checked while the camera
@@ -145,6 +147,7 @@ impl Guard {
             quality: QualityPolicy::default(),
             opt_out,
             liveness_state: Arc::default(),
+            ledger: None,
         }
     }
 
@@ -196,8 +199,18 @@ impl Guard {
         let (source, target) = (source.into(), target.into());
         let labels = (InputLabel::of(&source), InputLabel::of(&target));
         let result = self.compare_inner([source, target]).await;
+        let event = self
+            .ledger
+            .as_ref()
+            .map(|_| ledger::compare_event(&result, &labels));
         self.audit_compare(&result, labels);
-        result
+        match event {
+            None => result,
+            Some(event) => {
+                self.recorded(result, event, |d, receipt| d.ledger = Some(receipt))
+                    .await
+            }
+        }
     }
 
     /// Starts the checks of a comparison with `reference` now, so that the
@@ -305,6 +318,7 @@ impl Guard {
                 target: checked.target,
                 threshold: checked.threshold,
                 opt_out: checked.opt_out,
+                ledger: None,
             }),
             Err(e) => Err(self.compare_failed(e, &checked)),
         }

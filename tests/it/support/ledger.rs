@@ -24,6 +24,10 @@ impl MotoLedgerHarness {
         let backend = Arc::new(fixture.aws_backend(false));
         Self { fixture, backend }
     }
+
+    pub fn fixture(&self) -> &Fixture {
+        &self.fixture
+    }
 }
 
 #[async_trait]
@@ -81,7 +85,9 @@ impl LedgerHarness for MotoLedgerHarness {
             .put_object()
             .bucket(bucket)
             .key(key)
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{\"forged\":true}"))
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                b"{\"forged\":true}",
+            ))
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .ssekms_key_id(&self.fixture.kms_key)
             .send()
