@@ -162,7 +162,7 @@ pub trait S3Backend: Send + Sync + fmt::Debug {
     async fn put_record(
         &self,
         request: PutRecordRequest,
-    ) -> Result<PutObjectReceipt, BackendError> {
+    ) -> Result<PutRecordReceipt, BackendError> {
         Err(BackendError::new(
             BackendErrorKind::Other,
             Service::S3,
@@ -248,7 +248,7 @@ impl<T: S3Backend + ?Sized> S3Backend for Arc<T> {
     async fn put_record(
         &self,
         request: PutRecordRequest,
-    ) -> Result<PutObjectReceipt, BackendError> {
+    ) -> Result<PutRecordReceipt, BackendError> {
         (**self).put_record(request).await
     }
     async fn audit_bucket(
@@ -1102,6 +1102,36 @@ impl PutRecordRequest {
             kms_key,
             retention,
             expected_bucket_owner,
+        }
+    }
+}
+
+/// What [`S3Backend::put_record`] reports: the version written and the
+/// encryption `PutObject`'s answer states (`x-amz-server-side-encryption`,
+/// `x-amz-server-side-encryption-aws-kms-key-id`), `None` where it sent
+/// none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PutRecordReceipt {
+    /// The version id S3 assigned.
+    pub version_id: Option<String>,
+    /// The server-side encryption S3 reported.
+    pub encryption: Option<crate::at_rest::SseAlgorithm>,
+    /// The KMS key S3 reported.
+    pub kms_key_id: Option<String>,
+}
+
+impl PutRecordReceipt {
+    /// A receipt, for a backend's [`S3Backend::put_record`].
+    pub fn new(
+        version_id: Option<String>,
+        encryption: Option<crate::at_rest::SseAlgorithm>,
+        kms_key_id: Option<String>,
+    ) -> Self {
+        Self {
+            version_id,
+            encryption,
+            kms_key_id,
         }
     }
 }

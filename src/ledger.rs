@@ -196,7 +196,18 @@ struct Head {
 pub struct Ledger {
     s3: Arc<dyn S3Backend>,
     policy: LedgerPolicy,
-    head: Arc<tokio::sync::Mutex<Option<Head>>>,
+    state: Arc<tokio::sync::Mutex<State>>,
+}
+
+/// What appends from one [`Ledger`] and its clones share.
+#[derive(Default)]
+struct State {
+    /// The head, once found.
+    head: Option<Head>,
+    /// The check of the last record written, still running.
+    check: Option<tokio::task::JoinHandle<Result<(), Error>>>,
+    /// Why appends stopped: a record failed its check.
+    failed: Option<String>,
 }
 
 impl fmt::Debug for Ledger {
@@ -217,7 +228,7 @@ impl Ledger {
         Self {
             s3: Arc::new(s3),
             policy,
-            head: Arc::default(),
+            state: Arc::default(),
         }
     }
 
@@ -229,24 +240,39 @@ impl Ledger {
     /// Appends a record of `entry` holding `event` (JSON; no biometric
     /// data: references, digests, versions, outcomes; at most 64 KiB as
     /// a record) and returns once it is durable: written as the next
-    /// sequence number, the only version of its key, SSE-KMS (under the
+    /// sequence number with `If-None-Match: *`, SSE-KMS (under the
     /// policy's key when it names one, else any KMS key: the bucket's
-    /// default) and under an S3 Object Lock retention (the policy's mode,
-    /// retained at least as long as the policy says; any retention in the
-    /// future when the bucket's default applies), as `HeadObject` and
-    /// `ListObjectVersions` report them.
+    /// default) and under an S3 Object Lock retention.
     ///
-    /// Cost: one `PutObject`, then `HeadObject` and a `ListObjectVersions`
-    /// of the record's key at once (two round trips). The first append of
-    /// a process lists the whole ledger to find and check its head; each
-    /// conflict with another writer reads the records it missed
-    /// (`GetObject`), each of which must chain onto the one before.
+    /// Every record is then checked with `HeadObject` and a listing of its
+    /// key, at once: SSE-KMS under that key, a retention in the policy's
+    /// mode until at least the policy's date (any retention in the future
+    /// when the bucket's default applies), and this version the key's only
+    /// one (no writer with a stale head wrote over a delete marker).
+    /// - With a retention in the policy, the record was written with
+    ///   explicit `x-amz-object-lock-mode` and `-retain-until-date`
+    ///   headers, which S3 applies or refuses (400), and `PutObject`'s
+    ///   answer states its encryption: the append returns after
+    ///   `PutObject` (one round trip), and the check runs meanwhile; the
+    ///   next append waits for it, and if it failed, that append and every
+    ///   later one from this `Ledger` fail with the reason
+    ///   ([`confirm`](Self::confirm) waits for it on demand).
+    /// - With the bucket's default retention, or when `PutObject`'s answer
+    ///   does not state SSE-KMS under the policy's key, the append waits
+    ///   for the check (two round trips).
+    ///
+    /// Cost: one `PutObject` (and the check's `HeadObject` and
+    /// `ListObjectVersions`). The first append of a process lists the
+    /// whole ledger to find and check its head; each conflict with
+    /// another writer reads the records it missed (`GetObject`), each of
+    /// which must chain onto the one before.
     ///
     /// # Errors
     /// [`Error::Backend`] when the record could not be written; when it
-    /// was written but is not protected or not the key's only version (it
-    /// stays in the chain, the message names its sequence number and
-    /// version, and [`verify`](Self::verify) reports it); when the ledger
+    /// (or, checked meanwhile, the record before it) was written but is not
+    /// protected or not the key's only version (it stays in the chain, the
+    /// message names its sequence number and version, and
+    /// [`verify`](Self::verify) reports it); when the ledger
     /// is damaged (a gap, an overwritten record, a broken link where the
     /// head is sought); when the event is too large; or when other writers
     /// took 16 sequence numbers in a row. Nothing that depends on the
@@ -256,8 +282,9 @@ impl Ledger {
         entry: LedgerEntry,
         event: serde_json::Value,
     ) -> Result<LedgerReceipt, Error> {
-        let mut head = self.head.lock().await;
-        let mut current = match *head {
+        let mut state = self.state.lock().await;
+        Self::settle(&mut state).await?;
+        let mut current = match state.head {
             Some(h) => h,
             None => self.discover_head().await?,
         };
@@ -316,16 +343,24 @@ impl Ledger {
                     self.policy.expected_bucket_owner.clone(),
                 ))
                 .await;
-            let version = match written {
-                Ok(receipt) => receipt.version_id,
+            let (version, stated_kms) = match written {
+                Ok(receipt) => {
+                    let kms = receipt.encryption.as_ref().is_some_and(|e| e.is_kms())
+                        && self
+                            .policy
+                            .kms_key
+                            .as_ref()
+                            .is_none_or(|k| receipt.kms_key_id.as_deref() == Some(k.as_str()));
+                    (receipt.version_id, kms)
+                }
                 Err(e) if e.kind() == BackendErrorKind::PreconditionFailed => {
                     // Another writer took `sequence`, or a retry of this
                     // very write found it done: read on from `current`.
                     match self.advance(current, hash).await? {
-                        Advanced::Ours(version) => Some(version),
+                        Advanced::Ours(version) => (Some(version), false),
                         Advanced::To(next) => {
                             current = next;
-                            *head = Some(current);
+                            state.head = Some(current);
                             continue;
                         }
                     }
@@ -334,7 +369,7 @@ impl Ledger {
             };
             // The chain goes on from this record whatever its protection:
             // it exists, and the next one must name it.
-            *head = Some(Head { sequence, hash });
+            state.head = Some(Head { sequence, hash });
             let pinned = version
                 .filter(|v| v != "null")
                 .and_then(|v| object.clone().with_version_id(&v).ok())
@@ -348,8 +383,21 @@ impl Ledger {
                         ),
                     )
                 })?;
-            self.check_written(&pinned, retention.map(|(_, until)| until))
-                .await?;
+            let until = retention.as_ref().map(|(_, until)| *until);
+            if retention.is_some() && stated_kms {
+                // S3 applied the explicit lock headers or would have
+                // refused the write, and stated the encryption: the check
+                // runs while the decision goes back, and the next append
+                // waits for it.
+                let ledger = self.clone();
+                let record = pinned.clone();
+                state.check = Some(tokio::spawn(async move {
+                    ledger.check_written(&record, until).await
+                }));
+            } else if let Err(e) = self.check_written(&pinned, until).await {
+                state.failed = Some(e.to_string());
+                return Err(e);
+            }
             return Ok(LedgerReceipt {
                 sequence,
                 hash: hex::encode(hash),
@@ -364,6 +412,43 @@ impl Ledger {
                 self.policy.bucket, self.policy.prefix
             ),
         ))
+    }
+
+    /// Waits for the check of the last record this `Ledger` (or a clone)
+    /// wrote, if it is still running.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when that record (or an earlier one) failed its
+    /// check; appends fail from then on.
+    pub async fn confirm(&self) -> Result<(), Error> {
+        let mut state = self.state.lock().await;
+        Self::settle(&mut state).await
+    }
+
+    /// Waits for a running check, and fails if any check failed.
+    async fn settle(state: &mut State) -> Result<(), Error> {
+        if let Some(check) = state.check.take() {
+            let checked = check.await.unwrap_or_else(|e| {
+                Err(ledger_error(
+                    BackendErrorKind::Other,
+                    "ledger append",
+                    format!("the check of the last record did not finish: {e}"),
+                ))
+            });
+            if let Err(e) = checked {
+                state.failed = Some(e.to_string());
+            }
+        }
+        match &state.failed {
+            None => Ok(()),
+            Some(reason) => Err(ledger_error(
+                BackendErrorKind::InvalidResponse,
+                "ledger append",
+                format!(
+                    "{reason}; this ledger appends nothing more until it is verified and made anew"
+                ),
+            )),
+        }
     }
 
     /// A written record, at once: `HeadObject` (SSE-KMS under the
@@ -970,6 +1055,58 @@ impl fmt::Display for LedgerProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record whose check fails after the append returned (S3 stated
+    /// SSE-KMS, but HeadObject shows no retention): the failure comes back
+    /// from `confirm` and from every later append, and nothing more is
+    /// written.
+    #[cfg(feature = "test-util")]
+    #[tokio::test]
+    async fn a_check_that_fails_after_the_append_stops_every_later_one() {
+        use crate::at_rest::{ObjectFacts, SseAlgorithm};
+        use crate::backend::{MockS3Backend, PutRecordReceipt, StoredVersion};
+        const KEY: &str =
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let mut s3 = MockS3Backend::new();
+        s3.expect_list_object_versions().returning(|r| {
+            Ok(if r.prefix.ends_with(".json") {
+                vec![StoredVersion::new(&r.prefix, "v1", false)]
+            } else {
+                Vec::new()
+            })
+        });
+        s3.expect_put_record().times(1).returning(|_| {
+            Ok(PutRecordReceipt::new(
+                Some("v1".into()),
+                Some(SseAlgorithm::AwsKms),
+                Some(KEY.into()),
+            ))
+        });
+        s3.expect_head_object()
+            .returning(|_| Ok(ObjectFacts::sse_kms(KEY, 200)));
+        let ledger = Ledger::new(
+            s3,
+            LedgerPolicy::parse("s3://ledger/kiosk")
+                .unwrap()
+                .with_kms_key(KmsKeyArn::parse(KEY).unwrap())
+                .with_retention(RetentionMode::Compliance, Duration::from_secs(60)),
+        );
+        let receipt = ledger
+            .append(LedgerEntry::Decision, serde_json::json!({}))
+            .await
+            .expect("returned after PutObject");
+        assert_eq!(receipt.sequence, 1);
+        let err = ledger.confirm().await.unwrap_err();
+        assert!(
+            err.to_string().contains("no S3 Object Lock retention"),
+            "{err}"
+        );
+        let err = ledger
+            .append(LedgerEntry::Decision, serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("appends nothing more"), "{err}");
+    }
 
     #[test]
     fn locations_are_checked() {

@@ -1103,7 +1103,7 @@ impl S3Backend for InMemoryBackend {
     async fn put_record(
         &self,
         request: PutRecordRequest,
-    ) -> Result<PutObjectReceipt, BackendError> {
+    ) -> Result<crate::backend::PutRecordReceipt, BackendError> {
         self.wire(Service::S3, "PutObject")?;
         let object = &request.object;
         let err =
@@ -1149,11 +1149,12 @@ impl S3Backend for InMemoryBackend {
             .or_else(|| b.default_kms_key.clone());
         let simulated = SimulatedObject {
             body: Some(request.body),
-            ..match kms_key {
-                Some(k) => SimulatedObject::sse_kms(&k),
+            ..match &kms_key {
+                Some(k) => SimulatedObject::sse_kms(k),
                 None => SimulatedObject::sse_s3(),
             }
         };
+        let encryption = Some(simulated.encryption.clone());
         let version_id = (b.versioned && !b.suspended).then_some(version);
         b.objects
             .entry(object.key().to_owned())
@@ -1166,7 +1167,9 @@ impl S3Backend for InMemoryBackend {
                     legal_hold: false,
                 },
             });
-        Ok(PutObjectReceipt::new(version_id))
+        Ok(crate::backend::PutRecordReceipt::new(
+            version_id, encryption, kms_key,
+        ))
     }
 
     /// The bytes stored as [`SimulatedObject::body`] (none for an

@@ -40,10 +40,39 @@ impl HttpConnector for FakeAws {
                 ("x-amz-version-id", VERSION),
                 ("content-length", "48213"),
                 ("content-type", "image/jpeg"),
+                // For the ledger's check of a written record.
+                ("x-amz-object-lock-mode", "COMPLIANCE"),
+                (
+                    "x-amz-object-lock-retain-until-date",
+                    "2099-01-01T00:00:00.000Z",
+                ),
             ] {
                 r.headers_mut().insert(k, v);
             }
             r
+        } else if request.method() == "PUT" {
+            // A ledger record written.
+            let mut r = Response::new(StatusCode::try_from(200).unwrap(), SdkBody::empty());
+            for (k, v) in [
+                ("x-amz-version-id", VERSION),
+                ("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id", KEY),
+            ] {
+                r.headers_mut().insert(k, v);
+            }
+            r
+        } else if request.uri().contains("versions") {
+            // ListObjectVersions of a ledger record's key: that one version.
+            let prefix = request
+                .uri()
+                .split(['?', '&'])
+                .find_map(|kv| kv.strip_prefix("prefix="))
+                .unwrap_or_default()
+                .replace("%2F", "/");
+            let body = format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>{BUCKET}</Name><Prefix>{prefix}</Prefix><IsTruncated>false</IsTruncated><Version><Key>{prefix}</Key><VersionId>{VERSION}</VersionId><IsLatest>true</IsLatest><Size>200</Size></Version></ListVersionsResult>"#
+            );
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::from(body))
         } else {
             Response::new(StatusCode::try_from(200).unwrap(), SdkBody::from(COMPARE))
         };

@@ -6,8 +6,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectLockMode, ServerSideEncryption};
 
 use super::errors::{by_status, common, status};
+use crate::at_rest::SseAlgorithm;
 use crate::backend::{
-    BackendError, BackendErrorKind, PutObjectReceipt, PutRecordRequest, RetentionMode,
+    BackendError, BackendErrorKind, PutRecordReceipt, PutRecordRequest, RetentionMode,
 };
 use crate::input::Service;
 
@@ -16,7 +17,7 @@ const PUT: &str = "PutObject";
 pub(super) async fn put_record(
     client: &aws_sdk_s3::Client,
     request: PutRecordRequest,
-) -> Result<PutObjectReceipt, BackendError> {
+) -> Result<PutRecordReceipt, BackendError> {
     super::refuse_if_bodies_logged(Service::S3, PUT)?;
     let object = request.object.clone();
     let (mode, until) = match &request.retention {
@@ -56,7 +57,12 @@ pub(super) async fn put_record(
         .send()
         .await;
     match result {
-        Ok(out) => Ok(PutObjectReceipt::new(out.version_id().map(str::to_owned))),
+        Ok(out) => Ok(PutRecordReceipt::new(
+            out.version_id().map(str::to_owned),
+            out.server_side_encryption()
+                .map(|s| SseAlgorithm::from_header(Some(s.as_str()))),
+            out.ssekms_key_id().map(str::to_owned),
+        )),
         Err(err) => {
             if let Some(mapped) = common(&err, Service::S3, PUT) {
                 return Err(mapped.with_source(err));

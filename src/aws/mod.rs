@@ -264,7 +264,7 @@ impl S3Backend for AwsBackend {
     async fn put_record(
         &self,
         request: PutRecordRequest,
-    ) -> Result<PutObjectReceipt, BackendError> {
+    ) -> Result<crate::backend::PutRecordReceipt, BackendError> {
         ledger::put_record(&self.s3, request).await
     }
 

@@ -24,7 +24,10 @@ impl Guard {
     /// its record fails, the refusal or error is returned and the failure
     /// logged (an audit event `not_recorded`).
     ///
-    /// Cost: one `PutObject` and one `HeadObject` per decision, after it.
+    /// Cost: one round trip after each decision (`PutObject`) when the
+    /// ledger's policy sets a retention, the record's check running
+    /// meanwhile and gating the next append; two with the bucket's default
+    /// retention ([`Ledger::append`]).
     #[must_use]
     pub fn with_ledger(mut self, ledger: Ledger) -> Self {
         self.ledger = Some(ledger);
