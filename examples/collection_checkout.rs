@@ -2,7 +2,7 @@
 //! the guard, from the command line.
 //!
 //! ```text
-//! cargo run --example collection_checkout -- index  --collection ID --member MEMBER_ID --photo IMAGE --accept-face-vectors-without-customer-kms-key [options]
+//! cargo run --example collection_checkout -- index  --collection ID --member MEMBER_ID --photo IMAGE --accept-face-vectors-without-customer-kms-key --consent-reference REF --consent-notice FILE [options]
 //! cargo run --example collection_checkout -- search --collection ID --photo IMAGE --accept-face-vectors-without-customer-kms-key [options]
 //! cargo run --example collection_checkout -- forget --collection ID --member MEMBER_ID [options]
 //! ```
@@ -30,8 +30,16 @@
 //! identified or forgotten, else null), `face_id`, `similarity`,
 //! `candidates` (for `ambiguous`), `removed` and `remaining` (`face_id`,
 //! `reason`) for `forget`, `face_vectors` (how the vectors are kept),
-//! `opt_out` (`evidence`, `detail`) and `reasons`. Never image bytes,
-//! face vectors or credentials.
+//! `opt_out` (`evidence`, `detail`), `consent` (for `index`: where the
+//! member's consent is recorded) and `reasons`. Never image bytes, face
+//! vectors or credentials.
+//!
+//! `index` needs the member's recorded consent (consent before
+//! collection): `--consent-reference REF --consent-notice FILE`
+//! [`--consent-notice-version V` (default 1)] [`--consent-method
+//! kiosk_screen|paper|electronic` (default paper)] [`--consent-purpose
+//! TEXT`] [`--consent-retention-days N` (default 1095)]; without it,
+//! `index` is refused (exit 2) before anything is sent.
 //!
 //! Exit status: 0 indexed, identified or forgotten (every face gone); 1
 //! photo rejected (no face, several faces, not indexed, not the member),
@@ -95,6 +103,8 @@ enum Command {
         /// The photo: s3://BUCKET/KEY?versionId=V or a local JPEG/PNG file.
         #[arg(long, value_name = "IMAGE")]
         photo: String,
+        #[command(flatten)]
+        consent: ConsentArgs,
     },
     /// Who is this? Search the collection with a live photo.
     Search {
@@ -108,6 +118,72 @@ enum Command {
         #[arg(long, value_name = "MEMBER_ID")]
         member: String,
     },
+}
+
+/// The member's recorded consent, which indexing requires.
+#[derive(Debug, clap::Args)]
+struct ConsentArgs {
+    /// Where the member's consent is recorded (a signed form's id); without
+    /// it, indexing is refused before anything is sent.
+    #[arg(long, value_name = "REF", requires = "consent_notice")]
+    consent_reference: Option<String>,
+    /// The notice text the member was shown (a text file).
+    #[arg(long, value_name = "FILE")]
+    consent_notice: Option<std::path::PathBuf>,
+    /// The notice's version.
+    #[arg(long, value_name = "V", default_value = "1")]
+    consent_notice_version: String,
+    /// How consent was given: kiosk_screen, paper or electronic.
+    #[arg(long, value_name = "HOW", default_value = "paper")]
+    consent_method: String,
+    /// The purpose consented to.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "identity check at self-service loans"
+    )]
+    consent_purpose: String,
+    /// The retention term consented to, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 1095)]
+    consent_retention_days: u64,
+}
+
+/// The refusal without recorded consent.
+const NO_CONSENT: &str = "no recorded consent: indexing a member's face needs their consent first (BIPA 15(b), GDPR Art. 9(2)(a)); pass --consent-reference REF and --consent-notice FILE";
+
+/// The consent the flags describe, for `member`: `Ok(None)` when none was
+/// given.
+fn consent_of(
+    args: &ConsentArgs,
+    member: &MemberId,
+) -> Result<Option<rekognition_guard::consent::RecordedConsent>, String> {
+    use rekognition_guard::consent::{Consent, ConsentMethod, ConsentNotice};
+    let (Some(reference), Some(notice)) = (&args.consent_reference, &args.consent_notice) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(notice)
+        .map_err(|e| format!("--consent-notice {}: {e}", notice.display()))?;
+    let notice = ConsentNotice::new(&args.consent_notice_version, &text)
+        .map_err(|e| format!("--consent-notice: {e}"))?;
+    let method = match args.consent_method.as_str() {
+        "kiosk_screen" => ConsentMethod::KioskScreen,
+        "paper" => ConsentMethod::Paper,
+        "electronic" => ConsentMethod::Electronic,
+        other => {
+            return Err(format!(
+                "--consent-method {other:?}: expected kiosk_screen, paper or electronic"
+            ))
+        }
+    };
+    let consent = Consent::new(
+        member.clone(),
+        notice,
+        &args.consent_purpose,
+        std::time::Duration::from_secs(args.consent_retention_days.saturating_mul(86_400)),
+        method,
+    )
+    .map_err(|e| format!("--consent-*: {e}"))?;
+    Ok(Some(consent.kept_in(reference)))
 }
 
 /// The contract's exit statuses.
@@ -138,6 +214,7 @@ struct Options {
     policy: Policy,
     threshold: Option<SimilarityThreshold>,
     opt_out: Option<OptOutEvidence>,
+    consent: Option<rekognition_guard::consent::RecordedConsent>,
 }
 
 fn options(cli: &Cli) -> Result<Options, String> {
@@ -175,12 +252,17 @@ fn options(cli: &Cli) -> Result<Options, String> {
         ),
         None => None,
     };
+    let consent = match (&cli.command, &member) {
+        (Command::Index { consent, .. }, Some(member)) => consent_of(consent, member)?,
+        _ => None,
+    };
     Ok(Options {
         collection,
         member,
         policy,
         threshold,
         opt_out,
+        consent,
     })
 }
 
@@ -198,6 +280,7 @@ fn report(command: &str, collection: &CollectionId, member: Option<&MemberId>) -
         "remaining": null,
         "face_vectors": null,
         "opt_out": null,
+        "consent": null,
         "reasons": [],
     })
 }
@@ -332,8 +415,12 @@ async fn run(cli: &Cli, opts: Options) -> Value {
     };
     match &cli.command {
         Command::Index { .. } => {
-            let member = opts.member.expect("checked with the options");
-            match faces.index(&member, photo).await {
+            let Some(consent) = opts.consent else {
+                fail(&mut out, "refused", NO_CONSENT.to_owned());
+                return out;
+            };
+            out["consent"] = json!(consent.record().to_string());
+            match faces.index(&consent, photo).await {
                 Ok(face) => {
                     out["decision"] = json!("indexed");
                     out["face_id"] = json!(face.face_id);

@@ -29,9 +29,12 @@ mod common;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use rekognition_guard::aws::AwsBackend;
+use rekognition_guard::collection::MemberId;
+use rekognition_guard::consent::{Consent, ConsentMethod, ConsentNotice};
 use rekognition_guard::memory::{InMemoryBackend, SimulatedObject};
 use rekognition_guard::{
     Error, FaceImage, Guard, KmsKeyArn, OptOutEvidence, PhotoStore, Policy, S3ObjectRef, Verdict,
@@ -43,6 +46,8 @@ const SIMULATED_KMS_KEY: &str =
     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 /// Members enrolled through the guard; `alan` is the old script's upload.
 const ENROLLED: [&str; 3] = ["ada", "grace", "edsger"];
+/// The notice members sign before their photo is taken.
+const NOTICE: &str = "The library collects a scan of your face geometry from your photo to check your identity at self-service loans. It is kept for at most three years after your last loan, or until you withdraw consent, and then destroyed.";
 
 /// Run the kiosk story simulated (no options) or against AWS / an emulator.
 #[derive(Debug, Parser)]
@@ -189,8 +194,19 @@ impl Site {
     async fn enroll(&self, guard: &Guard) -> Result<HashMap<&'static str, S3ObjectRef>, String> {
         let mut references = HashMap::new();
         for member in ENROLLED {
+            // Consent before collection: each member signed the notice on
+            // paper at the desk (the form's number is the record).
+            let consent = Consent::new(
+                MemberId::parse(&format!("member-{member}")).expect("a member id"),
+                ConsentNotice::new("2026-12", NOTICE).expect("a notice"),
+                "identity check at self-service loans",
+                Duration::from_secs(3 * 365 * 24 * 3600),
+                ConsentMethod::Paper,
+            )
+            .expect("a consent")
+            .kept_in(&format!("desk consent form for member-{member}"));
             let verified = guard
-                .enroll(&self.reference(member), self.photo_of(member))
+                .enroll(&consent, &self.reference(member), self.photo_of(member))
                 .await
                 .map_err(|e| format!("enrolling {member}: {e}"))?;
             eprintln!("enrolled {member}: {verified}");

@@ -126,6 +126,13 @@ pub enum InputError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A consent or its notice that breaks its rules (not echoed: it may
+    /// hold personal data).
+    #[error("invalid consent: {reason}")]
+    InvalidConsent {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A liveness threshold outside 0..=100, or not a number.
     #[error("invalid liveness threshold {value}: it must be a number from 0 to 100")]
     InvalidLivenessThreshold {

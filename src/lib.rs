@@ -268,6 +268,7 @@ pub mod collection;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
+pub mod consent;
 mod decision;
 pub mod erasure;
 mod error;

@@ -131,13 +131,19 @@ async fn a_member_is_indexed_identified_and_forgotten(h: &dyn CollectionHarness)
     let faces = h.faces().await;
     let (ada, grace) = (member("member-000417"), member("member-000418"));
     let indexed = faces
-        .index(&ada, &h.photo(Face::Ada, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&ada),
+            &h.photo(Face::Ada, Stored::SseKms).await,
+        )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(indexed.member, ada, "{name}");
     assert_eq!(indexed.face_vectors, FACE_VECTORS_AT_REST, "{name}");
     faces
-        .index(&grace, &h.photo(Face::Grace, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&grace),
+            &h.photo(Face::Grace, Stored::SseKms).await,
+        )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 
@@ -173,7 +179,10 @@ async fn two_candidates_above_the_threshold_are_ambiguous(h: &dyn CollectionHarn
     let faces = h.faces().await;
     for (id, face) in [("member-1", Face::Ada), ("member-2", Face::Twin)] {
         faces
-            .index(&member(id), &h.photo(face, Stored::SseKms).await)
+            .index(
+                &super::consent_of(&member(id)),
+                &h.photo(face, Stored::SseKms).await,
+            )
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -194,7 +203,10 @@ async fn a_photo_with_several_faces_or_none_is_refused_and_nothing_stays_indexed
     let faces = h.faces().await;
     let m = member("member-9");
     for (face, id) in [(Face::Crowd, "several_faces"), (Face::Nobody, "no_face")] {
-        let err = faces.index(&m, h.live_photo(face)).await.unwrap_err();
+        let err = faces
+            .index(&super::consent_of(&m), h.live_photo(face))
+            .await
+            .unwrap_err();
         match &err {
             Error::PhotoRejected(a) => {
                 let ids: Vec<_> = a.issues.iter().map(|i| i.id()).collect();
@@ -217,11 +229,17 @@ async fn another_persons_face_is_never_attached_to_a_member(h: &dyn CollectionHa
     let faces = h.faces().await;
     let ada = member("member-000417");
     let own = faces
-        .index(&ada, &h.photo(Face::Ada, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&ada),
+            &h.photo(Face::Ada, Stored::SseKms).await,
+        )
         .await
         .unwrap();
     let err = faces
-        .index(&ada, &h.photo(Face::Grace, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&ada),
+            &h.photo(Face::Grace, Stored::SseKms).await,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -245,7 +263,7 @@ async fn refusals_send_nothing_to_rekognition(h: &dyn CollectionHarness) {
     let faces = h.faces().await;
     let err = faces
         .index(
-            &member("member-3"),
+            &super::consent_of(&member("member-3")),
             &h.photo(Face::Ada, Stored::SseS3).await,
         )
         .await
@@ -282,11 +300,17 @@ async fn the_retention_sweep_forgets_members_past_retention(h: &dyn CollectionHa
     let faces = h.faces().await;
     let (ada, grace) = (member("member-1"), member("member-2"));
     let ada_face = faces
-        .index(&ada, &h.photo(Face::Ada, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&ada),
+            &h.photo(Face::Ada, Stored::SseKms).await,
+        )
         .await
         .unwrap();
     faces
-        .index(&grace, &h.photo(Face::Grace, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&grace),
+            &h.photo(Face::Grace, Stored::SseKms).await,
+        )
         .await
         .unwrap();
     let now = SystemTime::now();
@@ -335,7 +359,10 @@ async fn with_liveness_only_a_live_person_at_the_kiosk_is_searched(h: &dyn Colle
     let faces = h.faces_with_liveness().await;
     let ada = member("member-000417");
     faces
-        .index(&ada, &h.photo(Face::Ada, Stored::SseKms).await)
+        .index(
+            &super::consent_of(&ada),
+            &h.photo(Face::Ada, Stored::SseKms).await,
+        )
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let kiosk = KioskId::new("branch-1-kiosk-1").unwrap();

@@ -38,6 +38,21 @@ use crate::policy::Policy;
 use crate::refusal::Violation;
 use crate::{CheckedImage, Guard};
 
+/// A consent for `member`, kept in the caller's own records (a reference
+/// naming the member): what the scenarios enroll, store and index with.
+pub fn consent_of(member: &crate::collection::MemberId) -> crate::consent::RecordedConsent {
+    crate::consent::Consent::new(
+        member.clone(),
+        crate::consent::ConsentNotice::new("conformance-1", "The conformance suite's notice.")
+            .expect("a notice"),
+        "conformance suite",
+        std::time::Duration::from_secs(3600),
+        crate::consent::ConsentMethod::Electronic,
+    )
+    .expect("a consent")
+    .kept_in(&format!("conformance consent of {member}"))
+}
+
 /// The source S3 image of one CompareFaces request: key and version
 /// (`None`: the latest).
 pub type ComparedSource = (String, Option<String>);

@@ -85,12 +85,15 @@ impl Guard {
         &self,
         result: &Result<VerifiedS3Object, Error>,
         object: &S3ObjectRef,
+        consent: &crate::consent::RecordedConsent,
     ) {
         match result {
             Ok(v) => tracing::info!(
                 target: AUDIT_TARGET,
                 decision = "enrolled",
                 object = %v,
+                member = %consent.member(),
+                consent = %consent.record(),
                 opt_out = self.opt_out.kind(),
                 "reference photo enrolled"
             ),
@@ -98,6 +101,8 @@ impl Guard {
                 target: AUDIT_TARGET,
                 decision = failure(e),
                 object = %object,
+                member = %consent.member(),
+                consent = %consent.record(),
                 reasons = %e,
                 "reference photo not enrolled"
             ),

@@ -317,7 +317,8 @@ fn unusable(operation: &'static str, what: &str) -> Error {
 ///         .face_vectors_without_customer_kms_key(CollectionId::parse("library-members")?),
 /// );
 /// let member = MemberId::parse("member-000417")?;
-/// faces.index(&member, FaceImage::from_vec(photo.clone())?).await?;
+/// let consent = rekognition_guard::conformance::consent_of(&member);
+/// faces.index(&consent, FaceImage::from_vec(photo.clone())?).await?;
 /// let found = faces.search(FaceImage::from_vec(photo)?).await?;
 /// assert!(found.is_identified());
 /// assert!(faces.collection().forget(&member).await?.is_complete());
@@ -380,7 +381,8 @@ impl FaceCollection {
         &self.policy
     }
 
-    /// Indexes one face of `image` for `member`: the image passes the
+    /// Indexes one face of `image` for the member `consent` is for
+    /// (recorded: required before anything is sent): the image passes the
     /// guard's checks, then `IndexFaces` (`MaxFaces` 1, `QualityFilter`
     /// `AUTO`, `ExternalImageId` the member), `CreateUser` and
     /// `AssociateFaces` (`UserId` the member). An image with no face, with
@@ -395,9 +397,10 @@ impl FaceCollection {
     /// [`Collection::forget`] removes).
     pub async fn index(
         &self,
-        member: &MemberId,
+        consent: &crate::consent::RecordedConsent,
         image: impl Into<ImageInput>,
     ) -> Result<IndexedFace, Error> {
+        let member = consent.member();
         let result = self.index_inner(member, image.into()).await;
         match &result {
             Ok(face) => tracing::info!(
@@ -405,6 +408,7 @@ impl FaceCollection {
                 decision = "indexed",
                 collection = %face.collection,
                 member = %face.member,
+                consent = %consent.record(),
                 face_id = %face.face_id,
                 source = %face.source,
                 opt_out = face.opt_out.kind(),
@@ -416,6 +420,7 @@ impl FaceCollection {
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
                 collection = %self.policy.collection_id(),
                 member = %member,
+                consent = %consent.record(),
                 reasons = %e,
                 "face not indexed"
             ),

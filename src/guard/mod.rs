@@ -377,12 +377,15 @@ impl Guard {
         Ok(self.quality.assess(&faces))
     }
 
-    /// Enrolls a member: runs the quality gate on `image` (DetectFaces; a
-    /// photo that fails is never stored), then stores it as
+    /// Enrolls the member `consent` is for: runs the quality gate on
+    /// `image` (DetectFaces; a photo that fails is never stored), then
+    /// stores it as
     /// [`PhotoStore::store_reference`] does (SSE-KMS under the policy's
     /// first allowed key, read back with HeadObject), and returns the
     /// verified, version-pinned reference for the application to keep and
-    /// compare against later.
+    /// compare against later. The consent (recorded: [`RecordedConsent`](crate::consent::RecordedConsent))
+    /// is required before anything is sent or stored; the audit event
+    /// names the member and where the consent is recorded.
     ///
     /// # Errors
     /// [`Error::Input`] when `object` names a version (an upload
@@ -393,11 +396,12 @@ impl Guard {
     /// failed.
     pub async fn enroll(
         &self,
+        consent: &crate::consent::RecordedConsent,
         object: &S3ObjectRef,
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
         let result = self.enroll_inner(object, image).await;
-        self.audit_enroll(&result, object);
+        self.audit_enroll(&result, object, consent);
         result
     }
 

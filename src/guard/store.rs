@@ -131,7 +131,9 @@ impl PhotoStore {
             .map_err(|e| backend_error(Operation::AuditBucket, e))
     }
 
-    /// Stores `image` at `object` as a reference photo: PutObject with
+    /// Stores `image` at `object` as the reference photo of the member
+    /// `consent` is for (recorded: required before anything is sent):
+    /// PutObject with
     /// SSE-KMS under the policy's first allowed key (for
     /// [`Policy::any_kms_key`], no encryption header: the bucket's default
     /// encryption) and a `Content-MD5`, then HeadObject of the version S3
@@ -153,6 +155,7 @@ impl PhotoStore {
     /// [`Error::Backend`] when a call failed.
     pub async fn store_reference(
         &self,
+        consent: &crate::consent::RecordedConsent,
         object: &S3ObjectRef,
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
@@ -164,12 +167,16 @@ impl PhotoStore {
                 target: AUDIT_TARGET,
                 decision = "stored",
                 object = %v,
+                member = %consent.member(),
+                consent = %consent.record(),
                 "reference photo stored"
             ),
             Err(e) => tracing::warn!(
                 target: AUDIT_TARGET,
                 decision = if e.as_refusal().is_some() { "refused" } else { "error" },
                 object = %object,
+                member = %consent.member(),
+                consent = %consent.record(),
                 reasons = %e,
                 "reference photo not stored"
             ),

@@ -56,7 +56,11 @@ async fn unparseable_answers_are_reported_as_such_for_every_operation() {
         Error::Backend(b) => failures.push((Service::S3, "HeadObject", b)),
         other => panic!("{other:?}"),
     }
-    match g.enroll(&reference(), live_photo()).await.unwrap_err() {
+    match g
+        .enroll(&crate::support::consent(), &reference(), live_photo())
+        .await
+        .unwrap_err()
+    {
         Error::Backend(b) => failures.push((Service::S3, "PutObject", b)),
         other => panic!("{other:?}"),
     }

@@ -374,7 +374,7 @@ mod sdk_defaults {
                 let rekognition = FaultServer::start(Fault::Respond(json_response(&body))).await;
                 let object = S3ObjectRef::new(PHOTOS, "members/new.jpg").unwrap();
                 match guard_over(&s3, &rekognition)
-                    .enroll(&object, live_photo())
+                    .enroll(&crate::support::consent(), &object, live_photo())
                     .await
                 {
                     Err(Error::PhotoRejected(a)) => {
@@ -476,7 +476,7 @@ mod sdk_defaults {
                 let object = S3ObjectRef::new(PHOTOS, "members/new.jpg").unwrap();
                 error_kind(
                     guard_over(&s3, &rekognition)
-                        .enroll(&object, live_photo())
+                        .enroll(&crate::support::consent(), &object, live_photo())
                         .await,
                 )
             }

@@ -56,9 +56,29 @@ async fn collection_checkout_keeps_its_contract() {
             .unwrap()
         }
     };
-    let args = |list: &[&str]| -> Vec<String> {
+    let notice = dir.join("notice.txt");
+    std::fs::write(&notice, "We collect a scan of your face geometry to ...").unwrap();
+    let notice = notice.to_str().unwrap().to_owned();
+    // Without consent flags: only the refusal for missing consent uses it.
+    let bare_args = |list: &[&str]| -> Vec<String> {
         let mut all: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
         all.extend(["--collection", "library-members", "--region", "eu-west-1"].map(str::to_owned));
+        all
+    };
+    // Every `index` carries the member's recorded consent.
+    let args = |list: &[&str]| -> Vec<String> {
+        let mut all = bare_args(list);
+        if list.first() == Some(&"index") {
+            all.extend(
+                [
+                    "--consent-reference",
+                    "consent form 2026-000417",
+                    "--consent-notice",
+                    &notice,
+                ]
+                .map(str::to_owned),
+            );
+        }
         all
     };
     let accept = "--accept-face-vectors-without-customer-kms-key";
@@ -120,7 +140,34 @@ async fn collection_checkout_keeps_its_contract() {
         "nothing reached Rekognition"
     );
 
-    // 0: indexed, from the checked, pinned photo.
+    // 2: nor without the member's recorded consent.
+    let r = run(bare_args(&[
+        "index",
+        "--member",
+        "member-000417",
+        "--photo",
+        &ada,
+        accept,
+        "--opt-out-attestation",
+        ATTESTATION,
+    ]))
+    .await;
+    expect(&r, 2, "refused");
+    assert!(
+        r.json["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("no recorded consent"),
+        "{}",
+        r.json
+    );
+    assert_eq!(
+        stand.collection_calls(),
+        calls,
+        "nothing reached Rekognition"
+    );
+
+    // 0: indexed, from the checked, pinned photo, with the consent named.
     let r = run(args(&[
         "index",
         "--member",
@@ -133,6 +180,11 @@ async fn collection_checkout_keeps_its_contract() {
     ]))
     .await;
     expect(&r, 0, "indexed");
+    assert_eq!(
+        r.json["consent"], "kept in \"consent form 2026-000417\"",
+        "{}",
+        r.json
+    );
     let face_id = r.json["face_id"].as_str().unwrap().to_owned();
     assert!(r.json["face_vectors"]
         .as_str()

@@ -96,7 +96,13 @@ async fn index_and_search_send_what_aws_expects_and_read_what_it_answers() {
     ));
     let member = MemberId::parse(MEMBER).unwrap();
     let pinned = reference().with_version_id(VERSION).unwrap();
-    let indexed = faces.index(&member, &pinned).await.unwrap();
+    let indexed = faces
+        .index(
+            &rekognition_guard::conformance::consent_of(&member),
+            &pinned,
+        )
+        .await
+        .unwrap();
     assert_eq!(indexed.face_id, FACE_A);
     let found = faces.search(live_photo()).await.unwrap();
     assert_eq!(

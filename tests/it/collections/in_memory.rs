@@ -59,7 +59,13 @@ async fn a_search_is_audited_with_the_member_never_the_image() {
         policy(),
     );
     let ada = MemberId::parse("member-000417").unwrap();
-    faces.index(&ada, &reference).await.unwrap();
+    faces
+        .index(
+            &rekognition_guard::conformance::consent_of(&ada),
+            &reference,
+        )
+        .await
+        .unwrap();
 
     support::capture::start();
     let found = faces.search(live_photo(&aws, "ada")).await.unwrap();
@@ -96,7 +102,10 @@ async fn evidence_that_does_not_hold_refuses_index_and_search() {
     let member = MemberId::parse("member-000417").unwrap();
     for err in [
         faces
-            .index(&member, live_photo(&aws, "ada"))
+            .index(
+                &rekognition_guard::conformance::consent_of(&member),
+                live_photo(&aws, "ada"),
+            )
             .await
             .unwrap_err(),
         faces.search(live_photo(&aws, "ada")).await.unwrap_err(),

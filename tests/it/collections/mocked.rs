@@ -341,7 +341,10 @@ async fn an_index_that_does_not_complete_deletes_its_face_again() {
             });
         let (faces, rekognition) = faces_over(mock);
         let err = faces
-            .index(&member(), live_photo(&rekognition, "ada"))
+            .index(
+                &rekognition_guard::conformance::consent_of(&member()),
+                live_photo(&rekognition, "ada"),
+            )
             .await
             .unwrap_err();
         if case == "not the member" {

@@ -35,7 +35,9 @@ async fn enroll_with(answer: String) -> (Result<VerifiedS3Object, Error>, [usize
         ),
         Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()).with_versioning_required(false),
     );
-    let result = guard.enroll(&reference(), live_photo()).await;
+    let result = guard
+        .enroll(&crate::support::consent(), &reference(), live_photo())
+        .await;
     (
         result,
         [detect.num_calls(), put.num_calls(), head.num_calls()],
@@ -116,7 +118,7 @@ async fn assess_face_answers_a_kiosk_and_failures_store_nothing() {
         "{assessment}"
     );
     let err = guard_over(&throttled)
-        .enroll(&reference(), live_photo())
+        .enroll(&crate::support::consent(), &reference(), live_photo())
         .await
         .unwrap_err();
     assert!(
@@ -153,7 +155,7 @@ async fn a_photo_that_reads_back_as_client_side_ciphertext_is_refused() {
         Policy::allow_kms_key(KmsKeyArn::parse(KEY).unwrap()),
     );
     let err = store
-        .store_reference(&reference(), live_photo())
+        .store_reference(&crate::support::consent(), &reference(), live_photo())
         .await
         .unwrap_err();
     assert!(

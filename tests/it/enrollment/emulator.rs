@@ -42,7 +42,11 @@ async fn enrollment_stores_with_sse_kms_and_returns_the_pinned_version() {
     let photo =
         rekognition_guard::FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 member photo".to_vec()).unwrap();
     let enrolled = guard
-        .enroll(&f.reference("members/new.jpg"), photo)
+        .enroll(
+            &crate::support::consent(),
+            &f.reference("members/new.jpg"),
+            photo,
+        )
         .await
         .unwrap();
     let version = enrolled

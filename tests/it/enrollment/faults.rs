@@ -36,7 +36,9 @@ async fn the_enrollment_gate_over_real_tls_stores_only_accepted_photos() {
         );
         async move {
             let object = S3ObjectRef::parse("s3://library-photos/members/new.jpg").unwrap();
-            guard.enroll(&object, live_photo()).await
+            guard
+                .enroll(&crate::support::consent(), &object, live_photo())
+                .await
         }
     };
 

@@ -34,7 +34,11 @@ async fn a_photo_that_fails_the_quality_gate_is_never_stored() {
     let guard = enrolling_guard(&aws, kms_policy());
     let object = S3ObjectRef::parse("s3://library-photos/members/crowd.jpg").unwrap();
     let err = guard
-        .enroll(&object, live_photo(&aws, "crowd"))
+        .enroll(
+            &crate::support::consent(),
+            &object,
+            live_photo(&aws, "crowd"),
+        )
         .await
         .unwrap_err();
     match &err {
@@ -72,7 +76,10 @@ async fn an_enrolled_photo_is_stored_with_kms_pinned_and_comparable() {
     let guard = enrolling_guard(&aws, kms_policy());
     let reference_photo = live_photo(&aws, "ada");
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-    let enrolled = guard.enroll(&object, reference_photo).await.unwrap();
+    let enrolled = guard
+        .enroll(&crate::support::consent(), &object, reference_photo)
+        .await
+        .unwrap();
     assert_eq!(enrolled.kms_key_id(), KEY);
     assert_eq!(enrolled.reference().version_id(), Some("v1"));
     assert_eq!(
@@ -103,7 +110,7 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
     // read back.
     let any_key = enrolling_guard(&aws, Policy::any_kms_key());
     let err = any_key
-        .enroll(&object, live_photo(&aws, "ada"))
+        .enroll(&crate::support::consent(), &object, live_photo(&aws, "ada"))
         .await
         .unwrap_err();
     assert!(
@@ -115,7 +122,7 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
     );
     aws.set_default_encryption("library-photos", Some(KEY));
     let enrolled = any_key
-        .enroll(&object, live_photo(&aws, "ada"))
+        .enroll(&crate::support::consent(), &object, live_photo(&aws, "ada"))
         .await
         .unwrap();
     assert_eq!(enrolled.kms_key_id(), KEY);
@@ -129,7 +136,11 @@ async fn enrollment_with_any_key_uses_the_bucket_default_and_takes_no_version() 
     let guard = enrolling_guard(&aws, kms_policy());
     let versioned = object.clone().with_version_id("v9").unwrap();
     let err = guard
-        .enroll(&versioned, live_photo(&aws, "ada"))
+        .enroll(
+            &crate::support::consent(),
+            &versioned,
+            live_photo(&aws, "ada"),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -156,7 +167,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         OptOutEvidence::attested("AWS Support case 1234567890").unwrap(),
     );
     let err = guard
-        .enroll(&object, live_photo(&aws, "ada"))
+        .enroll(&crate::support::consent(), &object, live_photo(&aws, "ada"))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -171,7 +182,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
         kms_policy().with_expected_bucket_owner(AccountId::parse("999988887777").unwrap()),
     );
     let err = foreign
-        .enroll(&object, live_photo(&aws, "ada"))
+        .enroll(&crate::support::consent(), &object, live_photo(&aws, "ada"))
         .await
         .unwrap_err();
     assert!(
@@ -183,7 +194,7 @@ async fn enrollment_over_http_or_into_a_foreign_bucket_is_refused() {
     aws.create_bucket("flat-photos", OWNER, false);
     let flat = S3ObjectRef::parse("s3://flat-photos/members/ada.jpg").unwrap();
     let err = enrolling_guard(&aws, kms_policy())
-        .enroll(&flat, live_photo(&aws, "ada"))
+        .enroll(&crate::support::consent(), &flat, live_photo(&aws, "ada"))
         .await
         .unwrap_err();
     assert!(matches!(

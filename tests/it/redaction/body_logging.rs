@@ -59,6 +59,7 @@ fn image_bytes_are_never_sent_while_the_sdk_would_log_them() {
         let compared = guard.compare(photo(), photo()).await.unwrap_err();
         let enrolled = guard
             .enroll(
+                &crate::support::consent(),
                 &S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap(),
                 photo(),
             )

@@ -79,7 +79,10 @@ async fn no_public_type_shows_image_bytes_or_credentials() {
     );
     show("Guard", format!("{guard:?}"));
     let object = S3ObjectRef::parse("s3://library-photos/members/ada.jpg").unwrap();
-    let enrolled = guard.enroll(&object, image).await.unwrap();
+    let enrolled = guard
+        .enroll(&crate::support::consent(), &object, image)
+        .await
+        .unwrap();
     show("VerifiedS3Object", format!("{enrolled:?} {enrolled}"));
     let decision = guard
         .compare(enrolled.reference(), photo(&aws, "ada"))

@@ -69,3 +69,11 @@ pub fn config_error(e: rekognition_guard::Error) -> rekognition_guard::ConfigErr
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }
+
+/// A consent for member `member-000417`, kept in the test's own records:
+/// what the tests enroll and store reference photos with.
+pub fn consent() -> rekognition_guard::consent::RecordedConsent {
+    rekognition_guard::conformance::consent_of(
+        &rekognition_guard::collection::MemberId::parse("member-000417").unwrap(),
+    )
+}
