@@ -263,6 +263,14 @@ impl ObjectFacts {
 #[derive(Debug, Clone, PartialEq, derive_more::Display)]
 #[non_exhaustive]
 pub enum AtRestViolation {
+    /// The photo's member withdrew consent
+    /// ([`PhotoStore::withdraw_consent`](crate::PhotoStore::withdraw_consent)):
+    /// it is not compared or sent anywhere again. Refused before any call.
+    #[display("{object} is the photo of a member who withdrew consent: it is not used again (erase what remains of it)")]
+    ConsentWithdrawn {
+        /// The photo.
+        object: S3ObjectRef,
+    },
     /// The object is not encrypted with SSE-KMS (or DSSE-KMS).
     #[display("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
     NotKmsEncrypted {

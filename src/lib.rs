@@ -309,6 +309,7 @@ pub use guard::{
     collection::{Collection, FaceCollection},
     liveness::FaceLiveness,
     store::PhotoStore,
+    withdrawal::{Withdrawal, WithdrawalReceipt},
     Guard, PreparedComparison,
 };
 pub use input::{

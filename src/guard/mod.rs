@@ -13,6 +13,7 @@ pub(crate) mod liveness;
 mod path;
 pub(crate) mod store;
 mod verdict;
+pub(crate) mod withdrawal;
 
 use std::fmt;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 
 use super::{Guard, PhotoStore};
-use crate::at_rest::{verify, VerifiedS3Object};
+use crate::at_rest::{verify, AtRestViolation, VerifiedS3Object};
 use crate::backend::{BackendError, BackendErrorKind, HeadObjectRequest, VerifiedImage};
 use crate::decision::CheckOrigin;
 use crate::error::Error;
@@ -137,6 +137,11 @@ impl Guard {
                         image: VerifiedImage::Bytes(image),
                         origin: None,
                     });
+                }
+                ImageInput::S3(object) if self.store.withdrawn.contains(&object) => {
+                    violations.push(Violation::AtRest(AtRestViolation::ConsentWithdrawn {
+                        object,
+                    }));
                 }
                 ImageInput::S3(object) => {
                     match self

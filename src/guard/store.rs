@@ -45,6 +45,43 @@ pub struct PhotoStore {
     pub(super) s3: Arc<dyn S3Backend>,
     pub(super) policy: Arc<Policy>,
     pub(super) cache: Option<Arc<VerificationCache>>,
+    /// The reference photos of members who withdrew consent
+    /// (`bucket`, NUL, `key`), refused from then on.
+    pub(super) withdrawn: Arc<Withdrawn>,
+}
+
+/// Photos whose member withdrew consent, by bucket and key.
+#[derive(Debug, Default)]
+pub(crate) struct Withdrawn {
+    /// How many: checked first, so a store without withdrawals pays one
+    /// atomic load per S3 image.
+    count: std::sync::atomic::AtomicUsize,
+    keys: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+impl Withdrawn {
+    fn key(object: &S3ObjectRef) -> String {
+        format!("{}\0{}", object.bucket(), object.key())
+    }
+
+    /// Refuses `object` from now on.
+    pub(crate) fn add(&self, object: &S3ObjectRef) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        keys.insert(Self::key(object));
+        self.count
+            .store(keys.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether `object`'s member withdrew consent.
+    pub(crate) fn contains(&self, object: &S3ObjectRef) -> bool {
+        if self.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&Self::key(object))
+    }
 }
 
 impl fmt::Debug for PhotoStore {
@@ -66,6 +103,7 @@ impl PhotoStore {
             s3: Arc::new(s3),
             policy: Arc::new(policy),
             cache: Some(Arc::new(VerificationCache::new(CacheConfig::default()))),
+            withdrawn: Arc::default(),
         }
     }
 

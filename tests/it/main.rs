@@ -13,6 +13,7 @@ mod bucket_audit;
 mod cli;
 mod collections;
 mod compare;
+mod consent;
 mod enrollment;
 mod erasure;
 mod inventory;
