@@ -14,7 +14,7 @@
 //! `AWS_CA_BUNDLE` or the profile's `ca_bundle`, if set, is the only one),
 //! `--kms-key-arn ARN` (repeatable allowlist; none means any KMS key),
 //! `--expected-bucket-owner ACCOUNT_ID`, `--require-versioning`,
-//! `--opt-out-attestation TEXT`, `--verify-opt-out`. The standard AWS
+//! `--opt-out-attestation TEXT`, `--verify-opt-out`, `--ledger S3_PREFIX`. The standard AWS
 //! credential chain and `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL_REKOGNITION` apply; an explicit flag wins.
 //!
@@ -25,8 +25,16 @@
 //! `similarity` (number or null), `reasons` (strings), `threshold`,
 //! `opt_out` (`evidence`, `detail`, and `account`: for a verified opt-out
 //! the account it was verified for, which called Rekognition), and `source` / `target` (bucket, key, version, KMS key ARN as
-//! verified, or format and size for bytes). Never image bytes or
-//! credentials.
+//! verified, or format and size for bytes), and `ledger` (`sequence`,
+//! `hash` of the decision's record with `--ledger`, else null). Never
+//! image bytes or credentials.
+//!
+//! `--ledger s3://BUCKET/PREFIX` records the decision (a refusal too) in
+//! the ledger there, under the first `--kms-key-arn` (else the bucket's
+//! default key) with the bucket's default retention; a ledger bucket
+//! without S3 Object Lock is refused before anything is sent, and a
+//! record that cannot be written is an error (exit 3): no decision is
+//! reported without its record.
 //!
 //! Exit status: 0 match; 1 no match (including no face found); 2 refused
 //! by policy (nothing sent to Rekognition); 3 any other error (invalid
@@ -72,6 +80,8 @@ struct Cli {
     require_versioning: bool,
     #[command(flatten)]
     opt_out: common::OptOutArgs,
+    #[command(flatten)]
+    ledger: common::LedgerArgs,
 }
 
 /// The contract's exit statuses.
@@ -93,6 +103,7 @@ struct Report {
     opt_out: Value,
     source: Value,
     target: Value,
+    ledger: Value,
 }
 
 impl Report {
@@ -114,6 +125,7 @@ impl Report {
             "opt_out": self.opt_out,
             "source": self.source,
             "target": self.target,
+            "ledger": self.ledger,
         })
     }
 }
@@ -149,6 +161,7 @@ fn from_decision(d: &Decision) -> (&'static str, Vec<String>) {
 struct Options {
     policy: Policy,
     opt_out: Option<OptOutEvidence>,
+    ledger: Option<rekognition_guard::ledger::LedgerPolicy>,
 }
 
 fn options(cli: &Cli) -> Result<Options, String> {
@@ -169,7 +182,12 @@ fn options(cli: &Cli) -> Result<Options, String> {
         ),
         None => None,
     };
-    Ok(Options { policy, opt_out })
+    let ledger = common::ledger_policy(&cli.ledger, cli.kms_key_arns.first().map(String::as_str))?;
+    Ok(Options {
+        policy,
+        opt_out,
+        ledger,
+    })
 }
 
 async fn run(cli: Cli, opts: Options) -> Report {
@@ -184,6 +202,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
         opt_out: json!(null),
         source: describe_input(&source),
         target: describe_input(&target),
+        ledger: json!(null),
     };
     let (source, target) = match (source, target) {
         (Ok(s), Ok(t)) => (s, t),
@@ -235,11 +254,27 @@ async fn run(cli: Cli, opts: Options) -> Report {
         report.reasons.push(common::NO_OPT_OUT.to_owned());
         return report;
     };
-    let guard = Guard::new(
+    // A ledger bucket without Object Lock is refused before anything.
+    let ledger = match common::ledger(opts.ledger.as_ref(), &backend).await {
+        Ok(l) => l,
+        Err(common::NoLedger::Refused(reason)) => {
+            report.decision = "refused";
+            report.reasons.push(reason);
+            return report;
+        }
+        Err(common::NoLedger::Error(reason)) => {
+            report.reasons.push(reason);
+            return report;
+        }
+    };
+    let mut guard = Guard::new(
         PhotoStore::new(backend.clone(), opts.policy),
         backend,
         evidence,
     );
+    if let Some(ledger) = ledger {
+        guard = guard.with_ledger(ledger);
+    }
 
     match guard.compare(source, target).await {
         Ok(d) => {
@@ -254,6 +289,7 @@ async fn run(cli: Cli, opts: Options) -> Report {
             });
             report.source = common::describe_checked(&d.source);
             report.target = common::describe_checked(&d.target);
+            report.ledger = common::ledger_json(d.ledger.as_ref());
         }
         Err(Error::Refused(r)) => {
             report.decision = "refused";
@@ -322,6 +358,7 @@ mod tests {
             opt_out: json!(null),
             source: json!(null),
             target: json!(null),
+            ledger: json!(null),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --example erase_member -- --object s3://BUCKET/KEY [--expected-bucket-owner ACCOUNT_ID] \
-//!     [--dry-run] [--bypass-governance-retention] [--region R] [--endpoint-url URL] [--ca-bundle PEM]
+//!     [--dry-run] [--bypass-governance-retention] [--region R] [--endpoint-url URL] [--ca-bundle PEM] \
+//!     [--ledger s3://BUCKET/PREFIX [--kms-key-arn ARN]]
 //! ```
 //!
 //! Lists every version and delete marker of exactly that key (never keys
@@ -22,8 +23,15 @@
 //! listing after the deletions failed, else null), `mfa_delete` (whether
 //! the bucket has MFA Delete enabled, which blocks every deletion with
 //! reason `mfa_delete`; null when not read or unreadable), `dry_run`, `finished_at`
-//! (RFC 3339) and `reasons` (for refusals and errors). Never image bytes or
-//! credentials.
+//! (RFC 3339), `ledger` (`sequence`, `hash` of the receipt's record with
+//! `--ledger`, else null) and `reasons` (for refusals and errors). Never
+//! image bytes or credentials.
+//!
+//! `--ledger s3://BUCKET/PREFIX` records the receipt (not a dry run's)
+//! there, under the first `--kms-key-arn` (else the bucket's default key);
+//! a ledger bucket without S3 Object Lock is refused before anything is
+//! listed or deleted; a receipt that cannot be recorded is an error
+//! (exit 3), its JSON still saying what was erased.
 //!
 //! Exit status: 0 complete, or nothing to erase (also a dry run, whatever
 //! it found); 2 refused by policy (nothing listed or deleted); 3 any other
@@ -55,8 +63,13 @@ struct Cli {
     /// Also delete versions under Object Lock GOVERNANCE retention.
     #[arg(long)]
     bypass_governance_retention: bool,
+    /// KMS key ARN for the ledger's records (the first one counts).
+    #[arg(long = "kms-key-arn", value_name = "ARN")]
+    kms_key_arns: Vec<String>,
     #[command(flatten)]
     aws: common::AwsArgs,
+    #[command(flatten)]
+    ledger: common::LedgerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +103,21 @@ fn receipt_json(r: &ErasureReceipt) -> Value {
         "mfa_delete": r.mfa_delete_enabled,
         "dry_run": r.dry_run,
         "finished_at": rfc3339(r.finished_at),
+        "ledger": null,
         "reasons": [],
+    })
+}
+
+/// The receipt as a ledger event: the key and what happened to its
+/// versions, never image bytes.
+fn receipt_event(r: &ErasureReceipt) -> Value {
+    json!({
+        "object": format!("s3://{}/{}", r.bucket, r.key),
+        "erased": r.erased.iter().map(|e| &e.version_id).collect::<Vec<_>>(),
+        "remaining": r.remaining.iter().map(|v| json!({
+            "version_id": v.version_id, "reason": v.reason.label(),
+        })).collect::<Vec<_>>(),
+        "complete": r.is_complete(),
     })
 }
 
@@ -103,7 +130,7 @@ fn failed(object: &str, exit: Exit, reason: String) -> (Exit, Value) {
         exit,
         json!({
             "bucket": bucket, "key": key, "erased": [], "remaining": [],
-            "complete": false, "unconfirmed": null, "mfa_delete": null, "dry_run": null, "finished_at": null, "reasons": [reason],
+            "complete": false, "unconfirmed": null, "mfa_delete": null, "dry_run": null, "finished_at": null, "ledger": null, "reasons": [reason],
         }),
     )
 }
@@ -133,7 +160,12 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             }
         }
     }
-    let (_, store) = match common::photo_store(&cli.aws, policy).await {
+    let ledger_policy =
+        match common::ledger_policy(&cli.ledger, cli.kms_key_arns.first().map(String::as_str)) {
+            Ok(p) => p,
+            Err(e) => return failed(&cli.object, Exit::Usage, e),
+        };
+    let (backend, store) = match common::photo_store(&cli.aws, policy).await {
         Ok(made) => made,
         Err(common::NoStore::Setup(e)) => return failed(&cli.object, Exit::Error, e),
         Err(common::NoStore::Config(e)) => {
@@ -145,14 +177,51 @@ async fn run(cli: &Cli) -> (Exit, Value) {
             return failed(&cli.object, exit, common::explain_config(&e));
         }
     };
+    // A ledger bucket without Object Lock is refused before anything.
+    let ledger = match common::ledger(ledger_policy.as_ref(), &backend).await {
+        Ok(l) => l,
+        Err(common::NoLedger::Refused(reason)) => {
+            return failed(&cli.object, Exit::Refused, reason)
+        }
+        Err(common::NoLedger::Error(reason)) => return failed(&cli.object, Exit::Error, reason),
+    };
     let options = EraseOptions::default()
         .dry_run(cli.dry_run)
         .bypass_governance_retention(cli.bypass_governance_retention);
-    match store.erase(&object, options).await {
-        Ok(r) if r.is_complete() || r.dry_run => (Exit::Complete, receipt_json(&r)),
-        Ok(r) => (Exit::Incomplete, receipt_json(&r)),
-        Err(e @ Error::Refused(_)) => failed(&cli.object, Exit::Refused, common::explain(&e)),
-        Err(e) => failed(&cli.object, Exit::Error, common::explain(&e)),
+    let erased = store.erase(&object, options).await;
+    // The receipt goes into the ledger (not a dry run's: nothing was done).
+    let recorded = match (&erased, &ledger) {
+        (Ok(r), Some(ledger)) if !r.dry_run => Some(
+            ledger
+                .append(
+                    rekognition_guard::ledger::LedgerEntry::Erasure,
+                    receipt_event(r),
+                )
+                .await,
+        ),
+        _ => None,
+    };
+    match (erased, recorded) {
+        (Ok(r), Some(Err(e))) => {
+            let mut report = receipt_json(&r);
+            report["reasons"] = json!([format!(
+                "erased as this receipt says, but the receipt could not be recorded in the ledger: {}",
+                common::explain(&e)
+            )]);
+            (Exit::Error, report)
+        }
+        (Ok(r), recorded) => {
+            let mut report = receipt_json(&r);
+            report["ledger"] = common::ledger_json(recorded.as_ref().and_then(|r| r.as_ref().ok()));
+            let exit = if r.is_complete() || r.dry_run {
+                Exit::Complete
+            } else {
+                Exit::Incomplete
+            };
+            (exit, report)
+        }
+        (Err(e @ Error::Refused(_)), _) => failed(&cli.object, Exit::Refused, common::explain(&e)),
+        (Err(e), _) => failed(&cli.object, Exit::Error, common::explain(&e)),
     }
 }
 

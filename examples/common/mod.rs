@@ -240,3 +240,100 @@ pub fn read_image(arg: &str) -> Result<rekognition_guard::ImageInput, String> {
         .map(ImageInput::from)
         .map_err(|e| format!("{arg:?}: {e}"))
 }
+
+/// `--ledger s3://BUCKET/PREFIX`: the examples that record decisions and
+/// erasures in a ledger.
+#[derive(Debug, clap::Args)]
+pub struct LedgerArgs {
+    /// Record the result in the ledger at s3://BUCKET/PREFIX (S3 Object
+    /// Lock on the bucket; records under the first --kms-key-arn, else the
+    /// bucket's default key, with the bucket's default retention).
+    #[arg(long, global = true, value_name = "S3_PREFIX")]
+    pub ledger: Option<String>,
+}
+
+/// Why the ledger could not be used.
+pub enum NoLedger {
+    /// The bucket is not set up for a ledger: refused before the operation.
+    Refused(String),
+    /// The bucket's configuration could not be read.
+    Error(String),
+}
+
+/// The ledger `--ledger` names (`Ok(None)` without the flag), after
+/// checking its bucket has S3 Object Lock enabled
+/// (`GetObjectLockConfiguration`), before the operation runs.
+pub async fn ledger(
+    location: Option<&rekognition_guard::ledger::LedgerPolicy>,
+    backend: &rekognition_guard::aws::AwsBackend,
+) -> Result<Option<rekognition_guard::ledger::Ledger>, NoLedger> {
+    use aws_sdk_s3::types::ObjectLockEnabled;
+    let Some(policy) = location else {
+        return Ok(None);
+    };
+    let answer = backend
+        .s3_client()
+        .get_object_lock_configuration()
+        .bucket(policy.bucket())
+        .send()
+        .await;
+    let enabled = match &answer {
+        Ok(out) => {
+            out.object_lock_configuration()
+                .and_then(|c| c.object_lock_enabled())
+                == Some(&ObjectLockEnabled::Enabled)
+        }
+        Err(e)
+            if e.as_service_error()
+                .and_then(|s| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s))
+                == Some("ObjectLockConfigurationNotFoundError") =>
+        {
+            false
+        }
+        Err(e) => {
+            return Err(NoLedger::Error(format!(
+                "the ledger bucket {}'s Object Lock configuration could not be read: {}",
+                policy.bucket(),
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            )))
+        }
+    };
+    if !enabled {
+        return Err(NoLedger::Refused(format!(
+            "the ledger bucket {} does not have S3 Object Lock enabled: a ledger needs it (create the bucket with --object-lock-enabled-for-bucket and a default retention); nothing was done",
+            policy.bucket()
+        )));
+    }
+    Ok(Some(rekognition_guard::ledger::Ledger::new(
+        backend.clone(),
+        policy.clone(),
+    )))
+}
+
+/// The ledger policy `--ledger` names, its records under `kms_key`.
+pub fn ledger_policy(
+    args: &LedgerArgs,
+    kms_key: Option<&str>,
+) -> Result<Option<rekognition_guard::ledger::LedgerPolicy>, String> {
+    let Some(location) = &args.ledger else {
+        return Ok(None);
+    };
+    let mut policy = rekognition_guard::ledger::LedgerPolicy::parse(location)
+        .map_err(|e| format!("--ledger: {e}"))?;
+    if let Some(key) = kms_key {
+        policy = policy.with_kms_key(
+            rekognition_guard::KmsKeyArn::parse(key).map_err(|e| format!("--kms-key-arn: {e}"))?,
+        );
+    }
+    Ok(Some(policy))
+}
+
+/// A ledger receipt in the examples' JSON: `{sequence, hash}`, or null.
+pub fn ledger_json(
+    receipt: Option<&rekognition_guard::ledger::LedgerReceipt>,
+) -> serde_json::Value {
+    match receipt {
+        Some(r) => serde_json::json!({ "sequence": r.sequence, "hash": r.hash }),
+        None => serde_json::Value::Null,
+    }
+}

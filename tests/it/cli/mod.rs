@@ -8,6 +8,7 @@ mod compare_faces;
 mod compare_faces_faults;
 mod erase_member;
 mod kiosk;
+mod ledger;
 mod library_checkout;
 mod liveness_checkout;
 mod quickstart;
