@@ -183,7 +183,10 @@ fn consent_of(
         method,
     )
     .map_err(|e| format!("--consent-*: {e}"))?;
-    Ok(Some(consent.kept_in(reference)))
+    consent
+        .kept_in(reference)
+        .map(Some)
+        .map_err(|e| format!("--consent-reference: {e}"))
 }
 
 /// The contract's exit statuses.

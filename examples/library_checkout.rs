@@ -204,7 +204,8 @@ impl Site {
                 ConsentMethod::Paper,
             )
             .expect("a consent")
-            .kept_in(&format!("desk consent form for member-{member}"));
+            .kept_in(&format!("desk consent form for member-{member}"))
+            .expect("a reference");
             let verified = guard
                 .enroll(&consent, &self.reference(member), self.photo_of(member))
                 .await

@@ -271,6 +271,13 @@ pub enum AtRestViolation {
         /// The photo.
         object: S3ObjectRef,
     },
+    /// The member withdrew consent: nothing of theirs is collected,
+    /// compared or identified again. Refused before any call.
+    #[display("member {member} withdrew consent: nothing of theirs is collected, compared or identified again")]
+    MemberWithdrewConsent {
+        /// The member id.
+        member: String,
+    },
     /// The object is not encrypted with SSE-KMS (or DSSE-KMS).
     #[display("{object} is {found}, not SSE-KMS; re-encrypt it with SSE-KMS (e.g. copy it onto itself with --sse aws:kms) and set the bucket's default encryption to SSE-KMS")]
     NotKmsEncrypted {

@@ -32,7 +32,7 @@
 //!     Duration::from_secs(3 * 365 * 24 * 3600),
 //!     ConsentMethod::KioskScreen,
 //! )?
-//! .kept_in("consent form 2026-000417");
+//! .kept_in("consent form 2026-000417")?;
 //! assert_eq!(consent.member().as_str(), "member-000417");
 //! # Ok::<(), rekognition_guard::InputError>(())
 //! ```
@@ -180,6 +180,8 @@ impl Consent {
     /// be collected on it.
     pub async fn record(self, ledger: &Ledger) -> Result<RecordedConsent, Error> {
         let receipt = ledger.append(LedgerEntry::Consent, self.event()).await?;
+        // Nothing is collected on a consent whose record is not checked.
+        ledger.confirm().await?;
         Ok(RecordedConsent {
             consent: self,
             record: ConsentRecord::Ledger(receipt),
@@ -187,21 +189,18 @@ impl Consent {
     }
 
     /// This consent, recorded in your own system of record under
-    /// `reference` (a signed form's id, a document number; at most 128
-    /// bytes, shown escaped in logs). The crate cannot check that record:
-    /// keep it as long as the photos it covers.
-    pub fn kept_in(self, reference: &str) -> RecordedConsent {
-        let mut reference = reference.to_owned();
-        reference.truncate(
-            (0..=reference.len().min(128))
-                .rev()
-                .find(|&i| reference.is_char_boundary(i))
-                .unwrap_or(0),
-        );
-        RecordedConsent {
+    /// `reference` (a signed form's id, a document number). The crate
+    /// cannot check that record: keep it as long as the photos it covers.
+    ///
+    /// # Errors
+    /// [`InputError::InvalidConsent`] when the reference is empty, longer
+    /// than 128 bytes or holds a character that could forge a log line.
+    pub fn kept_in(self, reference: &str) -> Result<RecordedConsent, InputError> {
+        check_text("the consent record's reference", reference, 128)?;
+        Ok(RecordedConsent {
             consent: self,
-            record: ConsentRecord::Kept(reference),
-        }
+            record: ConsentRecord::Kept(reference.to_owned()),
+        })
     }
 
     /// The consent as a ledger event.

@@ -392,7 +392,7 @@ impl Ledger {
                 let ledger = self.clone();
                 let record = pinned.clone();
                 state.check = Some(tokio::spawn(async move {
-                    ledger.check_written(&record, until).await
+                    ledger.check_written_retrying(&record, until).await
                 }));
             } else if let Err(e) = self.check_written(&pinned, until).await {
                 state.failed = Some(e.to_string());
@@ -427,7 +427,9 @@ impl Ledger {
 
     /// Waits for a running check, and fails if any check failed.
     async fn settle(state: &mut State) -> Result<(), Error> {
-        if let Some(check) = state.check.take() {
+        // Awaited in place and cleared only once it resolved: an append
+        // cancelled while waiting leaves the check for the next one.
+        if let Some(check) = state.check.as_mut() {
             let checked = check.await.unwrap_or_else(|e| {
                 Err(ledger_error(
                     BackendErrorKind::Other,
@@ -435,6 +437,7 @@ impl Ledger {
                     format!("the check of the last record did not finish: {e}"),
                 ))
             });
+            state.check = None;
             if let Err(e) = checked {
                 state.failed = Some(e.to_string());
             }
@@ -449,6 +452,29 @@ impl Ledger {
                 ),
             )),
         }
+    }
+
+    /// [`check_written`](Self::check_written), tried again (three times
+    /// in all, 100 ms then 400 ms apart) while it fails for a reason that
+    /// may pass (throttling, 5xx, a timeout, a connection error): only a
+    /// record found unprotected, or a check that kept failing, stops the
+    /// ledger.
+    async fn check_written_retrying(
+        &self,
+        record: &S3ObjectRef,
+        until: Option<SystemTime>,
+    ) -> Result<(), Error> {
+        let mut wait = Duration::from_millis(100);
+        for _ in 0..2 {
+            match self.check_written(record, until).await {
+                Err(Error::Backend(e)) if e.is_retryable() => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 4;
+                }
+                other => return other,
+            }
+        }
+        self.check_written(record, until).await
     }
 
     /// A written record, at once: `HeadObject` (SSE-KMS under the

@@ -51,6 +51,7 @@ pub fn consent_of(member: &crate::collection::MemberId) -> crate::consent::Recor
     )
     .expect("a consent")
     .kept_in(&format!("conformance consent of {member}"))
+    .expect("a reference")
 }
 
 /// The source S3 image of one CompareFaces request: key and version

@@ -300,6 +300,8 @@ fn unusable(operation: &'static str, what: &str) -> Error {
 /// use rekognition_guard::collection::{CollectionId, CollectionPolicy, MemberId};
 /// use rekognition_guard::memory::InMemoryBackend;
 /// use rekognition_guard::{FaceCollection, FaceImage, OptOutEvidence, PhotoStore, Policy};
+/// use rekognition_guard::consent::{Consent, ConsentMethod, ConsentNotice};
+/// use std::time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -317,7 +319,9 @@ fn unusable(operation: &'static str, what: &str) -> Error {
 ///         .face_vectors_without_customer_kms_key(CollectionId::parse("library-members")?),
 /// );
 /// let member = MemberId::parse("member-000417")?;
-/// let consent = rekognition_guard::conformance::consent_of(&member);
+/// let consent = Consent::new(member.clone(), ConsentNotice::new("2026-12", "We collect a scan of your face geometry to ...")?,
+///     "identity check at self-service loans", Duration::from_secs(3 * 365 * 24 * 3600), ConsentMethod::Paper)?
+///     .kept_in("consent form 2026-000417")?;
 /// faces.index(&consent, FaceImage::from_vec(photo.clone())?).await?;
 /// let found = faces.search(FaceImage::from_vec(photo)?).await?;
 /// assert!(found.is_identified());
@@ -401,7 +405,15 @@ impl FaceCollection {
         image: impl Into<ImageInput>,
     ) -> Result<IndexedFace, Error> {
         let member = consent.member();
-        let result = self.index_inner(member, image.into()).await;
+        let result = match self
+            .guard
+            .store
+            .withdrawn
+            .refuse_member(Operation::IndexFaces, member)
+        {
+            Ok(()) => self.index_inner(member, image.into()).await,
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(face) => tracing::info!(
                 target: AUDIT_TARGET,
@@ -946,7 +958,8 @@ impl FaceCollection {
             }
             let member = MemberId::parse(&user)
                 .map_err(|_| unusable("SearchUsersByImage", "a UserId that is not a member id"))?;
-            if similarity >= threshold.get() {
+            // A member who withdrew consent is identified by nobody.
+            if similarity >= threshold.get() && !self.guard.store.withdrawn.has_member(&member) {
                 let best = above.entry(member).or_insert(similarity);
                 *best = best.max(similarity);
             }

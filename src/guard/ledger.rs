@@ -1,6 +1,8 @@
 //! Decisions into the ledger ([`crate::ledger`]): with a ledger on the
-//! guard, a decision is returned only once its record is durable; a
-//! ledger that cannot be written is an error and approves nothing.
+//! guard, a decision is returned only once its record is durable (written
+//! with `If-None-Match: *`), its protection checked before the next
+//! append ([`Ledger::append`]); a ledger that cannot be written is an
+//! error and approves nothing.
 
 use serde_json::{json, Value};
 
@@ -18,9 +20,12 @@ impl Guard {
     /// Face Liveness verifications, collection searches) in `ledger`
     /// before returning it: a decision comes back with its
     /// [`LedgerReceipt`]
-    /// ([`Decision::ledger`](crate::Decision::ledger)), and one whose
-    /// record cannot be made durable comes back as that error instead:
-    /// nothing is approved. A refusal or an error is recorded too; when
+    /// ([`Decision::ledger`](crate::Decision::ledger)) once its record is
+    /// durable, and one whose record cannot be written (or whose previous
+    /// record failed its check) comes back as that error instead: nothing
+    /// is approved. A record's own check (encryption, retention, the key's
+    /// only version) finishes before the next append
+    /// ([`Ledger::append`]; [`Ledger::confirm`] waits for it). A refusal or an error is recorded too; when
     /// its record fails, the refusal or error is returned and the failure
     /// logged (an audit event `not_recorded`).
     ///

@@ -126,6 +126,15 @@ impl FaceLiveness {
         member: &S3ObjectRef,
         kiosk: &KioskId,
     ) -> Result<LivenessSession, Error> {
+        // A withdrawn member's photo starts no session (no new images).
+        if self.guard.store.withdrawn.contains(member) {
+            return Err(refused(
+                Operation::StartLiveness,
+                vec![Violation::AtRest(AtRestViolation::ConsentWithdrawn {
+                    object: member.clone(),
+                })],
+            ));
+        }
         let prefix = self.liveness.output_prefix_for(member, kiosk);
         let (id, started_at) = self.start(kiosk, prefix).await?;
         Ok(LivenessSession {

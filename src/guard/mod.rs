@@ -401,7 +401,14 @@ impl Guard {
         object: &S3ObjectRef,
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
-        let result = self.enroll_inner(object, image).await;
+        let result = match self
+            .store
+            .withdrawn
+            .refuse_member(Operation::Enroll, consent.member())
+        {
+            Ok(()) => self.enroll_inner(object, image).await,
+            Err(e) => Err(e),
+        };
         self.audit_enroll(&result, object, consent);
         result
     }

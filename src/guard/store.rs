@@ -64,12 +64,52 @@ impl Withdrawn {
         format!("{}\0{}", object.bucket(), object.key())
     }
 
+    fn member_key(member: &crate::collection::MemberId) -> String {
+        format!("member\0{member}")
+    }
+
     /// Refuses `object` from now on.
     pub(crate) fn add(&self, object: &S3ObjectRef) {
+        self.insert(Self::key(object));
+    }
+
+    /// Refuses everything of `member` from now on.
+    pub(crate) fn add_member(&self, member: &crate::collection::MemberId) {
+        self.insert(Self::member_key(member));
+    }
+
+    fn insert(&self, key: String) {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
-        keys.insert(Self::key(object));
+        keys.insert(key);
         self.count
             .store(keys.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether `member` withdrew consent.
+    pub(crate) fn has_member(&self, member: &crate::collection::MemberId) -> bool {
+        self.count.load(std::sync::atomic::Ordering::SeqCst) != 0
+            && self
+                .keys
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&Self::member_key(member))
+    }
+
+    /// A refusal when `member` withdrew consent.
+    pub(crate) fn refuse_member(
+        &self,
+        operation: crate::refusal::Operation,
+        member: &crate::collection::MemberId,
+    ) -> Result<(), Error> {
+        if self.has_member(member) {
+            return Err(refused(
+                operation,
+                vec![Violation::AtRest(AtRestViolation::MemberWithdrewConsent {
+                    member: member.to_string(),
+                })],
+            ));
+        }
+        Ok(())
     }
 
     /// Whether `object`'s member withdrew consent.
@@ -197,9 +237,16 @@ impl PhotoStore {
         object: &S3ObjectRef,
         image: FaceImage,
     ) -> Result<VerifiedS3Object, Error> {
-        let result = self
-            .store_reference_inner(Operation::StoreReference, object, image)
-            .await;
+        let result = match self
+            .withdrawn
+            .refuse_member(Operation::StoreReference, consent.member())
+        {
+            Ok(()) => {
+                self.store_reference_inner(Operation::StoreReference, object, image)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(v) => tracing::info!(
                 target: AUDIT_TARGET,

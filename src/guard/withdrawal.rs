@@ -95,14 +95,20 @@ pub struct WithdrawalReceipt {
     pub liveness_artifacts: Vec<ErasureReceipt>,
     /// The collection's receipt, if one was given.
     pub collection: Option<CollectionErasure>,
-    /// The ledger record of the receipt, if a ledger was given.
+    /// The ledger record of the receipt, if a ledger was given and it was
+    /// recorded.
     pub ledger: Option<LedgerReceipt>,
+    /// What failed (each step still ran): an erasure that could not list,
+    /// a collection that could not be read, a ledger record not written.
+    pub errors: Vec<String>,
 }
 
 impl WithdrawalReceipt {
-    /// Whether everything is gone: every key and face confirmed erased.
+    /// Whether everything is gone and recorded: every key and face
+    /// confirmed erased, and no step failed.
     pub fn is_complete(&self) -> bool {
-        self.photos.iter().all(ErasureReceipt::is_complete)
+        self.errors.is_empty()
+            && self.photos.iter().all(ErasureReceipt::is_complete)
             && self
                 .liveness_artifacts
                 .iter()
@@ -137,7 +143,11 @@ impl WithdrawalReceipt {
                 "removed": c.removed,
                 "remaining": c.remaining.iter().map(|r| &r.face_id).collect::<Vec<_>>(),
             })),
-            "complete": self.is_complete(),
+            "errors": self.errors,
+            "complete": self.errors.is_empty()
+                && self.photos.iter().all(ErasureReceipt::is_complete)
+                && self.liveness_artifacts.iter().all(ErasureReceipt::is_complete)
+                && self.collection.as_ref().is_none_or(CollectionErasure::is_complete),
         })
     }
 }
@@ -164,12 +174,16 @@ impl fmt::Display for WithdrawalReceipt {
 }
 
 impl PhotoStore {
-    /// Withdraws a member's consent, in this order:
+    /// Withdraws a member's consent. Every step runs, whatever the one
+    /// before it did; what failed is in [`WithdrawalReceipt::errors`]:
     ///
-    /// 1. their reference photos are refused from this moment by this
-    ///    store, its clones and every guard built on it
-    ///    ([`AtRestViolation::ConsentWithdrawn`](crate::AtRestViolation::ConsentWithdrawn),
-    ///    nothing sent), whatever the erasure below achieves;
+    /// 1. from this moment, this store, its clones and every guard and
+    ///    collection built on them refuse the member
+    ///    ([`AtRestViolation::MemberWithdrewConsent`](crate::AtRestViolation::MemberWithdrewConsent)
+    ///    for enrolling, storing a photo and indexing;
+    ///    [`AtRestViolation::ConsentWithdrawn`](crate::AtRestViolation::ConsentWithdrawn)
+    ///    for comparing or starting a Face Liveness session with their
+    ///    photos; searches identify them no more), nothing sent;
     /// 2. the ledger, if given, records the withdrawal (entry
     ///    `withdrawal`);
     /// 3. every version of each photo's key is erased
@@ -177,26 +191,38 @@ impl PhotoStore {
     ///    ([`erase_liveness_artifacts`](Self::erase_liveness_artifacts),
     ///    per photo), then their faces in the collection
     ///    ([`Collection::forget`]);
-    /// 4. the ledger records the receipt (entry `erasure`).
+    /// 4. the ledger records the receipt (entry `erasure`) and the
+    ///    records' checks are awaited ([`Ledger::confirm`]).
     ///
     /// Nothing here sends an image anywhere, so no opt-out evidence is
-    /// needed. The refusal in step 1 lives in this process: after a
-    /// restart, the erased photos are gone, and what could not be erased
-    /// (a legal hold, COMPLIANCE retention) is named in the receipt and
-    /// the ledger.
+    /// needed. The refusal in step 1 lives in this process and in the
+    /// stores cloned from this one (a store made with [`PhotoStore::new`]
+    /// elsewhere does not see it; issue 27 shares it between servers):
+    /// after a restart, the erased photos and faces are gone, and what
+    /// could not be erased (a legal hold, COMPLIANCE retention) is named in
+    /// the receipt and the ledger.
     ///
     /// # Errors
-    /// [`Error::Input`] for a dry run; the first error of a step (the
-    /// steps before it are done; a photo stays refused).
+    /// [`Error::Input`] for a dry run, or a withdrawal naming no photo and
+    /// no collection.
     pub async fn withdraw_consent(
         &self,
         withdrawal: Withdrawal<'_>,
     ) -> Result<WithdrawalReceipt, Error> {
+        let invalid = |reason: &str| {
+            Error::Input(crate::input::InputError::InvalidConsent {
+                reason: reason.to_owned(),
+            })
+        };
         if withdrawal.options.is_dry_run() {
-            return Err(Error::Input(crate::input::InputError::InvalidConsent {
-                reason: "a withdrawal erases: it cannot be a dry run".to_owned(),
-            }));
+            return Err(invalid("a withdrawal erases: it cannot be a dry run"));
         }
+        if withdrawal.photos.is_empty() && withdrawal.collection.is_none() {
+            return Err(invalid(
+                "a withdrawal needs the member's photos or their collection: it names neither",
+            ));
+        }
+        self.withdrawn.add_member(&withdrawal.member);
         for photo in &withdrawal.photos {
             self.withdrawn.add(photo);
         }
@@ -205,10 +231,18 @@ impl PhotoStore {
             decision = "consent_withdrawn",
             member = %withdrawal.member,
             photos = withdrawal.photos.len(),
-            "consent withdrawn: the member's photos are refused from now on"
+            "consent withdrawn: the member is refused from now on"
         );
+        let mut receipt = WithdrawalReceipt {
+            member: withdrawal.member.clone(),
+            photos: Vec::new(),
+            liveness_artifacts: Vec::new(),
+            collection: None,
+            ledger: None,
+            errors: Vec::new(),
+        };
         if let Some(ledger) = withdrawal.ledger {
-            ledger
+            let recorded = ledger
                 .append(
                     LedgerEntry::Withdrawal,
                     json!({
@@ -216,31 +250,50 @@ impl PhotoStore {
                         "photos": withdrawal.photos.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     }),
                 )
-                .await?;
+                .await;
+            if let Err(e) = recorded {
+                receipt.errors.push(format!(
+                    "the withdrawal was not recorded in the ledger: {e}"
+                ));
+            }
         }
-        let mut receipt = WithdrawalReceipt {
-            member: withdrawal.member.clone(),
-            photos: Vec::new(),
-            liveness_artifacts: Vec::new(),
-            collection: None,
-            ledger: None,
-        };
         for photo in &withdrawal.photos {
-            receipt
-                .photos
-                .push(self.erase(photo, withdrawal.options).await?);
+            match self.erase(photo, withdrawal.options).await {
+                Ok(r) => receipt.photos.push(r),
+                Err(e) => receipt.errors.push(format!("erasing {photo}: {e}")),
+            }
             if let Some(policy) = withdrawal.liveness {
-                receipt.liveness_artifacts.extend(
-                    self.erase_liveness_artifacts(photo, policy, withdrawal.options)
-                        .await?,
-                );
+                match self
+                    .erase_liveness_artifacts(photo, policy, withdrawal.options)
+                    .await
+                {
+                    Ok(r) => receipt.liveness_artifacts.extend(r),
+                    Err(e) => receipt
+                        .errors
+                        .push(format!("erasing the liveness images of {photo}: {e}")),
+                }
             }
         }
         if let Some(collection) = withdrawal.collection {
-            receipt.collection = Some(collection.forget(&withdrawal.member).await?);
+            match collection.forget(&withdrawal.member).await {
+                Ok(r) => receipt.collection = Some(r),
+                Err(e) => receipt.errors.push(format!(
+                    "forgetting the member in collection {}: {e}",
+                    collection.id()
+                )),
+            }
         }
         if let Some(ledger) = withdrawal.ledger {
-            receipt.ledger = Some(ledger.append(LedgerEntry::Erasure, receipt.event()).await?);
+            let recorded = match ledger.append(LedgerEntry::Erasure, receipt.event()).await {
+                Ok(r) => ledger.confirm().await.map(|()| r),
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(r) => receipt.ledger = Some(r),
+                Err(e) => receipt
+                    .errors
+                    .push(format!("the receipt was not recorded in the ledger: {e}")),
+            }
         }
         tracing::info!(
             target: AUDIT_TARGET,

@@ -16,7 +16,7 @@ use crate::support::emulator::{emulator, fixture};
 /// A member's consent recorded in the ledger, a reference photo stored on
 /// it, a comparison approved; then the consent withdrawn: the photo is
 /// refused at once with nothing sent to Rekognition, every version of it
-/// is erased (HeadObject: gone), and the ledger holds the consent, the
+/// and delete marker is erased (listed: none), and the ledger holds the consent, the
 /// approved decision, the withdrawal, the erasure receipt and the refused
 /// decision, in that order, intact.
 #[tokio::test]
@@ -83,13 +83,17 @@ async fn consent_then_withdrawal_erases_the_member_and_refuses_their_comparisons
         "{err}"
     );
     assert_eq!(wire.transmitted(), sent, "nothing sent to Rekognition");
-    let gone =
-        f.s3.head_object()
+    let left =
+        f.s3.list_object_versions()
             .bucket(&f.bucket)
-            .key("members/ada.jpg")
+            .prefix("members/ada.jpg")
             .send()
-            .await;
-    assert!(gone.is_err(), "every version erased");
+            .await
+            .unwrap();
+    assert!(
+        left.versions().is_empty() && left.delete_markers().is_empty(),
+        "every version and delete marker erased: {left:?}"
+    );
 
     ledger.confirm().await.unwrap();
     let report = ledger

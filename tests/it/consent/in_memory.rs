@@ -5,6 +5,7 @@ use rekognition_guard::collection::{
     CollectionId, CollectionPolicy, IdentificationVerdict, MemberId,
 };
 use rekognition_guard::conformance::consent_of;
+use rekognition_guard::erasure::EraseOptions;
 use rekognition_guard::liveness::{KioskId, LivenessPolicy};
 use rekognition_guard::memory::{InMemoryBackend, SimulatedLiveness};
 use rekognition_guard::{
@@ -103,4 +104,54 @@ async fn a_withdrawal_erases_photos_liveness_images_and_collection_faces() {
     assert_eq!(aws.calls().compare_faces, before, "nothing sent");
     let found = faces.search(live_photo(&aws, "ada")).await.unwrap();
     assert_eq!(found.verdict, IdentificationVerdict::NoMatch);
+
+    // Nothing of the liveness sessions is left under the member's prefix
+    // (a dry run lists what an erasure would find).
+    let left = store
+        .erase_liveness_artifacts(&reference, &liveness, EraseOptions::default().dry_run(true))
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    let withdrew = |e: &rekognition_guard::Error| {
+        matches!(
+            e.violations(),
+            [Violation::AtRest(
+                AtRestViolation::MemberWithdrewConsent { .. }
+            )]
+        )
+    };
+    let again = || FaceImage::from_vec(b"\xFF\xD8\xFF\xE0 ada again".to_vec()).unwrap();
+    let err = store
+        .store_reference(
+            &consent,
+            &S3ObjectRef::new("library-photos", "members/ada.jpg").unwrap(),
+            again(),
+        )
+        .await
+        .unwrap_err();
+    assert!(withdrew(&err), "{err}");
+    let err = guard
+        .enroll(
+            &consent,
+            &S3ObjectRef::new("library-photos", "members/ada2.jpg").unwrap(),
+            again(),
+        )
+        .await
+        .unwrap_err();
+    assert!(withdrew(&err), "{err}");
+    let err = faces
+        .index(&consent, live_photo(&aws, "ada"))
+        .await
+        .unwrap_err();
+    assert!(withdrew(&err), "{err}");
+    let err = live.start_session(&reference, &kiosk).await.unwrap_err();
+    assert!(
+        matches!(
+            err.violations(),
+            [Violation::AtRest(AtRestViolation::ConsentWithdrawn { .. })]
+        ),
+        "{err}"
+    );
+    assert_eq!(aws.calls().compare_faces, before, "nothing sent");
 }
