@@ -201,25 +201,18 @@ async fn check_in(page: &Client, url: &str, card: &str) -> (String, String) {
             .await
             .unwrap();
         if state.as_deref() == Some("done") {
-            let result = page
-                .find(Locator::Id("result"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let message = page
-                .find(Locator::Id("message"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let result = text_of(page, Locator::Id("result")).await;
+            let message = text_of(page, Locator::Id("message")).await;
             return (result, message);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("card {card}: the page never answered");
+}
+
+/// The text of the element `locator` finds.
+async fn text_of(page: &Client, locator: Locator<'_>) -> String {
+    page.find(locator).await.unwrap().text().await.unwrap()
 }
 
 fn screenshot(dir: &Path, name: &str, png: Vec<u8>) {
@@ -342,13 +335,7 @@ async fn the_kiosk_in_a_real_browser_passes_fails_refuses_and_lists_the_decision
         desk.is_displayed().await.unwrap(),
         "the staff desk is offered"
     );
-    let body = page
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = text_of(&page, Locator::Css("body")).await;
     assert!(
         !body.contains("99.") && !body.to_lowercase().contains("similarity"),
         "no score: {body}"
@@ -478,24 +465,12 @@ async fn with_liveness_the_page_says_what_runs_only_against_aws_and_the_simulate
 
     let (result, message) = check_in(&page, &url, "1001").await;
     assert_eq!(result, "pass", "{message}");
-    let note = page
-        .find(Locator::Id("liveness"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let note = text_of(&page, Locator::Id("liveness")).await;
     assert!(
         note.contains("FaceLivenessDetector") && note.contains("simulated"),
         "{note}"
     );
-    let mode = page
-        .find(Locator::Id("mode"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mode = text_of(&page, Locator::Id("mode")).await;
     assert!(mode.contains("checks liveness"), "{mode}");
     screenshot(&dir, "kiosk-liveness.png", page.screenshot().await.unwrap());
 
