@@ -29,12 +29,13 @@
 //! `hash` of the decision's record with `--ledger`, else null). Never
 //! image bytes or credentials.
 //!
-//! `--ledger s3://BUCKET/PREFIX` records the decision (a refusal too) in
-//! the ledger there, under the first `--kms-key-arn` (else the bucket's
+//! `--ledger s3://BUCKET/PREFIX` records the guard's decision (a refusal
+//! by the guard too, whose `ledger` is null: it carries no receipt) in the
+//! ledger there, under the first `--kms-key-arn` (else the bucket's
 //! default key) with the bucket's default retention; a ledger bucket
-//! without S3 Object Lock is refused before anything is sent, and a
-//! record that cannot be written is an error (exit 3): no decision is
-//! reported without its record.
+//! without S3 Object Lock is refused before anything is sent, and a match
+//! or no-match whose record cannot be written is an error (exit 3): none
+//! is reported without its record.
 //!
 //! Exit status: 0 match; 1 no match (including no face found); 2 refused
 //! by policy (nothing sent to Rekognition); 3 any other error (invalid
