@@ -2,7 +2,8 @@
 //! "A ledger regulators can check").
 //!
 //! ```text
-//! cargo run --example verify_ledger -- --ledger s3://BUCKET/PREFIX [--region R] [--endpoint-url URL] [--ca-bundle PEM]
+//! cargo run --example verify_ledger -- --ledger s3://BUCKET/PREFIX [--expected-head SEQUENCE:HASH] \
+//!     [--region R] [--endpoint-url URL] [--ca-bundle PEM]
 //! ```
 //!
 //! Walks the ledger from record 1: no gap, one version per record (no
@@ -10,8 +11,10 @@
 //! hash link, each record SSE-KMS and under an S3 Object Lock retention in
 //! force; then any other object under the prefix. It cannot tell records
 //! removed or replaced from some record to the end on its own (see the
-//! README); a caller that kept the latest receipt checks it with
-//! `Ledger::verify`.
+//! README): give `--expected-head SEQUENCE:HASH` (the `ledger` a command
+//! printed, kept by you) and the record at that sequence must have that
+//! hash (`altered` otherwise), and the ledger must reach it (`truncated`
+//! otherwise).
 //!
 //! Output: progress on stderr; the last line on stdout is one JSON object:
 //! `records` (how many good records from 1), `intact` (bool), `problem`
@@ -36,6 +39,9 @@ use serde_json::{json, Value};
 struct Cli {
     #[command(flatten)]
     ledger: common::LedgerArgs,
+    /// A head you kept, SEQUENCE:HASH (from a command's `ledger`).
+    #[arg(long, value_name = "SEQUENCE:HASH")]
+    expected_head: Option<String>,
     #[command(flatten)]
     aws: common::AwsArgs,
 }
@@ -66,6 +72,24 @@ async fn run(cli: &Cli) -> (Exit, Value) {
         }
         Err(e) => return error(Exit::Usage, e),
     };
+    let expected = match &cli.expected_head {
+        None => None,
+        Some(head) => {
+            let kept = head
+                .split_once(':')
+                .and_then(|(n, hash)| Some((n.parse::<u64>().ok()?, hash)))
+                .ok_or_else(|| "--expected-head: expected SEQUENCE:HASH".to_owned())
+                .and_then(|(n, hash)| {
+                    policy
+                        .kept_receipt(n, hash)
+                        .map_err(|e| format!("--expected-head: {e}"))
+                });
+            match kept {
+                Ok(k) => Some(k),
+                Err(e) => return error(Exit::Usage, e),
+            }
+        }
+    };
     let (builder, _) = match common::aws_builders(&cli.aws).await {
         Ok(b) => b,
         Err(e) => return error(Exit::Error, e),
@@ -76,7 +100,7 @@ async fn run(cli: &Cli) -> (Exit, Value) {
     };
     let ledger = rekognition_guard::ledger::Ledger::new(backend, policy);
     let report = ledger
-        .verify(None, |n| {
+        .verify(expected.as_ref(), |n| {
             if n % 100 == 0 {
                 eprintln!("verify_ledger: {n} records checked");
             }

@@ -143,6 +143,32 @@ impl LedgerPolicy {
         &self.prefix
     }
 
+    /// A receipt kept as the command-line examples print it (`sequence`
+    /// and `hash`), for [`Ledger::verify`]'s expected head: the record at
+    /// `sequence` must have that SHA-256 (its version is not known, so
+    /// not compared).
+    ///
+    /// # Errors
+    /// [`InputError::InvalidS3Reference`] when `sequence` is 0 or `hash`
+    /// is not 64 lowercase hexadecimal digits.
+    pub fn kept_receipt(&self, sequence: u64, hash: &str) -> Result<LedgerReceipt, InputError> {
+        let hex = hash.len() == 64
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if sequence == 0 || !hex {
+            return Err(InputError::InvalidS3Reference {
+                input: format!("{sequence}:{}", crate::text::quote(hash, 80)),
+                reason: "a kept head is SEQUENCE:HASH, the sequence from 1 and the hash 64 lowercase hexadecimal digits".to_owned(),
+            });
+        }
+        Ok(LedgerReceipt {
+            sequence,
+            hash: hash.to_owned(),
+            record: self.object(sequence),
+        })
+    }
+
     fn object(&self, sequence: u64) -> S3ObjectRef {
         S3ObjectRef::new(&self.bucket, &record_key(&self.prefix, sequence))
             .expect("record keys were validated by parse")
@@ -803,7 +829,11 @@ impl Ledger {
             }
             let hash: [u8; 32] = Sha256::digest(&bytes).into();
             if let Some(kept) = expected_head.filter(|k| k.sequence == sequence) {
-                if kept.hash != hex::encode(hash) || kept.record.version_id() != Some(version) {
+                // A receipt kept without its version (`kept_receipt`) is
+                // held to its hash alone.
+                if kept.hash != hex::encode(hash)
+                    || kept.record.version_id().is_some_and(|v| v != version)
+                {
                     return Some(LedgerProblem::Altered { sequence });
                 }
             }
@@ -1146,5 +1176,12 @@ mod tests {
         assert_eq!(sequence_of("p/", "p/00000000000000000042.json"), Some(42));
         assert_eq!(sequence_of("p/", "p/42.json"), None);
         assert_eq!(sequence_of("p/", "q/00000000000000000042.json"), None);
+        let policy = LedgerPolicy::parse("s3://ledger/p").unwrap();
+        let kept = policy.kept_receipt(2, &"ab".repeat(32)).unwrap();
+        assert_eq!(kept.record.key(), "p/00000000000000000002.json");
+        assert!(kept.record.version_id().is_none());
+        assert!(policy.kept_receipt(0, &"ab".repeat(32)).is_err());
+        assert!(policy.kept_receipt(2, "not-a-hash").is_err());
+        assert!(policy.kept_receipt(2, &"AB".repeat(32)).is_err());
     }
 }

@@ -117,14 +117,74 @@ async fn decisions_and_erasures_from_the_command_line_chain_and_verify() {
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json["ledger"]["sequence"], 2, "{}", r.json);
+    let head = format!(
+        "2:{}",
+        r.json["ledger"]["hash"]
+            .as_str()
+            .expect("the receipt's hash")
+    );
 
-    let r = run(&verify, with_aws(&["--ledger", &ledger]));
+    let r = run(
+        &verify,
+        with_aws(&["--ledger", &ledger, "--expected-head", &head]),
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json["intact"], true, "{}", r.json);
     assert_eq!(r.json["records"], 2, "{}", r.json);
     assert_eq!(r.json["problem"], serde_json::Value::Null);
 
-    // Record 2 deleted with the governance bypass: a gap.
+    // The newest record deleted with the governance bypass: the walk alone
+    // sees an intact, shorter ledger; the kept head sees the truncation.
+    let newest =
+        f.s3.list_object_versions()
+            .bucket(&ledger_bucket)
+            .prefix("cli/00000000000000000002.json")
+            .send()
+            .await
+            .unwrap();
+    let newest = newest.versions()[0].version_id().unwrap().to_owned();
+    h.delete_bypassing_governance(&ledger_bucket, "cli/00000000000000000002.json", &newest)
+        .await;
+    let r = run(&verify, with_aws(&["--ledger", &ledger]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["records"], 1, "{}", r.json);
+    let r = run(
+        &verify,
+        with_aws(&["--ledger", &ledger, "--expected-head", &head]),
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["problem"]["kind"], "truncated", "{}", r.json);
+    let r = run(
+        &verify,
+        with_aws(&["--ledger", &ledger, "--expected-head", "2:not-a-hash"]),
+    );
+    assert_eq!(r.code, 64, "{}\n{}", r.stdout, r.stderr);
+    // Appending again after the truncation: record 2 anew.
+    let r = run(
+        &erase,
+        with_aws(&[
+            "--object",
+            &gone,
+            "--kms-key-arn",
+            &f.kms_key,
+            "--ledger",
+            &ledger,
+        ]),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["ledger"]["sequence"], 2, "{}", r.json);
+    let r = run(
+        &verify,
+        with_aws(&["--ledger", &ledger, "--expected-head", &head]),
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.json["problem"]["kind"], "altered",
+        "a rewritten tail: {}",
+        r.json
+    );
+
+    // Record 1 deleted with the governance bypass: a gap.
     let listed =
         f.s3.list_object_versions()
             .bucket(&ledger_bucket)
