@@ -25,7 +25,11 @@ impl Guard {
     /// record failed its check) comes back as that error instead: nothing
     /// is approved. A record's own check (encryption, retention, the key's
     /// only version) finishes before the next append
-    /// ([`Ledger::append`]; [`Ledger::confirm`] waits for it). A refusal or an error is recorded too; when
+    /// ([`Ledger::append`]; [`Ledger::confirm`] waits for it).
+    ///
+    /// Set it before making [`FaceLiveness`](crate::FaceLiveness) from
+    /// the guard ([`Guard::liveness`]) or cloning it: those keep the guard
+    /// as it was. A refusal or an error is recorded too; when
     /// its record fails, the refusal or error is returned and the failure
     /// logged (an audit event `not_recorded`).
     ///
